@@ -1,0 +1,44 @@
+# One helper per kind of target. Every library declares its own dependencies explicitly.
+#
+#   telemeet_library(telemeet_net SOURCES a.cc b.cc DEPS telemeet_base PRIVATE_DEPS Boost::boost)
+#   telemeet_test(net_test SOURCES router_test.cc DEPS telemeet_net)
+#   telemeet_program(telemeet SOURCES main.cc DEPS telemeet_app)
+
+add_library(telemeet_options INTERFACE)
+target_compile_options(telemeet_options INTERFACE -Wall -Wextra -Werror)
+target_include_directories(telemeet_options INTERFACE "${PROJECT_SOURCE_DIR}/src"
+                                                      "${PROJECT_SOURCE_DIR}")
+if(TELEMEET_SANITIZE)
+  target_compile_options(telemeet_options INTERFACE -fsanitize=${TELEMEET_SANITIZE}
+                                                    -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(telemeet_options INTERFACE -fsanitize=${TELEMEET_SANITIZE})
+endif()
+
+function(telemeet_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_link_libraries(${name} PUBLIC telemeet_options ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+function(telemeet_program name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE telemeet_options ${ARG_DEPS})
+endfunction()
+
+# A GoogleTest binary; each TEST becomes one CTest test, discovered when the tests run.
+# LABELS tags them (unit, integration, postgres) so scripts/test.sh can select.
+function(telemeet_test name)
+  if(NOT TELEMEET_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE telemeet_options ${ARG_DEPS} GTest::gtest GTest::gmock
+                                        GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}"
+                       DISCOVERY_TIMEOUT 30)
+endfunction()

@@ -1,0 +1,79 @@
+#include "base/redact.h"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
+
+namespace telemeet {
+
+bool IsSecretName(std::string_view name) {
+  static constexpr std::array<std::string_view, 8> kExact = {
+      "code", "authorization", "cookie", "set-cookie", "api_key", "apikey", "key", "state"};
+  static constexpr std::array<std::string_view, 6> kContains = {
+      "secret", "token", "password", "passwd", "verifier", "credential"};
+  std::string lower = ToLower(name);
+  for (std::string_view e : kExact) {
+    if (lower == e) return true;
+  }
+  for (std::string_view c : kContains) {
+    if (lower.find(c) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string RedactHeader(std::string_view name, std::string_view value) {
+  if (!IsSecretName(name)) return std::string(value);
+  size_t space = value.find(' ');
+  if (EqualsIgnoreCase(name, "authorization") && space != std::string_view::npos) {
+    return std::string(value.substr(0, space + 1)) + std::string(kRedacted);
+  }
+  return std::string(kRedacted);
+}
+
+std::string RedactForm(std::string_view form) {
+  std::string out;
+  for (std::string_view part : Split(form, '&')) {
+    if (!out.empty()) out.push_back('&');
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      out += part;
+      continue;
+    }
+    std::string_view key = part.substr(0, eq);
+    auto decoded = UrlDecode(key);
+    out += key;
+    out.push_back('=');
+    if (!decoded || IsSecretName(*decoded)) {
+      out += kRedacted;
+    } else {
+      out += part.substr(eq + 1);
+    }
+  }
+  return out;
+}
+
+std::string RedactTarget(std::string_view target) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::string(target);
+  return std::string(target.substr(0, q + 1)) + RedactForm(target.substr(q + 1));
+}
+
+nlohmann::json RedactJson(const nlohmann::json& value) {
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : value.items()) {
+      out[k] = IsSecretName(k) && !v.is_object() && !v.is_array() ? nlohmann::json(kRedacted)
+                                                                 : RedactJson(v);
+    }
+    return out;
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : value) out.push_back(RedactJson(v));
+    return out;
+  }
+  return value;
+}
+
+}  // namespace telemeet

@@ -1,0 +1,85 @@
+#include "net/json.h"
+
+#include <string>
+
+namespace telemeet::net {
+
+namespace {
+
+// Counts nesting outside of strings, so the depth check runs before nlohmann builds anything.
+bool DepthWithin(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return false;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ParseJson(std::string_view text, JsonLimits limits) {
+  if (!DepthWithin(text, limits.max_depth)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels");
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() would echo part of the input; the byte offset is enough to find the problem.
+    return Fail(ErrorCode::kInvalidArgument,
+                "malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                    (text.empty() ? std::string("empty body") : std::string("syntax error")));
+  }
+}
+
+Result<nlohmann::json> ParseJsonBody(const Request& req, JsonLimits limits) {
+  auto type = req.Header("Content-Type");
+  if (!type || ToLower(*type).find("application/json") == std::string::npos) {
+    return Fail(ErrorCode::kInvalidArgument, "the body must be application/json",
+                "Content-Type");
+  }
+  auto parsed = ParseJson(req.body, limits);
+  if (!parsed) return parsed;
+  if (!parsed->is_object()) {
+    return Fail(ErrorCode::kInvalidArgument, "the body must be a JSON object");
+  }
+  return parsed;
+}
+
+Response JsonResponse(int status, const nlohmann::json& body) {
+  // Invalid UTF-8 in a string (echoed user input) is replaced rather than thrown on.
+  return Response::Text(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                        "application/json; charset=utf-8");
+}
+
+Response JsonError(int status, std::string_view code, std::string_view message,
+                   std::string_view field) {
+  nlohmann::json err = {{"code", code}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return JsonResponse(status, {{"error", err}});
+}
+
+Response ErrorResponse(const Error& error) {
+  return JsonError(HttpStatusFor(error.code()), ErrorCodeName(error.code()), error.message(),
+                   error.field());
+}
+
+}  // namespace telemeet::net
