@@ -27,18 +27,19 @@ function(telemeet_program name)
 endfunction()
 
 # A GoogleTest binary; each TEST becomes one CTest test, discovered when the tests run.
-# LABELS tags them (unit, integration, postgres) so scripts/test.sh can select.
+# LABELS tags them (unit, integration, postgres) so scripts/test.sh can select; PROPERTIES are
+# further CTest properties for every test (e.g. FIXTURES_REQUIRED postgres).
 function(telemeet_test name)
   if(NOT TELEMEET_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS;PROPERTIES" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE telemeet_options ${ARG_DEPS} GTest::gtest GTest::gmock
                                         GTest::gtest_main)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${ARG_LABELS}"
-                       DISCOVERY_TIMEOUT 30)
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 30
+                       PROPERTIES LABELS "${ARG_LABELS}" ${ARG_PROPERTIES})
 endfunction()
