@@ -34,6 +34,8 @@ struct RouteOptions {
   // The handler may block (database, outbound HTTP): the server runs it on its worker pool
   // instead of an I/O thread.
   bool offload = false;
+  // No access-log line (health probes and metrics scrapes would drown the log).
+  bool quiet = false;
 };
 
 class Router {

@@ -1,0 +1,401 @@
+#include "net/http_server.h"
+
+#include <atomic>
+#include <cmath>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/redact.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+
+namespace telemeet::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// Accepts a client-supplied X-Request-Id only when it is short and plain, so it is safe to log.
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string NewRequestId() {
+  // Request ids only need to be unique enough to correlate log lines, not unguessable.
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t v = rng();
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kHex[v & 15];
+  return out;
+}
+
+}  // namespace
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions options, const Router& router)
+      : opts_(std::move(options)),
+        router_(router),
+        ioc_(std::max(1, opts_.io_threads)),
+        acceptor_(asio::make_strand(ioc_)) {
+    if (opts_.metrics != nullptr) {
+      active_ = &opts_.metrics->GetGauge("telemeet_http_connections_active",
+                                         "Open HTTP connections.");
+      rejected_ = &opts_.metrics->GetCounter("telemeet_http_connections_rejected_total",
+                                             "Connections refused because max_connections "
+                                             "was reached.");
+    }
+  }
+
+  ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
+
+  Status Start() {
+    if (started_.exchange(true)) return Fail(ErrorCode::kFailedPrecondition, "already started");
+    error_code ec;
+    auto address = asio::ip::make_address(opts_.address, ec);
+    if (ec) return Fail(ErrorCode::kInvalidArgument, "not an IP address: " + opts_.address);
+    tcp::endpoint endpoint(address, opts_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Fail(ErrorCode::kUnavailable,
+                  "cannot listen on " + opts_.address + ":" + std::to_string(opts_.port) + ": " +
+                      ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    workers_ = std::make_unique<asio::thread_pool>(std::max(1, opts_.worker_threads));
+    work_.emplace(ioc_.get_executor());
+    asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+    for (int i = 0; i < std::max(1, opts_.io_threads); ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+    return Ok();
+  }
+
+  uint16_t port() const { return port_; }
+  bool draining() const { return draining_.load(); }
+
+  void Shutdown(std::chrono::milliseconds grace) {
+    if (!started_.load() || stopped_.exchange(true)) return;
+    draining_.store(true);
+    asio::post(acceptor_.get_executor(), [this] {
+      error_code ec;
+      acceptor_.close(ec);
+    });
+    // Idle connections close now; busy ones answer their request with Connection: close.
+    ForEachSession([](const std::shared_ptr<Session>& s) {
+      if (s->idle) s->stream.cancel();
+    });
+    {
+      std::unique_lock lock(mu_);
+      drained_.wait_for(lock, grace, [this] { return sessions_.empty(); });
+    }
+    ForEachSession([](const std::shared_ptr<Session>& s) {
+      error_code ec;
+      s->timer.cancel();
+      s->stream.socket().close(ec);
+    });
+    {
+      std::unique_lock lock(mu_);
+      drained_.wait_for(lock, std::chrono::seconds(2), [this] { return sessions_.empty(); });
+    }
+    work_.reset();
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    if (workers_) workers_->join();
+  }
+
+ private:
+  struct Session {
+    explicit Session(tcp::socket socket)
+        : stream(std::move(socket)), timer(stream.get_executor()) {}
+    beast::tcp_stream stream;
+    asio::steady_timer timer;  // waits out Response::delay
+    bool idle = true;          // only touched on the session's strand
+    std::uint64_t id = 0;
+    std::string remote;
+  };
+
+  // Runs `f` on each live session's strand.
+  template <typename F>
+  void ForEachSession(F f) {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, weak] : sessions_) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) asio::post(s->stream.get_executor(), [s, f] { f(s); });
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    for (;;) {
+      error_code ec;
+      tcp::socket socket = co_await acceptor_.async_accept(
+          asio::make_strand(ioc_), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (!acceptor_.is_open() || draining_.load()) co_return;
+        // Out of file descriptors or a similar transient failure: pause instead of spinning.
+        asio::steady_timer pause(co_await asio::this_coro::executor,
+                                 std::chrono::milliseconds(50));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      auto session = std::make_shared<Session>(std::move(socket));
+      {
+        std::lock_guard lock(mu_);
+        if (sessions_.size() >= opts_.max_connections) {
+          if (rejected_) rejected_->Inc();
+          asio::co_spawn(session->stream.get_executor(), Reject(session), asio::detached);
+          continue;
+        }
+        session->id = ++next_session_id_;
+        sessions_.emplace(session->id, session);
+      }
+      if (active_) active_->Add(1);
+      asio::co_spawn(session->stream.get_executor(), Serve(session), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Reject(std::shared_ptr<Session> s) {
+    Response r = router_.RenderError(503, "unavailable", "too many connections");
+    co_await Write(*s, r, "", /*head=*/false, /*keep_alive=*/false);
+    error_code ec;
+    s->stream.socket().close(ec);
+  }
+
+  asio::awaitable<void> Serve(std::shared_ptr<Session> s) {
+    error_code ec;
+    auto remote = s->stream.socket().remote_endpoint(ec);
+    if (!ec) s->remote = remote.address().to_string();
+    beast::flat_buffer buffer;
+    for (;;) {
+      if (buffer.size() == 0) {
+        // Idle: wait for the first byte of the next request.
+        s->idle = true;
+        if (draining_.load()) break;
+        s->stream.expires_after(opts_.idle_timeout);
+        size_t n = co_await s->stream.async_read_some(
+            buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;  // idle timeout, peer closed, or shutdown
+        buffer.commit(n);
+      }
+      s->idle = false;
+      auto started = SteadyClock::now();
+
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
+      parser.body_limit(opts_.max_body_bytes);
+      s->stream.expires_after(opts_.read_timeout);
+      co_await http::async_read(s->stream, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+            ec == beast::error::timeout) {
+          // The peer went away, stalled past read_timeout (tcp_stream has closed the socket
+          // already, so no 408 can be sent), or we are shutting down.
+          break;
+        }
+        Response r = ReadErrorResponse(ec);
+        co_await Write(*s, r, "", false, false);
+        Record("-", "unmatched", r.status, started);
+        break;
+      }
+
+      bool client_keep_alive = parser.get().keep_alive();
+      Request req = ToRequest(parser.release(), *s);
+      bool head = req.method == "HEAD";
+      Router::Match match = router_.Find(req);
+      Response res;
+      if (match.handler == nullptr) {
+        res = std::move(match.error);
+      } else if (match.options.offload) {
+        res = co_await RunOnWorkers(*match.handler, req);
+      } else {
+        res = InvokeHandler(router_, *match.handler, req);
+      }
+
+      if (res.delay.count() > 0) {
+        s->timer.expires_after(res.delay);
+        co_await s->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!s->stream.socket().is_open()) break;
+      }
+      if (res.reset_connection) {
+        s->stream.socket().set_option(asio::socket_base::linger(true, 0), ec);
+        s->stream.socket().close(ec);
+        Record(req.method, match.pattern, 0, started, &req, match.options.quiet);
+        break;
+      }
+      bool keep_alive = client_keep_alive && !res.close_connection && !draining_.load();
+      int status = res.status;
+      bool ok = co_await Write(*s, res, req.request_id, head, keep_alive);
+      Record(req.method, match.pattern, status, started, &req, match.options.quiet);
+      if (!ok || !keep_alive) break;
+    }
+    s->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    s->stream.close();
+    Unregister(*s);
+  }
+
+  void Unregister(const Session& s) {
+    if (active_) active_->Add(-1);
+    std::lock_guard lock(mu_);
+    sessions_.erase(s.id);
+    if (sessions_.empty()) drained_.notify_all();
+  }
+
+  asio::awaitable<Response> RunOnWorkers(const Handler& handler, Request& req) {
+    // The request outlives the worker's run: this coroutine stays suspended until it ends.
+    co_return co_await asio::co_spawn(
+        workers_->get_executor(),
+        [this, &handler, &req]() -> asio::awaitable<Response> {
+          co_return InvokeHandler(router_, handler, req);
+        },
+        asio::use_awaitable);
+  }
+
+  Response ReadErrorResponse(const error_code& ec) {
+    if (ec == http::error::header_limit) {
+      return router_.RenderError(431, "headers_too_large",
+                                 "request headers exceed " +
+                                     std::to_string(opts_.max_header_bytes) + " bytes");
+    }
+    if (ec == http::error::body_limit) {
+      return router_.RenderError(413, "payload_too_large",
+                                 "request body exceeds " + std::to_string(opts_.max_body_bytes) +
+                                     " bytes");
+    }
+    return router_.RenderError(400, "bad_request", "malformed HTTP request: " + ec.message());
+  }
+
+  Request ToRequest(http::request<http::string_body>&& in, const Session& s) {
+    Request r;
+    r.method = std::string(ToStd(in.method_string()));
+    r.target = std::string(ToStd(in.target()));
+    size_t q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    if (q != std::string::npos) r.query = r.target.substr(q + 1);
+    for (const auto& field : in) r.headers.Add(ToStd(field.name_string()), ToStd(field.value()));
+    r.body = std::move(in.body());
+    r.remote_address = s.remote;
+    auto id = r.headers.Get("X-Request-Id");
+    r.request_id = id && SaneRequestId(*id) ? *id : NewRequestId();
+    return r;
+  }
+
+  // Writes a response; false when the connection failed.
+  asio::awaitable<bool> Write(Session& s, Response& res, const std::string& request_id,
+                              bool head, bool keep_alive) {
+    http::response<http::string_body> out;
+    out.version(11);
+    out.result(static_cast<unsigned>(res.status));
+    for (const auto& [k, v] : res.headers) out.insert(beast::string_view(k), beast::string_view(v));
+    out.set(http::field::server, beast::string_view(opts_.server_header));
+    if (!request_id.empty()) out.set("X-Request-Id", beast::string_view(request_id));
+    out.keep_alive(keep_alive);
+    out.body() = std::move(res.body);
+    out.prepare_payload();
+    if (head) out.body().clear();  // Content-Length stays that of the GET
+    error_code ec;
+    s.stream.expires_after(opts_.read_timeout);
+    co_await http::async_write(s.stream, out, asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  void Record(std::string_view method, const std::string& route, int status,
+              SteadyClock::time_point started, const Request* req = nullptr, bool quiet = false) {
+    double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+    if (opts_.metrics != nullptr) {
+      obs::Labels labels = {{"method", std::string(method)},
+                            {"route", route},
+                            {"status", std::to_string(status)}};
+      opts_.metrics
+          ->GetCounter("telemeet_http_requests_total", "HTTP requests answered.", labels)
+          .Inc();
+      opts_.metrics
+          ->GetHistogram("telemeet_http_request_duration_seconds",
+                         "Time from the first byte of a request to its answer.", labels)
+          .Observe(seconds);
+    }
+    if (opts_.logger != nullptr && !quiet) {
+      nlohmann::json fields = {{"method", method},
+                               {"route", route},
+                               {"status", status},
+                               {"ms", std::round(seconds * 1e4) / 10}};
+      if (req != nullptr) {
+        fields["target"] = RedactTarget(req->target);
+        fields["request_id"] = req->request_id;
+        fields["remote"] = req->remote_address;
+      }
+      opts_.logger->Info("http request", fields);
+    }
+  }
+
+  ServerOptions opts_;
+  const Router& router_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::unique_ptr<asio::thread_pool> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> draining_{false};
+  uint16_t port_ = 0;
+  obs::Gauge* active_ = nullptr;
+  obs::Counter* rejected_ = nullptr;
+
+  std::mutex mu_;
+  std::condition_variable drained_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Session>> sessions_;  // guarded by mu_
+  std::uint64_t next_session_id_ = 0;                                   // guarded by mu_
+};
+
+HttpServer::HttpServer(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+HttpServer::~HttpServer() = default;
+Status HttpServer::Start() { return impl_->Start(); }
+uint16_t HttpServer::port() const { return impl_->port(); }
+std::string HttpServer::BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port()); }
+bool HttpServer::draining() const { return impl_->draining(); }
+void HttpServer::Shutdown(std::chrono::milliseconds grace) { impl_->Shutdown(grace); }
+
+}  // namespace telemeet::net

@@ -1,0 +1,270 @@
+#include "net/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "net/json.h"
+#include "net/testing/raw_client.h"
+#include "obs/metrics.h"
+
+namespace telemeet::net {
+namespace {
+
+using testing::Fetch;
+using testing::RawClient;
+using namespace std::chrono_literals;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  HttpServerTest() {
+    router_.Get("/hello", [](Request& r) {
+      return Response::Text(200, "hello " + r.Query("name").value_or("world"));
+    });
+    router_.Post("/echo", [](Request& r) { return Response::Text(200, r.body); });
+    router_.Get("/slow", [this](Request&) {
+      slow_started_.set_value();
+      std::this_thread::sleep_for(300ms);
+      return Response::Text(200, "slow done");
+    }, {.offload = true});
+    router_.Get("/reset", [](Request&) {
+      Response r;
+      r.reset_connection = true;
+      return r;
+    });
+    router_.Get("/late", [](Request&) {
+      Response r = Response::Text(200, "late");
+      r.delay = 100ms;
+      return r;
+    });
+  }
+
+  void StartServer(ServerOptions options = {}) {
+    options.metrics = &metrics_;
+    server_ = std::make_unique<HttpServer>(options, router_);
+    ASSERT_TRUE(server_->Start().has_value());
+    port_ = server_->port();
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(1s);
+  }
+
+  Router router_;
+  obs::Registry metrics_;
+  std::unique_ptr<HttpServer> server_;
+  uint16_t port_ = 0;
+  std::promise<void> slow_started_;
+};
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  StartServer();
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send("GET /hello?name=ada HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.ReadResponse();
+    ASSERT_TRUE(r.has_value()) << "request " << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hello ada");
+    EXPECT_EQ(r->headers.Get("Connection").value_or("keep-alive"), "keep-alive");
+  }
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  StartServer();
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("GET /hello?name=a HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /hello?name=b HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(c.ReadResponse()->body, "hello a");
+  EXPECT_EQ(c.ReadResponse()->body, "hello b");
+}
+
+TEST_F(HttpServerTest, UnknownRouteAndWrongMethodGetJsonErrors) {
+  StartServer();
+  auto nf = Fetch(port_, "GET", "/nowhere");
+  ASSERT_TRUE(nf.has_value());
+  EXPECT_EQ(nf->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(nf->body)["error"]["code"], "not_found");
+  auto na = Fetch(port_, "DELETE", "/hello");
+  ASSERT_TRUE(na.has_value());
+  EXPECT_EQ(na->status, 405);
+  EXPECT_EQ(na->headers.Get("Allow"), "GET");
+  EXPECT_EQ(nlohmann::json::parse(na->body)["error"]["code"], "method_not_allowed");
+}
+
+TEST_F(HttpServerTest, OversizedBodyGets413BeforeItIsRead) {
+  StartServer({.max_body_bytes = 1024});
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  // Announce 10 MB, send only the headers: the answer must not wait for the body.
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: 10485760\r\n\r\n"));
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 413);
+  auto body = nlohmann::json::parse(r->body);
+  EXPECT_EQ(body["error"]["code"], "payload_too_large");
+  EXPECT_EQ(body["error"]["message"], "request body exceeds 1024 bytes");
+  EXPECT_TRUE(c.WaitClosed(2s));
+}
+
+TEST_F(HttpServerTest, BodyWithinLimitIsEchoed) {
+  StartServer({.max_body_bytes = 1024});
+  auto r = Fetch(port_, "POST", "/echo", std::string(1024, 'x'), "text/plain");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), 1024u);
+}
+
+TEST_F(HttpServerTest, OversizedHeadersGet431) {
+  StartServer({.max_header_bytes = 1024});
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') +
+                     "\r\n\r\n"));
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"]["code"], "headers_too_large");
+}
+
+TEST_F(HttpServerTest, MalformedRequestGets400AndClose) {
+  StartServer();
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("THIS IS NOT HTTP\r\n\r\n"));
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"]["code"], "bad_request");
+  EXPECT_TRUE(c.WaitClosed(2s));
+}
+
+TEST_F(HttpServerTest, StalledRequestIsCutOff) {
+  StartServer({.read_timeout = 200ms, .idle_timeout = 60s});
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Half"));  // and then nothing
+  EXPECT_TRUE(c.WaitClosed(3s));
+  // The server is unharmed.
+  EXPECT_EQ(Fetch(port_, "GET", "/hello")->status, 200);
+}
+
+TEST_F(HttpServerTest, SilentConnectionIsClosedAfterIdleTimeout) {
+  StartServer({.idle_timeout = 200ms});
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  EXPECT_TRUE(c.WaitClosed(3s));
+}
+
+TEST_F(HttpServerTest, ShutdownFinishesTheRequestInFlightAndClosesIdleOnes) {
+  StartServer();
+  RawClient idle;
+  ASSERT_TRUE(idle.Connect(port_));
+  RawClient busy;
+  ASSERT_TRUE(busy.Connect(port_));
+  ASSERT_TRUE(busy.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  slow_started_.get_future().wait();
+  std::thread stopper([this] { server_->Shutdown(10s); });
+  auto r = busy.ReadResponse(5s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "slow done");
+  EXPECT_EQ(r->headers.Get("Connection"), "close");
+  EXPECT_TRUE(idle.WaitClosed(5s));
+  stopper.join();
+  // New connections are refused once shut down.
+  RawClient late;
+  EXPECT_FALSE(late.Connect(port_) && late.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") &&
+               late.ReadResponse(1s).has_value());
+}
+
+TEST_F(HttpServerTest, ResetAndDelayDirectivesAreHonoured) {
+  StartServer();
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("GET /reset HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_FALSE(c.ReadResponse(2s).has_value());
+  auto late = Fetch(port_, "GET", "/late");
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->body, "late");
+}
+
+TEST_F(HttpServerTest, HeadKeepsContentLengthWithoutBody) {
+  StartServer();
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto head = c.ReadResponse(5s, /*head=*/true);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->headers.Get("Content-Length"), "11");
+  // Had a body followed the HEAD answer, this would not parse as the GET's answer.
+  auto get = c.ReadResponse();
+  ASSERT_TRUE(get.has_value());
+  EXPECT_EQ(get->body, "hello world");
+}
+
+TEST_F(HttpServerTest, RequestIdIsEchoedOrGenerated) {
+  StartServer();
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-Id: abc-123\r\n\r\n"));
+  EXPECT_EQ(c.ReadResponse()->headers.Get("X-Request-Id"), "abc-123");
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad id\"\r\n\r\n"));
+  auto id = c.ReadResponse()->headers.Get("X-Request-Id");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->size(), 16u);
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheLimitAreRefusedWith503) {
+  StartServer({.max_connections = 2});
+  RawClient a, b, c;
+  ASSERT_TRUE(a.Connect(port_));
+  ASSERT_TRUE(b.Connect(port_));
+  // Make sure both are registered before the third arrives.
+  ASSERT_TRUE(a.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(a.ReadResponse().has_value());
+  ASSERT_TRUE(b.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(b.ReadResponse().has_value());
+  ASSERT_TRUE(c.Connect(port_));
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(metrics_.Render().find("telemeet_http_connections_rejected_total 1"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, MetricsCountRequestsPerRouteAndStatus) {
+  StartServer();
+  ASSERT_TRUE(Fetch(port_, "GET", "/hello").has_value());
+  ASSERT_TRUE(Fetch(port_, "GET", "/hello").has_value());
+  ASSERT_TRUE(Fetch(port_, "GET", "/nowhere").has_value());
+  server_->Shutdown(1s);  // every request is recorded before its connection closes
+  std::string text = metrics_.Render();
+  EXPECT_NE(text.find("telemeet_http_requests_total{method=\"GET\",route=\"/hello\","
+                      "status=\"200\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("telemeet_http_requests_total{method=\"GET\",route=\"unmatched\","
+                      "status=\"404\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("telemeet_http_request_duration_seconds_count{method=\"GET\","
+                      "route=\"/hello\",status=\"200\"} 2"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, BindingATakenPortFailsWithUnavailable) {
+  StartServer();
+  HttpServer second({.port = port_}, router_);
+  auto s = second.Start();
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code(), ErrorCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace telemeet::net
