@@ -1,0 +1,320 @@
+#include "app/config.h"
+
+#include <charconv>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+#include <variant>
+
+#include "base/redact.h"
+#include "base/strings.h"
+
+namespace telemeet::app {
+
+namespace {
+
+enum class Kind { kString, kInt, kBool };
+
+// A key: its name, kind, where it lives in Config, and the range or rule it must satisfy.
+struct Key {
+  std::string_view name;
+  Kind kind;
+  std::function<void*(Config&)> field;
+  int64_t min = 0;
+  int64_t max = 0;
+  std::function<std::string(const std::string&)> check;  // string rule; "" when fine
+};
+
+std::string OneOf(const std::string& v, std::initializer_list<std::string_view> allowed) {
+  for (auto a : allowed) {
+    if (v == a) return {};
+  }
+  std::string list;
+  for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  return "must be one of " + list;
+}
+
+std::string HttpUrl(const std::string& v) {
+  if (v.empty() || v.starts_with("http://") || v.starts_with("https://")) return {};
+  return "must be an http:// or https:// URL";
+}
+
+std::string NotEmpty(const std::string& v) { return v.empty() ? "must not be empty" : ""; }
+
+template <typename T>
+std::function<void*(Config&)> At(T Config::*section, auto member) {
+  return [section, member](Config& c) -> void* { return &((c.*section).*member); };
+}
+
+const std::vector<Key>& Keys() {
+  using C = Config;
+  static const std::vector<Key> keys = {
+      {"server.address", Kind::kString, At(&C::server, &C::Server::address), 0, 0, NotEmpty},
+      {"server.port", Kind::kInt, At(&C::server, &C::Server::port), 0, 65535, nullptr},
+      {"server.public_url", Kind::kString, At(&C::server, &C::Server::public_url), 0, 0,
+       HttpUrl},
+      {"server.io_threads", Kind::kInt, At(&C::server, &C::Server::io_threads), 1, 64, nullptr},
+      {"server.worker_threads", Kind::kInt, At(&C::server, &C::Server::worker_threads), 1, 512,
+       nullptr},
+      {"server.max_header_bytes", Kind::kInt, At(&C::server, &C::Server::max_header_bytes),
+       1024, 1 << 20, nullptr},
+      {"server.max_body_bytes", Kind::kInt, At(&C::server, &C::Server::max_body_bytes), 1,
+       int64_t{1} << 30, nullptr},
+      {"server.read_timeout_ms", Kind::kInt, At(&C::server, &C::Server::read_timeout_ms), 1,
+       3'600'000, nullptr},
+      {"server.idle_timeout_ms", Kind::kInt, At(&C::server, &C::Server::idle_timeout_ms), 1,
+       3'600'000, nullptr},
+      {"server.max_connections", Kind::kInt, At(&C::server, &C::Server::max_connections), 1,
+       1'000'000, nullptr},
+      {"server.shutdown_grace_ms", Kind::kInt, At(&C::server, &C::Server::shutdown_grace_ms),
+       0, 3'600'000, nullptr},
+      {"data_dir", Kind::kString,
+       [](Config& c) -> void* { return &c.data_dir; }, 0, 0, NotEmpty},
+      {"storage.url", Kind::kString, At(&C::storage, &C::Storage::url), 0, 0,
+       [](const std::string& v) -> std::string {
+         if (v.empty() || v.starts_with("sqlite:") || v.starts_with("postgres://") ||
+             v.starts_with("postgresql://")) {
+           return {};
+         }
+         return "must start with sqlite:, postgres:// or postgresql://";
+       }},
+      {"log.level", Kind::kString, At(&C::log, &C::Log::level), 0, 0,
+       [](const std::string& v) { return OneOf(v, {"debug", "info", "warn", "error", "off"}); }},
+      {"log.requests", Kind::kBool, At(&C::log, &C::Log::requests), 0, 0, nullptr},
+      {"google.client_id", Kind::kString, At(&C::google, &C::Google::client_id), 0, 0,
+       nullptr},
+      {"google.client_secret", Kind::kString, At(&C::google, &C::Google::client_secret), 0, 0,
+       nullptr},
+      {"google.redirect_uri", Kind::kString, At(&C::google, &C::Google::redirect_uri), 0, 0,
+       HttpUrl},
+      {"google.scope", Kind::kString, At(&C::google, &C::Google::scope), 0, 0,
+       [](const std::string& v) {
+         return OneOf(v, {"https://www.googleapis.com/auth/calendar",
+                          "https://www.googleapis.com/auth/calendar.events"});
+       }},
+      {"google.api_base_url", Kind::kString, At(&C::google, &C::Google::api_base_url), 0, 0,
+       HttpUrl},
+      {"google.oauth_base_url", Kind::kString, At(&C::google, &C::Google::oauth_base_url), 0,
+       0, HttpUrl},
+      {"google.accounts_base_url", Kind::kString,
+       At(&C::google, &C::Google::accounts_base_url), 0, 0, HttpUrl},
+  };
+  return keys;
+}
+
+const Key* FindKey(std::string_view name) {
+  for (const Key& k : Keys()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+std::string EnvName(std::string_view key) {
+  std::string out = "TELEMEET_";
+  for (char c : key) out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+using Value = std::variant<std::string, int64_t, bool>;
+
+Status Invalid(const Key& key, const std::string& problem, const std::string& source) {
+  return Fail(ErrorCode::kInvalidArgument,
+              "config: " + std::string(key.name) + ": " + problem + " (from " + source + ")",
+              std::string(key.name));
+}
+
+Status Apply(Config& config, const Key& key, const Value& value, const std::string& source) {
+  void* field = key.field(config);
+  switch (key.kind) {
+    case Kind::kString: {
+      const auto& s = std::get<std::string>(value);
+      if (key.check) {
+        if (std::string problem = key.check(s); !problem.empty()) {
+          return Invalid(key, problem + ", got \"" + s + "\"", source);
+        }
+      }
+      *static_cast<std::string*>(field) = s;
+      return Ok();
+    }
+    case Kind::kInt: {
+      int64_t v = std::get<int64_t>(value);
+      if (v < key.min || v > key.max) {
+        return Invalid(key,
+                       "must be between " + std::to_string(key.min) + " and " +
+                           std::to_string(key.max) + ", got " + std::to_string(v),
+                       source);
+      }
+      *static_cast<int64_t*>(field) = v;
+      return Ok();
+    }
+    case Kind::kBool:
+      *static_cast<bool*>(field) = std::get<bool>(value);
+      return Ok();
+  }
+  return Ok();
+}
+
+// Parses text from the environment or a flag into the key's kind.
+Result<Value> ParseText(const Key& key, std::string_view text, const std::string& source) {
+  switch (key.kind) {
+    case Kind::kString:
+      return Value(std::string(text));
+    case Kind::kInt: {
+      int64_t v = 0;
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+        return std::unexpected(
+            Invalid(key, "must be an integer, got \"" + std::string(text) + "\"", source).error());
+      }
+      return Value(v);
+    }
+    case Kind::kBool:
+      if (text == "true" || text == "1" || text == "yes") return Value(true);
+      if (text == "false" || text == "0" || text == "no") return Value(false);
+      return std::unexpected(
+          Invalid(key, "must be true or false, got \"" + std::string(text) + "\"", source)
+              .error());
+  }
+  return Value(std::string(text));
+}
+
+std::string_view TomlTypeName(const toml::node& node) {
+  if (node.is_string()) return "a string";
+  if (node.is_integer()) return "an integer";
+  if (node.is_boolean()) return "a boolean";
+  if (node.is_floating_point()) return "a float";
+  if (node.is_table()) return "a table";
+  if (node.is_array()) return "an array";
+  return "another type";
+}
+
+Status ApplyTomlTable(Config& config, const toml::table& table, const std::string& prefix,
+                      const std::string& file) {
+  for (const auto& [k, node] : table) {
+    std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    std::string source = file + ":" + std::to_string(node.source().begin.line);
+    if (const toml::table* sub = node.as_table()) {
+      if (auto s = ApplyTomlTable(config, *sub, name, file); !s) return s;
+      continue;
+    }
+    const Key* key = FindKey(name);
+    if (key == nullptr) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "config: " + name + ": unknown key (from " + source + ")", name);
+    }
+    Value value;
+    if (key->kind == Kind::kString && node.is_string()) {
+      value = std::string(*node.value<std::string>());
+    } else if (key->kind == Kind::kInt && node.is_integer()) {
+      value = *node.value<int64_t>();
+    } else if (key->kind == Kind::kBool && node.is_boolean()) {
+      value = *node.value<bool>();
+    } else {
+      std::string want = key->kind == Kind::kString ? "a string"
+                         : key->kind == Kind::kInt  ? "an integer"
+                                                    : "a boolean";
+      return Invalid(*key, "must be " + want + ", got " + std::string(TomlTypeName(node)), source);
+    }
+    if (auto s = Apply(config, *key, value, source); !s) return s;
+  }
+  return Ok();
+}
+
+}  // namespace
+
+std::string Config::PublicUrl() const {
+  if (!server.public_url.empty()) {
+    std::string url = server.public_url;
+    while (url.ends_with('/')) url.pop_back();
+    return url;
+  }
+  std::string host = server.address == "0.0.0.0" || server.address == "::" ? "127.0.0.1"
+                                                                             : server.address;
+  return "http://" + host + ":" + std::to_string(server.port);
+}
+
+std::string Config::StorageUrl() const {
+  return storage.url.empty() ? "sqlite:" + data_dir + "/telemeet.db" : storage.url;
+}
+
+std::string Config::RedirectUri() const {
+  return google.redirect_uri.empty() ? PublicUrl() + "/oauth/google/callback"
+                                     : google.redirect_uri;
+}
+
+Result<Config> LoadConfig(const ConfigSources& sources) {
+  Config config;
+  if (!sources.file.empty()) {
+    toml::table parsed;
+    try {
+      parsed = toml::parse_file(sources.file);
+    } catch (const toml::parse_error& err) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "config: " + sources.file + ":" + std::to_string(err.source().begin.line) + ": " +
+                      std::string(err.description()));
+    }
+    if (auto s = ApplyTomlTable(config, parsed, "", sources.file); !s) {
+      return std::unexpected(s.error());
+    }
+  }
+  if (sources.env != nullptr) {
+    for (const Key& key : Keys()) {
+      std::string name = EnvName(key.name);
+      for (char** e = sources.env; *e != nullptr; ++e) {
+        std::string_view entry(*e);
+        if (entry.size() <= name.size() || !entry.starts_with(name) || entry[name.size()] != '=') {
+          continue;
+        }
+        auto value = ParseText(key, entry.substr(name.size() + 1), name);
+        if (!value) return std::unexpected(value.error());
+        if (auto s = Apply(config, key, *value, name); !s) return std::unexpected(s.error());
+      }
+    }
+  }
+  for (const std::string& set : sources.sets) {
+    size_t eq = set.find('=');
+    std::string name = set.substr(0, eq);
+    const Key* key = FindKey(name);
+    if (eq == std::string::npos || key == nullptr) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "config: " + name + ": " +
+                      (eq == std::string::npos ? "expected key=value" : "unknown key") +
+                      " (from --set)",
+                  name);
+    }
+    auto value = ParseText(*key, std::string_view(set).substr(eq + 1), "--set");
+    if (!value) return std::unexpected(value.error());
+    if (auto s = Apply(config, *key, *value, "--set"); !s) return std::unexpected(s.error());
+  }
+  if (!config.google.client_id.empty() && config.google.client_secret.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "config: google.client_secret: must be set when google.client_id is set",
+                "google.client_secret");
+  }
+  return config;
+}
+
+nlohmann::json ConfigToJson(const Config& config) {
+  Config copy = config;
+  nlohmann::json out = nlohmann::json::object();
+  for (const Key& key : Keys()) {
+    void* field = key.field(copy);
+    nlohmann::json value;
+    switch (key.kind) {
+      case Kind::kString: value = *static_cast<std::string*>(field); break;
+      case Kind::kInt: value = *static_cast<int64_t*>(field); break;
+      case Kind::kBool: value = *static_cast<bool*>(field); break;
+    }
+    out[std::string(key.name)] = value;
+  }
+  if (!config.google.client_secret.empty()) out["google.client_secret"] = kRedacted;
+  return out;
+}
+
+std::vector<std::string> ConfigKeys() {
+  std::vector<std::string> out;
+  for (const Key& k : Keys()) out.emplace_back(k.name);
+  return out;
+}
+
+}  // namespace telemeet::app

@@ -1,0 +1,78 @@
+// telemeet's configuration: built-in defaults, then a TOML file, then TELEMEET_* environment
+// variables, then command-line `--set key=value` flags, each overriding the one before.
+//
+//   auto config = LoadConfig({.file = "telemeet.toml", .env = environ, .sets = {"server.port=0"}});
+//   if (!config) { std::cerr << config.error().message(); return 2; }
+//
+// Every key has a dotted name ("server.port") and an environment twin (TELEMEET_SERVER_PORT).
+// An unknown key in the file, a value of the wrong type or out of range stops loading with an
+// error naming the key, the problem and where the value came from.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace telemeet::app {
+
+struct Config {
+  struct Server {
+    std::string address = "127.0.0.1";
+    int64_t port = 8080;
+    std::string public_url;  // how browsers reach us; default http://<address>:<port>
+    int64_t io_threads = 2;
+    int64_t worker_threads = 8;
+    int64_t max_header_bytes = 16 * 1024;
+    int64_t max_body_bytes = 1024 * 1024;
+    int64_t read_timeout_ms = 30'000;
+    int64_t idle_timeout_ms = 60'000;
+    int64_t max_connections = 10'000;
+    int64_t shutdown_grace_ms = 10'000;
+  } server;
+
+  std::string data_dir = "./data";
+
+  struct Storage {
+    std::string url;  // default: sqlite:<data_dir>/telemeet.db
+  } storage;
+
+  struct Log {
+    std::string level = "info";
+    bool requests = true;  // one line per HTTP request (health probes excepted)
+  } log;
+
+  struct Google {
+    std::string client_id;      // empty: sandbox mode, the built-in emulator stands in
+    std::string client_secret;  // never echoed back
+    std::string redirect_uri;   // default: <public_url>/oauth/google/callback
+    std::string scope = "https://www.googleapis.com/auth/calendar";
+    std::string api_base_url = "https://www.googleapis.com";
+    std::string oauth_base_url = "https://oauth2.googleapis.com";
+    std::string accounts_base_url = "https://accounts.google.com";
+  } google;
+
+  // No Google credentials configured: Google is emulated in-process.
+  bool sandbox() const { return google.client_id.empty(); }
+  std::string PublicUrl() const;
+  std::string StorageUrl() const;
+  std::string RedirectUri() const;
+};
+
+struct ConfigSources {
+  std::string file = {};               // a TOML file; empty for none
+  char** env = nullptr;                // environ-style, NULL-terminated; null for none
+  std::vector<std::string> sets = {};  // "key=value" from the command line
+};
+
+Result<Config> LoadConfig(const ConfigSources& sources);
+
+// The effective configuration as JSON, secrets replaced by "[REDACTED]" (for `telemeet config`).
+nlohmann::json ConfigToJson(const Config& config);
+
+// Every key's dotted name, in documentation order.
+std::vector<std::string> ConfigKeys();
+
+}  // namespace telemeet::app

@@ -1,0 +1,120 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace telemeet::app {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  std::string WriteToml(const std::string& text) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("telemeet-config-test-" + std::to_string(::getpid()) + ".toml");
+    std::ofstream(path_) << text;
+    return path_.string();
+  }
+  void TearDown() override {
+    if (!path_.empty()) std::filesystem::remove(path_);
+  }
+  std::filesystem::path path_;
+};
+
+TEST_F(ConfigTest, DefaultsAreSandboxOnSqlite) {
+  auto c = LoadConfig({});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(c->sandbox());
+  EXPECT_EQ(c->server.port, 8080);
+  EXPECT_EQ(c->StorageUrl(), "sqlite:./data/telemeet.db");
+  EXPECT_EQ(c->RedirectUri(), "http://127.0.0.1:8080/oauth/google/callback");
+}
+
+TEST_F(ConfigTest, FileThenEnvThenFlagsOverride) {
+  std::string file = WriteToml(
+      "data_dir = \"/var/lib/telemeet\"\n[server]\nport = 9000\naddress = \"0.0.0.0\"\n"
+      "[log]\nlevel = \"warn\"\n");
+  std::string env1 = "TELEMEET_SERVER_PORT=9100";
+  std::string env2 = "TELEMEET_LOG_REQUESTS=false";
+  std::string unrelated = "HOME=/root";
+  char* env[] = {env1.data(), env2.data(), unrelated.data(), nullptr};
+  auto c = LoadConfig({.file = file, .env = env, .sets = {"server.port=9200"}});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->data_dir, "/var/lib/telemeet");
+  EXPECT_EQ(c->server.address, "0.0.0.0");
+  EXPECT_EQ(c->server.port, 9200);
+  EXPECT_EQ(c->log.level, "warn");
+  EXPECT_FALSE(c->log.requests);
+  EXPECT_EQ(c->PublicUrl(), "http://127.0.0.1:9200");
+}
+
+TEST_F(ConfigTest, UnknownKeyInFileIsNamedWithItsLine) {
+  std::string file = WriteToml("[server]\nprot = 1\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().field(), "server.prot");
+  EXPECT_NE(c.error().message().find("server.prot: unknown key"), std::string::npos);
+  EXPECT_NE(c.error().message().find(":2)"), std::string::npos) << c.error().message();
+}
+
+TEST_F(ConfigTest, WrongTypeAndRangeAreNamed) {
+  std::string file = WriteToml("[server]\nport = \"eighty\"\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find("server.port: must be an integer, got a string"),
+            std::string::npos);
+
+  auto range = LoadConfig({.sets = {"server.port=70000"}});
+  ASSERT_FALSE(range.has_value());
+  EXPECT_EQ(range.error().message(),
+            "config: server.port: must be between 0 and 65535, got 70000 (from --set)");
+
+  std::string bad_env = "TELEMEET_SERVER_IO_THREADS=lots";
+  char* env[] = {bad_env.data(), nullptr};
+  auto e = LoadConfig({.env = env});
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().message(),
+            "config: server.io_threads: must be an integer, got \"lots\" "
+            "(from TELEMEET_SERVER_IO_THREADS)");
+}
+
+TEST_F(ConfigTest, StringRulesAreChecked) {
+  auto level = LoadConfig({.sets = {"log.level=loud"}});
+  ASSERT_FALSE(level.has_value());
+  EXPECT_NE(level.error().message().find("log.level: must be one of debug, info, warn, error, off"),
+            std::string::npos);
+  auto storage = LoadConfig({.sets = {"storage.url=mysql://x"}});
+  ASSERT_FALSE(storage.has_value());
+  EXPECT_EQ(storage.error().field(), "storage.url");
+  auto unknown = LoadConfig({.sets = {"nope=1"}});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().message(), "config: nope: unknown key (from --set)");
+}
+
+TEST_F(ConfigTest, MalformedTomlNamesTheLine) {
+  std::string file = WriteToml("[server]\nport = = 3\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find(".toml:2:"), std::string::npos) << c.error().message();
+}
+
+TEST_F(ConfigTest, ClientIdWithoutSecretIsRefused) {
+  auto c = LoadConfig({.sets = {"google.client_id=abc.apps.googleusercontent.com"}});
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().field(), "google.client_secret");
+}
+
+TEST_F(ConfigTest, SecretIsNeverPrinted) {
+  auto c = LoadConfig({.sets = {"google.client_id=abc", "google.client_secret=s3cr3t-value"}});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(c->sandbox());
+  std::string dump = ConfigToJson(*c).dump();
+  EXPECT_EQ(dump.find("s3cr3t-value"), std::string::npos);
+  EXPECT_NE(dump.find("[REDACTED]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace telemeet::app

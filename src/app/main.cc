@@ -1,0 +1,59 @@
+// The telemeet command line: `telemeet serve`, `telemeet config`, `telemeet --version`.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/config.h"
+#include "app/serve.h"
+#include "app/version.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  using telemeet::app::Config;
+  // Before any thread exists, so every thread inherits the mask and only main() sees them.
+  sigset_t stop_signals = telemeet::app::BlockStopSignals();
+
+  CLI::App cli{"telemeet turns clinic appointments into Google Meet consultations.", "telemeet"};
+  cli.set_version_flag("--version", std::string("telemeet ") + telemeet::kVersion);
+  cli.require_subcommand(1);
+
+  telemeet::app::ConfigSources sources;
+  sources.env = environ;
+  std::string port, address, data_dir;
+  auto add_config_options = [&](CLI::App* cmd) {
+    cmd->add_option("-c,--config", sources.file, "TOML configuration file")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--set", sources.sets,
+                    "Override a configuration key, e.g. --set server.port=0 (repeatable)");
+    cmd->add_option("--port", port, "Same as --set server.port=N");
+    cmd->add_option("--address", address, "Same as --set server.address=A");
+    cmd->add_option("--data-dir", data_dir, "Same as --set data_dir=D");
+  };
+
+  CLI::App* serve = cli.add_subcommand("serve", "Run the service (HTTP API, web UI, worker)");
+  add_config_options(serve);
+  CLI::App* config_cmd =
+      cli.add_subcommand("config", "Print the effective configuration (secrets redacted)");
+  add_config_options(config_cmd);
+  cli.footer(
+      "Configuration: defaults < TOML file < TELEMEET_* environment (TELEMEET_SERVER_PORT for "
+      "server.port) < --set flags.");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (!port.empty()) sources.sets.push_back("server.port=" + port);
+  if (!address.empty()) sources.sets.push_back("server.address=" + address);
+  if (!data_dir.empty()) sources.sets.push_back("data_dir=" + data_dir);
+
+  auto config = telemeet::app::LoadConfig(sources);
+  if (!config) {
+    std::cerr << "telemeet: " << config.error().message() << "\n";
+    return 2;
+  }
+  if (config_cmd->parsed()) {
+    std::cout << telemeet::app::ConfigToJson(*config).dump(2) << "\n";
+    return 0;
+  }
+  return telemeet::app::RunServe(*config, stop_signals);
+}
