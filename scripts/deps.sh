@@ -12,7 +12,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql curl wrk python3
+  postgresql curl wrk bc python3
 )
 
 want=("${build_pkgs[@]}")

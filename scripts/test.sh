@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test telemeet has and ends with one summary line.
+#
+#   scripts/test.sh            # debug build: unit, integration, PostgreSQL, conformance tests
+#   scripts/test.sh asan       # the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   scripts/test.sh tsan       # the same under ThreadSanitizer
+#
+# Installs missing Debian packages first (as root). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset="${1:-debug}"
+case "$preset" in
+  debug|asan|tsan) ;;
+  *) echo "usage: scripts/test.sh [debug|asan|tsan]" >&2; exit 2 ;;
+esac
+
+scripts/deps.sh test
+
+jobs=$(nproc)
+echo "== configure and build ($preset)"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$jobs"
+
+echo "== ctest ($preset)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+# TSan needs a fixed address-space layout on newer kernels; harmless elsewhere.
+runner=()
+if [ "$preset" = "tsan" ] && command -v setarch >/dev/null; then
+  runner=(setarch "$(uname -m)" -R)
+fi
+"${runner[@]}" ctest --preset "$preset" -j "$jobs" --timeout 600 2>&1 | tee "$log" || status=$?
+
+# ctest's own summary: "100% tests passed, 0 tests failed out of 59"
+line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -n 1 || true)
+failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+total=$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"$line")
+if [ -z "$line" ]; then
+  echo "ctest printed no summary" >&2
+  exit 1
+fi
+passed=$((total - failed))
+echo "$preset: $passed passed, $failed failed"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then
+  exit 1
+fi
