@@ -1,6 +1,8 @@
 // The baseline for bench/http: the smallest Boost.Beast coroutine server (same threading as
 // telemeet's: one io_context, N threads, a strand per connection) answering {"status":"ok"} to
 // every request. Prints "port N" and serves until killed.
+#include <utility>  // before Asio: awaitable.hpp uses std::exchange without including it
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
