@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs what telemeet needs to build, run and test, from Debian's packages only.
-# Idempotent: a package already installed is skipped, and nothing runs when nothing is missing.
+# Installs what telemeet needs to build, run and test: Debian's packages, and for tests the Node
+# packages pinned in package-lock.json (npm). Idempotent: what is installed is skipped.
 # Usage: scripts/deps.sh [build|test]   (default: build; "test" adds the test-only tools)
 set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-build}"
 
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
@@ -12,12 +14,14 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql curl wrk bc python3
+  postgresql curl wrk bc python3 python3-aiosmtpd chromium
 )
 
 want=("${build_pkgs[@]}")
-if [ "${1:-build}" = "test" ]; then
+if [ "$mode" = "test" ]; then
   want+=("${test_pkgs[@]}")
+  # Machines of this kind ship Node 20; Debian's nodejs is the fallback.
+  command -v npm >/dev/null || want+=(nodejs npm)
 fi
 
 missing=()
@@ -27,16 +31,22 @@ for p in "${want[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]}; run this script as root to install them" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps: missing packages: ${missing[*]}; run this script as root to install them" >&2
-  exit 1
+# The official Google Node client (conformance, performance peer) and playwright-core (browser
+# tests). `npm ci` runs only when node_modules is missing or older than the lock file.
+if [ "$mode" = "test" ]; then
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "deps: npm ci" >&2
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  fi
 fi
-
-echo "deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
