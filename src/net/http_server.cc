@@ -1,5 +1,6 @@
 #include "net/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <boost/asio/co_spawn.hpp>
@@ -14,9 +15,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -64,6 +65,11 @@ std::string NewRequestId() {
 
 }  // namespace
 
+constexpr std::int64_t kNoDeadline = std::numeric_limits<std::int64_t>::max();
+
+// How many metric series one connection remembers (see Session::series).
+constexpr size_t kSeriesPerSession = 8;
+
 class HttpServer::Impl {
  public:
   Impl(ServerOptions options, const Router& router)
@@ -101,6 +107,7 @@ class HttpServer::Impl {
     workers_ = std::make_unique<asio::thread_pool>(std::max(1, opts_.worker_threads));
     work_.emplace(ioc_.get_executor());
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+    asio::co_spawn(asio::make_strand(ioc_), Sweep(), asio::detached);
     for (int i = 0; i < std::max(1, opts_.io_threads); ++i) {
       threads_.emplace_back([this] { ioc_.run(); });
     }
@@ -119,7 +126,10 @@ class HttpServer::Impl {
     });
     // Idle connections close now; busy ones answer their request with Connection: close.
     ForEachSession([](const std::shared_ptr<Session>& s) {
-      if (s->idle) s->stream.cancel();
+      if (s->idle) {
+        error_code ec;
+        s->socket.cancel(ec);
+      }
     });
     {
       std::unique_lock lock(mu_);
@@ -128,7 +138,7 @@ class HttpServer::Impl {
     ForEachSession([](const std::shared_ptr<Session>& s) {
       error_code ec;
       s->timer.cancel();
-      s->stream.socket().close(ec);
+      s->socket.close(ec);
     });
     {
       std::unique_lock lock(mu_);
@@ -144,25 +154,40 @@ class HttpServer::Impl {
  private:
   struct Session {
     explicit Session(tcp::socket socket)
-        : stream(std::move(socket)), timer(stream.get_executor()) {}
-    beast::tcp_stream stream;
+        : socket(std::move(socket)), timer(this->socket.get_executor()) {}
+    tcp::socket socket;
     asio::steady_timer timer;  // waits out Response::delay
+    // When the socket operation under way must have finished (steady clock, nanoseconds since
+    // its epoch); kNoDeadline while no socket I/O is awaited. The sweeper closes the socket of
+    // a session past its deadline: one timer for the server instead of one armed and cancelled
+    // per read and write.
+    std::atomic<std::int64_t> deadline{kNoDeadline};
     bool idle = true;          // only touched on the session's strand
     std::uint64_t id = 0;
     std::string remote;
+    // The metric series this connection answered into. A keep-alive client repeats a few
+    // routes, so finding them here spares a registry lookup (a lock and label rendering).
+    struct Series {
+      std::string method;
+      std::string route;
+      int status;
+      obs::Counter* requests;
+      obs::Histogram* latency;
+    };
+    std::vector<Series> series;  // only touched on the session's strand
   };
 
-  // Runs `f` on each live session's strand.
-  template <typename F>
-  void ForEachSession(F f) {
+  // Runs `f` on the strand of each live session that `select` picks.
+  template <typename F, typename Select = bool (*)(const Session&)>
+  void ForEachSession(F f, Select select = [](const Session&) { return true; }) {
     std::vector<std::shared_ptr<Session>> live;
     {
       std::lock_guard lock(mu_);
       for (auto& [id, weak] : sessions_) {
-        if (auto s = weak.lock()) live.push_back(std::move(s));
+        if (auto s = weak.lock(); s && select(*s)) live.push_back(std::move(s));
       }
     }
-    for (auto& s : live) asio::post(s->stream.get_executor(), [s, f] { f(s); });
+    for (auto& s : live) asio::post(s->socket.get_executor(), [s, f] { f(s); });
   }
 
   asio::awaitable<void> AcceptLoop() {
@@ -183,14 +208,14 @@ class HttpServer::Impl {
         std::lock_guard lock(mu_);
         if (sessions_.size() >= opts_.max_connections) {
           if (rejected_) rejected_->Inc();
-          asio::co_spawn(session->stream.get_executor(), Reject(session), asio::detached);
+          asio::co_spawn(session->socket.get_executor(), Reject(session), asio::detached);
           continue;
         }
         session->id = ++next_session_id_;
         sessions_.emplace(session->id, session);
       }
       if (active_) active_->Add(1);
-      asio::co_spawn(session->stream.get_executor(), Serve(session), asio::detached);
+      asio::co_spawn(session->socket.get_executor(), Serve(session), asio::detached);
     }
   }
 
@@ -198,12 +223,12 @@ class HttpServer::Impl {
     Response r = router_.RenderError(503, "unavailable", "too many connections");
     co_await Write(*s, r, "", /*head=*/false, /*keep_alive=*/false);
     error_code ec;
-    s->stream.socket().close(ec);
+    s->socket.close(ec);
   }
 
   asio::awaitable<void> Serve(std::shared_ptr<Session> s) {
     error_code ec;
-    auto remote = s->stream.socket().remote_endpoint(ec);
+    auto remote = s->socket.remote_endpoint(ec);
     if (!ec) s->remote = remote.address().to_string();
     beast::flat_buffer buffer;
     for (;;) {
@@ -211,9 +236,10 @@ class HttpServer::Impl {
         // Idle: wait for the first byte of the next request.
         s->idle = true;
         if (draining_.load()) break;
-        s->stream.expires_after(opts_.idle_timeout);
-        size_t n = co_await s->stream.async_read_some(
+        SetDeadline(*s, opts_.idle_timeout);
+        size_t n = co_await s->socket.async_read_some(
             buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+        ClearDeadline(*s);
         if (ec) break;  // idle timeout, peer closed, or shutdown
         buffer.commit(n);
       }
@@ -223,20 +249,25 @@ class HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opts_.max_header_bytes));
       parser.body_limit(opts_.max_body_bytes);
-      s->stream.expires_after(opts_.read_timeout);
-      co_await http::async_read(s->stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      // Most requests arrive whole in the idle read: parse them in place, and go back to the
+      // socket (with the read timeout) only for the rest of a partial one.
+      if (!ParseBuffered(parser, buffer, ec) && !ec) {
+        SetDeadline(*s, opts_.read_timeout);
+        co_await http::async_read(s->socket, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        ClearDeadline(*s);
+      }
       if (ec) {
         if (ec == http::error::end_of_stream || ec == asio::error::eof ||
             ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-            ec == beast::error::timeout) {
-          // The peer went away, stalled past read_timeout (tcp_stream has closed the socket
+            ec == asio::error::bad_descriptor) {
+          // The peer went away, stalled past read_timeout (the sweeper has closed the socket
           // already, so no 408 can be sent), or we are shutting down.
           break;
         }
         Response r = ReadErrorResponse(ec);
         co_await Write(*s, r, "", false, false);
-        Record("-", "unmatched", r.status, started);
+        Record(*s, "-", "unmatched", r.status, started);
         break;
       }
 
@@ -256,23 +287,74 @@ class HttpServer::Impl {
       if (res.delay.count() > 0) {
         s->timer.expires_after(res.delay);
         co_await s->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (!s->stream.socket().is_open()) break;
+        if (!s->socket.is_open()) break;
       }
       if (res.reset_connection) {
-        s->stream.socket().set_option(asio::socket_base::linger(true, 0), ec);
-        s->stream.socket().close(ec);
-        Record(req.method, match.pattern, 0, started, &req, match.options.quiet);
+        s->socket.set_option(asio::socket_base::linger(true, 0), ec);
+        s->socket.close(ec);
+        Record(*s, req.method, match.pattern, 0, started, &req, match.options.quiet);
         break;
       }
       bool keep_alive = client_keep_alive && !res.close_connection && !draining_.load();
       int status = res.status;
       bool ok = co_await Write(*s, res, req.request_id, head, keep_alive);
-      Record(req.method, match.pattern, status, started, &req, match.options.quiet);
+      Record(*s, req.method, match.pattern, status, started, &req, match.options.quiet);
       if (!ok || !keep_alive) break;
     }
-    s->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    s->stream.close();
+    s->socket.shutdown(tcp::socket::shutdown_send, ec);
+    s->socket.close(ec);
     Unregister(*s);
+  }
+
+  // Feeds what `buffer` holds to `parser`; true when a whole request was parsed.
+  static bool ParseBuffered(http::request_parser<http::string_body>& parser,
+                            beast::flat_buffer& buffer, error_code& ec) {
+    parser.eager(true);
+    while (!parser.is_done() && buffer.size() > 0) {
+      size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        return false;
+      }
+      if (ec || used == 0) return false;
+    }
+    return parser.is_done();
+  }
+
+  static std::int64_t SteadyNanos() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               SteadyClock::now().time_since_epoch())
+        .count();
+  }
+  static void SetDeadline(Session& s, std::chrono::milliseconds timeout) {
+    s.deadline.store(SteadyNanos() + std::chrono::nanoseconds(timeout).count(),
+                     std::memory_order_relaxed);
+  }
+  static void ClearDeadline(Session& s) {
+    s.deadline.store(kNoDeadline, std::memory_order_relaxed);
+  }
+
+  // Closes the sockets of sessions whose read or write outlived its deadline. It wakes a few
+  // times per (shortest) timeout, so a deadline is enforced within a quarter of it.
+  asio::awaitable<void> Sweep() {
+    auto shortest = std::min(opts_.idle_timeout, opts_.read_timeout);
+    auto period = std::clamp<std::chrono::milliseconds>(shortest / 4, std::chrono::milliseconds(5),
+                                                        std::chrono::milliseconds(1000));
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    error_code ec;
+    while (!stopped_.load()) {
+      timer.expires_after(period);
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped_.load()) break;
+      std::int64_t now = SteadyNanos();
+      ForEachSession([now](const std::shared_ptr<Session>& s) {
+        if (s->deadline.load(std::memory_order_relaxed) < now) {
+          error_code ignored;
+          s->socket.close(ignored);
+        }
+      }, [now](const Session& s) { return s.deadline.load(std::memory_order_relaxed) < now; });
+    }
   }
 
   void Unregister(const Session& s) {
@@ -335,25 +417,38 @@ class HttpServer::Impl {
     out.prepare_payload();
     if (head) out.body().clear();  // Content-Length stays that of the GET
     error_code ec;
-    s.stream.expires_after(opts_.read_timeout);
-    co_await http::async_write(s.stream, out, asio::redirect_error(asio::use_awaitable, ec));
+    SetDeadline(s, opts_.read_timeout);
+    co_await http::async_write(s.socket, out, asio::redirect_error(asio::use_awaitable, ec));
+    ClearDeadline(s);
     co_return !ec;
   }
 
-  void Record(std::string_view method, const std::string& route, int status,
+  void Record(Session& s, std::string_view method, const std::string& route, int status,
               SteadyClock::time_point started, const Request* req = nullptr, bool quiet = false) {
     double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     if (opts_.metrics != nullptr) {
-      obs::Labels labels = {{"method", std::string(method)},
-                            {"route", route},
-                            {"status", std::to_string(status)}};
-      opts_.metrics
-          ->GetCounter("telemeet_http_requests_total", "HTTP requests answered.", labels)
-          .Inc();
-      opts_.metrics
-          ->GetHistogram("telemeet_http_request_duration_seconds",
-                         "Time from the first byte of a request to its answer.", labels)
-          .Observe(seconds);
+      Session::Series* series = nullptr;
+      for (auto& known : s.series) {
+        if (known.status == status && known.method == method && known.route == route) {
+          series = &known;
+          break;
+        }
+      }
+      if (series == nullptr) {
+        if (s.series.size() >= kSeriesPerSession) s.series.clear();
+        obs::Labels labels = {{"method", std::string(method)},
+                              {"route", route},
+                              {"status", std::to_string(status)}};
+        series = &s.series.emplace_back(Session::Series{
+            std::string(method), route, status,
+            &opts_.metrics->GetCounter("telemeet_http_requests_total", "HTTP requests answered.",
+                                       labels),
+            &opts_.metrics->GetHistogram("telemeet_http_request_duration_seconds",
+                                         "Time from the first byte of a request to its answer.",
+                                         labels)});
+      }
+      series->requests->Inc();
+      series->latency->Observe(seconds);
     }
     if (opts_.logger != nullptr && !quiet) {
       nlohmann::json fields = {{"method", method},

@@ -64,7 +64,15 @@ TEST_F(ServeTest, ServesHealthReadinessAndMetrics) {
   ASSERT_TRUE(ready.has_value());
   EXPECT_EQ(ready->status, 200);
   ASSERT_TRUE(Fetch(port, "GET", "/nowhere").has_value());
+  // A request is counted once its answer is written, which may be just after the client has
+  // read it: give the server a moment.
   auto metrics = Fetch(port, "GET", "/metrics");
+  for (int i = 0; i < 100 && metrics &&
+                  metrics->body.find("route=\"unmatched\",status=\"404\"} 1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(20ms);
+    metrics = Fetch(port, "GET", "/metrics");
+  }
   ASSERT_TRUE(metrics.has_value());
   EXPECT_NE(metrics->body.find("telemeet_http_requests_total{method=\"GET\",route=\"/healthz\","
                                "status=\"200\"} 1"),
