@@ -361,6 +361,7 @@ HttpClient::HttpClient(Options options) : impl_(std::make_unique<Impl>(std::move
 HttpClient::~HttpClient() = default;
 
 void HttpClient::SendAsync(ClientRequest request, Callback done) {
+  if (!done) done = [](Result<ClientResponse>) {};
   impl_->Enqueue(std::make_unique<Transfer>(std::move(request), std::move(done)));
 }
 

@@ -75,7 +75,7 @@ class HttpClient {
 
   // Thread-safe. One curl multi handle on a private thread keeps many requests in flight and
   // reuses connections. `done` is called exactly once, on that thread, and must neither block
-  // nor throw; it may call SendAsync.
+  // nor throw; it may call SendAsync. An empty `done` sends without waiting for the outcome.
   void SendAsync(ClientRequest request, std::function<void(Result<ClientResponse>)> done);
 
   // Blocking convenience built on SendAsync. Returns kFailedPrecondition when called from a

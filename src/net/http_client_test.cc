@@ -68,6 +68,11 @@ class HttpClientTest : public ::testing::Test {
     router_.Get("/fail", [](Request&) {
       return Response::Text(500, "{\"error\":\"boom\"}", "application/json");
     });
+    router_.Get("/reset", [](Request&) {
+      Response res;
+      res.reset_connection = true;
+      return res;
+    });
     router_.Get("/late", [](Request&) {
       Response res = Response::Text(200, "late");
       res.delay = 400ms;
@@ -188,6 +193,14 @@ TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
   EXPECT_EQ(res.error().message().find("secret"), std::string::npos) << res.error().message();
 }
 
+TEST_F(HttpClientTest, ResetConnectionIsUnavailable) {
+  HttpClient client;
+  auto res = client.Send(Get("/reset"));
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable) << res.error().ToString();
+  EXPECT_TRUE(client.Send(Get("/hello")).has_value());  // the client is still usable
+}
+
 TEST_F(HttpClientTest, SlowServerExceedsDeadline) {
   HttpClient client;
   ClientRequest req = Get("/late");
@@ -264,6 +277,30 @@ TEST_F(HttpClientTest, ManyConcurrentRequestsFromManyThreads) {
   EXPECT_EQ(stats.completed, static_cast<uint64_t>(kThreads * kPerThread));
   EXPECT_LE(stats.connections_opened, 64u);  // max_connections_per_host
   EXPECT_GE(stats.connections_opened, 1u);
+}
+
+TEST_F(HttpClientTest, ConnectionsPerHostAreLimited) {
+  HttpClient client({.max_connections_per_host = 2});
+  constexpr int kRequests = 30;
+  Latch latch(kRequests);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kRequests; ++i) {
+    client.SendAsync(Get("/hello?name=" + std::to_string(i)), [&, i](Result<ClientResponse> r) {
+      if (r && r->body == "hello " + std::to_string(i)) ok.fetch_add(1);
+      latch.CountDown();
+    });
+  }
+  ASSERT_TRUE(latch.Wait(5s));
+  EXPECT_EQ(ok.load(), kRequests);
+  EXPECT_LE(client.stats().connections_opened, 2u);
+  EXPECT_GE(metrics_.GetGauge("telemeet_http_connections_active", "").Value(), 1);
+  EXPECT_LE(metrics_.GetGauge("telemeet_http_connections_active", "").Value(), 2);
+}
+
+TEST_F(HttpClientTest, EmptyCallbackIsFireAndForget) {
+  HttpClient client;
+  client.SendAsync(Get("/hello"), nullptr);
+  EXPECT_TRUE(client.Send(Get("/hello")).has_value());
 }
 
 TEST_F(HttpClientTest, CallbackMaySendAgainButNotBlock) {
