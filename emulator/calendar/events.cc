@@ -10,9 +10,9 @@
 namespace telemeet::emulator {
 
 using namespace calendar_internal;
-using nlohmann::json;
 using net::Request;
 using net::Response;
+using nlohmann::json;
 
 Response CalendarService::State::Run(Request& req, Response (State::*fn)(Request&, Outbox&)) {
   Outbox out;
@@ -47,7 +47,7 @@ const CalendarService::State::Calendar* CalendarService::State::FindCalendar(
 }
 
 Api<CalendarService::State::Calendar*> CalendarService::State::OwnCalendar(const Principal& who,
-                                                                          const std::string& id) {
+                                                                           const std::string& id) {
   if (id != "primary" && id != who.email) {
     return Reject(404, {.reason = "notFound", .message = "Not Found"});
   }
@@ -112,10 +112,8 @@ std::string CalendarService::State::InstanceId(const Event& ev, Instant start) c
 }
 
 json CalendarService::State::RenderCancelled(const Event& ev) const {
-  return {{"kind", "calendar#event"},
-          {"etag", Quote(ev.etag)},
-          {"id", ev.id},
-          {"status", "cancelled"}};
+  return {
+      {"kind", "calendar#event"}, {"etag", Quote(ev.etag)}, {"id", ev.id}, {"status", "cancelled"}};
 }
 
 json CalendarService::State::Render(const Calendar& cal, const Event& ev,
@@ -273,8 +271,8 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
     }
     if (videos > 1) return InvalidField("conferenceData.entryPoints");
   }
-  if (clean.contains("notes") && (!clean["notes"].is_string() ||
-                                  clean["notes"].get<std::string>().size() > 2048)) {
+  if (clean.contains("notes") &&
+      (!clean["notes"].is_string() || clean["notes"].get<std::string>().size() > 2048)) {
     return InvalidField("conferenceData.notes");
   }
   bool same_request = !kept.data.is_null() && clean.contains("createRequest") &&
@@ -291,13 +289,13 @@ Response CalendarService::State::GetCalendar(Request& req, Outbox&) {
   Calendar& c = **cal;
   json types = json::array();
   if (c.conference.mode != ConferenceMode::kRefuse) types.push_back("hangoutsMeet");
-  return net::JsonResponse(200, {{"kind", "calendar#calendar"},
-                                 {"etag", Quote(c.etag)},
-                                 {"id", c.id},
-                                 {"summary", c.summary},
-                                 {"timeZone", c.time_zone},
-                                 {"conferenceProperties",
-                                  {{"allowedConferenceSolutionTypes", types}}}});
+  return net::JsonResponse(200,
+                           {{"kind", "calendar#calendar"},
+                            {"etag", Quote(c.etag)},
+                            {"id", c.id},
+                            {"summary", c.summary},
+                            {"timeZone", c.time_zone},
+                            {"conferenceProperties", {{"allowedConferenceSolutionTypes", types}}}});
 }
 
 namespace {
@@ -351,8 +349,8 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
     }
     id = given;
     if (c.events.contains(id)) {
-      return ApiError(409, {.reason = "duplicate",
-                            .message = "The requested identifier already exists."});
+      return ApiError(
+          409, {.reason = "duplicate", .message = "The requested identifier already exists."});
     }
   } else {
     do {

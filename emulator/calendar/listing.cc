@@ -10,9 +10,9 @@
 namespace telemeet::emulator {
 
 using namespace calendar_internal;
-using nlohmann::json;
 using net::Request;
 using net::Response;
+using nlohmann::json;
 
 namespace {
 
@@ -20,8 +20,8 @@ namespace {
 struct Token {
   char kind = 0;  // 's' sync, 'p' page
   uint64_t generation = 0;
-  uint64_t a = 0;  // sync: epoch; page: offset
-  uint64_t b = 0;  // the change number the listing started from
+  uint64_t a = 0;          // sync: epoch; page: offset
+  uint64_t b = 0;          // the change number the listing started from
   int64_t sync_base = -1;  // page tokens of an incremental listing: its base change number
   std::string calendar;
 };
@@ -120,8 +120,7 @@ bool MatchesProperties(const json& body, const std::vector<PropertyFilter>& filt
   for (const PropertyFilter& f : filters) {
     if (!body.contains("extendedProperties")) return false;
     const json& ep = body["extendedProperties"];
-    if (!ep.contains(f.scope) || !ep[f.scope].contains(f.name) ||
-        ep[f.scope][f.name] != f.value) {
+    if (!ep.contains(f.scope) || !ep[f.scope].contains(f.name) || ep[f.scope][f.name] != f.value) {
       return false;
     }
   }
@@ -219,8 +218,7 @@ Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
                             .location_type = "parameter",
                             .location = "syncToken"});
     }
-    if (q.sync->generation != generation || q.sync->calendar != c.id ||
-        q.sync->a != c.sync_epoch) {
+    if (q.sync->generation != generation || q.sync->calendar != c.id || q.sync->a != c.sync_epoch) {
       return ApiError(410, {.domain = "calendar",
                             .reason = "fullSyncRequired",
                             .message = "Sync token is no longer valid, a full sync is required.",
@@ -347,7 +345,8 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
     range[i] = t->instant;
   }
   if (range[0] >= range[1]) return ToResponse(TimeRangeEmpty().error());
-  for (auto [name, limit] : {std::pair{"calendarExpansionMax", 50}, std::pair{"groupExpansionMax", 100}}) {
+  for (auto [name, limit] :
+       {std::pair{"calendarExpansionMax", 50}, std::pair{"groupExpansionMax", 100}}) {
     if (!body->contains(name)) continue;
     const json& v = (*body)[name];
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > limit) {
@@ -370,7 +369,8 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
     const std::string id = requested == "primary" ? who->email : requested;
     json entry = {{"busy", json::array()}};
     if (index++ >= 50) {
-      entry["errors"] = json::array({{{"domain", "global"}, {"reason", "tooManyCalendarsRequested"}}});
+      entry["errors"] =
+          json::array({{{"domain", "global"}, {"reason", "tooManyCalendarsRequested"}}});
       calendars_out[requested] = entry;
       continue;
     }

@@ -11,14 +11,13 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "emulator/calendar/calendar_service.h"
 #include "emulator/calendar/event_resource.h"
@@ -27,9 +26,9 @@ namespace telemeet::emulator {
 namespace calendar_internal {
 
 inline constexpr size_t kMaxBodyBytes = 1 << 20;
-inline constexpr int64_t kDefaultTtlSeconds = 604'800;     // params.ttl default (7 days)
-inline constexpr int64_t kMaxTtlSeconds = 30 * 86'400;     // the emulator's cap
-inline constexpr size_t kMaxInstances = 1000;               // per recurring event and query
+inline constexpr int64_t kDefaultTtlSeconds = 604'800;  // params.ttl default (7 days)
+inline constexpr int64_t kMaxTtlSeconds = 30 * 86'400;  // the emulator's cap
+inline constexpr size_t kMaxInstances = 1000;           // per recurring event and query
 
 enum class Access { kCalendarRead, kEventsRead, kEventsWrite, kFreeBusy, kAnyCalendar };
 
