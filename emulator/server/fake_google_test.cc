@@ -542,3 +542,80 @@ TEST(PushDeliveryTest, UnreachableAddressIsLoggedNotFatal) {
 
 }  // namespace
 }  // namespace telemeet::emulator
+
+namespace telemeet::emulator {
+namespace {
+
+// ---- The Calendar side through the whole pipeline ---------------------------------------------
+
+constexpr char kEvent[] = R"({"summary": "Consultation",
+  "start": {"dateTime": "2026-03-02T10:00:00Z"}, "end": {"dateTime": "2026-03-02T10:30:00Z"},
+  "conferenceData": {"createRequest": {"requestId": "r-1",
+                                       "conferenceSolutionKey": {"type": "hangoutsMeet"}}}})";
+
+TEST_F(FakeGoogleTest, CalendarEventsWithMeetThroughThePipeline) {
+  auto alice = Authorize();
+  auto inserted = Call("POST", "/calendar/v3/calendars/primary/events?conferenceDataVersion=1",
+                       kEvent, Bearer(alice));
+  ASSERT_EQ(inserted.status, 200) << inserted.body;
+  auto ev = Json(inserted);
+  std::string id = ev["id"];
+  EXPECT_TRUE(ev.contains("hangoutLink"));
+  auto got = Call("GET", "/calendar/v3/calendars/primary/events/" + id, "", Bearer(alice));
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(Call("DELETE", "/calendar/v3/calendars/primary/events/" + id, "", Bearer(alice)).status,
+            204);
+  auto again = Call("DELETE", "/calendar/v3/calendars/primary/events/" + id, "", Bearer(alice));
+  EXPECT_EQ(again.status, 410);
+  EXPECT_EQ(Json(again)["error"]["errors"][0]["reason"], "deleted");
+  // Without a token: 401 authError.
+  EXPECT_EQ(Call("GET", "/calendar/v3/calendars/primary/events/" + id).status, 401);
+  auto log = Json(Call("GET", "/_emulator/requests"))["requests"];
+  EXPECT_EQ(log.back()["status"], 401);
+  EXPECT_EQ(log.back()["user"], "");
+}
+
+TEST_F(FakeGoogleTest, BatchInsertsEvents) {
+  auto alice = Authorize();
+  std::string insert = std::string("POST /calendar/v3/calendars/primary/events HTTP/1.1\r\n") +
+                       "Content-Type: application/json\r\n\r\n" + kEvent;
+  auto r = Call("POST", "/batch/calendar/v3", BatchBody({{"one", insert}, {"two", insert}}),
+                {{"Content-Type", "multipart/mixed; boundary=xyz"},
+                 {"Authorization", "Bearer " + alice["access_token"].get<std::string>()}});
+  ASSERT_EQ(r.status, 200);
+  auto parts = ParseBatchAnswer(r);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].status, 200) << parts[0].body;
+  EXPECT_EQ(parts[1].status, 200) << parts[1].body;
+  EXPECT_NE((*net::ParseJson(parts[0].body))["id"], (*net::ParseJson(parts[1].body))["id"]);
+  auto list = Json(Call("GET", "/calendar/v3/calendars/primary/events", "", Bearer(alice)));
+  EXPECT_EQ(list["items"].size(), 2u);
+}
+
+TEST_F(FakeGoogleTest, WatchDeliversRealPushNotifications) {
+  Receiver receiver;
+  auto alice = Authorize();
+  nlohmann::json watch = {{"id", "channel-1"}, {"type", "web_hook"},
+                          {"address", receiver.url()}, {"token", "tok"}};
+  auto w = Call("POST", "/calendar/v3/calendars/primary/events/watch", watch.dump(), Bearer(alice));
+  ASSERT_EQ(w.status, 200) << w.body;
+  auto sync = receiver.WaitFor(1);
+  ASSERT_EQ(sync.size(), 1u);
+  EXPECT_EQ(sync[0].Header("X-Goog-Resource-State"), "sync");
+  EXPECT_EQ(sync[0].Header("X-Goog-Channel-ID"), "channel-1");
+  EXPECT_EQ(sync[0].Header("X-Goog-Channel-Token"), "tok");
+  EXPECT_EQ(sync[0].Header("X-Goog-Message-Number"), "1");
+  ASSERT_EQ(Call("POST", "/calendar/v3/calendars/primary/events", kEvent, Bearer(alice)).status,
+            200);
+  auto all = receiver.WaitFor(2);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].Header("X-Goog-Resource-State"), "exists");
+  EXPECT_EQ(all[1].Header("X-Goog-Resource-ID"), Json(w)["resourceId"]);
+  EXPECT_TRUE(google_.push().WaitIdle(seconds(5)));
+  auto deliveries = Json(Call("GET", "/_emulator/push-log"))["deliveries"];
+  ASSERT_EQ(deliveries.size(), 2u);
+  EXPECT_EQ(deliveries[1]["status"], 200);
+}
+
+}  // namespace
+}  // namespace telemeet::emulator
