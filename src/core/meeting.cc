@@ -1,0 +1,175 @@
+#include "core/meeting.h"
+
+#include <fmt/format.h>
+
+#include "core/base32hex.h"
+
+namespace telemeet::core {
+
+using S = MeetingState;
+
+bool WantsMeeting(const Service& service, const Appointment& appointment,
+                  const MeetingPolicy& policy) {
+  if (!service.telemedicine) return false;
+  switch (appointment.status) {
+    case AppointmentStatus::kBooked:
+      return policy.create_at_booking;
+    case AppointmentStatus::kConfirmed:
+    case AppointmentStatus::kCompleted:
+      return true;
+    case AppointmentStatus::kCancelled:
+      return false;
+  }
+  return false;
+}
+
+std::string EventIdFor(std::string_view appointment_uid) {
+  return Base32HexEncode(std::string("tm") + std::string(appointment_uid));
+}
+
+bool IsValidEventId(std::string_view id) {
+  if (id.size() < 5 || id.size() > 1024) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'v') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+std::string RequestIdFor(std::string_view appointment_uid, int32_t conference_attempt) {
+  return fmt::format("{}-{}", appointment_uid, conference_attempt);
+}
+
+bool MayHaveEvent(MeetingState s) {
+  switch (s) {
+    case S::kCreating:
+    case S::kConferencePending:
+    case S::kReady:
+    case S::kUpdating:
+    case S::kCancelling:
+    case S::kFailed:
+    case S::kNeedsReconnect:
+      return true;
+    case S::kNotNeeded:
+    case S::kAwaitingDoctor:
+    case S::kCancelled:
+      return false;
+  }
+  return true;
+}
+
+bool CanTransition(MeetingState from, MeetingState to) {
+  if (from == to) return true;
+  // Parking and giving up on a meeting that is no longer wanted are possible from anywhere.
+  if (to == S::kNeedsReconnect || to == S::kNotNeeded) return true;
+  switch (from) {
+    case S::kNotNeeded:
+      return to == S::kAwaitingDoctor || to == S::kCreating || to == S::kCancelled;
+    case S::kAwaitingDoctor:
+      return to == S::kCreating || to == S::kCancelled;
+    case S::kCreating:
+      return to == S::kConferencePending || to == S::kReady || to == S::kFailed ||
+             to == S::kCancelling || to == S::kCancelled || to == S::kUpdating;
+    case S::kConferencePending:
+      return to == S::kReady || to == S::kFailed || to == S::kCancelling ||
+             to == S::kUpdating || to == S::kCreating;
+    case S::kReady:
+      // kCreating: the event vanished at Google (404 on patch) and is made again.
+      return to == S::kUpdating || to == S::kCancelling || to == S::kCreating ||
+             to == S::kConferencePending;
+    case S::kUpdating:
+      return to == S::kReady || to == S::kFailed || to == S::kCancelling || to == S::kCreating ||
+             to == S::kConferencePending;
+    case S::kCancelling:
+      return to == S::kCancelled || to == S::kFailed || to == S::kCreating;
+    case S::kCancelled:
+      return to == S::kCreating || to == S::kAwaitingDoctor;
+    case S::kFailed:
+      // Admin retry starts again; a cancel still cleans up.
+      return to == S::kCreating || to == S::kCancelling || to == S::kCancelled;
+    case S::kNeedsReconnect:
+      return to == S::kCreating || to == S::kCancelling || to == S::kCancelled ||
+             to == S::kAwaitingDoctor || to == S::kConferencePending || to == S::kReady ||
+             to == S::kUpdating;
+  }
+  return false;
+}
+
+Status CheckMeetingTransition(MeetingState from, MeetingState to) {
+  if (CanTransition(from, to)) return Ok();
+  return Fail(ErrorCode::kFailedPrecondition,
+              fmt::format("a meeting that is {} cannot become {}", Name(from), Name(to)),
+              "meeting.state");
+}
+
+Desired DesiredFor(const Service& service, const Appointment& appointment,
+                   const MeetingPolicy& policy, std::optional<GrantStatus> grant) {
+  Desired d;
+  d.wanted = WantsMeeting(service, appointment, policy);
+  d.cancelled = appointment.status == AppointmentStatus::kCancelled;
+  d.start = appointment.start;
+  d.end = appointment.end;
+  d.revision = appointment.revision;
+  d.grant = grant;
+  return d;
+}
+
+std::string_view Name(Action a) {
+  switch (a) {
+    case Action::kNothing:
+      return "nothing";
+    case Action::kInsert:
+      return "insert";
+    case Action::kPoll:
+      return "poll";
+    case Action::kPatch:
+      return "patch";
+    case Action::kDelete:
+      return "delete";
+    case Action::kPark:
+      return "park";
+  }
+  return "unknown";
+}
+
+Decision NextAction(const Desired& desired, const Meeting& actual) {
+  const bool connected = desired.grant == GrantStatus::kActive;
+  const bool exists = MayHaveEvent(actual.state);
+
+  if (!desired.wanted) {
+    if (exists) {
+      // An event may be at Google: it has to go, which needs the doctor's grant.
+      if (!connected) return {Action::kPark, S::kNeedsReconnect};
+      return {Action::kDelete, S::kCancelling};
+    }
+    // Nothing at Google. A meeting that had started its life ends as cancelled.
+    bool had_life = actual.state != S::kNotNeeded && actual.state != S::kAwaitingDoctor;
+    return {Action::kNothing, desired.cancelled && had_life ? S::kCancelled : S::kNotNeeded};
+  }
+
+  // Wanted.
+  if (actual.state == S::kFailed) return {Action::kNothing, S::kFailed};  // admin retry
+  if (!desired.grant.has_value() || *desired.grant == GrantStatus::kDisconnected) {
+    // Never connected (or disconnected on purpose): wait for the doctor. An event that may
+    // exist is adopted by the insert after connecting.
+    return {Action::kNothing, exists ? S::kNeedsReconnect : S::kAwaitingDoctor};
+  }
+  if (!connected) return {Action::kPark, S::kNeedsReconnect};
+
+  switch (actual.state) {
+    case S::kConferencePending:
+      return {Action::kPoll, S::kConferencePending};
+    case S::kReady:
+    case S::kUpdating:
+      if (actual.synced_start != desired.start || actual.synced_end != desired.end) {
+        return {Action::kPatch, S::kUpdating};
+      }
+      return {Action::kNothing, S::kReady};
+    default:
+      // not_needed, awaiting_doctor, creating, cancelling, cancelled, needs_reconnect: the
+      // event may or may not exist; an insert with our id either creates it or answers 409
+      // and the worker adopts what is there.
+      return {Action::kInsert, S::kCreating};
+  }
+}
+
+}  // namespace telemeet::core

@@ -1,0 +1,256 @@
+// The domain's value types: what the store persists and the layers above pass around. Plain
+// structs without behaviour; the rules live in validation.h, appointment.h and meeting.h.
+// Ids are store-assigned integers (0 = not yet stored); instants are UTC (base/clock.h).
+//
+//   core::Appointment a{.doctor_id = 1, .service_id = 2, .patient_id = 3,
+//                       .start = *ParseRfc3339("2026-03-30T08:00:00Z"),
+//                       .end = *ParseRfc3339("2026-03-30T08:30:00Z"),
+//                       .time_zone = "Europe/Berlin"};
+//   std::string_view s = Name(a.status);             // "booked"
+//   Result<AppointmentStatus> st = ParseAppointmentStatus("confirmed");
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/error.h"
+
+namespace telemeet::core {
+
+enum class AppointmentStatus { kBooked, kConfirmed, kCompleted, kCancelled };
+
+enum class MeetingState {
+  kNotNeeded,          // no meeting wanted (not telemedicine, not confirmed yet, ...)
+  kAwaitingDoctor,     // wanted, but the doctor has not connected Google
+  kCreating,           // insert in progress or due
+  kConferencePending,  // event exists, conference still being created at Google
+  kReady,              // event and join link exist and match the appointment
+  kUpdating,           // start/end changed, a patch is due
+  kCancelling,         // the appointment was cancelled, delete due
+  kCancelled,          // the event is gone
+  kFailed,             // permanent error; an admin retry starts again
+  kNeedsReconnect,     // the doctor's grant was revoked; resumes after reconnect
+};
+
+enum class GrantStatus { kActive, kNeedsReconnect, kDisconnected };
+
+enum class JobState { kReady, kParked };
+
+enum class DeliveryStatus { kPending, kDelivered, kFailed };
+
+enum class Role { kAdmin, kDoctor };
+
+std::string_view Name(AppointmentStatus s);
+std::string_view Name(MeetingState s);
+std::string_view Name(GrantStatus s);
+std::string_view Name(JobState s);
+std::string_view Name(DeliveryStatus s);
+std::string_view Name(Role r);
+// Parsers take the snake_case names above; kInvalidArgument naming `field` otherwise.
+Result<AppointmentStatus> ParseAppointmentStatus(std::string_view s,
+                                                 std::string_view field = "status");
+Result<MeetingState> ParseMeetingState(std::string_view s, std::string_view field = "state");
+Result<GrantStatus> ParseGrantStatus(std::string_view s, std::string_view field = "status");
+Result<JobState> ParseJobState(std::string_view s, std::string_view field = "state");
+Result<DeliveryStatus> ParseDeliveryStatus(std::string_view s, std::string_view field = "status");
+Result<Role> ParseRole(std::string_view s, std::string_view field = "role");
+
+struct Doctor {
+  int64_t id = 0;
+  std::string name;
+  std::string email;
+  std::string time_zone = "UTC";
+  std::string calendar_id = "primary";  // the Google calendar events go to
+  bool active = true;
+  Instant created_at{};
+};
+
+struct Service {
+  int64_t id = 0;
+  std::string name;
+  bool telemedicine = false;
+  int32_t default_duration_minutes = 30;
+  // "{service} with {doctor}"; placeholders: {service} {doctor} {patient}.
+  std::string event_title_template = "{service} with {doctor}";
+  Instant created_at{};
+};
+
+struct Patient {
+  int64_t id = 0;
+  std::string name;
+  std::string email;  // may be empty
+  std::string phone;  // may be empty
+  std::string time_zone = "UTC";
+  Instant created_at{};
+};
+
+struct Appointment {
+  int64_t id = 0;
+  // Random public id (32 lowercase hex chars) assigned by the store; event ids and
+  // conference request ids derive from it, so they never collide across databases.
+  std::string uid;
+  int64_t doctor_id = 0;
+  int64_t service_id = 0;
+  int64_t patient_id = 0;
+  Instant start{};
+  Instant end{};
+  std::string time_zone = "UTC";
+  AppointmentStatus status = AppointmentStatus::kBooked;
+  int64_t revision = 0;  // bumped by the store on every change
+  std::string notes;
+  Instant created_at{};
+  Instant updated_at{};
+};
+
+// What exists at Google for one appointment.
+struct Meeting {
+  int64_t appointment_id = 0;
+  int64_t doctor_id = 0;
+  std::string calendar_id = "primary";
+  MeetingState state = MeetingState::kNotNeeded;
+  std::string event_id;  // ours, from EventIdFor(); unique per calendar
+  std::string conference_id;
+  std::string join_url;  // published only once the conference exists
+  std::string event_url;
+  std::string etag;
+  int64_t synced_revision = 0;   // appointment revision the event reflects
+  Instant synced_start{};        // start/end the event has at Google
+  Instant synced_end{};
+  int32_t conference_attempt = 1;  // part of requestId; bumped by a deliberate retry
+  int32_t attempts = 0;            // consecutive failed calls
+  std::string last_error;
+  Instant updated_at{};
+};
+
+struct GoogleGrant {
+  int64_t doctor_id = 0;
+  std::string account_email;
+  std::string scopes;                // space separated, as granted
+  std::string sealed_refresh_token;  // opaque to the store (crypto::KeyRing::Seal output)
+  std::string access_token;          // opaque cache; may be empty
+  Instant access_token_expires_at{};
+  GrantStatus status = GrantStatus::kActive;
+  std::string last_error;
+  Instant updated_at{};
+};
+
+struct Job {
+  int64_t id = 0;
+  std::string kind;  // "reconcile", "deliver", ...
+  std::string key;   // unique: "reconcile:42"
+  int64_t doctor_id = 0;  // 0 = none; lets a doctor's jobs park and wake together
+  std::string payload;
+  JobState state = JobState::kReady;
+  Instant run_at{};
+  int32_t attempts = 0;
+  std::string last_error;
+  std::string lease_owner;  // empty when not leased
+  Instant lease_expires_at{};
+  int64_t lease_seq = 0;    // fencing: bumped on every lease
+  bool rerun = false;       // changed while leased: run again after completion
+  Instant created_at{};
+};
+
+// A fact other systems hear about (webhooks, email), written in the causing transaction.
+struct OutboxEvent {
+  int64_t id = 0;
+  std::string topic;  // "meeting.ready", "grant.needs_reconnect", ...
+  int64_t appointment_id = 0;
+  int64_t doctor_id = 0;
+  std::string payload;  // JSON
+  Instant created_at{};
+};
+
+struct WebhookEndpoint {
+  int64_t id = 0;
+  std::string url;
+  std::string sealed_secret;  // opaque
+  std::string topics;         // space separated; empty = all
+  bool active = true;
+  Instant created_at{};
+};
+
+struct WebhookDelivery {
+  int64_t id = 0;
+  int64_t endpoint_id = 0;
+  int64_t event_id = 0;
+  DeliveryStatus status = DeliveryStatus::kPending;
+  int32_t attempts = 0;
+  int32_t response_status = 0;
+  std::string last_error;
+  Instant updated_at{};
+};
+
+struct AuditEntry {
+  int64_t id = 0;
+  int64_t appointment_id = 0;
+  Instant at{};
+  std::string actor;   // "worker:host-1", "user:3", "api_key:7"
+  std::string action;  // "google.events.insert", "appointment.rescheduled", ...
+  std::string detail;  // JSON: method, path, status, latency_ms, outcome; never a secret
+};
+
+struct ApiKey {
+  int64_t id = 0;
+  std::string name;
+  std::string prefix;    // public lookup part shown in lists
+  std::string key_hash;  // hash of the secret; the secret is never stored
+  std::string scopes;    // space separated
+  Instant created_at{};
+  std::optional<Instant> revoked_at;
+  std::optional<Instant> last_used_at;
+};
+
+struct User {
+  int64_t id = 0;
+  std::string email;
+  std::string name;
+  Role role = Role::kDoctor;
+  std::string password_hash;  // Argon2id string
+  int64_t doctor_id = 0;      // for doctors; 0 for admins
+  bool disabled = false;
+  Instant created_at{};
+};
+
+struct Session {
+  int64_t id = 0;
+  std::string token_hash;
+  int64_t user_id = 0;
+  std::string csrf_token;
+  Instant created_at{};
+  Instant expires_at{};
+};
+
+struct AccessLink {
+  int64_t id = 0;
+  int64_t appointment_id = 0;
+  std::string token_hash;
+  Instant created_at{};
+  Instant expires_at{};
+  std::optional<Instant> revoked_at;
+};
+
+// A pending Google connect flow: single use, expiring.
+struct OAuthState {
+  std::string state_hash;
+  int64_t doctor_id = 0;
+  std::string sealed_verifier;  // PKCE verifier, opaque
+  std::string return_to;
+  Instant created_at{};
+  Instant expires_at{};
+};
+
+// A stored answer for a retried request carrying the same Idempotency-Key.
+struct IdempotencyRecord {
+  std::string key;           // scoped by the caller, e.g. "api_key:7:<header value>"
+  std::string request_hash;  // same key with another body is a conflict
+  int32_t response_status = 0;
+  std::string response_body;
+  Instant created_at{};
+  Instant expires_at{};
+};
+
+}  // namespace telemeet::core

@@ -1,0 +1,246 @@
+#include "store/migrations.h"
+
+#include <array>
+
+namespace telemeet::store {
+namespace {
+
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE doctors (
+  id {ID},
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  calendar_id TEXT NOT NULL,
+  active BIGINT NOT NULL DEFAULT 1,
+  created_at {TIME} NOT NULL
+);
+CREATE UNIQUE INDEX doctors_email ON doctors (lower(email));
+
+CREATE TABLE services (
+  id {ID},
+  name TEXT NOT NULL,
+  telemedicine BIGINT NOT NULL,
+  default_duration_minutes BIGINT NOT NULL,
+  event_title_template TEXT NOT NULL,
+  created_at {TIME} NOT NULL
+);
+
+CREATE TABLE patients (
+  id {ID},
+  name TEXT NOT NULL,
+  email TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  created_at {TIME} NOT NULL
+);
+
+CREATE TABLE appointments (
+  id {ID},
+  uid TEXT NOT NULL UNIQUE,
+  doctor_id BIGINT NOT NULL REFERENCES doctors (id),
+  service_id BIGINT NOT NULL REFERENCES services (id),
+  patient_id BIGINT NOT NULL REFERENCES patients (id),
+  start_at {TIME} NOT NULL,
+  end_at {TIME} NOT NULL,
+  time_zone TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('booked', 'confirmed', 'completed', 'cancelled')),
+  revision BIGINT NOT NULL,
+  notes TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  updated_at {TIME} NOT NULL,
+  CHECK (end_at > start_at)
+);
+CREATE INDEX appointments_doctor_start ON appointments (doctor_id, start_at);
+CREATE INDEX appointments_start ON appointments (start_at, id);
+CREATE INDEX appointments_patient ON appointments (patient_id);
+
+CREATE TABLE meetings (
+  appointment_id BIGINT PRIMARY KEY REFERENCES appointments (id),
+  doctor_id BIGINT NOT NULL REFERENCES doctors (id),
+  calendar_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  conference_id TEXT NOT NULL,
+  join_url TEXT NOT NULL,
+  event_url TEXT NOT NULL,
+  etag TEXT NOT NULL,
+  synced_revision BIGINT NOT NULL,
+  synced_start {TIME},
+  synced_end {TIME},
+  conference_attempt BIGINT NOT NULL,
+  attempts BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  updated_at {TIME} NOT NULL,
+  UNIQUE (doctor_id, calendar_id, event_id)
+);
+CREATE INDEX meetings_state ON meetings (state, appointment_id);
+CREATE INDEX meetings_doctor_state ON meetings (doctor_id, state);
+
+CREATE TABLE google_grants (
+  doctor_id BIGINT PRIMARY KEY REFERENCES doctors (id),
+  account_email TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  sealed_refresh_token TEXT NOT NULL,
+  access_token TEXT NOT NULL,
+  access_token_expires_at {TIME},
+  status TEXT NOT NULL,
+  last_error TEXT NOT NULL,
+  updated_at {TIME} NOT NULL
+);
+
+CREATE TABLE jobs (
+  id {ID},
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL UNIQUE,
+  doctor_id BIGINT,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('ready', 'parked')),
+  run_at {TIME} NOT NULL,
+  attempts BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  lease_owner TEXT,
+  lease_seq BIGINT NOT NULL,
+  rerun BIGINT NOT NULL,
+  created_at {TIME} NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (state, run_at, id);
+CREATE INDEX jobs_doctor ON jobs (doctor_id, state);
+
+CREATE TABLE outbox_events (
+  id {ID},
+  topic TEXT NOT NULL,
+  appointment_id BIGINT,
+  doctor_id BIGINT,
+  payload TEXT NOT NULL,
+  created_at {TIME} NOT NULL
+);
+
+CREATE TABLE webhook_endpoints (
+  id {ID},
+  url TEXT NOT NULL,
+  sealed_secret TEXT NOT NULL,
+  topics TEXT NOT NULL,
+  active BIGINT NOT NULL,
+  created_at {TIME} NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id {ID},
+  endpoint_id BIGINT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+  event_id BIGINT NOT NULL REFERENCES outbox_events (id),
+  status TEXT NOT NULL,
+  attempts BIGINT NOT NULL,
+  response_status BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  updated_at {TIME} NOT NULL,
+  UNIQUE (endpoint_id, event_id)
+);
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id, id);
+
+CREATE TABLE audit_entries (
+  id {ID},
+  appointment_id BIGINT NOT NULL REFERENCES appointments (id),
+  at {TIME} NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_entries_appointment ON audit_entries (appointment_id, id);
+
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY,
+  request_hash TEXT NOT NULL,
+  response_status BIGINT NOT NULL,
+  response_body TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  expires_at {TIME} NOT NULL
+);
+
+CREATE TABLE api_keys (
+  id {ID},
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL UNIQUE,
+  key_hash TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  revoked_at {TIME},
+  last_used_at {TIME}
+);
+
+CREATE TABLE users (
+  id {ID},
+  email TEXT NOT NULL,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'doctor')),
+  password_hash TEXT NOT NULL,
+  doctor_id BIGINT REFERENCES doctors (id),
+  disabled BIGINT NOT NULL,
+  created_at {TIME} NOT NULL
+);
+CREATE UNIQUE INDEX users_email ON users (lower(email));
+
+CREATE TABLE sessions (
+  id {ID},
+  token_hash TEXT NOT NULL UNIQUE,
+  user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  csrf_token TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  expires_at {TIME} NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+
+CREATE TABLE access_links (
+  id {ID},
+  appointment_id BIGINT NOT NULL REFERENCES appointments (id),
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at {TIME} NOT NULL,
+  expires_at {TIME} NOT NULL,
+  revoked_at {TIME}
+);
+CREATE INDEX access_links_appointment ON access_links (appointment_id);
+
+CREATE TABLE oauth_states (
+  state_hash TEXT PRIMARY KEY,
+  doctor_id BIGINT NOT NULL REFERENCES doctors (id),
+  sealed_verifier TEXT NOT NULL,
+  return_to TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  expires_at {TIME} NOT NULL
+);
+
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations{{
+    {1, "initial schema", kV1},
+}};
+
+void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+std::string MigrationSql(const Migration& m, Dialect dialect) {
+  std::string sql(m.sql);
+  if (dialect == Dialect::kPostgres) {
+    ReplaceAll(sql, "{ID}", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY");
+    // Byte order, whatever the database's default collation: the text is a fixed-width UTC
+    // instant, so byte order is time order.
+    ReplaceAll(sql, "{TIME}", "TEXT COLLATE \"C\"");
+  } else {
+    ReplaceAll(sql, "{ID}", "INTEGER PRIMARY KEY");
+    ReplaceAll(sql, "{TIME}", "TEXT");
+  }
+  return sql;
+}
+
+}  // namespace telemeet::store

@@ -1,0 +1,82 @@
+// The small SQL seam both backends implement (internal to the store): a connection runs one
+// statement with positional parameters and returns text cells. Statements are written once with
+// `?` placeholders in the SQL both SQLite and PostgreSQL accept; the PostgreSQL driver rewrites
+// them to $n and caches prepared statements.
+//
+//   SqlValue params[] = {int64_t{42}, std::string("ready")};
+//   Result<QueryResult> r = conn.Exec("SELECT id FROM jobs WHERE id = ? AND state = ?", params);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+
+namespace telemeet::store {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using SqlValue = std::variant<std::nullptr_t, int64_t, std::string>;
+
+// Instants travel as fixed-width UTC text (core::FormatFixedUtc), so SQL compares them as text.
+SqlValue TimeValue(Instant t);
+SqlValue OptTimeValue(const std::optional<Instant>& t);
+
+class Row {
+ public:
+  Row() = default;
+  explicit Row(std::vector<std::optional<std::string>> cells) : cells_(std::move(cells)) {}
+  size_t size() const { return cells_.size(); }
+  bool IsNull(size_t i) const { return !cells_.at(i).has_value(); }
+  int64_t Int(size_t i) const;               // 0 for NULL
+  bool Bool(size_t i) const { return Int(i) != 0; }
+  const std::string& Text(size_t i) const;   // "" for NULL
+  Instant Time(size_t i) const;              // Instant{} for NULL
+  std::optional<Instant> OptTime(size_t i) const;
+
+ private:
+  std::vector<std::optional<std::string>> cells_;
+};
+
+struct QueryResult {
+  std::vector<Row> rows;
+  int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
+};
+
+// One database connection. Not thread-safe; the pool hands it to one transaction at a time.
+// Errors: kAlreadyExists (unique violation), kFailedPrecondition (foreign key), kInvalidArgument
+// (check / not null), kAborted (serialization failure, deadlock, busy), kUnavailable (the
+// connection is gone), kInternal (anything else, with the database's message).
+class Conn {
+ public:
+  virtual ~Conn() = default;
+  virtual Dialect dialect() const = 0;
+  virtual Result<QueryResult> Exec(std::string_view sql, std::span<const SqlValue> params) = 0;
+  Result<QueryResult> Exec(std::string_view sql) { return Exec(sql, {}); }
+  // Several statements without parameters (migrations).
+  virtual Status ExecScript(std::string_view sql) = 0;
+};
+
+enum class TxMode { kWrite, kRead };
+
+// A backend: a pool of connections and how a transaction begins and ends on it.
+// Thread-safe.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual Dialect dialect() const = 0;
+  // Runs `fn` inside BEGIN/COMMIT on a pooled connection; rolls back when fn fails or the
+  // commit does. Does not retry.
+  virtual Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) = 0;
+  // Runs `fn` on a pooled connection outside a transaction (migrations take their own locks).
+  virtual Status RunRaw(const std::function<Status(Conn&)>& fn) = 0;
+};
+
+}  // namespace telemeet::store

@@ -1,0 +1,226 @@
+#include "store/sqlite/sqlite_driver.h"
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace telemeet::store {
+namespace {
+
+Error SqliteError(sqlite3* db, int rc, std::string_view doing) {
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  std::string msg = fmt::format("sqlite {}: {}", doing, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return Error(ErrorCode::kAlreadyExists, msg);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return Error(ErrorCode::kFailedPrecondition, msg);
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return Error(ErrorCode::kInvalidArgument, msg);
+    default:
+      break;
+  }
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Error(ErrorCode::kAborted, msg);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return Error(ErrorCode::kUnavailable, msg);
+    default:
+      return Error(ErrorCode::kInternal, msg);
+  }
+}
+
+class SqliteConn final : public Conn {
+ public:
+  explicit SqliteConn(sqlite3* db) : db_(db) {}
+  ~SqliteConn() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Result<QueryResult> Exec(std::string_view sql, std::span<const SqlValue> params) override {
+    sqlite3_stmt* stmt = nullptr;
+    auto it = cache_.find(std::string(sql));
+    if (it != cache_.end()) {
+      stmt = it->second;
+    } else {
+      int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "prepare"));
+      cache_.emplace(std::string(sql), stmt);
+    }
+    struct Resetter {
+      sqlite3_stmt* s;
+      ~Resetter() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } resetter{stmt};
+    for (size_t i = 0; i < params.size(); ++i) {
+      int idx = static_cast<int>(i + 1);
+      int rc = std::visit(
+          [&](const auto& v) -> int {
+            using V = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<V, std::nullptr_t>) {
+              return sqlite3_bind_null(stmt, idx);
+            } else if constexpr (std::is_same_v<V, int64_t>) {
+              return sqlite3_bind_int64(stmt, idx, v);
+            } else {
+              return sqlite3_bind_text(stmt, idx, v.data(), static_cast<int>(v.size()),
+                                       SQLITE_STATIC);
+            }
+          },
+          params[i]);
+      if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "bind"));
+    }
+    QueryResult out;
+    int columns = sqlite3_column_count(stmt);
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return std::unexpected(SqliteError(db_, rc, "step"));
+      std::vector<std::optional<std::string>> cells(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) continue;
+        const unsigned char* text = sqlite3_column_text(stmt, c);
+        cells[static_cast<size_t>(c)] =
+            std::string(reinterpret_cast<const char*>(text),
+                        static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+      }
+      out.rows.emplace_back(std::move(cells));
+    }
+    out.affected = sqlite3_changes64(db_);
+    return out;
+  }
+
+  Status ExecScript(std::string_view sql) override {
+    std::string text(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+    if (err) sqlite3_free(err);
+    if (rc != SQLITE_OK) return std::unexpected(SqliteError(db_, rc, "exec"));
+    return Ok();
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+class SqliteDriver final : public Driver {
+ public:
+  SqliteDriver(std::string path, SqliteOptions options)
+      : path_(std::move(path)), options_(std::move(options)) {}
+
+  Result<std::unique_ptr<SqliteConn>> Connect() {
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      Error e(ErrorCode::kUnavailable, fmt::format("cannot open SQLite database {}: {}", path_,
+                                                   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+      sqlite3_close_v2(db);
+      return std::unexpected(e);
+    }
+    auto conn = std::make_unique<SqliteConn>(db);
+    sqlite3_busy_timeout(db, options_.busy_timeout_ms);
+    std::string pragmas = fmt::format(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+        options_.synchronous);
+    if (auto s = conn->ExecScript(pragmas); !s) return std::unexpected(s.error());
+    return conn;
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
+    auto conn = Acquire();
+    if (!conn) return std::unexpected(conn.error());
+    std::unique_lock<std::mutex> write_lock;
+    if (mode == TxMode::kWrite) write_lock = std::unique_lock(write_mu_);
+    Status result = [&]() -> Status {
+      if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
+          !s) {
+        return s;
+      }
+      Status s = fn(**conn);
+      if (s) s = (*conn)->ExecScript("COMMIT");
+      if (!s) (void)(*conn)->ExecScript("ROLLBACK");
+      return s;
+    }();
+    Release(std::move(*conn));
+    return result;
+  }
+
+  Status RunRaw(const std::function<Status(Conn&)>& fn) override {
+    auto conn = Acquire();
+    if (!conn) return std::unexpected(conn.error());
+    Status s = fn(**conn);
+    Release(std::move(*conn));
+    return s;
+  }
+
+ private:
+  Result<std::unique_ptr<SqliteConn>> Acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    ++open_;
+    lock.unlock();
+    auto c = Connect();
+    if (!c) {
+      lock.lock();
+      --open_;
+      cv_.notify_one();
+    }
+    return c;
+  }
+
+  void Release(std::unique_ptr<SqliteConn> c) {
+    std::lock_guard lock(mu_);
+    idle_.push_back(std::move(c));
+    cv_.notify_one();
+  }
+
+  const std::string path_;
+  const SqliteOptions options_;
+  std::mutex write_mu_;  // one writer at a time in this process; BEGIN IMMEDIATE for others
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SqliteConn>> idle_;  // guarded by mu_
+  int open_ = 0;                                   // guarded by mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Driver>> OpenSqlite(const std::string& path, SqliteOptions options) {
+  if (options.synchronous != "FULL" && options.synchronous != "NORMAL") {
+    return Fail(ErrorCode::kInvalidArgument, "sqlite synchronous must be FULL or NORMAL",
+                "storage.url");
+  }
+  auto driver = std::make_unique<SqliteDriver>(path, std::move(options));
+  // Open one connection now so a bad path fails here, not at the first query.
+  if (auto s = driver->RunRaw([](Conn&) { return Ok(); }); !s) return std::unexpected(s.error());
+  return std::unique_ptr<Driver>(std::move(driver));
+}
+
+}  // namespace telemeet::store

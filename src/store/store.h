@@ -1,0 +1,311 @@
+// The store: every persistent thing telemeet knows, behind one interface with transactions.
+// Two backends share one implementation of the operations: SQLite (default; one file, WAL) and
+// PostgreSQL (libpq, a connection pool; several telemeet instances may share it). The URL picks
+// the backend: "sqlite:///abs/path.db", "sqlite:relative/path.db", "postgres://..." or
+// "postgresql://...".
+//
+//   Result<std::unique_ptr<Store>> store = OpenStore("sqlite:///var/lib/telemeet/db", clock);
+//   if (auto v = (*store)->Migrate(); !v) ...;
+//   Result<core::Appointment> a = (*store)->Transact([&](Tx& tx) {
+//     return tx.CreateAppointment(appointment);   // + revision 1 + its reconcile job, atomically
+//   });
+//   Result<std::vector<core::Job>> jobs = (*store)->Transact([&](Tx& tx) {
+//     return tx.LeaseJobs({.owner = "host-1", .max = 32, .lease_for = 60s, .now = clock.Now()});
+//   });
+//
+// A Store is safe for concurrent use from many threads; a Tx belongs to the one thread running
+// the transaction function and must not escape it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "core/types.h"
+#include "store/sql.h"
+
+namespace telemeet::store {
+
+struct StoreOptions {
+  int pool_size = 8;          // connections per store (SQLite readers share the writer lock)
+  int max_tx_attempts = 8;    // Transact retries kAborted (serialization failure, busy, deadlock)
+  // Refuse a second confirmed appointment of one doctor overlapping another.
+  bool forbid_overlapping_confirmed = true;
+};
+
+// Lists are paged by an opaque cursor: pass next_cursor back to get the following page.
+struct PageRequest {
+  int32_t limit = 50;  // 1..1000
+  std::string cursor;  // empty: first page
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;  // empty: no more
+};
+
+struct AppointmentFilter {
+  int64_t doctor_id = 0;   // 0 = any
+  int64_t patient_id = 0;  // 0 = any
+  std::optional<Instant> from;  // start >= from
+  std::optional<Instant> to;    // start < to
+  std::optional<core::AppointmentStatus> status;
+};
+
+struct LeaseRequest {
+  std::string owner;    // unique per worker instance, e.g. "host-1:pid:thread"
+  int32_t max = 16;     // at most this many jobs
+  std::chrono::microseconds lease_for{std::chrono::seconds(60)};
+  Instant now{};
+  std::string kind;     // empty = any kind
+};
+
+// Retry timing for a failed job: 1s, 2s, 4s, ... capped at `max`, with up to 1/8 of
+// deterministic jitter derived from the job id so a burst of failures spreads out.
+Instant BackoffAfter(const core::Job& job, Instant now,
+                     std::chrono::microseconds base = std::chrono::seconds(1),
+                     std::chrono::microseconds max = std::chrono::minutes(5));
+
+// The job key of an appointment's reconcile job ("reconcile:<id>").
+std::string ReconcileJobKey(int64_t appointment_id);
+inline constexpr std::string_view kReconcileJobKind = "reconcile";
+inline constexpr std::string_view kDeliverJobKind = "deliver";
+
+class Tx;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual std::string_view backend() const = 0;  // "sqlite" or "postgres"
+
+  // Brings the schema to the newest version this build knows; safe to run twice and from two
+  // processes at once. Returns the version. kFailedPrecondition when the database has a newer
+  // schema than this build knows (never touches it then).
+  virtual Result<int> Migrate() = 0;
+  // 0 for an empty database.
+  virtual Result<int> SchemaVersion() = 0;
+  static int LatestSchemaVersion();
+
+  // Runs `fn` in one transaction: commit when it returns a value, roll back when it returns an
+  // error. A conflict (kAborted) restarts `fn` up to StoreOptions::max_tx_attempts times, so
+  // fn must have no effects outside the transaction. Read mode takes no write lock.
+  virtual Status Run(TxMode mode, const std::function<Status(Tx&)>& fn) = 0;
+
+  // Transact(fn) with fn returning Result<T> (or Status): the value of the committed run.
+  template <typename F>
+  auto Transact(F&& fn, TxMode mode = TxMode::kWrite) -> std::invoke_result_t<F, Tx&> {
+    using R = std::invoke_result_t<F, Tx&>;
+    if constexpr (std::is_same_v<R, Status>) {
+      return Run(mode, std::forward<F>(fn));
+    } else {
+      std::optional<typename R::value_type> out;
+      Status s = Run(mode, [&](Tx& tx) -> Status {
+        R r = fn(tx);
+        if (!r) return std::unexpected(r.error());
+        out = std::move(*r);
+        return Ok();
+      });
+      if (!s) return std::unexpected(s.error());
+      return std::move(*out);
+    }
+  }
+  template <typename F>
+  auto Read(F&& fn) -> std::invoke_result_t<F, Tx&> {
+    return Transact(std::forward<F>(fn), TxMode::kRead);
+  }
+};
+
+// Opens (does not migrate) the store the URL names. kInvalidArgument for a URL of no known
+// scheme; kUnavailable when the database cannot be reached or opened.
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, Clock& clock,
+                                         StoreOptions options = {});
+
+// The operations, inside one transaction. Errors common to all: kNotFound (the named row does
+// not exist), kAlreadyExists (a unique constraint: duplicate email, key, event id...),
+// kInvalidArgument (validation, naming the field), kFailedPrecondition (a rule of the domain:
+// illegal status transition, lost lease, overlapping confirmed appointment, a referenced row
+// missing), kAborted (conflict; Transact retries), kUnavailable (database unreachable).
+class Tx {
+ public:
+  Tx(Conn& conn, Clock& clock, const StoreOptions& options)
+      : conn_(conn), clock_(clock), options_(options) {}
+  Instant Now() const { return clock_.Now(); }
+
+  // --- Doctors, services, patients (validated by core/validation.h) ---
+  Result<core::Doctor> CreateDoctor(core::Doctor doctor);
+  Result<core::Doctor> GetDoctor(int64_t id);
+  Result<core::Doctor> UpdateDoctor(const core::Doctor& doctor);
+  Result<Page<core::Doctor>> ListDoctors(const PageRequest& page);
+
+  Result<core::Service> CreateService(core::Service service);
+  Result<core::Service> GetService(int64_t id);
+  Result<core::Service> UpdateService(const core::Service& service);
+  Result<Page<core::Service>> ListServices(const PageRequest& page);
+
+  Result<core::Patient> CreatePatient(core::Patient patient);
+  Result<core::Patient> GetPatient(int64_t id);
+  Result<core::Patient> UpdatePatient(const core::Patient& patient);
+  Result<Page<core::Patient>> ListPatients(const PageRequest& page);
+
+  // --- Appointments: every change bumps the revision and upserts the appointment's one
+  // reconcile job (run_at = now) in this same transaction. ---
+  // Assigns id, uid, revision 1. Validates; refuses an overlapping confirmed appointment when
+  // the options say so (kFailedPrecondition, field "start").
+  Result<core::Appointment> CreateAppointment(core::Appointment appointment);
+  Result<core::Appointment> GetAppointment(int64_t id);
+  Result<core::Appointment> GetAppointmentByUid(std::string_view uid);
+  // Replaces start, end, zone, status, notes, service, patient of appointment `a.id`. Checks the
+  // status transition and, when `expected_revision` is set and differs, fails with
+  // kFailedPrecondition (someone changed it meanwhile). Doctor cannot change.
+  Result<core::Appointment> UpdateAppointment(const core::Appointment& a,
+                                              std::optional<int64_t> expected_revision = {});
+  Result<core::Appointment> Reschedule(int64_t id, Instant start, Instant end);
+  Result<core::Appointment> SetStatus(int64_t id, core::AppointmentStatus status);
+  // Ordered by (start, id).
+  Result<Page<core::Appointment>> ListAppointments(const AppointmentFilter& filter,
+                                                   const PageRequest& page);
+
+  // --- Meetings (one per appointment; event id unique per calendar) ---
+  Result<core::Meeting> GetMeeting(int64_t appointment_id);  // kNotFound when none yet
+  // Inserts or replaces the meeting of m.appointment_id (doctor and calendar come from m).
+  Status PutMeeting(const core::Meeting& m);
+  Result<Page<core::Meeting>> ListMeetings(std::optional<core::MeetingState> state,
+                                           int64_t doctor_id, const PageRequest& page);
+  // Admin retry of a failed meeting: state creating, conference_attempt + 1, attempts 0, and
+  // the reconcile job due now. kFailedPrecondition unless the meeting is failed.
+  Result<core::Meeting> RetryFailedMeeting(int64_t appointment_id);
+
+  // --- Google grants (one per doctor) ---
+  Result<core::GoogleGrant> GetGrant(int64_t doctor_id);  // kNotFound when never connected
+  // Takes the grant row's lock until the transaction ends (PostgreSQL SELECT ... FOR UPDATE;
+  // SQLite: the write transaction already excludes other writers), then reads it: the
+  // cross-instance single flight for token refresh. kNotFound when no grant.
+  Result<core::GoogleGrant> LockGrant(int64_t doctor_id);
+  // Insert or replace. Does not wake jobs: call WakeDoctor in the same transaction on connect.
+  Status PutGrant(const core::GoogleGrant& grant);
+  Status DeleteGrant(int64_t doctor_id);
+
+  // --- Jobs ---
+  // Insert by key, or update the existing row: payload/kind replaced; a job not leased becomes
+  // due at min(run_at, job.run_at) (a parked job stays parked); a leased job gets rerun = true
+  // so it runs again once its holder completes it (no second worker meanwhile).
+  Result<core::Job> UpsertJob(const core::Job& job);
+  // The appointment's reconcile job, due now.
+  Result<core::Job> EnqueueReconcile(int64_t appointment_id);
+  Result<core::Job> GetJob(std::string_view key);
+  // Leases up to `max` due jobs (state ready, run_at <= now, no live lease): sets owner,
+  // lease_seq + 1 and the lease expiry (stored as run_at, so an expired lease is due again and
+  // is taken over by the next LeaseJobs). PostgreSQL: FOR UPDATE SKIP LOCKED, so instances never
+  // wait for each other; SQLite: inside the write transaction. Oldest due first.
+  Result<std::vector<core::Job>> LeaseJobs(const LeaseRequest& request);
+  // The following take the job as leased (id, lease_owner, lease_seq) and fail with
+  // kFailedPrecondition ("lease lost") when another lease replaced it.
+  Status ExtendLease(const core::Job& job, Instant until);
+  // Done: deleted, or (rerun) released and due now.
+  Status CompleteJob(const core::Job& job);
+  // Failed: attempts + 1, last_error, due at `run_at` (see BackoffAfter), lease released.
+  Status RetryJob(const core::Job& job, Instant run_at, std::string_view error);
+  // Given back unfinished (shutdown): lease released, due now, attempts unchanged.
+  Status ReleaseJob(const core::Job& job);
+  // Parks this job (grant gone): state parked, lease released.
+  Status ParkJob(const core::Job& job, std::string_view reason);
+  // Parks every ready, unleased job of the doctor; returns how many.
+  Result<int64_t> ParkDoctorJobs(int64_t doctor_id, std::string_view reason);
+  // Reconnect: parked jobs of the doctor ready and due now, plus a reconcile job for every
+  // meeting of the doctor in awaiting_doctor or needs_reconnect. Returns jobs made due.
+  Result<int64_t> WakeDoctor(int64_t doctor_id);
+  // Ordered by id; kind empty = any.
+  Result<Page<core::Job>> ListJobs(std::string_view kind, std::optional<core::JobState> state,
+                                   const PageRequest& page);
+  Result<int64_t> CountJobs(std::optional<core::JobState> state);
+
+  // --- Outbox: facts for webhooks and email, written with the change that causes them; each
+  // event also gets a "deliver" job (key "outbox:<id>"). ---
+  Result<core::OutboxEvent> AppendOutbox(core::OutboxEvent event);
+  Result<core::OutboxEvent> GetOutboxEvent(int64_t id);
+  Result<Page<core::OutboxEvent>> ListOutbox(const PageRequest& page);
+
+  Result<core::WebhookEndpoint> CreateWebhookEndpoint(core::WebhookEndpoint endpoint);
+  Result<core::WebhookEndpoint> UpdateWebhookEndpoint(const core::WebhookEndpoint& endpoint);
+  Status DeleteWebhookEndpoint(int64_t id);
+  Result<Page<core::WebhookEndpoint>> ListWebhookEndpoints(const PageRequest& page);
+  // Insert or update by (endpoint_id, event_id).
+  Result<core::WebhookDelivery> PutDelivery(core::WebhookDelivery delivery);
+  Result<Page<core::WebhookDelivery>> ListDeliveries(int64_t event_id, const PageRequest& page);
+
+  // --- Audit trail per appointment (append only) ---
+  Result<core::AuditEntry> AppendAudit(core::AuditEntry entry);  // at defaults to now
+  Result<Page<core::AuditEntry>> ListAudit(int64_t appointment_id, const PageRequest& page);
+
+  // --- Idempotency keys ---
+  // kAlreadyExists when the key is stored and not expired.
+  Status PutIdempotency(const core::IdempotencyRecord& record);
+  // kNotFound when absent or expired.
+  Result<core::IdempotencyRecord> GetIdempotency(std::string_view key);
+  Result<int64_t> DeleteExpiredIdempotency(Instant now);
+
+  // --- API keys (hashed; looked up by their public prefix) ---
+  Result<core::ApiKey> CreateApiKey(core::ApiKey key);
+  Result<core::ApiKey> GetApiKeyByPrefix(std::string_view prefix);  // revoked ones too
+  Result<Page<core::ApiKey>> ListApiKeys(const PageRequest& page);
+  Status RevokeApiKey(int64_t id);
+  Status TouchApiKey(int64_t id, Instant used_at);
+
+  // --- Users and web sessions ---
+  Result<core::User> CreateUser(core::User user);  // email unique (case-insensitive)
+  Result<core::User> GetUser(int64_t id);
+  Result<core::User> GetUserByEmail(std::string_view email);
+  Result<core::User> UpdateUser(const core::User& user);
+  Result<Page<core::User>> ListUsers(const PageRequest& page);
+  Result<core::Session> CreateSession(core::Session session);
+  // kNotFound when absent or expired at `now`.
+  Result<core::Session> GetSession(std::string_view token_hash, Instant now);
+  Status DeleteSession(std::string_view token_hash);
+  Result<int64_t> DeleteUserSessions(int64_t user_id);
+  Result<int64_t> DeleteExpiredSessions(Instant now);
+
+  // --- Patient access links (token stored hashed) ---
+  Result<core::AccessLink> CreateAccessLink(core::AccessLink link);
+  // kNotFound when absent, revoked or expired at `now`.
+  Result<core::AccessLink> GetAccessLink(std::string_view token_hash, Instant now);
+  Result<std::vector<core::AccessLink>> ListAccessLinks(int64_t appointment_id);
+  Status RevokeAccessLink(int64_t id);
+
+  // --- OAuth connect flow states: single use, expiring ---
+  Status PutOAuthState(const core::OAuthState& state);
+  // Deletes and returns it; kNotFound when absent, already used, or expired at `now`.
+  Result<core::OAuthState> ConsumeOAuthState(std::string_view state_hash, Instant now);
+
+  // --- Settings (key/value) ---
+  Result<std::string> GetSetting(std::string_view key);  // kNotFound
+  Status PutSetting(std::string_view key, std::string_view value);
+  Result<std::vector<std::pair<std::string, std::string>>> ListSettings();
+
+ private:
+  Result<QueryResult> Exec(std::string_view sql, std::initializer_list<SqlValue> params);
+  Result<Row> ExecOne(std::string_view sql, std::initializer_list<SqlValue> params,
+                      std::string_view what);
+  Status CheckOverlap(const core::Appointment& a);
+  Result<core::Job> UpsertReconcileJob(int64_t appointment_id, int64_t doctor_id);
+  Result<core::Appointment> WriteAppointment(core::Appointment a, bool create);
+  Status LeasedUpdate(const core::Job& job, std::string_view set_clause,
+                      std::initializer_list<SqlValue> params);
+  bool postgres() const { return conn_.dialect() == Dialect::kPostgres; }
+
+  Conn& conn_;
+  Clock& clock_;
+  const StoreOptions& options_;
+};
+
+}  // namespace telemeet::store

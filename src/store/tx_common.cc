@@ -1,0 +1,177 @@
+// Row mappers, cursors and the Tx's statement helpers.
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "core/base32hex.h"
+#include "store/store.h"
+#include "store/tx_internal.h"
+
+namespace telemeet::store {
+namespace internal {
+
+core::Doctor DoctorFrom(const Row& r) {
+  core::Doctor d;
+  d.id = r.Int(0);
+  d.name = r.Text(1);
+  d.email = r.Text(2);
+  d.time_zone = r.Text(3);
+  d.calendar_id = r.Text(4);
+  d.active = r.Bool(5);
+  d.created_at = r.Time(6);
+  return d;
+}
+
+core::Service ServiceFrom(const Row& r) {
+  core::Service s;
+  s.id = r.Int(0);
+  s.name = r.Text(1);
+  s.telemedicine = r.Bool(2);
+  s.default_duration_minutes = static_cast<int32_t>(r.Int(3));
+  s.event_title_template = r.Text(4);
+  s.created_at = r.Time(5);
+  return s;
+}
+
+core::Patient PatientFrom(const Row& r) {
+  core::Patient p;
+  p.id = r.Int(0);
+  p.name = r.Text(1);
+  p.email = r.Text(2);
+  p.phone = r.Text(3);
+  p.time_zone = r.Text(4);
+  p.created_at = r.Time(5);
+  return p;
+}
+
+core::Appointment AppointmentFrom(const Row& r) {
+  core::Appointment a;
+  a.id = r.Int(0);
+  a.uid = r.Text(1);
+  a.doctor_id = r.Int(2);
+  a.service_id = r.Int(3);
+  a.patient_id = r.Int(4);
+  a.start = r.Time(5);
+  a.end = r.Time(6);
+  a.time_zone = r.Text(7);
+  a.status = core::ParseAppointmentStatus(r.Text(8)).value_or(core::AppointmentStatus::kBooked);
+  a.revision = r.Int(9);
+  a.notes = r.Text(10);
+  a.created_at = r.Time(11);
+  a.updated_at = r.Time(12);
+  return a;
+}
+
+core::Meeting MeetingFrom(const Row& r) {
+  core::Meeting m;
+  m.appointment_id = r.Int(0);
+  m.doctor_id = r.Int(1);
+  m.calendar_id = r.Text(2);
+  m.state = core::ParseMeetingState(r.Text(3)).value_or(core::MeetingState::kFailed);
+  m.event_id = r.Text(4);
+  m.conference_id = r.Text(5);
+  m.join_url = r.Text(6);
+  m.event_url = r.Text(7);
+  m.etag = r.Text(8);
+  m.synced_revision = r.Int(9);
+  m.synced_start = r.Time(10);
+  m.synced_end = r.Time(11);
+  m.conference_attempt = static_cast<int32_t>(r.Int(12));
+  m.attempts = static_cast<int32_t>(r.Int(13));
+  m.last_error = r.Text(14);
+  m.updated_at = r.Time(15);
+  return m;
+}
+
+core::GoogleGrant GrantFrom(const Row& r) {
+  core::GoogleGrant g;
+  g.doctor_id = r.Int(0);
+  g.account_email = r.Text(1);
+  g.scopes = r.Text(2);
+  g.sealed_refresh_token = r.Text(3);
+  g.access_token = r.Text(4);
+  g.access_token_expires_at = r.Time(5);
+  g.status = core::ParseGrantStatus(r.Text(6)).value_or(core::GrantStatus::kNeedsReconnect);
+  g.last_error = r.Text(7);
+  g.updated_at = r.Time(8);
+  return g;
+}
+
+core::Job JobFrom(const Row& r) {
+  core::Job j;
+  j.id = r.Int(0);
+  j.kind = r.Text(1);
+  j.key = r.Text(2);
+  j.doctor_id = r.Int(3);
+  j.payload = r.Text(4);
+  j.state = core::ParseJobState(r.Text(5)).value_or(core::JobState::kParked);
+  j.run_at = r.Time(6);
+  j.attempts = static_cast<int32_t>(r.Int(7));
+  j.last_error = r.Text(8);
+  j.lease_owner = r.Text(9);
+  if (!j.lease_owner.empty()) j.lease_expires_at = j.run_at;
+  j.lease_seq = r.Int(10);
+  j.rerun = r.Bool(11);
+  j.created_at = r.Time(12);
+  return j;
+}
+
+std::string EncodeCursor(const std::vector<std::string>& parts) {
+  std::string joined = "v1";
+  for (const auto& p : parts) {
+    joined.push_back('\x1f');
+    joined += p;
+  }
+  return core::Base32HexEncode(joined);
+}
+
+Result<std::vector<std::string>> DecodeCursor(std::string_view cursor, size_t parts) {
+  auto bad = [] {
+    return Fail(ErrorCode::kInvalidArgument, "cursor is not one this list handed out", "cursor");
+  };
+  auto raw = core::Base32HexDecode(cursor);
+  if (!raw) return bad();
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t sep = raw->find('\x1f', start);
+    out.push_back(raw->substr(start, sep == std::string::npos ? sep : sep - start));
+    if (sep == std::string::npos) break;
+    start = sep + 1;
+  }
+  if (out.size() != parts + 1 || out[0] != "v1") return bad();
+  out.erase(out.begin());
+  return out;
+}
+
+Result<int64_t> ParseCursorId(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    return Fail(ErrorCode::kInvalidArgument, "cursor is not one this list handed out", "cursor");
+  }
+  return v;
+}
+
+Status CheckLimit(const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 1000) {
+    return Fail(ErrorCode::kInvalidArgument, "limit must be between 1 and 1000", "limit");
+  }
+  return Ok();
+}
+
+}  // namespace internal
+
+Result<QueryResult> Tx::Exec(std::string_view sql, std::initializer_list<SqlValue> params) {
+  return conn_.Exec(sql, std::span<const SqlValue>(params.begin(), params.size()));
+}
+
+Result<Row> Tx::ExecOne(std::string_view sql, std::initializer_list<SqlValue> params,
+                        std::string_view what) {
+  auto r = Exec(sql, params);
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return Fail(ErrorCode::kNotFound, fmt::format("{} does not exist", what));
+  return std::move(r->rows.front());
+}
+
+}  // namespace telemeet::store

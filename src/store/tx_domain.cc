@@ -1,0 +1,496 @@
+// Tx operations on doctors, services, patients, appointments, meetings and the audit trail.
+#include <random>
+
+#include <fmt/format.h>
+
+#include "core/appointment.h"
+#include "core/meeting.h"
+#include "core/time.h"
+#include "core/validation.h"
+#include "store/store.h"
+#include "store/tx_internal.h"
+
+namespace telemeet::store {
+
+using namespace internal;  // NOLINT(google-build-using-namespace): the file's own helpers
+
+namespace {
+
+std::string NewUid() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   (static_cast<uint64_t>(std::random_device{}()) << 32)};
+  return fmt::format("{:016x}{:016x}", rng(), rng());
+}
+
+std::string Sql(std::string_view format_with_cols, std::string_view cols) {
+  return fmt::format(fmt::runtime(format_with_cols), cols);
+}
+
+}  // namespace
+
+// --- Doctors ---
+
+Result<core::Doctor> Tx::CreateDoctor(core::Doctor d) {
+  if (auto s = core::ValidateDoctor(d); !s) return std::unexpected(s.error());
+  d.created_at = Now();
+  auto row = ExecOne(
+      "INSERT INTO doctors (name, email, time_zone, calendar_id, active, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, TimeValue(d.created_at)},
+      "doctor");
+  if (!row) {
+    if (row.error().code() == ErrorCode::kAlreadyExists) {
+      return Fail(ErrorCode::kAlreadyExists, "a doctor with this email exists", "email");
+    }
+    return std::unexpected(row.error());
+  }
+  d.id = row->Int(0);
+  return d;
+}
+
+Result<core::Doctor> Tx::GetDoctor(int64_t id) {
+  auto row = ExecOne(Sql("SELECT {} FROM doctors WHERE id = ?", kDoctorCols), {id},
+                     fmt::format("doctor {}", id));
+  if (!row) return std::unexpected(row.error());
+  return DoctorFrom(*row);
+}
+
+Result<core::Doctor> Tx::UpdateDoctor(const core::Doctor& d) {
+  if (auto s = core::ValidateDoctor(d); !s) return std::unexpected(s.error());
+  auto r = Exec(
+      "UPDATE doctors SET name = ?, email = ?, time_zone = ?, calendar_id = ?, active = ? "
+      "WHERE id = ?",
+      {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, d.id});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected == 0) return Fail(ErrorCode::kNotFound, fmt::format("doctor {} does not exist", d.id));
+  return GetDoctor(d.id);
+}
+
+Result<Page<core::Doctor>> Tx::ListDoctors(const PageRequest& page) {
+  return PageById<core::Doctor>(conn_, Sql("SELECT {} FROM doctors WHERE 1 = 1", kDoctorCols),
+                                {}, page, DoctorFrom);
+}
+
+// --- Services ---
+
+Result<core::Service> Tx::CreateService(core::Service s) {
+  if (auto v = core::ValidateService(s); !v) return std::unexpected(v.error());
+  s.created_at = Now();
+  auto row = ExecOne(
+      "INSERT INTO services (name, telemedicine, default_duration_minutes, "
+      "event_title_template, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+      {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes},
+       s.event_title_template, TimeValue(s.created_at)},
+      "service");
+  if (!row) return std::unexpected(row.error());
+  s.id = row->Int(0);
+  return s;
+}
+
+Result<core::Service> Tx::GetService(int64_t id) {
+  auto row = ExecOne(Sql("SELECT {} FROM services WHERE id = ?", kServiceCols), {id},
+                     fmt::format("service {}", id));
+  if (!row) return std::unexpected(row.error());
+  return ServiceFrom(*row);
+}
+
+Result<core::Service> Tx::UpdateService(const core::Service& s) {
+  if (auto v = core::ValidateService(s); !v) return std::unexpected(v.error());
+  auto r = Exec(
+      "UPDATE services SET name = ?, telemedicine = ?, default_duration_minutes = ?, "
+      "event_title_template = ? WHERE id = ?",
+      {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes},
+       s.event_title_template, s.id});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected == 0) {
+    return Fail(ErrorCode::kNotFound, fmt::format("service {} does not exist", s.id));
+  }
+  return GetService(s.id);
+}
+
+Result<Page<core::Service>> Tx::ListServices(const PageRequest& page) {
+  return PageById<core::Service>(conn_, Sql("SELECT {} FROM services WHERE 1 = 1", kServiceCols),
+                                 {}, page, ServiceFrom);
+}
+
+// --- Patients ---
+
+Result<core::Patient> Tx::CreatePatient(core::Patient p) {
+  if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
+  p.created_at = Now();
+  auto row = ExecOne(
+      "INSERT INTO patients (name, email, phone, time_zone, created_at) "
+      "VALUES (?, ?, ?, ?, ?) RETURNING id",
+      {p.name, p.email, p.phone, p.time_zone, TimeValue(p.created_at)}, "patient");
+  if (!row) return std::unexpected(row.error());
+  p.id = row->Int(0);
+  return p;
+}
+
+Result<core::Patient> Tx::GetPatient(int64_t id) {
+  auto row = ExecOne(Sql("SELECT {} FROM patients WHERE id = ?", kPatientCols), {id},
+                     fmt::format("patient {}", id));
+  if (!row) return std::unexpected(row.error());
+  return PatientFrom(*row);
+}
+
+Result<core::Patient> Tx::UpdatePatient(const core::Patient& p) {
+  if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
+  auto r = Exec("UPDATE patients SET name = ?, email = ?, phone = ?, time_zone = ? WHERE id = ?",
+                {p.name, p.email, p.phone, p.time_zone, p.id});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected == 0) {
+    return Fail(ErrorCode::kNotFound, fmt::format("patient {} does not exist", p.id));
+  }
+  return GetPatient(p.id);
+}
+
+Result<Page<core::Patient>> Tx::ListPatients(const PageRequest& page) {
+  return PageById<core::Patient>(conn_, Sql("SELECT {} FROM patients WHERE 1 = 1", kPatientCols),
+                                 {}, page, PatientFrom);
+}
+
+// --- Appointments ---
+
+Status Tx::CheckOverlap(const core::Appointment& a) {
+  if (!options_.forbid_overlapping_confirmed || a.status != core::AppointmentStatus::kConfirmed) {
+    return Ok();
+  }
+  // PostgreSQL: serialize confirmations of one doctor so two instances cannot both pass.
+  if (postgres()) {
+    auto lock = Exec("SELECT id FROM doctors WHERE id = ? FOR NO KEY UPDATE", {a.doctor_id});
+    if (!lock) return std::unexpected(lock.error());
+  }
+  auto r = Exec(
+      "SELECT id FROM appointments WHERE doctor_id = ? AND status = 'confirmed' AND id <> ? "
+      "AND start_at < ? AND end_at > ? LIMIT 1",
+      {a.doctor_id, a.id, TimeValue(a.end), TimeValue(a.start)});
+  if (!r) return std::unexpected(r.error());
+  if (!r->rows.empty()) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                fmt::format("the doctor has a confirmed appointment ({}) at that time",
+                            r->rows[0].Int(0)),
+                "start");
+  }
+  return Ok();
+}
+
+Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
+  if (auto v = core::ValidateAppointment(a); !v) return std::unexpected(v.error());
+  if (a.status != core::AppointmentStatus::kBooked &&
+      a.status != core::AppointmentStatus::kConfirmed) {
+    return Fail(ErrorCode::kInvalidArgument, "a new appointment is booked or confirmed",
+                "status");
+  }
+  for (auto [table, id, field] : {std::tuple{"doctors", a.doctor_id, "doctor_id"},
+                                  {"services", a.service_id, "service_id"},
+                                  {"patients", a.patient_id, "patient_id"}}) {
+    auto r = Exec(fmt::format("SELECT id FROM {} WHERE id = ?", table), {id});
+    if (!r) return std::unexpected(r.error());
+    if (r->rows.empty()) {
+      return Fail(ErrorCode::kNotFound, fmt::format("{} {} does not exist", field, id), field);
+    }
+  }
+  a.id = 0;
+  if (auto s = CheckOverlap(a); !s) return std::unexpected(s.error());
+  a.uid = NewUid();
+  a.revision = 1;
+  a.created_at = a.updated_at = Now();
+  auto row = ExecOne(
+      "INSERT INTO appointments (uid, doctor_id, service_id, patient_id, start_at, end_at, "
+      "time_zone, status, revision, notes, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {a.uid, a.doctor_id, a.service_id, a.patient_id, TimeValue(a.start), TimeValue(a.end),
+       a.time_zone, std::string(core::Name(a.status)), a.revision, a.notes,
+       TimeValue(a.created_at), TimeValue(a.updated_at)},
+      "appointment");
+  if (!row) return std::unexpected(row.error());
+  a.id = row->Int(0);
+  if (auto j = UpsertReconcileJob(a.id, a.doctor_id); !j) return std::unexpected(j.error());
+  return a;
+}
+
+Result<core::Appointment> Tx::GetAppointment(int64_t id) {
+  auto row = ExecOne(Sql("SELECT {} FROM appointments WHERE id = ?", kAppointmentCols), {id},
+                     fmt::format("appointment {}", id));
+  if (!row) return std::unexpected(row.error());
+  return AppointmentFrom(*row);
+}
+
+Result<core::Appointment> Tx::GetAppointmentByUid(std::string_view uid) {
+  auto row = ExecOne(Sql("SELECT {} FROM appointments WHERE uid = ?", kAppointmentCols),
+                     {std::string(uid)}, "appointment");
+  if (!row) return std::unexpected(row.error());
+  return AppointmentFrom(*row);
+}
+
+Result<core::Appointment> Tx::UpdateAppointment(const core::Appointment& next,
+                                                std::optional<int64_t> expected_revision) {
+  auto row = ExecOne(Sql(postgres() ? "SELECT {} FROM appointments WHERE id = ? FOR UPDATE"
+                                    : "SELECT {} FROM appointments WHERE id = ?",
+                         kAppointmentCols),
+                     {next.id}, fmt::format("appointment {}", next.id));
+  if (!row) return std::unexpected(row.error());
+  core::Appointment cur = AppointmentFrom(*row);
+  if (expected_revision && *expected_revision != cur.revision) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                fmt::format("appointment {} changed meanwhile (revision {}, expected {})", cur.id,
+                            cur.revision, *expected_revision),
+                "revision");
+  }
+  if (next.doctor_id != cur.doctor_id) {
+    return Fail(ErrorCode::kInvalidArgument, "an appointment cannot move to another doctor",
+                "doctor_id");
+  }
+  core::Appointment a = cur;
+  a.service_id = next.service_id;
+  a.patient_id = next.patient_id;
+  a.start = next.start;
+  a.end = next.end;
+  a.time_zone = next.time_zone;
+  a.status = next.status;
+  a.notes = next.notes;
+  bool changed = a.service_id != cur.service_id || a.patient_id != cur.patient_id ||
+                 a.start != cur.start || a.end != cur.end || a.time_zone != cur.time_zone ||
+                 a.status != cur.status || a.notes != cur.notes;
+  if (!changed) return cur;  // an idempotent repeat: no new revision, no job
+  if (auto s = core::CheckStatusTransition(cur.status, a.status); !s) {
+    return std::unexpected(s.error());
+  }
+  if (core::IsFinal(cur.status)) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                fmt::format("appointment {} is {} and can no longer change", cur.id,
+                            core::Name(cur.status)),
+                "status");
+  }
+  if (auto v = core::ValidateAppointment(a); !v) return std::unexpected(v.error());
+  if (auto s = CheckOverlap(a); !s) return std::unexpected(s.error());
+  a.revision = cur.revision + 1;
+  a.updated_at = Now();
+  auto r = Exec(
+      "UPDATE appointments SET service_id = ?, patient_id = ?, start_at = ?, end_at = ?, "
+      "time_zone = ?, status = ?, notes = ?, revision = ?, updated_at = ? WHERE id = ?",
+      {a.service_id, a.patient_id, TimeValue(a.start), TimeValue(a.end), a.time_zone,
+       std::string(core::Name(a.status)), a.notes, a.revision, TimeValue(a.updated_at), a.id});
+  if (!r) return std::unexpected(r.error());
+  if (auto j = UpsertReconcileJob(a.id, a.doctor_id); !j) return std::unexpected(j.error());
+  return a;
+}
+
+Result<core::Appointment> Tx::Reschedule(int64_t id, Instant start, Instant end) {
+  auto cur = GetAppointment(id);
+  if (!cur) return cur;
+  core::Appointment next = *cur;
+  next.start = start;
+  next.end = end;
+  return UpdateAppointment(next);
+}
+
+Result<core::Appointment> Tx::SetStatus(int64_t id, core::AppointmentStatus status) {
+  auto cur = GetAppointment(id);
+  if (!cur) return cur;
+  core::Appointment next = *cur;
+  next.status = status;
+  return UpdateAppointment(next);
+}
+
+Result<Page<core::Appointment>> Tx::ListAppointments(const AppointmentFilter& f,
+                                                     const PageRequest& page) {
+  if (auto s = CheckLimit(page); !s) return std::unexpected(s.error());
+  std::string sql = Sql("SELECT {} FROM appointments WHERE 1 = 1", kAppointmentCols);
+  std::vector<SqlValue> params;
+  if (f.doctor_id) {
+    sql += " AND doctor_id = ?";
+    params.emplace_back(f.doctor_id);
+  }
+  if (f.patient_id) {
+    sql += " AND patient_id = ?";
+    params.emplace_back(f.patient_id);
+  }
+  if (f.from) {
+    sql += " AND start_at >= ?";
+    params.push_back(TimeValue(*f.from));
+  }
+  if (f.to) {
+    sql += " AND start_at < ?";
+    params.push_back(TimeValue(*f.to));
+  }
+  if (f.status) {
+    sql += " AND status = ?";
+    params.emplace_back(std::string(core::Name(*f.status)));
+  }
+  if (!page.cursor.empty()) {
+    auto parts = DecodeCursor(page.cursor, 2);
+    if (!parts) return std::unexpected(parts.error());
+    auto id = ParseCursorId((*parts)[1]);
+    if (!id) return std::unexpected(id.error());
+    sql += " AND (start_at > ? OR (start_at = ? AND id > ?))";
+    params.emplace_back((*parts)[0]);
+    params.emplace_back((*parts)[0]);
+    params.emplace_back(*id);
+  }
+  sql += " ORDER BY start_at, id LIMIT ?";
+  params.emplace_back(int64_t{page.limit} + 1);
+  auto r = conn_.Exec(sql, params);
+  if (!r) return std::unexpected(r.error());
+  Page<core::Appointment> out;
+  for (const Row& row : r->rows) {
+    if (out.items.size() == static_cast<size_t>(page.limit)) {
+      const auto& last = out.items.back();
+      out.next_cursor = EncodeCursor({core::FormatFixedUtc(last.start), std::to_string(last.id)});
+      break;
+    }
+    out.items.push_back(AppointmentFrom(row));
+  }
+  return out;
+}
+
+// --- Meetings ---
+
+Result<core::Meeting> Tx::GetMeeting(int64_t appointment_id) {
+  auto row = ExecOne(Sql("SELECT {} FROM meetings WHERE appointment_id = ?", kMeetingCols),
+                     {appointment_id}, fmt::format("meeting of appointment {}", appointment_id));
+  if (!row) return std::unexpected(row.error());
+  return MeetingFrom(*row);
+}
+
+Status Tx::PutMeeting(const core::Meeting& m) {
+  if (!core::IsValidEventId(m.event_id)) {
+    return Fail(ErrorCode::kInvalidArgument, "event_id is not a valid Google event id",
+                "event_id");
+  }
+  auto cur = GetMeeting(m.appointment_id);
+  if (cur) {
+    if (auto s = core::CheckMeetingTransition(cur->state, m.state); !s) return s;
+  } else if (cur.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(cur.error());
+  }
+  auto r = Exec(
+      "INSERT INTO meetings (appointment_id, doctor_id, calendar_id, state, event_id, "
+      "conference_id, join_url, event_url, etag, synced_revision, synced_start, synced_end, "
+      "conference_attempt, attempts, last_error, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
+      "calendar_id = excluded.calendar_id, state = excluded.state, "
+      "event_id = excluded.event_id, conference_id = excluded.conference_id, "
+      "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
+      "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
+      "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
+      "attempts = excluded.attempts, last_error = excluded.last_error, "
+      "updated_at = excluded.updated_at",
+      {m.appointment_id, m.doctor_id, m.calendar_id, std::string(core::Name(m.state)),
+       m.event_id, m.conference_id, m.join_url, m.event_url, m.etag, m.synced_revision,
+       m.synced_start == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_start),
+       m.synced_end == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_end),
+       int64_t{m.conference_attempt}, int64_t{m.attempts}, m.last_error, TimeValue(Now())});
+  if (!r) {
+    if (r.error().code() == ErrorCode::kAlreadyExists) {
+      return Fail(ErrorCode::kAlreadyExists,
+                  fmt::format("event id {} is already used by another meeting on this calendar",
+                              m.event_id),
+                  "event_id");
+    }
+    if (r.error().code() == ErrorCode::kFailedPrecondition) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("appointment {} or doctor {} does not exist", m.appointment_id,
+                              m.doctor_id),
+                  "appointment_id");
+    }
+    return std::unexpected(r.error());
+  }
+  return Ok();
+}
+
+Result<Page<core::Meeting>> Tx::ListMeetings(std::optional<core::MeetingState> state,
+                                             int64_t doctor_id, const PageRequest& page) {
+  if (auto s = CheckLimit(page); !s) return std::unexpected(s.error());
+  std::string sql = Sql("SELECT {} FROM meetings WHERE 1 = 1", kMeetingCols);
+  std::vector<SqlValue> params;
+  if (state) {
+    sql += " AND state = ?";
+    params.emplace_back(std::string(core::Name(*state)));
+  }
+  if (doctor_id) {
+    sql += " AND doctor_id = ?";
+    params.emplace_back(doctor_id);
+  }
+  int64_t after = 0;
+  if (!page.cursor.empty()) {
+    auto parts = DecodeCursor(page.cursor, 1);
+    if (!parts) return std::unexpected(parts.error());
+    auto id = ParseCursorId((*parts)[0]);
+    if (!id) return std::unexpected(id.error());
+    after = *id;
+  }
+  sql += " AND appointment_id > ? ORDER BY appointment_id LIMIT ?";
+  params.emplace_back(after);
+  params.emplace_back(int64_t{page.limit} + 1);
+  auto r = conn_.Exec(sql, params);
+  if (!r) return std::unexpected(r.error());
+  Page<core::Meeting> out;
+  for (const Row& row : r->rows) {
+    if (out.items.size() == static_cast<size_t>(page.limit)) {
+      out.next_cursor = EncodeCursor({std::to_string(out.items.back().appointment_id)});
+      break;
+    }
+    out.items.push_back(MeetingFrom(row));
+  }
+  return out;
+}
+
+Result<core::Meeting> Tx::RetryFailedMeeting(int64_t appointment_id) {
+  auto m = GetMeeting(appointment_id);
+  if (!m) return m;
+  if (m->state != core::MeetingState::kFailed) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                fmt::format("the meeting is {}, not failed", core::Name(m->state)), "state");
+  }
+  m->state = core::MeetingState::kCreating;
+  m->conference_attempt += 1;
+  m->attempts = 0;
+  m->last_error.clear();
+  if (auto s = PutMeeting(*m); !s) return std::unexpected(s.error());
+  if (auto j = UpsertReconcileJob(appointment_id, m->doctor_id); !j) {
+    return std::unexpected(j.error());
+  }
+  return GetMeeting(appointment_id);
+}
+
+// --- Audit ---
+
+Result<core::AuditEntry> Tx::AppendAudit(core::AuditEntry e) {
+  if (e.at == Instant{}) e.at = Now();
+  auto row = ExecOne(
+      "INSERT INTO audit_entries (appointment_id, at, actor, action, detail) "
+      "VALUES (?, ?, ?, ?, ?) RETURNING id",
+      {e.appointment_id, TimeValue(e.at), e.actor, e.action, e.detail}, "audit entry");
+  if (!row) {
+    if (row.error().code() == ErrorCode::kFailedPrecondition) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("appointment {} does not exist", e.appointment_id),
+                  "appointment_id");
+    }
+    return std::unexpected(row.error());
+  }
+  e.id = row->Int(0);
+  return e;
+}
+
+Result<Page<core::AuditEntry>> Tx::ListAudit(int64_t appointment_id, const PageRequest& page) {
+  return PageById<core::AuditEntry>(
+      conn_,
+      "SELECT id, appointment_id, at, actor, action, detail FROM audit_entries "
+      "WHERE appointment_id = ?",
+      {appointment_id}, page, [](const Row& r) {
+        core::AuditEntry e;
+        e.id = r.Int(0);
+        e.appointment_id = r.Int(1);
+        e.at = r.Time(2);
+        e.actor = r.Text(3);
+        e.action = r.Text(4);
+        e.detail = r.Text(5);
+        return e;
+      });
+}
+
+}  // namespace telemeet::store

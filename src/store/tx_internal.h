@@ -1,0 +1,80 @@
+// Helpers shared by the Tx implementation files (internal to the store): row mappers, the
+// column lists they expect, opaque cursors and paging.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/types.h"
+#include "store/sql.h"
+#include "store/store.h"
+
+namespace telemeet::store::internal {
+
+inline constexpr std::string_view kDoctorCols =
+    "id, name, email, time_zone, calendar_id, active, created_at";
+inline constexpr std::string_view kServiceCols =
+    "id, name, telemedicine, default_duration_minutes, event_title_template, created_at";
+inline constexpr std::string_view kPatientCols =
+    "id, name, email, phone, time_zone, created_at";
+inline constexpr std::string_view kAppointmentCols =
+    "id, uid, doctor_id, service_id, patient_id, start_at, end_at, time_zone, status, revision, "
+    "notes, created_at, updated_at";
+inline constexpr std::string_view kMeetingCols =
+    "appointment_id, doctor_id, calendar_id, state, event_id, conference_id, join_url, "
+    "event_url, etag, synced_revision, synced_start, synced_end, conference_attempt, attempts, "
+    "last_error, updated_at";
+inline constexpr std::string_view kGrantCols =
+    "doctor_id, account_email, scopes, sealed_refresh_token, access_token, "
+    "access_token_expires_at, status, last_error, updated_at";
+inline constexpr std::string_view kJobCols =
+    "id, kind, key, doctor_id, payload, state, run_at, attempts, last_error, lease_owner, "
+    "lease_seq, rerun, created_at";
+
+core::Doctor DoctorFrom(const Row& r);
+core::Service ServiceFrom(const Row& r);
+core::Patient PatientFrom(const Row& r);
+core::Appointment AppointmentFrom(const Row& r);
+core::Meeting MeetingFrom(const Row& r);
+core::GoogleGrant GrantFrom(const Row& r);
+core::Job JobFrom(const Row& r);
+
+// Opaque cursor over sort-key parts. Decode fails with kInvalidArgument naming "cursor".
+std::string EncodeCursor(const std::vector<std::string>& parts);
+Result<std::vector<std::string>> DecodeCursor(std::string_view cursor, size_t parts);
+Result<int64_t> ParseCursorId(std::string_view text);
+// kInvalidArgument naming "limit" unless 1..1000.
+Status CheckLimit(const PageRequest& page);
+
+// Runs "<select_where> AND id > ? ORDER BY id LIMIT ?" (select_where must end in a WHERE
+// clause, e.g. "... WHERE 1 = 1") and pages by the first column, the id.
+template <typename T, typename Map>
+Result<Page<T>> PageById(Conn& conn, std::string select_where, std::vector<SqlValue> params,
+                         const PageRequest& page, Map map) {
+  if (auto s = CheckLimit(page); !s) return std::unexpected(s.error());
+  int64_t after = 0;
+  if (!page.cursor.empty()) {
+    auto parts = DecodeCursor(page.cursor, 1);
+    if (!parts) return std::unexpected(parts.error());
+    auto id = ParseCursorId((*parts)[0]);
+    if (!id) return std::unexpected(id.error());
+    after = *id;
+  }
+  select_where += " AND id > ? ORDER BY id LIMIT ?";
+  params.emplace_back(after);
+  params.emplace_back(int64_t{page.limit} + 1);
+  auto r = conn.Exec(select_where, params);
+  if (!r) return std::unexpected(r.error());
+  Page<T> out;
+  for (const Row& row : r->rows) {
+    if (out.items.size() == static_cast<size_t>(page.limit)) {
+      out.next_cursor = EncodeCursor({std::to_string(r->rows[out.items.size() - 1].Int(0))});
+      break;
+    }
+    out.items.push_back(map(row));
+  }
+  return out;
+}
+
+}  // namespace telemeet::store::internal
