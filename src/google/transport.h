@@ -21,16 +21,16 @@ namespace telemeet::google {
 
 struct HttpRequest {
   std::string method = "GET";
-  std::string url;  // absolute URL, query included
-  net::Headers headers;
-  std::string body;
+  std::string url{};  // absolute URL, query included
+  net::Headers headers{};
+  std::string body{};
   std::chrono::milliseconds timeout{30'000};  // the whole exchange
 };
 
 struct HttpResponse {
   int status = 0;
-  net::Headers headers;
-  std::string body;
+  net::Headers headers{};
+  std::string body{};
 };
 
 class Transport {
