@@ -95,6 +95,7 @@ std::string_view ErrorKindName(ErrorKind kind) {
     case ErrorKind::kConferenceRefused: return "conference_refused";
     case ErrorKind::kInvalidRequest: return "invalid_request";
     case ErrorKind::kBadResponse: return "bad_response";
+    case ErrorKind::kStore: return "store";
   }
   return "unknown";
 }
@@ -205,6 +206,9 @@ Error GoogleError::ToError() const {
       break;
     case ErrorKind::kBadResponse:
       code = ErrorCode::kInternal;
+      break;
+    case ErrorKind::kStore:
+      code = ErrorCode::kUnavailable;
       break;
   }
   return Error(code, "google: " + ToString());

@@ -46,6 +46,7 @@ enum class ErrorKind {
   kConferenceRefused,   // 400 "Invalid conference type value.": the calendar refuses Meet
   kInvalidRequest,      // other 4xx: fix the request, never retry
   kBadResponse,         // a success we could not parse, or an unexpected status
+  kStore,               // the grant store failed (not Google's fault); retry later
 };
 
 // "rate_limited", "invalid_grant", ... (stable; used in metrics and the audit trail).
