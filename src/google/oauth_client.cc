@@ -1,0 +1,187 @@
+#include "google/oauth_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/strings.h"
+#include "crypto/hash.h"
+#include "google/json_util.h"
+
+namespace telemeet::google {
+namespace {
+
+using nlohmann::json;
+using namespace internal;
+
+std::vector<std::string> SplitScopes(std::string_view s) {
+  std::vector<std::string> out;
+  for (std::string_view part : Split(s, ' ')) {
+    if (!part.empty()) out.emplace_back(part);
+  }
+  return out;
+}
+
+std::string PathOf(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return slash == std::string::npos ? "/" : url.substr(0, url.find('?')).substr(slash);
+}
+
+}  // namespace
+
+bool TokenGrant::HasScope(std::string_view scope) const {
+  return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+OAuthClient::OAuthClient(OAuthConfig config, OAuthDeps deps)
+    : config_(std::move(config)), deps_(deps) {}
+
+std::vector<std::string> OAuthClient::RequiredCalendarScopes() const {
+  std::vector<std::string> out;
+  for (const std::string& s : SplitScopes(config_.scope)) {
+    if (s == kCalendarScope || s == kCalendarEventsScope) out.push_back(s);
+  }
+  return out;
+}
+
+Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view state,
+                                                                std::string_view login_hint) const {
+  if (state.empty()) return Fail(ErrorCode::kInvalidArgument, "state is required", "state");
+  if (config_.client_id.empty() || config_.redirect_uri.empty() || config_.auth_url.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "google.client_id, google.redirect_uri and the auth URL must be configured");
+  }
+  if (RequiredCalendarScopes().empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the scope must include calendar or calendar.events", "scope");
+  }
+  AuthorizationRequest out;
+  out.code_verifier = crypto::PkceVerifier();
+  KeyValues q = {{"client_id", config_.client_id},
+                 {"redirect_uri", config_.redirect_uri},
+                 {"response_type", "code"},
+                 {"scope", config_.scope},
+                 {"access_type", "offline"},
+                 {"prompt", "consent"},
+                 {"include_granted_scopes", "true"},
+                 {"state", std::string(state)},
+                 {"code_challenge", crypto::PkceChallengeS256(out.code_verifier)},
+                 {"code_challenge_method", "S256"}};
+  if (!login_hint.empty()) q.emplace_back("login_hint", std::string(login_hint));
+  out.url = config_.auth_url + (config_.auth_url.find('?') == std::string::npos ? "?" : "&") +
+            FormEncode(q);
+  return out;
+}
+
+GoogleResult<HttpResponse> OAuthClient::Post(std::string_view operation, const std::string& url,
+                                             const KeyValues& form, bool idempotent) {
+  HttpRequest req{.method = "POST", .url = url, .headers = {}, .body = FormEncode(form),
+                  .timeout = config_.timeout};
+  req.headers.Set("Content-Type", "application/x-www-form-urlencoded");
+  req.headers.Set("Accept", "application/json");
+  const std::string path = PathOf(url);
+  return deps_.retry.Run(idempotent, [&](int attempt) -> GoogleResult<HttpResponse> {
+    const auto started = std::chrono::steady_clock::now();
+    Result<HttpResponse> res = deps_.transport.Send(req);
+    const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    std::optional<GoogleError> error;
+    if (!res) {
+      error = GoogleError::FromTransport(res.error());
+    } else if (res->status < 200 || res->status >= 300) {
+      error = GoogleError::FromResponse(*res, deps_.clock.Now());
+    }
+    if (deps_.observer != nullptr) {
+      deps_.observer->OnCall(CallRecord{
+          .operation = std::string(operation), .doctor_id = {}, .method = "POST", .path = path,
+          .status = res ? res->status : 0, .latency = latency, .attempt = attempt,
+          .outcome = error ? std::string(ErrorKindName(error->kind())) : std::string("ok")});
+    }
+    if (error) return std::unexpected(std::move(*error));
+    return std::move(*res);
+  });
+}
+
+GoogleResult<TokenGrant> OAuthClient::TokenCall(std::string_view operation, const KeyValues& form,
+                                                bool idempotent,
+                                                std::string_view previous_refresh_token) {
+  GoogleResult<HttpResponse> res = Post(operation, config_.token_url, form, idempotent);
+  if (!res) return std::unexpected(res.error());
+  json v = ParseOrDiscard(res->body);
+  if (!v.is_object() || Str(v, "access_token").empty()) {
+    return GFail(ErrorKind::kBadResponse, "token answer has no access_token", res->status);
+  }
+  TokenGrant grant;
+  grant.access_token = Str(v, "access_token");
+  grant.token_type = Str(v, "token_type");
+  if (!grant.token_type.empty() && !EqualsIgnoreCase(grant.token_type, "Bearer")) {
+    return GFail(ErrorKind::kBadResponse, "token_type is not Bearer", res->status);
+  }
+  grant.refresh_token = Str(v, "refresh_token");
+  if (grant.refresh_token.empty()) grant.refresh_token = std::string(previous_refresh_token);
+  grant.id_token = Str(v, "id_token");
+  // Google always sends expires_in; an hour is its documented lifetime if it ever does not.
+  const int64_t expires_in = Int(v, "expires_in").value_or(3600);
+  grant.expires_at = deps_.clock.Now() + std::chrono::seconds(expires_in);
+  grant.scopes = SplitScopes(Str(v, "scope"));
+  const std::vector<std::string> required = RequiredCalendarScopes();
+  const bool granted = std::any_of(required.begin(), required.end(),
+                                   [&](const std::string& s) { return grant.HasScope(s); });
+  if (!granted) {
+    return GFail(ErrorKind::kScopeNotGranted,
+                 "Google Calendar access was not granted (granted: " +
+                     (grant.scopes.empty() ? std::string("none") : Str(v, "scope")) +
+                     "); reconnect and keep the calendar box ticked",
+                 res->status);
+  }
+  return grant;
+}
+
+GoogleResult<TokenGrant> OAuthClient::ExchangeCode(std::string_view code,
+                                                   std::string_view code_verifier) {
+  if (code.empty() || code_verifier.empty()) {
+    return GFail(ErrorKind::kInvalidRequest, "code and code_verifier are required");
+  }
+  // Not idempotent: a code is redeemed once, so only rate limits are retried.
+  GoogleResult<TokenGrant> grant = TokenCall("oauth.exchange",
+                                             {{"grant_type", "authorization_code"},
+                                              {"code", std::string(code)},
+                                              {"client_id", config_.client_id},
+                                              {"client_secret", config_.client_secret},
+                                              {"redirect_uri", config_.redirect_uri},
+                                              {"code_verifier", std::string(code_verifier)}},
+                                             /*idempotent=*/false, {});
+  if (grant && grant->refresh_token.empty()) {
+    return GFail(ErrorKind::kBadResponse,
+                 "Google returned no refresh token: offline access was not granted");
+  }
+  return grant;
+}
+
+GoogleResult<TokenGrant> OAuthClient::Refresh(std::string_view refresh_token) {
+  if (refresh_token.empty()) {
+    return GFail(ErrorKind::kInvalidRequest, "no refresh token to refresh with");
+  }
+  return TokenCall("oauth.refresh",
+                   {{"grant_type", "refresh_token"},
+                    {"refresh_token", std::string(refresh_token)},
+                    {"client_id", config_.client_id},
+                    {"client_secret", config_.client_secret}},
+                   /*idempotent=*/true, refresh_token);
+}
+
+GoogleStatus OAuthClient::Revoke(std::string_view token) {
+  GoogleResult<HttpResponse> res =
+      Post("oauth.revoke", config_.revoke_url, {{"token", std::string(token)}}, true);
+  if (!res) {
+    const GoogleError& e = res.error();
+    // Already revoked or expired: the goal is reached.
+    if (e.http_status() == 400 && e.reason() == "invalid_token") {
+      return {};
+    }
+    return std::unexpected(e);
+  }
+  return {};
+}
+
+}  // namespace telemeet::google

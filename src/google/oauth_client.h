@@ -1,0 +1,105 @@
+// Google's OAuth 2.0 web-server flow (google-protocol.md §1-§4): the authorization URL (offline
+// access, consent prompt, PKCE S256), code exchange and refresh at the token endpoint
+// (client_secret_post), and revoke. Answers become typed results: granted scopes checked (a user
+// can untick the calendar scope), expiry as an Instant, errors as GoogleError with Google's
+// description kept (invalid_grant → reconnect, invalid_client → our configuration).
+//
+//   OAuthClient oauth(config, {.transport = transport, .clock = clock, .retry = retry});
+//   auto start = oauth.BuildAuthorizationUrl(state, "dr.who@example.com");
+//   // redirect the browser to start->url; keep start->code_verifier with the state
+//   auto grant = oauth.ExchangeCode(code, verifier);   // kScopeNotGranted if calendar unticked
+//   auto fresh = oauth.Refresh(grant->refresh_token);  // refresh_token is kept in the result
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "google/google_error.h"
+#include "google/observer.h"
+#include "google/retry.h"
+#include "google/transport.h"
+
+namespace telemeet::google {
+
+inline constexpr std::string_view kCalendarScope = "https://www.googleapis.com/auth/calendar";
+inline constexpr std::string_view kCalendarEventsScope =
+    "https://www.googleapis.com/auth/calendar.events";
+
+struct OAuthConfig {
+  std::string client_id{};
+  std::string client_secret{};
+  std::string redirect_uri{};
+  std::string auth_url = "https://accounts.google.com/o/oauth2/v2/auth";
+  std::string token_url = "https://oauth2.googleapis.com/token";
+  std::string revoke_url = "https://oauth2.googleapis.com/revoke";
+  // Space-separated; must contain the calendar scope or calendar.events.
+  std::string scope = std::string(kCalendarScope);
+  std::chrono::milliseconds timeout{30'000};
+};
+
+struct OAuthDeps {
+  Transport& transport;
+  const Clock& clock;
+  RetryPolicy& retry;
+  CallObserver* observer = nullptr;
+};
+
+struct AuthorizationRequest {
+  std::string url{};            // where to send the browser
+  std::string code_verifier{};  // PKCE secret: keep it server-side with the state
+};
+
+struct TokenGrant {
+  std::string access_token{};
+  std::string refresh_token{};  // on refresh: Google's new one, else the one refreshed
+  Instant expires_at{};
+  std::vector<std::string> scopes{};
+  std::string token_type{};
+  std::string id_token{};
+
+  bool HasScope(std::string_view scope) const;
+};
+
+class OAuthClient {
+ public:
+  OAuthClient(OAuthConfig config, OAuthDeps deps);
+
+  const OAuthConfig& config() const { return config_; }
+
+  // The consent URL with access_type=offline, prompt=consent, include_granted_scopes=true, PKCE
+  // S256 (a fresh verifier from libsodium randomness), the caller's `state`, and `login_hint`
+  // when not empty. kInvalidArgument when state is empty or the configuration is incomplete.
+  Result<AuthorizationRequest> BuildAuthorizationUrl(std::string_view state,
+                                                     std::string_view login_hint = {}) const;
+
+  // grant_type=authorization_code. Errors: kInvalidGrant (bad, used or expired code, wrong
+  // verifier), kInvalidClient, kScopeNotGranted (the calendar scope was not granted),
+  // kBadResponse (no refresh token: offline access was not given), transient kinds.
+  GoogleResult<TokenGrant> ExchangeCode(std::string_view code, std::string_view code_verifier);
+
+  // grant_type=refresh_token. The result keeps `refresh_token` unless Google sent a new one.
+  // Errors: kInvalidGrant (revoked, expired, 7-day testing limit ...), kInvalidClient,
+  // kScopeNotGranted, transient kinds.
+  GoogleResult<TokenGrant> Refresh(std::string_view refresh_token);
+
+  // Revokes an access or refresh token; a token Google no longer knows counts as revoked.
+  GoogleStatus Revoke(std::string_view token);
+
+ private:
+  GoogleResult<TokenGrant> TokenCall(std::string_view operation, const KeyValues& form,
+                                     bool idempotent, std::string_view previous_refresh_token);
+  GoogleResult<HttpResponse> Post(std::string_view operation, const std::string& url,
+                                  const KeyValues& form, bool idempotent);
+  // The calendar scopes of config_.scope, one of which must be granted.
+  std::vector<std::string> RequiredCalendarScopes() const;
+
+  OAuthConfig config_;
+  OAuthDeps deps_;
+};
+
+}  // namespace telemeet::google
