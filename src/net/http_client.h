@@ -54,6 +54,9 @@ struct HttpClientOptions {
   bool http2 = true;  // HTTP/2 over TLS when the server offers it
   std::string user_agent = "telemeet/0.1";
   size_t max_response_bytes = 64 << 20;  // a larger body fails with kResourceExhausted
+  // Requests per scheme://host:port handed to curl at once; more wait in the client, in order,
+  // with their timeout running.
+  size_t max_in_flight_per_host = 128;
 };
 
 class HttpClient {
