@@ -113,6 +113,14 @@ TEST_F(HttpClientTest, GetReturnsBodyAndStatus) {
   EXPECT_EQ(res->headers.Get("Content-Length").value_or(""), "9");
 }
 
+TEST_F(HttpClientTest, HostNamesAreResolved) {
+  HttpClient client;
+  auto res = client.Send(
+      {.url = "http://localhost:" + std::to_string(server_->port()) + "/hello?name=local"});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  EXPECT_EQ(res->body, "hello local");
+}
+
 TEST_F(HttpClientTest, PostSendsBodyAndHeadersBothWays) {
   HttpClient client({.user_agent = "telemeet-test/1"});
   std::string big(300 * 1024, 'x');  // large enough that curl would add Expect: 100-continue
