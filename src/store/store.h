@@ -9,9 +9,12 @@
 //   Result<core::Appointment> a = (*store)->Transact([&](Tx& tx) {
 //     return tx.CreateAppointment(appointment);   // + revision 1 + its reconcile job, atomically
 //   });
-//   Result<std::vector<core::Job>> jobs = (*store)->Transact([&](Tx& tx) {
-//     return tx.LeaseJobs({.owner = "host-1", .max = 32, .lease_for = 60s, .now = clock.Now()});
-//   });
+//   LeaseRequest lease;                  // (g++ 12 warns on designated initializers that
+//   lease.owner = "host-1";              //  leave members out, so fields are set one by one)
+//   lease.max = 32;
+//   lease.now = clock.Now();
+//   Result<std::vector<core::Job>> jobs =
+//       (*store)->Transact([&](Tx& tx) { return tx.LeaseJobs(lease); });
 //
 // A Store is safe for concurrent use from many threads; a Tx belongs to the one thread running
 // the transaction function and must not escape it.
@@ -36,8 +39,8 @@
 namespace telemeet::store {
 
 struct StoreOptions {
-  int pool_size = 8;          // connections per store (SQLite readers share the writer lock)
-  int max_tx_attempts = 8;    // Transact retries kAborted (serialization failure, busy, deadlock)
+  int pool_size = 8;        // connections per store (SQLite readers share the writer lock)
+  int max_tx_attempts = 8;  // Transact retries kAborted (serialization failure, busy, deadlock)
   // Refuse a second confirmed appointment of one doctor overlapping another.
   bool forbid_overlapping_confirmed = true;
 };
@@ -55,19 +58,19 @@ struct Page {
 };
 
 struct AppointmentFilter {
-  int64_t doctor_id = 0;   // 0 = any
-  int64_t patient_id = 0;  // 0 = any
+  int64_t doctor_id = 0;        // 0 = any
+  int64_t patient_id = 0;       // 0 = any
   std::optional<Instant> from;  // start >= from
   std::optional<Instant> to;    // start < to
   std::optional<core::AppointmentStatus> status;
 };
 
 struct LeaseRequest {
-  std::string owner;    // unique per worker instance, e.g. "host-1:pid:thread"
-  int32_t max = 16;     // at most this many jobs
+  std::string owner;  // unique per worker instance, e.g. "host-1:pid:thread"
+  int32_t max = 16;   // at most this many jobs
   std::chrono::microseconds lease_for{std::chrono::seconds(60)};
   Instant now{};
-  std::string kind;     // empty = any kind
+  std::string kind;  // empty = any kind
 };
 
 // Retry timing for a failed job: 1s, 2s, 4s, ... capped at `max`, with up to 1/8 of
@@ -229,6 +232,9 @@ class Tx {
   Result<Page<core::Job>> ListJobs(std::string_view kind, std::optional<core::JobState> state,
                                    const PageRequest& page);
   Result<int64_t> CountJobs(std::optional<core::JobState> state);
+  // When the next ready job falls due (a live lease counts as due at its expiry), so an idle
+  // worker can sleep until then; nullopt when no job is ready. kind empty = any.
+  Result<std::optional<Instant>> NextDueAt(std::string_view kind);
 
   // --- Outbox: facts for webhooks and email, written with the change that causes them; each
   // event also gets a "deliver" job (key "outbox:<id>"). ---

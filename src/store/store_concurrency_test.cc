@@ -83,8 +83,10 @@ TEST(SqliteConcurrency, EightThreadsLeaseEveryJobExactlyOnce) {
     threads.emplace_back([&, t] {
       for (;;) {
         auto jobs = (*store)->Transact([&](Tx& tx) {
-          return tx.LeaseJobs({.owner = "thread-" + std::to_string(t), .max = kBatch,
-                               .lease_for = hours(1), .now = clock.Now()});
+          return tx.LeaseJobs({.owner = "thread-" + std::to_string(t),
+                               .max = kBatch,
+                               .lease_for = hours(1),
+                               .now = clock.Now()});
         });
         if (!jobs) {
           errors[t] = jobs.error().ToString();
@@ -155,8 +157,8 @@ TEST(PostgresConcurrency, ThreeProcessesLeaseEveryJobExactlyOnce) {
   std::vector<pid_t> pids;
   for (int p = 0; p < 3; ++p) {
     Child c = Spawn({"lease", (*db)->url(), "proc-" + std::to_string(p),
-                     std::to_string(clock.Now().time_since_epoch().count()),
-                     std::to_string(kBatch), dir + "/" + std::to_string(p)},
+                     std::to_string(clock.Now().time_since_epoch().count()), std::to_string(kBatch),
+                     dir + "/" + std::to_string(p)},
                     /*capture_stdout=*/false);
     ASSERT_GT(c.pid, 0);
     pids.push_back(c.pid);
@@ -200,10 +202,9 @@ TEST_P(CrashTest, KilledMidTransactionLeavesNoPartialState) {
     auto a = tx.ListAppointments({}, {});
     auto j = tx.CountJobs(std::nullopt);
     if (!d || !s || !p || !a || !j) return Fail(ErrorCode::kInternal, "read failed");
-    return std::vector<int64_t>{static_cast<int64_t>(d->items.size()),
-                                static_cast<int64_t>(s->items.size()),
-                                static_cast<int64_t>(p->items.size()),
-                                static_cast<int64_t>(a->items.size()), *j};
+    return std::vector<int64_t>{
+        static_cast<int64_t>(d->items.size()), static_cast<int64_t>(s->items.size()),
+        static_cast<int64_t>(p->items.size()), static_cast<int64_t>(a->items.size()), *j};
   });
   ASSERT_TRUE(check) << check.error().ToString();
   EXPECT_EQ(*check, (std::vector<int64_t>{0, 0, 0, 0, 0}));
@@ -213,8 +214,7 @@ TEST_P(CrashTest, KilledMidTransactionLeavesNoPartialState) {
   EXPECT_TRUE(a) << a.error().ToString();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CrashTest, ::testing::Values("sqlite", "postgres"),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, CrashTest, ::testing::Values("sqlite", "postgres"), BackendName);
 
 }  // namespace
 }  // namespace telemeet::store

@@ -50,8 +50,7 @@ TEST_P(StoreContract, DoctorsRoundTripAndEmailIsUniqueIgnoringCase) {
   auto u = store_->Transact([&](Tx& tx) { return tx.UpdateDoctor(*d); });
   ASSERT_TRUE(u);
   EXPECT_EQ(u->name, "Dr. Anna Weber-Schulz");
-  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetDoctor(9999); })),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetDoctor(9999); })), ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContract, InvalidInputNamesTheFieldAndStoresNothing) {
@@ -96,9 +95,8 @@ TEST_P(StoreContract, AppointmentChangesBumpRevisionAndKeepOneReconcileJob) {
   // Ten quick reschedules: ten revisions, still one job.
   for (int i = 1; i <= 10; ++i) {
     clock_.Advance(seconds(1));
-    auto r = store_->Transact([&](Tx& tx) {
-      return tx.Reschedule(a->id, a->start + minutes(i), a->end + minutes(i));
-    });
+    auto r = store_->Transact(
+        [&](Tx& tx) { return tx.Reschedule(a->id, a->start + minutes(i), a->end + minutes(i)); });
     ASSERT_TRUE(r) << r.error().ToString();
     EXPECT_EQ(r->revision, 1 + i);
   }
@@ -147,9 +145,8 @@ TEST_P(StoreContract, OverlappingConfirmedAppointmentsAreRefused) {
   // Booked (not confirmed) may overlap; confirming it then fails.
   auto booked = Create(NewAppointment("2026-03-30T08:15:00Z"));
   ASSERT_TRUE(booked);
-  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) {
-              return tx.SetStatus(booked->id, AppointmentStatus::kConfirmed);
-            })),
+  EXPECT_EQ(CodeOf(store_->Transact(
+                [&](Tx& tx) { return tx.SetStatus(booked->id, AppointmentStatus::kConfirmed); })),
             ErrorCode::kFailedPrecondition);
   auto after = NewAppointment("2026-03-30T08:30:00Z");  // back to back is fine
   after.status = AppointmentStatus::kConfirmed;
@@ -287,8 +284,7 @@ TEST_P(StoreContract, GrantsPutLockAndDelete) {
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetGrant(doctor_); })),
             ErrorCode::kNotFound);
   g.doctor_id = 777;
-  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); })),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); })), ErrorCode::kNotFound);
 }
 
 core::Job NewJob(std::string key, int64_t doctor = 0) {
@@ -301,8 +297,8 @@ core::Job NewJob(std::string key, int64_t doctor = 0) {
 
 TEST_P(StoreContract, LeaseCompleteRetryAndRelease) {
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(store_->Transact(
-        [&](Tx& tx) { return tx.UpsertJob(NewJob("job:" + std::to_string(i))); }));
+    ASSERT_TRUE(
+        store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("job:" + std::to_string(i))); }));
   }
   LeaseRequest req{.owner = "w1", .max = 3, .lease_for = seconds(30), .now = clock_.Now()};
   auto first = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
@@ -319,11 +315,15 @@ TEST_P(StoreContract, LeaseCompleteRetryAndRelease) {
   EXPECT_EQ(second->size(), 2u);  // only the two not leased
   auto third = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
   EXPECT_TRUE(third && third->empty());
+  // Everything is leased: the next thing due is the first lease expiry.
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.NextDueAt(""); }), clock_.Now() + seconds(30));
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.NextDueAt("other-kind"); }), std::nullopt);
 
   const core::Job& done = (*first)[0];
   const core::Job& failed = (*first)[1];
   const core::Job& given_back = (*first)[2];
-  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.ExtendLease(done, clock_.Now() + hours(1)); }));
+  ASSERT_TRUE(
+      store_->Transact([&](Tx& tx) { return tx.ExtendLease(done, clock_.Now() + hours(1)); }));
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob(done); }));
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetJob(done.key); })),
             ErrorCode::kNotFound);
@@ -543,8 +543,8 @@ TEST_P(StoreContract, AppointmentListFiltersAndPagesByStart) {
                         "2026-03-30T08:00:00Z", "2026-04-02T08:00:00Z"}) {
     ASSERT_TRUE(Create(NewAppointment(s)));
   }
-  AppointmentFilter f{.doctor_id = doctor_, .from = T("2026-03-30T00:00:00Z"),
-                      .to = T("2026-03-31T00:00:00Z")};
+  AppointmentFilter f{
+      .doctor_id = doctor_, .from = T("2026-03-30T00:00:00Z"), .to = T("2026-03-31T00:00:00Z")};
   std::vector<Instant> starts;
   PageRequest page{.limit = 2};
   do {
@@ -651,9 +651,9 @@ TEST_P(StoreContract, ApiKeysUsersAndSessions) {
   s.expires_at = clock_.Now() + hours(8);
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CreateSession(s); }));
   EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.GetSession("th1", clock_.Now()); }));
-  EXPECT_EQ(CodeOf(store_->Read(
-                [&](Tx& tx) { return tx.GetSession("th1", clock_.Now() + hours(9)); })),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(
+      CodeOf(store_->Read([&](Tx& tx) { return tx.GetSession("th1", clock_.Now() + hours(9)); })),
+      ErrorCode::kNotFound);
   EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteUserSessions(user->id); }), 1);
 }
 
@@ -685,14 +685,13 @@ TEST_P(StoreContract, AccessLinksOAuthStatesAndSettings) {
   auto used = store_->Transact([&](Tx& tx) { return tx.ConsumeOAuthState("sh1", clock_.Now()); });
   ASSERT_TRUE(used);
   EXPECT_EQ(used->doctor_id, doctor_);
-  EXPECT_EQ(CodeOf(store_->Transact(
-                [&](Tx& tx) { return tx.ConsumeOAuthState("sh1", clock_.Now()); })),
-            ErrorCode::kNotFound);
+  EXPECT_EQ(
+      CodeOf(store_->Transact([&](Tx& tx) { return tx.ConsumeOAuthState("sh1", clock_.Now()); })),
+      ErrorCode::kNotFound);
   st.state_hash = "sh2";
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutOAuthState(st); }));
-  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) {
-              return tx.ConsumeOAuthState("sh2", clock_.Now() + minutes(11));
-            })),
+  EXPECT_EQ(CodeOf(store_->Transact(
+                [&](Tx& tx) { return tx.ConsumeOAuthState("sh2", clock_.Now() + minutes(11)); })),
             ErrorCode::kNotFound);
 
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("policy.at_booking", "0"); }));

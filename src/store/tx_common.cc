@@ -1,7 +1,7 @@
 // Row mappers, cursors and the Tx's statement helpers.
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "core/base32hex.h"
 #include "store/store.h"

@@ -37,8 +37,8 @@ int Lease(const std::string& url, const std::string& owner, int64_t now_us, int 
   std::vector<int64_t> ids;
   for (;;) {
     auto jobs = (*s)->Transact([&](store::Tx& tx) {
-      return tx.LeaseJobs({.owner = owner, .max = batch, .lease_for = std::chrono::hours(1),
-                           .now = clock.Now()});
+      return tx.LeaseJobs(
+          {.owner = owner, .max = batch, .lease_for = std::chrono::hours(1), .now = clock.Now()});
     });
     if (!jobs) {
       std::fprintf(stderr, "lease: %s\n", jobs.error().ToString().c_str());
@@ -99,7 +99,6 @@ int main(int argc, char** argv) {
                  args[5]);
   }
   if (args.size() == 2 && args[0] == "crash") return Crash(args[1]);
-  std::fprintf(stderr,
-               "usage: store_test_child lease URL OWNER NOW_US BATCH OUT | crash URL\n");
+  std::fprintf(stderr, "usage: store_test_child lease URL OWNER NOW_US BATCH OUT | crash URL\n");
   return 2;
 }

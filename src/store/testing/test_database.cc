@@ -1,5 +1,6 @@
 #include "store/testing/test_database.h"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -10,20 +11,19 @@
 #include <fstream>
 #include <random>
 
-#include <fmt/format.h>
-
 namespace telemeet::store::testing {
 namespace {
 
 Status PgExec(const std::string& url, std::string_view sql) {
   PGconn* c = PQconnectdb(url.c_str());
   if (PQstatus(c) != CONNECTION_OK) {
-    Error e(ErrorCode::kUnavailable, fmt::format("cannot connect to the test PostgreSQL: {}",
-                                                 PQerrorMessage(c)));
+    Error e(ErrorCode::kUnavailable,
+            fmt::format("cannot connect to the test PostgreSQL: {}", PQerrorMessage(c)));
     PQfinish(c);
     return std::unexpected(e);
   }
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   PGresult* r = PQexec(c, std::string(sql).c_str());
   ExecStatusType st = PQresultStatus(r);
   Status out = Ok();
@@ -75,8 +75,7 @@ Result<std::unique_ptr<TestDatabase>> TestDatabase::Create(std::string_view back
       return std::unexpected(s.error());
     }
     db->url_ = fmt::format("{}{}options=-csearch_path%3D{}", db->server_url_,
-                           db->server_url_.find('?') == std::string::npos ? "?" : "&",
-                           db->schema_);
+                           db->server_url_.find('?') == std::string::npos ? "?" : "&", db->schema_);
     return db;
   }
   return Fail(ErrorCode::kInvalidArgument, fmt::format("unknown backend {}", backend));

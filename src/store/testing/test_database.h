@@ -36,9 +36,9 @@ class TestDatabase {
   TestDatabase() = default;
   std::string backend_;
   std::string url_;
-  std::string dir_;          // sqlite
-  std::string server_url_;   // postgres
-  std::string schema_;       // postgres
+  std::string dir_;         // sqlite
+  std::string server_url_;  // postgres
+  std::string schema_;      // postgres
 };
 
 // The URL of the test PostgreSQL server ($TELEMEET_TEST_PG_URL_FILE); kUnavailable with a
