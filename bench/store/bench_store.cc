@@ -261,7 +261,8 @@ struct RawPg {
   PGresult* Run(const char* name, std::vector<std::string> args) {
     std::vector<const char*> v;
     for (auto& a : args) v.push_back(a.c_str());
-    PGresult* r = PQexecPrepared(c, name, static_cast<int>(v.size()), v.data(), nullptr, nullptr, 0);
+    PGresult* r =
+        PQexecPrepared(c, name, static_cast<int>(v.size()), v.data(), nullptr, nullptr, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
       Die(PQresultErrorMessage(r));
     }
@@ -311,7 +312,8 @@ double RawPgLeases(const std::string& url, const std::string& kind, int n, bool 
     raw.Exec("BEGIN");
     PGresult* r = raw.Run("lease", {until, now, kind});
     std::vector<std::pair<std::string, std::string>> got;
-    for (int i = 0; i < PQntuples(r); ++i) got.emplace_back(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    for (int i = 0; i < PQntuples(r); ++i)
+      got.emplace_back(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
     PQclear(r);
     raw.Exec("COMMIT");
     if (got.empty()) break;

@@ -16,9 +16,12 @@ TEST(AppointmentStatusTest, LegalAndIllegalTransitions) {
   EXPECT_TRUE(CheckStatusTransition(AS::kBooked, AS::kCancelled));
   EXPECT_TRUE(CheckStatusTransition(AS::kConfirmed, AS::kCancelled));
   EXPECT_TRUE(CheckStatusTransition(AS::kConfirmed, AS::kConfirmed));
-  for (auto [from, to] : {std::pair{AS::kBooked, AS::kCompleted}, {AS::kConfirmed, AS::kBooked},
-                          {AS::kCompleted, AS::kCancelled}, {AS::kCancelled, AS::kConfirmed},
-                          {AS::kCancelled, AS::kBooked}, {AS::kCompleted, AS::kConfirmed}}) {
+  for (auto [from, to] : {std::pair{AS::kBooked, AS::kCompleted},
+                          {AS::kConfirmed, AS::kBooked},
+                          {AS::kCompleted, AS::kCancelled},
+                          {AS::kCancelled, AS::kConfirmed},
+                          {AS::kCancelled, AS::kBooked},
+                          {AS::kCompleted, AS::kConfirmed}}) {
     auto s = CheckStatusTransition(from, to);
     ASSERT_FALSE(s) << Name(from) << "->" << Name(to);
     EXPECT_EQ(s.error().code(), ErrorCode::kFailedPrecondition);
@@ -29,9 +32,9 @@ TEST(AppointmentStatusTest, LegalAndIllegalTransitions) {
 }
 
 TEST(EnumNamesTest, RoundTrip) {
-  for (auto s : {MS::kNotNeeded, MS::kAwaitingDoctor, MS::kCreating, MS::kConferencePending,
-                 MS::kReady, MS::kUpdating, MS::kCancelling, MS::kCancelled, MS::kFailed,
-                 MS::kNeedsReconnect}) {
+  for (auto s :
+       {MS::kNotNeeded, MS::kAwaitingDoctor, MS::kCreating, MS::kConferencePending, MS::kReady,
+        MS::kUpdating, MS::kCancelling, MS::kCancelled, MS::kFailed, MS::kNeedsReconnect}) {
     EXPECT_EQ(*ParseMeetingState(Name(s)), s);
   }
   EXPECT_EQ(Name(MS::kConferencePending), "conference_pending");
@@ -143,8 +146,8 @@ TEST_F(NextActionTest, DeletesWhenNoLongerWanted) {
   Desired d = Want();
   d.wanted = false;
   d.cancelled = true;
-  for (MS s : {MS::kCreating, MS::kConferencePending, MS::kReady, MS::kUpdating,
-               MS::kCancelling, MS::kFailed}) {
+  for (MS s : {MS::kCreating, MS::kConferencePending, MS::kReady, MS::kUpdating, MS::kCancelling,
+               MS::kFailed}) {
     Decision n = NextAction(d, With(s, d));
     EXPECT_EQ(n.action, Action::kDelete) << Name(s);
     EXPECT_EQ(n.state, MS::kCancelling);

@@ -1,5 +1,7 @@
 // The store contract: every test runs against SQLite and PostgreSQL.
+#include <future>
 #include <set>
+#include <thread>
 
 #include "core/meeting.h"
 #include "store/store_test_util.h"
@@ -726,6 +728,61 @@ TEST_P(StoreContract, TransactRetriesConflictsABoundedNumberOfTimes) {
     return Fail(ErrorCode::kInvalidArgument, "not retried");
   });
   EXPECT_EQ(calls, 1);
+}
+
+TEST_P(StoreContract, ConcurrentMigrationsOfAFreshDatabaseAgree) {
+  auto fresh = testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < 4; ++i) {
+    auto s = OpenStore((*fresh)->url(), clock_);
+    ASSERT_TRUE(s) << s.error().ToString();
+    stores.push_back(std::move(*s));
+  }
+  std::vector<Result<int>> results(4, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = stores[i]->Migrate(); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(*r, Store::LatestSchemaVersion());
+  }
+  EXPECT_EQ(*stores[0]->SchemaVersion(), Store::LatestSchemaVersion());
+}
+
+// Token refresh single flight across instances: while one store holds the grant's lock, another
+// store's LockGrant waits, and then reads what the first one wrote.
+TEST_P(StoreContract, LockGrantMakesASecondInstanceWaitAndSeeTheRefresh) {
+  Seed();
+  core::GoogleGrant g;
+  g.doctor_id = doctor_;
+  g.account_email = "anna@gmail.example";
+  g.sealed_refresh_token = "k1.r";
+  g.access_token = "old";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); }));
+  auto other = OpenStore(db_->url(), clock_);
+  ASSERT_TRUE(other);
+  std::promise<void> locked;
+  std::string seen_by_second;
+  std::thread first([&] {
+    auto s = store_->Transact([&](Tx& tx) -> Status {
+      auto l = tx.LockGrant(doctor_);
+      if (!l) return std::unexpected(l.error());
+      locked.set_value();
+      // Give the second instance time to reach its LockGrant and block on it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      l->access_token = "refreshed";
+      return tx.PutGrant(*l);
+    });
+    EXPECT_TRUE(s) << s.error().ToString();
+  });
+  locked.get_future().wait();
+  auto second = (*other)->Transact([&](Tx& tx) { return tx.LockGrant(doctor_); });
+  first.join();
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->access_token, "refreshed");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
