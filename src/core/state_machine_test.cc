@@ -183,3 +183,52 @@ TEST_F(NextActionTest, FailedWaitsForAdminRetry) {
 
 }  // namespace
 }  // namespace telemeet::core
+
+namespace telemeet::core {
+namespace {
+
+// Whatever the inputs, the state NextAction asks to record is a legal step from the current
+// one, so the store (which checks transitions) never refuses the worker's bookkeeping.
+TEST(NextActionPropertyTest, EveryDecisionIsALegalTransition) {
+  const MeetingState kStates[] = {MeetingState::kNotNeeded,  MeetingState::kAwaitingDoctor,
+                                  MeetingState::kCreating,   MeetingState::kConferencePending,
+                                  MeetingState::kReady,      MeetingState::kUpdating,
+                                  MeetingState::kCancelling, MeetingState::kCancelled,
+                                  MeetingState::kFailed,     MeetingState::kNeedsReconnect};
+  const std::optional<GrantStatus> kGrants[] = {
+      std::nullopt, GrantStatus::kActive, GrantStatus::kNeedsReconnect, GrantStatus::kDisconnected};
+  Instant start = *ParseRfc3339("2026-03-30T08:00:00Z");
+  int checked = 0;
+  for (MeetingState state : kStates) {
+    for (auto grant : kGrants) {
+      for (bool wanted : {false, true}) {
+        for (bool cancelled : {false, true}) {
+          for (bool moved : {false, true}) {
+            Desired d;
+            d.wanted = wanted;
+            d.cancelled = cancelled;
+            d.start = start;
+            d.end = start + std::chrono::minutes(30);
+            d.grant = grant;
+            Meeting m;
+            m.state = state;
+            m.synced_start = moved ? start - std::chrono::hours(1) : start;
+            m.synced_end = d.end;
+            Decision n = NextAction(d, m);
+            EXPECT_TRUE(CanTransition(state, n.state))
+                << Name(state) << " -> " << Name(n.state) << " (" << Name(n.action) << ")";
+            // Google is only called with an active grant.
+            if (n.action != Action::kNothing && n.action != Action::kPark) {
+              EXPECT_EQ(grant, GrantStatus::kActive) << Name(state) << " " << Name(n.action);
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 10 * 4 * 2 * 2 * 2);
+}
+
+}  // namespace
+}  // namespace telemeet::core

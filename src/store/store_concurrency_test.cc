@@ -180,6 +180,26 @@ TEST(PostgresConcurrency, ThreeProcessesLeaseEveryJobExactlyOnce) {
   ExpectTakeover(**store, clock.Now() + hours(2), got[owner][0], "proc-" + std::to_string(owner));
 }
 
+// Pooled connections whose server backends were terminated (as by a server restart) are
+// replaced transparently at the next transaction.
+TEST(PostgresReconnect, DeadPooledConnectionsAreReplaced) {
+  auto db = testing::TestDatabase::Create("postgres");
+  ASSERT_TRUE(db) << db.error().ToString();
+  std::string app = "reconnect_" + std::to_string(getpid());
+  FakeClock clock;
+  auto store = OpenStore((*db)->url() + "&application_name=" + app, clock, {.pool_size = 2});
+  ASSERT_TRUE(store) << store.error().ToString();
+  ASSERT_TRUE((*store)->Migrate());
+  ASSERT_TRUE((*store)->Transact([&](Tx& tx) { return tx.PutSetting("a", "1"); }));
+  ASSERT_TRUE(
+      (*db)->ExecSql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                     "application_name = '" +
+                     app + "'"));
+  auto s = (*store)->Transact([&](Tx& tx) { return tx.PutSetting("a", "2"); });
+  ASSERT_TRUE(s) << s.error().ToString();
+  EXPECT_EQ(*(*store)->Read([&](Tx& tx) { return tx.GetSetting("a"); }), "2");
+}
+
 class CrashTest : public StoreFixture {};
 
 TEST_P(CrashTest, KilledMidTransactionLeavesNoPartialState) {

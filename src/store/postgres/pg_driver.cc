@@ -156,10 +156,18 @@ class PgDriver final : public Driver {
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
+    const char* begin = mode == TxMode::kWrite ? "BEGIN" : "BEGIN READ ONLY";
+    // A pooled connection may have died while idle (server restart, terminated backend); that
+    // shows at BEGIN, before anything ran, so trying a fresh connection is safe.
+    Status began = (*conn)->ExecScript(begin);
+    for (int tries = 0; !began && (*conn)->broken() && tries <= options_.pool_size; ++tries) {
+      Release(std::move(*conn));  // drops it
+      conn = Acquire();
+      if (!conn) return std::unexpected(conn.error());
+      began = (*conn)->ExecScript(begin);
+    }
     Status result = [&]() -> Status {
-      if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN" : "BEGIN READ ONLY"); !s) {
-        return s;
-      }
+      if (!began) return began;
       Status s = fn(**conn);
       if (s) s = (*conn)->ExecScript("COMMIT");
       if (!s) (void)(*conn)->ExecScript("ROLLBACK");
