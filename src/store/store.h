@@ -39,7 +39,7 @@
 namespace telemeet::store {
 
 struct StoreOptions {
-  int pool_size = 8;        // connections per store (SQLite readers share the writer lock)
+  int pool_size = 8;        // connections per store
   int max_tx_attempts = 8;  // Transact retries kAborted (serialization failure, busy, deadlock)
   // Refuse a second confirmed appointment of one doctor overlapping another.
   bool forbid_overlapping_confirmed = true;
@@ -84,6 +84,16 @@ std::string ReconcileJobKey(int64_t appointment_id);
 inline constexpr std::string_view kReconcileJobKind = "reconcile";
 inline constexpr std::string_view kDeliverJobKind = "deliver";
 
+// Everything the reconciler reads for one appointment, in one call.
+struct ReconcileView {
+  core::Appointment appointment;
+  core::Service service;
+  core::Doctor doctor;
+  core::Patient patient;
+  std::optional<core::GoogleGrant> grant;  // nullopt: the doctor never connected Google
+  std::optional<core::Meeting> meeting;    // nullopt: no meeting recorded yet
+};
+
 class Tx;
 
 class Store {
@@ -102,7 +112,9 @@ class Store {
 
   // Runs `fn` in one transaction: commit when it returns a value, roll back when it returns an
   // error. A conflict (kAborted) restarts `fn` up to StoreOptions::max_tx_attempts times, so
-  // fn must have no effects outside the transaction. Read mode takes no write lock.
+  // fn must have no effects outside the transaction. Read mode takes no write lock (and must not
+  // write). fn must not start another transaction: it would not be part of this one, and it
+  // could wait forever for a pooled connection.
   virtual Status Run(TxMode mode, const std::function<Status(Tx&)>& fn) = 0;
 
   // Transact(fn) with fn returning Result<T> (or Status): the value of the committed run.
@@ -188,6 +200,10 @@ class Tx {
   // Admin retry of a failed meeting: state creating, conference_attempt + 1, attempts 0, and
   // the reconcile job due now. kFailedPrecondition unless the meeting is failed.
   Result<core::Meeting> RetryFailedMeeting(int64_t appointment_id);
+
+  // The appointment with its service, doctor, patient, grant and meeting. kNotFound when the
+  // appointment does not exist.
+  Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
 
   // --- Google grants (one per doctor) ---
   Result<core::GoogleGrant> GetGrant(int64_t doctor_id);  // kNotFound when never connected

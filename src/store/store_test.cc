@@ -213,6 +213,16 @@ TEST_P(StoreContract, MeetingsOnePerAppointmentAndEventIdsUniquePerCalendar) {
   auto r = store_->Transact([&](Tx& tx) { return tx.PutMeeting(dup); });
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kAlreadyExists);
+  auto view = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(a->id); });
+  ASSERT_TRUE(view) << view.error().ToString();
+  EXPECT_EQ(view->appointment.uid, a->uid);
+  EXPECT_EQ(view->service.id, service_);
+  EXPECT_EQ(view->doctor.id, doctor_);
+  EXPECT_EQ(view->patient.id, patient_);
+  EXPECT_FALSE(view->grant.has_value());
+  ASSERT_TRUE(view->meeting.has_value());
+  EXPECT_EQ(view->meeting->state, MeetingState::kReady);
+  EXPECT_FALSE(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(b->id); })->meeting);
   // An illegal transition is refused too.
   m.state = MeetingState::kAwaitingDoctor;
   EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); })),

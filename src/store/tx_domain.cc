@@ -455,6 +455,35 @@ Result<core::Meeting> Tx::RetryFailedMeeting(int64_t appointment_id) {
   return GetMeeting(appointment_id);
 }
 
+Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
+  ReconcileView v;
+  auto a = GetAppointment(appointment_id);
+  if (!a) return std::unexpected(a.error());
+  v.appointment = std::move(*a);
+  auto s = GetService(v.appointment.service_id);
+  if (!s) return std::unexpected(s.error());
+  v.service = std::move(*s);
+  auto d = GetDoctor(v.appointment.doctor_id);
+  if (!d) return std::unexpected(d.error());
+  v.doctor = std::move(*d);
+  auto p = GetPatient(v.appointment.patient_id);
+  if (!p) return std::unexpected(p.error());
+  v.patient = std::move(*p);
+  auto g = GetGrant(v.doctor.id);
+  if (g) {
+    v.grant = std::move(*g);
+  } else if (g.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(g.error());
+  }
+  auto m = GetMeeting(appointment_id);
+  if (m) {
+    v.meeting = std::move(*m);
+  } else if (m.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(m.error());
+  }
+  return v;
+}
+
 // --- Audit ---
 
 Result<core::AuditEntry> Tx::AppendAudit(core::AuditEntry e) {
