@@ -134,6 +134,7 @@ struct GoogleGrant {
   Instant access_token_expires_at{};
   GrantStatus status = GrantStatus::kActive;
   std::string last_error;
+  int64_t version = 0;  // bumped by the store on every write
   Instant updated_at{};
 };
 

@@ -211,7 +211,8 @@ class Tx {
   // SQLite: the write transaction already excludes other writers), then reads it: the
   // cross-instance single flight for token refresh. kNotFound when no grant.
   Result<core::GoogleGrant> LockGrant(int64_t doctor_id);
-  // Insert or replace. Does not wake jobs: call WakeDoctor in the same transaction on connect.
+  // Insert or replace; the stored version becomes the previous one + 1 (1 for a new grant).
+  // Does not wake jobs: call WakeDoctor in the same transaction on connect.
   Status PutGrant(const core::GoogleGrant& grant);
   Status DeleteGrant(int64_t doctor_id);
 

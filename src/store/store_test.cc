@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "core/meeting.h"
+#include "store/migrations.h"
 #include "store/store_test_util.h"
 
 namespace telemeet::store {
@@ -33,6 +34,38 @@ TEST_P(StoreContract, RefusesANewerSchema) {
   EXPECT_EQ(v.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_NE(v.error().message().find("newer"), std::string::npos) << v.error().message();
   EXPECT_EQ(*store_->SchemaVersion(), 999);
+}
+
+// A database at schema 1 (as an older telemeet left it, with data) is brought to the latest
+// version in place, keeping its rows.
+TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
+  auto old = testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(old) << old.error().ToString();
+  const Dialect dialect = GetParam() == "postgres" ? Dialect::kPostgres : Dialect::kSqlite;
+  std::string v1 = MigrationSql(Migrations()[0], dialect);
+  ASSERT_TRUE((*old)->ExecSql(
+      "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at TEXT NOT NULL);" +
+      v1 +
+      "INSERT INTO schema_version VALUES (1, 'initial schema', '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO doctors (name, email, time_zone, calendar_id, active, created_at) VALUES "
+      "('Dr. Old', 'old@clinic.example', 'UTC', 'primary', 1, '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO google_grants (doctor_id, account_email, scopes, sealed_refresh_token, "
+      "access_token, status, last_error, updated_at) VALUES (1, 'old@gmail.example', '', "
+      "'k1.r', '', 'active', '', '2026-01-01T00:00:00.000000Z');"));
+  auto s = OpenStore((*old)->url(), clock_);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*(*s)->SchemaVersion(), 1);
+  auto v = (*s)->Migrate();
+  ASSERT_TRUE(v) << v.error().ToString();
+  EXPECT_EQ(*v, Store::LatestSchemaVersion());
+  EXPECT_EQ(*(*s)->SchemaVersion(), Store::LatestSchemaVersion());
+  auto g = (*s)->Read([&](Tx& tx) { return tx.GetGrant(1); });
+  ASSERT_TRUE(g) << g.error().ToString();
+  EXPECT_EQ(g->sealed_refresh_token, "k1.r");
+  EXPECT_EQ(g->version, 0);
+  ASSERT_TRUE((*s)->Transact([&](Tx& tx) { return tx.PutGrant(*g); }));
+  EXPECT_EQ((*s)->Read([&](Tx& tx) { return tx.GetGrant(1); })->version, 1);
 }
 
 TEST_P(StoreContract, DoctorsRoundTripAndEmailIsUniqueIgnoringCase) {
@@ -288,6 +321,7 @@ TEST_P(StoreContract, GrantsPutLockAndDelete) {
     return tx.GetGrant(doctor_);
   });
   ASSERT_TRUE(locked) << locked.error().ToString();
+  EXPECT_EQ(locked->version, 2);  // one write per PutGrant
   EXPECT_EQ(locked->access_token, "ya29.refreshed");
   EXPECT_EQ(locked->access_token_expires_at, clock_.Now() + hours(2));
   EXPECT_EQ(locked->sealed_refresh_token, "k1.c2VhbGVk");

@@ -94,6 +94,7 @@ core::GoogleGrant GrantFrom(const Row& r) {
   g.status = core::ParseGrantStatus(r.Text(6)).value_or(core::GrantStatus::kNeedsReconnect);
   g.last_error = r.Text(7);
   g.updated_at = r.Time(8);
+  g.version = r.Int(9);
   return g;
 }
 

@@ -26,7 +26,7 @@ inline constexpr std::string_view kMeetingCols =
     "last_error, updated_at";
 inline constexpr std::string_view kGrantCols =
     "doctor_id, account_email, scopes, sealed_refresh_token, access_token, "
-    "access_token_expires_at, status, last_error, updated_at";
+    "access_token_expires_at, status, last_error, updated_at, version";
 inline constexpr std::string_view kJobCols =
     "id, kind, key, doctor_id, payload, state, run_at, attempts, last_error, lease_owner, "
     "lease_seq, rerun, created_at";

@@ -46,8 +46,9 @@ Result<core::GoogleGrant> Tx::LockGrant(int64_t doctor_id) {
 Status Tx::PutGrant(const core::GoogleGrant& g) {
   auto r = Exec(
       "INSERT INTO google_grants (doctor_id, account_email, scopes, sealed_refresh_token, "
-      "access_token, access_token_expires_at, status, last_error, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (doctor_id) DO UPDATE SET "
+      "access_token, access_token_expires_at, status, last_error, updated_at, version) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (doctor_id) DO UPDATE SET "
+      "version = google_grants.version + 1, "
       "account_email = excluded.account_email, scopes = excluded.scopes, "
       "sealed_refresh_token = excluded.sealed_refresh_token, "
       "access_token = excluded.access_token, "
