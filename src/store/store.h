@@ -1,8 +1,9 @@
 // The store: every persistent thing telemeet knows, behind one interface with transactions.
 // Two backends share one implementation of the operations: SQLite (default; one file, WAL) and
 // PostgreSQL (libpq, a connection pool; several telemeet instances may share it). The URL picks
-// the backend: "sqlite:///abs/path.db", "sqlite:relative/path.db", "postgres://..." or
-// "postgresql://...".
+// the backend: "sqlite:///abs/path.db", "sqlite:relative/path.db" (options:
+// "?synchronous=normal" trades the last commits on power loss for speed; default full,
+// "&busy_timeout_ms=5000"), "postgres://..." or "postgresql://..." (any libpq URI).
 //
 //   Result<std::unique_ptr<Store>> store = OpenStore("sqlite:///var/lib/telemeet/db", clock);
 //   if (auto v = (*store)->Migrate(); !v) ...;

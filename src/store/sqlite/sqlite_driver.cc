@@ -149,10 +149,12 @@ class SqliteDriver final : public Driver {
   Dialect dialect() const override { return Dialect::kSqlite; }
 
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
-    auto conn = Acquire();
-    if (!conn) return std::unexpected(conn.error());
+    // Writers queue on the mutex before taking a connection, so waiting writers do not hold
+    // connections that readers could use.
     std::unique_lock<std::mutex> write_lock;
     if (mode == TxMode::kWrite) write_lock = std::unique_lock(write_mu_);
+    auto conn = Acquire();
+    if (!conn) return std::unexpected(conn.error());
     Status result = [&]() -> Status {
       if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) {
         return s;
