@@ -14,10 +14,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/time.h"
@@ -125,6 +127,35 @@ double StoreLeases(store::Store& s, const std::string& kind, int n, bool complet
     }
   }
   if (done != n) Die("leased " + std::to_string(done) + " of " + std::to_string(n));
+  return n / Seconds(t0, Clock::now());
+}
+
+// The same cycle with `workers` threads sharing the queue, each with its own connection (on
+// PostgreSQL like separate instances; on SQLite writers take turns).
+double ParallelCycles(store::Store& s, const std::string& kind, int n, int workers) {
+  std::atomic<int> done{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      for (;;) {
+        store::LeaseRequest req;
+        req.owner = "worker-" + std::to_string(w);
+        req.max = 32;
+        req.now = FromUnixSeconds(1'750'000'000);
+        req.kind = kind;
+        auto jobs = s.Transact([&](store::Tx& tx) { return tx.LeaseJobs(req); });
+        Check(jobs, "lease");
+        if (jobs->empty()) return;
+        for (const auto& j : *jobs) {
+          Check(s.Transact([&](store::Tx& tx) { return tx.CompleteJob(j); }), "complete");
+          ++done;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (done != n) Die("parallel cycles did " + std::to_string(done.load()));
   return n / Seconds(t0, Clock::now());
 }
 
@@ -379,7 +410,9 @@ int main(int argc, char** argv) {
   store_appts = (store_appts + StoreAppointments(st, p, half)) / 2;
   raw_appts = (raw_appts + raw_appointments(half, half)) / 2;
 
-  for (const char* kind : {"lease", "cycle", "rawlease", "rawcycle"}) MakeJobs(st, n_jobs, kind);
+  for (const char* kind : {"lease", "cycle", "rawlease", "rawcycle", "parallel"}) {
+    MakeJobs(st, n_jobs, kind);
+  }
   auto raw_leases = [&](const std::string& kind, bool complete) {
     return backend == "sqlite" ? RawSqliteLeases(where + "/bench.db", kind, n_jobs, complete)
                                : RawPgLeases(url, kind, n_jobs, complete);
@@ -389,11 +422,14 @@ int main(int argc, char** argv) {
   double store_cycles = StoreLeases(st, "cycle", n_jobs, /*complete=*/true);
   double raw_cycle = raw_leases("rawcycle", true);
 
+  double parallel = ParallelCycles(st, "parallel", n_jobs, 4);
+
   std::printf("appointments_per_s %.0f\n", store_appts);
   std::printf("raw_appointments_per_s %.0f\n", raw_appts);
   std::printf("jobs_leased_per_s %.0f\n", store_leases);
   std::printf("raw_jobs_leased_per_s %.0f\n", raw_lease);
   std::printf("jobs_leased_and_completed_per_s %.0f\n", store_cycles);
   std::printf("raw_jobs_leased_and_completed_per_s %.0f\n", raw_cycle);
+  std::printf("jobs_leased_and_completed_4_workers_per_s %.0f\n", parallel);
   return 0;
 }

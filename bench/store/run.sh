@@ -6,6 +6,8 @@
 # the same durability settings (raw sqlite3 / libpq writing the same rows), and beside the
 # machine's fsync rate (4 KiB write + fdatasync), the physical ceiling of durable commits.
 # SQLite runs with WAL + synchronous=FULL (telemeet's default); PostgreSQL with fsync on.
+# Last, the worker cycle with 4 workers sharing the queue against 1: PostgreSQL commits of
+# concurrent sessions share fsyncs (group commit), SQLite writers take turns.
 #
 #   bench/store/run.sh [appointments] [jobs]     (default 600 2000)
 set -euo pipefail
@@ -36,4 +38,11 @@ for b in sqlite postgres; do
     awk -v b="$b" -v m="$m" -v s="$s" -v r="$r" -v f="$fsync" \
       'BEGIN { printf "%-10s %-34s %10d %10d %8.2f %10.2f\n", b, m, s, r, s / r, s / f }'
   done
+done
+printf '\n%-10s %-34s %10s %10s %8s\n' backend "lease+complete, 4 workers" 4w/s 1w/s ratio
+for b in sqlite postgres; do
+  s=$(val $b jobs_leased_and_completed_4_workers_per_s)
+  r=$(val $b jobs_leased_and_completed_per_s)
+  awk -v b="$b" -v s="$s" -v r="$r" \
+    'BEGIN { printf "%-10s %-34s %10d %10d %8.2f\n", b, "", s, r, s / r }'
 done
