@@ -24,6 +24,8 @@ as_pg() {
 
 case "$cmd" in
   start)
+    # A server left behind by an interrupted run under the same URL file is stopped first.
+    if [[ -f "$url_file.dir" ]]; then "$0" stop "$url_file"; fi
     [[ -x "$bin/initdb" ]] || { echo "PostgreSQL 15 server binaries not found in $bin" >&2; exit 1; }
     dir=$(mktemp -d "${TMPDIR:-/tmp}/telemeet-pg.XXXXXX")
     if [[ "$(id -u)" == 0 ]]; then chown postgres "$dir"; fi
