@@ -20,7 +20,10 @@ bin=build/release/bench/store/bench_store
 
 dir=$(mktemp -d)
 url_file="$dir/pg_url"
-cleanup() { src/store/testing/pg_server.sh stop "$url_file" >/dev/null 2>&1 || true; rm -rf "$dir"; }
+cleanup() {
+  src/store/testing/pg_server.sh stop "$url_file" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 src/store/testing/pg_server.sh start "$url_file" --durable
 

@@ -12,7 +12,8 @@ set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
 cmd="${1:-}"
 url_file="${2:-}"
-[[ -n "$cmd" && -n "$url_file" ]] || { echo "usage: $0 start|stop URL_FILE [--durable]" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop URL_FILE [--durable]" >&2; exit 2; }
+[[ -n "$cmd" && -n "$url_file" ]] || usage
 
 as_pg() {
   if [[ "$(id -u)" == 0 ]]; then
@@ -26,10 +27,14 @@ case "$cmd" in
   start)
     # A server left behind by an interrupted run under the same URL file is stopped first.
     if [[ -f "$url_file.dir" ]]; then "$0" stop "$url_file"; fi
-    [[ -x "$bin/initdb" ]] || { echo "PostgreSQL 15 server binaries not found in $bin" >&2; exit 1; }
+    if [[ ! -x "$bin/initdb" ]]; then
+      echo "PostgreSQL 15 server binaries not found in $bin" >&2
+      exit 1
+    fi
     dir=$(mktemp -d "${TMPDIR:-/tmp}/telemeet-pg.XXXXXX")
     if [[ "$(id -u)" == 0 ]]; then chown postgres "$dir"; fi
-    as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 ||
+    as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 \
+      >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1; }
     opts="-c listen_addresses=127.0.0.1 -k $dir -c max_connections=200"
     if [[ "${3:-}" != "--durable" ]]; then
@@ -37,7 +42,8 @@ case "$cmd" in
     fi
     # A free port: ask the kernel, then let the server take it; retry if someone raced us.
     for _ in 1 2 3 4 5; do
-      port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+      port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
       if as_pg "$bin/pg_ctl" -D "$dir/data" -o "-p $port $opts" -l "$dir/log" -w -t 30 start \
           >/dev/null 2>&1; then
         echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$url_file"
@@ -56,7 +62,6 @@ case "$cmd" in
     rm -rf "$dir" "$url_file" "$url_file.dir"
     ;;
   *)
-    echo "usage: $0 start|stop URL_FILE [--durable]" >&2
-    exit 2
+    usage
     ;;
 esac
