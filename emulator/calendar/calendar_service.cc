@@ -295,6 +295,7 @@ void CalendarService::Register(net::Router& router) {
   router.Get(base + "/events", bind(&State::ListEvents));
   router.Post(base + "/events/watch", bind(&State::Watch));
   router.Get(base + "/events/{eventId}", bind(&State::GetEvent));
+  router.Get(base + "/events/{eventId}/instances", bind(&State::ListInstances));
   router.Put(base + "/events/{eventId}", bind(&State::UpdateEvent));
   router.Patch(base + "/events/{eventId}", bind(&State::PatchEvent));
   router.Delete(base + "/events/{eventId}", bind(&State::DeleteEvent));
