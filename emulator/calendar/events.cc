@@ -14,19 +14,28 @@ using net::Request;
 using net::Response;
 using nlohmann::json;
 
-Response CalendarService::State::Run(Request& req, Response (State::*fn)(Request&, Outbox&)) {
+Response CalendarService::State::Run(Request& req, Access access, std::string_view method,
+                                     ApiHandler fn) {
+  auto who = Authenticate(auth, req, access, method);
+  if (!who) return who.error();
   Outbox out;
   Response response;
   std::function<void(PushMessage)> send;
   {
     std::lock_guard lock(mu);
-    response = (this->*fn)(req, out);
+    response = (this->*fn)(req, *who, out);
     if (!out.empty()) send = push;
   }
   if (send) {
     for (PushMessage& m : out) send(std::move(m));
   }
   return response;
+}
+
+Response CalendarService::State::RunControl(Request& req, ControlHandler fn) {
+  std::lock_guard lock(mu);
+  Outbox unused;
+  return (this->*fn)(req, unused);
 }
 
 CalendarService::State::Calendar& CalendarService::State::CalendarFor(std::string_view id) {
@@ -321,10 +330,8 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
   return ConferenceOutcome{clean, same_request ? kept.reads_left : 0};
 }
 
-Response CalendarService::State::GetCalendar(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kCalendarRead, "calendar.v3.Calendars.Get");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::GetCalendar(Request& req, const Principal& who, Outbox&) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   json types = json::array();
@@ -368,10 +375,8 @@ bool SignificantChange(const json& before, const json& after) {
 
 }  // namespace
 
-Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite, "calendar.v3.Events.Insert");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::InsertEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -422,10 +427,8 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
   return net::JsonResponse(200, Render(c, stored, write->max_attendees));
 }
 
-Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.Get");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::GetEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -459,19 +462,17 @@ Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::UpdateEvent(Request& req, Outbox& out) {
-  return WriteEvent(req, out, false);
+Response CalendarService::State::UpdateEvent(Request& req, const Principal& who, Outbox& out) {
+  return WriteEvent(req, who, out, false);
 }
 
-Response CalendarService::State::PatchEvent(Request& req, Outbox& out) {
-  return WriteEvent(req, out, true);
+Response CalendarService::State::PatchEvent(Request& req, const Principal& who, Outbox& out) {
+  return WriteEvent(req, who, out, true);
 }
 
-Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patch) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite,
-                          patch ? "calendar.v3.Events.Patch" : "calendar.v3.Events.Update");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::WriteEvent(Request& req, const Principal& who, Outbox& out,
+                                            bool patch) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -529,10 +530,8 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   return net::JsonResponse(200, Render(c, ev, write->max_attendees));
 }
 
-Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite, "calendar.v3.Events.Delete");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::DeleteEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);

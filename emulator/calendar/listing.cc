@@ -129,10 +129,8 @@ bool MatchesProperties(const json& body, const std::vector<PropertyFilter>& filt
 
 }  // namespace
 
-Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.List");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::ListEvents(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -334,10 +332,8 @@ Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::ListInstances(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.Instances");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::ListInstances(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -411,9 +407,7 @@ Response CalendarService::State::ListInstances(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kFreeBusy, "calendar.v3.Freebusy.Query");
-  if (!who) return who.error();
+Response CalendarService::State::FreeBusy(Request& req, const Principal& who, Outbox&) {
   auto body = ParseBody(req);
   if (!body) return ToResponse(body.error());
   Instant range[2];
@@ -452,7 +446,7 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
       return ToResponse(InvalidField("items.id").error());
     }
     const std::string requested = item["id"];
-    const std::string id = requested == "primary" ? who->email : requested;
+    const std::string id = requested == "primary" ? who.email : requested;
     json entry = {{"busy", json::array()}};
     if (index++ >= 50) {
       entry["errors"] =
@@ -460,7 +454,7 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
       calendars_out[requested] = entry;
       continue;
     }
-    const Calendar* cal = id == who->email ? &CalendarFor(id) : FindCalendar(id);
+    const Calendar* cal = id == who.email ? &CalendarFor(id) : FindCalendar(id);
     if (!cal) {
       entry["errors"] = json::array({{{"domain", "global"}, {"reason", "notFound"}}});
       calendars_out[requested] = entry;
