@@ -231,9 +231,10 @@ Api<WriteParams> ParseWriteParams(const Params& p) {
   if (auto s = p.Enum("sendUpdates", {"all", "externalOnly", "none"}); !s) {
     return std::unexpected(s.error());
   }
-  for (const char* flag : {"sendNotifications", "supportsAttachments"}) {
-    if (auto b = p.Bool(flag); !b) return std::unexpected(b.error());
-  }
+  if (auto b = p.Bool("sendNotifications"); !b) return std::unexpected(b.error());
+  auto attachments = p.Bool("supportsAttachments");
+  if (!attachments) return std::unexpected(attachments.error());
+  out.supports_attachments = attachments->value_or(false);
   auto max = p.Int("maxAttendees", 1, 1'000'000);
   if (!max) return std::unexpected(max.error());
   if (*max) out.max_attendees = int(**max);

@@ -316,7 +316,16 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
       if (!e.is_object() || !e.contains("entryPointType") || !e["entryPointType"].is_string()) {
         return InvalidField("conferenceData.entryPoints");
       }
-      if (e["entryPointType"] == "video") ++videos;
+      const std::string type = e["entryPointType"];
+      if (type == "video") ++videos;
+      if (!e.contains("uri")) continue;
+      if (!e["uri"].is_string()) return InvalidField("conferenceData.entryPoints.uri");
+      const std::string uri = e["uri"];
+      // At most 1300 characters; video entry points are https:, phone ones tel: (§5).
+      if (uri.size() > 1300 || (type == "video" && !uri.starts_with("https:")) ||
+          (type == "phone" && !uri.starts_with("tel:"))) {
+        return InvalidField("conferenceData.entryPoints.uri");
+      }
     }
     if (videos > 1) return InvalidField("conferenceData.entryPoints");
   }
@@ -402,6 +411,7 @@ Response CalendarService::State::InsertEvent(Request& req, const Principal& who,
       id = NewEventId(rng);
     } while (c.events.contains(id));
   }
+  if (!write->supports_attachments) body->erase("attachments");
   auto normalized = NormalizeEvent(*body);
   if (!normalized) return ToResponse(normalized.error());
   auto times = ParseEventTimes(*normalized);
@@ -493,6 +503,11 @@ Response CalendarService::State::WriteEvent(Request& req, const Principal& who, 
   json requested_conference = body->value("conferenceData", json());
   const bool conference_given = body->contains("conferenceData");
   body->erase("conferenceData");
+  // Without supportsAttachments=true the event keeps the attachments it has.
+  if (!write->supports_attachments) {
+    body->erase("attachments");
+    if (!patch && ev.body.contains("attachments")) (*body)["attachments"] = ev.body["attachments"];
+  }
   json merged;
   if (patch) {
     merged = ev.body;

@@ -56,6 +56,7 @@ Api<Params> ParseParams(const net::Request& req);
 struct WriteParams {
   int conference_data_version = 0;
   std::optional<int> max_attendees;
+  bool supports_attachments = false;  // attachments in the body count only with this
 };
 Api<WriteParams> ParseWriteParams(const Params& p);
 
