@@ -109,7 +109,7 @@ Response CalendarService::State::Watch(Request& req, const Principal& who, Outbo
   if (b.contains("expiration") && !b["expiration"].is_null()) {
     auto v = Int64Value(b["expiration"]);
     if (!v) return ToResponse(InvalidField("expiration").error());
-    expiration = std::min(expiration, Instant(std::chrono::milliseconds(*v)));
+    if (*v < ToUnixMillis(expiration)) expiration = Instant(std::chrono::milliseconds(*v));
   }
   expiration = std::chrono::floor<std::chrono::milliseconds>(expiration);
 

@@ -304,7 +304,7 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
   if (clean.contains("conferenceSolution")) {
     const json& s = clean["conferenceSolution"];
     if (!s.is_object() || !s.contains("key") || !s["key"].is_object() ||
-        s["key"].value("type", "") != "hangoutsMeet" ||
+        !s["key"].contains("type") || s["key"]["type"] != "hangoutsMeet" ||
         cal.conference.mode == ConferenceMode::kRefuse) {
       return refused();
     }
