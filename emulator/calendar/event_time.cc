@@ -370,6 +370,7 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
   } else {
     std::chrono::year_month_day ymd(first_day);
     for (long k = 0; k < 20'000; ++k) {
+      if (int(ymd.year()) + k * interval / 12 > 9999) break;
       auto ym =
           std::chrono::year_month(ymd.year(), ymd.month()) + std::chrono::months(k * interval);
       std::chrono::year_month_day candidate(ym.year(), ym.month(), ymd.day());
