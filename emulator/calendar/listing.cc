@@ -16,9 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-// Opaque tokens: base64url of "kind|generation|a|b|calendar".
+// Opaque tokens: base64url of "kind|generation|a|b|sync_base|calendar". Tokens from before a
+// Reset() (another generation) or of another calendar are refused.
 struct Token {
-  char kind = 0;  // 's' sync, 'p' page
+  char kind = 0;  // 's' sync, 'p' page of events.list, 'i' page of events.instances
   uint64_t generation = 0;
   uint64_t a = 0;          // sync: epoch; page: offset
   uint64_t b = 0;          // the change number the listing started from
