@@ -99,8 +99,9 @@ FakeGoogle::FakeGoogle(FakeGoogleOptions options, Clock& clock)
       max_batch_parts_(options_.max_batch_parts) {
   calendar_.SetPushSender([this](PushMessage m) { push_.Send(std::move(m)); });
   RegisterOAuthRoutes(inner_, oauth_);
-  calendar_.Register(inner_);
+  calendar_.Register(calendar_router_);
   RegisterControl();
+  calendar_router_.SetErrorRenderer(GoogleErrorRenderer);
   inner_.SetErrorRenderer(GoogleErrorRenderer);
   outer_.SetErrorRenderer(GoogleErrorRenderer);
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
@@ -212,11 +213,17 @@ void FakeGoogle::Record(const net::Request& req, int status, const std::string& 
 }
 
 net::Response FakeGoogle::Handle(net::Request& req) {
-  if (req.path.starts_with(kControlPrefix)) return inner_.Dispatch(req);
+  if (req.path.starts_with(kControlPrefix)) return Dispatch(req);
   net::Response r = Process(req, /*in_batch=*/false);
   std::lock_guard lock(mu_);
   r.delay += latency_;
   return r;
+}
+
+net::Response FakeGoogle::Dispatch(net::Request& req) {
+  bool calendar = req.path.starts_with(kCalendarPrefix) ||
+                  req.path.starts_with("/_emulator/calendars/") || req.path == "/_emulator/calendars";
+  return calendar ? calendar_router_.Dispatch(req) : inner_.Dispatch(req);
 }
 
 net::Response FakeGoogle::Process(net::Request& req, bool in_batch) {
@@ -241,7 +248,7 @@ net::Response FakeGoogle::Process(net::Request& req, bool in_batch) {
   if (fault && !fault->after) {
     r = FaultResponse(*fault);
   } else {
-    r = is_batch ? HandleBatch(req, user) : inner_.Dispatch(req);
+    r = is_batch ? HandleBatch(req, user) : Dispatch(req);
     if (fault) r = FaultResponse(*fault);
   }
   int logged_status = r.reset_connection ? 0 : r.status;

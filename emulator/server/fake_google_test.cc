@@ -270,14 +270,14 @@ TEST_F(FakeGoogleTest, FaultAfterTheRequestRan) {
 }
 
 TEST_F(FakeGoogleTest, AddedLatency) {
-  ASSERT_EQ(Call("PATCH", "/_emulator/settings", R"({"latencyMs": 250})").status, 200);
+  ASSERT_EQ(Call("PATCH", "/_emulator/settings", R"({"latencyMs": 1500})").status, 200);
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(Call("GET", "/oauth2/v3/certs").status, 200);
-  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(250));
-  // Control calls are never slowed down.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(1500));
+  // Control calls are never slowed down (the bound is loose for a busy machine).
   start = std::chrono::steady_clock::now();
   Call("GET", "/_emulator/settings");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(250));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1500));
 }
 
 TEST_F(FakeGoogleTest, ControlSettingsAndTokens) {
