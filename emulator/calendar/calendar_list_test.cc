@@ -71,8 +71,8 @@ TEST_F(CalendarListTest, TimeWindowBoundsAreExclusive) {
 }
 
 TEST_F(CalendarListTest, BadTimeParametersAre400) {
-  auto empty = Call("GET", std::string(kEvents) +
-                               "?timeMin=2026-01-05T10:00:00Z&timeMax=2026-01-05T10:00:00Z");
+  auto empty = Call(
+      "GET", std::string(kEvents) + "?timeMin=2026-01-05T10:00:00Z&timeMax=2026-01-05T10:00:00Z");
   EXPECT_EQ(empty.status, 400);
   EXPECT_EQ(empty.reason(), "timeRangeEmpty");
   EXPECT_EQ(empty.body["error"]["errors"][0]["location"], "timeMax");
@@ -136,8 +136,9 @@ TEST_F(CalendarListTest, ExtendedPropertyFiltersMustAllMatch) {
             (std::vector<std::string>{"prop00001"}));
   EXPECT_EQ(Ids(List("?privateExtendedProperty=clinic%3Da")),
             (std::vector<std::string>{"prop00001", "prop00002"}));
-  EXPECT_EQ(Ids(List("?privateExtendedProperty=clinic%3Da&privateExtendedProperty=appointment%3D2")),
-            (std::vector<std::string>{"prop00002"}));
+  EXPECT_EQ(
+      Ids(List("?privateExtendedProperty=clinic%3Da&privateExtendedProperty=appointment%3D2")),
+      (std::vector<std::string>{"prop00002"}));
   EXPECT_EQ(Ids(List("?sharedExtendedProperty=k%3Dv")), (std::vector<std::string>{"prop00001"}));
   // A private property does not match a shared filter.
   EXPECT_TRUE(Ids(List("?sharedExtendedProperty=clinic%3Da")).empty());
@@ -201,8 +202,7 @@ TEST_F(CalendarListTest, SyncTokenForbiddenCombinationsAre400) {
     EXPECT_EQ(r.status, 400) << extra;
     EXPECT_EQ(r.body["error"]["code"], 400);
   }
-  EXPECT_EQ(Call("GET", std::string(kEvents) + "?showDeleted=true&syncToken=" + token).status,
-            200);
+  EXPECT_EQ(Call("GET", std::string(kEvents) + "?showDeleted=true&syncToken=" + token).status, 200);
   auto garbage = Call("GET", std::string(kEvents) + "?syncToken=%21%21");
   EXPECT_EQ(garbage.status, 400);
 }
@@ -230,8 +230,8 @@ TEST_F(CalendarListTest, InvalidatedSyncTokenIs410FullSyncRequired) {
 
 TEST_F(CalendarListTest, TokensOfAnotherCalendarAre410) {
   std::string token = List()["nextSyncToken"];
-  auto r = Call("GET", "/calendar/v3/calendars/primary/events?syncToken=" + token, nullptr,
-                "tok-other");
+  auto r =
+      Call("GET", "/calendar/v3/calendars/primary/events?syncToken=" + token, nullptr, "tok-other");
   EXPECT_EQ(r.status, 410);
 }
 
@@ -276,9 +276,10 @@ TEST_F(CalendarListTest, RecurringEventsHonourTheTimeWindow) {
   daily["id"] = "dai100001";
   daily["recurrence"] = {"RRULE:FREQ=DAILY;INTERVAL=2;UNTIL=20260115T000000Z"};
   Insert(daily);
-  json window = List("?singleEvents=true&timeMin=2026-01-08T00:00:00Z&timeMax=2026-01-12T00:00:00Z");
-  EXPECT_EQ(Ids(window), (std::vector<std::string>{"dai100001_20260109T090000Z",
-                                                   "dai100001_20260111T090000Z"}));
+  json window =
+      List("?singleEvents=true&timeMin=2026-01-08T00:00:00Z&timeMax=2026-01-12T00:00:00Z");
+  EXPECT_EQ(Ids(window),
+            (std::vector<std::string>{"dai100001_20260109T090000Z", "dai100001_20260111T090000Z"}));
   // Without singleEvents the master shows when any occurrence falls in the window...
   EXPECT_EQ(Ids(List("?timeMin=2026-01-08T00:00:00Z&timeMax=2026-01-12T00:00:00Z")),
             (std::vector<std::string>{"dai100001"}));
@@ -306,13 +307,57 @@ TEST_F(CalendarListTest, RecurrenceNeedsAZoneAndAValidRule) {
             (std::vector<std::string>{"alld00001_20260105", "alld00001_20260106"}));
 }
 
+TEST_F(CalendarListTest, OccurrencesCanBeCancelledAndChangedOnTheirOwn) {
+  Insert(Weekly());
+  const std::string second = "rounds001_20260107T090000Z";
+  ASSERT_EQ(Call("DELETE", EventPath(second)).status, 204);
+  EXPECT_EQ(Call("DELETE", EventPath(second)).status, 410);
+  EXPECT_EQ(Call("GET", EventPath(second)).body["status"], "cancelled");
+  auto moved = Call("PATCH", EventPath("rounds001_20260112T090000Z"),
+                    json{{"summary", "Moved"},
+                         {"start", {{"dateTime", "2026-01-12T15:00:00+01:00"}}},
+                         {"end", {{"dateTime", "2026-01-12T15:30:00+01:00"}}}});
+  ASSERT_EQ(moved.status, 200) << moved.raw;
+  EXPECT_EQ(moved.body["summary"], "Moved");
+  EXPECT_EQ(moved.body["recurringEventId"], "rounds001");
+  EXPECT_EQ(moved.body["originalStartTime"]["dateTime"], "2026-01-12T10:00:00+01:00");
+  json expanded = List("?singleEvents=true&orderBy=startTime");
+  EXPECT_EQ(Ids(expanded),
+            (std::vector<std::string>{"rounds001_20260105T090000Z", "rounds001_20260112T090000Z",
+                                      "rounds001_20260114T090000Z"}));
+  EXPECT_EQ(expanded["items"][1]["start"]["dateTime"], "2026-01-12T15:00:00+01:00");
+  EXPECT_EQ(expanded["items"][0]["summary"], "Round");
+  // Without singleEvents: the series plus its changed occurrence; cancelled ones with
+  // showDeleted only.
+  EXPECT_EQ(Ids(List()), (std::vector<std::string>{"rounds001", "rounds001_20260112T090000Z"}));
+  EXPECT_EQ(Ids(List("?showDeleted=true")),
+            (std::vector<std::string>{"rounds001", "rounds001_20260107T090000Z",
+                                      "rounds001_20260112T090000Z"}));
+  // events.instances lists the occurrences of one series.
+  auto instances = Call("GET", EventPath("rounds001") + "/instances?maxResults=2");
+  ASSERT_EQ(instances.status, 200) << instances.raw;
+  EXPECT_EQ(Ids(instances.body),
+            (std::vector<std::string>{"rounds001_20260105T090000Z", "rounds001_20260112T090000Z"}));
+  auto rest = Call("GET", EventPath("rounds001") + "/instances?maxResults=2&pageToken=" +
+                              instances.body["nextPageToken"].get<std::string>());
+  EXPECT_EQ(Ids(rest.body), (std::vector<std::string>{"rounds001_20260114T090000Z"}));
+  EXPECT_EQ(Call("GET", EventPath("nosuch001") + "/instances").status, 404);
+  // A new series timing drops the changed occurrences.
+  json retimed = Weekly();
+  retimed["start"]["dateTime"] = "2026-01-05T11:00:00+01:00";
+  retimed["end"]["dateTime"] = "2026-01-05T11:30:00+01:00";
+  ASSERT_EQ(Call("PUT", EventPath("rounds001"), retimed).status, 200);
+  EXPECT_EQ(Ids(List("?singleEvents=true")).size(), 4u);
+}
+
 // --- freeBusy -----------------------------------------------------------------------------
 
 TEST_F(CalendarListTest, FreeBusyMergesClipsAndReportsUnknownCalendars) {
   At("bus00001", "2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
   At("bus00002", "2026-01-05T10:30:00Z", "2026-01-05T12:00:00Z");
   At("bus00003", "2026-01-05T07:00:00Z", "2026-01-05T09:00:00Z");
-  At("free00001", "2026-01-05T14:00:00Z", "2026-01-05T15:00:00Z", {{"transparency", "transparent"}});
+  At("free00001", "2026-01-05T14:00:00Z", "2026-01-05T15:00:00Z",
+     {{"transparency", "transparent"}});
   At("gone00001", "2026-01-05T16:00:00Z", "2026-01-05T17:00:00Z");
   ASSERT_EQ(Call("DELETE", EventPath("gone00001")).status, 204);
   json q = {{"timeMin", "2026-01-05T08:00:00Z"},
@@ -344,7 +389,8 @@ TEST_F(CalendarListTest, FreeBusyExpandsRecurrenceAndLimitsCalendars) {
   json items = json::array();
   for (int i = 0; i < 51; ++i) items.push_back({{"id", "primary"}});
   items[50] = {{"id", "late@example.com"}};
-  json q = {{"timeMin", "2026-01-07T00:00:00Z"}, {"timeMax", "2026-01-08T00:00:00Z"}, {"items", items}};
+  json q = {
+      {"timeMin", "2026-01-07T00:00:00Z"}, {"timeMax", "2026-01-08T00:00:00Z"}, {"items", items}};
   auto r = Call("POST", "/calendar/v3/freeBusy", q);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body["calendars"]["primary"]["busy"][0]["start"], "2026-01-07T09:00:00Z");
@@ -397,8 +443,9 @@ TEST_F(CalendarListTest, WatchSendsSyncThenExistsOnEveryChange) {
   }
   // Reads and other calendars do not notify.
   Call("GET", EventPath(ev["id"]));
-  Call("POST", kEvents, json{{"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
-                             {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}},
+  Call("POST", kEvents,
+       json{{"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
+            {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}},
        "tok-other");
   EXPECT_TRUE(TakePushes().empty());
 }
@@ -408,13 +455,13 @@ TEST_F(CalendarListTest, WatchAddressMustBeHttpsOrLoopback) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.reason(), "push.webhookUrlNotHttps");
   EXPECT_EQ(r.message(), "WebHook callback must be HTTPS: http://example.com/hook");
-  EXPECT_EQ(Call("POST", std::string(kEvents) + "/watch",
-                 Channel("c2", "http://127.0.0.1.example.com/x"))
-                .status,
-            400);
-  EXPECT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("c3", "https://example.com/h"))
-                .status,
-            200);
+  EXPECT_EQ(
+      Call("POST", std::string(kEvents) + "/watch", Channel("c2", "http://127.0.0.1.example.com/x"))
+          .status,
+      400);
+  EXPECT_EQ(
+      Call("POST", std::string(kEvents) + "/watch", Channel("c3", "https://example.com/h")).status,
+      200);
   EXPECT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("c4", "http://localhost:8080/h"))
                 .status,
             200);
@@ -438,10 +485,10 @@ TEST_F(CalendarListTest, ChannelIdsAreUniquePerClientAndStopEndsNotifications) {
   EXPECT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("chan-1"), "tok-client2").status,
             200);
   const std::string resource_id = first.body["resourceId"];
-  EXPECT_EQ(Call("POST", "/calendar/v3/channels/stop",
-                 json{{"id", "chan-1"}, {"resourceId", "wrong"}})
-                .status,
-            404);
+  EXPECT_EQ(
+      Call("POST", "/calendar/v3/channels/stop", json{{"id", "chan-1"}, {"resourceId", "wrong"}})
+          .status,
+      404);
   auto stop = Call("POST", "/calendar/v3/channels/stop",
                    json{{"id", "chan-1"}, {"resourceId", resource_id}});
   EXPECT_EQ(stop.status, 204);
@@ -496,9 +543,9 @@ TEST_F(CalendarListTest, ControlRoutesReadAndSetCalendarState) {
                 .status,
             400);
   // A calendar created by control is visible to freeBusy of other accounts.
-  ASSERT_EQ(Call("POST", "/_emulator/calendars/room%40example.com", json{{"summary", "Room"}}, "")
-                .status,
-            200);
+  ASSERT_EQ(
+      Call("POST", "/_emulator/calendars/room%40example.com", json{{"summary", "Room"}}, "").status,
+      200);
   json q = {{"timeMin", "2026-01-05T08:00:00Z"},
             {"timeMax", "2026-01-06T00:00:00Z"},
             {"items", {{{"id", "room@example.com"}}}}};
@@ -516,24 +563,28 @@ TEST_F(CalendarListTest, ServesOverRealHttp) {
   const std::string body =
       R"({"id":"http00001","summary":"x","start":{"dateTime":"2026-01-05T10:00:00Z"},)"
       R"("end":{"dateTime":"2026-01-05T11:00:00Z"}})";
-  ASSERT_TRUE(client.Send("POST /calendar/v3/calendars/primary/events?conferenceDataVersion=1 "
-                          "HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-full\r\n"
-                          "Content-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body));
+  ASSERT_TRUE(
+      client.Send("POST /calendar/v3/calendars/primary/events?conferenceDataVersion=1 "
+                  "HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-full\r\n"
+                  "Content-Type: application/json\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body));
   auto inserted = client.ReadResponse();
   ASSERT_TRUE(inserted);
   EXPECT_EQ(inserted->status, 200) << inserted->body;
-  ASSERT_TRUE(client.Send("GET /calendar/v3/calendars/doc%40example.com/events/http00001 "
-                          "HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-full\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("GET /calendar/v3/calendars/doc%40example.com/events/http00001 "
+                  "HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-full\r\n\r\n"));
   auto got = client.ReadResponse();
   ASSERT_TRUE(got);
   EXPECT_EQ(got->status, 200);
   EXPECT_EQ(json::parse(got->body)["summary"], "x");
-  ASSERT_TRUE(client.Send("DELETE /calendar/v3/calendars/primary/events/http00001 HTTP/1.1\r\n"
-                          "Host: x\r\nAuthorization: Bearer tok-full\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("DELETE /calendar/v3/calendars/primary/events/http00001 HTTP/1.1\r\n"
+                  "Host: x\r\nAuthorization: Bearer tok-full\r\n\r\n"));
   EXPECT_EQ(client.ReadResponse()->status, 204);
-  ASSERT_TRUE(client.Send("DELETE /calendar/v3/calendars/primary/events/http00001 HTTP/1.1\r\n"
-                          "Host: x\r\nAuthorization: Bearer tok-full\r\n\r\n"));
+  ASSERT_TRUE(
+      client.Send("DELETE /calendar/v3/calendars/primary/events/http00001 HTTP/1.1\r\n"
+                  "Host: x\r\nAuthorization: Bearer tok-full\r\n\r\n"));
   auto gone = client.ReadResponse();
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 410);

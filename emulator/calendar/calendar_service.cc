@@ -16,9 +16,9 @@
 
 namespace telemeet::emulator {
 
-using nlohmann::json;
 using net::Request;
 using net::Response;
+using nlohmann::json;
 
 std::string_view ConferenceModeName(ConferenceMode mode) {
   switch (mode) {
@@ -98,8 +98,9 @@ Response Unauthenticated() {
 }
 
 Response InsufficientScope(Access access, std::string_view method) {
-  Response r = ApiError(403, {.reason = "insufficientPermissions", .message = "Insufficient Permission"},
-                        "Request had insufficient authentication scopes.");
+  Response r =
+      ApiError(403, {.reason = "insufficientPermissions", .message = "Insufficient Permission"},
+               "Request had insufficient authentication scopes.");
   json body = json::parse(r.body);
   body["error"]["details"] = json::array(
       {{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
@@ -110,7 +111,8 @@ Response InsufficientScope(Access access, std::string_view method) {
   r.body = body.dump();
   r.headers.Set("WWW-Authenticate",
                 "Bearer realm=\"https://accounts.google.com/\", error=\"insufficient_scope\", "
-                "scope=\"" + RequiredScopes(access) + "\"");
+                "scope=\"" +
+                    RequiredScopes(access) + "\"");
   return r;
 }
 
@@ -293,6 +295,7 @@ void CalendarService::Register(net::Router& router) {
   router.Get(base + "/events", bind(&State::ListEvents));
   router.Post(base + "/events/watch", bind(&State::Watch));
   router.Get(base + "/events/{eventId}", bind(&State::GetEvent));
+  router.Get(base + "/events/{eventId}/instances", bind(&State::ListInstances));
   router.Put(base + "/events/{eventId}", bind(&State::UpdateEvent));
   router.Patch(base + "/events/{eventId}", bind(&State::PatchEvent));
   router.Delete(base + "/events/{eventId}", bind(&State::DeleteEvent));

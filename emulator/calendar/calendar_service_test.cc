@@ -36,16 +36,15 @@ TEST_F(CalendarServiceTest, MissingOrUnknownTokenIs401AuthError) {
 
 TEST_F(CalendarServiceTest, ReadonlyScopeReadsButCannotWrite) {
   json ev = Insert({{"summary", "a"}});
-  auto denied = Call("POST", kEvents, Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"),
-                     "tok-ro");
+  auto denied =
+      Call("POST", kEvents, Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"), "tok-ro");
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(denied.reason(), "insufficientPermissions");
   EXPECT_EQ(denied.message(), "Insufficient Permission");
   EXPECT_EQ(denied.body["error"]["message"], "Request had insufficient authentication scopes.");
   EXPECT_EQ(denied.body["error"]["status"], "PERMISSION_DENIED");
   EXPECT_EQ(denied.body["error"]["details"][0]["reason"], "ACCESS_TOKEN_SCOPE_INSUFFICIENT");
-  EXPECT_NE(denied.headers.Get("WWW-Authenticate")->find("insufficient_scope"),
-            std::string::npos);
+  EXPECT_NE(denied.headers.Get("WWW-Authenticate")->find("insufficient_scope"), std::string::npos);
   EXPECT_EQ(Call("DELETE", EventPath(ev["id"]), nullptr, "tok-ro").status, 403);
   EXPECT_EQ(Call("GET", EventPath(ev["id"]), nullptr, "tok-ro").status, 200);
   EXPECT_EQ(Call("GET", kEvents, nullptr, "tok-ro").status, 200);
@@ -53,10 +52,10 @@ TEST_F(CalendarServiceTest, ReadonlyScopeReadsButCannotWrite) {
 }
 
 TEST_F(CalendarServiceTest, EventsScopeCoversEventsOnly) {
-  EXPECT_EQ(Call("POST", kEvents, Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"),
-                 "tok-events")
-                .status,
-            200);
+  EXPECT_EQ(
+      Call("POST", kEvents, Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"), "tok-events")
+          .status,
+      200);
   EXPECT_EQ(Call("GET", "/calendar/v3/calendars/primary", nullptr, "tok-events").status, 403);
   json fb = {{"timeMin", "2026-01-05T00:00:00Z"},
              {"timeMax", "2026-01-06T00:00:00Z"},
@@ -82,10 +81,10 @@ TEST_F(CalendarServiceTest, PrimaryCalendarIsTheAccountWithItsTimeZone) {
   EXPECT_EQ(r.body["id"], "doc@example.com");
   EXPECT_EQ(r.body["timeZone"], "UTC");
   EXPECT_EQ(r.body["conferenceProperties"]["allowedConferenceSolutionTypes"][0], "hangoutsMeet");
-  EXPECT_EQ(Call("POST", "/_emulator/calendars/doc%40example.com",
-                 json{{"timeZone", "Europe/Paris"}}, "")
-                .status,
-            200);
+  EXPECT_EQ(
+      Call("POST", "/_emulator/calendars/doc%40example.com", json{{"timeZone", "Europe/Paris"}}, "")
+          .status,
+      200);
   auto by_id = Call("GET", "/calendar/v3/calendars/doc%40example.com");
   EXPECT_EQ(by_id.body["timeZone"], "Europe/Paris");
   auto other = Call("GET", "/calendar/v3/calendars/other%40example.com");
@@ -104,9 +103,8 @@ TEST_F(CalendarServiceTest, InsertFillsReadOnlyFieldsAndGetReturnsThem) {
   EXPECT_TRUE(std::regex_match(ev["etag"].get<std::string>(), std::regex("\"[0-9]+\"")));
   EXPECT_TRUE(std::regex_match(ev["id"].get<std::string>(), std::regex("[a-v0-9]{26}")));
   EXPECT_EQ(ev["status"], "confirmed");
-  EXPECT_EQ(ev["htmlLink"].get<std::string>().rfind(
-                "https://www.google.com/calendar/event?eid=", 0),
-            0u);
+  EXPECT_EQ(
+      ev["htmlLink"].get<std::string>().rfind("https://www.google.com/calendar/event?eid=", 0), 0u);
   EXPECT_EQ(ev["created"], "2026-01-01T00:00:00.000Z");
   EXPECT_EQ(ev["updated"], "2026-01-01T00:00:00.000Z");
   EXPECT_EQ(ev["creator"]["email"], "doc@example.com");
@@ -241,10 +239,11 @@ TEST_F(CalendarServiceTest, IfNoneMatchGives304) {
 }
 
 TEST_F(CalendarServiceTest, PatchMergesObjectsReplacesArraysAndNullClears) {
-  json ev = Insert({{"summary", "x"},
-                    {"description", "d"},
-                    {"attendees", {{{"email", "a@example.com"}}, {{"email", "b@example.com"}}}},
-                    {"extendedProperties", {{"private", {{"k1", "v1"}}}, {"shared", {{"s", "1"}}}}}});
+  json ev =
+      Insert({{"summary", "x"},
+              {"description", "d"},
+              {"attendees", {{{"email", "a@example.com"}}, {{"email", "b@example.com"}}}},
+              {"extendedProperties", {{"private", {{"k1", "v1"}}}, {"shared", {{"s", "1"}}}}}});
   auto r = Call("PATCH", EventPath(ev["id"]),
                 json{{"description", nullptr},
                      {"attendees", {{{"email", "c@example.com"}}}},
@@ -284,9 +283,10 @@ TEST_F(CalendarServiceTest, UpdateReplacesTheWholeResource) {
 TEST_F(CalendarServiceTest, SequenceCountsTimeAndPlaceChangesOnly) {
   json ev = Insert({{"summary", "x"}});
   EXPECT_EQ(Call("PATCH", EventPath(ev["id"]), json{{"summary", "y"}}).body["sequence"], 0);
-  EXPECT_EQ(Call("PATCH", EventPath(ev["id"]), json{{"end", {{"dateTime", "2026-01-05T12:00:00Z"}}}})
-                .body["sequence"],
-            1);
+  EXPECT_EQ(
+      Call("PATCH", EventPath(ev["id"]), json{{"end", {{"dateTime", "2026-01-05T12:00:00Z"}}}})
+          .body["sequence"],
+      1);
   EXPECT_EQ(Call("PATCH", EventPath(ev["id"]), json{{"location", "room 2"}}).body["sequence"], 2);
 }
 
@@ -320,9 +320,9 @@ TEST_F(CalendarServiceTest, MissingOrEmptyTimesUseGoogleMessages) {
   EXPECT_EQ(backwards.reason(), "timeRangeEmpty");
   EXPECT_EQ(backwards.message(), "The specified time range is empty.");
   EXPECT_EQ(backwards.body["error"]["errors"][0]["domain"], "calendar");
-  auto mixed = Call("POST", kEvents,
-                    json{{"start", {{"date", "2026-01-05"}}},
-                         {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}});
+  auto mixed = Call(
+      "POST", kEvents,
+      json{{"start", {{"date", "2026-01-05"}}}, {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}});
   EXPECT_EQ(mixed.status, 400);
   EXPECT_EQ(mixed.message(), "Start and end times must either both be date or both be dateTime.");
   auto garbage = Call("POST", kEvents, Timed("tomorrow", "2026-01-05T11:00:00Z"));
@@ -378,7 +378,8 @@ TEST_F(CalendarServiceTest, WrongTypesAre400Invalid) {
   EXPECT_EQ(too_many.status, 400);
   EXPECT_EQ(too_many.message(), "The maximum number of override reminders is 5.");
   json both = Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
-  both["reminders"] = {{"useDefault", true}, {"overrides", {{{"method", "popup"}, {"minutes", 5}}}}};
+  both["reminders"] = {{"useDefault", true},
+                       {"overrides", {{{"method", "popup"}, {"minutes", 5}}}}};
   EXPECT_EQ(Call("POST", kEvents, both).reason(), "cannotUseDefaultRemindersAndSpecifyOverride");
   json no_email = Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
   no_email["attendees"] = {{{"displayName", "Ann"}}};
@@ -388,13 +389,15 @@ TEST_F(CalendarServiceTest, WrongTypesAre400Invalid) {
 }
 
 TEST_F(CalendarServiceTest, UnknownAndReadOnlyTopLevelFieldsAreIgnored) {
-  json ev = Insert({{"summary", "x"},
-                    {"colour", "red"},
-                    {"kind", "calendar#other"},
-                    {"etag", "\"1\""},
-                    {"htmlLink", "https://evil.example"},
-                    {"sequence", 99},
-                    {"reminders", {{"useDefault", false}, {"overrides", {{{"method", "email"}, {"minutes", 30}}}}}}});
+  json ev =
+      Insert({{"summary", "x"},
+              {"colour", "red"},
+              {"kind", "calendar#other"},
+              {"etag", "\"1\""},
+              {"htmlLink", "https://evil.example"},
+              {"sequence", 99},
+              {"reminders",
+               {{"useDefault", false}, {"overrides", {{{"method", "email"}, {"minutes", 30}}}}}}});
   EXPECT_FALSE(ev.contains("colour"));
   EXPECT_EQ(ev["kind"], "calendar#event");
   EXPECT_NE(ev["etag"], "\"1\"");
@@ -415,8 +418,9 @@ TEST_F(CalendarServiceTest, OversizedBodyIs413) {
 
 TEST_F(CalendarServiceTest, QueryParametersAreValidated) {
   json b = Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
-  for (const char* q : {"?sendUpdates=everyone", "?conferenceDataVersion=2",
-                        "?conferenceDataVersion=x", "?maxAttendees=0", "?supportsAttachments=yes"}) {
+  for (const char* q :
+       {"?sendUpdates=everyone", "?conferenceDataVersion=2", "?conferenceDataVersion=x",
+        "?maxAttendees=0", "?supportsAttachments=yes"}) {
     auto r = Call("POST", std::string(kEvents) + q, b);
     EXPECT_EQ(r.status, 400) << q;
     EXPECT_EQ(r.reason(), "invalidParameter") << q;
@@ -432,9 +436,10 @@ TEST_F(CalendarServiceTest, QueryParametersAreValidated) {
 }
 
 TEST_F(CalendarServiceTest, AttendeesGetDefaultsAndMaxAttendeesTruncates) {
-  json ev = Insert({{"attendees",
-                     {{{"email", "doc@example.com"}},
-                      {{"email", "patient@example.com"}, {"displayName", "P"}, {"optional", true}}}}});
+  json ev =
+      Insert({{"attendees",
+               {{{"email", "doc@example.com"}},
+                {{"email", "patient@example.com"}, {"displayName", "P"}, {"optional", true}}}}});
   EXPECT_EQ(ev["attendees"][0]["organizer"], true);
   EXPECT_EQ(ev["attendees"][0]["self"], true);
   EXPECT_EQ(ev["attendees"][1]["responseStatus"], "needsAction");
@@ -447,8 +452,8 @@ TEST_F(CalendarServiceTest, AttendeesGetDefaultsAndMaxAttendeesTruncates) {
 // --- Meet -----------------------------------------------------------------------------------
 
 json MeetRequest(const std::string& request_id, const std::string& type = "hangoutsMeet") {
-  return {{"createRequest",
-           {{"requestId", request_id}, {"conferenceSolutionKey", {{"type", type}}}}}};
+  return {
+      {"createRequest", {{"requestId", request_id}, {"conferenceSolutionKey", {{"type", type}}}}}};
 }
 
 TEST_F(CalendarServiceTest, ConferenceDataVersion1CreatesAMeet) {

@@ -10,10 +10,9 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "emulator/calendar/calendar_service.h"
 #include "net/router.h"

@@ -10,9 +10,9 @@
 namespace telemeet::emulator {
 
 using namespace calendar_internal;
-using nlohmann::json;
 using net::Request;
 using net::Response;
+using nlohmann::json;
 
 namespace {
 
@@ -78,10 +78,10 @@ Response CalendarService::State::Watch(Request& req, Outbox& out) {
   }
   const std::string type = b.value("type", json()).is_string() ? b["type"].get<std::string>() : "";
   if (type != "web_hook" && type != "webhook") {
-    return ApiError(400, {.domain = "push",
-                          .reason = "invalid",
-                          .message = "Invalid value for field 'type': '" + type +
-                                     "'. Expected web_hook."});
+    return ApiError(
+        400, {.domain = "push",
+              .reason = "invalid",
+              .message = "Invalid value for field 'type': '" + type + "'. Expected web_hook."});
   }
   if (!b.contains("address") || b["address"].is_null()) {
     return ToResponse(Required("address").error());
@@ -118,8 +118,7 @@ Response CalendarService::State::Watch(Request& req, Outbox& out) {
   const std::string key = who->client_id + "\n" + b["id"].get<std::string>();
   if (auto it = channels.find(key); it != channels.end() && it->second.expiration > now) {
     return ApiError(400, {.reason = "channelIdNotUnique",
-                          .message = "Channel id " + b["id"].get<std::string>() +
-                                     " not unique"});
+                          .message = "Channel id " + b["id"].get<std::string>() + " not unique"});
   }
   Channel ch;
   ch.id = b["id"];
@@ -159,9 +158,9 @@ Response CalendarService::State::StopChannel(Request& req, Outbox&) {
   auto it = channels.find(who->client_id + "\n" + id);
   if (it == channels.end() || it->second.resource_id != (*body)["resourceId"] ||
       it->second.owner != who->email) {
-    return ApiError(404, {.reason = "notFound",
-                          .message = "Channel '" + id + "' not found for project '" +
-                                     who->client_id + "'"});
+    return ApiError(
+        404, {.reason = "notFound",
+              .message = "Channel '" + id + "' not found for project '" + who->client_id + "'"});
   }
   channels.erase(it);
   return Response::Empty(204);
@@ -184,8 +183,7 @@ Response CalendarService::State::ControlSet(Request& req, Outbox&) {
   }
   for (const char* key : {"timeZone", "summary"}) {
     if (body.contains(key) && (!body[key].is_string() || body[key].get<std::string>().empty())) {
-      return net::JsonError(400, "invalid_argument", std::string(key) + " must be a string",
-                            key);
+      return net::JsonError(400, "invalid_argument", std::string(key) + " must be a string", key);
     }
   }
   Calendar& c = CalendarFor(req.Param("calendarId"));

@@ -21,10 +21,10 @@ std::unexpected<Failure> InvalidField(std::string_view name) {
 namespace {
 
 constexpr std::array kStringFields = {"summary", "description", "location", "colorId"};
-constexpr std::array kBoolFields = {"anyoneCanAddSelf",       "guestsCanInviteOthers",
-                                    "guestsCanModify",        "guestsCanSeeOtherGuests",
-                                    "privateCopy",            "locked",
-                                    "endTimeUnspecified",     "attendeesOmitted"};
+constexpr std::array kBoolFields = {"anyoneCanAddSelf",   "guestsCanInviteOthers",
+                                    "guestsCanModify",    "guestsCanSeeOtherGuests",
+                                    "privateCopy",        "locked",
+                                    "endTimeUnspecified", "attendeesOmitted"};
 // Objects kept as given (their inner rules are outside what the emulator checks).
 constexpr std::array kObjectFields = {"source",
                                       "gadget",
@@ -72,7 +72,8 @@ Api<json> NormalizeAttendees(const json& v) {
       return Reject(400, {.reason = "invalid", .message = "Invalid attendee email."});
     }
     if (kept.contains("responseStatus") &&
-        !OneOf(kept["responseStatus"].get<std::string>(), {"needsAction", "declined", "tentative", "accepted"})) {
+        !OneOf(kept["responseStatus"].get<std::string>(),
+               {"needsAction", "declined", "tentative", "accepted"})) {
       return InvalidField("attendees.responseStatus");
     }
     for (const char* key : {"optional", "resource"}) {
@@ -102,8 +103,8 @@ Api<json> NormalizeReminders(const json& v) {
     const json& o = v["overrides"];
     if (!o.is_array()) return InvalidField("reminders.overrides");
     if (o.size() > 5) {
-      return Reject(400, {.reason = "invalid",
-                          .message = "The maximum number of override reminders is 5."});
+      return Reject(
+          400, {.reason = "invalid", .message = "The maximum number of override reminders is 5."});
     }
     json overrides = json::array();
     for (const json& r : o) {
@@ -175,7 +176,8 @@ Api<json> NormalizeEvent(const json& in) {
         Enum{"visibility", {"default", "public", "private", "confidential"}},
         Enum{"eventType", {"default", "outOfOffice", "focusTime", "workingLocation"}}}) {
     if (!Present(in, e.key)) continue;
-    if (!in[e.key].is_string() || !OneOf(in[e.key].get<std::string>(), e.values)) return InvalidField(e.key);
+    if (!in[e.key].is_string() || !OneOf(in[e.key].get<std::string>(), e.values))
+      return InvalidField(e.key);
     out[e.key] = in[e.key];
   }
   for (const char* key : {"start", "end", "originalStartTime"}) {
@@ -241,8 +243,8 @@ Api<OneTime> ParseOne(const json& event, const char* name) {
     const std::string tz = t["timeZone"];
     bool ok = !tz.empty() && tz.size() < 64 && std::isalpha(static_cast<unsigned char>(tz[0]));
     for (char c : tz) {
-      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' ||
-                  c == '-' || c == '+');
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' ||
+                  c == '+');
     }
     if (!ok) {
       return Reject(400, {.reason = "invalid",
@@ -294,8 +296,8 @@ Api<EventTimes> ParseEventTimes(const json& event) {
   EventTimes out{start->at->instant, end->at->instant, start->at->offset_seconds, start->date};
   if (event.contains("recurrence")) {
     if (!start->date && !event["start"].contains("timeZone")) {
-      return Reject(400, {.reason = "required",
-                          .message = "Missing time zone definition for start time."});
+      return Reject(
+          400, {.reason = "required", .message = "Missing time zone definition for start time."});
     }
     std::vector<std::string> lines = event["recurrence"].get<std::vector<std::string>>();
     auto expanded = ExpandRecurrence(lines, out.start, out.offset_seconds, {.max_instances = 1});
@@ -367,18 +369,17 @@ json MeetConference(std::string_view request_id, std::mt19937_64& rng) {
        {{"requestId", request_id},
         {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}},
         {"status", {{"statusCode", "success"}}}}},
-      {"entryPoints",
-       json::array({{{"entryPointType", "video"},
-                     {"uri", "https://meet.google.com/" + code},
-                     {"label", "meet.google.com/" + code}},
-                    {{"entryPointType", "more"},
-                     {"uri", "https://tel.meet/" + code + "?pin=" + more_pin},
-                     {"pin", more_pin}},
-                    {{"entryPointType", "phone"},
-                     {"uri", "tel:+1-" + area + "-" + line},
-                     {"label", "+1 " + area + "-" + line},
-                     {"pin", phone_pin},
-                     {"regionCode", "US"}}})},
+      {"entryPoints", json::array({{{"entryPointType", "video"},
+                                    {"uri", "https://meet.google.com/" + code},
+                                    {"label", "meet.google.com/" + code}},
+                                   {{"entryPointType", "more"},
+                                    {"uri", "https://tel.meet/" + code + "?pin=" + more_pin},
+                                    {"pin", more_pin}},
+                                   {{"entryPointType", "phone"},
+                                    {"uri", "tel:+1-" + area + "-" + line},
+                                    {"label", "+1 " + area + "-" + line},
+                                    {"pin", phone_pin},
+                                    {"regionCode", "US"}}})},
       {"conferenceSolution",
        {{"key", {{"type", "hangoutsMeet"}}},
         {"name", "Google Meet"},

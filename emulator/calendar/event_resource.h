@@ -8,12 +8,11 @@
 #pragma once
 
 #include <expected>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "emulator/google_error.h"

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "base/strings.h"
@@ -29,8 +29,7 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 }
 
 std::optional<sys_days> MakeDay(int y, int m, int d) {
-  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m),
-                                  std::chrono::day(d)};
+  std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(m), std::chrono::day(d)};
   if (!ymd.ok()) return std::nullopt;
   return sys_days(ymd);
 }
@@ -73,10 +72,9 @@ std::string YearText(int y) {
 
 std::optional<ZonedTime> ParseRfc3339(std::string_view s, std::optional<int> default_offset) {
   int y, mo, d, h, mi, se;
-  if (s.size() < 19 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
-      !Digits(s, 11, 2, h) || s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' ||
-      !Digits(s, 17, 2, se)) {
+  if (s.size() < 19 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !Digits(s, 11, 2, h) ||
+      s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, se)) {
     return std::nullopt;
   }
   if (h > 23 || mi > 59 || se > 60) return std::nullopt;
@@ -122,8 +120,8 @@ std::optional<ZonedTime> ParseRfc3339(std::string_view s, std::optional<int> def
 
 std::optional<Instant> ParseDate(std::string_view s) {
   int y, mo, d;
-  if (s.size() != 10 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) ||
-      s[7] != '-' || !Digits(s, 8, 2, d)) {
+  if (s.size() != 10 || !Digits(s, 0, 4, y) || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d)) {
     return std::nullopt;
   }
   auto day = MakeDay(y, mo, d);
@@ -156,8 +154,8 @@ std::string FormatDate(Instant t) {
 std::string FormatRfc1123(Instant t) {
   static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
                                                        "Thu", "Fri", "Sat"};
-  static constexpr std::array<const char*, 12> kMonths = {
-      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   Civil c = ToCivil(t);
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%s, %02d %s %s %02d:%02d:%02d GMT", kDays[c.weekday], c.day,
@@ -212,7 +210,9 @@ std::optional<unsigned> WeekdayCode(std::string_view s) {
   return std::nullopt;
 }
 
-Status Invalid(std::string message) { return Fail(ErrorCode::kInvalidArgument, message); }
+std::unexpected<Error> Invalid(std::string message) {
+  return Fail(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 }  // namespace
 
@@ -248,55 +248,61 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
     std::string upper = line.size() >= 6 ? std::string(line.substr(0, 6)) : std::string(line);
     for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
     if (upper.starts_with("RRULE:")) {
-      if (saw_rrule) return std::unexpected(Error(ErrorCode::kInvalidArgument, "two RRULEs"));
+      if (saw_rrule) return Invalid("two RRULEs");
       saw_rrule = true;
       for (auto part : Split(line.substr(6), ';')) {
         auto eq = part.find('=');
-        if (eq == std::string_view::npos) return std::unexpected(Error(ErrorCode::kInvalidArgument, "bad RRULE part"));
+        if (eq == std::string_view::npos) return Invalid("bad RRULE part");
         std::string key(part.substr(0, eq));
         std::string_view value = part.substr(eq + 1);
         if (key == "FREQ") {
-          if (value == "DAILY") freq = Freq::kDaily;
-          else if (value == "WEEKLY") freq = Freq::kWeekly;
-          else if (value == "MONTHLY") freq = Freq::kMonthly;
-          else return std::unexpected(Error(ErrorCode::kInvalidArgument, "unsupported FREQ"));
+          if (value == "DAILY")
+            freq = Freq::kDaily;
+          else if (value == "WEEKLY")
+            freq = Freq::kWeekly;
+          else if (value == "MONTHLY")
+            freq = Freq::kMonthly;
+          else
+            return Invalid("unsupported FREQ");
         } else if (key == "INTERVAL" || key == "COUNT") {
           int v = 0;
           if (value.empty() || value.size() > 6 || !Digits(value, 0, value.size(), v) || v < 1) {
-            return std::unexpected(Error(ErrorCode::kInvalidArgument, "bad " + key));
+            return Invalid("bad " + key);
           }
-          if (key == "INTERVAL") interval = v;
-          else count = v;
+          if (key == "INTERVAL")
+            interval = v;
+          else
+            count = v;
         } else if (key == "UNTIL") {
           until = ParseBasic(value);
-          if (!until) return std::unexpected(Error(ErrorCode::kInvalidArgument, "bad UNTIL"));
+          if (!until) return Invalid("bad UNTIL");
         } else if (key == "BYDAY") {
           for (auto d : Split(value, ',')) {
             auto code = WeekdayCode(d);
-            if (!code) return std::unexpected(Error(ErrorCode::kInvalidArgument, "bad BYDAY"));
+            if (!code) return Invalid("bad BYDAY");
             by_day.insert(*code);
           }
         } else if (key == "WKST") {
           if (!WeekdayCode(value)) {
-            return std::unexpected(Error(ErrorCode::kInvalidArgument, "bad WKST"));
+            return Invalid("bad WKST");
           }
         } else {
-          return std::unexpected(Error(ErrorCode::kInvalidArgument, "unsupported " + key));
+          return Invalid("unsupported " + key);
         }
       }
-      if (freq == Freq::kNone) return std::unexpected(Error(ErrorCode::kInvalidArgument, "no FREQ"));
+      if (freq == Freq::kNone) return Invalid("no FREQ");
       if (count && until) {
-        return std::unexpected(Error(ErrorCode::kInvalidArgument, "COUNT and UNTIL"));
+        return Invalid("COUNT and UNTIL");
       }
       if (freq == Freq::kMonthly && !by_day.empty()) {
-        return std::unexpected(Error(ErrorCode::kInvalidArgument, "BYDAY with MONTHLY"));
+        return Invalid("BYDAY with MONTHLY");
       }
     } else if (upper.starts_with("EXDATE")) {
       if (auto s = add_dates(line, exdates); !s) return std::unexpected(s.error());
     } else if (upper.starts_with("RDATE")) {
       if (auto s = add_dates(line, rdates); !s) return std::unexpected(s.error());
     } else {
-      return std::unexpected(Error(ErrorCode::kInvalidArgument, "unsupported recurrence line"));
+      return Invalid("unsupported recurrence line");
     }
   }
 
@@ -361,7 +367,8 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
   } else {
     std::chrono::year_month_day ymd(first_day);
     for (long k = 0; k < 20'000; ++k) {
-      auto ym = std::chrono::year_month(ymd.year(), ymd.month()) + std::chrono::months(k * interval);
+      auto ym =
+          std::chrono::year_month(ymd.year(), ymd.month()) + std::chrono::months(k * interval);
       std::chrono::year_month_day candidate(ym.year(), ym.month(), ymd.day());
       if (!candidate.ok()) continue;
       if (!emit(sys_days(candidate))) break;

@@ -45,8 +45,8 @@ std::string FormatBasicUtc(Instant t);
 std::string FormatBasicDate(Instant t);
 
 struct RecurrenceLimits {
-  size_t max_instances = 1000;         // an unbounded series stops here
-  std::optional<Instant> horizon;      // and at the first start at or after this
+  size_t max_instances = 1000;     // an unbounded series stops here
+  std::optional<Instant> horizon;  // and at the first start at or after this
 };
 
 // The starts of a recurring event whose first start is `first` (local time = first + offset).

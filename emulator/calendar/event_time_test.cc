@@ -57,11 +57,10 @@ TEST(EventTimeTest, DailyWithCountAndInterval) {
 }
 
 TEST(EventTimeTest, WeeklyByDayWithUntilInclusive) {
-  EXPECT_EQ(Starts({"RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20260114T090000Z"},
-                   "2026-01-05T10:00:00+01:00"),
-            (std::vector<std::string>{"2026-01-05T10:00:00+01:00", "2026-01-07T10:00:00+01:00",
-                                      "2026-01-12T10:00:00+01:00",
-                                      "2026-01-14T10:00:00+01:00"}));
+  EXPECT_EQ(
+      Starts({"RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20260114T090000Z"}, "2026-01-05T10:00:00+01:00"),
+      (std::vector<std::string>{"2026-01-05T10:00:00+01:00", "2026-01-07T10:00:00+01:00",
+                                "2026-01-12T10:00:00+01:00", "2026-01-14T10:00:00+01:00"}));
 }
 
 TEST(EventTimeTest, WeeklyIntervalSkipsWeeksAndStartsOnFirstDay) {

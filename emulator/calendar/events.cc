@@ -10,9 +10,9 @@
 namespace telemeet::emulator {
 
 using namespace calendar_internal;
-using nlohmann::json;
 using net::Request;
 using net::Response;
+using nlohmann::json;
 
 Response CalendarService::State::Run(Request& req, Response (State::*fn)(Request&, Outbox&)) {
   Outbox out;
@@ -47,7 +47,7 @@ const CalendarService::State::Calendar* CalendarService::State::FindCalendar(
 }
 
 Api<CalendarService::State::Calendar*> CalendarService::State::OwnCalendar(const Principal& who,
-                                                                          const std::string& id) {
+                                                                           const std::string& id) {
   if (id != "primary" && id != who.email) {
     return Reject(404, {.reason = "notFound", .message = "Not Found"});
   }
@@ -111,16 +111,19 @@ std::string CalendarService::State::InstanceId(const Event& ev, Instant start) c
   return ev.id + "_" + (ev.times.all_day ? FormatBasicDate(start) : FormatBasicUtc(start));
 }
 
-json CalendarService::State::RenderCancelled(const Event& ev) const {
-  return {{"kind", "calendar#event"},
-          {"etag", Quote(ev.etag)},
-          {"id", ev.id},
-          {"status", "cancelled"}};
+json CalendarService::State::RenderCancelled(const Event& ev, const std::string& id) const {
+  return {
+      {"kind", "calendar#event"}, {"etag", Quote(ev.etag)}, {"id", id}, {"status", "cancelled"}};
 }
 
 json CalendarService::State::Render(const Calendar& cal, const Event& ev,
                                     std::optional<int> max_attendees) const {
-  json out = ev.body;
+  return RenderBody(cal, ev, ev.body, max_attendees);
+}
+
+json CalendarService::State::RenderBody(const Calendar& cal, const Event& ev, const json& body,
+                                        std::optional<int> max_attendees) const {
+  json out = body;
   out["kind"] = "calendar#event";
   out["etag"] = Quote(ev.etag);
   out["id"] = ev.id;
@@ -172,12 +175,9 @@ json CalendarService::State::Render(const Calendar& cal, const Event& ev,
   return out;
 }
 
-json CalendarService::State::RenderInstance(const Calendar& cal, const Event& ev, Instant start,
-                                            std::optional<int> max_attendees) const {
-  json out = Render(cal, ev, max_attendees);
-  out.erase("recurrence");
-  out["id"] = InstanceId(ev, start);
-  out["recurringEventId"] = ev.id;
+json CalendarService::State::InstanceBody(const Event& ev, Instant start) const {
+  json body = ev.body;
+  body.erase("recurrence");
   const Instant end = start + (ev.times.end - ev.times.start);
   auto when = [&](Instant t, const char* key) {
     json w = json::object();
@@ -189,10 +189,48 @@ json CalendarService::State::RenderInstance(const Calendar& cal, const Event& ev
     if (ev.body[key].contains("timeZone")) w["timeZone"] = ev.body[key]["timeZone"];
     return w;
   };
-  out["start"] = when(start, "start");
-  out["end"] = when(end, "end");
-  out["originalStartTime"] = when(start, "start");
+  body["start"] = when(start, "start");
+  body["end"] = when(end, "end");
+  return body;
+}
+
+EventTimes CalendarService::State::InstanceTimes(const Event& ev, Instant start) const {
+  if (auto it = ev.exceptions.find(start); it != ev.exceptions.end()) return it->second.times;
+  EventTimes t = ev.times;
+  t.end = start + (ev.times.end - ev.times.start);
+  t.start = start;
+  return t;
+}
+
+bool CalendarService::State::InstanceCancelled(const Event& ev, Instant start) const {
+  auto it = ev.exceptions.find(start);
+  return ev.cancelled() || (it != ev.exceptions.end() && it->second.cancelled());
+}
+
+json CalendarService::State::RenderInstance(const Calendar& cal, const Event& ev, Instant start,
+                                            std::optional<int> max_attendees) const {
+  auto it = ev.exceptions.find(start);
+  json out =
+      RenderBody(cal, ev, it != ev.exceptions.end() ? it->second.body : InstanceBody(ev, start),
+                 max_attendees);
+  out["id"] = InstanceId(ev, start);
+  out["recurringEventId"] = ev.id;
+  out["originalStartTime"] = InstanceBody(ev, start)["start"];
+  if (ev.cancelled()) out["status"] = "cancelled";
   return out;
+}
+
+std::optional<std::pair<CalendarService::State::Event*, Instant>>
+CalendarService::State::FindInstance(Calendar& cal, const std::string& id) {
+  auto underscore = id.rfind('_');
+  if (underscore == std::string::npos) return std::nullopt;
+  auto master = cal.events.find(id.substr(0, underscore));
+  if (master == cal.events.end() || !master->second.recurring()) return std::nullopt;
+  Event& ev = master->second;
+  for (Instant s : Starts(ev, std::nullopt)) {
+    if (InstanceId(ev, s) == id) return std::pair{&ev, s};
+  }
+  return std::nullopt;
 }
 
 void CalendarService::State::CountRead(Calendar& cal, Event& ev, Outbox& out) {
@@ -273,8 +311,8 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
     }
     if (videos > 1) return InvalidField("conferenceData.entryPoints");
   }
-  if (clean.contains("notes") && (!clean["notes"].is_string() ||
-                                  clean["notes"].get<std::string>().size() > 2048)) {
+  if (clean.contains("notes") &&
+      (!clean["notes"].is_string() || clean["notes"].get<std::string>().size() > 2048)) {
     return InvalidField("conferenceData.notes");
   }
   bool same_request = !kept.data.is_null() && clean.contains("createRequest") &&
@@ -291,13 +329,13 @@ Response CalendarService::State::GetCalendar(Request& req, Outbox&) {
   Calendar& c = **cal;
   json types = json::array();
   if (c.conference.mode != ConferenceMode::kRefuse) types.push_back("hangoutsMeet");
-  return net::JsonResponse(200, {{"kind", "calendar#calendar"},
-                                 {"etag", Quote(c.etag)},
-                                 {"id", c.id},
-                                 {"summary", c.summary},
-                                 {"timeZone", c.time_zone},
-                                 {"conferenceProperties",
-                                  {{"allowedConferenceSolutionTypes", types}}}});
+  return net::JsonResponse(200,
+                           {{"kind", "calendar#calendar"},
+                            {"etag", Quote(c.etag)},
+                            {"id", c.id},
+                            {"summary", c.summary},
+                            {"timeZone", c.time_zone},
+                            {"conferenceProperties", {{"allowedConferenceSolutionTypes", types}}}});
 }
 
 namespace {
@@ -351,8 +389,8 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
     }
     id = given;
     if (c.events.contains(id)) {
-      return ApiError(409, {.reason = "duplicate",
-                            .message = "The requested identifier already exists."});
+      return ApiError(
+          409, {.reason = "duplicate", .message = "The requested identifier already exists."});
     }
   } else {
     do {
@@ -400,18 +438,13 @@ Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
   const std::string& id = req.Param("eventId");
   auto it = c.events.find(id);
   if (it == c.events.end()) {
-    // An instance of a recurring event: "<id>_<start>".
-    auto underscore = id.rfind('_');
-    if (underscore == std::string::npos) return NotFound();
-    auto master = c.events.find(id.substr(0, underscore));
-    if (master == c.events.end() || !master->second.recurring()) return NotFound();
-    for (Instant s : Starts(master->second, std::nullopt)) {
-      if (InstanceId(master->second, s) != id) continue;
-      Response r = net::JsonResponse(200, RenderInstance(c, master->second, s, max_attendees));
-      CountRead(c, master->second, out);
-      return r;
-    }
-    return NotFound();
+    // An occurrence of a recurring event: "<id>_<start>".
+    auto instance = FindInstance(c, id);
+    if (!instance) return NotFound();
+    auto [master, start] = *instance;
+    Response r = net::JsonResponse(200, RenderInstance(c, *master, start, max_attendees));
+    CountRead(c, *master, out);
+    return r;
   }
   Event& ev = it->second;
   // get returns cancelled events too (google-protocol.md §5).
@@ -446,7 +479,11 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   auto write = ParseWriteParams(*params);
   if (!write) return ToResponse(write.error());
   auto it = c.events.find(req.Param("eventId"));
-  if (it == c.events.end()) return NotFound();
+  if (it == c.events.end()) {
+    auto instance = FindInstance(c, req.Param("eventId"));
+    if (!instance) return NotFound();
+    return WriteInstance(req, out, c, *instance->first, instance->second, *write, patch);
+  }
   Event& ev = it->second;
   if (!EtagMatches(req.Header("If-Match"), ev.etag)) return PreconditionFailed();
   auto body = ParseBody(req);
@@ -481,6 +518,10 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   if (!conference.data.is_null()) (*normalized)["conferenceData"] = conference.data;
 
   if (SignificantChange(ev.body, *normalized)) ++ev.sequence;
+  // Changed occurrences are keyed by their original start: a new series timing drops them.
+  for (const char* key : {"start", "end", "recurrence"}) {
+    if (ev.body.value(key, json()) != normalized->value(key, json())) ev.exceptions.clear();
+  }
   ev.body = std::move(*normalized);
   ev.times = *times;
   ev.conference_reads_left = conference.reads_left;
@@ -501,7 +542,21 @@ Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
   }
   if (auto b = params->Bool("sendNotifications"); !b) return ToResponse(b.error());
   auto it = c.events.find(req.Param("eventId"));
-  if (it == c.events.end()) return NotFound();
+  if (it == c.events.end()) {
+    // Deleting one occurrence of a recurring event cancels just that occurrence.
+    auto instance = FindInstance(c, req.Param("eventId"));
+    if (!instance) return NotFound();
+    auto [master, start] = *instance;
+    if (InstanceCancelled(*master, start)) {
+      return ApiError(410, {.reason = "deleted", .message = "Resource has been deleted"});
+    }
+    if (!EtagMatches(req.Header("If-Match"), master->etag)) return PreconditionFailed();
+    Event::Exception& ex = master->exceptions[start];
+    if (ex.body.is_null()) ex = {InstanceBody(*master, start), InstanceTimes(*master, start)};
+    ex.body["status"] = "cancelled";
+    Touch(c, *master, out);
+    return Response::Empty(204);
+  }
   Event& ev = it->second;
   if (ev.cancelled()) {
     return ApiError(410, {.reason = "deleted", .message = "Resource has been deleted"});
@@ -511,6 +566,35 @@ Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
   ++ev.sequence;
   Touch(c, ev, out);
   return Response::Empty(204);
+}
+
+Response CalendarService::State::WriteInstance(Request& req, Outbox& out, Calendar& cal, Event& ev,
+                                               Instant start, const WriteParams& write,
+                                               bool patch) {
+  if (!EtagMatches(req.Header("If-Match"), ev.etag)) return PreconditionFailed();
+  auto body = ParseBody(req);
+  if (!body) return ToResponse(body.error());
+  // An occurrence keeps the series' conference and cannot carry its own recurrence.
+  body->erase("conferenceData");
+  body->erase("recurrence");
+  json merged;
+  if (patch) {
+    auto ex = ev.exceptions.find(start);
+    merged = ex != ev.exceptions.end() ? ex->second.body : InstanceBody(ev, start);
+    MergePatch(merged, *body);
+  } else {
+    merged = std::move(*body);
+  }
+  auto normalized = NormalizeEvent(merged);
+  if (!normalized) return ToResponse(normalized.error());
+  normalized->erase("recurrence");
+  auto times = ParseEventTimes(*normalized);
+  if (!times) return ToResponse(times.error());
+  if (ev.body.contains("conferenceData"))
+    (*normalized)["conferenceData"] = ev.body["conferenceData"];
+  ev.exceptions[start] = {std::move(*normalized), *times};
+  Touch(cal, ev, out);
+  return net::JsonResponse(200, RenderInstance(cal, ev, start, write.max_attendees));
 }
 
 json CalendarService::State::StateJson(std::string_view calendar_id) const {

@@ -11,14 +11,13 @@
 #include <initializer_list>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "emulator/calendar/calendar_service.h"
 #include "emulator/calendar/event_resource.h"
@@ -27,9 +26,9 @@ namespace telemeet::emulator {
 namespace calendar_internal {
 
 inline constexpr size_t kMaxBodyBytes = 1 << 20;
-inline constexpr int64_t kDefaultTtlSeconds = 604'800;     // params.ttl default (7 days)
-inline constexpr int64_t kMaxTtlSeconds = 30 * 86'400;     // the emulator's cap
-inline constexpr size_t kMaxInstances = 1000;               // per recurring event and query
+inline constexpr int64_t kDefaultTtlSeconds = 604'800;  // params.ttl default (7 days)
+inline constexpr int64_t kMaxTtlSeconds = 30 * 86'400;  // the emulator's cap
+inline constexpr size_t kMaxInstances = 1000;           // per recurring event and query
 
 enum class Access { kCalendarRead, kEventsRead, kEventsWrite, kFreeBusy, kAnyCalendar };
 
@@ -71,6 +70,14 @@ struct Event {
   uint64_t order = 0;   // insertion order
   EventTimes times;
   int conference_reads_left = 0;  // > 0: createRequest still shows "pending"
+  // Occurrences of a recurring event changed on their own (patched, updated or deleted),
+  // keyed by their original start: the occurrence's writable fields and its times.
+  struct Exception {
+    nlohmann::json body;
+    EventTimes times;
+    bool cancelled() const { return body.value("status", "confirmed") == "cancelled"; }
+  };
+  std::map<Instant, Exception> exceptions;
 
   bool cancelled() const { return body.value("status", "confirmed") == "cancelled"; }
   bool recurring() const { return body.contains("recurrence"); }
@@ -141,13 +148,23 @@ struct CalendarService::State {
 
   nlohmann::json Render(const Calendar& cal, const Event& ev,
                         std::optional<int> max_attendees) const;
+  // Render with `body` in place of the event's own writable fields.
+  nlohmann::json RenderBody(const Calendar& cal, const Event& ev, const nlohmann::json& body,
+                            std::optional<int> max_attendees) const;
+  // The writable fields of one occurrence of a recurring event, before any exception.
+  nlohmann::json InstanceBody(const Event& ev, Instant start) const;
+  // The occurrence's times and whether it is cancelled, exceptions applied.
+  EventTimes InstanceTimes(const Event& ev, Instant start) const;
+  bool InstanceCancelled(const Event& ev, Instant start) const;
   nlohmann::json RenderInstance(const Calendar& cal, const Event& ev, Instant start,
                                 std::optional<int> max_attendees) const;
-  nlohmann::json RenderCancelled(const Event& ev) const;
+  nlohmann::json RenderCancelled(const Event& ev, const std::string& id) const;
   // A read of the event: counts down a pending conference, which turns "success" at zero.
   void CountRead(Calendar& cal, Event& ev, Outbox& out);
   std::vector<Instant> Starts(const Event& ev, std::optional<Instant> horizon) const;
   std::string InstanceId(const Event& ev, Instant start) const;
+  // The recurring event and original start named by an instance id "<id>_<start>".
+  std::optional<std::pair<Event*, Instant>> FindInstance(Calendar& cal, const std::string& id);
 
   struct ConferenceOutcome {
     nlohmann::json data;  // null: no conference
@@ -166,6 +183,10 @@ struct CalendarService::State {
   net::Response PatchEvent(net::Request& req, Outbox& out);
   net::Response WriteEvent(net::Request& req, Outbox& out, bool patch);
   net::Response DeleteEvent(net::Request& req, Outbox& out);
+  net::Response WriteInstance(net::Request& req, Outbox& out, Calendar& cal, Event& ev,
+                              Instant start, const calendar_internal::WriteParams& write,
+                              bool patch);
+  net::Response ListInstances(net::Request& req, Outbox& out);
   net::Response ListEvents(net::Request& req, Outbox& out);
   net::Response FreeBusy(net::Request& req, Outbox& out);
   net::Response Watch(net::Request& req, Outbox& out);
