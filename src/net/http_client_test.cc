@@ -68,6 +68,11 @@ class HttpClientTest : public ::testing::Test {
     router_.Get("/fail", [](Request&) {
       return Response::Text(500, "{\"error\":\"boom\"}", "application/json");
     });
+    router_.Get("/reset", [](Request&) {
+      Response res;
+      res.reset_connection = true;
+      return res;
+    });
     router_.Get("/late", [](Request&) {
       Response res = Response::Text(200, "late");
       res.delay = 400ms;
@@ -106,6 +111,14 @@ TEST_F(HttpClientTest, GetReturnsBodyAndStatus) {
   EXPECT_EQ(res->body, "hello ada");
   EXPECT_EQ(res->headers.Get("content-type").value_or(""), "text/plain; charset=utf-8");
   EXPECT_EQ(res->headers.Get("Content-Length").value_or(""), "9");
+}
+
+TEST_F(HttpClientTest, HostNamesAreResolved) {
+  HttpClient client;
+  auto res = client.Send(
+      {.url = "http://localhost:" + std::to_string(server_->port()) + "/hello?name=local"});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  EXPECT_EQ(res->body, "hello local");
 }
 
 TEST_F(HttpClientTest, PostSendsBodyAndHeadersBothWays) {
@@ -188,6 +201,14 @@ TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
   EXPECT_EQ(res.error().message().find("secret"), std::string::npos) << res.error().message();
 }
 
+TEST_F(HttpClientTest, ResetConnectionIsUnavailable) {
+  HttpClient client;
+  auto res = client.Send(Get("/reset"));
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable) << res.error().ToString();
+  EXPECT_TRUE(client.Send(Get("/hello")).has_value());  // the client is still usable
+}
+
 TEST_F(HttpClientTest, SlowServerExceedsDeadline) {
   HttpClient client;
   ClientRequest req = Get("/late");
@@ -264,6 +285,64 @@ TEST_F(HttpClientTest, ManyConcurrentRequestsFromManyThreads) {
   EXPECT_EQ(stats.completed, static_cast<uint64_t>(kThreads * kPerThread));
   EXPECT_LE(stats.connections_opened, 64u);  // max_connections_per_host
   EXPECT_GE(stats.connections_opened, 1u);
+}
+
+TEST_F(HttpClientTest, ConnectionsPerHostAreLimited) {
+  HttpClient client({.max_connections_per_host = 2});
+  constexpr int kRequests = 30;
+  Latch latch(kRequests);
+  std::atomic<int> ok{0};
+  for (int i = 0; i < kRequests; ++i) {
+    client.SendAsync(Get("/hello?name=" + std::to_string(i)), [&, i](Result<ClientResponse> r) {
+      if (r && r->body == "hello " + std::to_string(i)) ok.fetch_add(1);
+      latch.CountDown();
+    });
+  }
+  ASSERT_TRUE(latch.Wait(5s));
+  EXPECT_EQ(ok.load(), kRequests);
+  EXPECT_LE(client.stats().connections_opened, 2u);
+  EXPECT_GE(metrics_.GetGauge("telemeet_http_connections_active", "").Value(), 1);
+  EXPECT_LE(metrics_.GetGauge("telemeet_http_connections_active", "").Value(), 2);
+}
+
+TEST_F(HttpClientTest, RequestsWaitingForASlotKeepTheirDeadline) {
+  HttpClient client({.max_in_flight_per_host = 1});
+  Latch latch(3);
+  Result<ClientResponse> slow = Fail(ErrorCode::kInternal, "not run");
+  Result<ClientResponse> hurried = Fail(ErrorCode::kInternal, "not run");
+  Result<ClientResponse> patient = Fail(ErrorCode::kInternal, "not run");
+  std::chrono::steady_clock::duration hurried_after{};
+  auto started = std::chrono::steady_clock::now();
+  client.SendAsync(Get("/late"), [&](Result<ClientResponse> r) {
+    slow = std::move(r);
+    latch.CountDown();
+  });
+  ClientRequest hurry = Get("/hello?name=hurried");
+  hurry.timeout = 100ms;
+  client.SendAsync(std::move(hurry), [&](Result<ClientResponse> r) {
+    hurried_after = std::chrono::steady_clock::now() - started;
+    hurried = std::move(r);
+    latch.CountDown();
+  });
+  client.SendAsync(Get("/hello?name=patient"), [&](Result<ClientResponse> r) {
+    patient = std::move(r);
+    latch.CountDown();
+  });
+  ASSERT_TRUE(latch.Wait(3s));
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_EQ(slow->body, "late");
+  ASSERT_FALSE(hurried.has_value());
+  EXPECT_EQ(hurried.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_LT(hurried_after, 350ms);  // failed while /late still held the only slot
+  ASSERT_TRUE(patient.has_value());
+  EXPECT_EQ(patient->body, "hello patient");
+  EXPECT_EQ(client.stats().connections_opened, 1u);
+}
+
+TEST_F(HttpClientTest, EmptyCallbackIsFireAndForget) {
+  HttpClient client;
+  client.SendAsync(Get("/hello"), nullptr);
+  EXPECT_TRUE(client.Send(Get("/hello")).has_value());
 }
 
 TEST_F(HttpClientTest, CallbackMaySendAgainButNotBlock) {
