@@ -105,8 +105,8 @@ class FakeGoogle {
   net::Response Process(net::Request& req, bool in_batch);
   net::Response Dispatch(net::Request& req);
   net::Response HandleBatch(net::Request& req, const std::string& user);
-  void Record(const net::Request& req, int status, const std::string& user,
-              std::string_view fault, bool in_batch);
+  void Record(const net::Request& req, int status, const std::string& user, std::string_view fault,
+              bool in_batch);
   std::string UserOf(const net::Request& req) const;
   void RegisterControl();
   void Seed();

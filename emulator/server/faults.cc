@@ -6,10 +6,14 @@ namespace telemeet::emulator {
 
 std::string_view FaultKindName(FaultKind kind) {
   switch (kind) {
-    case FaultKind::kBackendError: return "backendError";
-    case FaultKind::kUnavailable: return "unavailable";
-    case FaultKind::kTimeout: return "timeout";
-    case FaultKind::kReset: return "reset";
+    case FaultKind::kBackendError:
+      return "backendError";
+    case FaultKind::kUnavailable:
+      return "unavailable";
+    case FaultKind::kTimeout:
+      return "timeout";
+    case FaultKind::kReset:
+      return "reset";
   }
   return "backendError";
 }
@@ -23,9 +27,12 @@ std::optional<FaultKind> ParseFaultKind(std::string_view name) {
 }
 
 nlohmann::json FaultRuleToJson(const FaultRule& r) {
-  return {{"method", r.method},          {"pathPrefix", r.path_prefix},
-          {"kind", FaultKindName(r.kind)}, {"fraction", r.fraction},
-          {"next", r.next},              {"delayMs", r.delay.count()},
+  return {{"method", r.method},
+          {"pathPrefix", r.path_prefix},
+          {"kind", FaultKindName(r.kind)},
+          {"fraction", r.fraction},
+          {"next", r.next},
+          {"delayMs", r.delay.count()},
           {"after", r.after}};
 }
 

@@ -1,16 +1,18 @@
 // fake-google: a local Google OAuth 2.0 + Calendar v3 emulator. See emulator/README.md.
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <pthread.h>
 
 #include "emulator/server/config.h"
 #include "emulator/server/fake_google.h"
 
 namespace {
 
-constexpr char kDescription[] = R"(fake-google: Google OAuth 2.0 + Calendar API v3 on one local port, for
+constexpr char kDescription[] =
+    R"(fake-google: Google OAuth 2.0 + Calendar API v3 on one local port, for
 testing Google Calendar code offline. Point your client's OAuth endpoints and Calendar rootUrl
 at the printed URL:
 
