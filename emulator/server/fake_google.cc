@@ -422,12 +422,14 @@ void FakeGoogle::RegisterControl() {
     if (!body) return net::ErrorResponse(body.error());
     // Validate everything first, then apply: a bad field changes nothing.
     for (const auto& [key, v] : body->items()) {
-      bool ok =
-          (key == "autoApprove" && v.is_boolean()) ||
-          (key == "accessTokenLifetimeSeconds" && v.is_number_integer() && v.get<int64_t>() > 0) ||
-          (key == "latencyMs" && v.is_number_integer() && v.get<int64_t>() >= 0) ||
-          (key == "faultSeed" && v.is_number_unsigned()) ||
-          (key == "maxBatchParts" && v.is_number_integer() && v.get<int64_t>() > 0);
+      auto in = [&v](int64_t lo, int64_t hi) {
+        return v.is_number_integer() && v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+      };
+      bool ok = (key == "autoApprove" && v.is_boolean()) ||
+                (key == "accessTokenLifetimeSeconds" && in(1, 86400 * 365)) ||
+                (key == "latencyMs" && in(0, 600'000)) ||
+                (key == "faultSeed" && v.is_number_unsigned()) ||
+                (key == "maxBatchParts" && in(1, 1000));
       if (!ok) return BadControl("bad or unknown setting " + key, key);
     }
     if (body->contains("autoApprove")) oauth_.SetAutoApprove((*body)["autoApprove"]);

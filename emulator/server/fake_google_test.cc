@@ -289,6 +289,13 @@ TEST_F(FakeGoogleTest, ControlSettingsAndTokens) {
   EXPECT_EQ(s["maxBatchParts"], 50);
   EXPECT_EQ(Call("PATCH", "/_emulator/settings", R"({"autoApprove": "yes"})").status, 400);
   EXPECT_EQ(Call("PATCH", "/_emulator/settings", R"({"colour": 1})").status, 400);
+  EXPECT_EQ(Call("PATCH", "/_emulator/settings", R"({"accessTokenLifetimeSeconds": 1e300})").status,
+            400);
+  EXPECT_EQ(Call("PATCH", "/_emulator/settings", R"({"latencyMs": -1})").status, 400);
+  EXPECT_EQ(
+      Call("PATCH", "/_emulator/settings", R"({"maxBatchParts": 0, "autoApprove": false})").status,
+      400);
+  EXPECT_EQ(Json(Call("GET", "/_emulator/settings"))["autoApprove"], true);  // nothing applied
   auto patched = Call("PATCH", "/_emulator/settings",
                       R"({"autoApprove": false, "accessTokenLifetimeSeconds": 60})");
   ASSERT_EQ(patched.status, 200);

@@ -59,10 +59,14 @@ Result<FaultRule> FaultRuleFromJson(const nlohmann::json& j) {
       }
       r.fraction = v.get<double>();
     } else if (key == "next") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) return bad("a non-negative integer");
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (1 << 30)) {
+        return bad("an integer in [0, 2^30]");
+      }
       r.next = v.get<int>();
     } else if (key == "delayMs") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) return bad("a non-negative integer");
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 3'600'000) {
+        return bad("an integer in [0, 3600000]");
+      }
       r.delay = std::chrono::milliseconds(v.get<int64_t>());
     } else if (key == "after") {
       if (!v.is_boolean()) return bad("a boolean");
