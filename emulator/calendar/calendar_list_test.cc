@@ -450,6 +450,40 @@ TEST_F(CalendarListTest, WatchSendsSyncThenExistsOnEveryChange) {
   EXPECT_TRUE(TakePushes().empty());
 }
 
+TEST_F(CalendarListTest, PendingConferenceTurningSuccessNotifiesAndSyncs) {
+  service_.SetConferenceBehaviour("doc@example.com",
+                                  {.mode = ConferenceMode::kPending, .pending_reads = 2});
+  json ev =
+      Insert({{"conferenceData",
+               {{"createRequest",
+                 {{"requestId", "r1"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}}}},
+             "?conferenceDataVersion=1");
+  json full = List();  // pending read 1
+  EXPECT_FALSE(full["items"][0].contains("hangoutLink"));
+  const std::string token = full["nextSyncToken"];
+  ASSERT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("chan-p")).status, 200);
+  TakePushes();
+  auto got = Call("GET", EventPath(ev["id"]));  // pending read 2: the conference is made after it
+  EXPECT_EQ(got.body["conferenceData"]["createRequest"]["status"]["statusCode"], "pending");
+  auto pushes = TakePushes();
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].headers.Get("X-Goog-Resource-State"), "exists");
+  // An incremental sync sees the event again, now with its Meet link.
+  json delta = List("?syncToken=" + token);
+  ASSERT_EQ(Ids(delta), (std::vector<std::string>{ev["id"].get<std::string>()}));
+  EXPECT_EQ(delta["items"][0]["conferenceData"]["createRequest"]["status"]["statusCode"],
+            "success");
+  EXPECT_TRUE(delta["items"][0].contains("hangoutLink"));
+}
+
+TEST_F(CalendarListTest, AuthenticationComesBeforeEverythingElse) {
+  EXPECT_EQ(
+      Call("GET", "/calendar/v3/calendars/other%40example.com/events/x", nullptr, "bad").status,
+      401);
+  EXPECT_EQ(CallRaw("POST", kEvents, "{broken", "bad").status, 401);
+  EXPECT_EQ(Call("GET", std::string(kEvents) + "?maxResults=%zz", nullptr, "").status, 401);
+}
+
 TEST_F(CalendarListTest, WatchAddressMustBeHttpsOrLoopback) {
   auto r = Call("POST", std::string(kEvents) + "/watch", Channel("c1", "http://example.com/hook"));
   EXPECT_EQ(r.status, 400);

@@ -39,7 +39,13 @@ class CalendarRobustnessTest : public CalendarFixture {
       }
       default: {
         json o = json::object();
-        for (const char* k : {"dateTime", "date", "email", "requestId", "private", "type"}) {
+        for (const char* k : {"dateTime",    "date",          "email",
+                              "requestId",   "private",       "type",
+                              "key",         "createRequest", "conferenceSolution",
+                              "entryPoints", "uri",           "entryPointType",
+                              "status",      "statusCode",    "overrides",
+                              "ttl",         "expiration",    "id",
+                              "address",     "items"}) {
           if (rng() % 3 == 0) o[k] = RandomValue(rng, depth + 1);
         }
         return o;
@@ -141,6 +147,32 @@ TEST_F(CalendarRobustnessTest, MutatedQueriesAndRawBodiesGetGoogleShapedAnswers)
     }
     ExpectGoogleShape(Call("GET", std::string(kEvents) + query), query);
     ExpectGoogleShape(Call("GET", std::string(kEvents) + "/robust002" + query), query);
+  }
+  for (int i = 0; i < 300; ++i) {
+    json body = json::object();
+    for (const char* k : {"id", "type", "address", "token", "expiration", "params", "resourceId",
+                          "timeMin", "timeMax", "items", "calendarExpansionMax", "timeZone"}) {
+      if (rng() % 2) body[k] = RandomValue(rng);
+    }
+    if (rng() % 2) body["type"] = "web_hook";
+    if (rng() % 2) body["address"] = "https://example.com/hook";
+    for (const char* path : {"/calendar/v3/calendars/primary/events/watch", "/calendar/v3/freeBusy",
+                             "/calendar/v3/channels/stop"}) {
+      ExpectGoogleShape(Call("POST", path, body), std::string(path) + " " + body.dump());
+    }
+    json event = {{"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
+                  {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}},
+                  {"conferenceData", RandomValue(rng)}};
+    if (rng() % 2) {
+      event["conferenceData"] = {{"createRequest", RandomValue(rng)},
+                                 {"conferenceSolution", RandomValue(rng)},
+                                 {"entryPoints", json::array({RandomValue(rng)})}};
+    }
+    ExpectGoogleShape(Call("POST", std::string(kEvents) + "?conferenceDataVersion=1", event),
+                      event.dump());
+    ExpectGoogleShape(
+        Call("PATCH", std::string(kEvents) + "/robust002?conferenceDataVersion=1", event),
+        event.dump());
   }
   const std::vector<std::string> raw = {"",
                                         "{",

@@ -14,19 +14,28 @@ using net::Request;
 using net::Response;
 using nlohmann::json;
 
-Response CalendarService::State::Run(Request& req, Response (State::*fn)(Request&, Outbox&)) {
+Response CalendarService::State::Run(Request& req, Access access, std::string_view method,
+                                     ApiHandler fn) {
+  auto who = Authenticate(auth, req, access, method);
+  if (!who) return who.error();
   Outbox out;
   Response response;
   std::function<void(PushMessage)> send;
   {
     std::lock_guard lock(mu);
-    response = (this->*fn)(req, out);
+    response = (this->*fn)(req, *who, out);
     if (!out.empty()) send = push;
   }
   if (send) {
     for (PushMessage& m : out) send(std::move(m));
   }
   return response;
+}
+
+Response CalendarService::State::RunControl(Request& req, ControlHandler fn) {
+  std::lock_guard lock(mu);
+  Outbox unused;
+  return (this->*fn)(req, unused);
 }
 
 CalendarService::State::Calendar& CalendarService::State::CalendarFor(std::string_view id) {
@@ -295,7 +304,7 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
   if (clean.contains("conferenceSolution")) {
     const json& s = clean["conferenceSolution"];
     if (!s.is_object() || !s.contains("key") || !s["key"].is_object() ||
-        s["key"].value("type", "") != "hangoutsMeet" ||
+        !s["key"].contains("type") || s["key"]["type"] != "hangoutsMeet" ||
         cal.conference.mode == ConferenceMode::kRefuse) {
       return refused();
     }
@@ -307,7 +316,16 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
       if (!e.is_object() || !e.contains("entryPointType") || !e["entryPointType"].is_string()) {
         return InvalidField("conferenceData.entryPoints");
       }
-      if (e["entryPointType"] == "video") ++videos;
+      const std::string type = e["entryPointType"];
+      if (type == "video") ++videos;
+      if (!e.contains("uri")) continue;
+      if (!e["uri"].is_string()) return InvalidField("conferenceData.entryPoints.uri");
+      const std::string uri = e["uri"];
+      // At most 1300 characters; video entry points are https:, phone ones tel: (§5).
+      if (uri.size() > 1300 || (type == "video" && !uri.starts_with("https:")) ||
+          (type == "phone" && !uri.starts_with("tel:"))) {
+        return InvalidField("conferenceData.entryPoints.uri");
+      }
     }
     if (videos > 1) return InvalidField("conferenceData.entryPoints");
   }
@@ -321,10 +339,8 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
   return ConferenceOutcome{clean, same_request ? kept.reads_left : 0};
 }
 
-Response CalendarService::State::GetCalendar(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kCalendarRead, "calendar.v3.Calendars.Get");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::GetCalendar(Request& req, const Principal& who, Outbox&) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   json types = json::array();
@@ -368,10 +384,8 @@ bool SignificantChange(const json& before, const json& after) {
 
 }  // namespace
 
-Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite, "calendar.v3.Events.Insert");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::InsertEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -397,6 +411,7 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
       id = NewEventId(rng);
     } while (c.events.contains(id));
   }
+  if (!write->supports_attachments) body->erase("attachments");
   auto normalized = NormalizeEvent(*body);
   if (!normalized) return ToResponse(normalized.error());
   auto times = ParseEventTimes(*normalized);
@@ -422,10 +437,8 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
   return net::JsonResponse(200, Render(c, stored, write->max_attendees));
 }
 
-Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.Get");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::GetEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -459,19 +472,17 @@ Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::UpdateEvent(Request& req, Outbox& out) {
-  return WriteEvent(req, out, false);
+Response CalendarService::State::UpdateEvent(Request& req, const Principal& who, Outbox& out) {
+  return WriteEvent(req, who, out, false);
 }
 
-Response CalendarService::State::PatchEvent(Request& req, Outbox& out) {
-  return WriteEvent(req, out, true);
+Response CalendarService::State::PatchEvent(Request& req, const Principal& who, Outbox& out) {
+  return WriteEvent(req, who, out, true);
 }
 
-Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patch) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite,
-                          patch ? "calendar.v3.Events.Patch" : "calendar.v3.Events.Update");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::WriteEvent(Request& req, const Principal& who, Outbox& out,
+                                            bool patch) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -492,6 +503,11 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   json requested_conference = body->value("conferenceData", json());
   const bool conference_given = body->contains("conferenceData");
   body->erase("conferenceData");
+  // Without supportsAttachments=true the event keeps the attachments it has.
+  if (!write->supports_attachments) {
+    body->erase("attachments");
+    if (!patch && ev.body.contains("attachments")) (*body)["attachments"] = ev.body["attachments"];
+  }
   json merged;
   if (patch) {
     merged = ev.body;
@@ -529,10 +545,8 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   return net::JsonResponse(200, Render(c, ev, write->max_attendees));
 }
 
-Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite, "calendar.v3.Events.Delete");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::DeleteEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);

@@ -16,9 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-// Opaque tokens: base64url of "kind|generation|a|b|calendar".
+// Opaque tokens: base64url of "kind|generation|a|b|sync_base|calendar". Tokens from before a
+// Reset() (another generation) or of another calendar are refused.
 struct Token {
-  char kind = 0;  // 's' sync, 'p' page
+  char kind = 0;  // 's' sync, 'p' page of events.list, 'i' page of events.instances
   uint64_t generation = 0;
   uint64_t a = 0;          // sync: epoch; page: offset
   uint64_t b = 0;          // the change number the listing started from
@@ -129,10 +130,8 @@ bool MatchesProperties(const json& body, const std::vector<PropertyFilter>& filt
 
 }  // namespace
 
-Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.List");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::ListEvents(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -334,10 +333,8 @@ Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::ListInstances(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.Instances");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::ListInstances(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -411,9 +408,7 @@ Response CalendarService::State::ListInstances(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kFreeBusy, "calendar.v3.Freebusy.Query");
-  if (!who) return who.error();
+Response CalendarService::State::FreeBusy(Request& req, const Principal& who, Outbox&) {
   auto body = ParseBody(req);
   if (!body) return ToResponse(body.error());
   Instant range[2];
@@ -452,7 +447,7 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
       return ToResponse(InvalidField("items.id").error());
     }
     const std::string requested = item["id"];
-    const std::string id = requested == "primary" ? who->email : requested;
+    const std::string id = requested == "primary" ? who.email : requested;
     json entry = {{"busy", json::array()}};
     if (index++ >= 50) {
       entry["errors"] =
@@ -460,7 +455,7 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
       calendars_out[requested] = entry;
       continue;
     }
-    const Calendar* cal = id == who->email ? &CalendarFor(id) : FindCalendar(id);
+    const Calendar* cal = id == who.email ? &CalendarFor(id) : FindCalendar(id);
     if (!cal) {
       entry["errors"] = json::array({{{"domain", "global"}, {"reason", "notFound"}}});
       calendars_out[requested] = entry;
