@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "crypto/random.h"
 #include "emulator/server/fake_google.h"
 #include "google/calendar_client.h"
 #include "google/http_transport.h"
@@ -14,7 +15,6 @@
 #include "google/testing/fake_grant_store.h"
 #include "google/testing/fake_sleeper.h"
 #include "google/token_provider.h"
-#include "crypto/random.h"
 #include "net/http_client.h"
 
 namespace telemeet::google {
@@ -37,7 +37,8 @@ class GoogleIntegrationTest : public ::testing::Test {
     emulator::FakeGoogleOptions options;
     options.clients.push_back(
         {.client_id = kClientId, .client_secret = kSecret, .redirect_uris = {kRedirect}});
-    for (int i = 0; i < 4; ++i) options.accounts.push_back({.email = Email(i), .sub = "", .name = ""});
+    for (int i = 0; i < 4; ++i)
+      options.accounts.push_back({.email = Email(i), .sub = "", .name = ""});
     options.oauth.auto_approve = true;
     options.quota.per_user = 0;
     options.quota.per_project = 0;
@@ -46,15 +47,21 @@ class GoogleIntegrationTest : public ::testing::Test {
     base_ = google_->base_url();
     ASSERT_TRUE(keys_.Add("k1", crypto::RandomBytes(32)));
     oauth_ = std::make_unique<OAuthClient>(
-        OAuthConfig{.client_id = kClientId, .client_secret = kSecret, .redirect_uri = kRedirect,
-                    .auth_url = base_ + "/o/oauth2/v2/auth", .token_url = base_ + "/token",
+        OAuthConfig{.client_id = kClientId,
+                    .client_secret = kSecret,
+                    .redirect_uri = kRedirect,
+                    .auth_url = base_ + "/o/oauth2/v2/auth",
+                    .token_url = base_ + "/token",
                     .revoke_url = base_ + "/revoke"},
         OAuthDeps{.transport = transport_, .clock = clock_, .retry = retry_});
     tokens_ = std::make_unique<TokenProvider>(*oauth_, store_, keys_, clock_);
-    calendar_ = std::make_unique<CalendarClient>(
-        CalendarOptions{.base_url = base_},
-        CalendarDeps{.transport = transport_, .tokens = *tokens_, .retry = retry_,
-                     .clock = clock_, .sleeper = sleeper_, .limiter = &limiter_});
+    calendar_ = std::make_unique<CalendarClient>(CalendarOptions{.base_url = base_},
+                                                 CalendarDeps{.transport = transport_,
+                                                              .tokens = *tokens_,
+                                                              .retry = retry_,
+                                                              .clock = clock_,
+                                                              .sleeper = sleeper_,
+                                                              .limiter = &limiter_});
   }
   void TearDown() override {
     if (google_) google_->Stop();
@@ -91,8 +98,8 @@ class GoogleIntegrationTest : public ::testing::Test {
         .end = {.date_time = "2026-03-02T09:30:00+01:00", .time_zone = "Europe/Paris"},
         .visibility = Visibility::kPrivate,
         .private_properties = {{"telemeetAppointment", std::to_string(n)}},
-        .conference_request_id = request_id.empty() ? "appt-" + std::to_string(n) + "-1"
-                                                    : request_id};
+        .conference_request_id =
+            request_id.empty() ? "appt-" + std::to_string(n) + "-1" : request_id};
   }
 
   int TokenCalls() const {
@@ -103,7 +110,8 @@ class GoogleIntegrationTest : public ::testing::Test {
 
   FakeClock clock_;
   testing::FakeSleeper sleeper_{clock_};
-  RetryPolicy retry_{RetryOptions{.max_attempts = 8, .initial_backoff = milliseconds(200),
+  RetryPolicy retry_{RetryOptions{.max_attempts = 8,
+                                  .initial_backoff = milliseconds(200),
                                   .max_backoff = milliseconds(5'000),
                                   .deadline = milliseconds(300'000)},
                      clock_, sleeper_, 17};
@@ -177,8 +185,7 @@ TEST_F(GoogleIntegrationTest, ConferenceFailureAndRefusalAreTyped) {
   ASSERT_TRUE(failed.has_value());
   EXPECT_EQ(failed->event.conference.status, ConferenceStatus::kFailure);
   EXPECT_EQ(failed->event.conference.join_url, "");
-  google_->calendar().SetConferenceBehaviour(Email(0),
-                                             {.mode = emulator::ConferenceMode::kRefuse});
+  google_->calendar().SetConferenceBehaviour(Email(0), {.mode = emulator::ConferenceMode::kRefuse});
   auto refused = calendar_->InsertEvent(DoctorId(0), "primary", Spec(4), SendUpdates::kNone);
   ASSERT_FALSE(refused.has_value());
   EXPECT_EQ(refused.error().kind(), ErrorKind::kConferenceRefused);
@@ -196,8 +203,8 @@ TEST_F(GoogleIntegrationTest, RepeatedInsertAdoptsAndRepeatedDeleteIsGone) {
   auto moved = calendar_->PatchEventTimes(
       DoctorId(0), "primary", EventId(5),
       {.date_time = "2026-03-03T10:00:00+01:00", .time_zone = "Europe/Paris"},
-      {.date_time = "2026-03-03T10:30:00+01:00", .time_zone = "Europe/Paris"},
-      SendUpdates::kNone, first->event.etag);
+      {.date_time = "2026-03-03T10:30:00+01:00", .time_zone = "Europe/Paris"}, SendUpdates::kNone,
+      first->event.etag);
   ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
   EXPECT_EQ(moved->conference.join_url, first->event.conference.join_url);
   EXPECT_EQ(moved->start.date_time.substr(0, 10), "2026-03-03");
@@ -222,11 +229,15 @@ TEST_F(GoogleIntegrationTest, SyncTokenExpiryRequiresFullSync) {
 
 TEST_F(GoogleIntegrationTest, FivePercentServerErrorsLoseNoOperation) {
   Connect(0);
-  google_->faults().Add({.method = "", .path_prefix = "/calendar/v3/",
-                         .kind = emulator::FaultKind::kBackendError, .fraction = 0.05});
+  google_->faults().Add({.method = "",
+                         .path_prefix = "/calendar/v3/",
+                         .kind = emulator::FaultKind::kBackendError,
+                         .fraction = 0.05});
   // Some failures happen after the write: the retry meets 409 and adopts the event.
-  google_->faults().Add({.method = "POST", .path_prefix = "/calendar/v3/",
-                         .kind = emulator::FaultKind::kUnavailable, .fraction = 0.03,
+  google_->faults().Add({.method = "POST",
+                         .path_prefix = "/calendar/v3/",
+                         .kind = emulator::FaultKind::kUnavailable,
+                         .fraction = 0.03,
                          .after = true});
   int failed = 0, adopted = 0;
   for (int i = 0; i < 200; ++i) {
@@ -247,8 +258,8 @@ TEST_F(GoogleIntegrationTest, FivePercentServerErrorsLoseNoOperation) {
 
 TEST_F(GoogleIntegrationTest, RateLimitStormLosesNoOperation) {
   for (int d = 0; d < 3; ++d) Connect(d);
-  emulator::QuotaOptions quota{.per_user = 20, .per_project = 45, .status = 403,
-                               .retry_after_seconds = 20};
+  emulator::QuotaOptions quota{
+      .per_user = 20, .per_project = 45, .status = 403, .retry_after_seconds = 20};
   google_->quota().SetOptions(quota);
   google_->quota().Reset();
   std::atomic<int> failed{0};

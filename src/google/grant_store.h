@@ -42,9 +42,9 @@ struct StoredGrant {
                                        // be empty
   Instant access_expires_at{};
   std::vector<std::string> scopes{};
-  bool needs_reconnect = false;        // the grant is dead (invalid_grant, scope removed)
-  std::string reconnect_reason{};      // Google's description, shown to the doctor
-  int64_t version = 0;                 // bumped by the store on every write
+  bool needs_reconnect = false;    // the grant is dead (invalid_grant, scope removed)
+  std::string reconnect_reason{};  // Google's description, shown to the doctor
+  int64_t version = 0;             // bumped by the store on every write
 };
 
 class GrantStore {

@@ -5,8 +5,7 @@
 
 namespace telemeet::google {
 
-RetryPolicy::RetryPolicy(RetryOptions options, const Clock& clock, Sleeper& sleeper,
-                         uint64_t seed)
+RetryPolicy::RetryPolicy(RetryOptions options, const Clock& clock, Sleeper& sleeper, uint64_t seed)
     : options_(options), clock_(clock), sleeper_(sleeper), rng_(seed) {}
 
 bool RetryPolicy::ShouldRetry(const GoogleError& error, int attempt, bool idempotent) const {

@@ -65,8 +65,8 @@ class TokenProvider final : public AccessTokenSource {
     Instant expires_at;
   };
   struct DoctorState {
-    std::mutex mu;                  // single flight: held while loading or refreshing
-    std::optional<Cached> cached;   // guarded by mu
+    std::mutex mu;                 // single flight: held while loading or refreshing
+    std::optional<Cached> cached;  // guarded by mu
   };
 
   std::shared_ptr<DoctorState> StateFor(std::string_view doctor_id);
