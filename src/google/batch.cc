@@ -269,6 +269,15 @@ std::vector<GoogleResult<BatchItemResult>> CalendarClient::ExecuteBatch(
         continue;
       }
       const HttpResponse& part = **answer;
+      {
+        // One audit record per part, under the part's own operation.
+        Call part_call = CallFor(op);
+        part_call.operation += " (batch)";
+        const bool ok = part.status >= 200 && part.status < 300;
+        Report(doctor, part_call, part.status, std::chrono::microseconds(0), 1,
+               ok ? std::string_view("ok")
+                  : ErrorKindName(GoogleError::FromResponse(part, deps_.clock.Now()).kind()));
+      }
       if (part.status >= 200 && part.status < 300) {
         BatchItemResult item;
         if (op.kind == BatchOperation::Kind::kDelete) {

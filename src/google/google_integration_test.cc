@@ -9,6 +9,7 @@
 #include "crypto/random.h"
 #include "emulator/server/fake_google.h"
 #include "google/calendar_client.h"
+#include "google/connect.h"
 #include "google/http_transport.h"
 #include "google/oauth_client.h"
 #include "google/rate_limiter.h"
@@ -81,13 +82,11 @@ class GoogleIntegrationTest : public ::testing::Test {
     EXPECT_EQ(FindValue(q, "state"), "state-" + std::to_string(i));
     auto code = FindValue(q, "code");
     ASSERT_TRUE(code.has_value());
-    auto grant = oauth_->ExchangeCode(*code, start->code_verifier);
-    ASSERT_TRUE(grant.has_value()) << grant.error().ToString();
-    EXPECT_FALSE(grant->refresh_token.empty());
-    auto account = calendar_->PrimaryCalendarWithToken(grant->access_token);
+    auto account =
+        CompleteConnect(*oauth_, *calendar_, *tokens_, DoctorId(i), *code, start->code_verifier);
     ASSERT_TRUE(account.has_value()) << account.error().ToString();
-    EXPECT_EQ(account->id, Email(i));
-    ASSERT_TRUE(tokens_->StoreNewGrant(DoctorId(i), *grant, account->id));
+    EXPECT_EQ(account->email, Email(i));
+    EXPECT_EQ(account->scopes, std::vector<std::string>{std::string(kCalendarScope)});
   }
 
   EventSpec Spec(int n, std::string request_id = {}) {
@@ -158,6 +157,18 @@ TEST_F(GoogleIntegrationTest, RevokedGrantNeedsReconnect) {
   EXPECT_EQ(r.error().reason(), "invalid_grant");
   EXPECT_TRUE((*store_.LoadGrant(DoctorId(0)))->needs_reconnect);
   // Reconnecting brings the doctor back.
+  Connect(0);
+  EXPECT_TRUE(calendar_->PrimaryCalendar(DoctorId(0)).has_value());
+}
+
+TEST_F(GoogleIntegrationTest, DisconnectRevokesTheGrantAtGoogle) {
+  Connect(0);
+  auto access = tokens_->AccessTokenFor(DoctorId(0));
+  ASSERT_TRUE(access.has_value());
+  ASSERT_TRUE(tokens_->Disconnect(DoctorId(0)));
+  EXPECT_EQ(calendar_->PrimaryCalendar(DoctorId(0)).error().kind(), ErrorKind::kNotConnected);
+  // Revoking the refresh token revoked the whole grant at Google, access tokens included.
+  EXPECT_EQ(calendar_->PrimaryCalendarWithToken(*access).error().kind(), ErrorKind::kUnauthorized);
   Connect(0);
   EXPECT_TRUE(calendar_->PrimaryCalendar(DoctorId(0)).has_value());
 }

@@ -176,4 +176,21 @@ void TokenProvider::Forget(std::string_view doctor_id) {
   state->cached.reset();
 }
 
+GoogleStatus TokenProvider::Disconnect(std::string_view doctor_id) {
+  std::shared_ptr<DoctorState> state = StateFor(doctor_id);
+  std::lock_guard lock(state->mu);
+  Result<std::optional<StoredGrant>> loaded = store_.LoadGrant(doctor_id);
+  if (!loaded) return std::unexpected(StoreError(loaded.error()));
+  GoogleStatus revoked;
+  if (*loaded) {
+    Result<std::string> refresh =
+        keys_.Open((*loaded)->sealed_refresh_token, GrantAad(doctor_id, kRefreshTokenPurpose));
+    if (refresh) revoked = oauth_.Revoke(*refresh);
+  }
+  state->cached.reset();
+  Status deleted = store_.DeleteGrant(doctor_id);
+  if (!deleted) return std::unexpected(StoreError(deleted.error()));
+  return revoked;
+}
+
 }  // namespace telemeet::google

@@ -53,8 +53,13 @@ class TokenProvider final : public AccessTokenSource {
   GoogleStatus StoreNewGrant(std::string_view doctor_id, const TokenGrant& grant,
                              std::string_view account_email);
 
-  // Drops the cached token (after a disconnect).
+  // Drops the cached token.
   void Forget(std::string_view doctor_id);
+
+  // Disconnect: revokes the refresh token at Google (which revokes the whole grant; a token
+  // Google no longer knows is fine), then deletes the stored grant and the cached token. The
+  // grant is deleted even when Google cannot be reached (the error is returned after).
+  GoogleStatus Disconnect(std::string_view doctor_id);
 
   // Refreshes this instance made at Google since construction.
   int64_t refreshes() const { return refreshes_.load(); }

@@ -249,5 +249,28 @@ TEST_F(TokenProviderTest, CalendarUnauthorizedRefreshesThroughTheProvider) {
   EXPECT_EQ(reqs[2].headers.Get("Authorization"), "Bearer access-2");
 }
 
+TEST_F(TokenProviderTest, DisconnectRevokesAtGoogleAndForgetsTheGrant) {
+  const std::string revoke = "https://oauth2.googleapis.com/revoke";
+  transport_.On("POST", revoke, testing::Text(200, "{}"));
+  TokenProvider provider(oauth_, store_, keys_, clock_);
+  Connect(provider);
+  ASSERT_TRUE(provider.Disconnect(kDoctor));
+  ASSERT_EQ(transport_.Count("POST", revoke), 1);
+  EXPECT_EQ(FindValue(ParseQuery(transport_.requests()[0].body).value(), "token"), "refresh-1");
+  EXPECT_FALSE(store_.LoadGrant(kDoctor).value().has_value());
+  EXPECT_EQ(provider.AccessTokenFor(kDoctor).error().kind(), ErrorKind::kNotConnected);
+}
+
+TEST_F(TokenProviderTest, DisconnectDeletesTheGrantEvenWhenGoogleIsDown) {
+  const std::string revoke = "https://oauth2.googleapis.com/revoke";
+  transport_.On("POST", revoke, testing::TransportError(ErrorCode::kUnavailable));
+  TokenProvider provider(oauth_, store_, keys_, clock_);
+  Connect(provider);
+  auto r = provider.Disconnect(kDoctor);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kTransport);
+  EXPECT_FALSE(store_.LoadGrant(kDoctor).value().has_value());
+}
+
 }  // namespace
 }  // namespace telemeet::google
