@@ -137,6 +137,7 @@ GoogleResult<HttpResponse> CalendarClient::Execute(std::string_view doctor, cons
       if (e.kind() == ErrorKind::kRateLimited && deps_.limiter != nullptr) {
         deps_.limiter->OnRateLimited(doctor, e.reason() == "userRateLimitExceeded");
       }
+      if (e.kind() == ErrorKind::kScopeNotGranted) deps_.tokens.MarkNeedsReconnect(doctor, e);
       return r;
     }
   });

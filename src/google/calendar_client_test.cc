@@ -398,6 +398,17 @@ TEST_F(CalendarClientTest, SecondUnauthorizedIsFinal) {
   EXPECT_EQ(transport_.requests().size(), 2u);
 }
 
+TEST_F(CalendarClientTest, MissingScopeMarksTheGrantForReconnect) {
+  transport_.On("GET", kEvent, ApiError(403, "insufficientPermissions", "Insufficient Permission"));
+  auto e = Client().GetEvent("doc-1", "primary", kEventId);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().kind(), ErrorKind::kScopeNotGranted);
+  EXPECT_EQ(tokens_.marked_dead(), 1);
+  EXPECT_EQ(Client().GetEvent("doc-1", "primary", kEventId).error().kind(),
+            ErrorKind::kNeedsReconnect);
+  EXPECT_EQ(transport_.requests().size(), 1u);
+}
+
 TEST_F(CalendarClientTest, DeadGrantStopsBeforeAnyCall) {
   tokens_.FailWith(GoogleError(ErrorKind::kNeedsReconnect, "reconnect Google"));
   auto e = Client().GetEvent("doc-1", "primary", kEventId);

@@ -68,6 +68,10 @@ class GrantStore {
   // Returns kNotFound when the doctor has no grant, or update's error.
   virtual Status LockAndUpdate(std::string_view doctor_id, const Update& update) = 0;
 
+  // Marks the grant dead (needs_reconnect = true, reconnect_reason = reason, access token
+  // dropped) so no instance uses it until the doctor reconnects. kNotFound without a grant.
+  virtual Status MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) = 0;
+
   // Removes the grant (disconnect). Not an error when there is none.
   virtual Status DeleteGrant(std::string_view doctor_id) = 0;
 };

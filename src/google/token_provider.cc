@@ -176,6 +176,14 @@ void TokenProvider::Forget(std::string_view doctor_id) {
   state->cached.reset();
 }
 
+void TokenProvider::MarkNeedsReconnect(std::string_view doctor_id, const GoogleError& why) {
+  std::shared_ptr<DoctorState> state = StateFor(doctor_id);
+  std::lock_guard lock(state->mu);
+  state->cached.reset();
+  // Best effort: if the store is down, the next call meets the same 403 and tries again.
+  (void)store_.MarkNeedsReconnect(doctor_id, why.message());
+}
+
 GoogleStatus TokenProvider::Disconnect(std::string_view doctor_id) {
   std::shared_ptr<DoctorState> state = StateFor(doctor_id);
   std::lock_guard lock(state->mu);

@@ -47,6 +47,7 @@ class TokenProvider final : public AccessTokenSource {
   GoogleResult<std::string> AccessTokenFor(std::string_view doctor_id) override;
   GoogleResult<std::string> RefreshAfterRejection(std::string_view doctor_id,
                                                   std::string_view rejected) override;
+  void MarkNeedsReconnect(std::string_view doctor_id, const GoogleError& why) override;
 
   // Seals and saves a grant fresh from ExchangeCode (connect or reconnect: the dead mark is
   // cleared) and caches its access token.

@@ -249,6 +249,20 @@ TEST_F(TokenProviderTest, CalendarUnauthorizedRefreshesThroughTheProvider) {
   EXPECT_EQ(reqs[2].headers.Get("Authorization"), "Bearer access-2");
 }
 
+TEST_F(TokenProviderTest, MarkNeedsReconnectStopsEveryInstance) {
+  TokenProvider provider(oauth_, store_, keys_, clock_);
+  Connect(provider);
+  provider.MarkNeedsReconnect(
+      kDoctor, GoogleError(ErrorKind::kScopeNotGranted, "Insufficient Permission", 403));
+  auto t = provider.AccessTokenFor(kDoctor);
+  ASSERT_FALSE(t.has_value());
+  EXPECT_EQ(t.error().kind(), ErrorKind::kNeedsReconnect);
+  EXPECT_EQ(t.error().message(), "Insufficient Permission");
+  TokenProvider other(oauth_, store_, keys_, clock_);
+  EXPECT_EQ(other.AccessTokenFor(kDoctor).error().kind(), ErrorKind::kNeedsReconnect);
+  EXPECT_TRUE(transport_.requests().empty());
+}
+
 TEST_F(TokenProviderTest, DisconnectRevokesAtGoogleAndForgetsTheGrant) {
   const std::string revoke = "https://oauth2.googleapis.com/revoke";
   transport_.On("POST", revoke, testing::Text(200, "{}"));
