@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "base/strings.h"
 #include "google/calendar_client.h"
 #include "google/testing/fake_sleeper.h"
@@ -127,6 +129,41 @@ TEST(BatchCodecTest, RefusesMalformedAnswers) {
   EXPECT_FALSE(
       DecodeBatch("multipart/mixed; boundary=b", "--b\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}\r\n")
           .has_value());
+}
+
+TEST(BatchCodecTest, SurvivesMangledInput) {
+  const std::string good =
+      "--b\r\nContent-Type: application/http\r\nContent-ID: <response-item-1>\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+      "{\"id\":\"abcde\",\"conferenceData\":{\"createRequest\":{\"status\":"
+      "{\"statusCode\":\"success\"}},\"entryPoints\":[{\"entryPointType\":\"video\","
+      "\"uri\":\"https://meet.google.com/a\"}]}}\r\n--b--\r\n";
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 1000; ++i) {
+    std::string mangled = good;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
+      size_t at = rng() % mangled.size();
+      switch (rng() % 3) {
+        case 0:
+          mangled[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          mangled.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          mangled.insert(at, 1, "{}[]\":,-\r\n"[rng() % 11]);
+          break;
+      }
+      if (mangled.empty()) mangled = "x";
+    }
+    auto parts = DecodeBatch("multipart/mixed; boundary=b", mangled);
+    if (parts) {
+      for (const HttpResponse& r : *parts) (void)ParseEvent(r.body);
+    }
+    (void)ParseEvent(
+        mangled.substr(mangled.find('{') == std::string::npos ? 0 : mangled.find('{')));
+  }
+  SUCCEED();  // no crash, no exception, no sanitizer report
 }
 
 TEST_F(BatchTest, SplitsIntoBatchesOfFiftyAndKeepsOrder) {

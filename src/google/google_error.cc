@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "google/json_util.h"
 
 namespace telemeet::google {
 namespace {
@@ -123,7 +124,7 @@ std::string_view ErrorKindName(ErrorKind kind) {
 }
 
 GoogleError GoogleError::FromResponse(const HttpResponse& response, Instant now) {
-  json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  json body = internal::ParseOrDiscard(response.body);
   std::string reason, domain, message, rpc_status;
   ErrorKind kind;
   const json* error = body.is_object() && body.contains("error") ? &body["error"] : nullptr;

@@ -102,6 +102,16 @@ TEST(GoogleErrorTest, NonJsonBodiesAreClassifiedByStatus) {
   EXPECT_EQ(e.message(), "Not Found");
 }
 
+TEST(GoogleErrorTest, HostileBodiesAreClassifiedByStatus) {
+  std::string deep(100'000, '[');
+  EXPECT_EQ(KindOf(HttpResponse{.status = 503, .headers = {}, .body = deep}), ErrorKind::kServer);
+  EXPECT_EQ(KindOf(HttpResponse{.status = 400, .headers = {}, .body = R"({"error":42})"}),
+            ErrorKind::kInvalidRequest);
+  EXPECT_EQ(KindOf(HttpResponse{
+                .status = 403, .headers = {}, .body = R"({"error":{"errors":"x","message":7}})"}),
+            ErrorKind::kForbidden);
+}
+
 TEST(GoogleErrorTest, TransportFailuresAreTransient) {
   GoogleError reset = GoogleError::FromTransport(Error(ErrorCode::kUnavailable, "reset"));
   EXPECT_EQ(reset.kind(), ErrorKind::kTransport);
