@@ -321,5 +321,16 @@ TEST_F(GoogleIntegrationTest, BatchInsertsEveryEventOnce) {
   EXPECT_EQ(batches, 3);
 }
 
+TEST_F(GoogleIntegrationTest, UnreachableGoogleIsATransientTransportError) {
+  Connect(0);
+  google_->Stop();
+  auto r = calendar_->PrimaryCalendar(DoctorId(0));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kTransport);
+  EXPECT_TRUE(r.error().IsTransient());
+  EXPECT_EQ(r.error().http_status(), 0);
+  EXPECT_GT(sleeper_.sleeps().size(), 0u);  // it was retried before giving up
+}
+
 }  // namespace
 }  // namespace telemeet::google
