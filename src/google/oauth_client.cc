@@ -29,6 +29,14 @@ std::string PathOf(const std::string& url) {
 
 }  // namespace
 
+Result<std::string> SealClientSecret(const crypto::KeyRing& keys, std::string_view secret) {
+  return keys.Seal(secret, kClientSecretAad);
+}
+
+Result<std::string> OpenClientSecret(const crypto::KeyRing& keys, std::string_view sealed) {
+  return keys.Open(sealed, kClientSecretAad);
+}
+
 bool TokenGrant::HasScope(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }

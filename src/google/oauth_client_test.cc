@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
+#include "crypto/random.h"
 #include "google/testing/fake_sleeper.h"
 #include "google/testing/recording_observer.h"
 #include "google/testing/scripted_transport.h"
@@ -206,6 +207,19 @@ TEST_F(OAuthClientTest, RevokeTreatsAnUnknownTokenAsRevoked) {
   EXPECT_TRUE(Client().Revoke("1//r").has_value());
   EXPECT_TRUE(Client().Revoke("1//r").has_value());
   EXPECT_EQ(Form(0), (KeyValues{{"token", "1//r"}}));
+}
+
+TEST(ClientSecretTest, SealedAtRestAndBoundToItsPurpose) {
+  crypto::KeyRing keys;
+  ASSERT_TRUE(keys.Add("k1", crypto::RandomBytes(32)));
+  auto sealed = SealClientSecret(keys, "s3cret-value");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(sealed->find("s3cret"), std::string::npos);
+  EXPECT_EQ(sealed->rfind("k1.", 0), 0u);
+  EXPECT_EQ(OpenClientSecret(keys, *sealed), "s3cret-value");
+  // A refresh token's sealed value does not open as the client secret.
+  auto other = keys.Seal("s3cret-value", "doctor:1/google_refresh_token");
+  EXPECT_FALSE(OpenClientSecret(keys, *other).has_value());
 }
 
 TEST_F(OAuthClientTest, ObserverNeverSeesSecrets) {
