@@ -50,15 +50,4 @@ reset; theirs=$(run_node)
 echo "$ours" >"$dir/ours.json"
 echo "$theirs" >"$dir/theirs.json"
 
-node -e '
-const fs = require("fs");
-const a = JSON.parse(fs.readFileSync(process.argv[1])), b = JSON.parse(fs.readFileSync(process.argv[2]));
-const row = r => `${r.client.padEnd(16)} ${String(r.events).padStart(6)} ${String(r.failed).padStart(6)} ` +
-  `${r.wall_s.toFixed(2).padStart(8)} ${r.events_per_s.toFixed(0).padStart(9)} ${r.cpu_s.toFixed(2).padStart(7)} ` +
-  `${(r.peak_rss_kb / 1024).toFixed(0).padStart(8)} ${String(r.token_calls_per_doctor.min + "-" + r.token_calls_per_doctor.max).padStart(12)}`;
-console.log("client           events failed   wall_s  events/s   cpu_s  rss_MiB  token/doctor");
-console.log(row(a)); console.log(row(b));
-console.log(`events/s ratio (ours/node): ${(a.events_per_s / b.events_per_s).toFixed(2)}  (target >= 3)`);
-console.log(`cpu_s ratio    (ours/node): ${(a.cpu_s / b.cpu_s).toFixed(2)}  (target <= 0.25)`);
-console.log(`peak RSS ratio (ours/node): ${(a.peak_rss_kb / b.peak_rss_kb).toFixed(2)}`);
-' "$dir/ours.json" "$dir/theirs.json"
+node bench/google_client/node/report.js "$dir/ours.json" "$dir/theirs.json"

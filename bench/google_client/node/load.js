@@ -46,7 +46,8 @@ async function connect(d) {
   const {tokens} = await client.getToken({code, codeVerifier});
   client.setCredentials(tokens);
   client.on('tokens', () => { counter.calls += 1; });  // every refresh
-  return {client, counter, calendar: calendarApi({version: 'v3', auth: client, rootUrl: base + '/'})};
+  const calendar = calendarApi({version: 'v3', auth: client, rootUrl: base + '/'});
+  return {client, counter, calendar};
 }
 
 async function main() {
@@ -71,11 +72,13 @@ async function main() {
                                              conferenceSolutionKey: {type: 'hangoutsMeet'}}},
           },
         });
-        for (let p = 0; p < 8 && data.conferenceData?.createRequest?.status?.statusCode === 'pending'; p++) {
+        const pending = d => d.conferenceData?.createRequest?.status?.statusCode === 'pending';
+        for (let p = 0; p < 8 && pending(data); p++) {
           await new Promise(r => setTimeout(r, 700));
           ({data} = await doc.calendar.events.get({calendarId: 'primary', eventId: data.id}));
         }
-        const video = (data.conferenceData?.entryPoints ?? []).find(e => e.entryPointType === 'video');
+        const points = data.conferenceData?.entryPoints ?? [];
+        const video = points.find(e => e.entryPointType === 'video');
         if (video?.uri || data.hangoutLink) withLink++;
       } catch (e) {
         failed++;
