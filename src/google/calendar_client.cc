@@ -134,8 +134,10 @@ GoogleResult<HttpResponse> CalendarClient::Execute(std::string_view doctor, cons
         token = std::move(*fresh);
         continue;
       }
-      if (e.kind() == ErrorKind::kRateLimited && deps_.limiter != nullptr) {
-        deps_.limiter->OnRateLimited(doctor, e.reason() == "userRateLimitExceeded");
+      if (deps_.limiter != nullptr &&
+          (e.kind() == ErrorKind::kRateLimited || e.kind() == ErrorKind::kQuotaExceeded)) {
+        // quotaExceeded (anti-abuse, per user) slows the doctor like userRateLimitExceeded.
+        deps_.limiter->OnRateLimited(doctor, e.reason() != "rateLimitExceeded");
       }
       if (e.kind() == ErrorKind::kScopeNotGranted) deps_.tokens.MarkNeedsReconnect(doctor, e);
       return r;

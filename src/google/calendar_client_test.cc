@@ -432,6 +432,19 @@ TEST_F(CalendarClientTest, RateLimitBacksOffHonouringRetryAfterAndSlowsTheDoctor
   EXPECT_LT(limiter.DoctorRate("doc-1"), 600);  // halved, then +2% for the success
 }
 
+TEST_F(CalendarClientTest, QuotaExceededBacksOffForLongAndSlowsTheDoctor) {
+  transport_
+      .On("POST", kEvents,
+          ApiError(403, "quotaExceeded", "Calendar usage limits exceeded.", "usageLimits"))
+      .On("POST", kEvents, Json(200, MeetEvent("success")));
+  RateLimiter limiter(RateLimitOptions{}, clock_, sleeper_);
+  ASSERT_TRUE(Client(&limiter).InsertEvent("doc-1", "primary", Spec(), SendUpdates::kNone));
+  ASSERT_EQ(sleeper_.sleeps().size(), 1u);
+  EXPECT_GE(sleeper_.sleeps()[0], std::chrono::seconds(60));
+  EXPECT_LT(limiter.DoctorRate("doc-1"), 600);
+  EXPECT_DOUBLE_EQ(limiter.ProjectRate(), 10'000);
+}
+
 TEST_F(CalendarClientTest, ObserverSeesEveryExchangeAndNoSecret) {
   transport_.On("GET", kEvents, ApiError(503, "backendError", "Backend Error"))
       .On("GET", kEvents, Json(200, {{"items", json::array()}, {"nextSyncToken", "s2"}}));
