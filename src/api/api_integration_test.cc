@@ -10,6 +10,8 @@
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/webhooks.h"
+#include "core/meeting.h"
+#include "core/time.h"
 #include "crypto/keyring.h"
 #include "crypto/random.h"
 #include "emulator/server/fake_google.h"
@@ -523,6 +525,107 @@ TEST_F(ApiIntegrationTest, WebhookGivesUpAfterMaxAttemptsAndLoopDeliversOnNudge)
   dispatcher.Stop();
   ASSERT_EQ(receiver.received().size(), 3u);
   EXPECT_EQ(receiver.received()[2].Header("Telemeet-Event-Type"), "meeting.cancelled");
+}
+
+// What the reconciler (src/sync) does for a confirmed telemedicine appointment, reduced to the
+// happy path, so this test can show the whole chain before the lead wires the real worker:
+// lease the reconcile job, insert the event with a Meet request at the emulator, wait for the
+// conference, record the meeting and the meeting.ready event in one transaction.
+void StandInReconcile(store::Store& store, google::CalendarClient& calendar, Clock& clock) {
+  auto jobs = store.Transact([&](store::Tx& tx) {
+    return tx.LeaseJobs({.owner = "stand-in",
+                         .max = 10,
+                         .now = clock.Now(),
+                         .kind = std::string(store::kReconcileJobKind)});
+  });
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  const core::Job& job = jobs->front();
+  int64_t id = std::stoll(job.key.substr(job.key.find(':') + 1));
+  auto a = store.Read([&](store::Tx& tx) { return tx.GetAppointment(id); });
+  ASSERT_TRUE(a);
+  google::EventSpec spec{.id = core::EventIdFor(a->uid), .summary = "Video with Dr Ada"};
+  spec.start = {.date_time = *core::FormatWithOffset(a->start, a->time_zone),
+                .time_zone = a->time_zone};
+  spec.end = {.date_time = *core::FormatWithOffset(a->end, a->time_zone),
+              .time_zone = a->time_zone};
+  spec.conference_request_id = core::RequestIdFor(a->uid, 1);
+  std::string doctor = std::to_string(a->doctor_id);
+  auto inserted = calendar.InsertEvent(doctor, "primary", spec, google::SendUpdates::kNone);
+  ASSERT_TRUE(inserted) << inserted.error().ToString();
+  google::Event event = inserted->event;
+  if (event.conference.status != google::ConferenceStatus::kSuccess) {
+    auto done =
+        calendar.AwaitConference(doctor, "primary", event.id,
+                                 {.max_polls = 10, .initial_delay = std::chrono::milliseconds(10)});
+    ASSERT_TRUE(done) << done.error().ToString();
+    event = *done;
+  }
+  ASSERT_EQ(event.conference.status, google::ConferenceStatus::kSuccess);
+  ASSERT_TRUE(store.Transact([&](store::Tx& tx) -> Status {
+    core::Meeting m{.appointment_id = id,
+                    .doctor_id = a->doctor_id,
+                    .state = core::MeetingState::kReady,
+                    .event_id = event.id,
+                    .conference_id = event.conference.conference_id,
+                    .join_url = event.conference.join_url,
+                    .event_url = event.html_link,
+                    .synced_revision = a->revision};
+    if (auto s = tx.PutMeeting(m); !s) return s;
+    auto e = tx.AppendOutbox(
+        {.topic = "meeting.ready",
+         .appointment_id = id,
+         .doctor_id = a->doctor_id,
+         .payload =
+             json{{"appointment_id", id}, {"join_url", m.join_url}, {"event_url", m.event_url}}
+                 .dump()});
+    if (!e) return std::unexpected(e.error());
+    return tx.CompleteJob(job);
+  }));
+}
+
+TEST_F(ApiIntegrationTest, BookingEndsInASignedMeetingReadyWebhookWithTheEmulatorsLink) {
+  StartGoogle();
+  Receiver receiver;
+  auto hook = AsAdmin("POST", "/api/v1/webhook_endpoints",
+                      {{"url", receiver.url()}, {"topics", {"meeting.ready"}}});
+  ASSERT_EQ(hook.status, 201);
+  std::string secret = J(hook)["secret"];
+
+  int64_t doctor = MakeDoctor("ada@clinic.example");
+  auto start = AsKey("POST", "/api/v1/doctors/" + std::to_string(doctor) + "/google/connect");
+  ASSERT_EQ(start.status, 201);
+  ASSERT_EQ(Send("GET", AuthorizeAtGoogle(J(start)["authorization_url"]), "", {}).status, 200);
+  auto svc = AsKey("POST", "/api/v1/services", {{"name", "Video"}, {"telemedicine", true}});
+  auto pat = AsKey("POST", "/api/v1/patients", {{"name", "Pat"}});
+  auto booked = AsKey("POST", "/api/v1/appointments",
+                      {{"doctor_id", doctor},
+                       {"service_id", J(svc)["id"]},
+                       {"patient_id", J(pat)["id"]},
+                       {"start", "2026-12-20T09:00"},
+                       {"time_zone", "Europe/Berlin"},
+                       {"status", "confirmed"}},
+                      {{"Idempotency-Key", "order-77"}});
+  ASSERT_EQ(booked.status, 201) << booked.body;
+  int64_t id = J(booked)["id"];
+
+  StandInReconcile(*store_, *calendar_, clock_);
+  WebhookDispatcher dispatcher(*store_, clock_, keys_, http_, {.owner = "test"});
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+
+  auto got = receiver.received();
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0].Header(kSignatureHeader));
+  EXPECT_TRUE(VerifySignature(*got[0].Header(kSignatureHeader), secret, got[0].body, clock_.Now()));
+  json body = json::parse(got[0].body);
+  EXPECT_EQ(body["type"], "meeting.ready");
+  EXPECT_EQ(body["appointment_id"], id);
+  std::string link = body["data"]["join_url"];
+  EXPECT_TRUE(link.starts_with("https://meet.google.com/")) << link;
+  // The API shows the same link on the appointment.
+  json a = J(AsKey("GET", "/api/v1/appointments/" + std::to_string(id)));
+  EXPECT_EQ(a["meeting"]["state"], "ready");
+  EXPECT_EQ(a["meeting"]["join_url"], link);
 }
 
 }  // namespace

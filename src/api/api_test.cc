@@ -141,7 +141,7 @@ TEST_F(ApiTest, ApiKeysCannotUseAdminRoutes) {
   for (auto [method, path] :
        {std::pair{"GET", "/api/v1/settings/google"}, std::pair{"GET", "/api/v1/api_keys"},
         std::pair{"GET", "/api/v1/users"}, std::pair{"GET", "/api/v1/webhook_endpoints"},
-        std::pair{"GET", "/api/v1/events"}}) {
+        std::pair{"PATCH", "/api/v1/settings/meetings"}}) {
     ExpectError(env_.Call(method, path, nullptr, env_.write_key), 403, "permission_denied");
   }
   ExpectError(env_.Call("POST", "/api/v1/api_keys", {{"name", "escalate"}, {"scopes", {"write"}}},
@@ -283,6 +283,9 @@ TEST_F(ApiTest, DoctorCannotChangeTheCatalogOrUseAdminRoutes) {
       env_.Call("PATCH", "/api/v1/patients/" + std::to_string(patient_), {{"name", "P"}}, ada), 403,
       "permission_denied");
   ExpectError(env_.Call("GET", "/api/v1/settings/google", nullptr, ada), 403, "permission_denied");
+  ExpectError(env_.Call("GET", "/api/v1/events", nullptr, ada), 403, "permission_denied");
+  // The integrator's read key may read the event log.
+  EXPECT_EQ(env_.Call("GET", "/api/v1/events", nullptr, env_.read_key).status, 200);
   ExpectError(
       env_.Call("POST", "/api/v1/users",
                 {{"email", "x@y.example"}, {"password", "0123456789ab"}, {"role", "admin"}}, ada),

@@ -27,6 +27,14 @@ std::optional<int64_t> ParseDecimal(std::string_view text) {
   return v;
 }
 
+// API answers carry personal data: never cached by intermediaries, never sniffed or framed.
+net::Response Secure(net::Response r) {
+  if (!r.headers.Has("Cache-Control")) r.headers.Set("Cache-Control", "no-store");
+  r.headers.Set("X-Content-Type-Options", "nosniff");
+  r.headers.Set("X-Frame-Options", "DENY");
+  return r;
+}
+
 }  // namespace
 
 Result<Body> Body::Parse(const net::Request& req, const ApiOptions& options,
@@ -158,7 +166,7 @@ net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn) {
       return fn(call);
     };
     auto r = run();
-    if (r) return std::move(*r);
+    if (r) return Secure(std::move(*r));
     const Error& e = r.error();
     if (e.code() == ErrorCode::kInternal || e.code() == ErrorCode::kUnavailable) {
       obs::Log().Warn("api request failed",
@@ -173,7 +181,7 @@ net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn) {
     if (e.code() == ErrorCode::kUnauthenticated) {
       resp.headers.Set("WWW-Authenticate", "Bearer realm=\"telemeet\"");
     }
-    return resp;
+    return Secure(std::move(resp));
   };
 }
 

@@ -413,6 +413,15 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
 
 // --- Webhook endpoints and the event log ---
 
+// The integrator reads the event and delivery log with its API key; admins too; doctors not.
+Status AuthorizeEventLog(const Principal& p) {
+  if (p.kind == Principal::Kind::kDoctor) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "the event log is for administrators and integrators");
+  }
+  return Ok();
+}
+
 Result<std::string> TopicsFrom(const std::vector<std::string>& topics) {
   std::string joined;
   for (const std::string& t : topics) {
@@ -531,8 +540,9 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                   }),
            kOffload);
   r.Get("/api/v1/events",
-        Handle(deps, Access::kAdmin,
+        Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {
+                 if (auto s = AuthorizeEventLog(c.principal); !s) return std::unexpected(s.error());
                  auto page = PageFrom(c.req);
                  if (!page) return std::unexpected(page.error());
                  auto p = c.deps.store.Read([&](store::Tx& tx) { return tx.ListOutbox(*page); });
@@ -541,8 +551,9 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                }),
         kOffload);
   r.Get("/api/v1/events/{id}/deliveries",
-        Handle(deps, Access::kAdmin,
+        Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {
+                 if (auto s = AuthorizeEventLog(c.principal); !s) return std::unexpected(s.error());
                  auto id = PathId(c.req, "event");
                  if (!id) return std::unexpected(id.error());
                  auto page = PageFrom(c.req);
