@@ -404,6 +404,17 @@ TEST_F(ApiIntegrationTest, CallbackRefusesBadStatesAndExplainsGoogleErrors) {
   EXPECT_EQ(invalid.status, 400);
   EXPECT_NE(invalid.body.find("has expired"), std::string::npos) << invalid.body;
 
+  // The doctor unticked the calendar permission (the request reaches Google without it). Bob
+  // has never granted it before, so Google's include_granted_scopes cannot add it back.
+  auto partial = AsKey("POST", "/api/v1/doctors/" + std::to_string(bob) + "/google/connect");
+  std::string url = J(partial)["authorization_url"];
+  std::string calendar_scope = UrlEncode(google::kCalendarScope);
+  ASSERT_NE(url.find(calendar_scope), std::string::npos) << url;
+  url.replace(url.find(calendar_scope), calendar_scope.size(), "openid%20email");
+  auto no_scope = Send("GET", AuthorizeAtGoogle(url), "", {});
+  EXPECT_EQ(no_scope.status, 400);
+  EXPECT_NE(no_scope.body.find("Calendar access is missing"), std::string::npos) << no_scope.body;
+
   // Expired: more than 10 minutes between start and callback.
   std::string slow = connect(ada);
   clock_.Advance(std::chrono::minutes(11));

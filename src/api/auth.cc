@@ -117,6 +117,12 @@ Status LockedError(int64_t locked_until, Instant now) {
                                                  (minutes == 1 ? "" : "s"));
 }
 
+const std::string& DummyHash(const crypto::PasswordLimits& limits) {
+  static const std::string hash =
+      crypto::HashPassword(crypto::RandomToken(16), limits).value_or(std::string());
+  return hash;
+}
+
 }  // namespace
 
 std::string TokenHash(std::string_view token) { return crypto::HexEncode(crypto::Sha256(token)); }
@@ -239,9 +245,14 @@ Result<LoginResult> Login(ApiDeps& deps, std::string_view email, std::string_vie
   if (before->failures.locked_until > ToUnixSeconds(now)) {
     return std::unexpected(LockedError(before->failures.locked_until, now).error());
   }
-  // Verify outside any transaction: Argon2id takes tens of milliseconds.
-  bool ok = before->user && !before->user->disabled &&
-            crypto::VerifyPassword(before->user->password_hash, password);
+  // Verify outside any transaction: Argon2id takes tens of milliseconds. An unknown email is
+  // checked against a dummy hash, so the time taken does not tell which emails exist.
+  bool ok = false;
+  if (before->user) {
+    ok = crypto::VerifyPassword(before->user->password_hash, password) && !before->user->disabled;
+  } else {
+    (void)crypto::VerifyPassword(DummyHash(deps.options.password_limits), password);
+  }
   if (!ok) {
     bool locked = false;
     auto s = deps.store.Transact([&](store::Tx& tx) -> Status {
