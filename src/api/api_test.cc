@@ -533,6 +533,9 @@ TEST_F(ApiTest, JoinUrlOnlyOnceTheConferenceExists) {
 TEST_F(ApiTest, BadBodiesNameTheProblem) {
   ExpectError(env_.CallRaw("POST", "/api/v1/patients", "{\"name\": ", env_.write_key), 400,
               "invalid_argument", "body");
+  // Found by the body fuzzer: a number beyond double's range was a 500.
+  ExpectError(env_.CallRaw("POST", "/api/v1/patients", "{\"name\": 1e999}", env_.write_key), 400,
+              "invalid_argument", "body");
   ExpectError(env_.CallRaw("POST", "/api/v1/patients", "[1,2]", env_.write_key), 400,
               "invalid_argument", "body");
   net::Headers text;
