@@ -299,16 +299,16 @@ TEST_F(ApiTest, AccessLinkOpensOnlyItsAppointmentUntilRevokedOrExpired) {
   ASSERT_EQ(r.status, 201);
   json a = ApiEnv::J(r);
   std::string url = a["access_link"]["url"];
-  ASSERT_TRUE(url.starts_with("https://tm.example/p/"));
-  std::string token = url.substr(url.rfind('/') + 1);
-  auto view = env_.Call("GET", "/api/v1/access/" + token, nullptr, {});
+  ASSERT_TRUE(url.starts_with("https://tm.example/p?token="));
+  std::string token = url.substr(url.find('=') + 1);
+  auto view = env_.Call("GET", "/api/v1/access?token=" + token, nullptr, {});
   ASSERT_EQ(view.status, 200) << view.body;
   json v = ApiEnv::J(view);
   EXPECT_EQ(v["doctor_name"], "Dr Ada");
   EXPECT_FALSE(v.contains("patient_id"));  // nothing beyond the appointment itself
   EXPECT_TRUE(v["join_url"].is_null());
   // A guessed or altered token opens nothing.
-  ExpectError(env_.Call("GET", "/api/v1/access/" + token.substr(1) + "x", nullptr, {}), 404,
+  ExpectError(env_.Call("GET", "/api/v1/access?token=" + token.substr(1) + "x", nullptr, {}), 404,
               "not_found");
   // The token is never shown again; a reissue revokes the old link.
   json again =
@@ -319,13 +319,17 @@ TEST_F(ApiTest, AccessLinkOpensOnlyItsAppointmentUntilRevokedOrExpired) {
       "POST", "/api/v1/appointments/" + std::to_string(a["id"].get<int64_t>()) + "/access_link",
       nullptr, env_.write_key);
   ASSERT_EQ(reissue.status, 201);
-  ExpectError(env_.Call("GET", "/api/v1/access/" + token, nullptr, {}), 404, "not_found");
+  ExpectError(env_.Call("GET", "/api/v1/access?token=" + token, nullptr, {}), 404, "not_found");
   std::string new_url = ApiEnv::J(reissue)["url"];
-  std::string new_token = new_url.substr(new_url.rfind('/') + 1);
-  EXPECT_EQ(env_.Call("GET", "/api/v1/access/" + new_token, nullptr, {}).status, 200);
+  std::string new_token = new_url.substr(new_url.find('=') + 1);
+  EXPECT_EQ(env_.Call("GET", "/api/v1/access?token=" + new_token, nullptr, {}).status, 200);
+  net::Headers header;
+  header.Set("X-Access-Token", new_token);
+  EXPECT_EQ(env_.Call("GET", "/api/v1/access", nullptr, {}, header).status, 200);
+  ExpectError(env_.Call("GET", "/api/v1/access", nullptr, {}), 404, "not_found");
   // Expiry: 7 days after the appointment ends.
   env_.clock.Set(*core::ParseRfc3339("2026-06-10T00:00:00Z"));
-  ExpectError(env_.Call("GET", "/api/v1/access/" + new_token, nullptr, {}), 404, "not_found");
+  ExpectError(env_.Call("GET", "/api/v1/access?token=" + new_token, nullptr, {}), 404, "not_found");
 }
 
 // --- Resources ---
