@@ -74,10 +74,10 @@ struct ApiDeps {
   crypto::KeyRing* keys = nullptr;
   // Called after a commit that made work due (appointment changes, retries, reconnects): wire
   // it to the reconciler worker's Nudge so it does not wait for its next poll.
-  std::function<void()> on_work_enqueued;
+  std::function<void()> on_work_enqueued{};
   // Called after a commit that made webhook deliveries due (the dispatcher's Nudge).
-  std::function<void()> on_deliveries_enqueued;
-  ApiOptions options;
+  std::function<void()> on_deliveries_enqueued{};
+  ApiOptions options{};
 };
 
 // Registers every /api/v1 route, /oauth/google/start and /oauth/google/callback, and installs
