@@ -15,6 +15,7 @@ extern const std::string_view kOpenApiJson;
 std::string_view OpenApiDocument() { return kOpenApiJson; }
 
 void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
+  if (!deps.auth_cache) deps.auth_cache = std::make_shared<AuthCache>();
   router.SetErrorRenderer([](int status, std::string_view code, std::string_view message) {
     return net::JsonError(status, code, message);
   });

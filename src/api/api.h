@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -59,8 +60,14 @@ struct ApiOptions {
   std::chrono::seconds access_link_after_end{std::chrono::days(7)};
   // API keys' last_used_at is written at most this often per key (reads stay read-only).
   std::chrono::seconds api_key_touch_interval{60};
+  // A verified API key is remembered this long in this process (0 = never), saving a store read
+  // per request. A key revoked through this process stops at once; one revoked through another
+  // instance works here for at most this long.
+  std::chrono::milliseconds api_key_cache_ttl{2000};
   size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
 };
+
+class AuthCache;
 
 struct ApiDeps {
   store::Store& store;
@@ -78,6 +85,8 @@ struct ApiDeps {
   // Called after a commit that made webhook deliveries due (the dispatcher's Nudge).
   std::function<void()> on_deliveries_enqueued{};
   ApiOptions options{};
+  // Internal state of the routes (the API key cache); created by RegisterApiRoutes.
+  std::shared_ptr<AuthCache> auth_cache{};
 };
 
 // Registers every /api/v1 route, /oauth/google/start and /oauth/google/callback, and installs

@@ -109,6 +109,21 @@ TEST_F(ApiTest, RevokedKeyStopsWorking) {
   ExpectError(env_.Call("GET", "/api/v1/doctors", nullptr, env_.write_key), 401, "unauthenticated");
 }
 
+TEST_F(ApiTest, KeyRevokedByAnotherInstanceStopsWithinTheCacheTtl) {
+  EXPECT_EQ(env_.Call("GET", "/api/v1/doctors", nullptr, env_.write_key).status, 200);
+  auto parsed = ParseApiKey(env_.write_key.bearer);
+  ASSERT_TRUE(parsed);
+  // Revoked in the store directly, as another telemeet instance would.
+  ASSERT_TRUE(env_.store().Transact([&](store::Tx& tx) -> Status {
+    auto k = tx.GetApiKeyByPrefix(parsed->prefix);
+    if (!k) return std::unexpected(k.error());
+    return tx.RevokeApiKey(k->id);
+  }));
+  EXPECT_EQ(env_.Call("GET", "/api/v1/doctors", nullptr, env_.write_key).status, 200);
+  env_.clock.Advance(std::chrono::seconds(2));
+  ExpectError(env_.Call("GET", "/api/v1/doctors", nullptr, env_.write_key), 401, "unauthenticated");
+}
+
 TEST_F(ApiTest, KeySecretIsStoredHashedAndLastUseRecorded) {
   auto keys = ApiEnv::J(env_.Call("GET", "/api/v1/api_keys", nullptr, env_.admin));
   for (const auto& k : keys["data"]) {

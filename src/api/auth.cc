@@ -32,6 +32,10 @@ Result<Principal> FromApiKey(std::string_view bearer, ApiDeps& deps) {
   auto parsed = ParseApiKey(bearer);
   if (!parsed) return Unauthenticated("the API key is malformed");
   Instant now = deps.clock.Now();
+  std::string bearer_hash = TokenHash(bearer);
+  if (deps.auth_cache) {
+    if (auto p = deps.auth_cache->Get(bearer_hash, now, deps.options.api_key_cache_ttl)) return *p;
+  }
   auto key = deps.store.Read([&](store::Tx& tx) { return tx.GetApiKeyByPrefix(parsed->prefix); });
   if (!key) {
     if (key.error().code() == ErrorCode::kNotFound) return Unauthenticated("unknown API key");
@@ -51,6 +55,7 @@ Result<Principal> FromApiKey(std::string_view bearer, ApiDeps& deps) {
   p.can_write = HasScope(key->scopes, "write");
   p.can_read = HasScope(key->scopes, "read") || p.can_write;
   p.actor = "api_key:" + std::to_string(key->id);
+  if (deps.auth_cache) deps.auth_cache->Put(bearer_hash, p, now);
   return p;
 }
 
@@ -124,6 +129,30 @@ const std::string& DummyHash(const crypto::PasswordLimits& limits) {
 }
 
 }  // namespace
+
+std::optional<Principal> AuthCache::Get(const std::string& bearer_hash, Instant now,
+                                        std::chrono::milliseconds ttl) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(bearer_hash);
+  if (it == entries_.end()) return std::nullopt;
+  if (now - it->second.cached_at >= ttl || now < it->second.cached_at) {
+    entries_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.principal;
+}
+
+void AuthCache::Put(const std::string& bearer_hash, const Principal& p, Instant now) {
+  std::lock_guard lock(mu_);
+  if (entries_.size() >= kMaxEntries) entries_.clear();
+  entries_[bearer_hash] = Entry{p, now};
+}
+
+void AuthCache::EvictKey(int64_t api_key_id) {
+  std::lock_guard lock(mu_);
+  std::erase_if(entries_,
+                [&](const auto& e) { return e.second.principal.api_key_id == api_key_id; });
+}
 
 std::string TokenHash(std::string_view token) { return crypto::HexEncode(crypto::Sha256(token)); }
 

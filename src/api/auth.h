@@ -19,7 +19,10 @@
 // Thread-safe (stateless functions over the store).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +49,25 @@ struct Principal {
 };
 
 inline constexpr std::string_view kSessionCookie = "tm_session";
+
+// Verified API keys by the hash of their full bearer value, for ApiOptions::api_key_cache_ttl.
+// Thread-safe.
+class AuthCache {
+ public:
+  std::optional<Principal> Get(const std::string& bearer_hash, Instant now,
+                               std::chrono::milliseconds ttl);
+  void Put(const std::string& bearer_hash, const Principal& p, Instant now);
+  void EvictKey(int64_t api_key_id);
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  struct Entry {
+    Principal principal;
+    Instant cached_at;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry, std::less<>> entries_;  // guarded by mu_
+};
 
 // The stored form of a bearer secret, session token or access-link token: hex SHA-256.
 std::string TokenHash(std::string_view token);

@@ -237,6 +237,7 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                     auto s =
                         c.deps.store.Transact([&](store::Tx& tx) { return tx.RevokeApiKey(*id); });
                     if (!s) return std::unexpected(s.error());
+                    if (c.deps.auth_cache) c.deps.auth_cache->EvictKey(*id);
                     return net::Response::Empty(204);
                   }),
            kOffload);
