@@ -156,6 +156,42 @@ Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
   });
 }
 
+Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
+  core::Meeting intent = snap.meeting;
+  intent.state = MeetingState::kCreating;
+  intent.doctor_id = snap.appointment.doctor_id;
+  if (!snap.meeting_exists) intent.calendar_id = snap.doctor.calendar_id;
+  const Instant until = clock_.Now() + options_.lease_for;
+  Status s = store_.Transact([&](store::Tx& tx) -> Status {
+    if (auto lease = tx.ExtendLease(job, until); !lease) return lease;
+    auto current = tx.GetMeeting(snap.appointment.id);
+    if (current) {
+      if (!snap.meeting_exists || current->state != snap.meeting.state ||
+          current->conference_attempt != snap.meeting.conference_attempt) {
+        return Fail(ErrorCode::kFailedPrecondition, "meeting changed while the job ran");
+      }
+    } else if (current.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(current.error());
+    }
+    if (auto put = tx.PutMeeting(intent); !put) return put;
+    core::AuditEntry entry;
+    entry.appointment_id = snap.appointment.id;
+    entry.actor = options_.actor;
+    entry.action = "meeting.state";
+    entry.detail = nlohmann::json{{"from", core::Name(snap.meeting.state)},
+                                  {"to", core::Name(intent.state)},
+                                  {"action", "insert"},
+                                  {"revision", snap.appointment.revision}}
+                       .dump();
+    if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    return Ok();
+  });
+  if (!s) return s;
+  snap.meeting = std::move(intent);
+  snap.meeting_exists = true;
+  return Ok();
+}
+
 Result<google::EventSpec> Reconciler::SpecFor(const Snapshot& snap,
                                               int32_t conference_attempt) const {
   const core::Appointment& a = snap.appointment;
@@ -462,10 +498,16 @@ RunResult Reconciler::Run(const core::Job& job) {
       result.disposition = Disposition::kStoreError;
       result.error = read.error().ToString();
       return result;
+    } else {
+      result.error = read.error().ToString();
     }
+  } else {
+    result.error = payload.error().ToString();
   }
   if (!snap) {
     // Nothing to reconcile (malformed job, or the appointment is gone): finish the job.
+    obs::Log().Warn("reconcile job without an appointment dropped",
+                    {{"job", job.key}, {"error", result.error}});
     Status done = store_.Transact([&](store::Tx& tx) { return tx.CompleteJob(job); });
     result.disposition = done ? Disposition::kCompleted : Disposition::kLeaseLost;
     if (!done) result.error = done.error().ToString();
@@ -483,6 +525,24 @@ RunResult Reconciler::Run(const core::Job& job) {
   plan.meeting.doctor_id = snap->appointment.doctor_id;
   if (decision.action == Action::kInsert && !snap->meeting_exists) {
     plan.meeting.calendar_id = snap->doctor.calendar_id;
+  }
+  if (decision.action == Action::kInsert && !core::MayHaveEvent(snap->meeting.state)) {
+    if (Status s = RecordIntent(job, *snap); !s) {
+      const Error& e = s.error();
+      result.error = e.ToString();
+      if (e.message().starts_with("meeting changed")) {
+        // An admin retry or another run got there first: run again from the new row.
+        Status released = store_.Transact([&](store::Tx& tx) { return tx.ReleaseJob(job); });
+        result.disposition = released ? Disposition::kRepoll : Disposition::kLeaseLost;
+        return result;
+      }
+      bool lost = e.code() == ErrorCode::kFailedPrecondition &&
+                  e.message().starts_with("lease lost");
+      result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
+      return result;
+    }
+    plan.meeting = snap->meeting;
+    plan.meeting.state = decision.state;
   }
   Act(*snap, decision, plan);
 

@@ -58,6 +58,9 @@ struct ReconcilerOptions {
   // Transient failures: store::BackoffAfter with these bounds; retried forever, visibly.
   std::chrono::microseconds retry_base{std::chrono::seconds(1)};
   std::chrono::microseconds retry_max{std::chrono::minutes(5)};
+  // The worker's lease length: a write that checks the lease before a Google call (the
+  // insert's intent record) extends it to now + lease_for.
+  std::chrono::microseconds lease_for{std::chrono::seconds(60)};
   // Who the audit trail names ("worker:<host>").
   std::string actor = "worker";
 };
@@ -97,6 +100,9 @@ class Reconciler {
   struct Plan;
 
   Result<Snapshot> ReadSnapshot(int64_t appointment_id);
+  // Before an insert for a meeting that cannot have an event yet: record "creating" (checking
+  // the lease), so a crash after Google made the event still leaves a row saying it may exist.
+  Status RecordIntent(const core::Job& job, Snapshot& snap);
   // Makes the Google call(s) for the decision and fills the plan.
   void Act(const Snapshot& snap, const core::Decision& decision, Plan& plan);
   void ActInsert(const Snapshot& snap, Plan& plan);

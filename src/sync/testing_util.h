@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -31,7 +32,9 @@ class TempStore {
   ~TempStore() {
     store_.reset();
     std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+    if (!dir_.empty() && std::getenv("SYNC_KEEP_DB") == nullptr) {
+      std::filesystem::remove_all(dir_, ec);
+    }
   }
   store::Store& operator*() { return *store_; }
   store::Store* operator->() { return store_.get(); }

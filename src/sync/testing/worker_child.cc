@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   options.poll_max = milliseconds(500);
   options.retry_base = milliseconds(50);
   options.retry_max = milliseconds(1'000);
+  options.lease_for = milliseconds(lease_ms);
   options.actor = "worker:child-" + std::to_string(getpid());
   sync::Reconciler reconciler(*store, calendar, calls, clock, options);
   sync::WorkerOptions worker_options;
