@@ -1,6 +1,7 @@
 // Chaos: appointments are created, rescheduled and cancelled while fake-google fails 10% of
-// Calendar calls with 5xx, times out 5%, loses the answer of 3% after doing the work, and the
-// worker process is SIGKILLed at random moments and restarted. At the end the emulator must
+// Calendar calls with 5xx, times out 5%, loses the answer of 3% after doing the work, refuses
+// everything with 429 during short rate-limit storms, and the worker process is SIGKILLed at
+// random moments and restarted. At the end the emulator must
 // hold exactly what the appointments say: one event per active appointment with the right
 // times and one conference, none for cancelled ones, and exactly one successful insert per
 // event (every other insert was answered 409 and adopted).
@@ -94,9 +95,10 @@ class Child {
   pid_t pid_ = -1;
 };
 
-class SyncChaosTest : public ::testing::Test {
+class SyncChaosTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    ASSERT_NE(store_.operator->(), nullptr) << "no store";
     emulator::FakeGoogleOptions options;
     options.clients.push_back({kClientId, kSecret, {kRedirect}});
     for (int i = 0; i < kDoctors; ++i) options.accounts.push_back({Email(i), "", ""});
@@ -139,8 +141,25 @@ class SyncChaosTest : public ::testing::Test {
     ASSERT_TRUE(tokens_->StoreNewGrant(std::to_string(doctor_id), *grant, email));
   }
 
+  // For a moment every Calendar call is refused with 429 rateLimitExceeded (Retry-After: 1).
+  void RateLimitStorm() {
+    emulator::QuotaOptions storm;
+    storm.per_user = 0;
+    storm.per_project = 1;
+    storm.status = 429;
+    storm.retry_after_seconds = 1;
+    google_->quota().SetOptions(storm);
+    std::this_thread::sleep_for(milliseconds(300));
+    emulator::QuotaOptions calm;
+    calm.per_user = 0;
+    calm.per_project = 0;
+    google_->quota().SetOptions(calm);
+    ++storms_;
+  }
+
+  int storms_ = 0;
   SystemClock& clock_ = SystemClock::Instance();
-  testing::TempStore store_{clock_};
+  testing::TempStore store_{clock_, GetParam()};
   StoreGrantStore grants_{*store_};
   google::RetryPolicy retry_{google::RetryOptions{}, clock_, google::RealSleeper::Instance(), 1};
   net::HttpClient http_;
@@ -152,7 +171,7 @@ class SyncChaosTest : public ::testing::Test {
   std::unique_ptr<google::TokenProvider> tokens_;
 };
 
-TEST_F(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
+TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   const int n = EnvInt("SYNC_CHAOS_APPOINTMENTS", 300);
   const int kills = EnvInt("SYNC_CHAOS_KILLS", 5);
   std::mt19937 rng(20260301);
@@ -179,7 +198,12 @@ TEST_F(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
 
   const std::string store_url = store_.url();
   const std::string key_hex = crypto::HexEncode(key_);
-  auto child = std::make_unique<Child>(store_url, google_->base_url(), key_hex);
+  // SQLite: one worker process; PostgreSQL: three instances sharing the work.
+  const int instances = GetParam() == "postgres" ? 3 : 1;
+  std::vector<std::unique_ptr<Child>> children;
+  for (int i = 0; i < instances; ++i) {
+    children.push_back(std::make_unique<Child>(store_url, google_->base_url(), key_hex));
+  }
 
   const Instant base = *core::ParseRfc3339("2026-04-01T06:00:00Z");
   std::vector<core::Appointment> appointments;
@@ -188,9 +212,10 @@ TEST_F(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   auto maybe_kill = [&](int step, int steps) {
     if (killed < kills && step >= (killed + 1) * steps / (kills + 1)) {
       std::this_thread::sleep_for(milliseconds(50 + percent(rng) * 3));
-      child->Kill(SIGKILL);
+      auto& victim = children[static_cast<size_t>(percent(rng)) % children.size()];
+      victim->Kill(SIGKILL);
       ++killed;
-      child = std::make_unique<Child>(store_url, google_->base_url(), key_hex);
+      victim = std::make_unique<Child>(store_url, google_->base_url(), key_hex);
     }
   };
   const int steps = n + n / 2;
@@ -211,8 +236,10 @@ TEST_F(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     maybe_kill(step, steps);
   }
   // Reschedules (some several times) and cancels, spread over the run.
+  std::uniform_int_distribution<size_t> pick(0, appointments.size() - 1);
   for (int k = 0; k < n / 2; ++k, ++step) {
-    core::Appointment& a = appointments[static_cast<size_t>(percent(rng) * n / 100)];
+    if (k > 0 && k % (n / 8 + 1) == 0) RateLimitStorm();
+    core::Appointment& a = appointments[pick(rng)];
     if (a.status == core::AppointmentStatus::kCancelled) continue;
     Result<core::Appointment> changed;
     if (percent(rng) < 30) {
@@ -242,7 +269,7 @@ TEST_F(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
         << left->items[0].last_error;
     std::this_thread::sleep_for(milliseconds(100));
   }
-  child->Kill(SIGTERM);
+  for (auto& child : children) child->Kill(SIGTERM);
   EXPECT_EQ(killed, kills);
 
   // What Google holds, per doctor.
@@ -290,10 +317,18 @@ TEST_F(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     conflicts += r.status == 409 ? 1 : 0;
     faults += r.fault.empty() ? 0 : 1;
   }
-  std::printf("chaos: %d appointments (%d active, %d cancelled), %d kills, %zu events, "
-              "%d insert requests (%d answered 409, %d faulted)\n",
-              n, active, cancelled, killed, events.size(), inserts, conflicts, faults);
+  int rate_limited = 0;
+  for (const auto& r : google_->RequestLog()) rate_limited += r.status == 429 ? 1 : 0;
+  std::printf("chaos: %d appointments (%d active, %d cancelled), %d kills, %d storms (%d "
+              "calls answered 429), %zu events, %d insert requests (%d answered 409, %d "
+              "faulted)\n",
+              n, active, cancelled, killed, storms_, rate_limited, events.size(), inserts,
+              conflicts, faults);
+  EXPECT_GT(storms_, 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SyncChaosTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace telemeet::sync
