@@ -641,6 +641,14 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
   worker_->Start();
   std::this_thread::sleep_for(milliseconds(30));
   worker_->Stop();
+  // Nothing stays leased by the stopped worker: what it had not started was given back.
+  auto jobs = store_->Read([&](store::Tx& tx) {
+    return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {});
+  });
+  ASSERT_TRUE(jobs.has_value());
+  for (const core::Job& job : jobs->items) {
+    EXPECT_TRUE(job.lease_owner.empty()) << job.key << " still leased by " << job.lease_owner;
+  }
   // A second worker (another owner) takes what is left.
   WorkerOptions w;
   w.threads = 3;

@@ -69,8 +69,12 @@ std::vector<core::Job> Worker::Lease(int n) {
   request.kind = std::string(store::kReconcileJobKind);
   auto jobs = store_.Transact([&](store::Tx& tx) { return tx.LeaseJobs(request); });
   if (!jobs) {
-    lease_errors_.fetch_add(1);
-    obs::Log().Warn("leasing reconcile jobs failed", {{"error", jobs.error().ToString()}});
+    // The store is down or locked: say so once per streak, then every 100th time.
+    int64_t streak = lease_errors_.fetch_add(1);
+    if (streak % 100 == 0) {
+      obs::Log().Warn("leasing reconcile jobs failed",
+                      {{"error", jobs.error().ToString()}, {"failures", streak + 1}});
+    }
     return {};
   }
   return std::move(*jobs);

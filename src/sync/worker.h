@@ -62,6 +62,7 @@ class Worker {
 
   const std::string& owner() const { return options_.owner; }
   int64_t runs() const { return runs_.load(); }
+  // Lease calls that failed (store unreachable); logged once per 100.
   int64_t lease_errors() const { return lease_errors_.load(); }
 
  private:
