@@ -662,6 +662,34 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
   EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
 }
 
+TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  auto lease = [&](const std::string& owner, Instant now) {
+    store::LeaseRequest r;
+    r.owner = owner;
+    r.max = 1;
+    r.lease_for = seconds(5);
+    r.now = now;
+    r.kind = std::string(store::kReconcileJobKind);
+    auto jobs = store_->Transact([&](store::Tx& tx) { return tx.LeaseJobs(r); });
+    EXPECT_TRUE(jobs.has_value() && jobs->size() == 1u);
+    return jobs && !jobs->empty() ? jobs->front() : core::Job{};
+  };
+  core::Job stale = lease("worker-a", clock_.Now());
+  // worker-a stalls past its lease; worker-b takes the job over.
+  core::Job fresh = lease("worker-b", clock_.Now() + seconds(10));
+  RunResult lost = reconciler_->Run(stale);
+  EXPECT_EQ(lost.disposition, Disposition::kLeaseLost) << lost.error;
+  EXPECT_FALSE(MeetingOf(a.id).has_value());
+  EXPECT_EQ(Inserts(), 0);  // the intent record checked the lease before calling Google
+  RunResult done = reconciler_->Run(fresh);
+  EXPECT_EQ(done.disposition, Disposition::kCompleted) << done.error;
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kReady);
+  EXPECT_EQ(Inserts(), 1);
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+}
+
 // The same behaviour on both backends; the PostgreSQL half is registered with the label
 // postgres and a server fixture (see CMakeLists.txt).
 INSTANTIATE_TEST_SUITE_P(Backends, SyncIntegrationTest, ::testing::Values("sqlite", "postgres"),
