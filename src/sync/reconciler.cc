@@ -557,6 +557,12 @@ RunResult Reconciler::Run(const core::Job& job) {
                 e.message().starts_with("lease lost");
     result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
     result.error = e.ToString();
+    if (!lost) {
+      // The store failed (not our lease): try again after a backoff rather than waiting for
+      // the lease to run out. If this fails too, the lease expiry still brings the job back.
+      Instant at = store::BackoffAfter(job, clock_.Now(), options_.retry_base, options_.retry_max);
+      (void)store_.Transact([&](store::Tx& tx) { return tx.RetryJob(job, at, result.error); });
+    }
     obs::Log().Warn("reconcile job not recorded", {{"job", job.key},
                                                     {"disposition", Name(result.disposition)},
                                                     {"error", result.error}});
