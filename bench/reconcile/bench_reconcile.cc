@@ -142,8 +142,8 @@ int main(int argc, char** argv) {
     std::string location = consent->headers.Get("Location").value_or("");
     KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
     auto grant = oauth.ExchangeCode(FindValue(q, "code").value_or(""), start->code_verifier);
-    if (!grant || !tokens.StoreNewGrant(std::to_string(doctors[static_cast<size_t>(i)]), *grant,
-                                        Email(i))) {
+    if (!grant ||
+        !tokens.StoreNewGrant(std::to_string(doctors[static_cast<size_t>(i)]), *grant, Email(i))) {
       return 1;
     }
   }

@@ -17,8 +17,6 @@ CallCollector::Scope::Scope() : previous_(current_records) { current_records = &
 
 CallCollector::Scope::~Scope() { current_records = previous_; }
 
-std::vector<google::CallRecord> CallCollector::Scope::Take() {
-  return std::exchange(records_, {});
-}
+std::vector<google::CallRecord> CallCollector::Scope::Take() { return std::exchange(records_, {}); }
 
 }  // namespace telemeet::sync

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-
 namespace telemeet::sync {
 
 namespace {
@@ -65,14 +64,12 @@ Result<int64_t> ParseDoctorId(std::string_view doctor_id) {
   auto [end, ec] = std::from_chars(doctor_id.data(), doctor_id.data() + doctor_id.size(), id);
   if (ec != std::errc() || end != doctor_id.data() + doctor_id.size() || id <= 0) {
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("doctor id \"{}\" is not a positive integer", doctor_id),
-                "doctor_id");
+                fmt::format("doctor id \"{}\" is not a positive integer", doctor_id), "doctor_id");
   }
   return id;
 }
 
-Result<std::optional<google::StoredGrant>> StoreGrantStore::LoadGrant(
-    std::string_view doctor_id) {
+Result<std::optional<google::StoredGrant>> StoreGrantStore::LoadGrant(std::string_view doctor_id) {
   auto id = ParseDoctorId(doctor_id);
   if (!id) return std::unexpected(id.error());
   auto grant = store_.Read([&](store::Tx& tx) { return tx.GetGrant(*id); });
@@ -100,17 +97,17 @@ Status StoreGrantStore::Write(store::Tx& tx, const std::optional<core::GoogleGra
     core::OutboxEvent event;
     event.topic = std::string(kNeedsReconnectTopic);
     event.doctor_id = doctor_id;
-    event.payload = nlohmann::json{{"doctor_id", doctor_id},
-                                   {"account_email", next.account_email},
-                                   {"reason", reason},
-                                   {"parked_jobs", *parked}}
-                        .dump();
+    event.payload = nlohmann::json{
+        {"doctor_id", doctor_id},
+        {"account_email", next.account_email},
+        {"reason", reason},
+        {"parked_jobs",
+         *parked}}.dump();
     if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
     return Ok();
   }
   // A live grant: from nothing or from dead (connect, reconnect) the waiting work resumes.
-  if (!previous.has_value() || was_dead ||
-      previous->status == core::GrantStatus::kDisconnected) {
+  if (!previous.has_value() || was_dead || previous->status == core::GrantStatus::kDisconnected) {
     if (auto woken = tx.WakeDoctor(doctor_id); !woken) return std::unexpected(woken.error());
   }
   return Ok();

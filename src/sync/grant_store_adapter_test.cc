@@ -67,9 +67,13 @@ TEST_F(StoreGrantStoreTest, NeverConnectedLoadsAsAbsent) {
   auto g = grants_.LoadGrant(DoctorKey());
   ASSERT_TRUE(g.has_value());
   EXPECT_FALSE(g->has_value());
-  EXPECT_EQ(grants_.LockAndUpdate(DoctorKey(), [](const google::StoredGrant&) {
-                      return Result<std::optional<google::StoredGrant>>(std::nullopt);
-                    }).error().code(),
+  EXPECT_EQ(grants_
+                .LockAndUpdate(DoctorKey(),
+                               [](const google::StoredGrant&) {
+                                 return Result<std::optional<google::StoredGrant>>(std::nullopt);
+                               })
+                .error()
+                .code(),
             ErrorCode::kNotFound);
 }
 

@@ -76,8 +76,8 @@ Result<ReconcilePayload> ParseReconcilePayload(std::string_view payload) {
     rest.remove_prefix(kPoll.size());
     auto [after_polls, ec2] = std::from_chars(rest.data(), rest.data() + rest.size(), p.polls);
     if (ec2 != std::errc() || p.polls < 0) p.polls = 0;
-    rest = std::string_view(after_polls, static_cast<size_t>(rest.data() + rest.size() -
-                                                             after_polls));
+    rest =
+        std::string_view(after_polls, static_cast<size_t>(rest.data() + rest.size() - after_polls));
   }
   if (!rest.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -113,9 +113,12 @@ struct Reconciler::Plan {
   std::chrono::microseconds repoll_after{0};
 };
 
-Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar,
-                       CallCollector& calls, const Clock& clock, ReconcilerOptions options)
-    : store_(store), calendar_(calendar), calls_(calls), clock_(clock),
+Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar, CallCollector& calls,
+                       const Clock& clock, ReconcilerOptions options)
+    : store_(store),
+      calendar_(calendar),
+      calls_(calls),
+      clock_(clock),
       options_(std::move(options)) {}
 
 Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
@@ -201,8 +204,8 @@ Result<google::EventSpec> Reconciler::SpecFor(const Snapshot& snap,
   if (!end) return std::unexpected(end.error());
   google::EventSpec spec;
   spec.id = snap.meeting.event_id;
-  spec.summary = RenderTitle(snap.service.event_title_template, snap.service.name,
-                             snap.doctor.name, snap.patient.name);
+  spec.summary = RenderTitle(snap.service.event_title_template, snap.service.name, snap.doctor.name,
+                             snap.patient.name);
   spec.start.date_time = std::move(*start);
   spec.start.time_zone = a.time_zone;
   spec.end.date_time = std::move(*end);
@@ -244,15 +247,16 @@ std::string Readable(const google::GoogleError& e) {
           "conferences for the doctor's calendar, then retry.",
           e.message());
     case ErrorKind::kInvalidRequest:
-      return fmt::format("Google rejected the event as invalid (HTTP {} {}): {}",
-                         e.http_status(), e.reason(), e.message());
-    case ErrorKind::kForbidden:
-      return fmt::format("Google refused the change (HTTP {} {}): {}", e.http_status(),
+      return fmt::format("Google rejected the event as invalid (HTTP {} {}): {}", e.http_status(),
                          e.reason(), e.message());
-    case ErrorKind::kDuplicate:
-      return fmt::format("An event with this appointment's id exists at Google and is not ours: "
-                         "{}",
+    case ErrorKind::kForbidden:
+      return fmt::format("Google refused the change (HTTP {} {}): {}", e.http_status(), e.reason(),
                          e.message());
+    case ErrorKind::kDuplicate:
+      return fmt::format(
+          "An event with this appointment's id exists at Google and is not ours: "
+          "{}",
+          e.message());
     default:
       return e.ToString();
   }
@@ -263,8 +267,7 @@ bool SameMeeting(const core::Meeting& a, const core::Meeting& b) {
          a.join_url == b.join_url && a.event_url == b.event_url && a.etag == b.etag &&
          a.synced_revision == b.synced_revision && a.synced_start == b.synced_start &&
          a.synced_end == b.synced_end && a.conference_attempt == b.conference_attempt &&
-         a.attempts == b.attempts && a.last_error == b.last_error &&
-         a.calendar_id == b.calendar_id;
+         a.attempts == b.attempts && a.last_error == b.last_error && a.calendar_id == b.calendar_id;
 }
 
 }  // namespace
@@ -345,8 +348,7 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
     // No conference, a failed one, or success without a link.
     m.join_url.clear();
     const std::string ours = core::RequestIdFor(snap.appointment.uid, m.conference_attempt);
-    const bool ours_failed =
-        c.request_id == ours && c.status != google::ConferenceStatus::kNone;
+    const bool ours_failed = c.request_id == ours && c.status != google::ConferenceStatus::kNone;
     const int per_round = std::max(1, options_.conference_attempts);
     if (ours_failed) {
       if (m.conference_attempt % per_round == 0) {
@@ -377,8 +379,8 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
       plan.disposition = Disposition::kCompleted;
       return;
     }
-    auto updated = calendar_.UpdateEvent(snap.doctor_key, m.calendar_id, *spec, event,
-                                         options_.send_updates);
+    auto updated =
+        calendar_.UpdateEvent(snap.doctor_key, m.calendar_id, *spec, event, options_.send_updates);
     if (!updated) {
       ApplyError(snap, updated.error(), plan);
       return;
@@ -395,16 +397,14 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
     plan.error = plan.meeting.last_error;
     return;
   }
-  auto made =
-      calendar_.InsertEvent(snap.doctor_key, plan.meeting.calendar_id, *spec,
-                            options_.send_updates);
+  auto made = calendar_.InsertEvent(snap.doctor_key, plan.meeting.calendar_id, *spec,
+                                    options_.send_updates);
   if (!made) return ApplyError(snap, made.error(), plan);
   ApplyEvent(snap, std::move(made->event), plan);
 }
 
 void Reconciler::ActPoll(const Snapshot& snap, Plan& plan) {
-  auto event = calendar_.GetEvent(snap.doctor_key, plan.meeting.calendar_id,
-                                  plan.meeting.event_id);
+  auto event = calendar_.GetEvent(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id);
   if (!event) {
     if (event.error().kind() == ErrorKind::kNotFound) {
       // The event is gone at Google: make it again at once.
@@ -426,9 +426,9 @@ void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
     plan.error = plan.meeting.last_error;
     return;
   }
-  auto event = calendar_.PatchEventTimes(snap.doctor_key, plan.meeting.calendar_id,
-                                         plan.meeting.event_id, spec->start, spec->end,
-                                         options_.send_updates);
+  auto event =
+      calendar_.PatchEventTimes(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id,
+                                spec->start, spec->end, options_.send_updates);
   if (!event) {
     if (event.error().kind() == ErrorKind::kNotFound) {
       plan.meeting.state = MeetingState::kCreating;
@@ -445,8 +445,7 @@ void Reconciler::ActDelete(const Snapshot& snap, Plan& plan) {
   auto gone = calendar_.DeleteEvent(snap.doctor_key, plan.meeting.calendar_id,
                                     plan.meeting.event_id, options_.send_updates);
   if (!gone) return ApplyError(snap, gone.error(), plan);
-  plan.meeting.state =
-      snap.desired.cancelled ? MeetingState::kCancelled : MeetingState::kNotNeeded;
+  plan.meeting.state = snap.desired.cancelled ? MeetingState::kCancelled : MeetingState::kNotNeeded;
   plan.meeting.join_url.clear();
   plan.meeting.etag.clear();
   plan.meeting.attempts = 0;
@@ -515,8 +514,7 @@ RunResult Reconciler::Run(const core::Job& job) {
   }
 
   snap->doctor_key = std::to_string(snap->appointment.doctor_id);
-  snap->desired =
-      core::DesiredFor(snap->service, snap->appointment, options_.policy, snap->grant);
+  snap->desired = core::DesiredFor(snap->service, snap->appointment, options_.policy, snap->grant);
   core::Decision decision = core::NextAction(snap->desired, snap->meeting);
   plan.action = decision.action;
   plan.decided = decision.state;
@@ -536,8 +534,8 @@ RunResult Reconciler::Run(const core::Job& job) {
         result.disposition = released ? Disposition::kRepoll : Disposition::kLeaseLost;
         return result;
       }
-      bool lost = e.code() == ErrorCode::kFailedPrecondition &&
-                  e.message().starts_with("lease lost");
+      bool lost =
+          e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
       result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
       return result;
     }
@@ -553,8 +551,7 @@ RunResult Reconciler::Run(const core::Job& job) {
   Status committed = Commit(job, *snap, plan, scope.Take());
   if (!committed) {
     const Error& e = committed.error();
-    bool lost = e.code() == ErrorCode::kFailedPrecondition &&
-                e.message().starts_with("lease lost");
+    bool lost = e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
     result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
     result.error = e.ToString();
     if (!lost) {
@@ -563,9 +560,9 @@ RunResult Reconciler::Run(const core::Job& job) {
       Instant at = store::BackoffAfter(job, clock_.Now(), options_.retry_base, options_.retry_max);
       (void)store_.Transact([&](store::Tx& tx) { return tx.RetryJob(job, at, result.error); });
     }
-    obs::Log().Warn("reconcile job not recorded", {{"job", job.key},
-                                                    {"disposition", Name(result.disposition)},
-                                                    {"error", result.error}});
+    obs::Log().Warn(
+        "reconcile job not recorded",
+        {{"job", job.key}, {"disposition", Name(result.disposition)}, {"error", result.error}});
   }
   return result;
 }
@@ -589,13 +586,12 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
   if (after.state == MeetingState::kFailed && before.state != MeetingState::kFailed) {
     topics.push_back(kMeetingFailed);
   }
-  if (plan.action == Action::kDelete && (after.state == MeetingState::kCancelled ||
-                                         after.state == MeetingState::kNotNeeded)) {
+  if (plan.action == Action::kDelete &&
+      (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded)) {
     topics.push_back(kMeetingCancelled);
   }
-  const bool write_meeting =
-      !SameMeeting(before, after) &&
-      (snap.meeting_exists || after.state != MeetingState::kNotNeeded);
+  const bool write_meeting = !SameMeeting(before, after) &&
+                             (snap.meeting_exists || after.state != MeetingState::kNotNeeded);
 
   return store_.Transact([&](store::Tx& tx) -> Status {
     // The job's fate first: every one of these checks the lease, so a worker that lost its
@@ -659,13 +655,11 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       entry.appointment_id = appointment_id;
       entry.actor = options_.actor;
       entry.action = "google." + call.operation;
-      entry.detail = nlohmann::json{{"method", call.method},
-                                    {"path", call.path},
-                                    {"status", call.status},
-                                    {"latency_ms", call.latency.count() / 1000.0},
-                                    {"attempt", call.attempt},
-                                    {"outcome", call.outcome}}
-                         .dump();
+      entry.detail =
+          nlohmann::json{{"method", call.method},   {"path", call.path},
+                         {"status", call.status},   {"latency_ms", call.latency.count() / 1000.0},
+                         {"attempt", call.attempt}, {"outcome", call.outcome}}
+              .dump();
       if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
     }
     if (changed_meanwhile) return Ok();

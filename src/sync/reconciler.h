@@ -67,12 +67,12 @@ struct ReconcilerOptions {
 
 // What became of the job.
 enum class Disposition {
-  kCompleted,    // in step (or waiting for a person); the job is done
-  kRepoll,       // the conference is pending: due again soon, not a failure
-  kRetry,        // a transient failure: attempts + 1, due after a backoff
-  kParked,       // the doctor's grant is dead: parked until reconnect
-  kLeaseLost,    // another worker owns the job now: nothing was written
-  kStoreError,   // the store failed; the lease runs out and the job runs again
+  kCompleted,   // in step (or waiting for a person); the job is done
+  kRepoll,      // the conference is pending: due again soon, not a failure
+  kRetry,       // a transient failure: attempts + 1, due after a backoff
+  kParked,      // the doctor's grant is dead: parked until reconnect
+  kLeaseLost,   // another worker owns the job now: nothing was written
+  kStoreError,  // the store failed; the lease runs out and the job runs again
 };
 std::string_view Name(Disposition d);
 
@@ -80,7 +80,7 @@ struct RunResult {
   Disposition disposition = Disposition::kCompleted;
   core::Action action = core::Action::kNothing;
   core::MeetingState state = core::MeetingState::kNotNeeded;  // the meeting's state now
-  std::string error{};  // the failure, when there was one
+  std::string error{};                                        // the failure, when there was one
 };
 
 class Reconciler {

@@ -7,9 +7,9 @@
 // event (every other insert was answered 409 and adopted).
 //
 // SYNC_CHAOS_APPOINTMENTS (default 300) and SYNC_CHAOS_KILLS (default 5) scale it.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -63,8 +63,7 @@ class Child {
   Child(const std::string& store_url, const std::string& base, const std::string& key_hex) {
     std::string threads = "8";
     std::string lease = "1500";
-    std::vector<std::string> args = {SYNC_WORKER_CHILD, store_url, base, kClientId, threads,
-                                     lease};
+    std::vector<std::string> args = {SYNC_WORKER_CHILD, store_url, base, kClientId, threads, lease};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -119,8 +118,8 @@ class SyncChaosTest : public ::testing::TestWithParam<std::string> {
     c.auth_url = base + "/o/oauth2/v2/auth";
     c.token_url = base + "/token";
     c.revoke_url = base + "/revoke";
-    oauth_ = std::make_unique<google::OAuthClient>(c, google::OAuthDeps{transport_, clock_,
-                                                                        retry_, nullptr});
+    oauth_ = std::make_unique<google::OAuthClient>(
+        c, google::OAuthDeps{transport_, clock_, retry_, nullptr});
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
   }
   void TearDown() override {
@@ -244,9 +243,8 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     if (a.status == core::AppointmentStatus::kCancelled) continue;
     Result<core::Appointment> changed;
     if (percent(rng) < 30) {
-      changed = store_->Transact([&](store::Tx& tx) {
-        return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled);
-      });
+      changed = store_->Transact(
+          [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); });
     } else {
       Instant start = a.start + minutes(percent(rng) < 50 ? 15 : -15);
       changed = store_->Transact(
@@ -260,9 +258,8 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   // Let the last worker finish: no reconcile job due or leased.
   auto deadline = std::chrono::steady_clock::now() + seconds(240);
   for (;;) {
-    auto left = store_->Read([&](store::Tx& tx) {
-      return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {});
-    });
+    auto left = store_->Read(
+        [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
     ASSERT_TRUE(left.has_value());
     if (left->items.empty()) break;
     ASSERT_LT(std::chrono::steady_clock::now(), deadline)
@@ -326,11 +323,12 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   EXPECT_LE(static_cast<int>(events.size()), clean + lost_answers);
   int rate_limited = 0;
   for (const auto& r : google_->RequestLog()) rate_limited += r.status == 429 ? 1 : 0;
-  std::printf("chaos: %d appointments (%d active, %d cancelled), %d kills, %d storms (%d "
-              "calls answered 429), %zu events, %d insert requests (%d answered 409, %d "
-              "faulted)\n",
-              n, active, cancelled, killed, storms_, rate_limited, events.size(), inserts,
-              conflicts, faults);
+  std::printf(
+      "chaos: %d appointments (%d active, %d cancelled), %d kills, %d storms (%d "
+      "calls answered 429), %zu events, %d insert requests (%d answered 409, %d "
+      "faulted)\n",
+      n, active, cancelled, killed, storms_, rate_limited, events.size(), inserts, conflicts,
+      faults);
   EXPECT_GT(storms_, 0);
 }
 

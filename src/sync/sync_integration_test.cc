@@ -3,9 +3,8 @@
 // KeyRing, grants in the store through StoreGrantStore, and a real SQLite store in a temporary
 // directory. Time is the wall clock; backoffs and poll intervals are configured in milliseconds
 // so a test takes at most a few seconds.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
@@ -71,9 +70,9 @@ class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
     calendar_options.base_url = base;
     calendar_options.timeout = milliseconds(700);
     calendar_ = std::make_unique<google::CalendarClient>(
-        calendar_options, google::CalendarDeps{transport_, *tokens_, retry_, clock_,
-                                               google::RealSleeper::Instance(), &limiter_,
-                                               &calls_});
+        calendar_options,
+        google::CalendarDeps{transport_, *tokens_, retry_, clock_, google::RealSleeper::Instance(),
+                             &limiter_, &calls_});
     clinic_ = testing::MakeClinic(*store_, kDoctorEmail);
     MakeReconciler(ReconcilerOptions{});
   }
@@ -243,8 +242,7 @@ class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
                                return o;
                              }(),
                              clock_, google::RealSleeper::Instance(), 7};
-  google::RateLimiter limiter_{google::RateLimitOptions{}, clock_,
-                               google::RealSleeper::Instance()};
+  google::RateLimiter limiter_{google::RateLimitOptions{}, clock_, google::RealSleeper::Instance()};
   net::HttpClient http_;
   google::HttpTransport transport_{http_};
   crypto::KeyRing keys_;
@@ -278,10 +276,8 @@ TEST_P(SyncIntegrationTest, CreateBecomesReadyWithTheEmulatorsLink) {
   EXPECT_EQ((*event)["visibility"], "private");
   EXPECT_EQ((*event)["start"]["timeZone"], "Europe/Berlin");
   EXPECT_EQ((*event)["start"]["dateTime"], "2026-03-02T09:00:00+01:00");
-  EXPECT_EQ((*event)["extendedProperties"]["private"][std::string(kAppointmentUidProperty)],
-            a.uid);
-  EXPECT_EQ((*event)["conferenceData"]["createRequest"]["requestId"],
-            core::RequestIdFor(a.uid, 1));
+  EXPECT_EQ((*event)["extendedProperties"]["private"][std::string(kAppointmentUidProperty)], a.uid);
+  EXPECT_EQ((*event)["conferenceData"]["createRequest"]["requestId"], core::RequestIdFor(a.uid, 1));
   EXPECT_EQ(event->dump().find("amy@patients.example"), std::string::npos);  // not invited
   EXPECT_EQ(Inserts(), 1);
 
@@ -314,9 +310,8 @@ TEST_P(SyncIntegrationTest, NotTelemedicineOrNotConfirmedMakesNoEvent) {
   EXPECT_FALSE(MeetingOf(booked.id).has_value());
   EXPECT_EQ(Inserts(), 0);
   // Confirming it makes the meeting.
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
-    return tx.SetStatus(booked.id, core::AppointmentStatus::kConfirmed);
-  }));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(booked.id, core::AppointmentStatus::kConfirmed); }));
   worker_->Nudge();
   WaitForState(booked.id, core::MeetingState::kReady);
   EXPECT_EQ(Inserts(), 1);
@@ -358,15 +353,14 @@ TEST_P(SyncIntegrationTest, PendingConferenceForThreePollsThenReady) {
   EXPECT_TRUE(m->join_url.starts_with("https://meet.google.com/"));
   EXPECT_EQ(Inserts(), 1);
   EXPECT_EQ(Requests("GET", kEventsPath + "/"), 4);  // three pending polls, then success
-  EXPECT_EQ(m->attempts, 0);                          // polls are not failures
+  EXPECT_EQ(m->attempts, 0);                         // polls are not failures
   WaitIdle();
   EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
 }
 
 TEST_P(SyncIntegrationTest, FailedConferenceThenAdminRetryBecomesReady) {
   Connect();
-  google_->calendar().SetConferenceBehaviour(kDoctorEmail,
-                                             {emulator::ConferenceMode::kFailure, 0});
+  google_->calendar().SetConferenceBehaviour(kDoctorEmail, {emulator::ConferenceMode::kFailure, 0});
   worker_->Start();
   core::Appointment a = Book(At(2, 8));
   core::Meeting failed = WaitForState(a.id, core::MeetingState::kFailed);
@@ -379,10 +373,8 @@ TEST_P(SyncIntegrationTest, FailedConferenceThenAdminRetryBecomesReady) {
   WaitIdle();
   EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.failed"});
 
-  google_->calendar().SetConferenceBehaviour(kDoctorEmail,
-                                             {emulator::ConferenceMode::kSuccess, 0});
-  auto retried =
-      store_->Transact([&](store::Tx& tx) { return tx.RetryFailedMeeting(a.id); });
+  google_->calendar().SetConferenceBehaviour(kDoctorEmail, {emulator::ConferenceMode::kSuccess, 0});
+  auto retried = store_->Transact([&](store::Tx& tx) { return tx.RetryFailedMeeting(a.id); });
   ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
   worker_->Nudge();
   core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
@@ -391,16 +383,14 @@ TEST_P(SyncIntegrationTest, FailedConferenceThenAdminRetryBecomesReady) {
   EXPECT_EQ(Events().size(), 1u);  // still one event
   auto event = EventAtGoogle(ready.event_id);
   ASSERT_TRUE(event.has_value());
-  EXPECT_EQ((*event)["conferenceData"]["createRequest"]["requestId"],
-            core::RequestIdFor(a.uid, 3));
+  EXPECT_EQ((*event)["conferenceData"]["createRequest"]["requestId"], core::RequestIdFor(a.uid, 3));
   WaitIdle();
   EXPECT_EQ(OutboxTopics(a.id), (std::vector<std::string>{"meeting.failed", "meeting.ready"}));
 }
 
 TEST_P(SyncIntegrationTest, RefusedConferenceTypeFailsWithAReadableReason) {
   Connect();
-  google_->calendar().SetConferenceBehaviour(kDoctorEmail,
-                                             {emulator::ConferenceMode::kRefuse, 0});
+  google_->calendar().SetConferenceBehaviour(kDoctorEmail, {emulator::ConferenceMode::kRefuse, 0});
   worker_->Start();
   core::Appointment a = Book(At(2, 8));
   core::Meeting m = WaitForState(a.id, core::MeetingState::kFailed);
@@ -463,18 +453,16 @@ TEST_P(SyncIntegrationTest, CancelDeletesOnceEvenWhenCancelledTwice) {
   worker_->Start();
   core::Appointment a = Book(At(2, 8));
   core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
-    return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled);
-  }));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
   worker_->Nudge();
   core::Meeting m = WaitForState(a.id, core::MeetingState::kCancelled);
   EXPECT_TRUE(m.join_url.empty());
   auto event = EventAtGoogle(ready.event_id);
   EXPECT_TRUE(!event.has_value() || (*event)["status"] == "cancelled");
   WaitIdle();
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
-    return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled);
-  }));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
   worker_->Nudge();
   WaitIdle();
   EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCancelled);
@@ -492,17 +480,15 @@ TEST_P(SyncIntegrationTest, RevokedGrantParksThenReconnectResumes) {
   core::Appointment a = Book(At(2, 10));
   core::Meeting parked = WaitForState(a.id, core::MeetingState::kNeedsReconnect);
   EXPECT_NE(parked.last_error.find("reconnect"), std::string::npos);
-  auto job = store_->Read(
-      [&](store::Tx& tx) { return tx.GetJob(store::ReconcileJobKey(a.id)); });
+  auto job = store_->Read([&](store::Tx& tx) { return tx.GetJob(store::ReconcileJobKey(a.id)); });
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->state, core::JobState::kParked);
   auto grant = store_->Read([&](store::Tx& tx) { return tx.GetGrant(clinic_.doctor.id); });
   EXPECT_EQ(grant->status, core::GrantStatus::kNeedsReconnect);
   EXPECT_EQ(OutboxTopics(), (std::vector<std::string>{"meeting.ready", "doctor.needs_reconnect"}));
   // A reschedule of the first appointment while disconnected waits too: nothing is dropped.
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
-    return tx.Reschedule(first.id, At(2, 12), At(2, 12) + minutes(30));
-  }));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(first.id, At(2, 12), At(2, 12) + minutes(30)); }));
   worker_->Nudge();
   WaitForState(first.id, core::MeetingState::kNeedsReconnect);
   int made = 0;  // the second insert was tried once and answered 401; nothing new was made
@@ -588,8 +574,7 @@ TEST_P(SyncIntegrationTest, ServerErrorsAreRetriedVisiblyThenSucceed) {
   int failed_calls = 0;
   bool retry_noted = false;
   for (const auto& e : Audit(a.id)) {
-    if (e.action == "google.events.insert" &&
-        nlohmann::json::parse(e.detail)["status"] == 500) {
+    if (e.action == "google.events.insert" && nlohmann::json::parse(e.detail)["status"] == 500) {
       ++failed_calls;
     }
     if (e.action == "meeting.retry_scheduled") retry_noted = true;
@@ -642,9 +627,8 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
   std::this_thread::sleep_for(milliseconds(30));
   worker_->Stop();
   // Nothing stays leased by the stopped worker: what it had not started was given back.
-  auto jobs = store_->Read([&](store::Tx& tx) {
-    return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {});
-  });
+  auto jobs = store_->Read(
+      [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
   ASSERT_TRUE(jobs.has_value());
   for (const core::Job& job : jobs->items) {
     EXPECT_TRUE(job.lease_owner.empty()) << job.key << " still leased by " << job.lease_owner;

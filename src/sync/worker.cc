@@ -132,8 +132,7 @@ void Worker::DispatchLoop() {
     if (maybe_more && options_.threads - busy_ - static_cast<int>(queue_.size()) > 0) continue;
     // Sleep until a runner frees up after a full lease, a nudge, or the poll interval; renew
     // leases at least every quarter lease.
-    auto wait = std::min<std::chrono::microseconds>(options_.poll_interval,
-                                                    options_.lease_for / 4);
+    auto wait = std::min<std::chrono::microseconds>(options_.poll_interval, options_.lease_for / 4);
     dispatch_cv_.wait_for(lock, wait, [&] { return !running_ || nudged_; });
   }
 }
