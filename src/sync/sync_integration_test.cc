@@ -634,14 +634,20 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
     EXPECT_TRUE(job.lease_owner.empty()) << job.key << " still leased by " << job.lease_owner;
   }
   // A second worker (another owner) takes what is left.
+  obs::Registry metrics;
   WorkerOptions w;
   w.threads = 3;
   w.poll_interval = milliseconds(20);
+  w.metrics = &metrics;
   Worker other(*store_, *reconciler_, clock_, w);
   EXPECT_NE(other.owner(), worker_->owner());
   other.Start();
   for (const auto& a : booked) WaitForState(a.id, core::MeetingState::kReady);
   other.Stop();
+  EXPECT_NE(metrics.Render().find("telemeet_reconcile_runs_total{action=\"insert\","
+                                  "disposition=\"completed\"}"),
+            std::string::npos)
+      << metrics.Render();
   EXPECT_EQ(Events().size(), booked.size());
   EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
 }

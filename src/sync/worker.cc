@@ -148,10 +148,22 @@ void Worker::RunnerLoop() {
     if (it == held_.end()) continue;
     it->second.started = true;
     core::Job job = it->second.job;
-    ++busy_;
+    const int busy_now = ++busy_;
     lock.unlock();
-    reconciler_.Run(job);
+    if (options_.metrics != nullptr) {
+      options_.metrics
+          ->GetGauge("telemeet_reconcile_busy_workers", "Worker threads running a reconcile job.")
+          .Set(busy_now);
+    }
+    RunResult result = reconciler_.Run(job);
     runs_.fetch_add(1);
+    if (options_.metrics != nullptr) {
+      options_.metrics
+          ->GetCounter("telemeet_reconcile_runs_total", "Reconcile jobs run, by outcome.",
+                       {{"action", std::string(core::Name(result.action))},
+                        {"disposition", std::string(Name(result.disposition))}})
+          .Inc();
+    }
     lock.lock();
     held_.erase(id);
     --busy_;

@@ -28,6 +28,7 @@
 
 #include "base/clock.h"
 #include "core/types.h"
+#include "obs/metrics.h"
 #include "store/store.h"
 #include "sync/reconciler.h"
 
@@ -41,6 +42,9 @@ struct WorkerOptions {
   // backoffs coming due).
   std::chrono::milliseconds poll_interval{500};
   std::string owner;  // empty: "<host>:<pid>:<random>"
+  // Optional: telemeet_reconcile_runs_total{action, disposition} and
+  // telemeet_reconcile_busy_workers.
+  obs::Registry* metrics = nullptr;
 };
 
 // "<host>:<pid>:<8 random hex>", unique per worker instance.
