@@ -1,0 +1,257 @@
+// bench/reconcile: appointments reconciled per second end to end (store + worker + Calendar
+// client + fake-google over real HTTP), beside the raw rate of the same Calendar client
+// inserting the same Meet events from the same number of threads without the store (the
+// baseline: what the reconciler adds); and Google calls per appointment lifecycle (create,
+// reschedule, cancel), whose minimum is one each.
+//
+//   bench_reconcile STORE_URL APPOINTMENTS THREADS
+//
+// Prints "key value" lines.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "base/strings.h"
+#include "core/meeting.h"
+#include "core/time.h"
+#include "crypto/keyring.h"
+#include "crypto/random.h"
+#include "emulator/server/fake_google.h"
+#include "google/calendar_client.h"
+#include "google/http_transport.h"
+#include "google/oauth_client.h"
+#include "google/rate_limiter.h"
+#include "google/token_provider.h"
+#include "net/http_client.h"
+#include "store/store.h"
+#include "sync/grant_store_adapter.h"
+#include "sync/reconciler.h"
+#include "sync/worker.h"
+
+namespace {
+
+using namespace telemeet;  // NOLINT(google-build-using-namespace): a benchmark program
+using std::chrono::milliseconds;
+using Steady = std::chrono::steady_clock;
+
+const std::string kRedirect = "http://127.0.0.1:9/cb";
+constexpr int kDoctors = 10;
+
+std::string Email(int i) { return fmt::format("doctor{}@bench.example", i); }
+
+double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
+
+int CalendarCalls(emulator::FakeGoogle& google) {
+  int n = 0;
+  for (const auto& r : google.RequestLog()) n += r.path.starts_with("/calendar/") ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s STORE_URL APPOINTMENTS THREADS\n", argv[0]);
+    return 2;
+  }
+  const std::string url = argv[1];
+  const int n = std::atoi(argv[2]);
+  const int threads = std::atoi(argv[3]);
+  SystemClock& clock = SystemClock::Instance();
+
+  emulator::FakeGoogleOptions options;
+  options.clients.push_back({"bench", "bench-secret", {kRedirect}});
+  for (int i = 0; i < kDoctors; ++i) options.accounts.push_back({Email(i), "", ""});
+  options.oauth.auto_approve = true;
+  options.quota.per_user = 0;
+  options.quota.per_project = 0;
+  options.request_log_size = 1'000'000;
+  emulator::FakeGoogle google(options, clock);
+  if (!google.Start("127.0.0.1", 0, 2)) return 1;
+  const std::string base = google.base_url();
+
+  auto opened = store::OpenStore(url, clock);
+  if (!opened || !(*opened)->Migrate()) {
+    std::fprintf(stderr, "store %s unusable\n", url.c_str());
+    return 1;
+  }
+  store::Store& db = **opened;
+
+  crypto::KeyRing keys;
+  if (!keys.Add("k1", crypto::RandomBytes(32))) return 1;
+  net::HttpClient http;
+  google::HttpTransport transport(http);
+  google::RetryPolicy retry(google::RetryOptions{}, clock, google::RealSleeper::Instance(), 3);
+  google::RateLimitOptions limits;
+  limits.doctor_per_minute = 1e9;
+  limits.project_per_minute = 1e9;
+  limits.doctor_burst = 1'000'000;
+  limits.project_burst = 1'000'000;
+  google::RateLimiter limiter(limits, clock, google::RealSleeper::Instance());
+  sync::CallCollector calls;
+  google::OAuthConfig oc;
+  oc.client_id = "bench";
+  oc.client_secret = "bench-secret";
+  oc.redirect_uri = kRedirect;
+  oc.auth_url = base + "/o/oauth2/v2/auth";
+  oc.token_url = base + "/token";
+  oc.revoke_url = base + "/revoke";
+  google::OAuthClient oauth(oc, {transport, clock, retry, &calls});
+  sync::StoreGrantStore grants(db);
+  google::TokenProvider tokens(oauth, grants, keys, clock);
+  google::CalendarOptions co;
+  co.base_url = base;
+  google::CalendarClient calendar(
+      co, {transport, tokens, retry, clock, google::RealSleeper::Instance(), &limiter, &calls});
+
+  // Clinic: doctors (connected), a telemedicine service, a patient.
+  std::vector<int64_t> doctors;
+  int64_t service_id = 0, patient_id = 0;
+  auto setup = db.Transact([&](store::Tx& tx) -> Status {
+    for (int i = 0; i < kDoctors; ++i) {
+      core::Doctor d;
+      d.name = fmt::format("Dr {}", i);
+      d.email = Email(i);
+      auto made = tx.CreateDoctor(d);
+      if (!made) return std::unexpected(made.error());
+      doctors.push_back(made->id);
+    }
+    core::Service s;
+    s.name = "Video consultation";
+    s.telemedicine = true;
+    auto service = tx.CreateService(s);
+    if (!service) return std::unexpected(service.error());
+    service_id = service->id;
+    core::Patient p;
+    p.name = "Patient";
+    auto patient = tx.CreatePatient(p);
+    if (!patient) return std::unexpected(patient.error());
+    patient_id = patient->id;
+    return Ok();
+  });
+  if (!setup) return 1;
+  for (int i = 0; i < kDoctors; ++i) {
+    auto start = oauth.BuildAuthorizationUrl("s", Email(i));
+    google::HttpRequest r;
+    r.url = start->url;
+    auto consent = transport.Send(r);
+    if (!consent) return 1;
+    std::string location = consent->headers.Get("Location").value_or("");
+    KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
+    auto grant = oauth.ExchangeCode(FindValue(q, "code").value_or(""), start->code_verifier);
+    if (!grant ||
+        !tokens.StoreNewGrant(std::to_string(doctors[static_cast<size_t>(i)]), *grant, Email(i))) {
+      return 1;
+    }
+  }
+
+  // Baseline: the same client inserting Meet events from `threads` threads, no store.
+  {
+    std::atomic<int> next{0};
+    auto t0 = Steady::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (int i = next++; i < n; i = next++) {
+          google::EventSpec spec;
+          spec.id = core::EventIdFor(fmt::format("{:032x}", 0xba5e0000 + i));
+          spec.summary = "baseline";
+          spec.start = {core::FormatRfc3339(clock.Now()), "UTC", ""};
+          spec.end = {core::FormatRfc3339(clock.Now() + std::chrono::minutes(30)), "UTC", ""};
+          spec.conference_request_id = spec.id + "-1";
+          auto doctor = std::to_string(doctors[static_cast<size_t>(i % kDoctors)]);
+          auto r = calendar.InsertEvent(doctor, "primary", spec, google::SendUpdates::kNone);
+          if (!r) std::fprintf(stderr, "baseline insert: %s\n", r.error().ToString().c_str());
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    std::printf("raw_client_inserts_per_s %.1f\n", n / Seconds(Steady::now() - t0));
+  }
+
+  sync::ReconcilerOptions ro;
+  sync::Reconciler reconciler(db, calendar, calls, clock, ro);
+  sync::WorkerOptions wo;
+  wo.threads = threads;
+  wo.poll_interval = milliseconds(20);
+  sync::Worker worker(db, reconciler, clock, wo);
+
+  // End to end: N confirmed appointments committed, then the worker closes the gap.
+  const Instant day = *core::ParseRfc3339("2026-05-04T06:00:00Z");
+  std::vector<int64_t> ids;
+  auto created = db.Transact([&](store::Tx& tx) -> Status {
+    for (int i = 0; i < n; ++i) {
+      core::Appointment a;
+      a.doctor_id = doctors[static_cast<size_t>(i % kDoctors)];
+      a.service_id = service_id;
+      a.patient_id = patient_id;
+      a.start = day + std::chrono::hours(i / kDoctors);
+      a.end = a.start + std::chrono::minutes(30);
+      a.status = core::AppointmentStatus::kConfirmed;
+      auto made = tx.CreateAppointment(a);
+      if (!made) return std::unexpected(made.error());
+      ids.push_back(made->id);
+    }
+    return Ok();
+  });
+  if (!created) {
+    std::fprintf(stderr, "create: %s\n", created.error().ToString().c_str());
+    return 1;
+  }
+  google.ClearRequestLog();
+  auto t0 = Steady::now();
+  worker.Start();
+  for (;;) {
+    // Outbox deliveries are jobs too; count only reconcile ones.
+    auto pending = db.Read([&](store::Tx& tx) {
+      store::PageRequest p;
+      p.limit = 1;
+      return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
+    });
+    if (pending && pending->items.empty()) break;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  double elapsed = Seconds(Steady::now() - t0);
+  int ready = 0;
+  for (int64_t id : ids) {
+    auto m = db.Read([&](store::Tx& tx) { return tx.GetMeeting(id); });
+    ready += m && m->state == core::MeetingState::kReady ? 1 : 0;
+  }
+  std::printf("appointments %d\nready %d\nreconciled_per_s %.1f\n", n, ready, ready / elapsed);
+  const double per_create = static_cast<double>(CalendarCalls(google)) / n;
+
+  // One lifecycle, call by call.
+  auto wait_idle = [&] {
+    for (;;) {
+      auto pending = db.Read([&](store::Tx& tx) {
+        store::PageRequest p;
+        p.limit = 1;
+        return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
+      });
+      if (pending && pending->items.empty()) return;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  };
+  int64_t id = ids.front();
+  google.ClearRequestLog();
+  (void)db.Transact([&](store::Tx& tx) {
+    return tx.Reschedule(id, day + std::chrono::minutes(10), day + std::chrono::minutes(40));
+  });
+  worker.Nudge();
+  wait_idle();
+  int reschedule_calls = CalendarCalls(google);
+  google.ClearRequestLog();
+  (void)db.Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(id, core::AppointmentStatus::kCancelled); });
+  worker.Nudge();
+  wait_idle();
+  int cancel_calls = CalendarCalls(google);
+  worker.Stop();
+  std::printf("calls_create %.2f\ncalls_reschedule %d\ncalls_cancel %d\n", per_create,
+              reschedule_calls, cancel_calls);
+  google.Stop();
+  return 0;
+}

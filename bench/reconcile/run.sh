@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench/reconcile: appointments reconciled per second end to end (store + worker pool + Calendar
+# client + fake-google over real HTTP) beside the raw insert rate of the same client from the
+# same threads without the store (the baseline, measured in the same run), and Google Calendar
+# calls per appointment lifecycle (create, reschedule, cancel; the minimum is one each).
+# SQLite always; PostgreSQL too when the store's pg_server.sh is in the tree.
+#
+#   bench/reconcile/run.sh [appointments] [threads]     (default 1000 16)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+n="${1:-1000}"
+threads="${2:-16}"
+cmake --preset release >/dev/null
+cmake --build --preset release --target bench_reconcile >/dev/null
+bin=build/release/bench/reconcile/bench_reconcile
+pg_script=src/store/testing/pg_server.sh
+dir=$(mktemp -d)
+cleanup() {
+  if [[ -x "$pg_script" ]]; then "$pg_script" stop "$dir/pg_url" >/dev/null 2>&1 || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+backends=("sqlite")
+"$bin" "sqlite://$dir/bench.db" "$n" "$threads" >"$dir/sqlite.out"
+if [[ -x "$pg_script" ]]; then
+  "$pg_script" start "$dir/pg_url" --durable
+  "$bin" "$(cat "$dir/pg_url")" "$n" "$threads" >"$dir/postgres.out"
+  backends+=("postgres")
+fi
+
+val() { awk -v k="$2" '$1 == k {print $2}' "$dir/$1.out"; }
+for b in "${backends[@]}"; do
+  e2e=$(val "$b" reconciled_per_s)
+  raw=$(val "$b" raw_client_inserts_per_s)
+  printf '\n[%s, %s appointments, %s worker threads]\n' "$b" "$n" "$threads"
+  printf '%-40s %10s\n' "appointments reconciled (ready)" "$(val "$b" ready)/$(val "$b" appointments)"
+  printf '%-40s %10s\n' "reconciled/s end to end" "$e2e"
+  printf '%-40s %10s\n' "raw client Meet inserts/s (baseline)" "$raw"
+  awk -v e="$e2e" -v r="$raw" 'BEGIN { printf "%-40s %10.2f\n", "ratio end-to-end / raw", e / r }'
+  printf '%-40s %10s   (minimum 1)\n' "Google calls per create" "$(val "$b" calls_create)"
+  printf '%-40s %10s   (minimum 1)\n' "Google calls per reschedule" "$(val "$b" calls_reschedule)"
+  printf '%-40s %10s   (minimum 1)\n' "Google calls per cancel" "$(val "$b" calls_cancel)"
+done

@@ -1,0 +1,164 @@
+#include "sync/grant_store_adapter.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace telemeet::sync {
+
+namespace {
+
+std::vector<std::string> SplitScopes(std::string_view scopes) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < scopes.size()) {
+    size_t j = scopes.find(' ', i);
+    if (j == std::string_view::npos) j = scopes.size();
+    if (j > i) out.emplace_back(scopes.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string JoinScopes(const std::vector<std::string>& scopes) {
+  std::string out;
+  for (const std::string& s : scopes) {
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
+google::StoredGrant ToStoredGrant(const core::GoogleGrant& g) {
+  google::StoredGrant s;
+  s.doctor_id = std::to_string(g.doctor_id);
+  s.account_email = g.account_email;
+  s.sealed_refresh_token = g.sealed_refresh_token;
+  s.sealed_access_token = g.access_token;
+  s.access_expires_at = g.access_token_expires_at;
+  s.scopes = SplitScopes(g.scopes);
+  s.needs_reconnect = g.status == core::GrantStatus::kNeedsReconnect;
+  s.reconnect_reason = s.needs_reconnect ? g.last_error : std::string();
+  s.version = g.updated_at.time_since_epoch().count();
+  return s;
+}
+
+core::GoogleGrant ToCoreGrant(const google::StoredGrant& s, int64_t doctor_id) {
+  core::GoogleGrant g;
+  g.doctor_id = doctor_id;
+  g.account_email = s.account_email;
+  g.scopes = JoinScopes(s.scopes);
+  g.sealed_refresh_token = s.sealed_refresh_token;
+  g.access_token = s.sealed_access_token;
+  g.access_token_expires_at = s.access_expires_at;
+  g.status = s.needs_reconnect ? core::GrantStatus::kNeedsReconnect : core::GrantStatus::kActive;
+  g.last_error = s.needs_reconnect ? s.reconnect_reason : std::string();
+  return g;
+}
+
+Result<int64_t> ParseDoctorId(std::string_view doctor_id) {
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(doctor_id.data(), doctor_id.data() + doctor_id.size(), id);
+  if (ec != std::errc() || end != doctor_id.data() + doctor_id.size() || id <= 0) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("doctor id \"{}\" is not a positive integer", doctor_id), "doctor_id");
+  }
+  return id;
+}
+
+Result<std::optional<google::StoredGrant>> StoreGrantStore::LoadGrant(std::string_view doctor_id) {
+  auto id = ParseDoctorId(doctor_id);
+  if (!id) return std::unexpected(id.error());
+  auto grant = store_.Read([&](store::Tx& tx) { return tx.GetGrant(*id); });
+  if (!grant) {
+    if (grant.error().code() == ErrorCode::kNotFound) return std::nullopt;
+    return std::unexpected(grant.error());
+  }
+  if (grant->status == core::GrantStatus::kDisconnected) return std::nullopt;
+  return ToStoredGrant(*grant);
+}
+
+Status StoreGrantStore::Write(store::Tx& tx, const std::optional<core::GoogleGrant>& previous,
+                              const google::StoredGrant& next, int64_t doctor_id) {
+  core::GoogleGrant row = ToCoreGrant(next, doctor_id);
+  if (auto s = tx.PutGrant(row); !s) return s;
+  const bool was_dead =
+      previous.has_value() && previous->status == core::GrantStatus::kNeedsReconnect;
+  if (next.needs_reconnect) {
+    if (was_dead) return Ok();  // already parked and announced
+    std::string reason = next.reconnect_reason.empty()
+                             ? std::string("the Google grant was revoked or expired")
+                             : next.reconnect_reason;
+    auto parked = tx.ParkDoctorJobs(doctor_id, "needs_reconnect: " + reason);
+    if (!parked) return std::unexpected(parked.error());
+    core::OutboxEvent event;
+    event.topic = std::string(kNeedsReconnectTopic);
+    event.doctor_id = doctor_id;
+    event.payload = nlohmann::json{
+        {"doctor_id", doctor_id},
+        {"account_email", next.account_email},
+        {"reason", reason},
+        {"parked_jobs",
+         *parked}}.dump();
+    if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
+    return Ok();
+  }
+  // A live grant: from nothing or from dead (connect, reconnect) the waiting work resumes.
+  if (!previous.has_value() || was_dead || previous->status == core::GrantStatus::kDisconnected) {
+    if (auto woken = tx.WakeDoctor(doctor_id); !woken) return std::unexpected(woken.error());
+  }
+  return Ok();
+}
+
+Status StoreGrantStore::SaveGrant(const google::StoredGrant& grant) {
+  auto id = ParseDoctorId(grant.doctor_id);
+  if (!id) return std::unexpected(id.error());
+  return store_.Transact([&](store::Tx& tx) -> Status {
+    std::optional<core::GoogleGrant> previous;
+    auto current = tx.LockGrant(*id);
+    if (current) {
+      previous = std::move(*current);
+    } else if (current.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(current.error());
+    }
+    if (auto s = Write(tx, previous, grant, *id); !s) return s;
+    // SaveGrant is connect or reconnect: wake the doctor's work even when the old grant was
+    // still marked live (Write wakes only on a transition).
+    if (!grant.needs_reconnect && previous.has_value() &&
+        previous->status == core::GrantStatus::kActive) {
+      if (auto woken = tx.WakeDoctor(*id); !woken) return std::unexpected(woken.error());
+    }
+    return Ok();
+  });
+}
+
+Status StoreGrantStore::LockAndUpdate(std::string_view doctor_id, const Update& update) {
+  auto id = ParseDoctorId(doctor_id);
+  if (!id) return std::unexpected(id.error());
+  return store_.Transact([&](store::Tx& tx) -> Status {
+    auto current = tx.LockGrant(*id);
+    if (!current) return std::unexpected(current.error());
+    if (current->status == core::GrantStatus::kDisconnected) {
+      return Fail(ErrorCode::kNotFound, fmt::format("doctor {} has no Google grant", *id));
+    }
+    auto next = update(ToStoredGrant(*current));
+    if (!next) return std::unexpected(next.error());
+    if (!next->has_value()) return Ok();
+    return Write(tx, *current, **next, *id);
+  });
+}
+
+Status StoreGrantStore::DeleteGrant(std::string_view doctor_id) {
+  auto id = ParseDoctorId(doctor_id);
+  if (!id) return std::unexpected(id.error());
+  return store_.Transact([&](store::Tx& tx) -> Status {
+    auto s = tx.DeleteGrant(*id);
+    if (!s && s.error().code() == ErrorCode::kNotFound) return Ok();
+    return s;
+  });
+}
+
+}  // namespace telemeet::sync

@@ -1,0 +1,713 @@
+#include "sync/reconciler.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "core/time.h"
+#include "obs/log.h"
+
+namespace telemeet::sync {
+
+using core::Action;
+using core::MeetingState;
+using google::ErrorKind;
+
+std::string_view Name(Disposition d) {
+  switch (d) {
+    case Disposition::kCompleted:
+      return "completed";
+    case Disposition::kRepoll:
+      return "repoll";
+    case Disposition::kRetry:
+      return "retry";
+    case Disposition::kParked:
+      return "parked";
+    case Disposition::kLeaseLost:
+      return "lease_lost";
+    case Disposition::kStoreError:
+      return "store_error";
+  }
+  return "unknown";
+}
+
+std::string RenderTitle(std::string_view title_template, std::string_view service,
+                        std::string_view doctor, std::string_view patient) {
+  std::string out;
+  out.reserve(title_template.size() + 32);
+  size_t i = 0;
+  while (i < title_template.size()) {
+    if (title_template[i] == '{') {
+      size_t close = title_template.find('}', i);
+      if (close != std::string_view::npos) {
+        std::string_view name = title_template.substr(i + 1, close - i - 1);
+        std::optional<std::string_view> value;
+        if (name == "service") value = service;
+        if (name == "doctor") value = doctor;
+        if (name == "patient") value = patient;
+        if (value) {
+          out += *value;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += title_template[i++];
+  }
+  return out;
+}
+
+Result<ReconcilePayload> ParseReconcilePayload(std::string_view payload) {
+  ReconcilePayload p;
+  const char* begin = payload.data();
+  const char* end = payload.data() + payload.size();
+  auto [after_id, ec] = std::from_chars(begin, end, p.appointment_id);
+  if (ec != std::errc() || p.appointment_id <= 0) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("reconcile payload \"{}\" names no appointment", payload), "payload");
+  }
+  std::string_view rest(after_id, static_cast<size_t>(end - after_id));
+  constexpr std::string_view kPoll = " poll=";
+  if (rest.starts_with(kPoll)) {
+    rest.remove_prefix(kPoll.size());
+    auto [after_polls, ec2] = std::from_chars(rest.data(), rest.data() + rest.size(), p.polls);
+    if (ec2 != std::errc() || p.polls < 0) p.polls = 0;
+    rest =
+        std::string_view(after_polls, static_cast<size_t>(rest.data() + rest.size() - after_polls));
+  }
+  if (!rest.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("reconcile payload \"{}\" is malformed", payload), "payload");
+  }
+  return p;
+}
+
+std::string FormatReconcilePayload(const ReconcilePayload& p) {
+  if (p.polls == 0) return std::to_string(p.appointment_id);
+  return fmt::format("{} poll={}", p.appointment_id, p.polls);
+}
+
+struct Reconciler::Snapshot {
+  core::Appointment appointment;
+  core::Service service;
+  core::Patient patient;
+  core::Doctor doctor;
+  std::optional<core::GrantStatus> grant;
+  core::Meeting meeting;  // as stored, or a fresh one
+  bool meeting_exists = false;
+  core::Desired desired;
+  std::string doctor_key;  // the doctor as the Google layer names it
+  int polls = 0;
+};
+
+struct Reconciler::Plan {
+  Action action = Action::kNothing;
+  MeetingState decided = MeetingState::kNotNeeded;  // NextAction's state
+  core::Meeting meeting;                            // to write
+  Disposition disposition = Disposition::kCompleted;
+  std::string error;
+  std::chrono::microseconds repoll_after{0};
+};
+
+Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar, CallCollector& calls,
+                       const Clock& clock, ReconcilerOptions options)
+    : store_(store),
+      calendar_(calendar),
+      calls_(calls),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
+  return store_.Read([&](store::Tx& tx) -> Result<Snapshot> {
+    Snapshot s;
+    auto a = tx.GetAppointment(appointment_id);
+    if (!a) return std::unexpected(a.error());
+    s.appointment = std::move(*a);
+    auto service = tx.GetService(s.appointment.service_id);
+    if (!service) return std::unexpected(service.error());
+    s.service = std::move(*service);
+    auto patient = tx.GetPatient(s.appointment.patient_id);
+    if (!patient) return std::unexpected(patient.error());
+    s.patient = std::move(*patient);
+    auto doctor = tx.GetDoctor(s.appointment.doctor_id);
+    if (!doctor) return std::unexpected(doctor.error());
+    s.doctor = std::move(*doctor);
+    auto grant = tx.GetGrant(s.appointment.doctor_id);
+    if (grant) {
+      s.grant = grant->status;
+    } else if (grant.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(grant.error());
+    }
+    auto meeting = tx.GetMeeting(appointment_id);
+    if (meeting) {
+      s.meeting = std::move(*meeting);
+      s.meeting_exists = true;
+    } else if (meeting.error().code() == ErrorCode::kNotFound) {
+      s.meeting.appointment_id = appointment_id;
+      s.meeting.doctor_id = s.appointment.doctor_id;
+      s.meeting.calendar_id = s.doctor.calendar_id;
+      s.meeting.event_id = core::EventIdFor(s.appointment.uid);
+      s.meeting.state = MeetingState::kNotNeeded;
+    } else {
+      return std::unexpected(meeting.error());
+    }
+    return s;
+  });
+}
+
+Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
+  core::Meeting intent = snap.meeting;
+  intent.state = MeetingState::kCreating;
+  intent.doctor_id = snap.appointment.doctor_id;
+  if (!snap.meeting_exists) intent.calendar_id = snap.doctor.calendar_id;
+  const Instant until = clock_.Now() + options_.lease_for;
+  Status s = store_.Transact([&](store::Tx& tx) -> Status {
+    if (auto lease = tx.ExtendLease(job, until); !lease) return lease;
+    auto current = tx.GetMeeting(snap.appointment.id);
+    if (current) {
+      if (!snap.meeting_exists || current->state != snap.meeting.state ||
+          current->conference_attempt != snap.meeting.conference_attempt) {
+        return Fail(ErrorCode::kFailedPrecondition, "meeting changed while the job ran");
+      }
+    } else if (current.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(current.error());
+    }
+    if (auto put = tx.PutMeeting(intent); !put) return put;
+    core::AuditEntry entry;
+    entry.appointment_id = snap.appointment.id;
+    entry.actor = options_.actor;
+    entry.action = "meeting.state";
+    entry.detail = nlohmann::json{{"from", core::Name(snap.meeting.state)},
+                                  {"to", core::Name(intent.state)},
+                                  {"action", "insert"},
+                                  {"revision", snap.appointment.revision}}
+                       .dump();
+    if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    return Ok();
+  });
+  if (!s) return s;
+  snap.meeting = std::move(intent);
+  snap.meeting_exists = true;
+  return Ok();
+}
+
+Result<google::EventSpec> Reconciler::SpecFor(const Snapshot& snap,
+                                              int32_t conference_attempt) const {
+  const core::Appointment& a = snap.appointment;
+  auto start = core::FormatWithOffset(a.start, a.time_zone);
+  if (!start) return std::unexpected(start.error());
+  auto end = core::FormatWithOffset(a.end, a.time_zone);
+  if (!end) return std::unexpected(end.error());
+  google::EventSpec spec;
+  spec.id = snap.meeting.event_id;
+  spec.summary = RenderTitle(snap.service.event_title_template, snap.service.name, snap.doctor.name,
+                             snap.patient.name);
+  spec.start.date_time = std::move(*start);
+  spec.start.time_zone = a.time_zone;
+  spec.end.date_time = std::move(*end);
+  spec.end.time_zone = a.time_zone;
+  if (options_.invite_patient && !snap.patient.email.empty()) {
+    google::Attendee patient;
+    patient.email = snap.patient.email;
+    patient.display_name = snap.patient.name;
+    spec.attendees.push_back(std::move(patient));
+  }
+  spec.visibility = google::Visibility::kPrivate;
+  spec.reminders = options_.reminders;
+  spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
+                             {std::string(kAppointmentUidProperty), a.uid}};
+  spec.conference_request_id = core::RequestIdFor(a.uid, conference_attempt);
+  return spec;
+}
+
+namespace {
+
+bool Permanent(const google::GoogleError& e) {
+  switch (e.kind()) {
+    case ErrorKind::kConferenceRefused:
+    case ErrorKind::kInvalidRequest:
+    case ErrorKind::kForbidden:
+    case ErrorKind::kDuplicate:
+    case ErrorKind::kScopeNotGranted:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Readable(const google::GoogleError& e) {
+  switch (e.kind()) {
+    case ErrorKind::kConferenceRefused:
+      return fmt::format(
+          "Google Calendar refused to add a Google Meet to this calendar ({}). Allow Google Meet "
+          "conferences for the doctor's calendar, then retry.",
+          e.message());
+    case ErrorKind::kInvalidRequest:
+      return fmt::format("Google rejected the event as invalid (HTTP {} {}): {}", e.http_status(),
+                         e.reason(), e.message());
+    case ErrorKind::kForbidden:
+      return fmt::format("Google refused the change (HTTP {} {}): {}", e.http_status(), e.reason(),
+                         e.message());
+    case ErrorKind::kDuplicate:
+      return fmt::format(
+          "An event with this appointment's id exists at Google and is not ours: "
+          "{}",
+          e.message());
+    default:
+      return e.ToString();
+  }
+}
+
+bool SameMeeting(const core::Meeting& a, const core::Meeting& b) {
+  return a.state == b.state && a.event_id == b.event_id && a.conference_id == b.conference_id &&
+         a.join_url == b.join_url && a.event_url == b.event_url && a.etag == b.etag &&
+         a.synced_revision == b.synced_revision && a.synced_start == b.synced_start &&
+         a.synced_end == b.synced_end && a.conference_attempt == b.conference_attempt &&
+         a.attempts == b.attempts && a.last_error == b.last_error && a.calendar_id == b.calendar_id;
+}
+
+}  // namespace
+
+void Reconciler::ApplyError(const Snapshot& snap, const google::GoogleError& e, Plan& plan) {
+  core::Meeting& m = plan.meeting;
+  plan.error = e.ToString();
+  if (e.NeedsReconnect() || e.kind() == ErrorKind::kInvalidGrant) {
+    m.state = MeetingState::kNeedsReconnect;
+    m.last_error = "The doctor's Google connection is no longer valid (" + e.message() +
+                   "); reconnecting resumes the work.";
+    plan.disposition = Disposition::kParked;
+    return;
+  }
+  if (e.kind() == ErrorKind::kNotConnected) {
+    m.state = core::MayHaveEvent(snap.meeting.state) ? MeetingState::kNeedsReconnect
+                                                     : MeetingState::kAwaitingDoctor;
+    m.last_error.clear();
+    plan.disposition = Disposition::kCompleted;
+    return;
+  }
+  if (Permanent(e)) {
+    m.state = MeetingState::kFailed;
+    m.last_error = Readable(e);
+    m.attempts += 1;
+    plan.disposition = Disposition::kCompleted;
+    return;
+  }
+  // Transient (network, 5xx, rate limits, quota, store, our configuration): again later,
+  // visibly.
+  m.attempts += 1;
+  m.last_error = e.ToString();
+  plan.disposition = Disposition::kRetry;
+}
+
+void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& plan) {
+  core::Meeting& m = plan.meeting;
+  int updates = 0;
+  for (;;) {
+    if (event.cancelled()) {
+      m.state = MeetingState::kFailed;
+      m.last_error =
+          "The Google event was deleted in Google Calendar; it cannot be brought back with the "
+          "same id.";
+      plan.error = m.last_error;
+      plan.disposition = Disposition::kCompleted;
+      return;
+    }
+    m.event_id = event.id;
+    m.etag = event.etag;
+    m.event_url = event.html_link;
+    m.synced_start = core::ParseRfc3339(event.start.date_time).value_or(Instant{});
+    m.synced_end = core::ParseRfc3339(event.end.date_time).value_or(Instant{});
+    m.synced_revision = snap.desired.revision;
+    m.attempts = 0;
+    m.last_error.clear();
+    const google::Conference& c = event.conference;
+    if (c.status == google::ConferenceStatus::kSuccess && !c.join_url.empty()) {
+      m.conference_id = c.conference_id;
+      m.join_url = c.join_url;
+      m.state = MeetingState::kReady;
+      plan.disposition = Disposition::kCompleted;
+      if (m.synced_start != snap.desired.start || m.synced_end != snap.desired.end) {
+        // An adopted event with older times: run again at once to patch it.
+        plan.disposition = Disposition::kRepoll;
+        plan.repoll_after = std::chrono::microseconds(0);
+      }
+      return;
+    }
+    if (c.status == google::ConferenceStatus::kPending) {
+      m.join_url.clear();  // never publish a link before it exists
+      m.state = MeetingState::kConferencePending;
+      plan.disposition = Disposition::kRepoll;
+      int shift = std::min(snap.polls, 20);
+      plan.repoll_after = std::min(options_.poll_max, options_.poll_base * (int64_t{1} << shift));
+      return;
+    }
+    // No conference, a failed one, or success without a link.
+    m.join_url.clear();
+    const std::string ours = core::RequestIdFor(snap.appointment.uid, m.conference_attempt);
+    const bool ours_failed = c.request_id == ours && c.status != google::ConferenceStatus::kNone;
+    const int per_round = std::max(1, options_.conference_attempts);
+    if (ours_failed) {
+      if (m.conference_attempt % per_round == 0) {
+        m.state = MeetingState::kFailed;
+        m.last_error = fmt::format(
+            "Google could not create the Google Meet conference (status {} for requestId {}).",
+            google::ConferenceStatusName(c.status), ours);
+        plan.error = m.last_error;
+        plan.disposition = Disposition::kCompleted;
+        return;
+      }
+      m.conference_attempt += 1;  // a new requestId asks Google for a new conference
+    }
+    if (++updates > per_round + 1) {
+      m.state = MeetingState::kFailed;
+      m.last_error = "Google kept answering without a conference for the event.";
+      plan.error = m.last_error;
+      plan.disposition = Disposition::kCompleted;
+      return;
+    }
+    Snapshot with_attempt = snap;
+    with_attempt.meeting.event_id = m.event_id;
+    auto spec = SpecFor(with_attempt, m.conference_attempt);
+    if (!spec) {
+      m.state = MeetingState::kFailed;
+      m.last_error = spec.error().message();
+      plan.error = m.last_error;
+      plan.disposition = Disposition::kCompleted;
+      return;
+    }
+    auto updated =
+        calendar_.UpdateEvent(snap.doctor_key, m.calendar_id, *spec, event, options_.send_updates);
+    if (!updated) {
+      ApplyError(snap, updated.error(), plan);
+      return;
+    }
+    event = std::move(*updated);
+  }
+}
+
+void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
+  auto spec = SpecFor(snap, plan.meeting.conference_attempt);
+  if (!spec) {
+    plan.meeting.state = MeetingState::kFailed;
+    plan.meeting.last_error = spec.error().message();
+    plan.error = plan.meeting.last_error;
+    return;
+  }
+  auto made = calendar_.InsertEvent(snap.doctor_key, plan.meeting.calendar_id, *spec,
+                                    options_.send_updates);
+  if (!made) return ApplyError(snap, made.error(), plan);
+  ApplyEvent(snap, std::move(made->event), plan);
+}
+
+void Reconciler::ActPoll(const Snapshot& snap, Plan& plan) {
+  auto event = calendar_.GetEvent(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id);
+  if (!event) {
+    if (event.error().kind() == ErrorKind::kNotFound) {
+      // The event is gone at Google: make it again at once.
+      plan.meeting.state = MeetingState::kCreating;
+      plan.disposition = Disposition::kRepoll;
+      plan.repoll_after = std::chrono::microseconds(0);
+      return;
+    }
+    return ApplyError(snap, event.error(), plan);
+  }
+  ApplyEvent(snap, std::move(*event), plan);
+}
+
+void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
+  auto spec = SpecFor(snap, plan.meeting.conference_attempt);
+  if (!spec) {
+    plan.meeting.state = MeetingState::kFailed;
+    plan.meeting.last_error = spec.error().message();
+    plan.error = plan.meeting.last_error;
+    return;
+  }
+  auto event =
+      calendar_.PatchEventTimes(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id,
+                                spec->start, spec->end, options_.send_updates);
+  if (!event) {
+    if (event.error().kind() == ErrorKind::kNotFound) {
+      plan.meeting.state = MeetingState::kCreating;
+      plan.disposition = Disposition::kRepoll;
+      plan.repoll_after = std::chrono::microseconds(0);
+      return;
+    }
+    return ApplyError(snap, event.error(), plan);
+  }
+  ApplyEvent(snap, std::move(*event), plan);
+}
+
+void Reconciler::ActDelete(const Snapshot& snap, Plan& plan) {
+  auto gone = calendar_.DeleteEvent(snap.doctor_key, plan.meeting.calendar_id,
+                                    plan.meeting.event_id, options_.send_updates);
+  if (!gone) return ApplyError(snap, gone.error(), plan);
+  plan.meeting.state = snap.desired.cancelled ? MeetingState::kCancelled : MeetingState::kNotNeeded;
+  plan.meeting.join_url.clear();
+  plan.meeting.etag.clear();
+  plan.meeting.attempts = 0;
+  plan.meeting.last_error.clear();
+  plan.meeting.synced_revision = snap.desired.revision;
+}
+
+void Reconciler::Act(const Snapshot& snap, const core::Decision& decision, Plan& plan) {
+  switch (decision.action) {
+    case Action::kNothing:
+      if (plan.meeting.state == MeetingState::kReady) {
+        plan.meeting.synced_revision = snap.desired.revision;
+      }
+      if (plan.meeting.state == MeetingState::kAwaitingDoctor ||
+          plan.meeting.state == MeetingState::kNotNeeded) {
+        plan.meeting.last_error.clear();
+        plan.meeting.attempts = 0;
+      }
+      return;
+    case Action::kPark:
+      plan.disposition = Disposition::kParked;
+      plan.error = "needs_reconnect: the doctor's Google grant is not usable";
+      plan.meeting.last_error =
+          "The doctor's Google connection is no longer valid; reconnecting resumes the work.";
+      return;
+    case Action::kInsert:
+      return ActInsert(snap, plan);
+    case Action::kPoll:
+      return ActPoll(snap, plan);
+    case Action::kPatch:
+      return ActPatch(snap, plan);
+    case Action::kDelete:
+      return ActDelete(snap, plan);
+  }
+}
+
+RunResult Reconciler::Run(const core::Job& job) {
+  RunResult result;
+  CallCollector::Scope scope;
+  auto payload = ParseReconcilePayload(job.payload);
+  std::optional<Snapshot> snap;
+  Plan plan;
+  if (payload) {
+    auto read = ReadSnapshot(payload->appointment_id);
+    if (read) {
+      snap = std::move(*read);
+      snap->polls = payload->polls;
+    } else if (read.error().code() != ErrorCode::kNotFound) {
+      result.disposition = Disposition::kStoreError;
+      result.error = read.error().ToString();
+      return result;
+    } else {
+      result.error = read.error().ToString();
+    }
+  } else {
+    result.error = payload.error().ToString();
+  }
+  if (!snap) {
+    // Nothing to reconcile (malformed job, or the appointment is gone): finish the job.
+    obs::Log().Warn("reconcile job without an appointment dropped",
+                    {{"job", job.key}, {"error", result.error}});
+    Status done = store_.Transact([&](store::Tx& tx) { return tx.CompleteJob(job); });
+    result.disposition = done ? Disposition::kCompleted : Disposition::kLeaseLost;
+    if (!done) result.error = done.error().ToString();
+    return result;
+  }
+
+  snap->doctor_key = std::to_string(snap->appointment.doctor_id);
+  snap->desired = core::DesiredFor(snap->service, snap->appointment, options_.policy, snap->grant);
+  core::Decision decision = core::NextAction(snap->desired, snap->meeting);
+  plan.action = decision.action;
+  plan.decided = decision.state;
+  plan.meeting = snap->meeting;
+  plan.meeting.state = decision.state;
+  plan.meeting.doctor_id = snap->appointment.doctor_id;
+  if (decision.action == Action::kInsert && !snap->meeting_exists) {
+    plan.meeting.calendar_id = snap->doctor.calendar_id;
+  }
+  if (decision.action == Action::kInsert && !core::MayHaveEvent(snap->meeting.state)) {
+    if (Status s = RecordIntent(job, *snap); !s) {
+      const Error& e = s.error();
+      result.error = e.ToString();
+      if (e.message().starts_with("meeting changed")) {
+        // An admin retry or another run got there first: run again from the new row.
+        Status released = store_.Transact([&](store::Tx& tx) { return tx.ReleaseJob(job); });
+        result.disposition = released ? Disposition::kRepoll : Disposition::kLeaseLost;
+        return result;
+      }
+      bool lost =
+          e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+      result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
+      return result;
+    }
+    plan.meeting = snap->meeting;
+    plan.meeting.state = decision.state;
+  }
+  Act(*snap, decision, plan);
+
+  result.action = plan.action;
+  result.state = plan.meeting.state;
+  result.error = plan.error;
+  result.disposition = plan.disposition;
+  Status committed = Commit(job, *snap, plan, scope.Take());
+  if (!committed) {
+    const Error& e = committed.error();
+    bool lost = e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+    result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
+    result.error = e.ToString();
+    if (!lost) {
+      // The store failed (not our lease): try again after a backoff rather than waiting for
+      // the lease to run out. If this fails too, the lease expiry still brings the job back.
+      Instant at = store::BackoffAfter(job, clock_.Now(), options_.retry_base, options_.retry_max);
+      (void)store_.Transact([&](store::Tx& tx) { return tx.RetryJob(job, at, result.error); });
+    }
+    obs::Log().Warn(
+        "reconcile job not recorded",
+        {{"job", job.key}, {"disposition", Name(result.disposition)}, {"error", result.error}});
+  }
+  return result;
+}
+
+Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
+                          std::vector<google::CallRecord> calls) {
+  const Instant now = clock_.Now();
+  const core::Meeting& before = snap.meeting;
+  core::Meeting& after = plan.meeting;
+  const int64_t appointment_id = snap.appointment.id;
+
+  // Facts for the outbox, decided before the transaction (it may be retried).
+  std::vector<std::string_view> topics;
+  if (after.state == MeetingState::kReady) {
+    if (plan.action == Action::kPatch) {
+      topics.push_back(kMeetingUpdated);
+    } else if (before.state != MeetingState::kReady) {
+      topics.push_back(kMeetingReady);
+    }
+  }
+  if (after.state == MeetingState::kFailed && before.state != MeetingState::kFailed) {
+    topics.push_back(kMeetingFailed);
+  }
+  if (plan.action == Action::kDelete &&
+      (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded)) {
+    topics.push_back(kMeetingCancelled);
+  }
+  const bool write_meeting = !SameMeeting(before, after) &&
+                             (snap.meeting_exists || after.state != MeetingState::kNotNeeded);
+
+  return store_.Transact([&](store::Tx& tx) -> Status {
+    // The job's fate first: every one of these checks the lease, so a worker that lost its
+    // job writes nothing. Touching the row first takes its lock for the whole transaction:
+    // under PostgreSQL's READ COMMITTED a change committed between CompleteJob's "rerun?"
+    // update and its delete would otherwise be deleted with the job (a lost rerun).
+    if (auto s = tx.ExtendLease(job, now + options_.lease_for); !s) return s;
+    switch (plan.disposition) {
+      case Disposition::kCompleted:
+      case Disposition::kLeaseLost:
+      case Disposition::kStoreError:
+        if (auto s = tx.CompleteJob(job); !s) return s;
+        break;
+      case Disposition::kRepoll: {
+        if (auto s = tx.CompleteJob(job); !s) return s;
+        core::Job again;
+        again.kind = std::string(store::kReconcileJobKind);
+        again.key = job.key;
+        again.doctor_id = snap.appointment.doctor_id;
+        again.payload = FormatReconcilePayload(
+            {.appointment_id = appointment_id,
+             .polls = after.state == MeetingState::kConferencePending ? snap.polls + 1 : 0});
+        again.run_at = now + plan.repoll_after;
+        if (auto j = tx.UpsertJob(again); !j) return std::unexpected(j.error());
+        break;
+      }
+      case Disposition::kRetry: {
+        Instant at = store::BackoffAfter(job, now, options_.retry_base, options_.retry_max);
+        if (auto s = tx.RetryJob(job, at, plan.error); !s) return s;
+        break;
+      }
+      case Disposition::kParked:
+        if (auto s = tx.ParkJob(job, plan.error); !s) return s;
+        break;
+    }
+
+    // The meeting, unless someone (an admin retry) changed it while we worked: then the job
+    // runs again (the change set its rerun flag) and decides from the new row.
+    bool changed_meanwhile = false;
+    auto current = tx.GetMeeting(appointment_id);
+    if (current) {
+      changed_meanwhile = !snap.meeting_exists || current->state != before.state ||
+                          current->conference_attempt != before.conference_attempt;
+    } else if (current.error().code() == ErrorCode::kNotFound) {
+      changed_meanwhile = snap.meeting_exists;
+    } else {
+      return std::unexpected(current.error());
+    }
+    if (write_meeting && !changed_meanwhile) {
+      MeetingState stored = current ? current->state : MeetingState::kNotNeeded;
+      if (current && !core::CanTransition(stored, after.state) &&
+          core::CanTransition(stored, plan.decided)) {
+        // e.g. not_needed → creating → ready: record the step the call was made from.
+        core::Meeting step = after;
+        step.state = plan.decided;
+        if (auto s = tx.PutMeeting(step); !s) return s;
+      }
+      if (auto s = tx.PutMeeting(after); !s) return s;
+    }
+
+    // The audit trail: every Google call, then the state change.
+    for (const google::CallRecord& call : calls) {
+      core::AuditEntry entry;
+      entry.appointment_id = appointment_id;
+      entry.actor = options_.actor;
+      entry.action = "google." + call.operation;
+      entry.detail =
+          nlohmann::json{{"method", call.method},   {"path", call.path},
+                         {"status", call.status},   {"latency_ms", call.latency.count() / 1000.0},
+                         {"attempt", call.attempt}, {"outcome", call.outcome}}
+              .dump();
+      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    }
+    if (changed_meanwhile) return Ok();
+    if (write_meeting && before.state != after.state) {
+      core::AuditEntry entry;
+      entry.appointment_id = appointment_id;
+      entry.actor = options_.actor;
+      entry.action = "meeting.state";
+      nlohmann::json detail{{"from", core::Name(before.state)},
+                            {"to", core::Name(after.state)},
+                            {"action", core::Name(plan.action)},
+                            {"revision", snap.desired.revision}};
+      if (!after.last_error.empty()) detail["error"] = after.last_error;
+      entry.detail = detail.dump();
+      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    }
+    if (plan.disposition == Disposition::kRetry) {
+      core::AuditEntry entry;
+      entry.appointment_id = appointment_id;
+      entry.actor = options_.actor;
+      entry.action = "meeting.retry_scheduled";
+      entry.detail = nlohmann::json{{"attempts", after.attempts}, {"error", plan.error}}.dump();
+      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    }
+
+    for (std::string_view topic : topics) {
+      core::OutboxEvent event;
+      event.topic = std::string(topic);
+      event.appointment_id = appointment_id;
+      event.doctor_id = snap.appointment.doctor_id;
+      nlohmann::json payload{{"appointment_id", appointment_id},
+                             {"appointment_uid", snap.appointment.uid},
+                             {"doctor_id", snap.appointment.doctor_id},
+                             {"state", core::Name(after.state)},
+                             {"start", core::FormatRfc3339(snap.appointment.start)},
+                             {"end", core::FormatRfc3339(snap.appointment.end)},
+                             {"time_zone", snap.appointment.time_zone}};
+      if (!after.join_url.empty()) payload["join_url"] = after.join_url;
+      if (!after.event_url.empty()) payload["event_url"] = after.event_url;
+      if (!after.last_error.empty()) payload["error"] = after.last_error;
+      event.payload = payload.dump();
+      if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
+    }
+    return Ok();
+  });
+}
+
+}  // namespace telemeet::sync

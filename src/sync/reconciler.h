@@ -1,0 +1,138 @@
+// The reconciler (DESIGN.md "The heart"): runs one "reconcile appointment X" job. It reads the
+// desired state (appointment, service, doctor, grant) and what exists (the meeting) in one read,
+// asks core::NextAction for the one Google call that closes the gap, makes it, and records the
+// result in ONE write transaction that also checks the job's lease: the meeting row, the audit
+// trail (every Google call and every state change), outbox events for webhooks and email, and
+// the job's fate (done, retry with backoff, re-poll soon, parked until the doctor reconnects).
+// A crash anywhere is repaired by running the job again: our event id makes a repeated insert
+// answer 409 and the event is adopted, never duplicated.
+//
+//   CallCollector calls;
+//   google::CalendarClient calendar(options, {..., .observer = &calls});
+//   Reconciler reconciler(*store, calendar, calls, clock, ReconcilerOptions{});
+//   RunResult r = reconciler.Run(leased_job);   // r.state, r.disposition
+//
+// Thread-safe: Run may be called from many threads at once, for different jobs.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "core/meeting.h"
+#include "core/types.h"
+#include "google/calendar_client.h"
+#include "google/event.h"
+#include "store/store.h"
+#include "sync/call_collector.h"
+
+namespace telemeet::sync {
+
+// Outbox topics the reconciler writes.
+inline constexpr std::string_view kMeetingReady = "meeting.ready";
+inline constexpr std::string_view kMeetingUpdated = "meeting.updated";
+inline constexpr std::string_view kMeetingFailed = "meeting.failed";
+inline constexpr std::string_view kMeetingCancelled = "meeting.cancelled";
+
+// extendedProperties.private keys on our events.
+inline constexpr std::string_view kAppointmentIdProperty = "telemeetAppointmentId";
+inline constexpr std::string_view kAppointmentUidProperty = "telemeetAppointmentUid";
+
+struct ReconcilerOptions {
+  core::MeetingPolicy policy{};
+  // sendUpdates on every call (M14): none by default, so the clinic controls messaging.
+  google::SendUpdates send_updates = google::SendUpdates::kNone;
+  // Add the patient (when they have an email) as an attendee.
+  bool invite_patient = false;
+  // nullopt: the calendar's default reminders.
+  std::optional<google::Reminders> reminders{};
+  // Conference attempts (requestIds) per start, automatic ones included: a failed conference is
+  // retried with a new requestId until the attempt number is a multiple of this, then the
+  // meeting is failed until an admin retry (which starts the next round).
+  int conference_attempts = 2;
+  // Re-reading a pending conference: base * 2^n, capped. Not counted as failures.
+  std::chrono::microseconds poll_base{std::chrono::seconds(1)};
+  std::chrono::microseconds poll_max{std::chrono::seconds(30)};
+  // Transient failures: store::BackoffAfter with these bounds; retried forever, visibly.
+  std::chrono::microseconds retry_base{std::chrono::seconds(1)};
+  std::chrono::microseconds retry_max{std::chrono::minutes(5)};
+  // The worker's lease length: a write that checks the lease before a Google call (the
+  // insert's intent record) extends it to now + lease_for.
+  std::chrono::microseconds lease_for{std::chrono::seconds(60)};
+  // Who the audit trail names ("worker:<host>").
+  std::string actor = "worker";
+};
+
+// What became of the job.
+enum class Disposition {
+  kCompleted,   // in step (or waiting for a person); the job is done
+  kRepoll,      // the conference is pending: due again soon, not a failure
+  kRetry,       // a transient failure: attempts + 1, due after a backoff
+  kParked,      // the doctor's grant is dead: parked until reconnect
+  kLeaseLost,   // another worker owns the job now: nothing was written
+  kStoreError,  // the store failed; the lease runs out and the job runs again
+};
+std::string_view Name(Disposition d);
+
+struct RunResult {
+  Disposition disposition = Disposition::kCompleted;
+  core::Action action = core::Action::kNothing;
+  core::MeetingState state = core::MeetingState::kNotNeeded;  // the meeting's state now
+  std::string error{};                                        // the failure, when there was one
+};
+
+class Reconciler {
+ public:
+  // All references must outlive the reconciler. `calls` must be the observer `calendar`
+  // reports to.
+  Reconciler(store::Store& store, google::CalendarClient& calendar, CallCollector& calls,
+             const Clock& clock, ReconcilerOptions options = {});
+
+  // Runs one leased reconcile job to its end (see the top of the file).
+  RunResult Run(const core::Job& job);
+
+  const ReconcilerOptions& options() const { return options_; }
+
+ private:
+  struct Snapshot;
+  struct Plan;
+
+  Result<Snapshot> ReadSnapshot(int64_t appointment_id);
+  // Before an insert for a meeting that cannot have an event yet: record "creating" (checking
+  // the lease), so a crash after Google made the event still leaves a row saying it may exist.
+  Status RecordIntent(const core::Job& job, Snapshot& snap);
+  // Makes the Google call(s) for the decision and fills the plan.
+  void Act(const Snapshot& snap, const core::Decision& decision, Plan& plan);
+  void ActInsert(const Snapshot& snap, Plan& plan);
+  void ActPoll(const Snapshot& snap, Plan& plan);
+  void ActPatch(const Snapshot& snap, Plan& plan);
+  void ActDelete(const Snapshot& snap, Plan& plan);
+  // Records what Google holds; retries a failed conference by policy.
+  void ApplyEvent(const Snapshot& snap, google::Event event, Plan& plan);
+  void ApplyError(const Snapshot& snap, const google::GoogleError& error, Plan& plan);
+  Result<google::EventSpec> SpecFor(const Snapshot& snap, int32_t conference_attempt) const;
+  Status Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
+                std::vector<google::CallRecord> calls);
+
+  store::Store& store_;
+  google::CalendarClient& calendar_;
+  CallCollector& calls_;
+  const Clock& clock_;
+  const ReconcilerOptions options_;
+};
+
+// "{service} with {doctor}" with {service}, {doctor} and {patient} filled in.
+std::string RenderTitle(std::string_view title_template, std::string_view service,
+                        std::string_view doctor, std::string_view patient);
+
+// A reconcile job's payload: "<appointment id>" or "<appointment id> poll=<n>".
+struct ReconcilePayload {
+  int64_t appointment_id = 0;
+  int polls = 0;
+};
+Result<ReconcilePayload> ParseReconcilePayload(std::string_view payload);
+std::string FormatReconcilePayload(const ReconcilePayload& payload);
+
+}  // namespace telemeet::sync

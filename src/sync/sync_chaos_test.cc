@@ -1,0 +1,339 @@
+// Chaos: appointments are created, rescheduled and cancelled while fake-google fails 10% of
+// Calendar calls with 5xx, times out 5%, loses the answer of 3% after doing the work, refuses
+// everything with 429 during short rate-limit storms, and the worker process is SIGKILLed at
+// random moments and restarted. At the end the emulator must
+// hold exactly what the appointments say: one event per active appointment with the right
+// times and one conference, none for cancelled ones, and exactly one successful insert per
+// event (every other insert was answered 409 and adopted).
+//
+// SYNC_CHAOS_APPOINTMENTS (default 300) and SYNC_CHAOS_KILLS (default 5) scale it.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "base/strings.h"
+#include "core/meeting.h"
+#include "core/time.h"
+#include "crypto/encoding.h"
+#include "crypto/keyring.h"
+#include "crypto/random.h"
+#include "emulator/server/fake_google.h"
+#include "google/calendar_client.h"
+#include "google/http_transport.h"
+#include "google/oauth_client.h"
+#include "google/token_provider.h"
+#include "net/http_client.h"
+#include "sync/grant_store_adapter.h"
+#include "sync/testing_util.h"
+
+extern char** environ;
+
+namespace telemeet::sync {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const std::string kRedirect = "http://127.0.0.1:9/oauth/callback";
+const std::string kClientId = "telemeet-chaos.apps.example";
+const std::string kSecret = "chaos-secret";
+constexpr int kDoctors = 5;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+std::string Email(int i) { return fmt::format("doctor{}@clinic.example", i); }
+
+class Child {
+ public:
+  Child(const std::string& store_url, const std::string& base, const std::string& key_hex) {
+    std::string threads = "8";
+    std::string lease = "1500";
+    std::vector<std::string> args = {SYNC_WORKER_CHILD, store_url, base, kClientId, threads, lease};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_store;
+    for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+    env_store.push_back("TELEMEET_TEST_KEY=" + key_hex);
+    env_store.push_back("TELEMEET_TEST_CLIENT_SECRET=" + kSecret);
+    std::vector<char*> envp;
+    for (auto& e : env_store) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn(&pid_, SYNC_WORKER_CHILD, &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0);
+  }
+  ~Child() { Kill(SIGKILL); }
+  void Kill(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class SyncChaosTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(store_.operator->(), nullptr) << "no store";
+    emulator::FakeGoogleOptions options;
+    options.clients.push_back({kClientId, kSecret, {kRedirect}});
+    for (int i = 0; i < kDoctors; ++i) options.accounts.push_back({Email(i), "", ""});
+    options.oauth.auto_approve = true;
+    options.quota.per_user = 0;
+    options.quota.per_project = 0;
+    options.request_log_size = 1'000'000;
+    options.fault_seed = 11;
+    google_ = std::make_unique<emulator::FakeGoogle>(options, clock_);
+    ASSERT_TRUE(google_->Start("127.0.0.1", 0, 4));
+    key_ = crypto::RandomBytes(32);
+    ASSERT_TRUE(keys_.Add("k1", key_));
+    const std::string base = google_->base_url();
+    google::OAuthConfig c;
+    c.client_id = kClientId;
+    c.client_secret = kSecret;
+    c.redirect_uri = kRedirect;
+    c.auth_url = base + "/o/oauth2/v2/auth";
+    c.token_url = base + "/token";
+    c.revoke_url = base + "/revoke";
+    oauth_ = std::make_unique<google::OAuthClient>(
+        c, google::OAuthDeps{transport_, clock_, retry_, nullptr});
+    tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
+  }
+  void TearDown() override {
+    if (google_) google_->Stop();
+  }
+
+  void Connect(int64_t doctor_id, const std::string& email) {
+    auto start = oauth_->BuildAuthorizationUrl("s", email);
+    ASSERT_TRUE(start.has_value());
+    google::HttpRequest r;
+    r.url = start->url;
+    auto consent = transport_.Send(r);
+    ASSERT_TRUE(consent.has_value());
+    std::string location = consent->headers.Get("Location").value_or("");
+    KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
+    auto grant = oauth_->ExchangeCode(FindValue(q, "code").value_or(""), start->code_verifier);
+    ASSERT_TRUE(grant.has_value()) << grant.error().ToString();
+    ASSERT_TRUE(tokens_->StoreNewGrant(std::to_string(doctor_id), *grant, email));
+  }
+
+  // For a moment every Calendar call is refused with 429 rateLimitExceeded (Retry-After: 1).
+  void RateLimitStorm() {
+    emulator::QuotaOptions storm;
+    storm.per_user = 0;
+    storm.per_project = 1;
+    storm.status = 429;
+    storm.retry_after_seconds = 1;
+    google_->quota().SetOptions(storm);
+    std::this_thread::sleep_for(milliseconds(300));
+    emulator::QuotaOptions calm;
+    calm.per_user = 0;
+    calm.per_project = 0;
+    google_->quota().SetOptions(calm);
+    ++storms_;
+  }
+
+  int storms_ = 0;
+  SystemClock& clock_ = SystemClock::Instance();
+  testing::TempStore store_{clock_, GetParam()};
+  StoreGrantStore grants_{*store_};
+  google::RetryPolicy retry_{google::RetryOptions{}, clock_, google::RealSleeper::Instance(), 1};
+  net::HttpClient http_;
+  google::HttpTransport transport_{http_};
+  std::string key_;
+  crypto::KeyRing keys_;
+  std::unique_ptr<emulator::FakeGoogle> google_;
+  std::unique_ptr<google::OAuthClient> oauth_;
+  std::unique_ptr<google::TokenProvider> tokens_;
+};
+
+TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
+  const int n = EnvInt("SYNC_CHAOS_APPOINTMENTS", 300);
+  const int kills = EnvInt("SYNC_CHAOS_KILLS", 5);
+  std::mt19937 rng(20260301);
+
+  // Doctors (connected), one service, one patient.
+  std::vector<testing::Clinic> clinics;
+  for (int d = 0; d < kDoctors; ++d) {
+    clinics.push_back(testing::MakeClinic(*store_, Email(d)));
+    Connect(clinics.back().doctor.id, Email(d));
+  }
+
+  for (auto [kind, fraction, after] :
+       {std::tuple{emulator::FaultKind::kBackendError, 0.10, false},
+        std::tuple{emulator::FaultKind::kTimeout, 0.05, false},
+        // Lost answers use 503 so the request log tells them from the 500s that ran nothing.
+        std::tuple{emulator::FaultKind::kUnavailable, 0.03, true}}) {
+    emulator::FaultRule rule;
+    rule.path_prefix = "/calendar/v3/";
+    rule.kind = kind;
+    rule.fraction = fraction;
+    rule.after = after;
+    rule.delay = milliseconds(1'300);  // > the child's 1 s client timeout
+    google_->faults().Add(rule);
+  }
+
+  const std::string store_url = store_.url();
+  const std::string key_hex = crypto::HexEncode(key_);
+  // SQLite: one worker process; PostgreSQL: three instances sharing the work.
+  const int instances = GetParam() == "postgres" ? 3 : 1;
+  std::vector<std::unique_ptr<Child>> children;
+  for (int i = 0; i < instances; ++i) {
+    children.push_back(std::make_unique<Child>(store_url, google_->base_url(), key_hex));
+  }
+
+  const Instant base = *core::ParseRfc3339("2026-04-01T06:00:00Z");
+  std::vector<core::Appointment> appointments;
+  int killed = 0;
+  std::uniform_int_distribution<int> percent(0, 99);
+  auto maybe_kill = [&](int step, int steps) {
+    if (killed < kills && step >= (killed + 1) * steps / (kills + 1)) {
+      std::this_thread::sleep_for(milliseconds(50 + percent(rng) * 3));
+      auto& victim = children[static_cast<size_t>(percent(rng)) % children.size()];
+      victim->Kill(SIGKILL);
+      ++killed;
+      victim = std::make_unique<Child>(store_url, google_->base_url(), key_hex);
+    }
+  };
+  const int steps = n + n / 2;
+  int step = 0;
+  for (int i = 0; i < n; ++i, ++step) {
+    const testing::Clinic& c = clinics[i % kDoctors];
+    core::Appointment a;
+    a.doctor_id = c.doctor.id;
+    a.service_id = c.service.id;
+    a.patient_id = c.patient.id;
+    a.start = base + std::chrono::hours(i);
+    a.end = a.start + minutes(30);
+    a.time_zone = "Europe/Berlin";
+    a.status = core::AppointmentStatus::kConfirmed;
+    auto made = store_->Transact([&](store::Tx& tx) { return tx.CreateAppointment(a); });
+    ASSERT_TRUE(made.has_value()) << made.error().ToString();
+    appointments.push_back(*made);
+    maybe_kill(step, steps);
+  }
+  // Reschedules (some several times) and cancels, spread over the run.
+  std::uniform_int_distribution<size_t> pick(0, appointments.size() - 1);
+  for (int k = 0; k < n / 2; ++k, ++step) {
+    if (k > 0 && k % (n / 8 + 1) == 0) RateLimitStorm();
+    core::Appointment& a = appointments[pick(rng)];
+    if (a.status == core::AppointmentStatus::kCancelled) continue;
+    Result<core::Appointment> changed;
+    if (percent(rng) < 30) {
+      changed = store_->Transact(
+          [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); });
+    } else {
+      Instant start = a.start + minutes(percent(rng) < 50 ? 15 : -15);
+      changed = store_->Transact(
+          [&](store::Tx& tx) { return tx.Reschedule(a.id, start, start + minutes(30)); });
+    }
+    ASSERT_TRUE(changed.has_value()) << changed.error().ToString();
+    a = *changed;
+    maybe_kill(step, steps);
+  }
+
+  // Let the last worker finish: no reconcile job due or leased.
+  auto deadline = std::chrono::steady_clock::now() + seconds(240);
+  for (;;) {
+    auto left = store_->Read(
+        [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
+    ASSERT_TRUE(left.has_value());
+    if (left->items.empty()) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << left->items.size() << " reconcile jobs left, first: " << left->items[0].key << " "
+        << left->items[0].last_error;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  for (auto& child : children) child->Kill(SIGTERM);
+  EXPECT_EQ(killed, kills);
+
+  // What Google holds, per doctor.
+  std::map<std::string, nlohmann::json> events;  // event id -> event
+  for (int d = 0; d < kDoctors; ++d) {
+    auto state = google_->calendar().CalendarState(Email(d));
+    if (!state) continue;
+    for (const auto& e : (*state)["events"]) events[e["id"].get<std::string>()] = e;
+  }
+  int active = 0, cancelled = 0;
+  for (const core::Appointment& a : appointments) {
+    const std::string id = core::EventIdFor(a.uid);
+    auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(a.id); });
+    auto it = events.find(id);
+    if (a.status == core::AppointmentStatus::kCancelled) {
+      ++cancelled;
+      // Cancelled before any worker looked at it: no meeting at all.
+      if (m) {
+        EXPECT_EQ(m->state, core::MeetingState::kCancelled) << a.id << " " << m->last_error;
+      }
+      EXPECT_TRUE(it == events.end() || it->second["status"] == "cancelled") << a.id;
+      continue;
+    }
+    ++active;
+    ASSERT_TRUE(m.has_value()) << a.id << " " << m.error().ToString();
+    EXPECT_EQ(m->state, core::MeetingState::kReady) << a.id << " " << m->last_error;
+    ASSERT_NE(it, events.end()) << "no event for appointment " << a.id;
+    const nlohmann::json& e = it->second;
+    EXPECT_NE(e["status"], "cancelled");
+    EXPECT_EQ(e["start"]["dateTime"], *core::FormatWithOffset(a.start, "Europe/Berlin")) << a.id;
+    EXPECT_EQ(e["end"]["dateTime"], *core::FormatWithOffset(a.end, "Europe/Berlin")) << a.id;
+    EXPECT_EQ(e["conferenceData"]["createRequest"]["status"]["statusCode"], "success");
+    EXPECT_EQ(e["hangoutLink"], m->join_url);
+  }
+  int live = 0;
+  for (const auto& [id, e] : events) live += e["status"] != "cancelled" ? 1 : 0;
+  EXPECT_EQ(live, active);
+
+  // Client-chosen ids: no appointment ever had a second event, whatever was retried. Every
+  // event was made by exactly one insert: a clean 200, or one whose answer was lost after it
+  // ran (503); every other insert was refused (409 → adopted) or failed before running.
+  EXPECT_LE(events.size(), appointments.size());
+  int inserts = 0, conflicts = 0, faults = 0, clean = 0, lost_answers = 0;
+  for (const auto& r : google_->RequestLog()) {
+    if (r.method != "POST" || !r.path.ends_with("/events")) continue;
+    ++inserts;
+    conflicts += r.status == 409 ? 1 : 0;
+    faults += r.fault.empty() ? 0 : 1;
+    clean += r.fault.empty() && r.status == 200 ? 1 : 0;
+    lost_answers += r.fault == "unavailable" ? 1 : 0;
+  }
+  EXPECT_LE(clean, static_cast<int>(events.size()));
+  EXPECT_LE(static_cast<int>(events.size()), clean + lost_answers);
+  int rate_limited = 0;
+  for (const auto& r : google_->RequestLog()) rate_limited += r.status == 429 ? 1 : 0;
+  std::printf(
+      "chaos: %d appointments (%d active, %d cancelled), %d kills, %d storms (%d "
+      "calls answered 429), %zu events, %d insert requests (%d answered 409, %d "
+      "faulted)\n",
+      n, active, cancelled, killed, storms_, rate_limited, events.size(), inserts, conflicts,
+      faults);
+  EXPECT_GT(storms_, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SyncChaosTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace telemeet::sync

@@ -1,0 +1,689 @@
+// The reconciler and its worker against the real emulator: fake-google in-process on port 0,
+// real HTTP (net::HttpClient + HttpTransport), the real OAuth client and TokenProvider with a
+// KeyRing, grants in the store through StoreGrantStore, and a real SQLite store in a temporary
+// directory. Time is the wall clock; backoffs and poll intervals are configured in milliseconds
+// so a test takes at most a few seconds.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/strings.h"
+#include "core/meeting.h"
+#include "core/time.h"
+#include "crypto/keyring.h"
+#include "crypto/random.h"
+#include "emulator/server/fake_google.h"
+#include "google/calendar_client.h"
+#include "google/http_transport.h"
+#include "google/oauth_client.h"
+#include "google/rate_limiter.h"
+#include "google/token_provider.h"
+#include "net/http_client.h"
+#include "sync/grant_store_adapter.h"
+#include "sync/reconciler.h"
+#include "sync/testing_util.h"
+#include "sync/worker.h"
+
+namespace telemeet::sync {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+const std::string kRedirect = "http://127.0.0.1:9/oauth/callback";
+const std::string kClientId = "telemeet-sync-test.apps.example";
+const std::string kSecret = "sync-test-secret";
+const std::string kDoctorEmail = "who@clinic.example";
+const std::string kEventsPath = "/calendar/v3/calendars/primary/events";
+
+class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(store_.operator->(), nullptr) << "no store";
+    emulator::FakeGoogleOptions options;
+    options.clients.push_back({kClientId, kSecret, {kRedirect}});
+    options.accounts.push_back({kDoctorEmail, "", "Dr Who"});
+    options.oauth.auto_approve = true;
+    options.quota.per_user = 0;
+    options.quota.per_project = 0;
+    google_ = std::make_unique<emulator::FakeGoogle>(options, clock_);
+    ASSERT_TRUE(google_->Start());
+    const std::string base = google_->base_url();
+    ASSERT_TRUE(keys_.Add("k1", crypto::RandomBytes(32)));
+
+    google::OAuthConfig oauth_config;
+    oauth_config.client_id = kClientId;
+    oauth_config.client_secret = kSecret;
+    oauth_config.redirect_uri = kRedirect;
+    oauth_config.auth_url = base + "/o/oauth2/v2/auth";
+    oauth_config.token_url = base + "/token";
+    oauth_config.revoke_url = base + "/revoke";
+    oauth_ = std::make_unique<google::OAuthClient>(
+        oauth_config, google::OAuthDeps{transport_, clock_, retry_, &calls_});
+    tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
+    google::CalendarOptions calendar_options;
+    calendar_options.base_url = base;
+    calendar_options.timeout = milliseconds(700);
+    calendar_ = std::make_unique<google::CalendarClient>(
+        calendar_options,
+        google::CalendarDeps{transport_, *tokens_, retry_, clock_, google::RealSleeper::Instance(),
+                             &limiter_, &calls_});
+    clinic_ = testing::MakeClinic(*store_, kDoctorEmail);
+    MakeReconciler(ReconcilerOptions{});
+  }
+
+  void TearDown() override {
+    if (worker_) worker_->Stop();
+    if (google_) google_->Stop();
+  }
+
+  void MakeReconciler(ReconcilerOptions options) {
+    if (worker_) worker_->Stop();
+    worker_.reset();
+    options.poll_base = milliseconds(30);
+    options.poll_max = milliseconds(200);
+    options.retry_base = milliseconds(30);
+    options.retry_max = milliseconds(200);
+    options.actor = "worker:test";
+    reconciler_ = std::make_unique<Reconciler>(*store_, *calendar_, calls_, clock_, options);
+    WorkerOptions w;
+    w.threads = 4;
+    w.batch = 4;
+    w.poll_interval = milliseconds(20);
+    w.lease_for = seconds(30);
+    worker_ = std::make_unique<Worker>(*store_, *reconciler_, clock_, w);
+  }
+
+  std::string DoctorKey() const { return std::to_string(clinic_.doctor.id); }
+
+  // The whole connect flow: consent (auto-approved), code, exchange with PKCE, sealed grant.
+  void Connect() {
+    auto start = oauth_->BuildAuthorizationUrl("state-1", kDoctorEmail);
+    ASSERT_TRUE(start.has_value());
+    google::HttpRequest consent_request;
+    consent_request.url = start->url;
+    auto consent = transport_.Send(consent_request);
+    ASSERT_TRUE(consent.has_value()) << consent.error().ToString();
+    ASSERT_EQ(consent->status, 302) << consent->body;
+    std::string location = consent->headers.Get("Location").value_or("");
+    KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
+    auto code = FindValue(q, "code");
+    ASSERT_TRUE(code.has_value()) << location;
+    auto grant = oauth_->ExchangeCode(*code, start->code_verifier);
+    ASSERT_TRUE(grant.has_value()) << grant.error().ToString();
+    ASSERT_TRUE(tokens_->StoreNewGrant(DoctorKey(), *grant, kDoctorEmail));
+  }
+
+  Instant At(int day, int hour, int minute = 0) {
+    return *core::ParseRfc3339(fmt::format("2026-03-{:02}T{:02}:{:02}:00Z", day, hour, minute));
+  }
+
+  core::Appointment Book(Instant start, bool confirm = true) {
+    core::Appointment a;
+    a.doctor_id = clinic_.doctor.id;
+    a.service_id = clinic_.service.id;
+    a.patient_id = clinic_.patient.id;
+    a.start = start;
+    a.end = start + minutes(30);
+    a.time_zone = "Europe/Berlin";
+    a.status = confirm ? core::AppointmentStatus::kConfirmed : core::AppointmentStatus::kBooked;
+    auto made = store_->Transact([&](store::Tx& tx) { return tx.CreateAppointment(a); });
+    EXPECT_TRUE(made.has_value()) << made.error().ToString();
+    worker_->Nudge();
+    return made.value_or(a);
+  }
+
+  std::optional<core::Meeting> MeetingOf(int64_t appointment_id) {
+    auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(appointment_id); });
+    if (!m) return std::nullopt;
+    return *m;
+  }
+
+  // Waits (up to 15 s) until the meeting satisfies `ok`; returns it.
+  core::Meeting WaitFor(int64_t appointment_id, const std::function<bool(const core::Meeting&)>& ok,
+                        const std::string& what) {
+    auto deadline = std::chrono::steady_clock::now() + seconds(15);
+    std::optional<core::Meeting> m;
+    while (std::chrono::steady_clock::now() < deadline) {
+      m = MeetingOf(appointment_id);
+      if (m && ok(*m)) return *m;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << "timed out waiting for " << what << "; meeting is "
+                  << (m ? std::string(core::Name(m->state)) + " (" + m->last_error + ")"
+                        : std::string("absent"));
+    return m.value_or(core::Meeting{});
+  }
+  core::Meeting WaitForState(int64_t appointment_id, core::MeetingState state) {
+    return WaitFor(
+        appointment_id, [&](const core::Meeting& m) { return m.state == state; },
+        std::string(core::Name(state)));
+  }
+  // Waits until no reconcile job is left due or leased (parked ones do not count).
+  void WaitIdle() {
+    auto deadline = std::chrono::steady_clock::now() + seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto jobs = store_->Read([&](store::Tx& tx) {
+        return tx.ListJobs(store::kReconcileJobKind, core::JobState::kReady, {});
+      });
+      if (jobs && jobs->items.empty()) return;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    ADD_FAILURE() << "reconcile jobs still pending";
+  }
+
+  int Requests(const std::string& method, const std::string& path_prefix) {
+    int n = 0;
+    for (const auto& e : google_->RequestLog()) {
+      if (e.method == method && e.path.starts_with(path_prefix)) ++n;
+    }
+    return n;
+  }
+  int Inserts() {
+    int n = 0;
+    for (const auto& e : google_->RequestLog()) {
+      if (e.method == "POST" && (e.path == kEventsPath || e.path.ends_with("/events"))) ++n;
+    }
+    return n;
+  }
+
+  // The calendar's events as the emulator holds them.
+  nlohmann::json Events() {
+    auto state = google_->calendar().CalendarState(kDoctorEmail);
+    if (!state) return nlohmann::json::array();
+    return (*state)["events"];
+  }
+  std::optional<nlohmann::json> EventAtGoogle(const std::string& id) {
+    for (const auto& e : Events()) {
+      if (e.value("id", "") == id) return e;
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::string> OutboxTopics(int64_t appointment_id = 0) {
+    std::vector<std::string> topics;
+    auto page = store_->Read([&](store::Tx& tx) {
+      store::PageRequest p;
+      p.limit = 1000;
+      return tx.ListOutbox(p);
+    });
+    EXPECT_TRUE(page.has_value());
+    if (!page) return topics;
+    for (const auto& e : page->items) {
+      if (appointment_id == 0 || e.appointment_id == appointment_id) topics.push_back(e.topic);
+    }
+    return topics;
+  }
+
+  std::vector<core::AuditEntry> Audit(int64_t appointment_id) {
+    auto page = store_->Read([&](store::Tx& tx) {
+      store::PageRequest p;
+      p.limit = 1000;
+      return tx.ListAudit(appointment_id, p);
+    });
+    EXPECT_TRUE(page.has_value());
+    return page ? page->items : std::vector<core::AuditEntry>{};
+  }
+
+  SystemClock& clock_ = SystemClock::Instance();
+  testing::TempStore store_{clock_, GetParam()};
+  StoreGrantStore grants_{*store_};
+  google::RetryPolicy retry_{[] {
+                               google::RetryOptions o;
+                               o.max_attempts = 3;
+                               o.initial_backoff = milliseconds(20);
+                               o.max_backoff = milliseconds(100);
+                               o.deadline = seconds(5);
+                               return o;
+                             }(),
+                             clock_, google::RealSleeper::Instance(), 7};
+  google::RateLimiter limiter_{google::RateLimitOptions{}, clock_, google::RealSleeper::Instance()};
+  net::HttpClient http_;
+  google::HttpTransport transport_{http_};
+  crypto::KeyRing keys_;
+  CallCollector calls_;
+  std::unique_ptr<emulator::FakeGoogle> google_;
+  std::unique_ptr<google::OAuthClient> oauth_;
+  std::unique_ptr<google::TokenProvider> tokens_;
+  std::unique_ptr<google::CalendarClient> calendar_;
+  testing::Clinic clinic_;
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_P(SyncIntegrationTest, CreateBecomesReadyWithTheEmulatorsLink) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_EQ(m.event_id, core::EventIdFor(a.uid));
+  ASSERT_TRUE(m.join_url.starts_with("https://meet.google.com/")) << m.join_url;
+  EXPECT_EQ(m.synced_start, a.start);
+  EXPECT_EQ(m.synced_end, a.end);
+  EXPECT_EQ(m.synced_revision, a.revision);
+  EXPECT_EQ(m.attempts, 0);
+  EXPECT_FALSE(m.event_url.empty());
+
+  // What Google holds: our id, title, zone, private, our property, the same link.
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["summary"], "Video consultation with Dr Who");
+  EXPECT_EQ((*event)["visibility"], "private");
+  EXPECT_EQ((*event)["start"]["timeZone"], "Europe/Berlin");
+  EXPECT_EQ((*event)["start"]["dateTime"], "2026-03-02T09:00:00+01:00");
+  EXPECT_EQ((*event)["extendedProperties"]["private"][std::string(kAppointmentUidProperty)], a.uid);
+  EXPECT_EQ((*event)["conferenceData"]["createRequest"]["requestId"], core::RequestIdFor(a.uid, 1));
+  EXPECT_EQ(event->dump().find("amy@patients.example"), std::string::npos);  // not invited
+  EXPECT_EQ(Inserts(), 1);
+
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+  // The audit trail has the call (no secrets) and the state change.
+  bool call = false, change = false;
+  for (const auto& e : Audit(a.id)) {
+    if (e.action == "google.events.insert") {
+      call = true;
+      auto d = nlohmann::json::parse(e.detail);
+      EXPECT_EQ(d["method"], "POST");
+      EXPECT_EQ(d["status"], 200);
+      EXPECT_EQ(d["outcome"], "ok");
+      EXPECT_TRUE(d.contains("latency_ms"));
+    }
+    if (e.action == "meeting.state") change = true;
+    EXPECT_EQ(e.detail.find("Bearer"), std::string::npos);
+    EXPECT_EQ(e.actor, "worker:test");
+  }
+  EXPECT_TRUE(call);
+  EXPECT_TRUE(change);
+}
+
+TEST_P(SyncIntegrationTest, NotTelemedicineOrNotConfirmedMakesNoEvent) {
+  Connect();
+  worker_->Start();
+  core::Appointment booked = Book(At(2, 8), /*confirm=*/false);
+  WaitIdle();
+  EXPECT_FALSE(MeetingOf(booked.id).has_value());
+  EXPECT_EQ(Inserts(), 0);
+  // Confirming it makes the meeting.
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(booked.id, core::AppointmentStatus::kConfirmed); }));
+  worker_->Nudge();
+  WaitForState(booked.id, core::MeetingState::kReady);
+  EXPECT_EQ(Inserts(), 1);
+}
+
+TEST_P(SyncIntegrationTest, DoctorNotConnectedWaitsThenResumesOnConnect) {
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  WaitForState(a.id, core::MeetingState::kAwaitingDoctor);
+  EXPECT_EQ(Inserts(), 0);
+  Connect();  // StoreNewGrant → WakeDoctor
+  worker_->Nudge();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_FALSE(m.join_url.empty());
+  EXPECT_EQ(Inserts(), 1);
+}
+
+TEST_P(SyncIntegrationTest, PendingConferenceForThreePollsThenReady) {
+  Connect();
+  google_->calendar().SetConferenceBehaviour(
+      kDoctorEmail, {emulator::ConferenceMode::kPending, /*pending_reads=*/3});
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  // The link is never published while pending.
+  auto deadline = std::chrono::steady_clock::now() + seconds(15);
+  bool saw_pending = false;
+  std::optional<core::Meeting> m;
+  while (std::chrono::steady_clock::now() < deadline) {
+    m = MeetingOf(a.id);
+    if (m && m->state == core::MeetingState::kConferencePending) {
+      saw_pending = true;
+      EXPECT_TRUE(m->join_url.empty());
+    }
+    if (m && m->state == core::MeetingState::kReady) break;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  ASSERT_TRUE(m && m->state == core::MeetingState::kReady);
+  EXPECT_TRUE(saw_pending);
+  EXPECT_TRUE(m->join_url.starts_with("https://meet.google.com/"));
+  EXPECT_EQ(Inserts(), 1);
+  EXPECT_EQ(Requests("GET", kEventsPath + "/"), 4);  // three pending polls, then success
+  EXPECT_EQ(m->attempts, 0);                         // polls are not failures
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+}
+
+TEST_P(SyncIntegrationTest, FailedConferenceThenAdminRetryBecomesReady) {
+  Connect();
+  google_->calendar().SetConferenceBehaviour(kDoctorEmail, {emulator::ConferenceMode::kFailure, 0});
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting failed = WaitForState(a.id, core::MeetingState::kFailed);
+  EXPECT_TRUE(failed.join_url.empty());
+  EXPECT_NE(failed.last_error.find("could not create the Google Meet"), std::string::npos)
+      << failed.last_error;
+  EXPECT_EQ(failed.conference_attempt, 2);  // one automatic retry with a new requestId
+  EXPECT_EQ(Inserts(), 1);
+  EXPECT_EQ(Requests("PUT", kEventsPath + "/"), 1);
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.failed"});
+
+  google_->calendar().SetConferenceBehaviour(kDoctorEmail, {emulator::ConferenceMode::kSuccess, 0});
+  auto retried = store_->Transact([&](store::Tx& tx) { return tx.RetryFailedMeeting(a.id); });
+  ASSERT_TRUE(retried.has_value()) << retried.error().ToString();
+  worker_->Nudge();
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_TRUE(ready.join_url.starts_with("https://meet.google.com/"));
+  EXPECT_EQ(ready.conference_attempt, 3);
+  EXPECT_EQ(Events().size(), 1u);  // still one event
+  auto event = EventAtGoogle(ready.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["conferenceData"]["createRequest"]["requestId"], core::RequestIdFor(a.uid, 3));
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), (std::vector<std::string>{"meeting.failed", "meeting.ready"}));
+}
+
+TEST_P(SyncIntegrationTest, RefusedConferenceTypeFailsWithAReadableReason) {
+  Connect();
+  google_->calendar().SetConferenceBehaviour(kDoctorEmail, {emulator::ConferenceMode::kRefuse, 0});
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kFailed);
+  EXPECT_NE(m.last_error.find("refused to add a Google Meet"), std::string::npos) << m.last_error;
+  EXPECT_NE(m.last_error.find("Invalid conference type value."), std::string::npos);
+  EXPECT_EQ(Inserts(), 1);  // a 400 is not retried
+}
+
+TEST_P(SyncIntegrationTest, BurstOfReschedulesBecomesOnePatchWithTheSameLink) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  worker_->Stop();  // the burst lands before any worker looks
+  google_->ClearRequestLog();
+  Instant last{};
+  for (int i = 1; i <= 10; ++i) {
+    last = At(3, 8, i * 5);
+    ASSERT_TRUE(store_->Transact(
+        [&](store::Tx& tx) { return tx.Reschedule(a.id, last, last + minutes(45)); }));
+  }
+  worker_->Start();
+  core::Meeting m = WaitFor(
+      a.id, [&](const core::Meeting& x) { return x.synced_start == last; }, "rescheduled");
+  EXPECT_EQ(m.state, core::MeetingState::kReady);
+  EXPECT_EQ(m.join_url, ready.join_url);
+  EXPECT_EQ(m.synced_end, last + minutes(45));
+  EXPECT_EQ(Requests("PATCH", kEventsPath + "/"), 1);
+  EXPECT_EQ(Inserts(), 0);
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["start"]["dateTime"], "2026-03-03T09:50:00+01:00");
+  EXPECT_EQ((*event)["hangoutLink"], ready.join_url);
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), (std::vector<std::string>{"meeting.ready", "meeting.updated"}));
+}
+
+TEST_P(SyncIntegrationTest, RescheduleWhileTheWorkerRunsEndsInStep) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  Instant last{};
+  for (int i = 1; i <= 10; ++i) {
+    last = At(4, 8, i * 5);
+    ASSERT_TRUE(store_->Transact(
+        [&](store::Tx& tx) { return tx.Reschedule(a.id, last, last + minutes(30)); }));
+    worker_->Nudge();
+  }
+  core::Meeting m = WaitFor(
+      a.id, [&](const core::Meeting& x) { return x.synced_start == last; }, "rescheduled");
+  EXPECT_EQ(m.join_url, ready.join_url);
+  EXPECT_LE(Requests("PATCH", kEventsPath + "/"), 10);
+  EXPECT_EQ(Inserts(), 1);
+}
+
+TEST_P(SyncIntegrationTest, CancelDeletesOnceEvenWhenCancelledTwice) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kCancelled);
+  EXPECT_TRUE(m.join_url.empty());
+  auto event = EventAtGoogle(ready.event_id);
+  EXPECT_TRUE(!event.has_value() || (*event)["status"] == "cancelled");
+  WaitIdle();
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  WaitIdle();
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCancelled);
+  EXPECT_EQ(Requests("DELETE", kEventsPath + "/"), 1);
+  EXPECT_EQ(OutboxTopics(a.id), (std::vector<std::string>{"meeting.ready", "meeting.cancelled"}));
+}
+
+TEST_P(SyncIntegrationTest, RevokedGrantParksThenReconnectResumes) {
+  Connect();
+  worker_->Start();
+  core::Appointment first = Book(At(2, 8));
+  WaitForState(first.id, core::MeetingState::kReady);
+  ASSERT_GE(google_->oauth().RevokeGrant(kDoctorEmail), 1);
+
+  core::Appointment a = Book(At(2, 10));
+  core::Meeting parked = WaitForState(a.id, core::MeetingState::kNeedsReconnect);
+  EXPECT_NE(parked.last_error.find("reconnect"), std::string::npos);
+  auto job = store_->Read([&](store::Tx& tx) { return tx.GetJob(store::ReconcileJobKey(a.id)); });
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->state, core::JobState::kParked);
+  auto grant = store_->Read([&](store::Tx& tx) { return tx.GetGrant(clinic_.doctor.id); });
+  EXPECT_EQ(grant->status, core::GrantStatus::kNeedsReconnect);
+  EXPECT_EQ(OutboxTopics(), (std::vector<std::string>{"meeting.ready", "doctor.needs_reconnect"}));
+  // A reschedule of the first appointment while disconnected waits too: nothing is dropped.
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(first.id, At(2, 12), At(2, 12) + minutes(30)); }));
+  worker_->Nudge();
+  WaitForState(first.id, core::MeetingState::kNeedsReconnect);
+  int made = 0;  // the second insert was tried once and answered 401; nothing new was made
+  for (const auto& e : google_->RequestLog()) {
+    made += e.method == "POST" && e.path == kEventsPath && e.status == 200;
+  }
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(Events().size(), 1u);
+
+  Connect();  // the doctor reconnects
+  worker_->Nudge();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_TRUE(m.join_url.starts_with("https://meet.google.com/"));
+  core::Meeting moved = WaitFor(
+      first.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady && x.synced_start == At(2, 12);
+      },
+      "first rescheduled after reconnect");
+  EXPECT_FALSE(moved.join_url.empty());
+  EXPECT_EQ(Events().size(), 2u);
+}
+
+TEST_P(SyncIntegrationTest, InsertThatHappenedButWasNotAnsweredIsAdopted) {
+  Connect();
+  // Google makes the event, then the answer is lost (a crash of the link before the reply).
+  emulator::FaultRule lost;
+  lost.method = "POST";
+  lost.path_prefix = kEventsPath;
+  lost.kind = emulator::FaultKind::kBackendError;
+  lost.next = 1;
+  lost.after = true;
+  google_->faults().Add(lost);
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_TRUE(m.join_url.starts_with("https://meet.google.com/"));
+  EXPECT_EQ(Events().size(), 1u);  // adopted, not duplicated
+  int answered_409 = 0;
+  for (const auto& e : google_->RequestLog()) {
+    if (e.method == "POST" && e.path == kEventsPath && e.status == 409) ++answered_409;
+  }
+  EXPECT_EQ(Inserts(), 2);
+  EXPECT_EQ(answered_409, 1);
+}
+
+TEST_P(SyncIntegrationTest, EventLeftByACrashedRunIsAdoptedByTheNextRun) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  // A previous run made the event and crashed before recording it.
+  google::EventSpec spec;
+  spec.id = core::EventIdFor(a.uid);
+  spec.summary = "Video consultation with Dr Who";
+  spec.start = {*core::FormatWithOffset(a.start, "Europe/Berlin"), "Europe/Berlin", ""};
+  spec.end = {*core::FormatWithOffset(a.end, "Europe/Berlin"), "Europe/Berlin", ""};
+  spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
+                             {std::string(kAppointmentUidProperty), a.uid}};
+  spec.conference_request_id = core::RequestIdFor(a.uid, 1);
+  auto made = calendar_->InsertEvent(DoctorKey(), "primary", spec, google::SendUpdates::kNone);
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  worker_->Start();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_EQ(m.join_url, made->event.conference.join_url);
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_P(SyncIntegrationTest, ServerErrorsAreRetriedVisiblyThenSucceed) {
+  Connect();
+  emulator::FaultRule down;
+  down.method = "POST";
+  down.path_prefix = kEventsPath;
+  down.kind = emulator::FaultKind::kBackendError;
+  down.next = 7;  // more than one run's client retries (3)
+  google_->faults().Add(down);
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting failing = WaitFor(
+      a.id, [](const core::Meeting& m) { return m.attempts >= 1; }, "a visible failure");
+  EXPECT_NE(failing.last_error.find("500"), std::string::npos) << failing.last_error;
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_EQ(m.attempts, 0);
+  EXPECT_EQ(Events().size(), 1u);
+  int failed_calls = 0;
+  bool retry_noted = false;
+  for (const auto& e : Audit(a.id)) {
+    if (e.action == "google.events.insert" && nlohmann::json::parse(e.detail)["status"] == 500) {
+      ++failed_calls;
+    }
+    if (e.action == "meeting.retry_scheduled") retry_noted = true;
+  }
+  EXPECT_EQ(failed_calls, 7);
+  EXPECT_TRUE(retry_noted);
+}
+
+TEST_P(SyncIntegrationTest, TimeoutsAreRetried) {
+  Connect();
+  emulator::FaultRule slow;
+  slow.method = "POST";
+  slow.path_prefix = kEventsPath;
+  slow.kind = emulator::FaultKind::kTimeout;
+  slow.delay = milliseconds(1'500);
+  slow.next = 2;
+  google_->faults().Add(slow);
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_FALSE(m.join_url.empty());
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_P(SyncIntegrationTest, InvitesThePatientWhenConfigured) {
+  ReconcilerOptions options;
+  options.invite_patient = true;
+  options.send_updates = google::SendUpdates::kExternalOnly;
+  google::Reminders reminders;
+  reminders.use_default = false;
+  reminders.overrides.push_back({"popup", 10});
+  options.reminders = reminders;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  ASSERT_TRUE((*event)["attendees"].is_array());
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
+  EXPECT_EQ((*event)["reminders"]["useDefault"], false);
+}
+
+TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
+  Connect();
+  std::vector<core::Appointment> booked;
+  for (int i = 0; i < 12; ++i) booked.push_back(Book(At(5, 6 + i)));
+  worker_->Start();
+  std::this_thread::sleep_for(milliseconds(30));
+  worker_->Stop();
+  // Nothing stays leased by the stopped worker: what it had not started was given back.
+  auto jobs = store_->Read(
+      [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
+  ASSERT_TRUE(jobs.has_value());
+  for (const core::Job& job : jobs->items) {
+    EXPECT_TRUE(job.lease_owner.empty()) << job.key << " still leased by " << job.lease_owner;
+  }
+  // A second worker (another owner) takes what is left.
+  obs::Registry metrics;
+  WorkerOptions w;
+  w.threads = 3;
+  w.poll_interval = milliseconds(20);
+  w.metrics = &metrics;
+  Worker other(*store_, *reconciler_, clock_, w);
+  EXPECT_NE(other.owner(), worker_->owner());
+  other.Start();
+  for (const auto& a : booked) WaitForState(a.id, core::MeetingState::kReady);
+  other.Stop();
+  EXPECT_NE(metrics.Render().find("telemeet_reconcile_runs_total{action=\"insert\","
+                                  "disposition=\"completed\"}"),
+            std::string::npos)
+      << metrics.Render();
+  EXPECT_EQ(Events().size(), booked.size());
+  EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
+}
+
+TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  auto lease = [&](const std::string& owner, Instant now) {
+    store::LeaseRequest r;
+    r.owner = owner;
+    r.max = 1;
+    r.lease_for = seconds(5);
+    r.now = now;
+    r.kind = std::string(store::kReconcileJobKind);
+    auto jobs = store_->Transact([&](store::Tx& tx) { return tx.LeaseJobs(r); });
+    EXPECT_TRUE(jobs.has_value() && jobs->size() == 1u);
+    return jobs && !jobs->empty() ? jobs->front() : core::Job{};
+  };
+  core::Job stale = lease("worker-a", clock_.Now());
+  // worker-a stalls past its lease; worker-b takes the job over.
+  core::Job fresh = lease("worker-b", clock_.Now() + seconds(10));
+  RunResult lost = reconciler_->Run(stale);
+  EXPECT_EQ(lost.disposition, Disposition::kLeaseLost) << lost.error;
+  EXPECT_FALSE(MeetingOf(a.id).has_value());
+  EXPECT_EQ(Inserts(), 0);  // the intent record checked the lease before calling Google
+  RunResult done = reconciler_->Run(fresh);
+  EXPECT_EQ(done.disposition, Disposition::kCompleted) << done.error;
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kReady);
+  EXPECT_EQ(Inserts(), 1);
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+}
+
+// The same behaviour on both backends; the PostgreSQL half is registered with the label
+// postgres and a server fixture (see CMakeLists.txt).
+INSTANTIATE_TEST_SUITE_P(Backends, SyncIntegrationTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace telemeet::sync

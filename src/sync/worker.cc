@@ -1,0 +1,195 @@
+#include "sync/worker.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "obs/log.h"
+
+namespace telemeet::sync {
+
+std::string DefaultWorkerOwner() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return fmt::format("{}:{}:{}", host[0] ? host : "host", getpid(),
+                     crypto::HexEncode(crypto::RandomBytes(4)));
+}
+
+Worker::Worker(store::Store& store, Reconciler& reconciler, const Clock& clock,
+               WorkerOptions options)
+    : store_(store), reconciler_(reconciler), clock_(clock), options_(std::move(options)) {
+  if (options_.owner.empty()) options_.owner = DefaultWorkerOwner();
+  options_.threads = std::max(1, options_.threads);
+  options_.batch = std::max(1, options_.batch);
+}
+
+Worker::~Worker() { Stop(); }
+
+void Worker::Start() {
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  running_ = true;
+  nudged_ = true;
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+  runners_.reserve(static_cast<size_t>(options_.threads));
+  for (int i = 0; i < options_.threads; ++i) runners_.emplace_back([this] { RunnerLoop(); });
+}
+
+void Worker::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    running_ = false;
+  }
+  dispatch_cv_.notify_all();
+  runner_cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+  for (std::thread& t : runners_) t.join();
+  runners_.clear();
+  ReleaseUnstarted();
+}
+
+void Worker::Nudge() {
+  {
+    std::lock_guard lock(mu_);
+    nudged_ = true;
+  }
+  dispatch_cv_.notify_one();
+}
+
+std::vector<core::Job> Worker::Lease(int n) {
+  store::LeaseRequest request;
+  request.owner = options_.owner;
+  request.max = n;
+  request.lease_for = options_.lease_for;
+  request.now = clock_.Now();
+  request.kind = std::string(store::kReconcileJobKind);
+  auto jobs = store_.Transact([&](store::Tx& tx) { return tx.LeaseJobs(request); });
+  if (!jobs) {
+    // The store is down or locked: say so once per streak, then every 100th time.
+    int64_t streak = lease_errors_.fetch_add(1);
+    if (streak % 100 == 0) {
+      obs::Log().Warn("leasing reconcile jobs failed",
+                      {{"error", jobs.error().ToString()}, {"failures", streak + 1}});
+    }
+    return {};
+  }
+  return std::move(*jobs);
+}
+
+void Worker::RenewLeases() {
+  const Instant now = clock_.Now();
+  std::vector<core::Job> due;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, held] : held_) {
+      if (held.leased_at + options_.lease_for / 2 <= now) due.push_back(held.job);
+    }
+  }
+  for (const core::Job& job : due) {
+    Instant until = now + options_.lease_for;
+    Status s = store_.Transact([&](store::Tx& tx) { return tx.ExtendLease(job, until); });
+    std::lock_guard lock(mu_);
+    auto it = held_.find(job.id);
+    if (it == held_.end()) continue;  // finished meanwhile
+    if (s) {
+      it->second.leased_at = now;
+    } else if (!it->second.started) {
+      // Lost before it started (another worker took it over): forget it.
+      queue_.erase(std::remove(queue_.begin(), queue_.end(), job.id), queue_.end());
+      held_.erase(it);
+    }
+  }
+}
+
+void Worker::DispatchLoop() {
+  std::unique_lock lock(mu_);
+  while (running_) {
+    nudged_ = false;
+    const int free = options_.threads - busy_ - static_cast<int>(queue_.size());
+    bool maybe_more = false;
+    if (free > 0) {
+      const int want = std::min(free, options_.batch);
+      lock.unlock();
+      std::vector<core::Job> jobs = Lease(want);
+      const Instant now = clock_.Now();
+      lock.lock();
+      for (core::Job& job : jobs) {
+        int64_t id = job.id;
+        held_[id] = Held{std::move(job), now, false};
+        queue_.push_back(id);
+      }
+      if (!jobs.empty()) runner_cv_.notify_all();
+      maybe_more = static_cast<int>(jobs.size()) == want;
+    }
+    lock.unlock();
+    RenewLeases();
+    lock.lock();
+    if (!running_) break;
+    if (maybe_more && options_.threads - busy_ - static_cast<int>(queue_.size()) > 0) continue;
+    // Sleep until a runner frees up after a full lease, a nudge, or the poll interval; renew
+    // leases at least every quarter lease.
+    auto wait = std::min<std::chrono::microseconds>(options_.poll_interval, options_.lease_for / 4);
+    dispatch_cv_.wait_for(lock, wait, [&] { return !running_ || nudged_; });
+  }
+}
+
+void Worker::RunnerLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    runner_cv_.wait(lock, [&] { return !running_ || !queue_.empty(); });
+    if (!running_) return;  // unstarted jobs are released by Stop
+    int64_t id = queue_.front();
+    queue_.pop_front();
+    auto it = held_.find(id);
+    if (it == held_.end()) continue;
+    it->second.started = true;
+    core::Job job = it->second.job;
+    const int busy_now = ++busy_;
+    lock.unlock();
+    if (options_.metrics != nullptr) {
+      options_.metrics
+          ->GetGauge("telemeet_reconcile_busy_workers", "Worker threads running a reconcile job.")
+          .Set(busy_now);
+    }
+    RunResult result = reconciler_.Run(job);
+    runs_.fetch_add(1);
+    if (options_.metrics != nullptr) {
+      options_.metrics
+          ->GetCounter("telemeet_reconcile_runs_total", "Reconcile jobs run, by outcome.",
+                       {{"action", std::string(core::Name(result.action))},
+                        {"disposition", std::string(Name(result.disposition))}})
+          .Inc();
+    }
+    lock.lock();
+    held_.erase(id);
+    --busy_;
+    nudged_ = true;  // the job may be due again at once (rerun); and a runner is free
+    dispatch_cv_.notify_one();
+  }
+}
+
+void Worker::ReleaseUnstarted() {
+  std::vector<core::Job> unstarted;
+  {
+    std::lock_guard lock(mu_);
+    for (int64_t id : queue_) {
+      auto it = held_.find(id);
+      if (it != held_.end()) unstarted.push_back(it->second.job);
+    }
+    queue_.clear();
+    held_.clear();
+  }
+  for (const core::Job& job : unstarted) {
+    Status s = store_.Transact([&](store::Tx& tx) { return tx.ReleaseJob(job); });
+    if (!s) {
+      obs::Log().Warn("releasing a reconcile job failed",
+                      {{"job", job.key}, {"error", s.error().ToString()}});
+    }
+  }
+}
+
+}  // namespace telemeet::sync

@@ -1,0 +1,106 @@
+// The worker pool (DESIGN.md "The heart", M27): leases due reconcile jobs from the store in
+// small batches and runs them on N threads through the Reconciler, so many Google calls are in
+// flight at once (the Calendar client blocks its thread; the rate limiter it holds paces them).
+// One dispatcher thread owns the queue side: it leases as many jobs as there are idle runners,
+// renews the leases of jobs held longer than half their lease, sleeps on a condition variable
+// when nothing is due (woken by Nudge() or the poll interval), and on Stop() gives back the jobs
+// it leased but did not start. Any number of workers, in one process or many sharing one
+// PostgreSQL, split the work: a job is leased by one owner at a time (SKIP LOCKED).
+//
+//   Worker worker(*store, reconciler, clock, WorkerOptions{.threads = 16});
+//   worker.Start();
+//   ... the API changes an appointment ... worker.Nudge();
+//   worker.Stop();   // waits for running jobs; unstarted ones are released
+//
+// Thread-safe: Nudge and the counters may be called from any thread; Start/Stop from one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "core/types.h"
+#include "obs/metrics.h"
+#include "store/store.h"
+#include "sync/reconciler.h"
+
+namespace telemeet::sync {
+
+struct WorkerOptions {
+  int threads = 16;
+  int batch = 8;  // at most this many jobs per lease call
+  std::chrono::microseconds lease_for{std::chrono::seconds(60)};
+  // How often an idle worker looks for due jobs (also the reaction time to expired leases and
+  // backoffs coming due).
+  std::chrono::milliseconds poll_interval{500};
+  std::string owner;  // empty: "<host>:<pid>:<random>"
+  // Optional: telemeet_reconcile_runs_total{action, disposition} and
+  // telemeet_reconcile_busy_workers.
+  obs::Registry* metrics = nullptr;
+};
+
+// "<host>:<pid>:<8 random hex>", unique per worker instance.
+std::string DefaultWorkerOwner();
+
+class Worker {
+ public:
+  Worker(store::Store& store, Reconciler& reconciler, const Clock& clock,
+         WorkerOptions options = {});
+  ~Worker();  // Stop()
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void Start();
+  // Stops leasing, waits for the running jobs to finish, releases leased-but-unstarted jobs.
+  void Stop();
+  // New work may be due: look now instead of at the next poll.
+  void Nudge();
+
+  const std::string& owner() const { return options_.owner; }
+  int64_t runs() const { return runs_.load(); }
+  // Lease calls that failed (store unreachable); logged once per 100.
+  int64_t lease_errors() const { return lease_errors_.load(); }
+
+ private:
+  struct Held {
+    core::Job job;
+    Instant leased_at;
+    bool started = false;
+  };
+
+  void DispatchLoop();
+  void RunnerLoop();
+  // With mu_ held released: lease up to `n` jobs.
+  std::vector<core::Job> Lease(int n);
+  void RenewLeases();
+  void ReleaseUnstarted();
+
+  store::Store& store_;
+  Reconciler& reconciler_;
+  const Clock& clock_;
+  WorkerOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable dispatch_cv_;  // runner finished, nudge, stop
+  std::condition_variable runner_cv_;    // queue has work, stop
+  bool running_ = false;                 // guarded by mu_
+  bool nudged_ = false;                  // guarded by mu_
+  std::deque<int64_t> queue_;            // job ids leased, not started; guarded by mu_
+  std::map<int64_t, Held> held_;         // every job we hold; guarded by mu_
+  int busy_ = 0;                         // runners running a job; guarded by mu_
+
+  std::thread dispatcher_;
+  std::vector<std::thread> runners_;
+  std::atomic<int64_t> runs_{0};
+  std::atomic<int64_t> lease_errors_{0};
+};
+
+}  // namespace telemeet::sync
