@@ -43,19 +43,34 @@ appt=$(awk '/^appointment/ {print $2}' "$dir/api.out")
 rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
 p99() { grep -A4 "Latency Distribution" <<<"$1" | awk '/99%/ {print $2}'; }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user+system ticks so far
+# server CPU microseconds per request: pid, ticks before, ticks after, wrk output
+cpu_per_req() {
+  local reqs
+  reqs=$(awk '/requests in/ {print $1}' <<<"$4")
+  echo "($3 - $2) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc -l
+}
+
 wrk -t2 -c50 -d2s "http://127.0.0.1:$bare_port/healthz" >/dev/null
+t0=$(cpu_ticks "${pids[0]}")
 bare=$(wrk -t2 -c50 -d"${secs}s" --latency "http://127.0.0.1:$bare_port/healthz")
+bare_cpu=$(cpu_per_req "${pids[0]}" "$t0" "$(cpu_ticks "${pids[0]}")" "$bare")
+t0=$(cpu_ticks "${pids[1]}")
 get=$(wrk -t2 -c50 -d"${secs}s" --latency -H "Authorization: Bearer $KEY" \
   "http://127.0.0.1:$api_port/api/v1/appointments/$appt")
+get_cpu=$(cpu_per_req "${pids[1]}" "$t0" "$(cpu_ticks "${pids[1]}")" "$get")
 post=$(wrk -t2 -c50 -d"${secs}s" --latency -s bench/api/post.lua "http://127.0.0.1:$api_port" \
   2>"$dir/post.err")
 light=$(wrk -t1 -c1 -d"${secs}s" --latency -s bench/api/post.lua "http://127.0.0.1:$api_port" \
   2>>"$dir/post.err")
 errors=$(wc -l <"$dir/post.err")
 
-printf 'bare Beast server  : %10.0f req/s\n' "$(rps "$bare")"
-printf 'GET appointment    : %10.0f req/s  p99 %s  ratio %.2f (target >= 0.40)\n' \
-  "$(rps "$get")" "$(p99 "$get")" "$(echo "$(rps "$get") / $(rps "$bare")" | bc -l)"
+printf 'bare Beast server  : %10.0f req/s  %6.1f us CPU/request\n' "$(rps "$bare")" "$bare_cpu"
+printf 'GET appointment    : %10.0f req/s  %6.1f us CPU/request  p99 %s\n' \
+  "$(rps "$get")" "$get_cpu" "$(p99 "$get")"
+printf 'GET ratio          : %10.2f req/s, %.2f CPU/request (bare / api; target >= 0.40; the CPU\n' \
+  "$(echo "$(rps "$get") / $(rps "$bare")" | bc -l)" "$(echo "$bare_cpu / $get_cpu" | bc -l)"
+printf '                     ratio is the robust one on a shared machine)\n'
 printf 'POST appointment   : %10.0f req/s  p99 %s  (target >= 2000/s; SQLite synchronous=%s)\n' \
   "$(rps "$post")" "$(p99 "$post")" "$sync"
 printf 'POST, 1 connection : %10.0f req/s  p99 %s  (target p99 < 20ms at ~200/s)\n' \

@@ -82,8 +82,6 @@ struct ApiDeps {
   // Called after a commit that made work due (appointment changes, retries, reconnects): wire
   // it to the reconciler worker's Nudge so it does not wait for its next poll.
   std::function<void()> on_work_enqueued{};
-  // Called after a commit that made webhook deliveries due (the dispatcher's Nudge).
-  std::function<void()> on_deliveries_enqueued{};
   ApiOptions options{};
   // Internal state of the routes (the API key cache); created by RegisterApiRoutes.
   std::shared_ptr<AuthCache> auth_cache{};

@@ -11,7 +11,7 @@
 //
 //   WebhookDispatcher dispatcher(*store, clock, keyring, http_client, {.owner = "host-1"});
 //   dispatcher.Start();                // its own lease loop on one thread
-//   deps.on_deliveries_enqueued = [&] { dispatcher.Nudge(); };
+//   worker_options.on_outbox = [&] { dispatcher.Nudge(); };  // whoever appends outbox events
 //   ...
 //   dispatcher.Stop();                 // finishes the job in hand, then returns
 //
