@@ -116,7 +116,7 @@ FakeGoogle::FakeGoogle(FakeGoogleOptions options, Clock& clock)
       calendar_(oauth_, clock),
       quota_(clock, options_.quota),
       faults_(options_.fault_seed),
-      latency_(options_.latency),
+      latency_ms_(options_.latency.count()),
       max_batch_parts_(options_.max_batch_parts) {
   calendar_.SetPushSender([this](PushMessage m) { push_.Send(std::move(m)); });
   RegisterOAuthRoutes(inner_, oauth_);
@@ -161,7 +161,7 @@ void FakeGoogle::Reset() {
   push_.ClearLog();
   {
     std::lock_guard lock(mu_);
-    latency_ = options_.latency;
+    latency_ms_ = options_.latency.count();
     max_batch_parts_ = options_.max_batch_parts;
     log_.clear();
   }
@@ -192,10 +192,7 @@ void FakeGoogle::Stop() {
   server_.reset();
 }
 
-void FakeGoogle::SetLatency(std::chrono::milliseconds latency) {
-  std::lock_guard lock(mu_);
-  latency_ = latency;
-}
+void FakeGoogle::SetLatency(std::chrono::milliseconds latency) { latency_ms_ = latency.count(); }
 
 std::vector<RequestLogEntry> FakeGoogle::RequestLog() const {
   std::lock_guard lock(mu_);
@@ -236,8 +233,7 @@ void FakeGoogle::Record(const net::Request& req, int status, const std::string& 
 net::Response FakeGoogle::Handle(net::Request& req) {
   if (req.path.starts_with(kControlPrefix)) return Dispatch(req);
   net::Response r = Process(req, /*in_batch=*/false);
-  std::lock_guard lock(mu_);
-  r.delay += latency_;
+  r.delay += std::chrono::milliseconds(latency_ms_.load(std::memory_order_relaxed));
   return r;
 }
 
@@ -411,7 +407,7 @@ void FakeGoogle::RegisterControl() {
     std::lock_guard lock(mu_);
     return nlohmann::json{{"autoApprove", s.auto_approve},
                           {"accessTokenLifetimeSeconds", s.access_token_lifetime.count()},
-                          {"latencyMs", latency_.count()},
+                          {"latencyMs", latency_ms_.load()},
                           {"faultSeed", faults_.seed()},
                           {"maxBatchParts", max_batch_parts_}};
   };
@@ -441,7 +437,7 @@ void FakeGoogle::RegisterControl() {
     {
       std::lock_guard lock(mu_);
       if (body->contains("latencyMs")) {
-        latency_ = std::chrono::milliseconds((*body)["latencyMs"].get<int64_t>());
+        latency_ms_ = (*body)["latencyMs"].get<int64_t>();
       }
       if (body->contains("maxBatchParts")) max_batch_parts_ = (*body)["maxBatchParts"];
     }

@@ -18,6 +18,7 @@
 // Thread safety: safe for concurrent requests; Start and Stop from one controlling thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -125,8 +126,8 @@ class FakeGoogle {
   net::Router outer_;  // catch-all routes running Handle
   std::unique_ptr<net::HttpServer> server_;
 
-  mutable std::mutex mu_;  // guards the fields below
-  std::chrono::milliseconds latency_{0};
+  std::atomic<int64_t> latency_ms_{0};  // read by every request, so not under mu_
+  mutable std::mutex mu_;               // guards the fields below
   size_t max_batch_parts_;
   std::deque<RequestLogEntry> log_;
 };

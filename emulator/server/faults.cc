@@ -84,11 +84,13 @@ Result<FaultRule> FaultRuleFromJson(const nlohmann::json& j) {
 void FaultInjector::Add(FaultRule rule) {
   std::lock_guard lock(mu_);
   rules_.push_back(std::move(rule));
+  any_.store(true, std::memory_order_release);
 }
 
 void FaultInjector::Clear() {
   std::lock_guard lock(mu_);
   rules_.clear();
+  any_.store(false, std::memory_order_release);
 }
 
 void FaultInjector::Reseed(uint64_t seed) {
@@ -108,13 +110,17 @@ uint64_t FaultInjector::seed() const {
 }
 
 std::optional<FaultRule> FaultInjector::Pick(std::string_view method, std::string_view path) {
+  if (!any_.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard lock(mu_);
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
     if (!it->method.empty() && it->method != method) continue;
     if (!path.starts_with(it->path_prefix)) continue;
     if (it->next > 0) {
       FaultRule fired = *it;
-      if (--it->next == 0 && it->fraction == 0) rules_.erase(it);
+      if (--it->next == 0 && it->fraction == 0) {
+        rules_.erase(it);
+        any_.store(!rules_.empty(), std::memory_order_release);
+      }
       return fired;
     }
     if (it->fraction > 0) {

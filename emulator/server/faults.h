@@ -11,6 +11,7 @@
 // which they reach Pick decides which ones fail; sequential tests are exactly repeatable.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -67,6 +68,7 @@ class FaultInjector {
 
  private:
   mutable std::mutex mu_;
+  std::atomic<bool> any_{false};  // lets Pick skip the lock when there are no rules
   uint64_t seed_;
   std::mt19937_64 rng_;
   std::vector<FaultRule> rules_;

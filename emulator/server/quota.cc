@@ -35,8 +35,8 @@ void SlidingWindow::Add(Instant now, int units) {
 }
 
 std::optional<QuotaExceeded> QuotaLimiter::Charge(std::string_view user, int units) {
+  if (unlimited_.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard lock(mu_);
-  if (options_.per_user <= 0 && options_.per_project <= 0) return std::nullopt;
   Instant now = clock_.Now();
   SlidingWindow* user_window = nullptr;
   if (!user.empty() && options_.per_user > 0) {
@@ -59,6 +59,7 @@ QuotaOptions QuotaLimiter::options() const {
 void QuotaLimiter::SetOptions(QuotaOptions options) {
   std::lock_guard lock(mu_);
   options_ = options;
+  unlimited_.store(Unlimited(options), std::memory_order_release);
 }
 
 void QuotaLimiter::Reset() {

@@ -7,6 +7,7 @@
 // Thread safety: safe for concurrent use (one mutex).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -44,7 +45,8 @@ class SlidingWindow {
 
 class QuotaLimiter {
  public:
-  QuotaLimiter(const Clock& clock, QuotaOptions options) : clock_(clock), options_(options) {}
+  QuotaLimiter(const Clock& clock, QuotaOptions options)
+      : clock_(clock), options_(options), unlimited_(Unlimited(options)) {}
 
   // Counts `units` for `user` (empty: an unauthenticated call, project quota only). Nothing is
   // counted when a limit would be passed; the answer says which.
@@ -55,9 +57,12 @@ class QuotaLimiter {
   void Reset();  // forgets what was counted
 
  private:
+  static bool Unlimited(const QuotaOptions& o) { return o.per_user <= 0 && o.per_project <= 0; }
+
   const Clock& clock_;
   mutable std::mutex mu_;
   QuotaOptions options_;
+  std::atomic<bool> unlimited_;  // lets Charge skip the lock when nothing is counted
   SlidingWindow project_;
   std::unordered_map<std::string, SlidingWindow> users_;
 };
