@@ -9,7 +9,7 @@ mode="${1:-build}"
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   libboost-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev libpq-dev
-  libsodium-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libsodium-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libhowardhinnant-date-dev tzdata ca-certificates
 )
 test_pkgs=(

@@ -24,76 +24,12 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/json.h"
+#include "sync/grant_store_adapter.h"
 
 namespace telemeet::api {
 namespace {
 
 using nlohmann::json;
-
-// The store as the token provider's GrantStore (the lead's adapter lives in src/sync; this is
-// the least needed to run the connect flow end to end here).
-class StoreGrants final : public google::GrantStore {
- public:
-  explicit StoreGrants(store::Store& store) : store_(store) {}
-
-  Result<std::optional<google::StoredGrant>> LoadGrant(std::string_view doctor_id) override {
-    auto g =
-        store_.Read([&](store::Tx& tx) { return tx.GetGrant(std::stoll(std::string(doctor_id))); });
-    if (!g) {
-      if (g.error().code() == ErrorCode::kNotFound) return std::optional<google::StoredGrant>();
-      return std::unexpected(g.error());
-    }
-    return std::optional<google::StoredGrant>(From(*g));
-  }
-  Status SaveGrant(const google::StoredGrant& grant) override {
-    return store_.Transact([&](store::Tx& tx) { return tx.PutGrant(To(grant)); });
-  }
-  Status LockAndUpdate(std::string_view doctor_id, const Update& update) override {
-    return store_.Transact([&](store::Tx& tx) -> Status {
-      auto g = tx.LockGrant(std::stoll(std::string(doctor_id)));
-      if (!g) return std::unexpected(g.error());
-      auto next = update(From(*g));
-      if (!next) return std::unexpected(next.error());
-      if (!*next) return Ok();
-      return tx.PutGrant(To(**next));
-    });
-  }
-  Status DeleteGrant(std::string_view doctor_id) override {
-    auto s = store_.Transact(
-        [&](store::Tx& tx) { return tx.DeleteGrant(std::stoll(std::string(doctor_id))); });
-    if (!s && s.error().code() == ErrorCode::kNotFound) return Ok();
-    return s;
-  }
-
- private:
-  static google::StoredGrant From(const core::GoogleGrant& g) {
-    google::StoredGrant s;
-    s.doctor_id = std::to_string(g.doctor_id);
-    s.account_email = g.account_email;
-    s.sealed_refresh_token = g.sealed_refresh_token;
-    s.sealed_access_token = g.access_token;
-    s.access_expires_at = g.access_token_expires_at;
-    for (std::string_view x : Split(g.scopes, ' ')) {
-      if (!x.empty()) s.scopes.emplace_back(x);
-    }
-    s.needs_reconnect = g.status == core::GrantStatus::kNeedsReconnect;
-    s.reconnect_reason = g.last_error;
-    return s;
-  }
-  static core::GoogleGrant To(const google::StoredGrant& s) {
-    core::GoogleGrant g;
-    g.doctor_id = std::stoll(s.doctor_id);
-    g.account_email = s.account_email;
-    g.sealed_refresh_token = s.sealed_refresh_token;
-    g.access_token = s.sealed_access_token;
-    g.access_token_expires_at = s.access_expires_at;
-    for (const auto& x : s.scopes) g.scopes += (g.scopes.empty() ? "" : " ") + x;
-    g.status = s.needs_reconnect ? core::GrantStatus::kNeedsReconnect : core::GrantStatus::kActive;
-    g.last_error = s.reconnect_reason;
-    return g;
-  }
-  store::Store& store_;
-};
 
 // A webhook receiver: records every request; answers the scripted statuses, then 200.
 class Receiver {
@@ -223,7 +159,7 @@ class ApiIntegrationTest : public ::testing::Test {
                             .token_url = base + "/token",
                             .revoke_url = base + "/revoke"},
         google::OAuthDeps{.transport = *transport_, .clock = clock_, .retry = *retry_});
-    grants_ = std::make_unique<StoreGrants>(*store_);
+    grants_ = std::make_unique<sync::StoreGrantStore>(*store_);
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, *grants_, keys_, clock_);
     calendar_ = std::make_unique<google::CalendarClient>(
         google::CalendarOptions{.base_url = base},
@@ -259,7 +195,7 @@ class ApiIntegrationTest : public ::testing::Test {
   std::unique_ptr<google::HttpTransport> transport_;
   std::unique_ptr<google::RetryPolicy> retry_;
   std::unique_ptr<google::OAuthClient> oauth_;
-  std::unique_ptr<StoreGrants> grants_;
+  std::unique_ptr<sync::StoreGrantStore> grants_;
   std::unique_ptr<google::TokenProvider> tokens_;
   std::unique_ptr<google::CalendarClient> calendar_;
 };

@@ -151,6 +151,18 @@ Status StoreGrantStore::LockAndUpdate(std::string_view doctor_id, const Update& 
   });
 }
 
+Status StoreGrantStore::MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) {
+  return LockAndUpdate(
+      doctor_id, [&](const google::StoredGrant& current) -> Result<std::optional<google::StoredGrant>> {
+        google::StoredGrant next = current;
+        next.needs_reconnect = true;
+        next.reconnect_reason = std::string(reason);
+        next.sealed_access_token.clear();
+        next.access_expires_at = {};
+        return next;
+      });
+}
+
 Status StoreGrantStore::DeleteGrant(std::string_view doctor_id) {
   auto id = ParseDoctorId(doctor_id);
   if (!id) return std::unexpected(id.error());

@@ -180,6 +180,20 @@ TEST_F(StoreGrantStoreTest, ReconnectWakesParkedJobs) {
   EXPECT_FALSE((**grants_.LoadGrant(DoctorKey())).needs_reconnect);
 }
 
+TEST_F(StoreGrantStoreTest, MarkNeedsReconnectDropsTheTokenAndParksJobs) {
+  ASSERT_TRUE(grants_.SaveGrant(Fresh()));
+  core::Appointment a = Book(10);
+  ASSERT_TRUE(grants_.MarkNeedsReconnect(DoctorKey(), "Scope removed by the user."));
+  EXPECT_EQ(Job(a.id).state, core::JobState::kParked);
+  auto g = grants_.LoadGrant(DoctorKey());
+  ASSERT_TRUE(g.has_value() && g->has_value());
+  EXPECT_TRUE((*g)->needs_reconnect);
+  EXPECT_EQ((*g)->reconnect_reason, "Scope removed by the user.");
+  EXPECT_TRUE((*g)->sealed_access_token.empty());
+  ASSERT_EQ(Outbox().size(), 1u);
+  EXPECT_EQ(grants_.MarkNeedsReconnect("999", "x").error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(StoreGrantStoreTest, DeleteIsIdempotent) {
   ASSERT_TRUE(grants_.SaveGrant(Fresh()));
   ASSERT_TRUE(grants_.DeleteGrant(DoctorKey()));
