@@ -80,6 +80,7 @@ const std::vector<Key>& Keys() {
        }},
       {"storage.migrate_on_start", Kind::kBool,
        At(&C::storage, &C::Storage::migrate_on_start), 0, 0, nullptr},
+      {"worker.threads", Kind::kInt, At(&C::worker, &C::Worker::threads), 1, 256, nullptr},
       {"security.master_key_file", Kind::kString,
        At(&C::security, &C::Security::master_key_file), 0, 0, nullptr},
       {"log.level", Kind::kString, At(&C::log, &C::Log::level), 0, 0,

@@ -39,6 +39,9 @@ struct Config {
     std::string url;  // default: sqlite:<data_dir>/telemeet.db
     bool migrate_on_start = true;  // false: refuse to start on an old schema (telemeet migrate)
   } storage;
+  struct Worker {
+    int64_t threads = 16;  // reconcile jobs run at once (each holds one Google call in flight)
+  } worker;
   struct Security {
     // The key ring that seals refresh tokens and secrets at rest. TELEMEET_MASTER_KEY wins over
     // the file. Default file: <data_dir>/master.key, created on first run in sandbox mode only.

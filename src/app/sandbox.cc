@@ -1,5 +1,12 @@
 #include "app/sandbox.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/api.h"
+#include "crypto/password.h"
 #include "crypto/random.h"
 
 namespace telemeet::app {
@@ -10,6 +17,68 @@ const std::vector<SandboxAccount>& SandboxAccounts() {
       {"dr.james.barry@sandbox.telemeet.test", "Dr James Barry"},
   };
   return accounts;
+}
+
+namespace {
+
+// Demo passwords are fixed so the README and the banner can name them: the sandbox listens on
+// loopback and holds no real data.
+constexpr std::string_view kAdminEmail = "admin@sandbox.telemeet.test";
+constexpr std::string_view kAdminPassword = "sandbox-admin-1";
+constexpr std::string_view kDoctorPassword = "sandbox-doctor-1";
+
+}  // namespace
+
+Result<DemoClinic> SeedDemoClinic(store::Store& store, const std::string& data_dir) {
+  DemoClinic clinic;
+  clinic.sign_ins.push_back({"admin", std::string(kAdminEmail), std::string(kAdminPassword)});
+  for (const auto& a : SandboxAccounts()) {
+    clinic.sign_ins.push_back({"doctor", a.email, std::string(kDoctorPassword)});
+  }
+  std::filesystem::path key_file = std::filesystem::path(data_dir) / "sandbox-api-key";
+
+  auto existing = store.Read([&](store::Tx& tx) { return tx.GetUserByEmail(kAdminEmail); });
+  if (!existing && existing.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(existing.error());
+  }
+  if (!existing) {
+    if (auto admin = api::CreateAdmin(store, kAdminEmail, kAdminPassword); !admin) {
+      return std::unexpected(admin.error());
+    }
+    auto doctor_hash = crypto::HashPassword(kDoctorPassword);
+    if (!doctor_hash) return std::unexpected(doctor_hash.error());
+    Status seeded = store.Transact([&](store::Tx& tx) -> Status {
+      for (const auto& a : SandboxAccounts()) {
+        auto doctor = tx.CreateDoctor({.name = a.name, .email = a.email, .time_zone = "Europe/London"});
+        if (!doctor) return std::unexpected(doctor.error());
+        auto user = tx.CreateUser({.email = a.email,
+                                   .name = a.name,
+                                   .role = core::Role::kDoctor,
+                                   .password_hash = *doctor_hash,
+                                   .doctor_id = doctor->id});
+        if (!user) return std::unexpected(user.error());
+      }
+      auto service = tx.CreateService({.name = "Video consultation",
+                                       .telemedicine = true,
+                                       .default_duration_minutes = 30,
+                                       .event_title_template = "{service} with {doctor}"});
+      if (!service) return std::unexpected(service.error());
+      return Ok();
+    });
+    if (!seeded) return std::unexpected(seeded.error());
+    auto key = api::CreateApiKey(store, "sandbox demo", "read write");
+    if (!key) return std::unexpected(key.error());
+    {
+      std::ofstream out(key_file, std::ios::trunc);
+      out << key->secret << "\n";
+      if (!out) {
+        return Fail(ErrorCode::kUnavailable, "sandbox: cannot write " + key_file.string());
+      }
+    }
+    ::chmod(key_file.c_str(), 0600);
+  }
+  clinic.api_key_file = key_file.string();
+  return clinic;
 }
 
 Sandbox::Sandbox(std::unique_ptr<emulator::FakeGoogle> google, std::string client_secret)

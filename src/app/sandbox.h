@@ -16,6 +16,7 @@
 #include "app/config.h"
 #include "base/error.h"
 #include "emulator/server/fake_google.h"
+#include "store/store.h"
 
 namespace telemeet::app {
 
@@ -46,5 +47,18 @@ inline constexpr std::string_view kSandboxClientId = "telemeet-sandbox.apps.goog
 
 // Starts the emulator on 127.0.0.1 and a free port; kUnavailable when it cannot listen.
 Result<std::unique_ptr<Sandbox>> StartSandbox();
+
+// The demo clinic of sandbox mode: an admin, the two demo doctors (each with a sign-in), a
+// telemedicine service and an integrator API key. Seeded once, on the first sandbox start.
+struct DemoSignIn {
+  std::string role;
+  std::string email;
+  std::string password;
+};
+struct DemoClinic {
+  std::vector<DemoSignIn> sign_ins;
+  std::string api_key_file;  // <data_dir>/sandbox-api-key (0600): the key, written once
+};
+Result<DemoClinic> SeedDemoClinic(store::Store& store, const std::string& data_dir);
 
 }  // namespace telemeet::app

@@ -6,15 +6,30 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <random>
 #include <thread>
 
+#include "api/api.h"
 #include "api/ops.h"
+#include "api/webhooks.h"
 #include "app/sandbox.h"
 #include "app/version.h"
 #include "crypto/master_key.h"
+#include "google/calendar_client.h"
+#include "google/http_transport.h"
+#include "google/oauth_client.h"
+#include "google/rate_limiter.h"
+#include "google/retry.h"
+#include "google/token_provider.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "sync/call_collector.h"
+#include "sync/grant_store_adapter.h"
+#include "sync/reconciler.h"
+#include "sync/worker.h"
 
 namespace telemeet::app {
 
@@ -114,6 +129,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   obs::Logger& log = obs::Log();
   log.SetLevel(*obs::ParseLevel(configured.log.level));
   Config config = configured;
+  Clock& clock = SystemClock::Instance();
 
   if (auto s = MakeDataDir(config); !s) return StartupFailed(log, s.error());
   auto keys = LoadKeys(config);
@@ -123,30 +139,19 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   store::Store& store = **db;
 
   std::unique_ptr<Sandbox> sandbox;
+  std::optional<DemoClinic> demo;
   if (config.sandbox()) {
     auto started = StartSandbox();
     if (!started) return StartupFailed(log, started.error());
     sandbox = std::move(*started);
     sandbox->UseIn(config);
+    auto seeded = SeedDemoClinic(store, config.data_dir);
+    if (!seeded) return StartupFailed(log, seeded.error());
+    demo = std::move(*seeded);
   }
 
   obs::Registry metrics;
   net::Router router;
-  net::HttpServer* server_ptr = nullptr;
-  api::RegisterOpsRoutes(router, metrics,
-                         {{"http",
-                           [&]() -> Status {
-                             if (server_ptr != nullptr && server_ptr->draining()) {
-                               return Fail(ErrorCode::kUnavailable, "shutting down");
-                             }
-                             return Ok();
-                           }},
-                          {"store", [&]() -> Status {
-                             auto v = store.SchemaVersion();
-                             if (!v) return std::unexpected(v.error());
-                             return Ok();
-                           }}});
-
   net::ServerOptions options{
       .address = config.server.address,
       .port = static_cast<uint16_t>(config.server.port),
@@ -161,29 +166,102 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
       .logger = config.log.requests ? &log : nullptr,
   };
   net::HttpServer server(options, router);
-  server_ptr = &server;
-  if (auto s = server.Start(); !s) return StartupFailed(log, s.error());
-  config.server.port = server.port();  // the bound port when 0 was asked for
+  // Bound first: with port 0 the public URL, and so the OAuth redirect URI, depend on it.
+  if (auto s = server.Listen(); !s) return StartupFailed(log, s.error());
+  config.server.port = server.port();
   if (sandbox) {
     if (auto s = sandbox->AllowRedirect(config.RedirectUri()); !s) {
       return StartupFailed(log, s.error());
     }
   }
 
+  // Google: one HTTP client for every outbound call; the rate limiter and retry policy are
+  // shared by the OAuth and Calendar clients; every call lands in the audit trail.
+  net::HttpClient http;
+  google::HttpTransport transport(http);
+  google::RetryPolicy retry(google::RetryOptions{}, clock, google::RealSleeper::Instance(),
+                            std::random_device{}());
+  google::RateLimiter limiter(google::RateLimitOptions{}, clock,
+                              google::RealSleeper::Instance());
+  sync::CallCollector calls;
+  sync::StoreGrantStore grants(store);
+  google::OAuthConfig oauth_config;
+  oauth_config.client_id = config.google.client_id;
+  oauth_config.client_secret = config.google.client_secret;
+  oauth_config.redirect_uri = config.RedirectUri();
+  oauth_config.auth_url = config.google.accounts_base_url + "/o/oauth2/v2/auth";
+  oauth_config.token_url = config.google.oauth_base_url + "/token";
+  oauth_config.revoke_url = config.google.oauth_base_url + "/revoke";
+  oauth_config.scope = config.google.scope;
+  google::OAuthClient oauth(oauth_config, google::OAuthDeps{transport, clock, retry, &calls});
+  google::TokenProvider tokens(oauth, grants, *keys, clock);
+  google::CalendarOptions calendar_options;
+  calendar_options.base_url = config.google.api_base_url;
+  google::CalendarClient calendar(
+      calendar_options, google::CalendarDeps{transport, tokens, retry, clock,
+                                             google::RealSleeper::Instance(), &limiter, &calls});
+
+  sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
+  sync::Worker worker(store, reconciler, clock,
+                      sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
+                                          .metrics = &metrics});
+  api::WebhookDispatcher webhooks(store, clock, *keys, http,
+                                  api::WebhookOptions{.owner = worker.owner() + ":webhooks"});
+
+  net::HttpServer* server_ptr = &server;
+  api::RegisterOpsRoutes(router, metrics,
+                         {{"http",
+                           [&]() -> Status {
+                             if (server_ptr->draining()) {
+                               return Fail(ErrorCode::kUnavailable, "shutting down");
+                             }
+                             return Ok();
+                           }},
+                          {"store", [&]() -> Status {
+                             auto v = store.SchemaVersion();
+                             if (!v) return std::unexpected(v.error());
+                             return Ok();
+                           }}});
+  api::ApiDeps api_deps{.store = store,
+                        .clock = clock,
+                        .oauth = &oauth,
+                        .tokens = &tokens,
+                        .calendar = &calendar,
+                        .keys = &*keys,
+                        .on_work_enqueued =
+                            [&] {
+                              worker.Nudge();
+                              webhooks.Nudge();
+                            },
+                        .options = {.public_url = config.PublicUrl()}};
+  api::RegisterApiRoutes(router, api_deps);
+
+  worker.Start();
+  webhooks.Start();
+  if (auto s = server.Start(); !s) return StartupFailed(log, s.error());
+
   std::string url = config.PublicUrl() + "/";
   log.Info("listening", {{"url", url},
                          {"version", kVersion},
                          {"data_dir", config.data_dir},
                          {"store", store.backend()},
-                         {"sandbox", sandbox != nullptr}});
+                         {"sandbox", sandbox != nullptr},
+                         {"worker_threads", config.worker.threads}});
   std::cout << "telemeet " << kVersion << " is running at " << url << "\n"
-            << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n";
+            << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n"
+            << "  REST API: " << config.PublicUrl() << "/api/v1 (OpenAPI: /api/v1/openapi.json)\n";
   if (sandbox) {
     std::cout << "  Sandbox: Google is emulated at " << sandbox->base_url()
               << " (no Google credentials configured)\n";
     for (const auto& a : SandboxAccounts()) {
       std::cout << "    demo Google account: " << a.email << " (" << a.name << ")\n";
     }
+    for (const auto& who : demo->sign_ins) {
+      std::cout << "    demo sign-in (" << who.role << "): " << who.email << " / " << who.password
+                << "\n";
+    }
+    // The key itself stays in its 0600 file, out of terminals and captured output.
+    std::cout << "    demo API key (read/write): in " << config.data_dir << "/sandbox-api-key\n";
   }
   std::cout << "Press Ctrl-C to stop." << std::endl;
 
@@ -198,6 +276,8 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
     _exit(130);
   }).detach();
   server.Shutdown(std::chrono::milliseconds(config.server.shutdown_grace_ms));
+  worker.Stop();
+  webhooks.Stop();
   if (sandbox) sandbox->google().Stop();
   log.Info("stopped");
   return 0;

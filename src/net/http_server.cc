@@ -88,8 +88,9 @@ class HttpServer::Impl {
 
   ~Impl() { Shutdown(std::chrono::milliseconds(0)); }
 
-  Status Start() {
-    if (started_.exchange(true)) return Fail(ErrorCode::kFailedPrecondition, "already started");
+  Status Listen() {
+    if (listening_) return Ok();
+    if (started_.load()) return Fail(ErrorCode::kFailedPrecondition, "already started");
     error_code ec;
     auto address = asio::ip::make_address(opts_.address, ec);
     if (ec) return Fail(ErrorCode::kInvalidArgument, "not an IP address: " + opts_.address);
@@ -99,11 +100,20 @@ class HttpServer::Impl {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
+      error_code ignored;
+      acceptor_.close(ignored);
       return Fail(ErrorCode::kUnavailable,
                   "cannot listen on " + opts_.address + ":" + std::to_string(opts_.port) + ": " +
                       ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
+    listening_ = true;
+    return Ok();
+  }
+
+  Status Start() {
+    if (auto s = Listen(); !s) return s;
+    if (started_.exchange(true)) return Fail(ErrorCode::kFailedPrecondition, "already started");
     workers_ = std::make_unique<asio::thread_pool>(std::max(1, opts_.worker_threads));
     work_.emplace(ioc_.get_executor());
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
@@ -471,6 +481,7 @@ class HttpServer::Impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::unique_ptr<asio::thread_pool> workers_;
   std::vector<std::thread> threads_;
+  bool listening_ = false;  // Listen() and Start() come from one controlling thread
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<bool> draining_{false};
@@ -487,6 +498,7 @@ class HttpServer::Impl {
 HttpServer::HttpServer(ServerOptions options, const Router& router)
     : impl_(std::make_unique<Impl>(std::move(options), router)) {}
 HttpServer::~HttpServer() = default;
+Status HttpServer::Listen() { return impl_->Listen(); }
 Status HttpServer::Start() { return impl_->Start(); }
 uint16_t HttpServer::port() const { return impl_->port(); }
 std::string HttpServer::BaseUrl() const { return "http://127.0.0.1:" + std::to_string(port()); }

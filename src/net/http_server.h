@@ -58,8 +58,12 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and serves on background threads. kUnavailable when the address cannot be bound,
-  // kFailedPrecondition when already started.
+  // Binds the listening socket, so port() is known (for port 0) before serving begins;
+  // connections wait in the backlog until Start(). Optional: Start() binds when needed.
+  // kUnavailable when the address cannot be bound.
+  Status Listen();
+  // Binds if not yet done and serves on background threads. kUnavailable when the address
+  // cannot be bound, kFailedPrecondition when already started.
   Status Start();
   uint16_t port() const;
   std::string BaseUrl() const;  // "http://127.0.0.1:PORT"

@@ -266,5 +266,21 @@ TEST_F(HttpServerTest, BindingATakenPortFailsWithUnavailable) {
   EXPECT_EQ(s.error().code(), ErrorCode::kUnavailable);
 }
 
+TEST_F(HttpServerTest, ListenTellsThePortBeforeServingAndConnectionsWaitForStart) {
+  HttpServer server({.port = 0}, router_);
+  ASSERT_TRUE(server.Listen());
+  ASSERT_GT(server.port(), 0);
+  // A client that connects now waits in the backlog; it is answered once serving starts.
+  RawClient early;
+  ASSERT_TRUE(early.Connect(server.port()));
+  ASSERT_TRUE(early.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(server.Start());
+  auto answer = early.ReadResponse();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_FALSE(server.Start().has_value());  // once only
+  server.Shutdown(std::chrono::milliseconds(100));
+}
+
 }  // namespace
 }  // namespace telemeet::net
