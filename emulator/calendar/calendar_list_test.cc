@@ -307,6 +307,49 @@ TEST_F(CalendarListTest, RecurrenceNeedsAZoneAndAValidRule) {
             (std::vector<std::string>{"alld00001_20260105", "alld00001_20260106"}));
 }
 
+TEST_F(CalendarListTest, OccurrencesCanBeCancelledAndChangedOnTheirOwn) {
+  Insert(Weekly());
+  const std::string second = "rounds001_20260107T090000Z";
+  ASSERT_EQ(Call("DELETE", EventPath(second)).status, 204);
+  EXPECT_EQ(Call("DELETE", EventPath(second)).status, 410);
+  EXPECT_EQ(Call("GET", EventPath(second)).body["status"], "cancelled");
+  auto moved = Call("PATCH", EventPath("rounds001_20260112T090000Z"),
+                    json{{"summary", "Moved"},
+                         {"start", {{"dateTime", "2026-01-12T15:00:00+01:00"}}},
+                         {"end", {{"dateTime", "2026-01-12T15:30:00+01:00"}}}});
+  ASSERT_EQ(moved.status, 200) << moved.raw;
+  EXPECT_EQ(moved.body["summary"], "Moved");
+  EXPECT_EQ(moved.body["recurringEventId"], "rounds001");
+  EXPECT_EQ(moved.body["originalStartTime"]["dateTime"], "2026-01-12T10:00:00+01:00");
+  json expanded = List("?singleEvents=true&orderBy=startTime");
+  EXPECT_EQ(Ids(expanded),
+            (std::vector<std::string>{"rounds001_20260105T090000Z", "rounds001_20260112T090000Z",
+                                      "rounds001_20260114T090000Z"}));
+  EXPECT_EQ(expanded["items"][1]["start"]["dateTime"], "2026-01-12T15:00:00+01:00");
+  EXPECT_EQ(expanded["items"][0]["summary"], "Round");
+  // Without singleEvents: the series plus its changed occurrence; cancelled ones with
+  // showDeleted only.
+  EXPECT_EQ(Ids(List()), (std::vector<std::string>{"rounds001", "rounds001_20260112T090000Z"}));
+  EXPECT_EQ(Ids(List("?showDeleted=true")),
+            (std::vector<std::string>{"rounds001", "rounds001_20260107T090000Z",
+                                      "rounds001_20260112T090000Z"}));
+  // events.instances lists the occurrences of one series.
+  auto instances = Call("GET", EventPath("rounds001") + "/instances?maxResults=2");
+  ASSERT_EQ(instances.status, 200) << instances.raw;
+  EXPECT_EQ(Ids(instances.body),
+            (std::vector<std::string>{"rounds001_20260105T090000Z", "rounds001_20260112T090000Z"}));
+  auto rest = Call("GET", EventPath("rounds001") + "/instances?maxResults=2&pageToken=" +
+                              instances.body["nextPageToken"].get<std::string>());
+  EXPECT_EQ(Ids(rest.body), (std::vector<std::string>{"rounds001_20260114T090000Z"}));
+  EXPECT_EQ(Call("GET", EventPath("nosuch001") + "/instances").status, 404);
+  // A new series timing drops the changed occurrences.
+  json retimed = Weekly();
+  retimed["start"]["dateTime"] = "2026-01-05T11:00:00+01:00";
+  retimed["end"]["dateTime"] = "2026-01-05T11:30:00+01:00";
+  ASSERT_EQ(Call("PUT", EventPath("rounds001"), retimed).status, 200);
+  EXPECT_EQ(Ids(List("?singleEvents=true")).size(), 4u);
+}
+
 // --- freeBusy -----------------------------------------------------------------------------
 
 TEST_F(CalendarListTest, FreeBusyMergesClipsAndReportsUnknownCalendars) {
@@ -405,6 +448,40 @@ TEST_F(CalendarListTest, WatchSendsSyncThenExistsOnEveryChange) {
             {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}},
        "tok-other");
   EXPECT_TRUE(TakePushes().empty());
+}
+
+TEST_F(CalendarListTest, PendingConferenceTurningSuccessNotifiesAndSyncs) {
+  service_.SetConferenceBehaviour("doc@example.com",
+                                  {.mode = ConferenceMode::kPending, .pending_reads = 2});
+  json ev =
+      Insert({{"conferenceData",
+               {{"createRequest",
+                 {{"requestId", "r1"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}}}},
+             "?conferenceDataVersion=1");
+  json full = List();  // pending read 1
+  EXPECT_FALSE(full["items"][0].contains("hangoutLink"));
+  const std::string token = full["nextSyncToken"];
+  ASSERT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("chan-p")).status, 200);
+  TakePushes();
+  auto got = Call("GET", EventPath(ev["id"]));  // pending read 2: the conference is made after it
+  EXPECT_EQ(got.body["conferenceData"]["createRequest"]["status"]["statusCode"], "pending");
+  auto pushes = TakePushes();
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].headers.Get("X-Goog-Resource-State"), "exists");
+  // An incremental sync sees the event again, now with its Meet link.
+  json delta = List("?syncToken=" + token);
+  ASSERT_EQ(Ids(delta), (std::vector<std::string>{ev["id"].get<std::string>()}));
+  EXPECT_EQ(delta["items"][0]["conferenceData"]["createRequest"]["status"]["statusCode"],
+            "success");
+  EXPECT_TRUE(delta["items"][0].contains("hangoutLink"));
+}
+
+TEST_F(CalendarListTest, AuthenticationComesBeforeEverythingElse) {
+  EXPECT_EQ(
+      Call("GET", "/calendar/v3/calendars/other%40example.com/events/x", nullptr, "bad").status,
+      401);
+  EXPECT_EQ(CallRaw("POST", kEvents, "{broken", "bad").status, 401);
+  EXPECT_EQ(Call("GET", std::string(kEvents) + "?maxResults=%zz", nullptr, "").status, 401);
 }
 
 TEST_F(CalendarListTest, WatchAddressMustBeHttpsOrLoopback) {

@@ -231,9 +231,10 @@ Api<WriteParams> ParseWriteParams(const Params& p) {
   if (auto s = p.Enum("sendUpdates", {"all", "externalOnly", "none"}); !s) {
     return std::unexpected(s.error());
   }
-  for (const char* flag : {"sendNotifications", "supportsAttachments"}) {
-    if (auto b = p.Bool(flag); !b) return std::unexpected(b.error());
-  }
+  if (auto b = p.Bool("sendNotifications"); !b) return std::unexpected(b.error());
+  auto attachments = p.Bool("supportsAttachments");
+  if (!attachments) return std::unexpected(attachments.error());
+  out.supports_attachments = attachments->value_or(false);
   auto max = p.Int("maxAttendees", 1, 1'000'000);
   if (!max) return std::unexpected(max.error());
   if (*max) out.max_attendees = int(**max);
@@ -286,26 +287,37 @@ std::optional<json> CalendarService::CalendarState(std::string_view calendar_id)
 
 void CalendarService::Register(net::Router& router) {
   State* s = state_.get();
-  auto bind = [s](Response (State::*fn)(Request&, Outbox&)) {
-    return [s, fn](Request& req) { return s->Run(req, fn); };
+  auto api = [s](Access access, std::string_view method, State::ApiHandler fn) {
+    return [s, access, method, fn](Request& req) { return s->Run(req, access, method, fn); };
+  };
+  auto control = [s](State::ControlHandler fn) {
+    return [s, fn](Request& req) { return s->RunControl(req, fn); };
   };
   const std::string base = "/calendar/v3/calendars/{calendarId}";
-  router.Get(base, bind(&State::GetCalendar));
-  router.Post(base + "/events", bind(&State::InsertEvent));
-  router.Get(base + "/events", bind(&State::ListEvents));
-  router.Post(base + "/events/watch", bind(&State::Watch));
-  router.Get(base + "/events/{eventId}", bind(&State::GetEvent));
-  router.Put(base + "/events/{eventId}", bind(&State::UpdateEvent));
-  router.Patch(base + "/events/{eventId}", bind(&State::PatchEvent));
-  router.Delete(base + "/events/{eventId}", bind(&State::DeleteEvent));
-  router.Post("/calendar/v3/freeBusy", bind(&State::FreeBusy));
-  router.Post("/calendar/v3/channels/stop", bind(&State::StopChannel));
+  const std::string event = base + "/events/{eventId}";
+  router.Get(base, api(Access::kCalendarRead, "calendar.v3.Calendars.Get", &State::GetCalendar));
+  router.Post(base + "/events",
+              api(Access::kEventsWrite, "calendar.v3.Events.Insert", &State::InsertEvent));
+  router.Get(base + "/events",
+             api(Access::kEventsRead, "calendar.v3.Events.List", &State::ListEvents));
+  router.Post(base + "/events/watch",
+              api(Access::kEventsRead, "calendar.v3.Events.Watch", &State::Watch));
+  router.Get(event, api(Access::kEventsRead, "calendar.v3.Events.Get", &State::GetEvent));
+  router.Get(event + "/instances",
+             api(Access::kEventsRead, "calendar.v3.Events.Instances", &State::ListInstances));
+  router.Put(event, api(Access::kEventsWrite, "calendar.v3.Events.Update", &State::UpdateEvent));
+  router.Patch(event, api(Access::kEventsWrite, "calendar.v3.Events.Patch", &State::PatchEvent));
+  router.Delete(event, api(Access::kEventsWrite, "calendar.v3.Events.Delete", &State::DeleteEvent));
+  router.Post("/calendar/v3/freeBusy",
+              api(Access::kFreeBusy, "calendar.v3.Freebusy.Query", &State::FreeBusy));
+  router.Post("/calendar/v3/channels/stop",
+              api(Access::kAnyCalendar, "calendar.v3.Channels.Stop", &State::StopChannel));
 
-  const std::string control = "/_emulator/calendars/{calendarId}";
-  router.Get(control, bind(&State::ControlGet));
-  router.Post(control, bind(&State::ControlSet));
-  router.Post(control + "/conference", bind(&State::ControlConference));
-  router.Post(control + "/invalidate-sync-tokens", bind(&State::ControlInvalidate));
+  const std::string prefix = "/_emulator/calendars/{calendarId}";
+  router.Get(prefix, control(&State::ControlGet));
+  router.Post(prefix, control(&State::ControlSet));
+  router.Post(prefix + "/conference", control(&State::ControlConference));
+  router.Post(prefix + "/invalidate-sync-tokens", control(&State::ControlInvalidate));
 }
 
 }  // namespace telemeet::emulator

@@ -11,9 +11,10 @@
 //                                                       .pending_reads = 2});
 //
 // Thread safety: a CalendarService is safe for concurrent use. One mutex guards all of its
-// state (calendars, events, channels); handlers hold it only while reading or changing that
-// state, and push messages are handed to the PushSender after it is released, so the sender
-// may call back into the service. Register() must run before the router serves requests.
+// state (calendars, events, channels). Bearer tokens are checked with the Authenticator before
+// that mutex is taken (so the two never nest), and push messages are handed to the PushSender
+// after it is released, so the sender may call back into the service. Register() must run
+// before the router serves requests.
 #pragma once
 
 #include <cstdint>

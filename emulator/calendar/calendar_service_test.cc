@@ -449,6 +449,26 @@ TEST_F(CalendarServiceTest, AttendeesGetDefaultsAndMaxAttendeesTruncates) {
   EXPECT_EQ(r.body["attendeesOmitted"], true);
 }
 
+TEST_F(CalendarServiceTest, AttachmentsNeedSupportsAttachments) {
+  json file = {{{"fileUrl", "https://drive.google.com/file/d/1"}, {"title", "report"}}};
+  json ignored = Insert({{"attachments", file}});
+  EXPECT_FALSE(ignored.contains("attachments"));
+  json kept = Insert({{"attachments", file}}, "?supportsAttachments=true");
+  EXPECT_EQ(kept["attachments"], file);
+  // An update without the flag leaves them alone.
+  auto updated =
+      Call("PUT", EventPath(kept["id"]), Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"));
+  EXPECT_EQ(updated.body["attachments"], file);
+  auto cleared = Call("PATCH", EventPath(kept["id"]) + "?supportsAttachments=true",
+                      json{{"attachments", json::array()}});
+  EXPECT_EQ(cleared.body["attachments"], json::array());
+  json many = json::array();
+  for (int i = 0; i < 26; ++i) many.push_back(file[0]);
+  json b = Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
+  b["attachments"] = many;
+  EXPECT_EQ(Call("POST", std::string(kEvents) + "?supportsAttachments=true", b).status, 400);
+}
+
 // --- Meet -----------------------------------------------------------------------------------
 
 json MeetRequest(const std::string& request_id, const std::string& type = "hangoutsMeet") {
@@ -476,6 +496,24 @@ TEST_F(CalendarServiceTest, ConferenceDataVersion1CreatesAMeet) {
   EXPECT_EQ(by_type["more"]["uri"].get<std::string>().rfind("https://tel.meet/" + code, 0), 0u);
   EXPECT_EQ(ev["hangoutLink"], "https://meet.google.com/" + code);
   EXPECT_EQ(Call("GET", EventPath(ev["id"])).body["conferenceData"], conf);
+}
+
+TEST_F(CalendarServiceTest, CopiedConferenceDataIsKeptWhenValid) {
+  json meet = Insert({{"conferenceData", MeetRequest("req-1")}}, "?conferenceDataVersion=1");
+  json copy = meet["conferenceData"];
+  copy.erase("createRequest");
+  json copied = Insert({{"conferenceData", copy}}, "?conferenceDataVersion=1");
+  EXPECT_EQ(copied["conferenceData"]["conferenceId"], meet["conferenceData"]["conferenceId"]);
+  EXPECT_EQ(copied["hangoutLink"], meet["hangoutLink"]);
+  json bad = copy;
+  bad["entryPoints"][0]["uri"] = "http://meet.google.com/abc-defg-hij";
+  json b = Timed("2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z");
+  b["conferenceData"] = bad;
+  EXPECT_EQ(Call("POST", std::string(kEvents) + "?conferenceDataVersion=1", b).status, 400);
+  bad = copy;
+  bad["entryPoints"].push_back(copy["entryPoints"][0]);  // two video entry points
+  b["conferenceData"] = bad;
+  EXPECT_EQ(Call("POST", std::string(kEvents) + "?conferenceDataVersion=1", b).status, 400);
 }
 
 TEST_F(CalendarServiceTest, ConferenceDataIsDroppedWithoutVersion1) {

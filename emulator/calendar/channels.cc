@@ -61,10 +61,8 @@ std::string RandomResourceId(std::mt19937_64& rng) {
 
 }  // namespace
 
-Response CalendarService::State::Watch(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.Watch");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::Watch(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto body = ParseBody(req);
@@ -111,11 +109,11 @@ Response CalendarService::State::Watch(Request& req, Outbox& out) {
   if (b.contains("expiration") && !b["expiration"].is_null()) {
     auto v = Int64Value(b["expiration"]);
     if (!v) return ToResponse(InvalidField("expiration").error());
-    expiration = std::min(expiration, Instant(std::chrono::milliseconds(*v)));
+    if (*v < ToUnixMillis(expiration)) expiration = Instant(std::chrono::milliseconds(*v));
   }
   expiration = std::chrono::floor<std::chrono::milliseconds>(expiration);
 
-  const std::string key = who->client_id + "\n" + b["id"].get<std::string>();
+  const std::string key = who.client_id + "\n" + b["id"].get<std::string>();
   if (auto it = channels.find(key); it != channels.end() && it->second.expiration > now) {
     return ApiError(400, {.reason = "channelIdNotUnique",
                           .message = "Channel id " + b["id"].get<std::string>() + " not unique"});
@@ -128,8 +126,8 @@ Response CalendarService::State::Watch(Request& req, Outbox& out) {
   ch.calendar_id = c.id;
   ch.address = address;
   ch.token = token;
-  ch.client_id = who->client_id;
-  ch.owner = who->email;
+  ch.client_id = who.client_id;
+  ch.owner = who.email;
   ch.expiration = expiration;
   ch.message_number = 1;
   json response = {{"kind", "api#channel"},
@@ -143,9 +141,7 @@ Response CalendarService::State::Watch(Request& req, Outbox& out) {
   return net::JsonResponse(200, response);
 }
 
-Response CalendarService::State::StopChannel(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kAnyCalendar, "calendar.v3.Channels.Stop");
-  if (!who) return who.error();
+Response CalendarService::State::StopChannel(Request& req, const Principal& who, Outbox&) {
   auto body = ParseBody(req);
   if (!body) return ToResponse(body.error());
   for (const char* field : {"id", "resourceId"}) {
@@ -155,12 +151,12 @@ Response CalendarService::State::StopChannel(Request& req, Outbox&) {
     if (!(*body)[field].is_string()) return ToResponse(InvalidField(field).error());
   }
   const std::string id = (*body)["id"];
-  auto it = channels.find(who->client_id + "\n" + id);
+  auto it = channels.find(who.client_id + "\n" + id);
   if (it == channels.end() || it->second.resource_id != (*body)["resourceId"] ||
-      it->second.owner != who->email) {
+      it->second.owner != who.email) {
     return ApiError(
         404, {.reason = "notFound",
-              .message = "Channel '" + id + "' not found for project '" + who->client_id + "'"});
+              .message = "Channel '" + id + "' not found for project '" + who.client_id + "'"});
   }
   channels.erase(it);
   return Response::Empty(204);

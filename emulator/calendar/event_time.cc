@@ -325,8 +325,11 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
     if (limits.horizon && local_start - offset >= *limits.horizon) return true;
     return produced >= long(limits.max_instances);
   };
+  // Days past the year 9999 end every series (and keep microsecond instants in range).
+  const sys_days last_day = sys_days(std::chrono::year(9999) / 12 / 31);
   // Returns false once the series is over.
   auto emit = [&](sys_days day) {
+    if (day > last_day) return false;
     Instant local_start = Instant(day) + time_of_day;
     if (past_end(local_start)) return false;
     ++produced;
@@ -340,7 +343,7 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
     for (long k = 0; k < 200'000; ++k) {
       sys_days day = first_day + days(k * interval);
       if (!by_day.empty() && !by_day.contains(std::chrono::weekday(day).c_encoding())) {
-        if (past_end(Instant(day) + time_of_day)) break;
+        if (day > last_day || past_end(Instant(day) + time_of_day)) break;
         continue;
       }
       if (!emit(day)) break;
@@ -367,6 +370,7 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
   } else {
     std::chrono::year_month_day ymd(first_day);
     for (long k = 0; k < 20'000; ++k) {
+      if (int(ymd.year()) + k * interval / 12 > 9999) break;
       auto ym =
           std::chrono::year_month(ymd.year(), ymd.month()) + std::chrono::months(k * interval);
       std::chrono::year_month_day candidate(ym.year(), ym.month(), ymd.day());

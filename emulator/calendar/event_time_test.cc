@@ -84,6 +84,19 @@ TEST(EventTimeTest, UnboundedSeriesStopsAtHorizonOrLimit) {
   EXPECT_EQ(Starts({"RRULE:FREQ=DAILY"}, "2026-01-05T10:00:00Z", limits).size(), 3u);
 }
 
+TEST(EventTimeTest, HugeIntervalsStopAtTheYear9999) {
+  Instant t = FromUnixSeconds(1'767'607'200);
+  for (const char* rule :
+       {"RRULE:FREQ=DAILY;INTERVAL=999999", "RRULE:FREQ=WEEKLY;INTERVAL=999999",
+        "RRULE:FREQ=MONTHLY;INTERVAL=999999", "RRULE:FREQ=DAILY;INTERVAL=999999;BYDAY=MO"}) {
+    auto r = ExpandRecurrence({rule}, t, 0, {});
+    ASSERT_TRUE(r) << rule;
+    ASSERT_FALSE(r->empty()) << rule;
+    EXPECT_LT(FormatBasicUtc(r->back()), "99991231T235959Z") << rule;
+    EXPECT_GE(r->front(), t) << rule;
+  }
+}
+
 TEST(EventTimeTest, RefusesUnsupportedRules) {
   Instant t = FromUnixSeconds(1'767'607'200);
   EXPECT_FALSE(ExpandRecurrence({"RRULE:FREQ=HOURLY"}, t, 0, {}));

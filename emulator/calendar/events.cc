@@ -14,19 +14,28 @@ using net::Request;
 using net::Response;
 using nlohmann::json;
 
-Response CalendarService::State::Run(Request& req, Response (State::*fn)(Request&, Outbox&)) {
+Response CalendarService::State::Run(Request& req, Access access, std::string_view method,
+                                     ApiHandler fn) {
+  auto who = Authenticate(auth, req, access, method);
+  if (!who) return who.error();
   Outbox out;
   Response response;
   std::function<void(PushMessage)> send;
   {
     std::lock_guard lock(mu);
-    response = (this->*fn)(req, out);
+    response = (this->*fn)(req, *who, out);
     if (!out.empty()) send = push;
   }
   if (send) {
     for (PushMessage& m : out) send(std::move(m));
   }
   return response;
+}
+
+Response CalendarService::State::RunControl(Request& req, ControlHandler fn) {
+  std::lock_guard lock(mu);
+  Outbox unused;
+  return (this->*fn)(req, unused);
 }
 
 CalendarService::State::Calendar& CalendarService::State::CalendarFor(std::string_view id) {
@@ -111,14 +120,19 @@ std::string CalendarService::State::InstanceId(const Event& ev, Instant start) c
   return ev.id + "_" + (ev.times.all_day ? FormatBasicDate(start) : FormatBasicUtc(start));
 }
 
-json CalendarService::State::RenderCancelled(const Event& ev) const {
+json CalendarService::State::RenderCancelled(const Event& ev, const std::string& id) const {
   return {
-      {"kind", "calendar#event"}, {"etag", Quote(ev.etag)}, {"id", ev.id}, {"status", "cancelled"}};
+      {"kind", "calendar#event"}, {"etag", Quote(ev.etag)}, {"id", id}, {"status", "cancelled"}};
 }
 
 json CalendarService::State::Render(const Calendar& cal, const Event& ev,
                                     std::optional<int> max_attendees) const {
-  json out = ev.body;
+  return RenderBody(cal, ev, ev.body, max_attendees);
+}
+
+json CalendarService::State::RenderBody(const Calendar& cal, const Event& ev, const json& body,
+                                        std::optional<int> max_attendees) const {
+  json out = body;
   out["kind"] = "calendar#event";
   out["etag"] = Quote(ev.etag);
   out["id"] = ev.id;
@@ -170,12 +184,9 @@ json CalendarService::State::Render(const Calendar& cal, const Event& ev,
   return out;
 }
 
-json CalendarService::State::RenderInstance(const Calendar& cal, const Event& ev, Instant start,
-                                            std::optional<int> max_attendees) const {
-  json out = Render(cal, ev, max_attendees);
-  out.erase("recurrence");
-  out["id"] = InstanceId(ev, start);
-  out["recurringEventId"] = ev.id;
+json CalendarService::State::InstanceBody(const Event& ev, Instant start) const {
+  json body = ev.body;
+  body.erase("recurrence");
   const Instant end = start + (ev.times.end - ev.times.start);
   auto when = [&](Instant t, const char* key) {
     json w = json::object();
@@ -187,10 +198,48 @@ json CalendarService::State::RenderInstance(const Calendar& cal, const Event& ev
     if (ev.body[key].contains("timeZone")) w["timeZone"] = ev.body[key]["timeZone"];
     return w;
   };
-  out["start"] = when(start, "start");
-  out["end"] = when(end, "end");
-  out["originalStartTime"] = when(start, "start");
+  body["start"] = when(start, "start");
+  body["end"] = when(end, "end");
+  return body;
+}
+
+EventTimes CalendarService::State::InstanceTimes(const Event& ev, Instant start) const {
+  if (auto it = ev.exceptions.find(start); it != ev.exceptions.end()) return it->second.times;
+  EventTimes t = ev.times;
+  t.end = start + (ev.times.end - ev.times.start);
+  t.start = start;
+  return t;
+}
+
+bool CalendarService::State::InstanceCancelled(const Event& ev, Instant start) const {
+  auto it = ev.exceptions.find(start);
+  return ev.cancelled() || (it != ev.exceptions.end() && it->second.cancelled());
+}
+
+json CalendarService::State::RenderInstance(const Calendar& cal, const Event& ev, Instant start,
+                                            std::optional<int> max_attendees) const {
+  auto it = ev.exceptions.find(start);
+  json out =
+      RenderBody(cal, ev, it != ev.exceptions.end() ? it->second.body : InstanceBody(ev, start),
+                 max_attendees);
+  out["id"] = InstanceId(ev, start);
+  out["recurringEventId"] = ev.id;
+  out["originalStartTime"] = InstanceBody(ev, start)["start"];
+  if (ev.cancelled()) out["status"] = "cancelled";
   return out;
+}
+
+std::optional<std::pair<CalendarService::State::Event*, Instant>>
+CalendarService::State::FindInstance(Calendar& cal, const std::string& id) {
+  auto underscore = id.rfind('_');
+  if (underscore == std::string::npos) return std::nullopt;
+  auto master = cal.events.find(id.substr(0, underscore));
+  if (master == cal.events.end() || !master->second.recurring()) return std::nullopt;
+  Event& ev = master->second;
+  for (Instant s : Starts(ev, std::nullopt)) {
+    if (InstanceId(ev, s) == id) return std::pair{&ev, s};
+  }
+  return std::nullopt;
 }
 
 void CalendarService::State::CountRead(Calendar& cal, Event& ev, Outbox& out) {
@@ -255,7 +304,7 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
   if (clean.contains("conferenceSolution")) {
     const json& s = clean["conferenceSolution"];
     if (!s.is_object() || !s.contains("key") || !s["key"].is_object() ||
-        s["key"].value("type", "") != "hangoutsMeet" ||
+        !s["key"].contains("type") || s["key"]["type"] != "hangoutsMeet" ||
         cal.conference.mode == ConferenceMode::kRefuse) {
       return refused();
     }
@@ -267,7 +316,16 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
       if (!e.is_object() || !e.contains("entryPointType") || !e["entryPointType"].is_string()) {
         return InvalidField("conferenceData.entryPoints");
       }
-      if (e["entryPointType"] == "video") ++videos;
+      const std::string type = e["entryPointType"];
+      if (type == "video") ++videos;
+      if (!e.contains("uri")) continue;
+      if (!e["uri"].is_string()) return InvalidField("conferenceData.entryPoints.uri");
+      const std::string uri = e["uri"];
+      // At most 1300 characters; video entry points are https:, phone ones tel: (§5).
+      if (uri.size() > 1300 || (type == "video" && !uri.starts_with("https:")) ||
+          (type == "phone" && !uri.starts_with("tel:"))) {
+        return InvalidField("conferenceData.entryPoints.uri");
+      }
     }
     if (videos > 1) return InvalidField("conferenceData.entryPoints");
   }
@@ -281,10 +339,8 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
   return ConferenceOutcome{clean, same_request ? kept.reads_left : 0};
 }
 
-Response CalendarService::State::GetCalendar(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kCalendarRead, "calendar.v3.Calendars.Get");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::GetCalendar(Request& req, const Principal& who, Outbox&) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   json types = json::array();
@@ -328,10 +384,8 @@ bool SignificantChange(const json& before, const json& after) {
 
 }  // namespace
 
-Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite, "calendar.v3.Events.Insert");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::InsertEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -357,6 +411,7 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
       id = NewEventId(rng);
     } while (c.events.contains(id));
   }
+  if (!write->supports_attachments) body->erase("attachments");
   auto normalized = NormalizeEvent(*body);
   if (!normalized) return ToResponse(normalized.error());
   auto times = ParseEventTimes(*normalized);
@@ -382,10 +437,8 @@ Response CalendarService::State::InsertEvent(Request& req, Outbox& out) {
   return net::JsonResponse(200, Render(c, stored, write->max_attendees));
 }
 
-Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.Get");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::GetEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -398,18 +451,13 @@ Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
   const std::string& id = req.Param("eventId");
   auto it = c.events.find(id);
   if (it == c.events.end()) {
-    // An instance of a recurring event: "<id>_<start>".
-    auto underscore = id.rfind('_');
-    if (underscore == std::string::npos) return NotFound();
-    auto master = c.events.find(id.substr(0, underscore));
-    if (master == c.events.end() || !master->second.recurring()) return NotFound();
-    for (Instant s : Starts(master->second, std::nullopt)) {
-      if (InstanceId(master->second, s) != id) continue;
-      Response r = net::JsonResponse(200, RenderInstance(c, master->second, s, max_attendees));
-      CountRead(c, master->second, out);
-      return r;
-    }
-    return NotFound();
+    // An occurrence of a recurring event: "<id>_<start>".
+    auto instance = FindInstance(c, id);
+    if (!instance) return NotFound();
+    auto [master, start] = *instance;
+    Response r = net::JsonResponse(200, RenderInstance(c, *master, start, max_attendees));
+    CountRead(c, *master, out);
+    return r;
   }
   Event& ev = it->second;
   // get returns cancelled events too (google-protocol.md §5).
@@ -424,19 +472,17 @@ Response CalendarService::State::GetEvent(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::UpdateEvent(Request& req, Outbox& out) {
-  return WriteEvent(req, out, false);
+Response CalendarService::State::UpdateEvent(Request& req, const Principal& who, Outbox& out) {
+  return WriteEvent(req, who, out, false);
 }
 
-Response CalendarService::State::PatchEvent(Request& req, Outbox& out) {
-  return WriteEvent(req, out, true);
+Response CalendarService::State::PatchEvent(Request& req, const Principal& who, Outbox& out) {
+  return WriteEvent(req, who, out, true);
 }
 
-Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patch) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite,
-                          patch ? "calendar.v3.Events.Patch" : "calendar.v3.Events.Update");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::WriteEvent(Request& req, const Principal& who, Outbox& out,
+                                            bool patch) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -444,7 +490,11 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   auto write = ParseWriteParams(*params);
   if (!write) return ToResponse(write.error());
   auto it = c.events.find(req.Param("eventId"));
-  if (it == c.events.end()) return NotFound();
+  if (it == c.events.end()) {
+    auto instance = FindInstance(c, req.Param("eventId"));
+    if (!instance) return NotFound();
+    return WriteInstance(req, out, c, *instance->first, instance->second, *write, patch);
+  }
   Event& ev = it->second;
   if (!EtagMatches(req.Header("If-Match"), ev.etag)) return PreconditionFailed();
   auto body = ParseBody(req);
@@ -453,6 +503,11 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   json requested_conference = body->value("conferenceData", json());
   const bool conference_given = body->contains("conferenceData");
   body->erase("conferenceData");
+  // Without supportsAttachments=true the event keeps the attachments it has.
+  if (!write->supports_attachments) {
+    body->erase("attachments");
+    if (!patch && ev.body.contains("attachments")) (*body)["attachments"] = ev.body["attachments"];
+  }
   json merged;
   if (patch) {
     merged = ev.body;
@@ -479,6 +534,10 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   if (!conference.data.is_null()) (*normalized)["conferenceData"] = conference.data;
 
   if (SignificantChange(ev.body, *normalized)) ++ev.sequence;
+  // Changed occurrences are keyed by their original start: a new series timing drops them.
+  for (const char* key : {"start", "end", "recurrence"}) {
+    if (ev.body.value(key, json()) != normalized->value(key, json())) ev.exceptions.clear();
+  }
   ev.body = std::move(*normalized);
   ev.times = *times;
   ev.conference_reads_left = conference.reads_left;
@@ -486,10 +545,8 @@ Response CalendarService::State::WriteEvent(Request& req, Outbox& out, bool patc
   return net::JsonResponse(200, Render(c, ev, write->max_attendees));
 }
 
-Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsWrite, "calendar.v3.Events.Delete");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::DeleteEvent(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -499,7 +556,21 @@ Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
   }
   if (auto b = params->Bool("sendNotifications"); !b) return ToResponse(b.error());
   auto it = c.events.find(req.Param("eventId"));
-  if (it == c.events.end()) return NotFound();
+  if (it == c.events.end()) {
+    // Deleting one occurrence of a recurring event cancels just that occurrence.
+    auto instance = FindInstance(c, req.Param("eventId"));
+    if (!instance) return NotFound();
+    auto [master, start] = *instance;
+    if (InstanceCancelled(*master, start)) {
+      return ApiError(410, {.reason = "deleted", .message = "Resource has been deleted"});
+    }
+    if (!EtagMatches(req.Header("If-Match"), master->etag)) return PreconditionFailed();
+    Event::Exception& ex = master->exceptions[start];
+    if (ex.body.is_null()) ex = {InstanceBody(*master, start), InstanceTimes(*master, start)};
+    ex.body["status"] = "cancelled";
+    Touch(c, *master, out);
+    return Response::Empty(204);
+  }
   Event& ev = it->second;
   if (ev.cancelled()) {
     return ApiError(410, {.reason = "deleted", .message = "Resource has been deleted"});
@@ -509,6 +580,35 @@ Response CalendarService::State::DeleteEvent(Request& req, Outbox& out) {
   ++ev.sequence;
   Touch(c, ev, out);
   return Response::Empty(204);
+}
+
+Response CalendarService::State::WriteInstance(Request& req, Outbox& out, Calendar& cal, Event& ev,
+                                               Instant start, const WriteParams& write,
+                                               bool patch) {
+  if (!EtagMatches(req.Header("If-Match"), ev.etag)) return PreconditionFailed();
+  auto body = ParseBody(req);
+  if (!body) return ToResponse(body.error());
+  // An occurrence keeps the series' conference and cannot carry its own recurrence.
+  body->erase("conferenceData");
+  body->erase("recurrence");
+  json merged;
+  if (patch) {
+    auto ex = ev.exceptions.find(start);
+    merged = ex != ev.exceptions.end() ? ex->second.body : InstanceBody(ev, start);
+    MergePatch(merged, *body);
+  } else {
+    merged = std::move(*body);
+  }
+  auto normalized = NormalizeEvent(merged);
+  if (!normalized) return ToResponse(normalized.error());
+  normalized->erase("recurrence");
+  auto times = ParseEventTimes(*normalized);
+  if (!times) return ToResponse(times.error());
+  if (ev.body.contains("conferenceData"))
+    (*normalized)["conferenceData"] = ev.body["conferenceData"];
+  ev.exceptions[start] = {std::move(*normalized), *times};
+  Touch(cal, ev, out);
+  return net::JsonResponse(200, RenderInstance(cal, ev, start, write.max_attendees));
 }
 
 json CalendarService::State::StateJson(std::string_view calendar_id) const {

@@ -16,9 +16,10 @@ using nlohmann::json;
 
 namespace {
 
-// Opaque tokens: base64url of "kind|generation|a|b|calendar".
+// Opaque tokens: base64url of "kind|generation|a|b|sync_base|calendar". Tokens from before a
+// Reset() (another generation) or of another calendar are refused.
 struct Token {
-  char kind = 0;  // 's' sync, 'p' page
+  char kind = 0;  // 's' sync, 'p' page of events.list, 'i' page of events.instances
   uint64_t generation = 0;
   uint64_t a = 0;          // sync: epoch; page: offset
   uint64_t b = 0;          // the change number the listing started from
@@ -129,10 +130,8 @@ bool MatchesProperties(const json& body, const std::vector<PropertyFilter>& filt
 
 }  // namespace
 
-Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
-  auto who = Authenticate(auth, req, Access::kEventsRead, "calendar.v3.Events.List");
-  if (!who) return who.error();
-  auto cal = OwnCalendar(*who, req.Param("calendarId"));
+Response CalendarService::State::ListEvents(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
   if (!cal) return ToResponse(cal.error());
   Calendar& c = **cal;
   auto params = ParseParams(req);
@@ -263,21 +262,29 @@ Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
       continue;
     }
     if (!MatchesTerms(ev.body, q.terms) || !MatchesProperties(ev.body, q.properties)) continue;
-    const auto duration = ev.times.end - ev.times.start;
-    auto overlaps = [&](Instant s) {
-      return (!q.time_min || s + duration > *q.time_min) && (!q.time_max || s < *q.time_max);
+    auto overlaps = [&](const EventTimes& t) {
+      return (!q.time_min || t.end > *q.time_min) && (!q.time_max || t.start < *q.time_max);
     };
     if (!ev.recurring() || ev.cancelled()) {
-      if (overlaps(ev.times.start)) rows.push_back({&ev, std::nullopt, ev.times.start});
+      if (overlaps(ev.times)) rows.push_back({&ev, std::nullopt, ev.times.start});
       continue;
     }
     std::vector<Instant> starts = Starts(ev, q.time_max);
-    if (q.single_events) {
-      for (Instant s : starts) {
-        if (overlaps(s)) rows.push_back({&ev, s, s});
+    // With singleEvents every occurrence is an item; without, the series is one item and
+    // occurrences changed on their own are items of their own (as Google lists exceptions).
+    bool series_listed = false;
+    for (Instant s : starts) {
+      const bool exception = ev.exceptions.contains(s);
+      if (!q.single_events && !exception) {
+        if (!series_listed && overlaps(InstanceTimes(ev, s))) {
+          rows.push_back({&ev, std::nullopt, ev.times.start});
+          series_listed = true;
+        }
+        continue;
       }
-    } else if (std::any_of(starts.begin(), starts.end(), overlaps)) {
-      rows.push_back({&ev, std::nullopt, ev.times.start});
+      if (InstanceCancelled(ev, s) && !q.show_deleted) continue;
+      EventTimes t = InstanceTimes(ev, s);
+      if (overlaps(t)) rows.push_back({&ev, s, t.start});
     }
   }
   if (q.order_by == "startTime") {
@@ -297,8 +304,9 @@ Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
   const size_t end = std::min<size_t>(begin + size_t(q.max_results), rows.size());
   for (size_t i = begin; i < end; ++i) {
     const Row& row = rows[i];
-    if (row.ev->cancelled()) {
-      items.push_back(RenderCancelled(*row.ev));
+    if (row.instance ? InstanceCancelled(*row.ev, *row.instance) : row.ev->cancelled()) {
+      items.push_back(
+          RenderCancelled(*row.ev, row.instance ? InstanceId(*row.ev, *row.instance) : row.ev->id));
       continue;
     }
     items.push_back(row.instance ? RenderInstance(c, *row.ev, *row.instance, q.max_attendees)
@@ -325,9 +333,82 @@ Response CalendarService::State::ListEvents(Request& req, Outbox& out) {
   return r;
 }
 
-Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
-  auto who = Authenticate(auth, req, Access::kFreeBusy, "calendar.v3.Freebusy.Query");
-  if (!who) return who.error();
+Response CalendarService::State::ListInstances(Request& req, const Principal& who, Outbox& out) {
+  auto cal = OwnCalendar(who, req.Param("calendarId"));
+  if (!cal) return ToResponse(cal.error());
+  Calendar& c = **cal;
+  auto params = ParseParams(req);
+  if (!params) return ToResponse(params.error());
+  const Params& p = *params;
+  auto max_results = p.Int("maxResults", 1, 1'000'000'000);
+  if (!max_results) return ToResponse(max_results.error());
+  const size_t page_size = size_t(std::min<int64_t>(max_results->value_or(250), 2500));
+  auto max_attendees = p.Int("maxAttendees", 1, 1'000'000);
+  if (!max_attendees) return ToResponse(max_attendees.error());
+  std::optional<int> attendees_cap;
+  if (*max_attendees) attendees_cap = int(**max_attendees);
+  auto show_deleted = p.Bool("showDeleted");
+  if (!show_deleted) return ToResponse(show_deleted.error());
+  std::optional<Instant> time_min, time_max;
+  for (auto [name, into] : {std::pair{"timeMin", &time_min}, std::pair{"timeMax", &time_max}}) {
+    auto t = TimeParam(p, name);
+    if (!t) return ToResponse(t.error());
+    *into = *t;
+  }
+  if (time_min && time_max && *time_min >= *time_max) return ToResponse(TimeRangeEmpty().error());
+  size_t offset = 0;
+  if (auto text = p.Get("pageToken")) {
+    auto page = Decode(*text, 'i');
+    if (!page || page->generation != generation || page->calendar != c.id) {
+      return ApiError(400, {.reason = "invalid",
+                            .message = "Invalid page token value.",
+                            .location_type = "parameter",
+                            .location = "pageToken"});
+    }
+    offset = page->a;
+  }
+  auto it = c.events.find(req.Param("eventId"));
+  if (it == c.events.end()) {
+    return ApiError(404, {.reason = "notFound", .message = "Not Found"});
+  }
+  Event& ev = it->second;
+  if (ev.cancelled() && !show_deleted->value_or(false)) {
+    return ApiError(410, {.reason = "deleted", .message = "Resource has been deleted"});
+  }
+  std::vector<Instant> starts;
+  for (Instant s : Starts(ev, time_max)) {
+    if (InstanceCancelled(ev, s) && !show_deleted->value_or(false)) continue;
+    EventTimes t = InstanceTimes(ev, s);
+    if ((time_min && t.end <= *time_min) || (time_max && t.start >= *time_max)) continue;
+    starts.push_back(s);
+  }
+  json items = json::array();
+  const size_t begin = std::min(offset, starts.size());
+  const size_t end = std::min(begin + page_size, starts.size());
+  for (size_t i = begin; i < end; ++i) {
+    if (!ev.recurring()) {
+      items.push_back(Render(c, ev, attendees_cap));
+    } else if (InstanceCancelled(ev, starts[i])) {
+      items.push_back(RenderCancelled(ev, InstanceId(ev, starts[i])));
+    } else {
+      items.push_back(RenderInstance(c, ev, starts[i], attendees_cap));
+    }
+  }
+  json body = {{"kind", "calendar#events"},
+               {"etag", Quote(ev.etag)},
+               {"summary", c.summary},
+               {"updated", FormatRfc3339Millis(ev.updated)},
+               {"timeZone", c.time_zone},
+               {"accessRole", "owner"},
+               {"defaultReminders", json::array({{{"method", "popup"}, {"minutes", 10}}})},
+               {"items", std::move(items)}};
+  if (end < starts.size()) body["nextPageToken"] = Encode({'i', generation, end, 0, -1, c.id});
+  Response r = net::JsonResponse(200, body);
+  CountRead(c, ev, out);
+  return r;
+}
+
+Response CalendarService::State::FreeBusy(Request& req, const Principal& who, Outbox&) {
   auto body = ParseBody(req);
   if (!body) return ToResponse(body.error());
   Instant range[2];
@@ -366,7 +447,7 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
       return ToResponse(InvalidField("items.id").error());
     }
     const std::string requested = item["id"];
-    const std::string id = requested == "primary" ? who->email : requested;
+    const std::string id = requested == "primary" ? who.email : requested;
     json entry = {{"busy", json::array()}};
     if (index++ >= 50) {
       entry["errors"] =
@@ -374,7 +455,7 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
       calendars_out[requested] = entry;
       continue;
     }
-    const Calendar* cal = id == who->email ? &CalendarFor(id) : FindCalendar(id);
+    const Calendar* cal = id == who.email ? &CalendarFor(id) : FindCalendar(id);
     if (!cal) {
       entry["errors"] = json::array({{{"domain", "global"}, {"reason", "notFound"}}});
       calendars_out[requested] = entry;
@@ -383,9 +464,10 @@ Response CalendarService::State::FreeBusy(Request& req, Outbox&) {
     std::vector<std::pair<Instant, Instant>> busy;
     for (const auto& [eid, ev] : cal->events) {
       if (ev.cancelled() || ev.body.value("transparency", "opaque") == "transparent") continue;
-      const auto duration = ev.times.end - ev.times.start;
-      for (Instant s : Starts(ev, range[1])) {
-        Instant e = s + duration;
+      for (Instant original : Starts(ev, range[1])) {
+        if (InstanceCancelled(ev, original)) continue;
+        const EventTimes t = InstanceTimes(ev, original);
+        const Instant s = t.start, e = t.end;
         if (s < range[1] && e > range[0]) {
           busy.emplace_back(std::max(s, range[0]), std::min(e, range[1]));
         }

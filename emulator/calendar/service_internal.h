@@ -56,6 +56,7 @@ Api<Params> ParseParams(const net::Request& req);
 struct WriteParams {
   int conference_data_version = 0;
   std::optional<int> max_attendees;
+  bool supports_attachments = false;  // attachments in the body count only with this
 };
 Api<WriteParams> ParseWriteParams(const Params& p);
 
@@ -70,6 +71,14 @@ struct Event {
   uint64_t order = 0;   // insertion order
   EventTimes times;
   int conference_reads_left = 0;  // > 0: createRequest still shows "pending"
+  // Occurrences of a recurring event changed on their own (patched, updated or deleted),
+  // keyed by their original start: the occurrence's writable fields and its times.
+  struct Exception {
+    nlohmann::json body;
+    EventTimes times;
+    bool cancelled() const { return body.value("status", "confirmed") == "cancelled"; }
+  };
+  std::map<Instant, Exception> exceptions;
 
   bool cancelled() const { return body.value("status", "confirmed") == "cancelled"; }
   bool recurring() const { return body.contains("recurrence"); }
@@ -125,8 +134,13 @@ struct CalendarService::State {
   std::map<std::string, Channel> channels;  // key: client_id + '\n' + channel id
   std::function<void(PushMessage)> push;
 
-  // Runs a handler under `mu`, then hands its push messages to `push` without the lock.
-  net::Response Run(net::Request& req, net::Response (State::*fn)(net::Request&, Outbox&));
+  using ApiHandler = net::Response (State::*)(net::Request&, const Principal&, Outbox&);
+  using ControlHandler = net::Response (State::*)(net::Request&, Outbox&);
+  // Checks the bearer token (before taking `mu`: the Authenticator has locks of its own), runs
+  // the handler under `mu`, then hands its push messages to `push` without the lock.
+  net::Response Run(net::Request& req, calendar_internal::Access access, std::string_view method,
+                    ApiHandler fn);
+  net::Response RunControl(net::Request& req, ControlHandler fn);
 
   Calendar& CalendarFor(std::string_view id);
   const Calendar* FindCalendar(std::string_view id) const;
@@ -140,13 +154,23 @@ struct CalendarService::State {
 
   nlohmann::json Render(const Calendar& cal, const Event& ev,
                         std::optional<int> max_attendees) const;
+  // Render with `body` in place of the event's own writable fields.
+  nlohmann::json RenderBody(const Calendar& cal, const Event& ev, const nlohmann::json& body,
+                            std::optional<int> max_attendees) const;
+  // The writable fields of one occurrence of a recurring event, before any exception.
+  nlohmann::json InstanceBody(const Event& ev, Instant start) const;
+  // The occurrence's times and whether it is cancelled, exceptions applied.
+  EventTimes InstanceTimes(const Event& ev, Instant start) const;
+  bool InstanceCancelled(const Event& ev, Instant start) const;
   nlohmann::json RenderInstance(const Calendar& cal, const Event& ev, Instant start,
                                 std::optional<int> max_attendees) const;
-  nlohmann::json RenderCancelled(const Event& ev) const;
+  nlohmann::json RenderCancelled(const Event& ev, const std::string& id) const;
   // A read of the event: counts down a pending conference, which turns "success" at zero.
   void CountRead(Calendar& cal, Event& ev, Outbox& out);
   std::vector<Instant> Starts(const Event& ev, std::optional<Instant> horizon) const;
   std::string InstanceId(const Event& ev, Instant start) const;
+  // The recurring event and original start named by an instance id "<id>_<start>".
+  std::optional<std::pair<Event*, Instant>> FindInstance(Calendar& cal, const std::string& id);
 
   struct ConferenceOutcome {
     nlohmann::json data;  // null: no conference
@@ -158,17 +182,21 @@ struct CalendarService::State {
   nlohmann::json StateJson(std::string_view calendar_id) const;
 
   // Handlers (google-protocol.md §5-9) and control routes.
-  net::Response GetCalendar(net::Request& req, Outbox& out);
-  net::Response InsertEvent(net::Request& req, Outbox& out);
-  net::Response GetEvent(net::Request& req, Outbox& out);
-  net::Response UpdateEvent(net::Request& req, Outbox& out);
-  net::Response PatchEvent(net::Request& req, Outbox& out);
-  net::Response WriteEvent(net::Request& req, Outbox& out, bool patch);
-  net::Response DeleteEvent(net::Request& req, Outbox& out);
-  net::Response ListEvents(net::Request& req, Outbox& out);
-  net::Response FreeBusy(net::Request& req, Outbox& out);
-  net::Response Watch(net::Request& req, Outbox& out);
-  net::Response StopChannel(net::Request& req, Outbox& out);
+  net::Response GetCalendar(net::Request& req, const Principal& who, Outbox& out);
+  net::Response InsertEvent(net::Request& req, const Principal& who, Outbox& out);
+  net::Response GetEvent(net::Request& req, const Principal& who, Outbox& out);
+  net::Response UpdateEvent(net::Request& req, const Principal& who, Outbox& out);
+  net::Response PatchEvent(net::Request& req, const Principal& who, Outbox& out);
+  net::Response WriteEvent(net::Request& req, const Principal& who, Outbox& out, bool patch);
+  net::Response DeleteEvent(net::Request& req, const Principal& who, Outbox& out);
+  net::Response WriteInstance(net::Request& req, Outbox& out, Calendar& cal, Event& ev,
+                              Instant start, const calendar_internal::WriteParams& write,
+                              bool patch);
+  net::Response ListInstances(net::Request& req, const Principal& who, Outbox& out);
+  net::Response ListEvents(net::Request& req, const Principal& who, Outbox& out);
+  net::Response FreeBusy(net::Request& req, const Principal& who, Outbox& out);
+  net::Response Watch(net::Request& req, const Principal& who, Outbox& out);
+  net::Response StopChannel(net::Request& req, const Principal& who, Outbox& out);
   net::Response ControlGet(net::Request& req, Outbox& out);
   net::Response ControlSet(net::Request& req, Outbox& out);
   net::Response ControlConference(net::Request& req, Outbox& out);

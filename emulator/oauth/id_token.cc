@@ -99,13 +99,12 @@ std::string IdTokenSigner::kid() {
 nlohmann::json IdTokenSigner::Jwks() {
   std::lock_guard lock(mu_);
   Key& key = EnsureKey();
-  return {{"keys",
-           nlohmann::json::array({{{"kty", "RSA"},
-                                   {"alg", "RS256"},
-                                   {"use", "sig"},
-                                   {"kid", key.kid},
-                                   {"n", key.n},
-                                   {"e", key.e}}})}};
+  return {{"keys", nlohmann::json::array({{{"kty", "RSA"},
+                                           {"alg", "RS256"},
+                                           {"use", "sig"},
+                                           {"kid", key.kid},
+                                           {"n", key.n},
+                                           {"e", key.e}}})}};
 }
 
 nlohmann::json IdTokenSigner::PemCerts() {

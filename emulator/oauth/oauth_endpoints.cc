@@ -30,8 +30,8 @@ bool IsKnownScope(std::string_view s) {
 }
 
 bool IsUnreserved(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 std::string AppendQuery(std::string_view uri, const KeyValues& params) {
@@ -49,8 +49,10 @@ std::optional<KeyValues> BodyParams(const net::Request& req) {
     if (!json || !json->is_object()) return std::nullopt;
     KeyValues out;
     for (const auto& [k, v] : json->items()) {
-      if (v.is_string()) out.emplace_back(k, v.get<std::string>());
-      else if (v.is_number() || v.is_boolean()) out.emplace_back(k, v.dump());
+      if (v.is_string())
+        out.emplace_back(k, v.get<std::string>());
+      else if (v.is_number() || v.is_boolean())
+        out.emplace_back(k, v.dump());
     }
     return out;
   }
@@ -147,8 +149,8 @@ AuthOutcome ValidateAuthorization(const OAuthState& state, const KeyValues& q) {
     if (!IsKnownScope(s)) invalid.push_back(s);
   }
   if (!invalid.empty()) {
-    return fail("invalid_scope", "Some requested scopes were invalid. {invalid=[" +
-                                     JoinScopes(invalid) + "]}");
+    return fail("invalid_scope",
+                "Some requested scopes were invalid. {invalid=[" + JoinScopes(invalid) + "]}");
   }
   if (auto s = get("state")) {
     req.state = *s;
@@ -312,7 +314,8 @@ net::Response Token(OAuthState& state, const net::Request& req) {
   // client_secret_basic wins over client_secret_post when both are present.
   std::optional<std::string> client_id = get("client_id");
   std::optional<std::string> secret = get("client_secret");
-  if (auto h = req.Header("Authorization"); h && h->size() > 6 && EqualsIgnoreCase(h->substr(0, 6), "Basic ")) {
+  if (auto h = req.Header("Authorization");
+      h && h->size() > 6 && EqualsIgnoreCase(h->substr(0, 6), "Basic ")) {
     auto decoded = crypto::Base64Decode(Trim(std::string_view(*h).substr(6)));
     size_t colon = decoded ? decoded->find(':') : std::string::npos;
     if (colon == std::string::npos) {
@@ -436,7 +439,8 @@ net::Response TokenInfo(OAuthState& state, const net::Request& req, const Clock&
     auto claims = VerifyOwnIdToken(state, *id_token, now);
     if (!claims) return invalid();
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, v] : claims->items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    for (const auto& [k, v] : claims->items())
+      out[k] = v.is_string() ? v.get<std::string>() : v.dump();
     out["alg"] = "RS256";
     out["kid"] = state.signer().kid();
     out["typ"] = "JWT";
@@ -474,12 +478,23 @@ std::string HtmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -512,22 +527,22 @@ void RegisterOAuthRoutes(net::Router& router, OAuthState& state) {
   router.Get("/.well-known/openid-configuration", [s](net::Request& req) {
     std::string base = BaseUrlOf(req);
     return net::JsonResponse(
-        200, {{"issuer", s->settings().issuer},
-              {"authorization_endpoint", base + "/o/oauth2/v2/auth"},
-              {"token_endpoint", base + "/token"},
-              {"userinfo_endpoint", base + "/v1/userinfo"},
-              {"revocation_endpoint", base + "/revoke"},
-              {"jwks_uri", base + "/oauth2/v3/certs"},
-              {"response_types_supported", {"code"}},
-              {"subject_types_supported", {"public"}},
-              {"id_token_signing_alg_values_supported", {"RS256"}},
-              {"scopes_supported", {"openid", "email", "profile"}},
-              {"token_endpoint_auth_methods_supported",
-               {"client_secret_post", "client_secret_basic"}},
-              {"claims_supported",
-               {"aud", "email", "email_verified", "exp", "iat", "iss", "name", "sub"}},
-              {"code_challenge_methods_supported", {"plain", "S256"}},
-              {"grant_types_supported", {"authorization_code", "refresh_token"}}});
+        200,
+        {{"issuer", s->settings().issuer},
+         {"authorization_endpoint", base + "/o/oauth2/v2/auth"},
+         {"token_endpoint", base + "/token"},
+         {"userinfo_endpoint", base + "/v1/userinfo"},
+         {"revocation_endpoint", base + "/revoke"},
+         {"jwks_uri", base + "/oauth2/v3/certs"},
+         {"response_types_supported", {"code"}},
+         {"subject_types_supported", {"public"}},
+         {"id_token_signing_alg_values_supported", {"RS256"}},
+         {"scopes_supported", {"openid", "email", "profile"}},
+         {"token_endpoint_auth_methods_supported", {"client_secret_post", "client_secret_basic"}},
+         {"claims_supported",
+          {"aud", "email", "email_verified", "exp", "iat", "iss", "name", "sub"}},
+         {"code_challenge_methods_supported", {"plain", "S256"}},
+         {"grant_types_supported", {"authorization_code", "refresh_token"}}});
   });
 }
 

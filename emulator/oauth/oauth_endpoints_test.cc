@@ -42,12 +42,8 @@ class OAuthEndpointsTest : public ::testing::Test {
   }
 
   static std::string AuthUrl(KeyValues extra = {}) {
-    KeyValues p = {{"client_id", "app"},
-                   {"redirect_uri", kRedirect},
-                   {"response_type", "code"},
-                   {"scope", kCalendar},
-                   {"access_type", "offline"},
-                   {"state", "s t&a=te"}};
+    KeyValues p = {{"client_id", "app"}, {"redirect_uri", kRedirect}, {"response_type", "code"},
+                   {"scope", kCalendar}, {"access_type", "offline"},  {"state", "s t&a=te"}};
     for (auto& kv : extra) {
       std::erase_if(p, [&](const auto& x) { return x.first == kv.first; });
       if (!kv.second.empty()) p.push_back(kv);
@@ -86,8 +82,10 @@ class OAuthEndpointsTest : public ::testing::Test {
   }
 
   net::Response Exchange(const std::string& code, KeyValues extra = {}) {
-    KeyValues form = {{"grant_type", "authorization_code"}, {"code", code},
-                      {"client_id", "app"},                 {"client_secret", "app-secret"},
+    KeyValues form = {{"grant_type", "authorization_code"},
+                      {"code", code},
+                      {"client_id", "app"},
+                      {"client_secret", "app-secret"},
                       {"redirect_uri", kRedirect}};
     for (auto& kv : extra) {
       std::erase_if(form, [&](const auto& x) { return x.first == kv.first; });
@@ -269,21 +267,21 @@ TEST_F(OAuthEndpointsTest, TokenClientAuthentication) {
                    "The OAuth client was not found.");
   ExpectOAuthError(Exchange(code, {{"client_secret", "wrong"}}), 401, "invalid_client",
                    "Unauthorized");
-  ExpectOAuthError(Exchange(code, {{"client_secret", ""}}), 401, "invalid_client",
-                   "Unauthorized");
+  ExpectOAuthError(Exchange(code, {{"client_secret", ""}}), 401, "invalid_client", "Unauthorized");
   // client_secret_basic.
   std::string basic = "Basic " + crypto::Base64Encode("app:app-secret");
-  auto r = Call("POST", "/token",
-                FormEncode({{"grant_type", "authorization_code"},
-                            {"code", code},
-                            {"redirect_uri", kRedirect}}),
-                "application/x-www-form-urlencoded", {{"Authorization", basic}});
+  auto r =
+      Call("POST", "/token",
+           FormEncode(
+               {{"grant_type", "authorization_code"}, {"code", code}, {"redirect_uri", kRedirect}}),
+           "application/x-www-form-urlencoded", {{"Authorization", basic}});
   EXPECT_EQ(r.status, 200) << r.body;
   std::string bad_basic = "Basic " + crypto::Base64Encode("app:nope");
-  r = Call("POST", "/token",
-           FormEncode({{"grant_type", "authorization_code"}, {"code", CodeFor()},
-                       {"redirect_uri", kRedirect}}),
-           "application/x-www-form-urlencoded", {{"Authorization", bad_basic}});
+  r = Call(
+      "POST", "/token",
+      FormEncode(
+          {{"grant_type", "authorization_code"}, {"code", CodeFor()}, {"redirect_uri", kRedirect}}),
+      "application/x-www-form-urlencoded", {{"Authorization", bad_basic}});
   ExpectOAuthError(r, 401, "invalid_client", "Unauthorized");
 }
 
@@ -300,9 +298,9 @@ TEST_F(OAuthEndpointsTest, TokenRequestErrors) {
                    "redirect_uri_mismatch", "Bad Request");
   ASSERT_EQ(Exchange(code).status, 200);
   ExpectOAuthError(Exchange(code), 400, "invalid_grant", "Code was already redeemed.");
-  ExpectOAuthError(Call("POST", "/token",
-                        "grant_type=refresh_token&client_id=app&client_secret=app-secret"),
-                   400, "invalid_request", "Missing required parameter: refresh_token");
+  ExpectOAuthError(
+      Call("POST", "/token", "grant_type=refresh_token&client_id=app&client_secret=app-secret"),
+      400, "invalid_request", "Missing required parameter: refresh_token");
   ExpectOAuthError(
       Call("POST", "/token",
            "grant_type=refresh_token&client_id=app&client_secret=app-secret&refresh_token=x"),
@@ -312,8 +310,8 @@ TEST_F(OAuthEndpointsTest, TokenRequestErrors) {
 
 TEST_F(OAuthEndpointsTest, PkceThroughTheEndpoints) {
   std::string verifier = crypto::PkceVerifier();
-  std::string code = CodeFor({{"code_challenge", crypto::PkceChallengeS256(verifier)},
-                              {"code_challenge_method", "S256"}});
+  std::string code = CodeFor(
+      {{"code_challenge", crypto::PkceChallengeS256(verifier)}, {"code_challenge_method", "S256"}});
   ExpectOAuthError(Exchange(code), 400, "invalid_grant", "Missing code verifier.");
   ExpectOAuthError(Exchange(code, {{"code_verifier", crypto::PkceVerifier()}}), 400,
                    "invalid_grant", "Invalid code verifier.");
@@ -345,13 +343,13 @@ TEST_F(OAuthEndpointsTest, RevokeEndpoint) {
   EXPECT_EQ(Call("POST", "/revoke").status, 400);
   // The query form works too.
   auto j2 = Json(Exchange(CodeFor()));
-  EXPECT_EQ(Call("POST", "/revoke?token=" + UrlEncode(j2["access_token"].get<std::string>())).status,
-            200);
+  EXPECT_EQ(
+      Call("POST", "/revoke?token=" + UrlEncode(j2["access_token"].get<std::string>())).status,
+      200);
 }
 
 TEST_F(OAuthEndpointsTest, UserInfo) {
-  std::string access =
-      Json(Exchange(CodeFor({{"scope", "openid email profile"}})))["access_token"];
+  std::string access = Json(Exchange(CodeFor({{"scope", "openid email profile"}})))["access_token"];
   for (const char* path : {"/v1/userinfo", "/oauth2/v3/userinfo"}) {
     auto r = Call("GET", path, "", "", {{"Authorization", "Bearer " + access}});
     ASSERT_EQ(r.status, 200) << path;
@@ -370,14 +368,15 @@ TEST_F(OAuthEndpointsTest, UserInfo) {
             401);
   // Only the scopes granted decide the fields.
   std::string calendar_only = Json(Exchange(CodeFor({{"scope", kCalendar}})))["access_token"];
-  auto j = Json(Call("GET", "/v1/userinfo", "", "", {{"Authorization", "Bearer " + calendar_only}}));
+  auto j =
+      Json(Call("GET", "/v1/userinfo", "", "", {{"Authorization", "Bearer " + calendar_only}}));
   EXPECT_FALSE(j.contains("email"));
   EXPECT_TRUE(j.contains("sub"));
 }
 
 TEST_F(OAuthEndpointsTest, TokenInfo) {
-  std::string access = Json(Exchange(CodeFor({{"scope", "email " + std::string(kCalendar)}})))
-      ["access_token"];
+  std::string access =
+      Json(Exchange(CodeFor({{"scope", "email " + std::string(kCalendar)}})))["access_token"];
   clock_.Advance(std::chrono::seconds(99));
   auto r = Call("GET", "/tokeninfo?access_token=" + UrlEncode(access));
   ASSERT_EQ(r.status, 200) << r.body;

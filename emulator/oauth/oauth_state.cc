@@ -18,15 +18,13 @@ std::string NewAccessToken() { return "ya29.a0" + crypto::RandomToken(96); }
 std::string NewRefreshToken() { return "1//0" + crypto::RandomToken(64); }
 
 bool IsLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" ||
-         host.starts_with("127.");
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.starts_with("127.");
 }
 
 bool IsIpLiteral(std::string_view host) {
   if (host.starts_with('[')) return true;
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.';
-  });
+  return !host.empty() && std::all_of(host.begin(), host.end(),
+                                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
 std::string DerivedSub(std::string_view email) {
@@ -64,8 +62,8 @@ OAuthFailure Failure(int status, std::string error, std::string description) {
 }
 
 bool IsVerifierChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '.' || c == '_' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 }  // namespace
@@ -224,7 +222,8 @@ bool OAuthState::HasConsent(std::string_view sub, std::string_view client_id,
   std::shared_lock lock(mu_);
   auto it = grants_.find({std::string(sub), std::string(client_id)});
   if (it == grants_.end()) return false;
-  return std::ranges::all_of(scopes, [&](const std::string& s) { return it->second.scopes.contains(s); });
+  return std::ranges::all_of(scopes,
+                             [&](const std::string& s) { return it->second.scopes.contains(s); });
 }
 
 std::string OAuthState::IssueCode(const AuthorizationRequest& request, const Account& account) {
@@ -233,10 +232,10 @@ std::string OAuthState::IssueCode(const AuthorizationRequest& request, const Acc
   GrantKey key{account.sub, request.client_id};
   auto it = grants_.find(key);
   // A consent is new when it covers scopes or offline access not granted before.
-  bool first_consent =
-      it == grants_.end() || (request.offline && !it->second.offline) ||
-      !std::ranges::all_of(request.scopes,
-                           [&](const std::string& s) { return it->second.scopes.contains(s); });
+  bool first_consent = it == grants_.end() || (request.offline && !it->second.offline) ||
+                       !std::ranges::all_of(request.scopes, [&](const std::string& s) {
+                         return it->second.scopes.contains(s);
+                       });
   bool prompt_consent = std::ranges::find(request.prompt, "consent") != request.prompt.end();
   Grant& grant = grants_[key];
   std::vector<std::string> scopes = request.scopes;
@@ -248,7 +247,8 @@ std::string OAuthState::IssueCode(const AuthorizationRequest& request, const Acc
   grant.scopes.insert(request.scopes.begin(), request.scopes.end());
   grant.offline = grant.offline || request.offline;
   Instant now = clock_.Now();
-  std::erase_if(codes_, [&](const auto& c) { return c.second.expires + std::chrono::hours(1) <= now; });
+  std::erase_if(codes_,
+                [&](const auto& c) { return c.second.expires + std::chrono::hours(1) <= now; });
   codes_[code] = Code{.request = request,
                       .sub = account.sub,
                       .scopes = std::move(scopes),
@@ -279,12 +279,10 @@ TokenResponse OAuthState::MintLocked(const GrantKey& key, const std::vector<std:
   }
   if (HasOpenId(scopes)) {
     auto account = FindAccountLocked(key.first);
-    nlohmann::json claims = {{"iss", settings_.issuer},
-                             {"azp", key.second},
-                             {"aud", key.second},
-                             {"sub", key.first},
-                             {"iat", ToUnixSeconds(now)},
-                             {"exp", ToUnixSeconds(now + settings_.id_token_lifetime)}};
+    nlohmann::json claims = {
+        {"iss", settings_.issuer},   {"azp", key.second},
+        {"aud", key.second},         {"sub", key.first},
+        {"iat", ToUnixSeconds(now)}, {"exp", ToUnixSeconds(now + settings_.id_token_lifetime)}};
     // at_hash: the left half of SHA-256 of the access token (OpenID Connect Core 3.1.3.6).
     claims["at_hash"] = crypto::Base64UrlEncode(crypto::Sha256(out.access_token).substr(0, 16));
     if (!nonce.empty()) claims["nonce"] = nonce;
@@ -301,7 +299,8 @@ TokenResponse OAuthState::MintLocked(const GrantKey& key, const std::vector<std:
 OAuthResult<TokenResponse> OAuthState::ExchangeCode(const CodeExchange& ex) {
   std::unique_lock lock(mu_);
   auto it = codes_.find(ex.code);
-  if (it == codes_.end()) return std::unexpected(Failure(400, "invalid_grant", "Malformed auth code."));
+  if (it == codes_.end())
+    return std::unexpected(Failure(400, "invalid_grant", "Malformed auth code."));
   Code& code = it->second;
   if (code.redeemed) {
     return std::unexpected(Failure(400, "invalid_grant", "Code was already redeemed."));
@@ -332,8 +331,7 @@ OAuthResult<TokenResponse> OAuthState::ExchangeCode(const CodeExchange& ex) {
     return std::unexpected(Failure(400, "invalid_grant", "Token has been expired or revoked."));
   }
   code.redeemed = true;
-  return MintLocked(key, code.scopes, code.request.offline, code.issue_refresh,
-                    code.request.nonce);
+  return MintLocked(key, code.scopes, code.request.offline, code.issue_refresh, code.request.nonce);
 }
 
 OAuthResult<TokenResponse> OAuthState::Refresh(std::string_view client_id,
@@ -453,12 +451,13 @@ nlohmann::json OAuthState::Snapshot() const {
     }
     auto order = refresh_order_.find(key);
     auto account = FindAccountLocked(key.first);
-    grants.push_back({{"email", account ? account->email : ""},
-                      {"sub", key.first},
-                      {"client_id", key.second},
-                      {"scopes", std::vector<std::string>(g.scopes.begin(), g.scopes.end())},
-                      {"live_access_tokens", live_access},
-                      {"refresh_tokens", order == refresh_order_.end() ? 0 : order->second.size()}});
+    grants.push_back(
+        {{"email", account ? account->email : ""},
+         {"sub", key.first},
+         {"client_id", key.second},
+         {"scopes", std::vector<std::string>(g.scopes.begin(), g.scopes.end())},
+         {"live_access_tokens", live_access},
+         {"refresh_tokens", order == refresh_order_.end() ? 0 : order->second.size()}});
   }
   return {{"clients", clients},
           {"accounts", accounts},

@@ -92,7 +92,7 @@ using OAuthResult = std::expected<T, OAuthFailure>;
 struct TokenResponse {
   std::string access_token;
   int64_t expires_in = 0;
-  std::string scope;  // space-separated
+  std::string scope;          // space-separated
   std::string refresh_token;  // empty: not issued
   std::string id_token;       // empty: openid not granted
   nlohmann::json ToJson() const;

@@ -263,9 +263,8 @@ TEST_F(OAuthStateTest, AtMostOneHundredRefreshTokensPerAccountAndClient) {
   EXPECT_TRUE(state_.Refresh("app", tokens[1]));
   EXPECT_TRUE(state_.Refresh("app", tokens[100]));
   // Another client's tokens for the same account do not count.
-  ASSERT_TRUE(state_.AddClient({.client_id = "third",
-                                .client_secret = "s",
-                                .redirect_uris = {"https://third.example/cb"}}));
+  ASSERT_TRUE(state_.AddClient(
+      {.client_id = "third", .client_secret = "s", .redirect_uris = {"https://third.example/cb"}}));
   AuthorizationRequest r = Request();
   r.client_id = "third";
   r.redirect_uri = "https://third.example/cb";

@@ -71,10 +71,12 @@ Result<BatchPart> ParsePart(std::string_view text, const net::Request& outer) {
   std::string_view head, inner;
   SplitHead(TrimNewlines(text), head, inner);
   net::Headers part_headers;
-  if (auto s = ParseHeaderLines(Lines(head), 0, part_headers); !s) return std::unexpected(s.error());
+  if (auto s = ParseHeaderLines(Lines(head), 0, part_headers); !s)
+    return std::unexpected(s.error());
   std::string type = ToLower(part_headers.Get("Content-Type").value_or(""));
   if (!type.starts_with("application/http")) {
-    return Fail(ErrorCode::kInvalidArgument, "each batch part must be Content-Type: application/http");
+    return Fail(ErrorCode::kInvalidArgument,
+                "each batch part must be Content-Type: application/http");
   }
   BatchPart part;
   std::string id = part_headers.Get("Content-ID").value_or("");
@@ -142,8 +144,7 @@ Result<std::vector<BatchPart>> ParseBatch(const net::Request& outer, size_t max_
   }
   auto boundary = BoundaryOf(type);
   if (!boundary) {
-    return Fail(ErrorCode::kInvalidArgument, "multipart/mixed without a boundary",
-                "Content-Type");
+    return Fail(ErrorCode::kInvalidArgument, "multipart/mixed without a boundary", "Content-Type");
   }
   std::string delimiter = "--" + *boundary;
   std::string_view body = outer.body;
@@ -157,20 +158,19 @@ Result<std::vector<BatchPart>> ParseBatch(const net::Request& outer, size_t max_
     if (body.substr(start).starts_with("--")) break;  // the closing delimiter
     size_t next = body.find(delimiter, start);
     if (next == std::string_view::npos) {
-      return Fail(ErrorCode::kInvalidArgument, "the batch body has no closing boundary",
-                  "parts");
+      return Fail(ErrorCode::kInvalidArgument, "the batch body has no closing boundary", "parts");
     }
     if (parts.size() == max_parts) {
       return Fail(ErrorCode::kInvalidArgument,
-                  "A batch may hold at most " + std::to_string(max_parts) + " requests.",
-                  "parts");
+                  "A batch may hold at most " + std::to_string(max_parts) + " requests.", "parts");
     }
     auto part = ParsePart(body.substr(start, next - start), outer);
     if (!part) return std::unexpected(part.error());
     parts.push_back(std::move(*part));
     pos = next;
   }
-  if (parts.empty()) return Fail(ErrorCode::kInvalidArgument, "the batch body has no parts", "parts");
+  if (parts.empty())
+    return Fail(ErrorCode::kInvalidArgument, "the batch body has no parts", "parts");
   return parts;
 }
 

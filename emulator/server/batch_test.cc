@@ -18,8 +18,8 @@ net::Request Outer(std::string body, std::string type = "multipart/mixed; bounda
 }
 
 std::string Part(std::string_view id, std::string_view request_text, std::string_view nl = "\r\n") {
-  std::string out = "--b0undary" + std::string(nl) + "Content-Type: application/http" +
-                    std::string(nl);
+  std::string out =
+      "--b0undary" + std::string(nl) + "Content-Type: application/http" + std::string(nl);
   if (!id.empty()) out += "Content-ID: <" + std::string(id) + ">" + std::string(nl);
   out += std::string(nl) + std::string(request_text) + std::string(nl);
   return out;

@@ -60,20 +60,24 @@ Status EachTable(const toml::node& n, const std::string& key, F f) {
   return Ok();
 }
 
-#define TRY_ASSIGN(lhs, expr)                                 \
-  do {                                                        \
-    auto tmp_ = (expr);                                       \
+#define TRY_ASSIGN(lhs, expr)                                   \
+  do {                                                          \
+    auto tmp_ = (expr);                                         \
     if (!tmp_) return std::unexpected(std::move(tmp_).error()); \
-    lhs = *tmp_;                                              \
+    lhs = *tmp_;                                                \
   } while (0)
 
 Status ParseClient(const std::string& where, const toml::table& t, OAuthClient& c) {
   for (const auto& [k, v] : t) {
     std::string key = where + "." + std::string(k.str());
-    if (k == "client_id") TRY_ASSIGN(c.client_id, String(v, key));
-    else if (k == "client_secret") TRY_ASSIGN(c.client_secret, String(v, key));
-    else if (k == "redirect_uris") TRY_ASSIGN(c.redirect_uris, Strings(v, key));
-    else return Bad(key, "unknown key");
+    if (k == "client_id")
+      TRY_ASSIGN(c.client_id, String(v, key));
+    else if (k == "client_secret")
+      TRY_ASSIGN(c.client_secret, String(v, key));
+    else if (k == "redirect_uris")
+      TRY_ASSIGN(c.redirect_uris, Strings(v, key));
+    else
+      return Bad(key, "unknown key");
   }
   if (c.client_id.empty() || c.client_secret.empty()) {
     return Bad(where, "client_id and client_secret are required");
@@ -84,10 +88,14 @@ Status ParseClient(const std::string& where, const toml::table& t, OAuthClient& 
 Status ParseAccount(const std::string& where, const toml::table& t, Account& a) {
   for (const auto& [k, v] : t) {
     std::string key = where + "." + std::string(k.str());
-    if (k == "email") TRY_ASSIGN(a.email, String(v, key));
-    else if (k == "name") TRY_ASSIGN(a.name, String(v, key));
-    else if (k == "sub") TRY_ASSIGN(a.sub, String(v, key));
-    else return Bad(key, "unknown key");
+    if (k == "email")
+      TRY_ASSIGN(a.email, String(v, key));
+    else if (k == "name")
+      TRY_ASSIGN(a.name, String(v, key));
+    else if (k == "sub")
+      TRY_ASSIGN(a.sub, String(v, key));
+    else
+      return Bad(key, "unknown key");
   }
   if (a.email.find('@') == std::string::npos) return Bad(where + ".email", "must be an email");
   return Ok();
@@ -135,9 +143,9 @@ Result<FakeGoogleConfig> ParseFakeGoogleConfig(std::string_view text) {
   try {
     root = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "TOML syntax error at line " + std::to_string(e.source().begin.line) + ": " +
-                    std::string(e.description()));
+    return Fail(ErrorCode::kInvalidArgument, "TOML syntax error at line " +
+                                                 std::to_string(e.source().begin.line) + ": " +
+                                                 std::string(e.description()));
   }
   FakeGoogleConfig c;
   FakeGoogleOptions& o = c.options;
@@ -288,8 +296,7 @@ Result<FaultRule> ParseFaultFlag(std::string_view spec) {
       try {
         j[key == "next" ? "next" : "delayMs"] = std::stoll(value);
       } catch (...) {
-        return Fail(ErrorCode::kInvalidArgument, "--fault " + key + " must be an integer",
-                    "fault");
+        return Fail(ErrorCode::kInvalidArgument, "--fault " + key + " must be an integer", "fault");
       }
     } else if (key == "after") {
       j["after"] = value == "true" || value == "1";

@@ -114,8 +114,9 @@ TEST(FakeGoogleConfigTest, FileLoading) {
 }
 
 TEST(FakeGoogleFlagsTest, Client) {
-  auto c = ParseClientFlag("app.apps.googleusercontent.com:s3cret:http://127.0.0.1:8080/cb,"
-                           "https://x.example/cb");
+  auto c = ParseClientFlag(
+      "app.apps.googleusercontent.com:s3cret:http://127.0.0.1:8080/cb,"
+      "https://x.example/cb");
   ASSERT_TRUE(c);
   EXPECT_EQ(c->client_id, "app.apps.googleusercontent.com");
   EXPECT_EQ(c->client_secret, "s3cret");

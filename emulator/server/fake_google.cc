@@ -16,9 +16,7 @@ namespace {
 constexpr std::string_view kControlPrefix = "/_emulator/";
 constexpr std::string_view kCalendarPrefix = "/calendar/v3/";
 
-bool IsBatchPath(std::string_view path) {
-  return path == "/batch/calendar/v3" || path == "/batch";
-}
+bool IsBatchPath(std::string_view path) { return path == "/batch/calendar/v3" || path == "/batch"; }
 
 std::optional<std::string> BearerToken(const net::Request& req) {
   auto h = req.Header("Authorization");
@@ -29,8 +27,11 @@ std::optional<std::string> BearerToken(const net::Request& req) {
 }
 
 nlohmann::json LogEntryJson(const RequestLogEntry& e) {
-  nlohmann::json j = {{"timeMs", e.time_ms}, {"method", e.method}, {"path", e.path},
-                      {"status", e.status},  {"user", e.user}};
+  nlohmann::json j = {{"timeMs", e.time_ms},
+                      {"method", e.method},
+                      {"path", e.path},
+                      {"status", e.status},
+                      {"user", e.user}};
   if (!e.fault.empty()) j["fault"] = e.fault;
   if (e.in_batch) j["inBatch"] = true;
   return j;
@@ -70,21 +71,41 @@ net::Response GoogleErrorRenderer(int status, std::string_view code, std::string
   std::string reason = "invalid";
   std::string text(message);
   switch (status) {
-    case 400: reason = "badRequest"; break;
-    case 404: reason = "notFound"; text = "Not Found"; break;
-    case 405: reason = "httpMethodNotAllowed"; break;
-    case 408: reason = "requestTimeout"; break;
-    case 413: reason = "uploadTooLarge"; text = "Request Entity Too Large"; break;
-    case 431: reason = "badRequest"; break;
-    case 500: reason = "backendError"; text = "Backend Error"; break;
-    case 503: reason = "backendError"; text = "The service is currently unavailable."; break;
-    default: reason = std::string(code); break;
+    case 400:
+      reason = "badRequest";
+      break;
+    case 404:
+      reason = "notFound";
+      text = "Not Found";
+      break;
+    case 405:
+      reason = "httpMethodNotAllowed";
+      break;
+    case 408:
+      reason = "requestTimeout";
+      break;
+    case 413:
+      reason = "uploadTooLarge";
+      text = "Request Entity Too Large";
+      break;
+    case 431:
+      reason = "badRequest";
+      break;
+    case 500:
+      reason = "backendError";
+      text = "Backend Error";
+      break;
+    case 503:
+      reason = "backendError";
+      text = "The service is currently unavailable.";
+      break;
+    default:
+      reason = std::string(code);
+      break;
   }
-  return ApiError(status, {.domain = "global",
-                           .reason = reason,
-                           .message = text,
-                           .location_type = "",
-                           .location = ""});
+  return ApiError(
+      status,
+      {.domain = "global", .reason = reason, .message = text, .location_type = "", .location = ""});
 }
 
 FakeGoogle::FakeGoogle(FakeGoogleOptions options, Clock& clock)
@@ -99,8 +120,9 @@ FakeGoogle::FakeGoogle(FakeGoogleOptions options, Clock& clock)
       max_batch_parts_(options_.max_batch_parts) {
   calendar_.SetPushSender([this](PushMessage m) { push_.Send(std::move(m)); });
   RegisterOAuthRoutes(inner_, oauth_);
-  calendar_.Register(inner_);
+  calendar_.Register(calendar_router_);
   RegisterControl();
+  calendar_router_.SetErrorRenderer(GoogleErrorRenderer);
   inner_.SetErrorRenderer(GoogleErrorRenderer);
   outer_.SetErrorRenderer(GoogleErrorRenderer);
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
@@ -203,8 +225,8 @@ void FakeGoogle::Record(const net::Request& req, int status, const std::string& 
                     .in_batch = in_batch};
   if (options_.log_to_stderr) {
     std::fprintf(stderr, "%s %s %d %s%s%s\n", e.method.c_str(), e.path.c_str(), e.status,
-                 e.user.empty() ? "-" : e.user.c_str(), e.fault.empty() ? "" : " fault=",
-                 e.fault.c_str());
+                 e.user.empty() ? "-" : e.user.c_str(),
+                 e.fault.empty() ? "" : " fault=", e.fault.c_str());
   }
   std::lock_guard lock(mu_);
   log_.push_back(std::move(e));
@@ -212,11 +234,18 @@ void FakeGoogle::Record(const net::Request& req, int status, const std::string& 
 }
 
 net::Response FakeGoogle::Handle(net::Request& req) {
-  if (req.path.starts_with(kControlPrefix)) return inner_.Dispatch(req);
+  if (req.path.starts_with(kControlPrefix)) return Dispatch(req);
   net::Response r = Process(req, /*in_batch=*/false);
   std::lock_guard lock(mu_);
   r.delay += latency_;
   return r;
+}
+
+net::Response FakeGoogle::Dispatch(net::Request& req) {
+  bool calendar = req.path.starts_with(kCalendarPrefix) ||
+                  req.path.starts_with("/_emulator/calendars/") ||
+                  req.path == "/_emulator/calendars";
+  return calendar ? calendar_router_.Dispatch(req) : inner_.Dispatch(req);
 }
 
 net::Response FakeGoogle::Process(net::Request& req, bool in_batch) {
@@ -241,7 +270,7 @@ net::Response FakeGoogle::Process(net::Request& req, bool in_batch) {
   if (fault && !fault->after) {
     r = FaultResponse(*fault);
   } else {
-    r = is_batch ? HandleBatch(req, user) : inner_.Dispatch(req);
+    r = is_batch ? HandleBatch(req, user) : Dispatch(req);
     if (fault) r = FaultResponse(*fault);
   }
   int logged_status = r.reset_connection ? 0 : r.status;
@@ -280,9 +309,8 @@ void FakeGoogle::RegisterControl() {
     Reset();
     return net::JsonResponse(200, {{"reset", true}});
   });
-  r.Get("/_emulator/oauth", [this](net::Request&) {
-    return net::JsonResponse(200, oauth_.Snapshot());
-  });
+  r.Get("/_emulator/oauth",
+        [this](net::Request&) { return net::JsonResponse(200, oauth_.Snapshot()); });
   r.Post("/_emulator/clients", [this](net::Request& req) {
     auto body = ControlBody(req);
     if (!body) return net::ErrorResponse(body.error());
@@ -313,9 +341,8 @@ void FakeGoogle::RegisterControl() {
     return net::JsonResponse(
         201, {{"email", stored->email}, {"sub", stored->sub}, {"name", stored->name}});
   });
-  r.Get("/_emulator/quotas", [this](net::Request&) {
-    return net::JsonResponse(200, QuotaJson(quota_.options()));
-  });
+  r.Get("/_emulator/quotas",
+        [this](net::Request&) { return net::JsonResponse(200, QuotaJson(quota_.options())); });
   r.Put("/_emulator/quotas", [this](net::Request& req) {
     auto body = ControlBody(req);
     if (!body) return net::ErrorResponse(body.error());
@@ -326,7 +353,8 @@ void FakeGoogle::RegisterControl() {
       if (key == "retryAfterSeconds") n = IntField(*body, key.c_str(), 0, 86400);
       if (key == "status") {
         n = IntField(*body, key.c_str(), 403, 429);
-        if (n && *n != 403 && *n != 429) n = Fail(ErrorCode::kInvalidArgument, "status must be 403 or 429", key);
+        if (n && *n != 403 && *n != 429)
+          n = Fail(ErrorCode::kInvalidArgument, "status must be 403 or 429", key);
       }
       if (!n) return net::ErrorResponse(n.error());
       if (key == "perUser") q.per_user = *n;
@@ -394,11 +422,14 @@ void FakeGoogle::RegisterControl() {
     if (!body) return net::ErrorResponse(body.error());
     // Validate everything first, then apply: a bad field changes nothing.
     for (const auto& [key, v] : body->items()) {
+      auto in = [&v](int64_t lo, int64_t hi) {
+        return v.is_number_integer() && v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+      };
       bool ok = (key == "autoApprove" && v.is_boolean()) ||
-                (key == "accessTokenLifetimeSeconds" && v.is_number_integer() && v.get<int64_t>() > 0) ||
-                (key == "latencyMs" && v.is_number_integer() && v.get<int64_t>() >= 0) ||
+                (key == "accessTokenLifetimeSeconds" && in(1, 86400 * 365)) ||
+                (key == "latencyMs" && in(0, 600'000)) ||
                 (key == "faultSeed" && v.is_number_unsigned()) ||
-                (key == "maxBatchParts" && v.is_number_integer() && v.get<int64_t>() > 0);
+                (key == "maxBatchParts" && in(1, 1000));
       if (!ok) return BadControl("bad or unknown setting " + key, key);
     }
     if (body->contains("autoApprove")) oauth_.SetAutoApprove((*body)["autoApprove"]);

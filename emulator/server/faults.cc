@@ -6,10 +6,14 @@ namespace telemeet::emulator {
 
 std::string_view FaultKindName(FaultKind kind) {
   switch (kind) {
-    case FaultKind::kBackendError: return "backendError";
-    case FaultKind::kUnavailable: return "unavailable";
-    case FaultKind::kTimeout: return "timeout";
-    case FaultKind::kReset: return "reset";
+    case FaultKind::kBackendError:
+      return "backendError";
+    case FaultKind::kUnavailable:
+      return "unavailable";
+    case FaultKind::kTimeout:
+      return "timeout";
+    case FaultKind::kReset:
+      return "reset";
   }
   return "backendError";
 }
@@ -23,9 +27,12 @@ std::optional<FaultKind> ParseFaultKind(std::string_view name) {
 }
 
 nlohmann::json FaultRuleToJson(const FaultRule& r) {
-  return {{"method", r.method},          {"pathPrefix", r.path_prefix},
-          {"kind", FaultKindName(r.kind)}, {"fraction", r.fraction},
-          {"next", r.next},              {"delayMs", r.delay.count()},
+  return {{"method", r.method},
+          {"pathPrefix", r.path_prefix},
+          {"kind", FaultKindName(r.kind)},
+          {"fraction", r.fraction},
+          {"next", r.next},
+          {"delayMs", r.delay.count()},
           {"after", r.after}};
 }
 
@@ -52,10 +59,14 @@ Result<FaultRule> FaultRuleFromJson(const nlohmann::json& j) {
       }
       r.fraction = v.get<double>();
     } else if (key == "next") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) return bad("a non-negative integer");
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (1 << 30)) {
+        return bad("an integer in [0, 2^30]");
+      }
       r.next = v.get<int>();
     } else if (key == "delayMs") {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) return bad("a non-negative integer");
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 3'600'000) {
+        return bad("an integer in [0, 3600000]");
+      }
       r.delay = std::chrono::milliseconds(v.get<int64_t>());
     } else if (key == "after") {
       if (!v.is_boolean()) return bad("a boolean");

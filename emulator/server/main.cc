@@ -1,16 +1,18 @@
 // fake-google: a local Google OAuth 2.0 + Calendar v3 emulator. See emulator/README.md.
+#include <pthread.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <pthread.h>
 
 #include "emulator/server/config.h"
 #include "emulator/server/fake_google.h"
 
 namespace {
 
-constexpr char kDescription[] = R"(fake-google: Google OAuth 2.0 + Calendar API v3 on one local port, for
+constexpr char kDescription[] =
+    R"(fake-google: Google OAuth 2.0 + Calendar API v3 on one local port, for
 testing Google Calendar code offline. Point your client's OAuth endpoints and Calendar rootUrl
 at the printed URL:
 
@@ -54,9 +56,9 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "Port to listen on; 0 picks a free one (default 0)")
       ->check(CLI::Range(0, 65535));
   app.add_option("--threads", threads, "I/O threads (default 2)")->check(CLI::Range(1, 64));
-  app.add_option("--client", clients,
+  app.add_option("--client,--seed-client", clients,
                  "Seed an OAuth client: ID:SECRET:REDIRECT_URI[,REDIRECT_URI...] (repeatable)");
-  app.add_option("--account", accounts,
+  app.add_option("--account,--seed-account", accounts,
                  "Seed a test account: EMAIL[:DISPLAY NAME[:SUB]] (repeatable)");
   app.add_flag("--auto-approve", auto_approve,
                "Skip the consent page when login_hint names a seeded account");
@@ -129,6 +131,16 @@ int main(int argc, char** argv) {
   if (fault_seed >= 0) o.fault_seed = static_cast<uint64_t>(fault_seed);
   if (max_batch > 0) o.max_batch_parts = static_cast<size_t>(max_batch);
   if (log_requests) o.log_to_stderr = true;
+
+  for (const auto& c : o.clients) {
+    for (const auto& uri : c.redirect_uris) {
+      if (auto problem = RedirectUriProblem(uri); !problem.empty()) {
+        std::cerr << "fake-google: client " << c.client_id << ": redirect URI " << uri << ": "
+                  << problem << "\n";
+        return 2;
+      }
+    }
+  }
 
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t stop;

@@ -36,8 +36,8 @@ void PushDelivery::Send(PushMessage message) {
 
 void PushDelivery::StartLocked(const std::string& channel) {
   const PushMessage& m = queues_[channel].front();
-  net::ClientRequest req{.method = "POST", .url = m.address, .headers = m.headers, .body = "",
-                         .timeout = timeout_};
+  net::ClientRequest req{
+      .method = "POST", .url = m.address, .headers = m.headers, .body = "", .timeout = timeout_};
   req.headers.Set("Content-Length", "0");
   PushMessage copy = m;
   client_->SendAsync(std::move(req), [this, channel, copy](Result<net::ClientResponse> r) {
@@ -48,11 +48,11 @@ void PushDelivery::StartLocked(const std::string& channel) {
 void PushDelivery::Done(const std::string& channel, const PushMessage& message,
                         const Result<net::ClientResponse>& result) {
   std::lock_guard lock(mu_);
-  nlohmann::json entry = {{"channelId", channel},
-                          {"address", message.address},
-                          {"state", message.headers.Get("X-Goog-Resource-State").value_or("")},
-                          {"messageNumber",
-                           message.headers.Get("X-Goog-Message-Number").value_or("")}};
+  nlohmann::json entry = {
+      {"channelId", channel},
+      {"address", message.address},
+      {"state", message.headers.Get("X-Goog-Resource-State").value_or("")},
+      {"messageNumber", message.headers.Get("X-Goog-Message-Number").value_or("")}};
   if (result) {
     entry["status"] = result->status;
   } else {

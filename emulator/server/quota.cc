@@ -68,13 +68,12 @@ void QuotaLimiter::Reset() {
 }
 
 net::Response QuotaError(QuotaExceeded which, const QuotaOptions& options) {
-  ErrorItem item{.domain = "usageLimits",
-                 .reason = which == QuotaExceeded::kUser ? "userRateLimitExceeded"
-                                                         : "rateLimitExceeded",
-                 .message = which == QuotaExceeded::kUser ? "User Rate Limit Exceeded"
-                                                          : "Rate Limit Exceeded",
-                 .location_type = "",
-                 .location = ""};
+  ErrorItem item{
+      .domain = "usageLimits",
+      .reason = which == QuotaExceeded::kUser ? "userRateLimitExceeded" : "rateLimitExceeded",
+      .message = which == QuotaExceeded::kUser ? "User Rate Limit Exceeded" : "Rate Limit Exceeded",
+      .location_type = "",
+      .location = ""};
   net::Response r = ApiError(options.status == 429 ? 429 : 403, item);
   if (options.retry_after_seconds > 0) {
     r.headers.Set("Retry-After", std::to_string(options.retry_after_seconds));

@@ -21,9 +21,9 @@
 namespace telemeet::emulator {
 
 struct QuotaOptions {
-  int per_user = 600;        // units per sliding minute per user; 0 = unlimited
-  int per_project = 10'000;  // units per sliding minute for the whole project; 0 = unlimited
-  int status = 403;          // 403 (usageLimits) or 429 when exceeded
+  int per_user = 600;           // units per sliding minute per user; 0 = unlimited
+  int per_project = 10'000;     // units per sliding minute for the whole project; 0 = unlimited
+  int status = 403;             // 403 (usageLimits) or 429 when exceeded
   int retry_after_seconds = 0;  // a Retry-After header when > 0
 };
 

@@ -71,8 +71,13 @@ TEST(QuotaErrorTest, GoogleShapes) {
 
 TEST(FaultInjectorTest, NextNMatchingRequests) {
   FaultInjector f;
-  f.Add({.method = "POST", .path_prefix = "/calendar/v3/", .kind = FaultKind::kUnavailable,
-         .fraction = 0, .next = 2, .delay = milliseconds(0), .after = false});
+  f.Add({.method = "POST",
+         .path_prefix = "/calendar/v3/",
+         .kind = FaultKind::kUnavailable,
+         .fraction = 0,
+         .next = 2,
+         .delay = milliseconds(0),
+         .after = false});
   EXPECT_FALSE(f.Pick("GET", "/calendar/v3/x"));
   EXPECT_FALSE(f.Pick("POST", "/token"));
   auto first = f.Pick("POST", "/calendar/v3/x");
@@ -86,8 +91,13 @@ TEST(FaultInjectorTest, NextNMatchingRequests) {
 TEST(FaultInjectorTest, FractionIsSeededAndRepeatable) {
   auto pattern = [](uint64_t seed) {
     FaultInjector f(seed);
-    f.Add({.method = "", .path_prefix = "", .kind = FaultKind::kBackendError, .fraction = 0.3,
-           .next = 0, .delay = milliseconds(0), .after = false});
+    f.Add({.method = "",
+           .path_prefix = "",
+           .kind = FaultKind::kBackendError,
+           .fraction = 0.3,
+           .next = 0,
+           .delay = milliseconds(0),
+           .after = false});
     std::string out;
     for (int i = 0; i < 200; ++i) out.push_back(f.Pick("GET", "/x") ? 'x' : '.');
     return out;
@@ -99,8 +109,13 @@ TEST(FaultInjectorTest, FractionIsSeededAndRepeatable) {
   EXPECT_GT(failures, 30);
   EXPECT_LT(failures, 90);
   FaultInjector f(7);
-  f.Add({.method = "", .path_prefix = "", .kind = FaultKind::kBackendError, .fraction = 0.3,
-         .next = 0, .delay = milliseconds(0), .after = false});
+  f.Add({.method = "",
+         .path_prefix = "",
+         .kind = FaultKind::kBackendError,
+         .fraction = 0.3,
+         .next = 0,
+         .delay = milliseconds(0),
+         .after = false});
   for (int i = 0; i < 50; ++i) (void)f.Pick("GET", "/x");
   f.Reseed(7);
   std::string again;

@@ -78,6 +78,10 @@ const std::vector<Key>& Keys() {
          }
          return "must start with sqlite:, postgres:// or postgresql://";
        }},
+      {"storage.migrate_on_start", Kind::kBool,
+       At(&C::storage, &C::Storage::migrate_on_start), 0, 0, nullptr},
+      {"security.master_key_file", Kind::kString,
+       At(&C::security, &C::Security::master_key_file), 0, 0, nullptr},
       {"log.level", Kind::kString, At(&C::log, &C::Log::level), 0, 0,
        [](const std::string& v) { return OneOf(v, {"debug", "info", "warn", "error", "off"}); }},
       {"log.requests", Kind::kBool, At(&C::log, &C::Log::requests), 0, 0, nullptr},
@@ -235,6 +239,10 @@ std::string Config::PublicUrl() const {
 
 std::string Config::StorageUrl() const {
   return storage.url.empty() ? "sqlite:" + data_dir + "/telemeet.db" : storage.url;
+}
+
+std::string Config::MasterKeyFile() const {
+  return security.master_key_file.empty() ? data_dir + "/master.key" : security.master_key_file;
 }
 
 std::string Config::RedirectUri() const {

@@ -37,7 +37,13 @@ struct Config {
 
   struct Storage {
     std::string url;  // default: sqlite:<data_dir>/telemeet.db
+    bool migrate_on_start = true;  // false: refuse to start on an old schema (telemeet migrate)
   } storage;
+  struct Security {
+    // The key ring that seals refresh tokens and secrets at rest. TELEMEET_MASTER_KEY wins over
+    // the file. Default file: <data_dir>/master.key, created on first run in sandbox mode only.
+    std::string master_key_file;
+  } security;
 
   struct Log {
     std::string level = "info";
@@ -59,6 +65,7 @@ struct Config {
   std::string PublicUrl() const;
   std::string StorageUrl() const;
   std::string RedirectUri() const;
+  std::string MasterKeyFile() const;
 };
 
 struct ConfigSources {

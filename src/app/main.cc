@@ -1,4 +1,5 @@
-// The telemeet command line: `telemeet serve`, `telemeet config`, `telemeet --version`.
+// The telemeet command line: `telemeet serve`, `telemeet migrate`, `telemeet config`,
+// `telemeet --version`.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
 
   CLI::App* serve = cli.add_subcommand("serve", "Run the service (HTTP API, web UI, worker)");
   add_config_options(serve);
+  CLI::App* migrate =
+      cli.add_subcommand("migrate", "Bring the database schema up to date, then exit");
+  add_config_options(migrate);
   CLI::App* config_cmd =
       cli.add_subcommand("config", "Print the effective configuration (secrets redacted)");
   add_config_options(config_cmd);
@@ -55,5 +59,6 @@ int main(int argc, char** argv) {
     std::cout << telemeet::app::ConfigToJson(*config).dump(2) << "\n";
     return 0;
   }
+  if (migrate->parsed()) return telemeet::app::RunMigrate(*config);
   return telemeet::app::RunServe(*config, stop_signals);
 }

@@ -6,7 +6,11 @@
 
 #include <csignal>
 
+#include <memory>
+
 #include "app/config.h"
+#include "base/error.h"
+#include "store/store.h"
 
 namespace telemeet::app {
 
@@ -17,5 +21,13 @@ sigset_t BlockStopSignals();
 // Serves until a stop signal, then shuts down gracefully. Returns the process exit code:
 // 0 after a clean stop, 1 when start-up failed (the reason is logged and printed).
 int RunServe(const Config& config, const sigset_t& stop_signals);
+
+// Opens the configured store and brings its schema up to date (`migrate`), or checks that it
+// is (kFailedPrecondition naming `telemeet migrate` when it is older; a newer schema is always
+// refused).
+Result<std::unique_ptr<store::Store>> OpenConfiguredStore(const Config& config, bool migrate);
+
+// `telemeet migrate`: applies pending migrations and prints the schema version. Exit code.
+int RunMigrate(const Config& config);
 
 }  // namespace telemeet::app

@@ -70,8 +70,8 @@ bool CanTransition(MeetingState from, MeetingState to) {
       return to == S::kConferencePending || to == S::kReady || to == S::kFailed ||
              to == S::kCancelling || to == S::kCancelled || to == S::kUpdating;
     case S::kConferencePending:
-      return to == S::kReady || to == S::kFailed || to == S::kCancelling ||
-             to == S::kUpdating || to == S::kCreating;
+      return to == S::kReady || to == S::kFailed || to == S::kCancelling || to == S::kUpdating ||
+             to == S::kCreating;
     case S::kReady:
       // kCreating: the event vanished at Google (404 on patch) and is made again.
       return to == S::kUpdating || to == S::kCancelling || to == S::kCreating ||

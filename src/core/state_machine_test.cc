@@ -16,9 +16,12 @@ TEST(AppointmentStatusTest, LegalAndIllegalTransitions) {
   EXPECT_TRUE(CheckStatusTransition(AS::kBooked, AS::kCancelled));
   EXPECT_TRUE(CheckStatusTransition(AS::kConfirmed, AS::kCancelled));
   EXPECT_TRUE(CheckStatusTransition(AS::kConfirmed, AS::kConfirmed));
-  for (auto [from, to] : {std::pair{AS::kBooked, AS::kCompleted}, {AS::kConfirmed, AS::kBooked},
-                          {AS::kCompleted, AS::kCancelled}, {AS::kCancelled, AS::kConfirmed},
-                          {AS::kCancelled, AS::kBooked}, {AS::kCompleted, AS::kConfirmed}}) {
+  for (auto [from, to] : {std::pair{AS::kBooked, AS::kCompleted},
+                          {AS::kConfirmed, AS::kBooked},
+                          {AS::kCompleted, AS::kCancelled},
+                          {AS::kCancelled, AS::kConfirmed},
+                          {AS::kCancelled, AS::kBooked},
+                          {AS::kCompleted, AS::kConfirmed}}) {
     auto s = CheckStatusTransition(from, to);
     ASSERT_FALSE(s) << Name(from) << "->" << Name(to);
     EXPECT_EQ(s.error().code(), ErrorCode::kFailedPrecondition);
@@ -29,9 +32,9 @@ TEST(AppointmentStatusTest, LegalAndIllegalTransitions) {
 }
 
 TEST(EnumNamesTest, RoundTrip) {
-  for (auto s : {MS::kNotNeeded, MS::kAwaitingDoctor, MS::kCreating, MS::kConferencePending,
-                 MS::kReady, MS::kUpdating, MS::kCancelling, MS::kCancelled, MS::kFailed,
-                 MS::kNeedsReconnect}) {
+  for (auto s :
+       {MS::kNotNeeded, MS::kAwaitingDoctor, MS::kCreating, MS::kConferencePending, MS::kReady,
+        MS::kUpdating, MS::kCancelling, MS::kCancelled, MS::kFailed, MS::kNeedsReconnect}) {
     EXPECT_EQ(*ParseMeetingState(Name(s)), s);
   }
   EXPECT_EQ(Name(MS::kConferencePending), "conference_pending");
@@ -143,8 +146,8 @@ TEST_F(NextActionTest, DeletesWhenNoLongerWanted) {
   Desired d = Want();
   d.wanted = false;
   d.cancelled = true;
-  for (MS s : {MS::kCreating, MS::kConferencePending, MS::kReady, MS::kUpdating,
-               MS::kCancelling, MS::kFailed}) {
+  for (MS s : {MS::kCreating, MS::kConferencePending, MS::kReady, MS::kUpdating, MS::kCancelling,
+               MS::kFailed}) {
     Decision n = NextAction(d, With(s, d));
     EXPECT_EQ(n.action, Action::kDelete) << Name(s);
     EXPECT_EQ(n.state, MS::kCancelling);
@@ -176,6 +179,55 @@ TEST_F(NextActionTest, FailedWaitsForAdminRetry) {
   Decision n = NextAction(d, With(MS::kFailed, d));
   EXPECT_EQ(n.action, Action::kNothing);
   EXPECT_EQ(n.state, MS::kFailed);
+}
+
+}  // namespace
+}  // namespace telemeet::core
+
+namespace telemeet::core {
+namespace {
+
+// Whatever the inputs, the state NextAction asks to record is a legal step from the current
+// one, so the store (which checks transitions) never refuses the worker's bookkeeping.
+TEST(NextActionPropertyTest, EveryDecisionIsALegalTransition) {
+  const MeetingState kStates[] = {MeetingState::kNotNeeded,  MeetingState::kAwaitingDoctor,
+                                  MeetingState::kCreating,   MeetingState::kConferencePending,
+                                  MeetingState::kReady,      MeetingState::kUpdating,
+                                  MeetingState::kCancelling, MeetingState::kCancelled,
+                                  MeetingState::kFailed,     MeetingState::kNeedsReconnect};
+  const std::optional<GrantStatus> kGrants[] = {
+      std::nullopt, GrantStatus::kActive, GrantStatus::kNeedsReconnect, GrantStatus::kDisconnected};
+  Instant start = *ParseRfc3339("2026-03-30T08:00:00Z");
+  int checked = 0;
+  for (MeetingState state : kStates) {
+    for (auto grant : kGrants) {
+      for (bool wanted : {false, true}) {
+        for (bool cancelled : {false, true}) {
+          for (bool moved : {false, true}) {
+            Desired d;
+            d.wanted = wanted;
+            d.cancelled = cancelled;
+            d.start = start;
+            d.end = start + std::chrono::minutes(30);
+            d.grant = grant;
+            Meeting m;
+            m.state = state;
+            m.synced_start = moved ? start - std::chrono::hours(1) : start;
+            m.synced_end = d.end;
+            Decision n = NextAction(d, m);
+            EXPECT_TRUE(CanTransition(state, n.state))
+                << Name(state) << " -> " << Name(n.state) << " (" << Name(n.action) << ")";
+            // Google is only called with an active grant.
+            if (n.action != Action::kNothing && n.action != Action::kPark) {
+              EXPECT_EQ(grant, GrantStatus::kActive) << Name(state) << " " << Name(n.action);
+            }
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 10 * 4 * 2 * 2 * 2);
 }
 
 }  // namespace

@@ -2,11 +2,11 @@
 
 #include <date/date.h>
 #include <date/tz.h>
+#include <fmt/format.h>
 
 #include <charconv>
 #include <cstdio>
 #include <exception>
-#include <fmt/format.h>
 
 namespace telemeet::core {
 namespace {
@@ -159,8 +159,7 @@ Result<Instant> LocalToInstant(std::string_view local, std::string_view zone,
   if (!wall) return std::unexpected(wall.error());
   if (wall->consumed != local.size()) {
     return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("{} must be a local time without offset, like 2026-03-29T10:30",
-                            field),
+                fmt::format("{} must be a local time without offset, like 2026-03-29T10:30", field),
                 std::string(field));
   }
   auto seconds_part = std::chrono::floor<seconds>(wall->local);

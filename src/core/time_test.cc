@@ -50,8 +50,7 @@ TEST(TimeTest, ValidatesIanaZones) {
 
 TEST(TimeTest, LocalTimeOnOrdinaryDay) {
   EXPECT_EQ(*LocalToInstant("2026-03-30T10:00", "Europe/Berlin"), At("2026-03-30T08:00:00Z"));
-  EXPECT_EQ(*LocalToInstant("2026-01-15T10:00:00", "America/New_York"),
-            At("2026-01-15T15:00:00Z"));
+  EXPECT_EQ(*LocalToInstant("2026-01-15T10:00:00", "America/New_York"), At("2026-01-15T15:00:00Z"));
 }
 
 TEST(TimeTest, SpringForwardGapIsRejectedNamingTheField) {
@@ -76,8 +75,7 @@ TEST(TimeTest, FallBackOverlapTakesTheEarlierInstant) {
   // Europe/Berlin: 02:30 happens at +02:00 and again at +01:00 on 2026-10-25.
   EXPECT_EQ(*LocalToInstant("2026-10-25T02:30", "Europe/Berlin"), At("2026-10-25T00:30:00Z"));
   // America/New_York: 01:30 at -04:00 and at -05:00 on 2026-11-01.
-  EXPECT_EQ(*LocalToInstant("2026-11-01T01:30", "America/New_York"),
-            At("2026-11-01T05:30:00Z"));
+  EXPECT_EQ(*LocalToInstant("2026-11-01T01:30", "America/New_York"), At("2026-11-01T05:30:00Z"));
 }
 
 TEST(TimeTest, LocalTimeErrors) {

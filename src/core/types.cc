@@ -1,7 +1,8 @@
 #include "core/types.h"
 
-#include <array>
 #include <fmt/format.h>
+
+#include <array>
 #include <utility>
 
 namespace telemeet::core {

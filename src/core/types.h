@@ -116,8 +116,8 @@ struct Meeting {
   std::string join_url;  // published only once the conference exists
   std::string event_url;
   std::string etag;
-  int64_t synced_revision = 0;   // appointment revision the event reflects
-  Instant synced_start{};        // start/end the event has at Google
+  int64_t synced_revision = 0;  // appointment revision the event reflects
+  Instant synced_start{};       // start/end the event has at Google
   Instant synced_end{};
   int32_t conference_attempt = 1;  // part of requestId; bumped by a deliberate retry
   int32_t attempts = 0;            // consecutive failed calls
@@ -134,13 +134,14 @@ struct GoogleGrant {
   Instant access_token_expires_at{};
   GrantStatus status = GrantStatus::kActive;
   std::string last_error;
+  int64_t version = 0;  // bumped by the store on every write
   Instant updated_at{};
 };
 
 struct Job {
   int64_t id = 0;
-  std::string kind;  // "reconcile", "deliver", ...
-  std::string key;   // unique: "reconcile:42"
+  std::string kind;       // "reconcile", "deliver", ...
+  std::string key;        // unique: "reconcile:42"
   int64_t doctor_id = 0;  // 0 = none; lets a doctor's jobs park and wake together
   std::string payload;
   JobState state = JobState::kReady;
@@ -149,8 +150,8 @@ struct Job {
   std::string last_error;
   std::string lease_owner;  // empty when not leased
   Instant lease_expires_at{};
-  int64_t lease_seq = 0;    // fencing: bumped on every lease
-  bool rerun = false;       // changed while leased: run again after completion
+  int64_t lease_seq = 0;  // fencing: bumped on every lease
+  bool rerun = false;     // changed while leased: run again after completion
   Instant created_at{};
 };
 

@@ -1,6 +1,7 @@
 #include "core/validation.h"
 
 #include <fmt/format.h>
+
 #include <string>
 
 #include "base/strings.h"
@@ -34,8 +35,7 @@ Status ValidateEmail(std::string_view email, std::string_view field, bool option
     return Invalid(field, fmt::format("{} is required", field));
   }
   if (email.size() > kMaxEmailLength) {
-    return Invalid(field, fmt::format("{} is longer than {} characters", field,
-                                      kMaxEmailLength));
+    return Invalid(field, fmt::format("{} is longer than {} characters", field, kMaxEmailLength));
   }
   size_t at = email.find('@');
   if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos) {
@@ -83,12 +83,12 @@ Status ValidateAppointment(const Appointment& a) {
   if (a.end <= a.start) return Invalid("end", "end must be after start");
   auto length = a.end - a.start;
   if (length < kMinAppointment) {
-    return Invalid("end", fmt::format("an appointment lasts at least {} minutes",
-                                      kMinAppointment.count()));
+    return Invalid(
+        "end", fmt::format("an appointment lasts at least {} minutes", kMinAppointment.count()));
   }
   if (length > kMaxAppointment) {
-    return Invalid("end", fmt::format("an appointment lasts at most {} hours",
-                                      kMaxAppointment.count()));
+    return Invalid("end",
+                   fmt::format("an appointment lasts at most {} hours", kMaxAppointment.count()));
   }
   if (auto s = ValidateTimeZone(a.time_zone, "time_zone"); !s) return s;
   if (a.notes.size() > 10'000) return Invalid("notes", "notes are longer than 10000 characters");
@@ -108,11 +108,10 @@ Status ValidateService(const Service& s) {
   if (s.default_duration_minutes < kMinAppointment.count() ||
       s.default_duration_minutes >
           std::chrono::duration_cast<std::chrono::minutes>(kMaxAppointment).count()) {
-    return Invalid("default_duration_minutes",
-                   fmt::format("default_duration_minutes must be between {} and {}",
-                               kMinAppointment.count(),
-                               std::chrono::duration_cast<std::chrono::minutes>(kMaxAppointment)
-                                   .count()));
+    return Invalid(
+        "default_duration_minutes",
+        fmt::format("default_duration_minutes must be between {} and {}", kMinAppointment.count(),
+                    std::chrono::duration_cast<std::chrono::minutes>(kMaxAppointment).count()));
   }
   if (Trim(s.event_title_template).empty() || s.event_title_template.size() > 500) {
     return Invalid("event_title_template", "event_title_template must be 1-500 characters");

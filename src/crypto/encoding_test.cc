@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace telemeet::crypto {
@@ -22,6 +23,13 @@ const Vector kVectors[] = {
 };
 
 std::string Unpadded(std::string s) { return s.substr(0, s.find('=')); }
+
+std::string ToLowerAscii(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
 
 TEST(EncodingTest, Rfc4648Vectors) {
   for (const Vector& v : kVectors) {
@@ -87,6 +95,30 @@ TEST(EncodingTest, Base32HexUsesOnlyGoogleEventIdAlphabet) {
   std::string encoded = Base32HexEncode(all);
   EXPECT_EQ(encoded.size(), (all.size() * 8 + 4) / 5);
   EXPECT_EQ(encoded.find_first_not_of("0123456789abcdefghijklmnopqrstuv"), std::string::npos);
+}
+
+// Decoders are strict, so a text either fails or is exactly what the encoder writes for the
+// decoded bytes: one encoding per value, whatever the input.
+TEST(EncodingTest, DecodersAcceptOnlyCanonicalText) {
+  std::mt19937 rng(20261201);  // fixed seed: deterministic
+  const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=%";
+  int decoded = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text(rng() % 9, ' ');
+    for (char& c : text) c = chars[rng() % chars.size()];
+    if (auto b = Base64Decode(text)) {
+      EXPECT_EQ(Base64Encode(*b), text);
+      ++decoded;
+    }
+    if (auto b = Base64UrlDecode(text)) {
+      std::string unpadded = text.substr(0, text.find('='));
+      EXPECT_EQ(Base64UrlEncode(*b), unpadded);
+    }
+    if (auto b = HexDecode(text)) {
+      EXPECT_EQ(HexEncode(*b), ToLowerAscii(text));
+    }
+  }
+  EXPECT_GT(decoded, 100);  // the property was exercised, not vacuously true
 }
 
 }  // namespace

@@ -135,16 +135,16 @@ GoogleResult<std::vector<HttpResponse>> DecodeBatch(std::string_view content_typ
     if (status < 100 || status > 599) {
       return GFail(ErrorKind::kBadResponse, "batch part has no status");
     }
-    HttpResponse r{.status = status, .headers = ParseHeaderLines(lines, 1),
-                   .body = std::string(inner_body)};
+    HttpResponse r{
+        .status = status, .headers = ParseHeaderLines(lines, 1), .body = std::string(inner_body)};
     std::optional<size_t> number;
     if (auto id = outer.Get("Content-ID")) number = ItemNumber(*id);
     parts.emplace_back(number, std::move(r));
     pos = next + 1;
   }
   if (!closed) return GFail(ErrorKind::kBadResponse, "batch answer is truncated");
-  const bool numbered = std::all_of(parts.begin(), parts.end(),
-                                    [](const auto& p) { return p.first.has_value(); });
+  const bool numbered =
+      std::all_of(parts.begin(), parts.end(), [](const auto& p) { return p.first.has_value(); });
   if (numbered) {
     std::stable_sort(parts.begin(), parts.end(),
                      [](const auto& a, const auto& b) { return *a.first < *b.first; });
@@ -242,10 +242,9 @@ std::vector<GoogleResult<BatchItemResult>> CalendarClient::ExecuteBatch(
           res ? DecodeBatch(res->headers.Get("Content-Type").value_or(""), res->body)
               : GoogleResult<std::vector<HttpResponse>>(std::unexpected(res.error()));
       if (decoded && decoded->size() != to_send.size()) {
-        decoded = GFail(ErrorKind::kBadResponse, "batch answer has " +
-                                                     std::to_string(decoded->size()) +
-                                                     " parts for " +
-                                                     std::to_string(to_send.size()));
+        decoded =
+            GFail(ErrorKind::kBadResponse, "batch answer has " + std::to_string(decoded->size()) +
+                                               " parts for " + std::to_string(to_send.size()));
       }
       for (size_t k = 0; k < sent_index.size(); ++k) {
         size_t i = sent_index[k] - begin;
@@ -270,6 +269,15 @@ std::vector<GoogleResult<BatchItemResult>> CalendarClient::ExecuteBatch(
         continue;
       }
       const HttpResponse& part = **answer;
+      {
+        // One audit record per part, under the part's own operation.
+        Call part_call = CallFor(op);
+        part_call.operation += " (batch)";
+        const bool ok = part.status >= 200 && part.status < 300;
+        Report(doctor, part_call, part.status, std::chrono::microseconds(0), 1,
+               ok ? std::string_view("ok")
+                  : ErrorKindName(GoogleError::FromResponse(part, deps_.clock.Now()).kind()));
+      }
       if (part.status >= 200 && part.status < 300) {
         BatchItemResult item;
         if (op.kind == BatchOperation::Kind::kDelete) {
@@ -292,15 +300,15 @@ std::vector<GoogleResult<BatchItemResult>> CalendarClient::ExecuteBatch(
       }
       if (op.kind == BatchOperation::Kind::kDelete &&
           (kind == ErrorKind::kNotFound || kind == ErrorKind::kGone)) {
-        results.push_back(BatchItemResult{.event = std::nullopt, .adopted = false,
-                                          .deleted = DeleteOutcome::kAlreadyGone});
+        results.push_back(BatchItemResult{
+            .event = std::nullopt, .adopted = false, .deleted = DeleteOutcome::kAlreadyGone});
       } else if (op.kind == BatchOperation::Kind::kInsert && kind == ErrorKind::kDuplicate) {
         auto adopted = AdoptExisting(doctor, op.calendar_id, op.spec);
         if (!adopted) {
           results.push_back(std::unexpected(adopted.error()));
         } else {
-          results.push_back(BatchItemResult{.event = std::move(adopted->event),
-                                            .adopted = true, .deleted = std::nullopt});
+          results.push_back(BatchItemResult{
+              .event = std::move(adopted->event), .adopted = true, .deleted = std::nullopt});
         }
       } else if (error.IsRetriable() || kind == ErrorKind::kConflict ||
                  kind == ErrorKind::kUnauthorized) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "base/strings.h"
 #include "google/calendar_client.h"
 #include "google/testing/fake_sleeper.h"
@@ -19,8 +21,8 @@ const std::string kEvents = kBase + "/calendar/v3/calendars/primary/events";
 std::string Id(size_t i) { return "evt" + std::to_string(10000 + i); }
 
 json EventJson(const std::string& id) {
-  return {{"id", id}, {"status", "confirmed"},
-          {"extendedProperties", {{"private", {{"app", id}}}}}};
+  return {
+      {"id", id}, {"status", "confirmed"}, {"extendedProperties", {{"private", {{"app", id}}}}}};
 }
 
 struct SeenPart {
@@ -68,9 +70,11 @@ testing::Reply BatchReply(std::function<std::pair<int, json>(size_t, const SeenP
 class BatchTest : public ::testing::Test {
  protected:
   CalendarClient Client() {
-    return CalendarClient(CalendarOptions{.base_url = kBase},
-                          CalendarDeps{.transport = transport_, .tokens = tokens_,
-                                       .retry = retry_, .clock = clock_, .sleeper = sleeper_});
+    return CalendarClient(CalendarOptions{.base_url = kBase}, CalendarDeps{.transport = transport_,
+                                                                           .tokens = tokens_,
+                                                                           .retry = retry_,
+                                                                           .clock = clock_,
+                                                                           .sleeper = sleeper_});
   }
   static BatchOperation Insert(size_t i) {
     BatchOperation op;
@@ -119,20 +123,57 @@ TEST(BatchCodecTest, DecodesGoogleAnswersInContentIdOrder) {
 
 TEST(BatchCodecTest, RefusesMalformedAnswers) {
   EXPECT_FALSE(DecodeBatch("application/json", "{}").has_value());
-  EXPECT_FALSE(DecodeBatch("multipart/mixed; boundary=b", "--b\r\nx\r\n\r\nnot http\r\n--b--")
-                   .has_value());
+  EXPECT_FALSE(
+      DecodeBatch("multipart/mixed; boundary=b", "--b\r\nx\r\n\r\nnot http\r\n--b--").has_value());
   // Truncated: no closing delimiter.
-  EXPECT_FALSE(DecodeBatch("multipart/mixed; boundary=b",
-                           "--b\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}\r\n")
-                   .has_value());
+  EXPECT_FALSE(
+      DecodeBatch("multipart/mixed; boundary=b", "--b\r\n\r\nHTTP/1.1 200 OK\r\n\r\n{}\r\n")
+          .has_value());
+}
+
+TEST(BatchCodecTest, SurvivesMangledInput) {
+  const std::string good =
+      "--b\r\nContent-Type: application/http\r\nContent-ID: <response-item-1>\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+      "{\"id\":\"abcde\",\"conferenceData\":{\"createRequest\":{\"status\":"
+      "{\"statusCode\":\"success\"}},\"entryPoints\":[{\"entryPointType\":\"video\","
+      "\"uri\":\"https://meet.google.com/a\"}]}}\r\n--b--\r\n";
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 1000; ++i) {
+    std::string mangled = good;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
+      size_t at = rng() % mangled.size();
+      switch (rng() % 3) {
+        case 0:
+          mangled[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          mangled.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          mangled.insert(at, 1, "{}[]\":,-\r\n"[rng() % 11]);
+          break;
+      }
+      if (mangled.empty()) mangled = "x";
+    }
+    auto parts = DecodeBatch("multipart/mixed; boundary=b", mangled);
+    if (parts) {
+      for (const HttpResponse& r : *parts) (void)ParseEvent(r.body);
+    }
+    (void)ParseEvent(
+        mangled.substr(mangled.find('{') == std::string::npos ? 0 : mangled.find('{')));
+  }
+  SUCCEED();  // no crash, no exception, no sanitizer report
 }
 
 TEST_F(BatchTest, SplitsIntoBatchesOfFiftyAndKeepsOrder) {
   std::vector<size_t> sizes;
   transport_.On("POST", kBatch,
-                BatchReply([](size_t, const SeenPart& p) {
-                  return std::pair<int, json>{200, EventJson(json::parse(p.body)["id"])};
-                }, &sizes));
+                BatchReply(
+                    [](size_t, const SeenPart& p) {
+                      return std::pair<int, json>{200, EventJson(json::parse(p.body)["id"])};
+                    },
+                    &sizes));
   std::vector<BatchOperation> ops;
   for (size_t i = 0; i < 120; ++i) ops.push_back(Insert(i));
   auto results = Client().ExecuteBatch("doc-1", ops);
@@ -151,19 +192,23 @@ TEST_F(BatchTest, SplitsIntoBatchesOfFiftyAndKeepsOrder) {
 
 TEST_F(BatchTest, RetriesConflictAndRetriablePartsAlone) {
   std::vector<size_t> sizes;
-  transport_.On("POST", kBatch, BatchReply([](size_t i, const SeenPart& p) {
-                  std::string id = json::parse(p.body)["id"];
-                  if (i == 1) {
-                    return std::pair<int, json>{
-                        409, {{"error", {{"errors", {{{"reason", "conflict"}}}}, {"code", 409}}}}};
-                  }
-                  if (i == 2) {
-                    return std::pair<int, json>{
-                        403, {{"error", {{"errors", {{{"reason", "rateLimitExceeded"}}}},
-                                         {"code", 403}}}}};
-                  }
-                  return std::pair<int, json>{200, EventJson(id)};
-                }, &sizes));
+  transport_.On(
+      "POST", kBatch,
+      BatchReply(
+          [](size_t i, const SeenPart& p) {
+            std::string id = json::parse(p.body)["id"];
+            if (i == 1) {
+              return std::pair<int, json>{
+                  409, {{"error", {{"errors", {{{"reason", "conflict"}}}}, {"code", 409}}}}};
+            }
+            if (i == 2) {
+              return std::pair<int, json>{
+                  403,
+                  {{"error", {{"errors", {{{"reason", "rateLimitExceeded"}}}}, {"code", 403}}}}};
+            }
+            return std::pair<int, json>{200, EventJson(id)};
+          },
+          &sizes));
   transport_.On("POST", kEvents, [](const HttpRequest& req) -> Result<HttpResponse> {
     std::string id = json::parse(req.body)["id"];
     return HttpResponse{.status = 200, .headers = {}, .body = EventJson(id).dump()};
@@ -180,19 +225,24 @@ TEST_F(BatchTest, RetriesConflictAndRetriablePartsAlone) {
 
 TEST_F(BatchTest, PartOutcomesAreTypedPerPart) {
   std::vector<size_t> sizes;
-  transport_.On("POST", kBatch, BatchReply([](size_t i, const SeenPart&) {
-                  switch (i) {
-                    case 0:
-                      return std::pair<int, json>{204, nullptr};
-                    case 1:
-                      return std::pair<int, json>{
-                          410, {{"error", {{"errors", {{{"reason", "deleted"}}}}, {"code", 410}}}}};
-                    default:
-                      return std::pair<int, json>{
-                          400, {{"error", {{"errors", {{{"reason", "invalid"}}}},
-                                           {"code", 400}, {"message", "Bad"}}}}};
-                  }
-                }, &sizes));
+  transport_.On(
+      "POST", kBatch,
+      BatchReply(
+          [](size_t i, const SeenPart&) {
+            switch (i) {
+              case 0:
+                return std::pair<int, json>{204, nullptr};
+              case 1:
+                return std::pair<int, json>{
+                    410, {{"error", {{"errors", {{{"reason", "deleted"}}}}, {"code", 410}}}}};
+              default:
+                return std::pair<int, json>{
+                    400,
+                    {{"error",
+                      {{"errors", {{{"reason", "invalid"}}}}, {"code", 400}, {"message", "Bad"}}}}};
+            }
+          },
+          &sizes));
   BatchOperation del;
   del.kind = BatchOperation::Kind::kDelete;
   del.event_id = "abcdef";

@@ -76,8 +76,11 @@ void CalendarClient::Report(std::string_view doctor, const Call& call, int statu
 
 GoogleResult<HttpResponse> CalendarClient::SendOnce(std::string_view doctor, const Call& call,
                                                     std::string_view token, int attempt) {
-  HttpRequest req{.method = call.method, .url = options_.base_url + call.target,
-                  .headers = {}, .body = {}, .timeout = options_.timeout};
+  HttpRequest req{.method = call.method,
+                  .url = options_.base_url + call.target,
+                  .headers = {},
+                  .body = {},
+                  .timeout = options_.timeout};
   req.headers.Set("Authorization", "Bearer " + std::string(token));
   req.headers.Set("Accept", "application/json");
   if (!call.raw_body.empty() || !call.content_type.empty()) {
@@ -131,9 +134,12 @@ GoogleResult<HttpResponse> CalendarClient::Execute(std::string_view doctor, cons
         token = std::move(*fresh);
         continue;
       }
-      if (e.kind() == ErrorKind::kRateLimited && deps_.limiter != nullptr) {
-        deps_.limiter->OnRateLimited(doctor, e.reason() == "userRateLimitExceeded");
+      if (deps_.limiter != nullptr &&
+          (e.kind() == ErrorKind::kRateLimited || e.kind() == ErrorKind::kQuotaExceeded)) {
+        // quotaExceeded (anti-abuse, per user) slows the doctor like userRateLimitExceeded.
+        deps_.limiter->OnRateLimited(doctor, e.reason() != "rateLimitExceeded");
       }
+      if (e.kind() == ErrorKind::kScopeNotGranted) deps_.tokens.MarkNeedsReconnect(doctor, e);
       return r;
     }
   });
@@ -141,8 +147,8 @@ GoogleResult<HttpResponse> CalendarClient::Execute(std::string_view doctor, cons
 
 // ---- Request builders ----
 
-CalendarClient::Call CalendarClient::InsertCall(std::string_view calendar_id,
-                                                const EventSpec& spec, SendUpdates send_updates) {
+CalendarClient::Call CalendarClient::InsertCall(std::string_view calendar_id, const EventSpec& spec,
+                                                SendUpdates send_updates) {
   return Call{.operation = "events.insert",
               .method = "POST",
               .target = WithQuery(EventsPath(calendar_id),
@@ -153,8 +159,8 @@ CalendarClient::Call CalendarClient::InsertCall(std::string_view calendar_id,
 
 CalendarClient::Call CalendarClient::GetCall(std::string_view calendar_id,
                                              std::string_view event_id) {
-  return Call{.operation = "events.get", .method = "GET",
-              .target = EventPath(calendar_id, event_id)};
+  return Call{
+      .operation = "events.get", .method = "GET", .target = EventPath(calendar_id, event_id)};
 }
 
 CalendarClient::Call CalendarClient::PatchTimesCall(std::string_view calendar_id,
@@ -163,13 +169,13 @@ CalendarClient::Call CalendarClient::PatchTimesCall(std::string_view calendar_id
                                                     const EventDateTime& end,
                                                     SendUpdates send_updates) {
   // Only start and end: no conferenceData, so the meeting and its link stay as they are.
-  return Call{.operation = "events.patch",
-              .method = "PATCH",
-              .target = WithQuery(EventPath(calendar_id, event_id),
-                                  {{"conferenceDataVersion", "1"},
-                                   {"sendUpdates", std::string(SendUpdatesName(send_updates))}}),
-              .body = json{{"start", EventDateTimeToJson(start)},
-                           {"end", EventDateTimeToJson(end)}}};
+  return Call{
+      .operation = "events.patch",
+      .method = "PATCH",
+      .target = WithQuery(EventPath(calendar_id, event_id),
+                          {{"conferenceDataVersion", "1"},
+                           {"sendUpdates", std::string(SendUpdatesName(send_updates))}}),
+      .body = json{{"start", EventDateTimeToJson(start)}, {"end", EventDateTimeToJson(end)}}};
 }
 
 CalendarClient::Call CalendarClient::DeleteCall(std::string_view calendar_id,
@@ -216,21 +222,17 @@ GoogleResult<InsertResult> CalendarClient::AdoptExisting(std::string_view doctor
   return InsertResult{.event = std::move(*existing), .adopted = true};
 }
 
-GoogleResult<Event> CalendarClient::GetEvent(std::string_view doctor,
-                                             std::string_view calendar_id,
+GoogleResult<Event> CalendarClient::GetEvent(std::string_view doctor, std::string_view calendar_id,
                                              std::string_view event_id) {
   GoogleResult<HttpResponse> res = Execute(doctor, GetCall(calendar_id, event_id));
   if (!res) return std::unexpected(res.error());
   return ParseEvent(res->body);
 }
 
-GoogleResult<Event> CalendarClient::PatchEventTimes(std::string_view doctor,
-                                                    std::string_view calendar_id,
-                                                    std::string_view event_id,
-                                                    const EventDateTime& start,
-                                                    const EventDateTime& end,
-                                                    SendUpdates send_updates,
-                                                    std::string_view if_match) {
+GoogleResult<Event> CalendarClient::PatchEventTimes(
+    std::string_view doctor, std::string_view calendar_id, std::string_view event_id,
+    const EventDateTime& start, const EventDateTime& end, SendUpdates send_updates,
+    std::string_view if_match) {
   Call call = PatchTimesCall(calendar_id, event_id, start, end, send_updates);
   call.if_match = std::string(if_match);
   GoogleResult<HttpResponse> res = Execute(doctor, call);
@@ -239,9 +241,8 @@ GoogleResult<Event> CalendarClient::PatchEventTimes(std::string_view doctor,
 }
 
 GoogleResult<Event> CalendarClient::UpdateEvent(std::string_view doctor,
-                                                std::string_view calendar_id,
-                                                const EventSpec& spec, const Event& current,
-                                                SendUpdates send_updates,
+                                                std::string_view calendar_id, const EventSpec& spec,
+                                                const Event& current, SendUpdates send_updates,
                                                 std::string_view if_match) {
   json body = EventSpecToJson(spec);
   body["id"] = current.id;
@@ -266,8 +267,7 @@ GoogleResult<DeleteOutcome> CalendarClient::DeleteEvent(std::string_view doctor,
                                                         std::string_view calendar_id,
                                                         std::string_view event_id,
                                                         SendUpdates send_updates) {
-  GoogleResult<HttpResponse> res = Execute(doctor, DeleteCall(calendar_id, event_id,
-                                                              send_updates));
+  GoogleResult<HttpResponse> res = Execute(doctor, DeleteCall(calendar_id, event_id, send_updates));
   if (!res) {
     ErrorKind k = res.error().kind();
     if (k == ErrorKind::kNotFound || k == ErrorKind::kGone) return DeleteOutcome::kAlreadyGone;
@@ -281,8 +281,7 @@ GoogleResult<EventPage> CalendarClient::ListEvents(std::string_view doctor,
                                                    const ListQuery& query) {
   KeyValues q;
   if (!query.sync_token.empty()) {
-    if (!query.time_min.empty() || !query.time_max.empty() ||
-        !query.private_properties.empty()) {
+    if (!query.time_min.empty() || !query.time_max.empty() || !query.private_properties.empty()) {
       return GFail(ErrorKind::kInvalidRequest,
                    "syncToken cannot be combined with timeMin, timeMax or property filters");
     }
@@ -299,9 +298,10 @@ GoogleResult<EventPage> CalendarClient::ListEvents(std::string_view doctor,
   if (query.max_results > 0) q.emplace_back("maxResults", std::to_string(query.max_results));
   if (!query.page_token.empty()) q.emplace_back("pageToken", query.page_token);
 
-  GoogleResult<HttpResponse> res = Execute(
-      doctor, Call{.operation = "events.list", .method = "GET",
-                   .target = WithQuery(EventsPath(calendar_id), q)});
+  GoogleResult<HttpResponse> res =
+      Execute(doctor, Call{.operation = "events.list",
+                           .method = "GET",
+                           .target = WithQuery(EventsPath(calendar_id), q)});
   if (!res) return std::unexpected(res.error());
   GoogleResult<json> v = ParseObject(res->body, "events.list");
   if (!v) return std::unexpected(v.error());
@@ -342,11 +342,14 @@ GoogleResult<std::map<std::string, CalendarBusy>> CalendarClient::FreeBusy(
     std::string_view doctor, const FreeBusyQuery& query) {
   json items = json::array();
   for (const std::string& id : query.calendar_ids) items.push_back({{"id", id}});
-  json body = {{"timeMin", query.time_min}, {"timeMax", query.time_max},
-               {"timeZone", query.time_zone}, {"items", std::move(items)}};
-  GoogleResult<HttpResponse> res = Execute(
-      doctor, Call{.operation = "freebusy.query", .method = "POST",
-                   .target = std::string(kApi) + "/freeBusy", .body = std::move(body)});
+  json body = {{"timeMin", query.time_min},
+               {"timeMax", query.time_max},
+               {"timeZone", query.time_zone},
+               {"items", std::move(items)}};
+  GoogleResult<HttpResponse> res = Execute(doctor, Call{.operation = "freebusy.query",
+                                                        .method = "POST",
+                                                        .target = std::string(kApi) + "/freeBusy",
+                                                        .body = std::move(body)});
   if (!res) return std::unexpected(res.error());
   GoogleResult<json> v = ParseObject(res->body, "freeBusy");
   if (!v) return std::unexpected(v.error());
@@ -375,14 +378,18 @@ GoogleResult<Channel> CalendarClient::WatchEvents(std::string_view doctor,
   json body = {{"id", request.channel_id}, {"type", "web_hook"}, {"address", request.address}};
   if (!request.token.empty()) body["token"] = request.token;
   if (request.ttl) body["params"] = {{"ttl", std::to_string(request.ttl->count())}};
-  GoogleResult<HttpResponse> res = Execute(
-      doctor, Call{.operation = "events.watch", .method = "POST",
-                   .target = EventsPath(calendar_id) + "/watch", .body = std::move(body)});
+  GoogleResult<HttpResponse> res =
+      Execute(doctor, Call{.operation = "events.watch",
+                           .method = "POST",
+                           .target = EventsPath(calendar_id) + "/watch",
+                           .body = std::move(body)});
   if (!res) return std::unexpected(res.error());
   GoogleResult<json> v = ParseObject(res->body, "events.watch");
   if (!v) return std::unexpected(v.error());
-  Channel ch{.id = Str(*v, "id"), .resource_id = Str(*v, "resourceId"),
-             .resource_uri = Str(*v, "resourceUri"), .expiration = std::nullopt};
+  Channel ch{.id = Str(*v, "id"),
+             .resource_id = Str(*v, "resourceId"),
+             .resource_uri = Str(*v, "resourceUri"),
+             .expiration = std::nullopt};
   if (ch.resource_id.empty()) return GFail(ErrorKind::kBadResponse, "watch without resourceId");
   if (auto ms = Int(*v, "expiration")) {
     ch.expiration = Instant(std::chrono::milliseconds(*ms));
@@ -392,10 +399,11 @@ GoogleResult<Channel> CalendarClient::WatchEvents(std::string_view doctor,
 
 GoogleStatus CalendarClient::StopChannel(std::string_view doctor, std::string_view channel_id,
                                          std::string_view resource_id) {
-  GoogleResult<HttpResponse> res = Execute(
-      doctor, Call{.operation = "channels.stop", .method = "POST",
-                   .target = std::string(kApi) + "/channels/stop",
-                   .body = json{{"id", channel_id}, {"resourceId", resource_id}}});
+  GoogleResult<HttpResponse> res =
+      Execute(doctor, Call{.operation = "channels.stop",
+                           .method = "POST",
+                           .target = std::string(kApi) + "/channels/stop",
+                           .body = json{{"id", channel_id}, {"resourceId", resource_id}}});
   if (!res && res.error().kind() != ErrorKind::kNotFound) return std::unexpected(res.error());
   return {};
 }
@@ -406,25 +414,26 @@ GoogleResult<CalendarInfo> ParseCalendarInfo(std::string_view body) {
   if (!v.is_object() || Str(v, "id").empty()) {
     return GFail(ErrorKind::kBadResponse, "calendars.get answer has no id");
   }
-  return CalendarInfo{.id = Str(v, "id"), .summary = Str(v, "summary"),
-                      .time_zone = Str(v, "timeZone")};
+  return CalendarInfo{
+      .id = Str(v, "id"), .summary = Str(v, "summary"), .time_zone = Str(v, "timeZone")};
 }
 }  // namespace
 
 GoogleResult<CalendarInfo> CalendarClient::PrimaryCalendar(std::string_view doctor) {
-  GoogleResult<HttpResponse> res = Execute(
-      doctor, Call{.operation = "calendars.get", .method = "GET",
-                   .target = std::string(kApi) + "/calendars/primary"});
+  GoogleResult<HttpResponse> res =
+      Execute(doctor, Call{.operation = "calendars.get",
+                           .method = "GET",
+                           .target = std::string(kApi) + "/calendars/primary"});
   if (!res) return std::unexpected(res.error());
   return ParseCalendarInfo(res->body);
 }
 
-GoogleResult<CalendarInfo> CalendarClient::PrimaryCalendarWithToken(
-    std::string_view access_token) {
-  Call call{.operation = "calendars.get", .method = "GET",
+GoogleResult<CalendarInfo> CalendarClient::PrimaryCalendarWithToken(std::string_view access_token) {
+  Call call{.operation = "calendars.get",
+            .method = "GET",
             .target = std::string(kApi) + "/calendars/primary"};
-  GoogleResult<HttpResponse> res = deps_.retry.Run(
-      true, [&](int attempt) { return SendOnce({}, call, access_token, attempt); });
+  GoogleResult<HttpResponse> res =
+      deps_.retry.Run(true, [&](int attempt) { return SendOnce({}, call, access_token, attempt); });
   if (!res) return std::unexpected(res.error());
   return ParseCalendarInfo(res->body);
 }

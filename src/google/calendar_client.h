@@ -35,7 +35,7 @@ namespace telemeet::google {
 struct CalendarOptions {
   std::string base_url = "https://www.googleapis.com";  // "/calendar/v3/..." is appended
   std::chrono::milliseconds timeout{30'000};            // per HTTP exchange
-  size_t max_batch_parts = 50;                           // google-protocol.md §10
+  size_t max_batch_parts = 50;                          // google-protocol.md §10
 };
 
 struct CalendarDeps {
@@ -121,14 +121,14 @@ struct BatchOperation {
   enum class Kind { kInsert, kGet, kPatchTimes, kDelete };
   Kind kind = Kind::kGet;
   std::string calendar_id = "primary";
-  EventSpec spec{};          // kInsert; spec.start/end for kPatchTimes
-  std::string event_id{};    // kGet, kPatchTimes, kDelete
+  EventSpec spec{};        // kInsert; spec.start/end for kPatchTimes
+  std::string event_id{};  // kGet, kPatchTimes, kDelete
   SendUpdates send_updates = SendUpdates::kNone;
 };
 
 struct BatchItemResult {
-  std::optional<Event> event{};          // insert, get, patch
-  bool adopted = false;                // insert found its id taken and adopted the event
+  std::optional<Event> event{};  // insert, get, patch
+  bool adopted = false;          // insert found its id taken and adopted the event
   std::optional<DeleteOutcome> deleted{};
 };
 
@@ -207,7 +207,7 @@ class CalendarClient {
     bool idempotent = true;
     std::string raw_body{};  // a non-JSON body (batch), sent with content_type
     std::string content_type{};
-    int quota_cost = 1;        // rate-limiter slots the call takes (a batch: one per part)
+    int quota_cost = 1;  // rate-limiter slots the call takes (a batch: one per part)
   };
 
   // Sends with rate limiting, retries and the 401 refresh; returns a 2xx response.

@@ -37,10 +37,10 @@ json MeetEvent(std::string status, std::string id = kEventId) {
     e["conferenceData"]["conferenceId"] = "abc-defg-hij";
     e["conferenceData"]["conferenceSolution"] = {{"key", {{"type", "hangoutsMeet"}}},
                                                  {"name", "Google Meet"}};
-    e["conferenceData"]["entryPoints"] = json::array(
-        {{{"entryPointType", "more"}, {"uri", "https://tel.meet/abc-defg-hij?pin=1"}},
-         {{"entryPointType", "video"}, {"uri", "https://meet.google.com/abc-defg-hij"}},
-         {{"entryPointType", "phone"}, {"uri", "tel:+44-20-1234-5678"}}});
+    e["conferenceData"]["entryPoints"] =
+        json::array({{{"entryPointType", "more"}, {"uri", "https://tel.meet/abc-defg-hij?pin=1"}},
+                     {{"entryPointType", "video"}, {"uri", "https://meet.google.com/abc-defg-hij"}},
+                     {{"entryPointType", "phone"}, {"uri", "tel:+44-20-1234-5678"}}});
     e["hangoutLink"] = "https://meet.google.com/abc-defg-hij";
   }
   return e;
@@ -54,8 +54,10 @@ EventSpec Spec() {
       .location = "",
       .start = {.date_time = "2026-03-02T09:00:00+01:00", .time_zone = "Europe/Paris", .date = ""},
       .end = {.date_time = "2026-03-02T09:30:00+01:00", .time_zone = "Europe/Paris", .date = ""},
-      .attendees = {{.email = "patient@example.com", .display_name = "P. Atient",
-                     .optional = false, .response_status = ""}},
+      .attendees = {{.email = "patient@example.com",
+                     .display_name = "P. Atient",
+                     .optional = false,
+                     .response_status = ""}},
       .visibility = Visibility::kPrivate,
       .reminders = Reminders{.use_default = false, .overrides = {{"popup", 10}}},
       .private_properties = {{"telemeetAppointment", "42"}},
@@ -66,9 +68,13 @@ class CalendarClientTest : public ::testing::Test {
  protected:
   CalendarClient Client(RateLimiter* limiter = nullptr) {
     return CalendarClient(CalendarOptions{.base_url = kBase + "/"},
-                          CalendarDeps{.transport = transport_, .tokens = tokens_,
-                                       .retry = retry_, .clock = clock_, .sleeper = sleeper_,
-                                       .limiter = limiter, .observer = &observer_});
+                          CalendarDeps{.transport = transport_,
+                                       .tokens = tokens_,
+                                       .retry = retry_,
+                                       .clock = clock_,
+                                       .sleeper = sleeper_,
+                                       .limiter = limiter,
+                                       .observer = &observer_});
   }
   HttpRequest Only() {
     auto r = transport_.requests();
@@ -101,7 +107,8 @@ TEST_F(CalendarClientTest, InsertSendsTheExactRequest) {
       {"end", {{"dateTime", "2026-03-02T09:30:00+01:00"}, {"timeZone", "Europe/Paris"}}},
       {"attendees", {{{"email", "patient@example.com"}, {"displayName", "P. Atient"}}}},
       {"visibility", "private"},
-      {"reminders", {{"useDefault", false}, {"overrides", {{{"method", "popup"}, {"minutes", 10}}}}}},
+      {"reminders",
+       {{"useDefault", false}, {"overrides", {{{"method", "popup"}, {"minutes", 10}}}}}},
       {"extendedProperties", {{"private", {{"telemeetAppointment", "42"}}}}},
       {"conferenceData",
        {{"createRequest",
@@ -177,8 +184,7 @@ TEST_F(CalendarClientTest, ConferenceStatesAreReadSafely) {
   // success with no video entry point: hangoutLink.
   json only_link = MeetEvent("success");
   only_link["conferenceData"].erase("entryPoints");
-  EXPECT_EQ(EventFromJson(only_link)->conference.join_url,
-            "https://meet.google.com/abc-defg-hij");
+  EXPECT_EQ(EventFromJson(only_link)->conference.join_url, "https://meet.google.com/abc-defg-hij");
   // pending, even with a hangoutLink present: no link published.
   json pending = MeetEvent("pending");
   pending["hangoutLink"] = "https://meet.google.com/zzz-zzzz-zzz";
@@ -209,17 +215,16 @@ TEST_F(CalendarClientTest, PatchSendsOnlyStartAndEnd) {
   HttpRequest r = Only();
   EXPECT_EQ(r.url, kEvent + "?conferenceDataVersion=1&sendUpdates=externalOnly");
   EXPECT_EQ(r.headers.Get("If-Match"), "\"etag-1\"");
-  EXPECT_EQ(json::parse(r.body),
-            (json{{"start", {{"dateTime", "2026-03-03T10:00:00+01:00"},
-                             {"timeZone", "Europe/Paris"}}},
-                  {"end", {{"dateTime", "2026-03-03T10:30:00+01:00"},
-                           {"timeZone", "Europe/Paris"}}}}));
+  EXPECT_EQ(
+      json::parse(r.body),
+      (json{{"start", {{"dateTime", "2026-03-03T10:00:00+01:00"}, {"timeZone", "Europe/Paris"}}},
+            {"end", {{"dateTime", "2026-03-03T10:30:00+01:00"}, {"timeZone", "Europe/Paris"}}}}));
 }
 
 TEST_F(CalendarClientTest, PatchEtagMismatchIsTyped) {
   transport_.On("PATCH", kEvent, ApiError(412, "conditionNotMet", "Precondition Failed"));
-  auto e = Client().PatchEventTimes("doc-1", "primary", kEventId, {}, {}, SendUpdates::kNone,
-                                    "\"old\"");
+  auto e =
+      Client().PatchEventTimes("doc-1", "primary", kEventId, {}, {}, SendUpdates::kNone, "\"old\"");
   ASSERT_FALSE(e.has_value());
   EXPECT_EQ(e.error().kind(), ErrorKind::kPreconditionFailed);
   EXPECT_EQ(transport_.requests().size(), 1u);
@@ -245,8 +250,7 @@ TEST_F(CalendarClientTest, UpdateMayRequestANewConferenceAfterAFailure) {
   EventSpec spec = Spec();
   spec.conference_request_id = "appt-42-2";
   ASSERT_TRUE(Client().UpdateEvent("doc-1", "primary", spec, *current, SendUpdates::kNone));
-  EXPECT_EQ(json::parse(Only().body)["conferenceData"]["createRequest"]["requestId"],
-            "appt-42-2");
+  EXPECT_EQ(json::parse(Only().body)["conferenceData"]["createRequest"]["requestId"], "appt-42-2");
 }
 
 TEST_F(CalendarClientTest, DeleteTreatsNotFoundAndGoneAsDone) {
@@ -255,7 +259,6 @@ TEST_F(CalendarClientTest, DeleteTreatsNotFoundAndGoneAsDone) {
             DeleteOutcome::kDeleted);
   EXPECT_EQ(Only().url, kEvent + "?sendUpdates=none");
 }
-
 
 TEST_F(CalendarClientTest, DeleteOfAMissingEventIsAlreadyGone) {
   transport_.On("DELETE", kEvent, ApiError(410, "deleted", "Resource has been deleted"))
@@ -268,13 +271,17 @@ TEST_F(CalendarClientTest, DeleteOfAMissingEventIsAlreadyGone) {
 }
 
 TEST_F(CalendarClientTest, ListBuildsTheQueryAndFollowsPages) {
-  json page1 = {{"kind", "calendar#events"}, {"items", {MeetEvent("success", "aaaaa1")}},
+  json page1 = {{"kind", "calendar#events"},
+                {"items", {MeetEvent("success", "aaaaa1")}},
                 {"nextPageToken", "p2"}};
-  json page2 = {{"kind", "calendar#events"}, {"items", {MeetEvent("pending", "aaaaa2")}},
+  json page2 = {{"kind", "calendar#events"},
+                {"items", {MeetEvent("pending", "aaaaa2")}},
                 {"nextSyncToken", "sync-3"}};
   transport_.On("GET", kEvents, Json(200, page1)).On("GET", kEvents, Json(200, page2));
-  ListQuery q{.time_min = "2026-03-01T00:00:00Z", .time_max = "2026-04-01T00:00:00Z",
-              .private_properties = {{"telemeetDoctor", "doc-1"}}, .single_events = true,
+  ListQuery q{.time_min = "2026-03-01T00:00:00Z",
+              .time_max = "2026-04-01T00:00:00Z",
+              .private_properties = {{"telemeetDoctor", "doc-1"}},
+              .single_events = true,
               .max_results = 250};
   auto all = Client().ListAllEvents("doc-1", "primary", q);
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
@@ -321,7 +328,8 @@ TEST_F(CalendarClientTest, FreeBusyQueriesAndParses) {
                                         .calendar_ids = {"doc@example.com", "gone@example.com"}});
   ASSERT_TRUE(fb.has_value());
   EXPECT_EQ(json::parse(Only().body),
-            (json{{"timeMin", "2026-03-02T00:00:00Z"}, {"timeMax", "2026-03-03T00:00:00Z"},
+            (json{{"timeMin", "2026-03-02T00:00:00Z"},
+                  {"timeMax", "2026-03-03T00:00:00Z"},
                   {"timeZone", "UTC"},
                   {"items", {{{"id", "doc@example.com"}}, {{"id", "gone@example.com"}}}}}));
   ASSERT_EQ((*fb)["doc@example.com"].busy.size(), 1u);
@@ -331,18 +339,26 @@ TEST_F(CalendarClientTest, FreeBusyQueriesAndParses) {
 
 TEST_F(CalendarClientTest, WatchAndStop) {
   transport_.On("POST", kEvents + "/watch",
-                Json(200, {{"kind", "api#channel"}, {"id", "ch-1"}, {"resourceId", "res-9"},
-                           {"resourceUri", "https://x/events"}, {"expiration", "1767830400000"}}));
+                Json(200, {{"kind", "api#channel"},
+                           {"id", "ch-1"},
+                           {"resourceId", "res-9"},
+                           {"resourceUri", "https://x/events"},
+                           {"expiration", "1767830400000"}}));
   transport_.On("POST", kBase + "/calendar/v3/channels/stop", testing::Text(204, ""));
   auto ch = Client().WatchEvents("doc-1", "primary",
-                                 {.channel_id = "ch-1", .address = "https://tm.example/push",
-                                  .token = "t0k", .ttl = std::chrono::seconds(86400)});
+                                 {.channel_id = "ch-1",
+                                  .address = "https://tm.example/push",
+                                  .token = "t0k",
+                                  .ttl = std::chrono::seconds(86400)});
   ASSERT_TRUE(ch.has_value()) << ch.error().ToString();
   EXPECT_EQ(ch->resource_id, "res-9");
   EXPECT_EQ(ch->expiration, FromUnixSeconds(1'767'830'400));
   EXPECT_EQ(json::parse(transport_.requests()[0].body),
-            (json{{"id", "ch-1"}, {"type", "web_hook"}, {"address", "https://tm.example/push"},
-                  {"token", "t0k"}, {"params", {{"ttl", "86400"}}}}));
+            (json{{"id", "ch-1"},
+                  {"type", "web_hook"},
+                  {"address", "https://tm.example/push"},
+                  {"token", "t0k"},
+                  {"params", {{"ttl", "86400"}}}}));
   ASSERT_TRUE(Client().StopChannel("doc-1", "ch-1", "res-9"));
   EXPECT_EQ(json::parse(transport_.requests()[1].body),
             (json{{"id", "ch-1"}, {"resourceId", "res-9"}}));
@@ -350,8 +366,10 @@ TEST_F(CalendarClientTest, WatchAndStop) {
 
 TEST_F(CalendarClientTest, PrimaryCalendarGivesTheAccountEmail) {
   transport_.On("GET", kBase + "/calendar/v3/calendars/primary",
-                Json(200, {{"kind", "calendar#calendar"}, {"id", "dr.who@example.com"},
-                           {"summary", "dr.who@example.com"}, {"timeZone", "Europe/Paris"}}));
+                Json(200, {{"kind", "calendar#calendar"},
+                           {"id", "dr.who@example.com"},
+                           {"summary", "dr.who@example.com"},
+                           {"timeZone", "Europe/Paris"}}));
   auto info = Client().PrimaryCalendarWithToken("fresh-token");
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->id, "dr.who@example.com");
@@ -380,6 +398,17 @@ TEST_F(CalendarClientTest, SecondUnauthorizedIsFinal) {
   EXPECT_EQ(transport_.requests().size(), 2u);
 }
 
+TEST_F(CalendarClientTest, MissingScopeMarksTheGrantForReconnect) {
+  transport_.On("GET", kEvent, ApiError(403, "insufficientPermissions", "Insufficient Permission"));
+  auto e = Client().GetEvent("doc-1", "primary", kEventId);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.error().kind(), ErrorKind::kScopeNotGranted);
+  EXPECT_EQ(tokens_.marked_dead(), 1);
+  EXPECT_EQ(Client().GetEvent("doc-1", "primary", kEventId).error().kind(),
+            ErrorKind::kNeedsReconnect);
+  EXPECT_EQ(transport_.requests().size(), 1u);
+}
+
 TEST_F(CalendarClientTest, DeadGrantStopsBeforeAnyCall) {
   tokens_.FailWith(GoogleError(ErrorKind::kNeedsReconnect, "reconnect Google"));
   auto e = Client().GetEvent("doc-1", "primary", kEventId);
@@ -391,8 +420,9 @@ TEST_F(CalendarClientTest, DeadGrantStopsBeforeAnyCall) {
 TEST_F(CalendarClientTest, RateLimitBacksOffHonouringRetryAfterAndSlowsTheDoctor) {
   net::Headers h;
   h.Set("Retry-After", "3");
-  transport_.On("GET", kEvent, ApiError(403, "userRateLimitExceeded", "User Rate Limit Exceeded",
-                                        "usageLimits", h))
+  transport_
+      .On("GET", kEvent,
+          ApiError(403, "userRateLimitExceeded", "User Rate Limit Exceeded", "usageLimits", h))
       .On("GET", kEvent, Json(200, MeetEvent("success")));
   RateLimiter limiter(RateLimitOptions{}, clock_, sleeper_);
   auto e = Client(&limiter).GetEvent("doc-1", "primary", kEventId);
@@ -400,6 +430,19 @@ TEST_F(CalendarClientTest, RateLimitBacksOffHonouringRetryAfterAndSlowsTheDoctor
   ASSERT_FALSE(sleeper_.sleeps().empty());
   EXPECT_GE(sleeper_.sleeps()[0], std::chrono::seconds(3));
   EXPECT_LT(limiter.DoctorRate("doc-1"), 600);  // halved, then +2% for the success
+}
+
+TEST_F(CalendarClientTest, QuotaExceededBacksOffForLongAndSlowsTheDoctor) {
+  transport_
+      .On("POST", kEvents,
+          ApiError(403, "quotaExceeded", "Calendar usage limits exceeded.", "usageLimits"))
+      .On("POST", kEvents, Json(200, MeetEvent("success")));
+  RateLimiter limiter(RateLimitOptions{}, clock_, sleeper_);
+  ASSERT_TRUE(Client(&limiter).InsertEvent("doc-1", "primary", Spec(), SendUpdates::kNone));
+  ASSERT_EQ(sleeper_.sleeps().size(), 1u);
+  EXPECT_GE(sleeper_.sleeps()[0], std::chrono::seconds(60));
+  EXPECT_LT(limiter.DoctorRate("doc-1"), 600);
+  EXPECT_DOUBLE_EQ(limiter.ProjectRate(), 10'000);
 }
 
 TEST_F(CalendarClientTest, ObserverSeesEveryExchangeAndNoSecret) {
@@ -429,8 +472,10 @@ TEST_F(CalendarClientTest, AwaitConferencePollsWithBackoffUntilSuccess) {
       .On("GET", kEvent, Json(200, MeetEvent("pending")))
       .On("GET", kEvent, Json(200, MeetEvent("success")));
   auto e = Client().AwaitConference("doc-1", "primary", kEventId,
-                                    {.max_polls = 8, .initial_delay = std::chrono::milliseconds(700),
-                                     .multiplier = 2.0, .max_delay = std::chrono::seconds(5)});
+                                    {.max_polls = 8,
+                                     .initial_delay = std::chrono::milliseconds(700),
+                                     .multiplier = 2.0,
+                                     .max_delay = std::chrono::seconds(5)});
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->conference.status, ConferenceStatus::kSuccess);
   EXPECT_EQ(transport_.requests().size(), 3u);
@@ -448,8 +493,11 @@ TEST_F(CalendarClientTest, AwaitConferenceReportsFailureAndGivesUpWhenStillPendi
   testing::ScriptedTransport pending_forever;
   pending_forever.On("GET", kEvent, Json(200, MeetEvent("pending")));
   CalendarClient client(CalendarOptions{.base_url = kBase},
-                        CalendarDeps{.transport = pending_forever, .tokens = tokens_,
-                                     .retry = retry_, .clock = clock_, .sleeper = sleeper_});
+                        CalendarDeps{.transport = pending_forever,
+                                     .tokens = tokens_,
+                                     .retry = retry_,
+                                     .clock = clock_,
+                                     .sleeper = sleeper_});
   auto still = client.AwaitConference("doc-1", "primary", kEventId, {.max_polls = 4});
   ASSERT_TRUE(still.has_value());
   EXPECT_EQ(still->conference.status, ConferenceStatus::kPending);

@@ -10,8 +10,8 @@ using namespace internal;
 
 EventDateTime ParseDateTime(const json* t) {
   if (t == nullptr) return {};
-  return EventDateTime{.date_time = Str(*t, "dateTime"), .time_zone = Str(*t, "timeZone"),
-                       .date = Str(*t, "date")};
+  return EventDateTime{
+      .date_time = Str(*t, "dateTime"), .time_zone = Str(*t, "timeZone"), .date = Str(*t, "date")};
 }
 
 ConferenceStatus StatusFromCode(const std::string& code) {
@@ -66,29 +66,40 @@ Conference ParseConference(const json& event) {
 
 std::string_view SendUpdatesName(SendUpdates v) {
   switch (v) {
-    case SendUpdates::kAll: return "all";
-    case SendUpdates::kExternalOnly: return "externalOnly";
-    case SendUpdates::kNone: return "none";
+    case SendUpdates::kAll:
+      return "all";
+    case SendUpdates::kExternalOnly:
+      return "externalOnly";
+    case SendUpdates::kNone:
+      return "none";
   }
   return "none";
 }
 
 std::string_view VisibilityName(Visibility v) {
   switch (v) {
-    case Visibility::kDefault: return "default";
-    case Visibility::kPublic: return "public";
-    case Visibility::kPrivate: return "private";
-    case Visibility::kConfidential: return "confidential";
+    case Visibility::kDefault:
+      return "default";
+    case Visibility::kPublic:
+      return "public";
+    case Visibility::kPrivate:
+      return "private";
+    case Visibility::kConfidential:
+      return "confidential";
   }
   return "default";
 }
 
 std::string_view ConferenceStatusName(ConferenceStatus s) {
   switch (s) {
-    case ConferenceStatus::kNone: return "none";
-    case ConferenceStatus::kPending: return "pending";
-    case ConferenceStatus::kSuccess: return "success";
-    case ConferenceStatus::kFailure: return "failure";
+    case ConferenceStatus::kNone:
+      return "none";
+    case ConferenceStatus::kPending:
+      return "pending";
+    case ConferenceStatus::kSuccess:
+      return "success";
+    case ConferenceStatus::kFailure:
+      return "failure";
   }
   return "none";
 }
@@ -143,10 +154,9 @@ json EventSpecToJson(const EventSpec& spec) {
     body["extendedProperties"] = {{"private", spec.private_properties}};
   }
   if (!spec.conference_request_id.empty()) {
-    body["conferenceData"] = {
-        {"createRequest",
-         {{"requestId", spec.conference_request_id},
-          {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}};
+    body["conferenceData"] = {{"createRequest",
+                               {{"requestId", spec.conference_request_id},
+                                {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}};
   }
   return body;
 }

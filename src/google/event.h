@@ -45,7 +45,7 @@ struct Attendee {
 
 struct ReminderOverride {
   std::string method{};  // "email" | "popup"
-  int minutes = 0;     // 0..40320
+  int minutes = 0;       // 0..40320
   friend bool operator==(const ReminderOverride&, const ReminderOverride&) = default;
 };
 
@@ -80,7 +80,7 @@ struct Conference {
   std::string conference_id{};  // "aaa-bbbb-ccc" for Meet
   std::string solution_type{};  // "hangoutsMeet"
   std::string join_url{};       // set only when status is kSuccess and a https link exists
-  nlohmann::json raw;         // conferenceData as Google sent it (null when absent)
+  nlohmann::json raw;           // conferenceData as Google sent it (null when absent)
 };
 
 // What Google holds.

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "google/json_util.h"
 
 namespace telemeet::google {
 namespace {
@@ -74,34 +75,56 @@ std::optional<int> ParseInt(std::string_view s) {
 
 std::string_view ErrorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kTransport: return "transport";
-    case ErrorKind::kTimeout: return "timeout";
-    case ErrorKind::kServer: return "server_error";
-    case ErrorKind::kRateLimited: return "rate_limited";
-    case ErrorKind::kQuotaExceeded: return "quota_exceeded";
-    case ErrorKind::kUnauthorized: return "unauthorized";
-    case ErrorKind::kInvalidGrant: return "invalid_grant";
-    case ErrorKind::kInvalidClient: return "invalid_client";
-    case ErrorKind::kScopeNotGranted: return "scope_not_granted";
-    case ErrorKind::kNeedsReconnect: return "needs_reconnect";
-    case ErrorKind::kNotConnected: return "not_connected";
-    case ErrorKind::kForbidden: return "forbidden";
-    case ErrorKind::kNotFound: return "not_found";
-    case ErrorKind::kGone: return "gone";
-    case ErrorKind::kFullSyncRequired: return "full_sync_required";
-    case ErrorKind::kDuplicate: return "duplicate";
-    case ErrorKind::kConflict: return "conflict";
-    case ErrorKind::kPreconditionFailed: return "precondition_failed";
-    case ErrorKind::kConferenceRefused: return "conference_refused";
-    case ErrorKind::kInvalidRequest: return "invalid_request";
-    case ErrorKind::kBadResponse: return "bad_response";
-    case ErrorKind::kStore: return "store";
+    case ErrorKind::kTransport:
+      return "transport";
+    case ErrorKind::kTimeout:
+      return "timeout";
+    case ErrorKind::kServer:
+      return "server_error";
+    case ErrorKind::kRateLimited:
+      return "rate_limited";
+    case ErrorKind::kQuotaExceeded:
+      return "quota_exceeded";
+    case ErrorKind::kUnauthorized:
+      return "unauthorized";
+    case ErrorKind::kInvalidGrant:
+      return "invalid_grant";
+    case ErrorKind::kInvalidClient:
+      return "invalid_client";
+    case ErrorKind::kScopeNotGranted:
+      return "scope_not_granted";
+    case ErrorKind::kNeedsReconnect:
+      return "needs_reconnect";
+    case ErrorKind::kNotConnected:
+      return "not_connected";
+    case ErrorKind::kForbidden:
+      return "forbidden";
+    case ErrorKind::kNotFound:
+      return "not_found";
+    case ErrorKind::kGone:
+      return "gone";
+    case ErrorKind::kFullSyncRequired:
+      return "full_sync_required";
+    case ErrorKind::kDuplicate:
+      return "duplicate";
+    case ErrorKind::kConflict:
+      return "conflict";
+    case ErrorKind::kPreconditionFailed:
+      return "precondition_failed";
+    case ErrorKind::kConferenceRefused:
+      return "conference_refused";
+    case ErrorKind::kInvalidRequest:
+      return "invalid_request";
+    case ErrorKind::kBadResponse:
+      return "bad_response";
+    case ErrorKind::kStore:
+      return "store";
   }
   return "unknown";
 }
 
 GoogleError GoogleError::FromResponse(const HttpResponse& response, Instant now) {
-  json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  json body = internal::ParseOrDiscard(response.body);
   std::string reason, domain, message, rpc_status;
   ErrorKind kind;
   const json* error = body.is_object() && body.contains("error") ? &body["error"] : nullptr;
@@ -139,7 +162,7 @@ GoogleError GoogleError::FromResponse(const HttpResponse& response, Instant now)
 }
 
 GoogleError GoogleError::FromTransport(const Error& error) {
-  ErrorKind kind = error.code() == ErrorCode::kDeadlineExceeded ? ErrorKind::kTimeout
+  ErrorKind kind = error.code() == ErrorCode::kDeadlineExceeded  ? ErrorKind::kTimeout
                    : error.code() == ErrorCode::kInvalidArgument ? ErrorKind::kInvalidRequest
                                                                  : ErrorKind::kTransport;
   return GoogleError(kind, error.message(), 0);
@@ -255,8 +278,8 @@ std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value, Inst
   std::chrono::year_month_day ymd{std::chrono::year(*year), std::chrono::month(month),
                                   std::chrono::day(static_cast<unsigned>(*day))};
   if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-  auto at = std::chrono::sys_days(ymd) + std::chrono::hours(*hour) +
-            std::chrono::minutes(*minute) + std::chrono::seconds(*second);
+  auto at = std::chrono::sys_days(ymd) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
+            std::chrono::seconds(*second);
   auto delta = std::chrono::duration_cast<std::chrono::seconds>(at - now);
   return delta.count() < 0 ? std::chrono::seconds(0) : delta;
 }

@@ -87,9 +87,18 @@ class [[nodiscard]] GoogleError {
   // "rate_limited (403 rateLimitExceeded): Rate Limit Exceeded"
   std::string ToString() const;
 
-  GoogleError& set_reason(std::string v) { reason_ = std::move(v); return *this; }
-  GoogleError& set_domain(std::string v) { domain_ = std::move(v); return *this; }
-  GoogleError& set_retry_after(std::chrono::seconds v) { retry_after_ = v; return *this; }
+  GoogleError& set_reason(std::string v) {
+    reason_ = std::move(v);
+    return *this;
+  }
+  GoogleError& set_domain(std::string v) {
+    domain_ = std::move(v);
+    return *this;
+  }
+  GoogleError& set_retry_after(std::chrono::seconds v) {
+    retry_after_ = v;
+    return *this;
+  }
 
  private:
   ErrorKind kind_;

@@ -56,8 +56,7 @@ TEST(GoogleErrorTest, ParsesOAuthShapeKeepingDescription) {
 TEST(GoogleErrorTest, ClassifiesEveryDocumentedAnswer) {
   EXPECT_EQ(KindOf(Api(403, "userRateLimitExceeded", "User Rate Limit Exceeded")),
             ErrorKind::kRateLimited);
-  EXPECT_EQ(KindOf(Api(429, "rateLimitExceeded", "Rate Limit Exceeded")),
-            ErrorKind::kRateLimited);
+  EXPECT_EQ(KindOf(Api(429, "rateLimitExceeded", "Rate Limit Exceeded")), ErrorKind::kRateLimited);
   EXPECT_EQ(KindOf(Api(403, "quotaExceeded", "Calendar usage limits exceeded.")),
             ErrorKind::kQuotaExceeded);
   EXPECT_EQ(KindOf(Api(403, "insufficientPermissions", "Insufficient Permission")),
@@ -79,16 +78,14 @@ TEST(GoogleErrorTest, ClassifiesEveryDocumentedAnswer) {
             ErrorKind::kPreconditionFailed);
   EXPECT_EQ(KindOf(Api(400, "invalid", "Invalid conference type value.")),
             ErrorKind::kConferenceRefused);
-  EXPECT_EQ(KindOf(Api(400, "invalid", "Invalid resource id value.")),
-            ErrorKind::kInvalidRequest);
+  EXPECT_EQ(KindOf(Api(400, "invalid", "Invalid resource id value.")), ErrorKind::kInvalidRequest);
   EXPECT_EQ(KindOf(Api(400, "timeRangeEmpty", "The specified time range is empty.")),
             ErrorKind::kInvalidRequest);
   EXPECT_EQ(KindOf(Api(500, "backendError", "Backend Error")), ErrorKind::kServer);
   EXPECT_EQ(KindOf(Api(503, "backendError", "Backend Error")), ErrorKind::kServer);
   EXPECT_EQ(KindOf(OAuth(401, "invalid_client", "The OAuth client was not found.")),
             ErrorKind::kInvalidClient);
-  EXPECT_EQ(KindOf(OAuth(401, "unauthorized_client", "Unauthorized")),
-            ErrorKind::kInvalidClient);
+  EXPECT_EQ(KindOf(OAuth(401, "unauthorized_client", "Unauthorized")), ErrorKind::kInvalidClient);
   EXPECT_EQ(KindOf(OAuth(400, "invalid_request", "Missing required parameter: code")),
             ErrorKind::kInvalidRequest);
   EXPECT_EQ(KindOf(OAuth(503, "temporarily_unavailable", "x")), ErrorKind::kServer);
@@ -99,10 +96,20 @@ TEST(GoogleErrorTest, NonJsonBodiesAreClassifiedByStatus) {
             ErrorKind::kServer);
   EXPECT_EQ(KindOf(HttpResponse{.status = 429, .headers = {}, .body = ""}),
             ErrorKind::kRateLimited);
-  GoogleError e = GoogleError::FromResponse(HttpResponse{.status = 404, .headers = {}, .body = ""},
-                                            kNow);
+  GoogleError e =
+      GoogleError::FromResponse(HttpResponse{.status = 404, .headers = {}, .body = ""}, kNow);
   EXPECT_EQ(e.kind(), ErrorKind::kNotFound);
   EXPECT_EQ(e.message(), "Not Found");
+}
+
+TEST(GoogleErrorTest, HostileBodiesAreClassifiedByStatus) {
+  std::string deep(100'000, '[');
+  EXPECT_EQ(KindOf(HttpResponse{.status = 503, .headers = {}, .body = deep}), ErrorKind::kServer);
+  EXPECT_EQ(KindOf(HttpResponse{.status = 400, .headers = {}, .body = R"({"error":42})"}),
+            ErrorKind::kInvalidRequest);
+  EXPECT_EQ(KindOf(HttpResponse{
+                .status = 403, .headers = {}, .body = R"({"error":{"errors":"x","message":7}})"}),
+            ErrorKind::kForbidden);
 }
 
 TEST(GoogleErrorTest, TransportFailuresAreTransient) {

@@ -42,9 +42,9 @@ struct StoredGrant {
                                        // be empty
   Instant access_expires_at{};
   std::vector<std::string> scopes{};
-  bool needs_reconnect = false;        // the grant is dead (invalid_grant, scope removed)
-  std::string reconnect_reason{};      // Google's description, shown to the doctor
-  int64_t version = 0;                 // bumped by the store on every write
+  bool needs_reconnect = false;    // the grant is dead (invalid_grant, scope removed)
+  std::string reconnect_reason{};  // Google's description, shown to the doctor
+  int64_t version = 0;             // bumped by the store on every write
 };
 
 class GrantStore {
@@ -67,6 +67,10 @@ class GrantStore {
   // `update` may do network I/O (the refresh at Google) and must not call the store.
   // Returns kNotFound when the doctor has no grant, or update's error.
   virtual Status LockAndUpdate(std::string_view doctor_id, const Update& update) = 0;
+
+  // Marks the grant dead (needs_reconnect = true, reconnect_reason = reason, access token
+  // dropped) so no instance uses it until the doctor reconnects. kNotFound without a grant.
+  virtual Status MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) = 0;
 
   // Removes the grant (disconnect). Not an error when there is none.
   virtual Status DeleteGrant(std::string_view doctor_id) = 0;

@@ -11,8 +11,8 @@ Result<HttpResponse> HttpTransport::Send(const HttpRequest& request) {
                                                                     .body = request.body,
                                                                     .timeout = request.timeout});
   if (!res) return std::unexpected(res.error());
-  return HttpResponse{.status = res->status, .headers = std::move(res->headers),
-                      .body = std::move(res->body)};
+  return HttpResponse{
+      .status = res->status, .headers = std::move(res->headers), .body = std::move(res->body)};
 }
 
 }  // namespace telemeet::google

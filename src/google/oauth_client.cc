@@ -29,6 +29,14 @@ std::string PathOf(const std::string& url) {
 
 }  // namespace
 
+Result<std::string> SealClientSecret(const crypto::KeyRing& keys, std::string_view secret) {
+  return keys.Seal(secret, kClientSecretAad);
+}
+
+Result<std::string> OpenClientSecret(const crypto::KeyRing& keys, std::string_view sealed) {
+  return keys.Open(sealed, kClientSecretAad);
+}
+
 bool TokenGrant::HasScope(std::string_view scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }
@@ -52,8 +60,8 @@ Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view
                 "google.client_id, google.redirect_uri and the auth URL must be configured");
   }
   if (RequiredCalendarScopes().empty()) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "the scope must include calendar or calendar.events", "scope");
+    return Fail(ErrorCode::kInvalidArgument, "the scope must include calendar or calendar.events",
+                "scope");
   }
   AuthorizationRequest out;
   out.code_verifier = crypto::PkceVerifier();
@@ -75,7 +83,10 @@ Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view
 
 GoogleResult<HttpResponse> OAuthClient::Post(std::string_view operation, const std::string& url,
                                              const KeyValues& form, bool idempotent) {
-  HttpRequest req{.method = "POST", .url = url, .headers = {}, .body = FormEncode(form),
+  HttpRequest req{.method = "POST",
+                  .url = url,
+                  .headers = {},
+                  .body = FormEncode(form),
                   .timeout = config_.timeout};
   req.headers.Set("Content-Type", "application/x-www-form-urlencoded");
   req.headers.Set("Accept", "application/json");
@@ -93,8 +104,13 @@ GoogleResult<HttpResponse> OAuthClient::Post(std::string_view operation, const s
     }
     if (deps_.observer != nullptr) {
       deps_.observer->OnCall(CallRecord{
-          .operation = std::string(operation), .doctor_id = {}, .method = "POST", .path = path,
-          .status = res ? res->status : 0, .latency = latency, .attempt = attempt,
+          .operation = std::string(operation),
+          .doctor_id = {},
+          .method = "POST",
+          .path = path,
+          .status = res ? res->status : 0,
+          .latency = latency,
+          .attempt = attempt,
           .outcome = error ? std::string(ErrorKindName(error->kind())) : std::string("ok")});
     }
     if (error) return std::unexpected(std::move(*error));

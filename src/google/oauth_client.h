@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "crypto/keyring.h"
 #include "google/google_error.h"
 #include "google/observer.h"
 #include "google/retry.h"
@@ -64,6 +65,14 @@ struct TokenGrant {
 
   bool HasScope(std::string_view scope) const;
 };
+
+// The OAuth client secret at rest (configuration, database) is sealed like refresh tokens:
+// XChaCha20-Poly1305 under the key ring, bound to this AAD.
+inline constexpr std::string_view kClientSecretAad = "telemeet/google_client_secret";
+Result<std::string> SealClientSecret(const crypto::KeyRing& keys, std::string_view secret);
+// kInvalidArgument when tampered with or sealed for something else; kFailedPrecondition when
+// the ring lacks the key id.
+Result<std::string> OpenClientSecret(const crypto::KeyRing& keys, std::string_view sealed);
 
 class OAuthClient {
  public:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crypto/hash.h"
+#include "crypto/random.h"
 #include "google/testing/fake_sleeper.h"
 #include "google/testing/recording_observer.h"
 #include "google/testing/scripted_transport.h"
@@ -29,7 +30,9 @@ OAuthConfig Config() {
 
 json TokenAnswer(bool with_refresh = true,
                  std::string scope = "https://www.googleapis.com/auth/calendar") {
-  json j = {{"access_token", "ya29.access-1"}, {"expires_in", 3599}, {"token_type", "Bearer"},
+  json j = {{"access_token", "ya29.access-1"},
+            {"expires_in", 3599},
+            {"token_type", "Bearer"},
             {"scope", scope}};
   if (with_refresh) j["refresh_token"] = "1//refresh-1";
   return j;
@@ -38,8 +41,10 @@ json TokenAnswer(bool with_refresh = true,
 class OAuthClientTest : public ::testing::Test {
  protected:
   OAuthClient Client(OAuthConfig config = Config()) {
-    return OAuthClient(std::move(config), OAuthDeps{.transport = transport_, .clock = clock_,
-                                                    .retry = retry_, .observer = &observer_});
+    return OAuthClient(
+        std::move(config),
+        OAuthDeps{
+            .transport = transport_, .clock = clock_, .retry = retry_, .observer = &observer_});
   }
   KeyValues Form(size_t i = 0) {
     return ParseQuery(transport_.requests().at(i).body).value_or(KeyValues{});
@@ -121,8 +126,9 @@ TEST_F(OAuthClientTest, ExchangePostsTheFormAndTypesTheGrant) {
 }
 
 TEST_F(OAuthClientTest, ExchangeRefusesAGrantWithoutTheCalendarScope) {
-  transport_.On("POST", kToken,
-                Json(200, TokenAnswer(true, "openid https://www.googleapis.com/auth/userinfo.email")));
+  transport_.On(
+      "POST", kToken,
+      Json(200, TokenAnswer(true, "openid https://www.googleapis.com/auth/userinfo.email")));
   auto grant = Client().ExchangeCode("4/code", "v");
   ASSERT_FALSE(grant.has_value());
   EXPECT_EQ(grant.error().kind(), ErrorKind::kScopeNotGranted);
@@ -184,7 +190,8 @@ TEST_F(OAuthClientTest, RefreshRetriesTransientFailures) {
 }
 
 TEST_F(OAuthClientTest, RefreshErrorsAreTyped) {
-  transport_.On("POST", kToken, OAuthError(400, "invalid_grant", "Token has been expired or revoked."))
+  transport_
+      .On("POST", kToken, OAuthError(400, "invalid_grant", "Token has been expired or revoked."))
       .On("POST", kToken, OAuthError(401, "invalid_client", "The OAuth client was not found."));
   auto dead = Client().Refresh("1//r");
   EXPECT_EQ(dead.error().kind(), ErrorKind::kInvalidGrant);
@@ -200,6 +207,19 @@ TEST_F(OAuthClientTest, RevokeTreatsAnUnknownTokenAsRevoked) {
   EXPECT_TRUE(Client().Revoke("1//r").has_value());
   EXPECT_TRUE(Client().Revoke("1//r").has_value());
   EXPECT_EQ(Form(0), (KeyValues{{"token", "1//r"}}));
+}
+
+TEST(ClientSecretTest, SealedAtRestAndBoundToItsPurpose) {
+  crypto::KeyRing keys;
+  ASSERT_TRUE(keys.Add("k1", crypto::RandomBytes(32)));
+  auto sealed = SealClientSecret(keys, "s3cret-value");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(sealed->find("s3cret"), std::string::npos);
+  EXPECT_EQ(sealed->rfind("k1.", 0), 0u);
+  EXPECT_EQ(OpenClientSecret(keys, *sealed), "s3cret-value");
+  // A refresh token's sealed value does not open as the client secret.
+  auto other = keys.Seal("s3cret-value", "doctor:1/google_refresh_token");
+  EXPECT_FALSE(OpenClientSecret(keys, *other).has_value());
 }
 
 TEST_F(OAuthClientTest, ObserverNeverSeesSecrets) {

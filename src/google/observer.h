@@ -15,13 +15,13 @@ namespace telemeet::google {
 
 struct CallRecord {
   std::string operation{};  // "events.insert", "oauth.refresh", ...
-  std::string doctor_id;  // empty when no doctor is involved (code exchange)
+  std::string doctor_id;    // empty when no doctor is involved (code exchange)
   std::string method{};     // "POST"
   std::string path{};       // "/calendar/v3/calendars/primary/events?conferenceDataVersion=1"
-  int status = 0;         // HTTP status; 0 when the transport failed
+  int status = 0;           // HTTP status; 0 when the transport failed
   std::chrono::microseconds latency{0};
-  int attempt = 1;        // 1 for the first try, 2 for the first retry, ...
-  std::string outcome;    // "ok" or an ErrorKindName ("rate_limited")
+  int attempt = 1;      // 1 for the first try, 2 for the first retry, ...
+  std::string outcome;  // "ok" or an ErrorKindName ("rate_limited")
 };
 
 // Implementations must be thread-safe and must not block.

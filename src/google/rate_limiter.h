@@ -28,8 +28,8 @@ namespace telemeet::google {
 struct RateLimitOptions {
   double doctor_per_minute = 600;
   double project_per_minute = 10'000;
-  int doctor_burst = 10;    // requests a quiet doctor may make at once
-  int project_burst = 100;  // likewise for the project
+  int doctor_burst = 10;            // requests a quiet doctor may make at once
+  int project_burst = 100;          // likewise for the project
   double decrease_factor = 0.5;     // multiplicative decrease on a rate-limit answer
   double increase_fraction = 0.02;  // additive increase per success, of the configured rate
   double min_fraction = 0.05;       // the rate never drops below this share of the configured
@@ -62,7 +62,7 @@ class RateLimiter {
     double configured = 0;  // requests per minute
     double rate = 0;        // current (AIMD) requests per minute
     int burst = 1;
-    Instant tat{};          // theoretical arrival time of the next request
+    Instant tat{};  // theoretical arrival time of the next request
   };
   // Reserves the next slot of `b` at or after `now`; returns the wait.
   std::chrono::microseconds ReserveLocked(Bucket& b, Instant now);
@@ -74,7 +74,7 @@ class RateLimiter {
   const Clock& clock_;
   Sleeper& sleeper_;
   mutable std::mutex mu_;
-  Bucket project_;                                     // guarded by mu_
+  Bucket project_;                                      // guarded by mu_
   std::map<std::string, Bucket, std::less<>> doctors_;  // guarded by mu_
 };
 

@@ -22,8 +22,8 @@ class RateLimiterTest : public ::testing::Test {
 };
 
 TEST_F(RateLimiterTest, DoctorBucketAllowsBurstThenPaces) {
-  RateLimitOptions opts{.doctor_per_minute = 60, .project_per_minute = 1e6, .doctor_burst = 3,
-                        .project_burst = 1000};
+  RateLimitOptions opts{
+      .doctor_per_minute = 60, .project_per_minute = 1e6, .doctor_burst = 3, .project_burst = 1000};
   RateLimiter limiter(opts, clock_, sleeper_);
   Instant start = clock_.Now();
   for (int i = 0; i < 3; ++i) EXPECT_EQ(limiter.Acquire("d1").count(), 0) << i;
@@ -33,8 +33,8 @@ TEST_F(RateLimiterTest, DoctorBucketAllowsBurstThenPaces) {
 }
 
 TEST_F(RateLimiterTest, DoctorsHaveSeparateBuckets) {
-  RateLimitOptions opts{.doctor_per_minute = 60, .project_per_minute = 1e6, .doctor_burst = 1,
-                        .project_burst = 1000};
+  RateLimitOptions opts{
+      .doctor_per_minute = 60, .project_per_minute = 1e6, .doctor_burst = 1, .project_burst = 1000};
   RateLimiter limiter(opts, clock_, sleeper_);
   EXPECT_EQ(limiter.Acquire("a").count(), 0);
   EXPECT_EQ(limiter.Acquire("b").count(), 0);
@@ -42,8 +42,8 @@ TEST_F(RateLimiterTest, DoctorsHaveSeparateBuckets) {
 }
 
 TEST_F(RateLimiterTest, ProjectBucketCapsAllDoctorsTogether) {
-  RateLimitOptions opts{.doctor_per_minute = 1e6, .project_per_minute = 600, .doctor_burst = 100,
-                        .project_burst = 1};
+  RateLimitOptions opts{
+      .doctor_per_minute = 1e6, .project_per_minute = 600, .doctor_burst = 100, .project_burst = 1};
   RateLimiter limiter(opts, clock_, sleeper_);
   Instant start = clock_.Now();
   for (int i = 0; i < 10; ++i) limiter.Acquire(i % 2 ? "a" : "b");
@@ -51,8 +51,8 @@ TEST_F(RateLimiterTest, ProjectBucketCapsAllDoctorsTogether) {
 }
 
 TEST_F(RateLimiterTest, BusyDoctorCannotStarveOthers) {
-  RateLimitOptions opts{.doctor_per_minute = 60, .project_per_minute = 600, .doctor_burst = 1,
-                        .project_burst = 1};
+  RateLimitOptions opts{
+      .doctor_per_minute = 60, .project_per_minute = 600, .doctor_burst = 1, .project_burst = 1};
   RateLimiter limiter(opts, clock_, sleeper_);
   // 1,000 requests of doctor A queue up at once: they wait on A's own bucket...
   microseconds last{0};
@@ -83,7 +83,9 @@ TEST_F(RateLimiterTest, AdditiveIncreaseMultiplicativeDecrease) {
 }
 
 TEST_F(RateLimiterTest, SlowerRateAfterRateLimitSpacesRequests) {
-  RateLimitOptions opts{.doctor_per_minute = 120, .project_per_minute = 1e6, .doctor_burst = 1,
+  RateLimitOptions opts{.doctor_per_minute = 120,
+                        .project_per_minute = 1e6,
+                        .doctor_burst = 1,
                         .project_burst = 1000};
   RateLimiter limiter(opts, clock_, sleeper_);
   limiter.Acquire("a");
@@ -93,8 +95,10 @@ TEST_F(RateLimiterTest, SlowerRateAfterRateLimitSpacesRequests) {
 }
 
 TEST_F(RateLimiterTest, ConcurrentCallersGetDistinctSlots) {
-  RateLimitOptions opts{.doctor_per_minute = 60'000, .project_per_minute = 1e7,
-                        .doctor_burst = 1, .project_burst = 1};
+  RateLimitOptions opts{.doctor_per_minute = 60'000,
+                        .project_per_minute = 1e7,
+                        .doctor_burst = 1,
+                        .project_burst = 1};
   RateLimiter limiter(opts, clock_, sleeper_);
   std::vector<std::thread> threads;
   std::mutex mu;

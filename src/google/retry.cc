@@ -5,8 +5,7 @@
 
 namespace telemeet::google {
 
-RetryPolicy::RetryPolicy(RetryOptions options, const Clock& clock, Sleeper& sleeper,
-                         uint64_t seed)
+RetryPolicy::RetryPolicy(RetryOptions options, const Clock& clock, Sleeper& sleeper, uint64_t seed)
     : options_(options), clock_(clock), sleeper_(sleeper), rng_(seed) {}
 
 bool RetryPolicy::ShouldRetry(const GoogleError& error, int attempt, bool idempotent) const {
@@ -33,9 +32,8 @@ std::chrono::microseconds RetryPolicy::Backoff(const GoogleError& error, int att
     draw = dist(rng_);
   }
   microseconds wait(draw);
-  if (error.kind() == ErrorKind::kQuotaExceeded) {
-    wait = std::max(wait, microseconds(options_.quota_backoff) + wait);
-  }
+  // Anti-abuse quota: wait long, still jittered so doctors do not return in step.
+  if (error.kind() == ErrorKind::kQuotaExceeded) wait += options_.quota_backoff;
   if (error.retry_after()) wait = std::max<microseconds>(wait, *error.retry_after());
   return wait;
 }

@@ -42,8 +42,8 @@ class RealSleeper final : public Sleeper {
 };
 
 struct RetryOptions {
-  int max_attempts = 6;                                // including the first
-  std::chrono::milliseconds initial_backoff{500};      // cap of the first jittered wait
+  int max_attempts = 6;                            // including the first
+  std::chrono::milliseconds initial_backoff{500};  // cap of the first jittered wait
   double multiplier = 2.0;
   std::chrono::milliseconds max_backoff{32'000};       // cap of any jittered wait
   std::chrono::milliseconds quota_backoff{60'000};     // minimum wait after quotaExceeded

@@ -25,8 +25,8 @@ TEST_F(RetryTest, FullJitterStaysUnderTheExponentialCap) {
   opts.max_backoff = milliseconds(1'000);
   RetryPolicy policy(opts, clock_, sleeper_, 7);
   for (int attempt = 1; attempt <= 8; ++attempt) {
-    microseconds cap = std::min<microseconds>(milliseconds(100) * (1 << (attempt - 1)),
-                                              milliseconds(1'000));
+    microseconds cap =
+        std::min<microseconds>(milliseconds(100) * (1 << (attempt - 1)), milliseconds(1'000));
     microseconds max_seen{0};
     for (int i = 0; i < 200; ++i) {
       microseconds w = policy.Backoff(Server(), attempt);

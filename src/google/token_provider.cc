@@ -93,9 +93,8 @@ GoogleResult<std::string> TokenProvider::LoadOrRefreshLocked(std::string_view do
             current.sealed_refresh_token, GrantAad(current.doctor_id, kRefreshTokenPurpose));
         if (!refresh_token) {
           // A key missing from the ring is our configuration, not the doctor's grant.
-          failure = GoogleError(ErrorKind::kStore,
-                                "cannot open the sealed refresh token: " +
-                                    refresh_token.error().message());
+          failure = GoogleError(ErrorKind::kStore, "cannot open the sealed refresh token: " +
+                                                       refresh_token.error().message());
           return std::nullopt;
         }
         ++refreshes_;
@@ -107,9 +106,8 @@ GoogleResult<std::string> TokenProvider::LoadOrRefreshLocked(std::string_view do
             dead.needs_reconnect = true;
             dead.reconnect_reason = e.message();
             dead.sealed_access_token.clear();
-            failure = Dead(std::string(e.kind() == ErrorKind::kInvalidGrant
-                                           ? "invalid_grant"
-                                           : "scope_not_granted"),
+            failure = Dead(std::string(e.kind() == ErrorKind::kInvalidGrant ? "invalid_grant"
+                                                                            : "scope_not_granted"),
                            e.message());
             return std::optional<StoredGrant>(std::move(dead));
           }
@@ -122,8 +120,8 @@ GoogleResult<std::string> TokenProvider::LoadOrRefreshLocked(std::string_view do
         if (!sealed_access) return std::unexpected(sealed_access.error());
         next.sealed_access_token = std::move(*sealed_access);
         if (fresh->refresh_token != *refresh_token) {
-          Result<std::string> sealed_refresh = keys_.Seal(
-              fresh->refresh_token, GrantAad(current.doctor_id, kRefreshTokenPurpose));
+          Result<std::string> sealed_refresh =
+              keys_.Seal(fresh->refresh_token, GrantAad(current.doctor_id, kRefreshTokenPurpose));
           if (!sealed_refresh) return std::unexpected(sealed_refresh.error());
           next.sealed_refresh_token = std::move(*sealed_refresh);
         }
@@ -176,6 +174,31 @@ void TokenProvider::Forget(std::string_view doctor_id) {
   std::shared_ptr<DoctorState> state = StateFor(doctor_id);
   std::lock_guard lock(state->mu);
   state->cached.reset();
+}
+
+void TokenProvider::MarkNeedsReconnect(std::string_view doctor_id, const GoogleError& why) {
+  std::shared_ptr<DoctorState> state = StateFor(doctor_id);
+  std::lock_guard lock(state->mu);
+  state->cached.reset();
+  // Best effort: if the store is down, the next call meets the same 403 and tries again.
+  (void)store_.MarkNeedsReconnect(doctor_id, why.message());
+}
+
+GoogleStatus TokenProvider::Disconnect(std::string_view doctor_id) {
+  std::shared_ptr<DoctorState> state = StateFor(doctor_id);
+  std::lock_guard lock(state->mu);
+  Result<std::optional<StoredGrant>> loaded = store_.LoadGrant(doctor_id);
+  if (!loaded) return std::unexpected(StoreError(loaded.error()));
+  GoogleStatus revoked;
+  if (*loaded) {
+    Result<std::string> refresh =
+        keys_.Open((*loaded)->sealed_refresh_token, GrantAad(doctor_id, kRefreshTokenPurpose));
+    if (refresh) revoked = oauth_.Revoke(*refresh);
+  }
+  state->cached.reset();
+  Status deleted = store_.DeleteGrant(doctor_id);
+  if (!deleted) return std::unexpected(StoreError(deleted.error()));
+  return revoked;
 }
 
 }  // namespace telemeet::google

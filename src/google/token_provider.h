@@ -47,14 +47,20 @@ class TokenProvider final : public AccessTokenSource {
   GoogleResult<std::string> AccessTokenFor(std::string_view doctor_id) override;
   GoogleResult<std::string> RefreshAfterRejection(std::string_view doctor_id,
                                                   std::string_view rejected) override;
+  void MarkNeedsReconnect(std::string_view doctor_id, const GoogleError& why) override;
 
   // Seals and saves a grant fresh from ExchangeCode (connect or reconnect: the dead mark is
   // cleared) and caches its access token.
   GoogleStatus StoreNewGrant(std::string_view doctor_id, const TokenGrant& grant,
                              std::string_view account_email);
 
-  // Drops the cached token (after a disconnect).
+  // Drops the cached token.
   void Forget(std::string_view doctor_id);
+
+  // Disconnect: revokes the refresh token at Google (which revokes the whole grant; a token
+  // Google no longer knows is fine), then deletes the stored grant and the cached token. The
+  // grant is deleted even when Google cannot be reached (the error is returned after).
+  GoogleStatus Disconnect(std::string_view doctor_id);
 
   // Refreshes this instance made at Google since construction.
   int64_t refreshes() const { return refreshes_.load(); }
@@ -65,8 +71,8 @@ class TokenProvider final : public AccessTokenSource {
     Instant expires_at;
   };
   struct DoctorState {
-    std::mutex mu;                  // single flight: held while loading or refreshing
-    std::optional<Cached> cached;   // guarded by mu
+    std::mutex mu;                 // single flight: held while loading or refreshing
+    std::optional<Cached> cached;  // guarded by mu
   };
 
   std::shared_ptr<DoctorState> StateFor(std::string_view doctor_id);

@@ -39,15 +39,15 @@ testing::Reply CountingTokenEndpoint(std::atomic<int>& calls,
 
 class TokenProviderTest : public ::testing::Test {
  protected:
-  TokenProviderTest() {
-    EXPECT_TRUE(keys_.Add("k1", crypto::RandomBytes(32)));
-  }
+  TokenProviderTest() { EXPECT_TRUE(keys_.Add("k1", crypto::RandomBytes(32))); }
 
   // Connects kDoctor with access-1 (valid for an hour) and refresh-1.
   void Connect(TokenProvider& provider) {
-    TokenGrant grant{.access_token = "access-1", .refresh_token = "refresh-1",
+    TokenGrant grant{.access_token = "access-1",
+                     .refresh_token = "refresh-1",
                      .expires_at = clock_.Now() + seconds(3599),
-                     .scopes = {std::string(kCalendarScope)}, .token_type = "Bearer",
+                     .scopes = {std::string(kCalendarScope)},
+                     .token_type = "Bearer",
                      .id_token = {}};
     ASSERT_TRUE(provider.StoreNewGrant(kDoctor, grant, "dr.who@example.com"));
   }
@@ -56,9 +56,9 @@ class TokenProviderTest : public ::testing::Test {
   testing::FakeSleeper sleeper_{clock_};
   RetryPolicy retry_{RetryOptions{}, clock_, sleeper_, 3};
   testing::ScriptedTransport transport_;
-  OAuthClient oauth_{OAuthConfig{.client_id = "c", .client_secret = "s", .redirect_uri = "r",
-                                 .token_url = kToken},
-                     OAuthDeps{.transport = transport_, .clock = clock_, .retry = retry_}};
+  OAuthClient oauth_{
+      OAuthConfig{.client_id = "c", .client_secret = "s", .redirect_uri = "r", .token_url = kToken},
+      OAuthDeps{.transport = transport_, .clock = clock_, .retry = retry_}};
   crypto::KeyRing keys_;
   testing::FakeGrantStore store_;
   std::atomic<int> token_calls_{0};
@@ -144,8 +144,8 @@ TEST_F(TokenProviderTest, StoreNeverHoldsATokenInPlainText) {
   ASSERT_EQ(writes.size(), 2u);
   for (const StoredGrant& g : writes) {
     for (std::string secret : {"access-1", "access-2", "refresh-1"}) {
-      for (std::string field : {g.sealed_access_token, g.sealed_refresh_token,
-                                       g.account_email, g.reconnect_reason}) {
+      for (std::string field :
+           {g.sealed_access_token, g.sealed_refresh_token, g.account_email, g.reconnect_reason}) {
         EXPECT_EQ(field.find(secret), std::string::npos) << secret;
       }
     }
@@ -234,8 +234,11 @@ TEST_F(TokenProviderTest, CalendarUnauthorizedRefreshesThroughTheProvider) {
   TokenProvider provider(oauth_, store_, keys_, clock_);
   Connect(provider);
   CalendarClient calendar(CalendarOptions{.base_url = "https://api.test"},
-                          CalendarDeps{.transport = transport_, .tokens = provider,
-                                       .retry = retry_, .clock = clock_, .sleeper = sleeper_});
+                          CalendarDeps{.transport = transport_,
+                                       .tokens = provider,
+                                       .retry = retry_,
+                                       .clock = clock_,
+                                       .sleeper = sleeper_});
   auto info = calendar.PrimaryCalendar(kDoctor);
   ASSERT_TRUE(info.has_value()) << info.error().ToString();
   EXPECT_EQ(info->id, "dr.who@example.com");
@@ -244,6 +247,43 @@ TEST_F(TokenProviderTest, CalendarUnauthorizedRefreshesThroughTheProvider) {
   ASSERT_EQ(reqs.size(), 3u);
   EXPECT_EQ(reqs[0].headers.Get("Authorization"), "Bearer access-1");
   EXPECT_EQ(reqs[2].headers.Get("Authorization"), "Bearer access-2");
+}
+
+TEST_F(TokenProviderTest, MarkNeedsReconnectStopsEveryInstance) {
+  TokenProvider provider(oauth_, store_, keys_, clock_);
+  Connect(provider);
+  provider.MarkNeedsReconnect(
+      kDoctor, GoogleError(ErrorKind::kScopeNotGranted, "Insufficient Permission", 403));
+  auto t = provider.AccessTokenFor(kDoctor);
+  ASSERT_FALSE(t.has_value());
+  EXPECT_EQ(t.error().kind(), ErrorKind::kNeedsReconnect);
+  EXPECT_EQ(t.error().message(), "Insufficient Permission");
+  TokenProvider other(oauth_, store_, keys_, clock_);
+  EXPECT_EQ(other.AccessTokenFor(kDoctor).error().kind(), ErrorKind::kNeedsReconnect);
+  EXPECT_TRUE(transport_.requests().empty());
+}
+
+TEST_F(TokenProviderTest, DisconnectRevokesAtGoogleAndForgetsTheGrant) {
+  const std::string revoke = "https://oauth2.googleapis.com/revoke";
+  transport_.On("POST", revoke, testing::Text(200, "{}"));
+  TokenProvider provider(oauth_, store_, keys_, clock_);
+  Connect(provider);
+  ASSERT_TRUE(provider.Disconnect(kDoctor));
+  ASSERT_EQ(transport_.Count("POST", revoke), 1);
+  EXPECT_EQ(FindValue(ParseQuery(transport_.requests()[0].body).value(), "token"), "refresh-1");
+  EXPECT_FALSE(store_.LoadGrant(kDoctor).value().has_value());
+  EXPECT_EQ(provider.AccessTokenFor(kDoctor).error().kind(), ErrorKind::kNotConnected);
+}
+
+TEST_F(TokenProviderTest, DisconnectDeletesTheGrantEvenWhenGoogleIsDown) {
+  const std::string revoke = "https://oauth2.googleapis.com/revoke";
+  transport_.On("POST", revoke, testing::TransportError(ErrorCode::kUnavailable));
+  TokenProvider provider(oauth_, store_, keys_, clock_);
+  Connect(provider);
+  auto r = provider.Disconnect(kDoctor);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kTransport);
+  EXPECT_FALSE(store_.LoadGrant(kDoctor).value().has_value());
 }
 
 }  // namespace

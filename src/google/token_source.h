@@ -23,6 +23,9 @@ class AccessTokenSource {
   // caller already replaced it.
   virtual GoogleResult<std::string> RefreshAfterRejection(std::string_view doctor_id,
                                                           std::string_view rejected) = 0;
+  // Google refused the grant in a way only the doctor can fix (403 insufficientPermissions:
+  // the calendar scope is gone): later calls answer kNeedsReconnect.
+  virtual void MarkNeedsReconnect(std::string_view doctor_id, const GoogleError& why) = 0;
 };
 
 }  // namespace telemeet::google

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <deque>
 #include <future>
@@ -11,16 +12,20 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace telemeet::net {
 namespace {
 
 using Callback = std::function<void(Result<ClientResponse>)>;
+using SteadyClock = std::chrono::steady_clock;
 
 // One request and everything curl needs while it runs. Owned by the client thread once queued.
 struct Transfer {
   ClientRequest request;
   Callback done;
+  SteadyClock::time_point deadline;  // SendAsync time + request.timeout
+  std::string origin;                // "scheme://host:port"
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   ClientResponse response;
@@ -167,7 +172,8 @@ class HttpClient::Impl {
     }
     if (t != nullptr) {
       // Only reachable from a callback during shutdown (or a use after destruction began).
-      t->done(Fail(ErrorCode::kUnavailable, Describe(t->request) + ": HTTP client shut down"));
+      std::string what = Describe(t->request) + ": HTTP client shut down";
+      Complete(std::move(t), Fail(ErrorCode::kUnavailable, std::move(what)));
       return;
     }
     curl_multi_wakeup(multi_);
@@ -181,6 +187,14 @@ class HttpClient::Impl {
   }
 
  private:
+  // Requests to one scheme://host:port. At most max_in_flight_per_host of them are handed to
+  // curl; the rest wait here, because curl rescans every transfer it holds on each event and
+  // slows down quadratically with tens of thousands of them.
+  struct Origin {
+    std::deque<std::unique_ptr<Transfer>> waiting;
+    size_t active = 0;
+  };
+
   void Run() {
     for (;;) {
       std::deque<std::unique_ptr<Transfer>> fresh;
@@ -189,59 +203,106 @@ class HttpClient::Impl {
         if (stopping_) break;
         fresh.swap(queue_);
       }
-      for (auto& t : fresh) Start(std::move(t));
+      for (auto& t : fresh) Admit(std::move(t));
       int running = 0;
       curl_multi_perform(multi_, &running);
       int left = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
         if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
       }
-      // Returns on socket activity, curl's next timer, or curl_multi_wakeup from SendAsync.
-      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+      if (waiting_ > 0) ExpireWaiting();
+      // Returns on socket activity, curl's next timer, curl_multi_wakeup from SendAsync, or in
+      // time to expire requests still waiting for a slot.
+      curl_multi_poll(multi_, nullptr, 0, waiting_ > 0 ? 50 : 1000, nullptr);
     }
     Cancel();
   }
 
-  // Configures the easy handle and hands it to the multi handle, or completes `t` with an
-  // error when the request is malformed.
-  void Start(std::unique_ptr<Transfer> t) {
-    if (Status s = Configure(*t); !s) {
+  // Completes `t` with `result`; the Transfer (and its easy handle) dies after the callback.
+  void Complete(std::unique_ptr<Transfer> t, Result<ClientResponse> result) {
+    if (result) {
+      completed_.fetch_add(1, std::memory_order_relaxed);
+    } else {
       failed_.fetch_add(1, std::memory_order_relaxed);
-      t->done(std::unexpected(s.error()));
+    }
+    t->done(std::move(result));
+  }
+
+  void Admit(std::unique_ptr<Transfer> t) {
+    if (Status s = Validate(*t); !s) {
+      Complete(std::move(t), std::unexpected(s.error()));
+      return;
+    }
+    Origin& origin = origins_[t->origin];
+    if (origin.active < options_.max_in_flight_per_host) {
+      Launch(std::move(t), origin);
+    } else {
+      origin.waiting.push_back(std::move(t));
+      ++waiting_;
+    }
+  }
+
+  // Configures the easy handle with the time left until the deadline and hands it to curl.
+  void Launch(std::unique_ptr<Transfer> t, Origin& origin) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(t->deadline - SteadyClock::now());
+    if (left.count() <= 0) {
+      std::string what = Describe(t->request) + ": timed out waiting for a connection";
+      Complete(std::move(t), Fail(ErrorCode::kDeadlineExceeded, std::move(what)));
+      return;
+    }
+    if (Status s = Configure(*t, left); !s) {
+      Complete(std::move(t), std::unexpected(s.error()));
       return;
     }
     CURL* easy = t->easy;
     if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
-      failed_.fetch_add(1, std::memory_order_relaxed);
-      t->done(Fail(ErrorCode::kInternal, Describe(t->request) + ": curl_multi_add_handle failed"));
+      std::string what = Describe(t->request) + ": curl_multi_add_handle failed";
+      Complete(std::move(t), Fail(ErrorCode::kInternal, std::move(what)));
       return;
     }
+    ++origin.active;
     active_.emplace(easy, std::move(t));
   }
 
-  Status Configure(Transfer& t) {
+  // Checks what curl would reject late or not at all, and finds the request's origin.
+  Status Validate(Transfer& t) {
     const ClientRequest& r = t.request;
     if (!IsToken(r.method)) {
       return Fail(ErrorCode::kInvalidArgument, "invalid HTTP method", "method");
     }
     CURLU* url = curl_url();
-    CURLUcode parsed = curl_url_set(url, CURLUPART_URL, r.url.c_str(), 0);
     char* scheme = nullptr;
-    if (parsed == CURLUE_OK) curl_url_get(url, CURLUPART_SCHEME, &scheme, 0);
-    bool http = scheme != nullptr &&
+    char* host = nullptr;
+    char* port = nullptr;
+    if (curl_url_set(url, CURLUPART_URL, r.url.c_str(), 0) == CURLUE_OK) {
+      curl_url_get(url, CURLUPART_SCHEME, &scheme, 0);
+      curl_url_get(url, CURLUPART_HOST, &host, 0);
+      curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    }
+    bool http = scheme != nullptr && host != nullptr && port != nullptr &&
                 (std::string_view(scheme) == "http" || std::string_view(scheme) == "https");
+    if (http) t.origin = std::string(scheme) + "://" + host + ":" + port;
     curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
     curl_url_cleanup(url);
     if (!http) {
       return Fail(ErrorCode::kInvalidArgument, Describe(r) + ": not an absolute http or https URL",
                   "url");
     }
-    bool has_expect = false;
-    bool has_content_type = false;
     for (const auto& [name, value] : r.headers) {
       if (!IsToken(name) || !IsFieldValue(value)) {
         return Fail(ErrorCode::kInvalidArgument, "invalid header field '" + name + "'", "headers");
       }
+    }
+    return Ok();
+  }
+
+  Status Configure(Transfer& t, std::chrono::milliseconds timeout) {
+    const ClientRequest& r = t.request;
+    bool has_expect = false;
+    bool has_content_type = false;
+    for (const auto& [name, value] : r.headers) {
       has_expect |= EqualsIgnoreCase(name, "Expect");
       has_content_type |= EqualsIgnoreCase(name, "Content-Type");
       std::string line = value.empty() ? name + ";" : name + ": " + value;
@@ -256,7 +317,6 @@ class HttpClient::Impl {
     if (t.easy == nullptr) return Fail(ErrorCode::kResourceExhausted, "curl_easy_init failed");
     t.max_response_bytes = options_.max_response_bytes;
     CURL* e = t.easy;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -270,8 +330,7 @@ class HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                     static_cast<long>(std::max<int64_t>(r.timeout.count(), 1)));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::max<int64_t>(options_.connect_timeout.count(), 1)));
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -307,36 +366,80 @@ class HttpClient::Impl {
     long connects = 0;
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
     connections_.fetch_add(static_cast<uint64_t>(connects), std::memory_order_relaxed);
-    if (code != CURLE_OK) {
-      failed_.fetch_add(1, std::memory_order_relaxed);
-      t->done(std::unexpected(MapCurlError(code, *t)));
-      return;
+    Result<ClientResponse> result = Fail(ErrorCode::kInternal, "unset");
+    if (code == CURLE_OK) {
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      t->response.status = static_cast<int>(status);
+      result = std::move(t->response);
+    } else {
+      result = std::unexpected(MapCurlError(code, *t));
     }
-    long status = 0;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    t->response.status = static_cast<int>(status);
-    completed_.fetch_add(1, std::memory_order_relaxed);
-    t->done(std::move(t->response));
+    ReleaseSlot(t->origin);
+    Complete(std::move(t), std::move(result));
   }
 
-  // Completes everything in flight or queued with kUnavailable. Runs on the client thread after
+  // A transfer of `key` ended: start the next ones waiting for that origin.
+  void ReleaseSlot(const std::string& key) {
+    auto it = origins_.find(key);
+    if (it == origins_.end()) return;
+    Origin& origin = it->second;
+    --origin.active;
+    while (origin.active < options_.max_in_flight_per_host && !origin.waiting.empty()) {
+      std::unique_ptr<Transfer> next = std::move(origin.waiting.front());
+      origin.waiting.pop_front();
+      --waiting_;
+      Launch(std::move(next), origin);
+    }
+    if (origin.active == 0 && origin.waiting.empty()) origins_.erase(it);
+  }
+
+  // Fails requests whose deadline passed while they waited for a slot (at most every 50 ms).
+  void ExpireWaiting() {
+    auto now = SteadyClock::now();
+    if (now < next_expiry_scan_) return;
+    next_expiry_scan_ = now + std::chrono::milliseconds(50);
+    std::vector<std::unique_ptr<Transfer>> expired;
+    for (auto& [key, origin] : origins_) {
+      std::deque<std::unique_ptr<Transfer>> kept;
+      for (auto& t : origin.waiting) {
+        if (t->deadline <= now) {
+          expired.push_back(std::move(t));
+        } else {
+          kept.push_back(std::move(t));
+        }
+      }
+      origin.waiting.swap(kept);
+    }
+    waiting_ -= expired.size();
+    for (auto& t : expired) {
+      std::string what = Describe(t->request) + ": timed out waiting for a connection";
+      Complete(std::move(t), Fail(ErrorCode::kDeadlineExceeded, std::move(what)));
+    }
+  }
+
+  // Completes everything in flight or waiting with kUnavailable. Runs on the client thread after
   // stopping_ is set, so SendAsync no longer queues.
   void Cancel() {
-    auto active = std::move(active_);
-    active_.clear();
-    for (auto& [easy, t] : active) {
+    std::vector<std::unique_ptr<Transfer>> all;
+    for (auto& [easy, t] : active_) {
       curl_multi_remove_handle(multi_, easy);
-      failed_.fetch_add(1, std::memory_order_relaxed);
-      t->done(Fail(ErrorCode::kUnavailable, Describe(t->request) + ": HTTP client shut down"));
+      all.push_back(std::move(t));
     }
-    std::deque<std::unique_ptr<Transfer>> queued;
+    active_.clear();
+    for (auto& [key, origin] : origins_) {
+      for (auto& t : origin.waiting) all.push_back(std::move(t));
+    }
+    origins_.clear();
+    waiting_ = 0;
     {
       std::lock_guard lock(mu_);
-      queued.swap(queue_);
+      for (auto& t : queue_) all.push_back(std::move(t));
+      queue_.clear();
     }
-    for (auto& t : queued) {
-      failed_.fetch_add(1, std::memory_order_relaxed);
-      t->done(Fail(ErrorCode::kUnavailable, Describe(t->request) + ": HTTP client shut down"));
+    for (auto& t : all) {
+      std::string what = Describe(t->request) + ": HTTP client shut down";
+      Complete(std::move(t), Fail(ErrorCode::kUnavailable, std::move(what)));
     }
   }
 
@@ -347,7 +450,11 @@ class HttpClient::Impl {
   std::deque<std::unique_ptr<Transfer>> queue_;  // guarded by mu_
   bool stopping_ = false;                        // guarded by mu_
 
-  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active_;  // client thread only
+  // Client thread only.
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> active_;
+  std::unordered_map<std::string, Origin> origins_;
+  size_t waiting_ = 0;  // sum of origins_[*].waiting sizes
+  SteadyClock::time_point next_expiry_scan_;
 
   std::atomic<uint64_t> completed_{0};
   std::atomic<uint64_t> failed_{0};
@@ -362,7 +469,9 @@ HttpClient::~HttpClient() = default;
 
 void HttpClient::SendAsync(ClientRequest request, Callback done) {
   if (!done) done = [](Result<ClientResponse>) {};
-  impl_->Enqueue(std::make_unique<Transfer>(std::move(request), std::move(done)));
+  auto t = std::make_unique<Transfer>(std::move(request), std::move(done));
+  t->deadline = SteadyClock::now() + std::max(t->request.timeout, std::chrono::milliseconds(1));
+  impl_->Enqueue(std::move(t));
 }
 
 Result<ClientResponse> HttpClient::Send(ClientRequest request) {

@@ -15,7 +15,7 @@
 // scheme other than http/https, and kResourceExhausted for a body above max_response_bytes.
 // Redirects are not followed. Proxy settings in the environment are ignored.
 //
-// Threading: a HttpClient is safe for concurrent use from any number of threads. SendAsync
+// Threading: an HttpClient is safe for concurrent use from any number of threads. SendAsync
 // hands the request to the client's thread through a mutex-guarded queue and wakes it with
 // curl_multi_wakeup; only that thread touches the curl multi and easy handles and each
 // request's state, and callbacks run on it, one at a time. Destroying the client (which must
@@ -39,7 +39,8 @@ struct ClientRequest {
   std::string url;    // absolute http(s) URL
   Headers headers{};  // the {} let callers omit them in designated initializers
   std::string body{};
-  std::chrono::milliseconds timeout{30'000};  // whole request, connect to last byte
+  // The whole request, from SendAsync (including any wait for a free slot) to the last byte.
+  std::chrono::milliseconds timeout{30'000};
 };
 
 struct ClientResponse {
@@ -54,6 +55,9 @@ struct HttpClientOptions {
   bool http2 = true;  // HTTP/2 over TLS when the server offers it
   std::string user_agent = "telemeet/0.1";
   size_t max_response_bytes = 64 << 20;  // a larger body fails with kResourceExhausted
+  // Requests per scheme://host:port handed to curl at once; more wait in the client, in order,
+  // with their timeout running.
+  size_t max_in_flight_per_host = 128;
 };
 
 class HttpClient {

@@ -113,6 +113,14 @@ TEST_F(HttpClientTest, GetReturnsBodyAndStatus) {
   EXPECT_EQ(res->headers.Get("Content-Length").value_or(""), "9");
 }
 
+TEST_F(HttpClientTest, HostNamesAreResolved) {
+  HttpClient client;
+  auto res = client.Send(
+      {.url = "http://localhost:" + std::to_string(server_->port()) + "/hello?name=local"});
+  ASSERT_TRUE(res.has_value()) << res.error().ToString();
+  EXPECT_EQ(res->body, "hello local");
+}
+
 TEST_F(HttpClientTest, PostSendsBodyAndHeadersBothWays) {
   HttpClient client({.user_agent = "telemeet-test/1"});
   std::string big(300 * 1024, 'x');  // large enough that curl would add Expect: 100-continue
@@ -295,6 +303,40 @@ TEST_F(HttpClientTest, ConnectionsPerHostAreLimited) {
   EXPECT_LE(client.stats().connections_opened, 2u);
   EXPECT_GE(metrics_.GetGauge("telemeet_http_connections_active", "").Value(), 1);
   EXPECT_LE(metrics_.GetGauge("telemeet_http_connections_active", "").Value(), 2);
+}
+
+TEST_F(HttpClientTest, RequestsWaitingForASlotKeepTheirDeadline) {
+  HttpClient client({.max_in_flight_per_host = 1});
+  Latch latch(3);
+  Result<ClientResponse> slow = Fail(ErrorCode::kInternal, "not run");
+  Result<ClientResponse> hurried = Fail(ErrorCode::kInternal, "not run");
+  Result<ClientResponse> patient = Fail(ErrorCode::kInternal, "not run");
+  std::chrono::steady_clock::duration hurried_after{};
+  auto started = std::chrono::steady_clock::now();
+  client.SendAsync(Get("/late"), [&](Result<ClientResponse> r) {
+    slow = std::move(r);
+    latch.CountDown();
+  });
+  ClientRequest hurry = Get("/hello?name=hurried");
+  hurry.timeout = 100ms;
+  client.SendAsync(std::move(hurry), [&](Result<ClientResponse> r) {
+    hurried_after = std::chrono::steady_clock::now() - started;
+    hurried = std::move(r);
+    latch.CountDown();
+  });
+  client.SendAsync(Get("/hello?name=patient"), [&](Result<ClientResponse> r) {
+    patient = std::move(r);
+    latch.CountDown();
+  });
+  ASSERT_TRUE(latch.Wait(3s));
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_EQ(slow->body, "late");
+  ASSERT_FALSE(hurried.has_value());
+  EXPECT_EQ(hurried.error().code(), ErrorCode::kDeadlineExceeded);
+  EXPECT_LT(hurried_after, 350ms);  // failed while /late still held the only slot
+  ASSERT_TRUE(patient.has_value());
+  EXPECT_EQ(patient->body, "hello patient");
+  EXPECT_EQ(client.stats().connections_opened, 1u);
 }
 
 TEST_F(HttpClientTest, EmptyCallbackIsFireAndForget) {

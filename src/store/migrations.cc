@@ -215,8 +215,14 @@ CREATE TABLE settings (
 );
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations{{
+// The grant's write counter, for the token provider's optimistic checks and for logs.
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE google_grants ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations{{
     {1, "initial schema", kV1},
+    {2, "google_grants.version", kV2},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -35,10 +35,10 @@ class Row {
   explicit Row(std::vector<std::optional<std::string>> cells) : cells_(std::move(cells)) {}
   size_t size() const { return cells_.size(); }
   bool IsNull(size_t i) const { return !cells_.at(i).has_value(); }
-  int64_t Int(size_t i) const;               // 0 for NULL
+  int64_t Int(size_t i) const;  // 0 for NULL
   bool Bool(size_t i) const { return Int(i) != 0; }
-  const std::string& Text(size_t i) const;   // "" for NULL
-  Instant Time(size_t i) const;              // Instant{} for NULL
+  const std::string& Text(size_t i) const;  // "" for NULL
+  Instant Time(size_t i) const;             // Instant{} for NULL
   std::optional<Instant> OptTime(size_t i) const;
 
  private:

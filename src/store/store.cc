@@ -1,9 +1,9 @@
 #include "store/store.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "base/strings.h"
 #include "core/time.h"
@@ -94,9 +94,9 @@ class SqlStore final : public Store {
           return std::unexpected(r.error());
         }
       }
-      if (auto st = c.ExecScript(
-              "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, "
-              "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+      if (auto st =
+              c.ExecScript("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, "
+                           "name TEXT NOT NULL, applied_at TEXT NOT NULL)");
           !st) {
         return st;
       }
@@ -167,8 +167,7 @@ class SqlStore final : public Store {
 
 int Store::LatestSchemaVersion() { return Migrations().back().version; }
 
-Result<std::unique_ptr<Store>> OpenStore(std::string_view url, Clock& clock,
-                                         StoreOptions options) {
+Result<std::unique_ptr<Store>> OpenStore(std::string_view url, Clock& clock, StoreOptions options) {
   if (options.pool_size < 1) {
     return Fail(ErrorCode::kInvalidArgument, "pool size must be at least 1", "storage.pool_size");
   }
@@ -181,7 +180,8 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, Clock& clock,
     if (size_t q = rest.find('?'); q != std::string_view::npos) {
       auto query = ParseQuery(rest.substr(q + 1));
       rest = rest.substr(0, q);
-      if (!query) return Fail(ErrorCode::kInvalidArgument, "bad query in storage URL", "storage.url");
+      if (!query)
+        return Fail(ErrorCode::kInvalidArgument, "bad query in storage URL", "storage.url");
       for (const auto& [k, v] : *query) {
         if (k == "synchronous") {
           so.synchronous = ToLower(v) == "normal" ? "NORMAL" : ToLower(v) == "full" ? "FULL" : v;
@@ -207,8 +207,7 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view url, Clock& clock,
     driver = std::move(*d);
   } else {
     return Fail(ErrorCode::kInvalidArgument,
-                "storage URL must start with sqlite:, postgres:// or postgresql://",
-                "storage.url");
+                "storage URL must start with sqlite:, postgres:// or postgresql://", "storage.url");
   }
   return std::unique_ptr<Store>(new SqlStore(std::move(driver), clock, options));
 }

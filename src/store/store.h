@@ -1,17 +1,21 @@
 // The store: every persistent thing telemeet knows, behind one interface with transactions.
 // Two backends share one implementation of the operations: SQLite (default; one file, WAL) and
 // PostgreSQL (libpq, a connection pool; several telemeet instances may share it). The URL picks
-// the backend: "sqlite:///abs/path.db", "sqlite:relative/path.db", "postgres://..." or
-// "postgresql://...".
+// the backend: "sqlite:///abs/path.db", "sqlite:relative/path.db" (options:
+// "?synchronous=normal" trades the last commits on power loss for speed; default full,
+// "&busy_timeout_ms=5000"), "postgres://..." or "postgresql://..." (any libpq URI).
 //
 //   Result<std::unique_ptr<Store>> store = OpenStore("sqlite:///var/lib/telemeet/db", clock);
 //   if (auto v = (*store)->Migrate(); !v) ...;
 //   Result<core::Appointment> a = (*store)->Transact([&](Tx& tx) {
 //     return tx.CreateAppointment(appointment);   // + revision 1 + its reconcile job, atomically
 //   });
-//   Result<std::vector<core::Job>> jobs = (*store)->Transact([&](Tx& tx) {
-//     return tx.LeaseJobs({.owner = "host-1", .max = 32, .lease_for = 60s, .now = clock.Now()});
-//   });
+//   LeaseRequest lease;                  // (g++ 12 warns on designated initializers that
+//   lease.owner = "host-1";              //  leave members out, so fields are set one by one)
+//   lease.max = 32;
+//   lease.now = clock.Now();
+//   Result<std::vector<core::Job>> jobs =
+//       (*store)->Transact([&](Tx& tx) { return tx.LeaseJobs(lease); });
 //
 // A Store is safe for concurrent use from many threads; a Tx belongs to the one thread running
 // the transaction function and must not escape it.
@@ -36,8 +40,8 @@
 namespace telemeet::store {
 
 struct StoreOptions {
-  int pool_size = 8;          // connections per store (SQLite readers share the writer lock)
-  int max_tx_attempts = 8;    // Transact retries kAborted (serialization failure, busy, deadlock)
+  int pool_size = 8;        // connections per store
+  int max_tx_attempts = 8;  // Transact retries kAborted (serialization failure, busy, deadlock)
   // Refuse a second confirmed appointment of one doctor overlapping another.
   bool forbid_overlapping_confirmed = true;
 };
@@ -55,19 +59,19 @@ struct Page {
 };
 
 struct AppointmentFilter {
-  int64_t doctor_id = 0;   // 0 = any
-  int64_t patient_id = 0;  // 0 = any
+  int64_t doctor_id = 0;        // 0 = any
+  int64_t patient_id = 0;       // 0 = any
   std::optional<Instant> from;  // start >= from
   std::optional<Instant> to;    // start < to
   std::optional<core::AppointmentStatus> status;
 };
 
 struct LeaseRequest {
-  std::string owner;    // unique per worker instance, e.g. "host-1:pid:thread"
-  int32_t max = 16;     // at most this many jobs
+  std::string owner;  // unique per worker instance, e.g. "host-1:pid:thread"
+  int32_t max = 16;   // at most this many jobs
   std::chrono::microseconds lease_for{std::chrono::seconds(60)};
   Instant now{};
-  std::string kind;     // empty = any kind
+  std::string kind;  // empty = any kind
 };
 
 // Retry timing for a failed job: 1s, 2s, 4s, ... capped at `max`, with up to 1/8 of
@@ -80,6 +84,16 @@ Instant BackoffAfter(const core::Job& job, Instant now,
 std::string ReconcileJobKey(int64_t appointment_id);
 inline constexpr std::string_view kReconcileJobKind = "reconcile";
 inline constexpr std::string_view kDeliverJobKind = "deliver";
+
+// Everything the reconciler reads for one appointment, in one call.
+struct ReconcileView {
+  core::Appointment appointment;
+  core::Service service;
+  core::Doctor doctor;
+  core::Patient patient;
+  std::optional<core::GoogleGrant> grant;  // nullopt: the doctor never connected Google
+  std::optional<core::Meeting> meeting;    // nullopt: no meeting recorded yet
+};
 
 class Tx;
 
@@ -99,7 +113,9 @@ class Store {
 
   // Runs `fn` in one transaction: commit when it returns a value, roll back when it returns an
   // error. A conflict (kAborted) restarts `fn` up to StoreOptions::max_tx_attempts times, so
-  // fn must have no effects outside the transaction. Read mode takes no write lock.
+  // fn must have no effects outside the transaction. Read mode takes no write lock (and must not
+  // write). fn must not start another transaction: it would not be part of this one, and it
+  // could wait forever for a pooled connection.
   virtual Status Run(TxMode mode, const std::function<Status(Tx&)>& fn) = 0;
 
   // Transact(fn) with fn returning Result<T> (or Status): the value of the committed run.
@@ -186,13 +202,18 @@ class Tx {
   // the reconcile job due now. kFailedPrecondition unless the meeting is failed.
   Result<core::Meeting> RetryFailedMeeting(int64_t appointment_id);
 
+  // The appointment with its service, doctor, patient, grant and meeting. kNotFound when the
+  // appointment does not exist.
+  Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
+
   // --- Google grants (one per doctor) ---
   Result<core::GoogleGrant> GetGrant(int64_t doctor_id);  // kNotFound when never connected
   // Takes the grant row's lock until the transaction ends (PostgreSQL SELECT ... FOR UPDATE;
   // SQLite: the write transaction already excludes other writers), then reads it: the
   // cross-instance single flight for token refresh. kNotFound when no grant.
   Result<core::GoogleGrant> LockGrant(int64_t doctor_id);
-  // Insert or replace. Does not wake jobs: call WakeDoctor in the same transaction on connect.
+  // Insert or replace; the stored version becomes the previous one + 1 (1 for a new grant).
+  // Does not wake jobs: call WakeDoctor in the same transaction on connect.
   Status PutGrant(const core::GoogleGrant& grant);
   Status DeleteGrant(int64_t doctor_id);
 
@@ -229,6 +250,9 @@ class Tx {
   Result<Page<core::Job>> ListJobs(std::string_view kind, std::optional<core::JobState> state,
                                    const PageRequest& page);
   Result<int64_t> CountJobs(std::optional<core::JobState> state);
+  // When the next ready job falls due (a live lease counts as due at its expiry), so an idle
+  // worker can sleep until then; nullopt when no job is ready. kind empty = any.
+  Result<std::optional<Instant>> NextDueAt(std::string_view kind);
 
   // --- Outbox: facts for webhooks and email, written with the change that causes them; each
   // event also gets a "deliver" job (key "outbox:<id>"). ---

@@ -95,8 +95,7 @@ Status Tx::PutIdempotency(const core::IdempotencyRecord& rec) {
       "created_at = excluded.created_at, expires_at = excluded.expires_at "
       "WHERE idempotency_keys.expires_at <= excluded.created_at",
       {rec.key, rec.request_hash, int64_t{rec.response_status}, rec.response_body,
-       TimeValue(rec.created_at == Instant{} ? Now() : rec.created_at),
-       TimeValue(rec.expires_at)});
+       TimeValue(rec.created_at == Instant{} ? Now() : rec.created_at), TimeValue(rec.expires_at)});
   if (!r) return std::unexpected(r.error());
   if (r->affected == 0) {
     return Fail(ErrorCode::kAlreadyExists, "the idempotency key was used already", "key");
@@ -152,22 +151,24 @@ Result<core::ApiKey> Tx::GetApiKeyByPrefix(std::string_view prefix) {
 }
 
 Result<Page<core::ApiKey>> Tx::ListApiKeys(const PageRequest& page) {
-  return PageById<core::ApiKey>(conn_, Sql("SELECT {} FROM api_keys WHERE 1 = 1", kApiKeyCols),
-                                {}, page, ApiKeyFrom);
+  return PageById<core::ApiKey>(conn_, Sql("SELECT {} FROM api_keys WHERE 1 = 1", kApiKeyCols), {},
+                                page, ApiKeyFrom);
 }
 
 Status Tx::RevokeApiKey(int64_t id) {
   auto r = Exec("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
                 {TimeValue(Now()), id});
   if (!r) return std::unexpected(r.error());
-  if (r->affected == 0) return Fail(ErrorCode::kNotFound, fmt::format("api key {} does not exist", id));
+  if (r->affected == 0)
+    return Fail(ErrorCode::kNotFound, fmt::format("api key {} does not exist", id));
   return Ok();
 }
 
 Status Tx::TouchApiKey(int64_t id, Instant used_at) {
   auto r = Exec("UPDATE api_keys SET last_used_at = ? WHERE id = ?", {TimeValue(used_at), id});
   if (!r) return std::unexpected(r.error());
-  if (r->affected == 0) return Fail(ErrorCode::kNotFound, fmt::format("api key {} does not exist", id));
+  if (r->affected == 0)
+    return Fail(ErrorCode::kNotFound, fmt::format("api key {} does not exist", id));
   return Ok();
 }
 
@@ -206,9 +207,9 @@ Result<core::User> Tx::GetUser(int64_t id) {
 }
 
 Result<core::User> Tx::GetUserByEmail(std::string_view email) {
-  auto row = ExecOne(Sql("SELECT {} FROM users WHERE lower(email) = lower(CAST(? AS TEXT))",
-                         kUserCols),
-                     {std::string(email)}, "user");
+  auto row =
+      ExecOne(Sql("SELECT {} FROM users WHERE lower(email) = lower(CAST(? AS TEXT))", kUserCols),
+              {std::string(email)}, "user");
   if (!row) return std::unexpected(row.error());
   return UserFrom(*row);
 }
@@ -222,7 +223,8 @@ Result<core::User> Tx::UpdateUser(const core::User& u) {
       {u.email, u.name, std::string(core::Name(u.role)), u.password_hash,
        u.doctor_id ? SqlValue(u.doctor_id) : SqlValue(nullptr), int64_t{u.disabled}, u.id});
   if (!r) return std::unexpected(r.error());
-  if (r->affected == 0) return Fail(ErrorCode::kNotFound, fmt::format("user {} does not exist", u.id));
+  if (r->affected == 0)
+    return Fail(ErrorCode::kNotFound, fmt::format("user {} does not exist", u.id));
   return GetUser(u.id);
 }
 
@@ -251,9 +253,9 @@ Result<core::Session> Tx::CreateSession(core::Session s) {
 }
 
 Result<core::Session> Tx::GetSession(std::string_view token_hash, Instant now) {
-  auto row = ExecOne(
-      Sql("SELECT {} FROM sessions WHERE token_hash = ? AND expires_at > ?", kSessionCols),
-      {std::string(token_hash), TimeValue(now)}, "session");
+  auto row =
+      ExecOne(Sql("SELECT {} FROM sessions WHERE token_hash = ? AND expires_at > ?", kSessionCols),
+              {std::string(token_hash), TimeValue(now)}, "session");
   if (!row) return std::unexpected(row.error());
   return SessionFrom(*row);
 }
@@ -294,8 +296,7 @@ Result<core::AccessLink> Tx::CreateAccessLink(core::AccessLink l) {
   if (!row) {
     if (row.error().code() == ErrorCode::kFailedPrecondition) {
       return Fail(ErrorCode::kNotFound,
-                  fmt::format("appointment {} does not exist", l.appointment_id),
-                  "appointment_id");
+                  fmt::format("appointment {} does not exist", l.appointment_id), "appointment_id");
     }
     return std::unexpected(row.error());
   }

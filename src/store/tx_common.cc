@@ -1,7 +1,7 @@
 // Row mappers, cursors and the Tx's statement helpers.
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "core/base32hex.h"
 #include "store/store.h"
@@ -94,6 +94,7 @@ core::GoogleGrant GrantFrom(const Row& r) {
   g.status = core::ParseGrantStatus(r.Text(6)).value_or(core::GrantStatus::kNeedsReconnect);
   g.last_error = r.Text(7);
   g.updated_at = r.Time(8);
+  g.version = r.Int(9);
   return g;
 }
 

@@ -1,7 +1,7 @@
 // Tx operations on doctors, services, patients, appointments, meetings and the audit trail.
-#include <random>
-
 #include <fmt/format.h>
+
+#include <random>
 
 #include "core/appointment.h"
 #include "core/meeting.h"
@@ -62,13 +62,14 @@ Result<core::Doctor> Tx::UpdateDoctor(const core::Doctor& d) {
       "WHERE id = ?",
       {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, d.id});
   if (!r) return std::unexpected(r.error());
-  if (r->affected == 0) return Fail(ErrorCode::kNotFound, fmt::format("doctor {} does not exist", d.id));
+  if (r->affected == 0)
+    return Fail(ErrorCode::kNotFound, fmt::format("doctor {} does not exist", d.id));
   return GetDoctor(d.id);
 }
 
 Result<Page<core::Doctor>> Tx::ListDoctors(const PageRequest& page) {
-  return PageById<core::Doctor>(conn_, Sql("SELECT {} FROM doctors WHERE 1 = 1", kDoctorCols),
-                                {}, page, DoctorFrom);
+  return PageById<core::Doctor>(conn_, Sql("SELECT {} FROM doctors WHERE 1 = 1", kDoctorCols), {},
+                                page, DoctorFrom);
 }
 
 // --- Services ---
@@ -79,8 +80,8 @@ Result<core::Service> Tx::CreateService(core::Service s) {
   auto row = ExecOne(
       "INSERT INTO services (name, telemedicine, default_duration_minutes, "
       "event_title_template, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-      {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes},
-       s.event_title_template, TimeValue(s.created_at)},
+      {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes}, s.event_title_template,
+       TimeValue(s.created_at)},
       "service");
   if (!row) return std::unexpected(row.error());
   s.id = row->Int(0);
@@ -99,8 +100,8 @@ Result<core::Service> Tx::UpdateService(const core::Service& s) {
   auto r = Exec(
       "UPDATE services SET name = ?, telemedicine = ?, default_duration_minutes = ?, "
       "event_title_template = ? WHERE id = ?",
-      {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes},
-       s.event_title_template, s.id});
+      {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes}, s.event_title_template,
+       s.id});
   if (!r) return std::unexpected(r.error());
   if (r->affected == 0) {
     return Fail(ErrorCode::kNotFound, fmt::format("service {} does not exist", s.id));
@@ -167,10 +168,10 @@ Status Tx::CheckOverlap(const core::Appointment& a) {
       {a.doctor_id, a.id, TimeValue(a.end), TimeValue(a.start)});
   if (!r) return std::unexpected(r.error());
   if (!r->rows.empty()) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                fmt::format("the doctor has a confirmed appointment ({}) at that time",
-                            r->rows[0].Int(0)),
-                "start");
+    return Fail(
+        ErrorCode::kFailedPrecondition,
+        fmt::format("the doctor has a confirmed appointment ({}) at that time", r->rows[0].Int(0)),
+        "start");
   }
   return Ok();
 }
@@ -179,8 +180,7 @@ Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
   if (auto v = core::ValidateAppointment(a); !v) return std::unexpected(v.error());
   if (a.status != core::AppointmentStatus::kBooked &&
       a.status != core::AppointmentStatus::kConfirmed) {
-    return Fail(ErrorCode::kInvalidArgument, "a new appointment is booked or confirmed",
-                "status");
+    return Fail(ErrorCode::kInvalidArgument, "a new appointment is booked or confirmed", "status");
   }
   for (auto [table, id, field] : {std::tuple{"doctors", a.doctor_id, "doctor_id"},
                                   {"services", a.service_id, "service_id"},
@@ -201,8 +201,8 @@ Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
       "time_zone, status, revision, notes, created_at, updated_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
       {a.uid, a.doctor_id, a.service_id, a.patient_id, TimeValue(a.start), TimeValue(a.end),
-       a.time_zone, std::string(core::Name(a.status)), a.revision, a.notes,
-       TimeValue(a.created_at), TimeValue(a.updated_at)},
+       a.time_zone, std::string(core::Name(a.status)), a.revision, a.notes, TimeValue(a.created_at),
+       TimeValue(a.updated_at)},
       "appointment");
   if (!row) return std::unexpected(row.error());
   a.id = row->Int(0);
@@ -356,8 +356,7 @@ Result<core::Meeting> Tx::GetMeeting(int64_t appointment_id) {
 
 Status Tx::PutMeeting(const core::Meeting& m) {
   if (!core::IsValidEventId(m.event_id)) {
-    return Fail(ErrorCode::kInvalidArgument, "event_id is not a valid Google event id",
-                "event_id");
+    return Fail(ErrorCode::kInvalidArgument, "event_id is not a valid Google event id", "event_id");
   }
   auto cur = GetMeeting(m.appointment_id);
   if (cur) {
@@ -378,8 +377,8 @@ Status Tx::PutMeeting(const core::Meeting& m) {
       "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
       "attempts = excluded.attempts, last_error = excluded.last_error, "
       "updated_at = excluded.updated_at",
-      {m.appointment_id, m.doctor_id, m.calendar_id, std::string(core::Name(m.state)),
-       m.event_id, m.conference_id, m.join_url, m.event_url, m.etag, m.synced_revision,
+      {m.appointment_id, m.doctor_id, m.calendar_id, std::string(core::Name(m.state)), m.event_id,
+       m.conference_id, m.join_url, m.event_url, m.etag, m.synced_revision,
        m.synced_start == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_start),
        m.synced_end == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_end),
        int64_t{m.conference_attempt}, int64_t{m.attempts}, m.last_error, TimeValue(Now())});
@@ -391,10 +390,10 @@ Status Tx::PutMeeting(const core::Meeting& m) {
                   "event_id");
     }
     if (r.error().code() == ErrorCode::kFailedPrecondition) {
-      return Fail(ErrorCode::kNotFound,
-                  fmt::format("appointment {} or doctor {} does not exist", m.appointment_id,
-                              m.doctor_id),
-                  "appointment_id");
+      return Fail(
+          ErrorCode::kNotFound,
+          fmt::format("appointment {} or doctor {} does not exist", m.appointment_id, m.doctor_id),
+          "appointment_id");
     }
     return std::unexpected(r.error());
   }
@@ -456,6 +455,35 @@ Result<core::Meeting> Tx::RetryFailedMeeting(int64_t appointment_id) {
   return GetMeeting(appointment_id);
 }
 
+Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
+  ReconcileView v;
+  auto a = GetAppointment(appointment_id);
+  if (!a) return std::unexpected(a.error());
+  v.appointment = std::move(*a);
+  auto s = GetService(v.appointment.service_id);
+  if (!s) return std::unexpected(s.error());
+  v.service = std::move(*s);
+  auto d = GetDoctor(v.appointment.doctor_id);
+  if (!d) return std::unexpected(d.error());
+  v.doctor = std::move(*d);
+  auto p = GetPatient(v.appointment.patient_id);
+  if (!p) return std::unexpected(p.error());
+  v.patient = std::move(*p);
+  auto g = GetGrant(v.doctor.id);
+  if (g) {
+    v.grant = std::move(*g);
+  } else if (g.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(g.error());
+  }
+  auto m = GetMeeting(appointment_id);
+  if (m) {
+    v.meeting = std::move(*m);
+  } else if (m.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(m.error());
+  }
+  return v;
+}
+
 // --- Audit ---
 
 Result<core::AuditEntry> Tx::AppendAudit(core::AuditEntry e) {
@@ -467,8 +495,7 @@ Result<core::AuditEntry> Tx::AppendAudit(core::AuditEntry e) {
   if (!row) {
     if (row.error().code() == ErrorCode::kFailedPrecondition) {
       return Fail(ErrorCode::kNotFound,
-                  fmt::format("appointment {} does not exist", e.appointment_id),
-                  "appointment_id");
+                  fmt::format("appointment {} does not exist", e.appointment_id), "appointment_id");
     }
     return std::unexpected(row.error());
   }

@@ -16,8 +16,7 @@ inline constexpr std::string_view kDoctorCols =
     "id, name, email, time_zone, calendar_id, active, created_at";
 inline constexpr std::string_view kServiceCols =
     "id, name, telemedicine, default_duration_minutes, event_title_template, created_at";
-inline constexpr std::string_view kPatientCols =
-    "id, name, email, phone, time_zone, created_at";
+inline constexpr std::string_view kPatientCols = "id, name, email, phone, time_zone, created_at";
 inline constexpr std::string_view kAppointmentCols =
     "id, uid, doctor_id, service_id, patient_id, start_at, end_at, time_zone, status, revision, "
     "notes, created_at, updated_at";
@@ -27,7 +26,7 @@ inline constexpr std::string_view kMeetingCols =
     "last_error, updated_at";
 inline constexpr std::string_view kGrantCols =
     "doctor_id, account_email, scopes, sealed_refresh_token, access_token, "
-    "access_token_expires_at, status, last_error, updated_at";
+    "access_token_expires_at, status, last_error, updated_at, version";
 inline constexpr std::string_view kJobCols =
     "id, kind, key, doctor_id, payload, state, run_at, attempts, last_error, lease_owner, "
     "lease_seq, rerun, created_at";

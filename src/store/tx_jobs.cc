@@ -37,9 +37,8 @@ Result<core::GoogleGrant> Tx::GetGrant(int64_t doctor_id) {
 
 Result<core::GoogleGrant> Tx::LockGrant(int64_t doctor_id) {
   if (!postgres()) return GetGrant(doctor_id);  // the write transaction holds the lock
-  auto row =
-      ExecOne(Sql("SELECT {} FROM google_grants WHERE doctor_id = ? FOR UPDATE", kGrantCols),
-              {doctor_id}, fmt::format("Google grant of doctor {}", doctor_id));
+  auto row = ExecOne(Sql("SELECT {} FROM google_grants WHERE doctor_id = ? FOR UPDATE", kGrantCols),
+                     {doctor_id}, fmt::format("Google grant of doctor {}", doctor_id));
   if (!row) return std::unexpected(row.error());
   return GrantFrom(*row);
 }
@@ -47,8 +46,9 @@ Result<core::GoogleGrant> Tx::LockGrant(int64_t doctor_id) {
 Status Tx::PutGrant(const core::GoogleGrant& g) {
   auto r = Exec(
       "INSERT INTO google_grants (doctor_id, account_email, scopes, sealed_refresh_token, "
-      "access_token, access_token_expires_at, status, last_error, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (doctor_id) DO UPDATE SET "
+      "access_token, access_token_expires_at, status, last_error, updated_at, version) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (doctor_id) DO UPDATE SET "
+      "version = google_grants.version + 1, "
       "account_email = excluded.account_email, scopes = excluded.scopes, "
       "sealed_refresh_token = excluded.sealed_refresh_token, "
       "access_token = excluded.access_token, "
@@ -247,11 +247,20 @@ Result<Page<core::Job>> Tx::ListJobs(std::string_view kind, std::optional<core::
 }
 
 Result<int64_t> Tx::CountJobs(std::optional<core::JobState> state) {
-  auto r = state ? Exec("SELECT count(*) FROM jobs WHERE state = ?",
-                        {std::string(core::Name(*state))})
-                 : Exec("SELECT count(*) FROM jobs", {});
+  auto r =
+      state ? Exec("SELECT count(*) FROM jobs WHERE state = ?", {std::string(core::Name(*state))})
+            : Exec("SELECT count(*) FROM jobs", {});
   if (!r) return std::unexpected(r.error());
   return r->rows.at(0).Int(0);
+}
+
+Result<std::optional<Instant>> Tx::NextDueAt(std::string_view kind) {
+  auto r = kind.empty() ? Exec("SELECT MIN(run_at) FROM jobs WHERE state = 'ready'", {})
+                        : Exec("SELECT MIN(run_at) FROM jobs WHERE state = 'ready' AND kind = ?",
+                               {std::string(kind)});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return std::optional<Instant>();
+  return r->rows[0].OptTime(0);
 }
 
 // --- Outbox and webhooks ---
@@ -287,7 +296,8 @@ core::OutboxEvent OutboxFrom(const Row& r) {
   e.created_at = r.Time(5);
   return e;
 }
-constexpr std::string_view kOutboxCols = "id, topic, appointment_id, doctor_id, payload, created_at";
+constexpr std::string_view kOutboxCols =
+    "id, topic, appointment_id, doctor_id, payload, created_at";
 
 core::WebhookEndpoint EndpointFrom(const Row& r) {
   core::WebhookEndpoint w;
@@ -374,16 +384,16 @@ Result<Page<core::WebhookEndpoint>> Tx::ListWebhookEndpoints(const PageRequest& 
 
 Result<core::WebhookDelivery> Tx::PutDelivery(core::WebhookDelivery d) {
   d.updated_at = Now();
-  auto row = ExecOne(
-      Sql("INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts, "
-          "response_status, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = excluded.status, "
-          "attempts = excluded.attempts, response_status = excluded.response_status, "
-          "last_error = excluded.last_error, updated_at = excluded.updated_at RETURNING {}",
-          kDeliveryCols),
-      {d.endpoint_id, d.event_id, std::string(core::Name(d.status)), int64_t{d.attempts},
-       int64_t{d.response_status}, d.last_error, TimeValue(d.updated_at)},
-      "webhook delivery");
+  auto row =
+      ExecOne(Sql("INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts, "
+                  "response_status, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = excluded.status, "
+                  "attempts = excluded.attempts, response_status = excluded.response_status, "
+                  "last_error = excluded.last_error, updated_at = excluded.updated_at RETURNING {}",
+                  kDeliveryCols),
+              {d.endpoint_id, d.event_id, std::string(core::Name(d.status)), int64_t{d.attempts},
+               int64_t{d.response_status}, d.last_error, TimeValue(d.updated_at)},
+              "webhook delivery");
   if (!row) {
     if (row.error().code() == ErrorCode::kFailedPrecondition) {
       return Fail(ErrorCode::kNotFound, "the endpoint or the event does not exist", "event_id");
@@ -393,11 +403,10 @@ Result<core::WebhookDelivery> Tx::PutDelivery(core::WebhookDelivery d) {
   return DeliveryFrom(*row);
 }
 
-Result<Page<core::WebhookDelivery>> Tx::ListDeliveries(int64_t event_id,
-                                                       const PageRequest& page) {
+Result<Page<core::WebhookDelivery>> Tx::ListDeliveries(int64_t event_id, const PageRequest& page) {
   return PageById<core::WebhookDelivery>(
-      conn_, Sql("SELECT {} FROM webhook_deliveries WHERE event_id = ?", kDeliveryCols),
-      {event_id}, page, DeliveryFrom);
+      conn_, Sql("SELECT {} FROM webhook_deliveries WHERE event_id = ?", kDeliveryCols), {event_id},
+      page, DeliveryFrom);
 }
 
 }  // namespace telemeet::store

@@ -10,11 +10,10 @@
 
 const {test, before, after} = require('node:test');
 const assert = require('node:assert/strict');
-const {spawn} = require('node:child_process');
 const http = require('node:http');
-const readline = require('node:readline');
 const {OAuth2Client, CodeChallengeMethod} = require('google-auth-library');
 const {calendar: calendarApi} = require('@googleapis/calendar');
+const {startFakeGoogle} = require('./fake_google');
 
 const CLIENT_ID = 'conformance.apps.googleusercontent.com';
 const CLIENT_SECRET = 'conformance-secret';
@@ -22,30 +21,20 @@ const REDIRECT_URI = 'http://127.0.0.1:1/oauth/callback';  // never followed: we
 const DOCTOR = 'doctor@example.com';
 const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 
-let proc;
+let google;
 let base;  // "http://127.0.0.1:PORT"
 
 before(async () => {
-  const bin = process.env.FAKE_GOOGLE_BIN;
-  assert.ok(bin, 'FAKE_GOOGLE_BIN must name the fake-google binary');
-  proc = spawn(bin, [
-    '--port', '0',
+  google = await startFakeGoogle([
     '--client', `${CLIENT_ID}:${CLIENT_SECRET}:${REDIRECT_URI}`,
     '--account', `${DOCTOR}:Dr Who`,
     '--account', 'nurse@example.com:Nurse Joy',
-  ], {stdio: ['ignore', 'pipe', 'inherit']});
-  const lines = readline.createInterface({input: proc.stdout});
-  base = await new Promise((resolve, reject) => {
-    proc.once('exit', code => reject(new Error(`fake-google exited with ${code}`)));
-    lines.once('line', line => {
-      const m = /listening on (http:\/\/\S+)/.exec(line);
-      if (m) resolve(m[1]); else reject(new Error(`unexpected first line: ${line}`));
-    });
-  });
+  ]);
+  base = google.base;
 });
 
 after(() => {
-  if (proc) proc.kill('SIGTERM');
+  if (google) google.stop();
 });
 
 // ---- helpers ---------------------------------------------------------------------------------

@@ -183,6 +183,70 @@ TEST_F(ServeTest, APortInUseFailsWithAMessage) {
             std::string::npos);
 }
 
+TEST_F(ServeTest, MigrateCreatesTheSchemaAndIsSafeToRunTwice) {
+  for (int run = 0; run < 2; ++run) {
+    auto migrate = ChildProcess::Start(
+        {TELEMEET_BINARY, "migrate", "--data-dir", (dir_ / "data").string()});
+    ASSERT_TRUE(migrate.has_value());
+    EXPECT_EQ((*migrate)->Wait(20s), 0) << (*migrate)->errors();
+    EXPECT_NE((*migrate)->output().find("schema version "), std::string::npos);
+    EXPECT_NE((*migrate)->output().find("(sqlite, latest "), std::string::npos);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "data" / "telemeet.db"));
+}
+
+TEST_F(ServeTest, RefusesAnUnmigratedDatabaseWhenToldNotToMigrate) {
+  auto child = Launch({"--set", "storage.migrate_on_start=false"});
+  EXPECT_EQ(child->Wait(20s), 1);
+  EXPECT_NE(child->errors().find("run `telemeet migrate`"), std::string::npos)
+      << child->errors();
+}
+
+TEST_F(ServeTest, SandboxStartsTheGoogleEmulatorWithTheDemoAccounts) {
+  int port = StartServer();
+  ASSERT_GT(port, 0);
+  auto line = server_->WaitForLine("Sandbox: Google is emulated at", 5s);
+  ASSERT_TRUE(line.has_value()) << server_->output();
+  int google_port = testing::PortFromUrlLine(*line);
+  ASSERT_GT(google_port, 0);
+  ASSERT_NE(google_port, port);
+  // The emulator's consent page accepts telemeet's own client and callback, and lists the
+  // demo doctors' accounts.
+  std::string redirect =
+      "http%3A%2F%2F127.0.0.1%3A" + std::to_string(port) + "%2Foauth%2Fgoogle%2Fcallback";
+  auto consent = Fetch(google_port, "GET",
+                       "/o/oauth2/v2/auth?client_id=telemeet-sandbox.apps.googleusercontent.com"
+                       "&redirect_uri=" + redirect +
+                       "&response_type=code&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2F"
+                       "calendar&access_type=offline&state=s1");
+  ASSERT_TRUE(consent.has_value());
+  EXPECT_EQ(consent->status, 200) << consent->body;
+  EXPECT_NE(consent->body.find("dr.ada.lovelace@sandbox.telemeet.test"), std::string::npos);
+  // A redirect URI telemeet does not own is refused, as Google does.
+  auto foreign = Fetch(google_port, "GET",
+                       "/o/oauth2/v2/auth?client_id=telemeet-sandbox.apps.googleusercontent.com"
+                       "&redirect_uri=http%3A%2F%2Fevil.example%2Fcb&response_type=code"
+                       "&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcalendar");
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_EQ(foreign->status, 400);
+  auto ready = Fetch(port, "GET", "/readyz");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(nlohmann::json::parse(ready->body)["checks"]["store"], "ok");
+  // The master key was created for the sandbox, readable by its owner only.
+  auto perms = std::filesystem::status(dir_ / "data" / "master.key").permissions();
+  EXPECT_EQ(perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+            std::filesystem::perms::none);
+}
+
+TEST_F(ServeTest, WithGoogleCredentialsButNoMasterKeyStartupStopsWithAMessage) {
+  auto child = Launch({"--set", "google.client_id=abc.apps.googleusercontent.com", "--set",
+                       "google.client_secret=not-a-real-secret"});
+  EXPECT_EQ(child->Wait(20s), 1);
+  EXPECT_NE(child->errors().find("no master key: set TELEMEET_MASTER_KEY"), std::string::npos)
+      << child->errors();
+  EXPECT_EQ(child->errors().find("not-a-real-secret"), std::string::npos);
+}
+
 TEST_F(ServeTest, RequestLogsAreJsonWithRequestIdsAndNoSecrets) {
   int port = StartServer();
   ASSERT_GT(port, 0);

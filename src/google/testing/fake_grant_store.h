@@ -59,6 +59,18 @@ class FakeGrantStore final : public GrantStore {
     return {};
   }
 
+  Status MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find(doctor_id);
+    if (it == rows_.end()) return Fail(ErrorCode::kNotFound, "no grant");
+    StoredGrant dead = it->second;
+    dead.needs_reconnect = true;
+    dead.reconnect_reason = std::string(reason);
+    dead.sealed_access_token.clear();
+    WriteLocked(std::move(dead));
+    return {};
+  }
+
   Status DeleteGrant(std::string_view doctor_id) override {
     std::lock_guard lock(mu_);
     auto it = rows_.find(doctor_id);

@@ -29,6 +29,15 @@ class FakeTokenSource final : public AccessTokenSource {
     if (rejected == "token-" + std::to_string(generation_)) ++generation_;
     return "token-" + std::to_string(generation_);
   }
+  void MarkNeedsReconnect(std::string_view, const GoogleError& why) override {
+    std::lock_guard lock(mu_);
+    fail_with_ = GoogleError(ErrorKind::kNeedsReconnect, why.message());
+    ++marked_dead_;
+  }
+  int marked_dead() const {
+    std::lock_guard lock(mu_);
+    return marked_dead_;
+  }
   int refreshes() const {
     std::lock_guard lock(mu_);
     return refreshes_;
@@ -46,6 +55,7 @@ class FakeTokenSource final : public AccessTokenSource {
   mutable std::mutex mu_;
   int generation_ = 1;
   int refreshes_ = 0;
+  int marked_dead_ = 0;
   std::optional<GoogleError> fail_with_;
   std::optional<GoogleError> fail_refresh_with_;
 };

@@ -64,8 +64,8 @@ Result<HttpResponse> ScriptedTransport::Send(const HttpRequest& request) {
       reply = fallback_;
     } else {
       unexpected_.push_back(request);
-      return Fail(ErrorCode::kInternal, "no scripted answer for " + request.method + " " +
-                                            UrlPath(request.url));
+      return Fail(ErrorCode::kInternal,
+                  "no scripted answer for " + request.method + " " + UrlPath(request.url));
     }
   }
   return reply(request);

@@ -32,8 +32,8 @@ Reply Json(int status, nlohmann::json body, net::Headers headers = {});
 Reply Text(int status, std::string body, net::Headers headers = {});
 Reply TransportError(ErrorCode code, std::string message = "scripted transport failure");
 // A Calendar-shaped error: {"error":{"errors":[{domain,reason,message}],code,message}}.
-Reply ApiError(int status, std::string reason, std::string message,
-               std::string domain = "global", net::Headers headers = {});
+Reply ApiError(int status, std::string reason, std::string message, std::string domain = "global",
+               net::Headers headers = {});
 // An OAuth-shaped error: {"error","error_description"}.
 Reply OAuthError(int status, std::string error, std::string description);
 

@@ -1,5 +1,6 @@
 #include "store/postgres/pg_driver.h"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <condition_variable>
@@ -8,8 +9,6 @@
 #include <mutex>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace telemeet::store {
 namespace {
@@ -30,9 +29,8 @@ std::string Oneline(const char* s) {
 
 Error PgError(PGconn* conn, const PGresult* res, std::string_view doing) {
   if (PQstatus(conn) == CONNECTION_BAD) {
-    return Error(ErrorCode::kUnavailable,
-                 fmt::format("postgres {}: connection lost: {}", doing,
-                             Oneline(PQerrorMessage(conn))));
+    return Error(ErrorCode::kUnavailable, fmt::format("postgres {}: connection lost: {}", doing,
+                                                      Oneline(PQerrorMessage(conn))));
   }
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string msg = fmt::format("postgres {}: {}", doing,
@@ -79,8 +77,8 @@ class PgConn final : public Conn {
     auto it = prepared_.find(key);
     if (it == prepared_.end()) {
       std::string name = fmt::format("tm{}", prepared_.size() + 1);
-      PgResult r(PQprepare(c_, name.c_str(), Numbered(sql).c_str(),
-                           static_cast<int>(params.size()), nullptr));
+      PgResult r(PQprepare(c_, name.c_str(), Numbered(sql).c_str(), static_cast<int>(params.size()),
+                           nullptr));
       if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
         return std::unexpected(PgError(c_, r.get(), "prepare"));
       }
@@ -135,8 +133,7 @@ class PgConn final : public Conn {
 
 class PgDriver final : public Driver {
  public:
-  PgDriver(std::string url, PostgresOptions options)
-      : url_(std::move(url)), options_(options) {}
+  PgDriver(std::string url, PostgresOptions options) : url_(std::move(url)), options_(options) {}
 
   Result<std::unique_ptr<PgConn>> Connect() {
     PGconn* c = PQconnectdb(url_.c_str());
@@ -149,7 +146,8 @@ class PgDriver final : public Driver {
     }
     auto conn = std::make_unique<PgConn>(c);
     // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of stderr.
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     return conn;
   }
 
@@ -158,11 +156,18 @@ class PgDriver final : public Driver {
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
+    const char* begin = mode == TxMode::kWrite ? "BEGIN" : "BEGIN READ ONLY";
+    // A pooled connection may have died while idle (server restart, terminated backend); that
+    // shows at BEGIN, before anything ran, so trying a fresh connection is safe.
+    Status began = (*conn)->ExecScript(begin);
+    for (int tries = 0; !began && (*conn)->broken() && tries <= options_.pool_size; ++tries) {
+      Release(std::move(*conn));  // drops it
+      conn = Acquire();
+      if (!conn) return std::unexpected(conn.error());
+      began = (*conn)->ExecScript(begin);
+    }
     Status result = [&]() -> Status {
-      if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN" : "BEGIN READ ONLY");
-          !s) {
-        return s;
-      }
+      if (!began) return began;
       Status s = fn(**conn);
       if (s) s = (*conn)->ExecScript("COMMIT");
       if (!s) (void)(*conn)->ExecScript("ROLLBACK");

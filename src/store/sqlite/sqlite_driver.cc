@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_driver.h"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -7,14 +8,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include <fmt/format.h>
-
 namespace telemeet::store {
 namespace {
 
 Error SqliteError(sqlite3* db, int rc, std::string_view doing) {
   int ext = db ? sqlite3_extended_errcode(db) : rc;
-  std::string msg = fmt::format("sqlite {}: {}", doing, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string msg =
+      fmt::format("sqlite {}: {}", doing, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (ext) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -128,9 +128,9 @@ class SqliteDriver final : public Driver {
 
   Result<std::unique_ptr<SqliteConn>> Connect() {
     sqlite3* db = nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path_.c_str(), &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       Error e(ErrorCode::kUnavailable, fmt::format("cannot open SQLite database {}: {}", path_,
                                                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
@@ -139,9 +139,9 @@ class SqliteDriver final : public Driver {
     }
     auto conn = std::make_unique<SqliteConn>(db);
     sqlite3_busy_timeout(db, options_.busy_timeout_ms);
-    std::string pragmas = fmt::format(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
-        options_.synchronous);
+    std::string pragmas =
+        fmt::format("PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
+                    options_.synchronous);
     if (auto s = conn->ExecScript(pragmas); !s) return std::unexpected(s.error());
     return conn;
   }
@@ -149,13 +149,14 @@ class SqliteDriver final : public Driver {
   Dialect dialect() const override { return Dialect::kSqlite; }
 
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
-    auto conn = Acquire();
-    if (!conn) return std::unexpected(conn.error());
+    // Writers queue on the mutex before taking a connection, so waiting writers do not hold
+    // connections that readers could use.
     std::unique_lock<std::mutex> write_lock;
     if (mode == TxMode::kWrite) write_lock = std::unique_lock(write_mu_);
+    auto conn = Acquire();
+    if (!conn) return std::unexpected(conn.error());
     Status result = [&]() -> Status {
-      if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN");
-          !s) {
+      if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) {
         return s;
       }
       Status s = fn(**conn);

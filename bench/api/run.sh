@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# bench/api: GET /api/v1/appointments/{id} and POST /api/v1/appointments (SQLite, API key
+# auth, JSON) against the bare Boost.Beast server from bench/http measured in the same run, all
+# with 2 I/O threads, loaded by wrk (2 threads, 50 keep-alive connections). Also POST latency
+# under light load (1 connection; wrk cannot hold an exact rate, so this stands in for "p99 at
+# 200/s": it prints the rate it reached).
+# Targets (issue 7): GET >= 0.40 of the bare server; POST >= 2,000/s; POST p99 < 20 ms at ~200/s.
+#
+#   bench/api/run.sh [seconds]     (default 10)
+#   SYNC=full bench/api/run.sh     SQLite synchronous mode (default normal: WAL commits without
+#                                  fsync, durable across process crashes, not power loss; with
+#                                  full, every commit waits for the disk and POST is bound by
+#                                  fsync latency)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs="${1:-10}"
+sync="${SYNC:-normal}"
+command -v wrk >/dev/null || { echo "wrk is missing" >&2; exit 1; }
+cmake --preset release >/dev/null
+cmake --build --preset release --target bench_api_server bench_http_bare_server >/dev/null
+
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
+trap cleanup EXIT
+
+build/release/bench/http/bench_http_bare_server 2 >"$dir/bare.out" &
+pids+=($!)
+build/release/bench/api/bench_api_server "$dir" 2 8 "$sync" >"$dir/api.out" &
+pids+=($!)
+for _ in $(seq 1 100); do
+  grep -q port "$dir/bare.out" && grep -q patient "$dir/api.out" && break
+  sleep 0.1
+done
+bare_port=$(awk '/port/ {print $2}' "$dir/bare.out")
+api_port=$(awk '/^port/ {print $2}' "$dir/api.out")
+export KEY=$(awk '/^key/ {print $2}' "$dir/api.out")
+export DOCTOR=$(awk '/^doctor/ {print $2}' "$dir/api.out")
+export SERVICE=$(awk '/^service/ {print $2}' "$dir/api.out")
+export PATIENT=$(awk '/^patient/ {print $2}' "$dir/api.out")
+appt=$(awk '/^appointment/ {print $2}' "$dir/api.out")
+
+rps() { awk '/Requests\/sec/ {print $2}' <<<"$1"; }
+p99() { grep -A4 "Latency Distribution" <<<"$1" | awk '/99%/ {print $2}'; }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user+system ticks so far
+# server CPU microseconds per request: pid, ticks before, ticks after, wrk output
+cpu_per_req() {
+  local reqs
+  reqs=$(awk '/requests in/ {print $1}' <<<"$4")
+  echo "($3 - $2) * 1000000 / $(getconf CLK_TCK) / $reqs" | bc -l
+}
+
+wrk -t2 -c50 -d2s "http://127.0.0.1:$bare_port/healthz" >/dev/null
+t0=$(cpu_ticks "${pids[0]}")
+bare=$(wrk -t2 -c50 -d"${secs}s" --latency "http://127.0.0.1:$bare_port/healthz")
+bare_cpu=$(cpu_per_req "${pids[0]}" "$t0" "$(cpu_ticks "${pids[0]}")" "$bare")
+t0=$(cpu_ticks "${pids[1]}")
+get=$(wrk -t2 -c50 -d"${secs}s" --latency -H "Authorization: Bearer $KEY" \
+  "http://127.0.0.1:$api_port/api/v1/appointments/$appt")
+get_cpu=$(cpu_per_req "${pids[1]}" "$t0" "$(cpu_ticks "${pids[1]}")" "$get")
+post=$(wrk -t2 -c50 -d"${secs}s" --latency -s bench/api/post.lua "http://127.0.0.1:$api_port" \
+  2>"$dir/post.err")
+light=$(wrk -t1 -c1 -d"${secs}s" --latency -s bench/api/post.lua "http://127.0.0.1:$api_port" \
+  2>>"$dir/post.err")
+errors=$(wc -l <"$dir/post.err")
+
+printf 'bare Beast server  : %10.0f req/s  %6.1f us CPU/request\n' "$(rps "$bare")" "$bare_cpu"
+printf 'GET appointment    : %10.0f req/s  %6.1f us CPU/request  p99 %s\n' \
+  "$(rps "$get")" "$get_cpu" "$(p99 "$get")"
+printf 'GET ratio          : %10.2f req/s, %.2f CPU/request (bare / api; target >= 0.40; the CPU\n' \
+  "$(echo "$(rps "$get") / $(rps "$bare")" | bc -l)" "$(echo "$bare_cpu / $get_cpu" | bc -l)"
+printf '                     ratio is the robust one on a shared machine)\n'
+printf 'POST appointment   : %10.0f req/s  p99 %s  (target >= 2000/s; SQLite synchronous=%s)\n' \
+  "$(rps "$post")" "$(p99 "$post")" "$sync"
+printf 'POST, 1 connection : %10.0f req/s  p99 %s  (target p99 < 20ms at ~200/s)\n' \
+  "$(rps "$light")" "$(p99 "$light")"
+printf 'POST errors        : %10d\n' "$errors"

@@ -1,0 +1,75 @@
+#include "api/api.h"
+
+#include "api/auth.h"
+#include "api/request.h"
+#include "api/views.h"
+#include "core/validation.h"
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "net/json.h"
+
+namespace telemeet::api {
+
+extern const std::string_view kOpenApiJson;
+
+std::string_view OpenApiDocument() { return kOpenApiJson; }
+
+void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
+  if (!deps.auth_cache) deps.auth_cache = std::make_shared<AuthCache>();
+  router.SetErrorRenderer([](int status, std::string_view code, std::string_view message) {
+    return net::JsonError(status, code, message);
+  });
+  router.Get("/api/v1/openapi.json", [](net::Request&) {
+    net::Response r =
+        net::Response::Text(200, std::string(OpenApiDocument()), "application/json; charset=utf-8");
+    r.headers.Set("Cache-Control", "public, max-age=300");
+    return r;
+  });
+  RegisterCatalogRoutes(router, deps);
+  RegisterAppointmentRoutes(router, deps);
+  RegisterAdminRoutes(router, deps);
+  RegisterGoogleRoutes(router, deps);
+}
+
+Result<core::User> CreateAdmin(store::Store& store, std::string_view email,
+                               std::string_view password, const crypto::PasswordLimits& limits) {
+  if (auto s = core::ValidateEmail(email, "email"); !s) return std::unexpected(s.error());
+  if (password.size() < 10) {
+    return Fail(ErrorCode::kInvalidArgument, "password must have at least 10 characters",
+                "password");
+  }
+  auto hash = crypto::HashPassword(password, limits);
+  if (!hash) return std::unexpected(hash.error());
+  core::User u{.email = std::string(email),
+               .name = "Administrator",
+               .role = core::Role::kAdmin,
+               .password_hash = *hash};
+  return store.Transact([&](store::Tx& tx) { return tx.CreateUser(u); });
+}
+
+Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name,
+                               std::string_view scopes) {
+  bool any = false;
+  for (std::string_view s : Split(scopes, ' ')) {
+    if (s != "read" && s != "write") {
+      return Fail(ErrorCode::kInvalidArgument, "scopes may hold \"read\" and \"write\"", "scopes");
+    }
+    any = true;
+  }
+  if (!any) return Fail(ErrorCode::kInvalidArgument, "at least one scope is needed", "scopes");
+  NewApiKey out;
+  std::string prefix = crypto::HexEncode(crypto::RandomBytes(6));
+  std::string secret = crypto::RandomToken(32);
+  out.secret = "tm_" + prefix + "_" + secret;
+  core::ApiKey k;
+  k.name = std::string(name);
+  k.prefix = prefix;
+  k.key_hash = TokenHash(secret);
+  k.scopes = std::string(scopes);
+  auto created = store.Transact([&](store::Tx& tx) { return tx.CreateApiKey(k); });
+  if (!created) return std::unexpected(created.error());
+  out.key = *created;
+  return out;
+}
+
+}  // namespace telemeet::api

@@ -1,0 +1,112 @@
+// The REST API under /api/v1 (issue 7): doctors, services, patients, appointments with their
+// meetings, audit trail and patient access links, Google connection, admin settings, API keys,
+// users and sessions, webhook endpoints and their delivery log, and the OpenAPI document. Also
+// the browser side of the Google connect flow (/oauth/google/start and /oauth/google/callback).
+//
+//   api::ApiDeps deps{.store = *store, .clock = clock, .oauth = &oauth, .tokens = &tokens,
+//                     .calendar = &calendar, .keys = &keyring,
+//                     .on_work_enqueued = [&] { worker.Nudge(); },
+//                     .options = {.public_url = "https://telemeet.clinic.example"}};
+//   api::RegisterApiRoutes(router, deps);   // deps must outlive the router
+//   auto admin = api::CreateAdmin(*store, "admin@clinic.example", password);
+//
+// Callers authenticate with an integrator API key ("Authorization: Bearer tm_<prefix>_<secret>",
+// scopes read/write) or a web session cookie (admin or doctor; writes need X-CSRF-Token). One
+// authorization module (auth.h) decides: an admin may do everything, a doctor only what concerns
+// their own doctor record, an API key what its scopes allow, a patient link its one appointment.
+//
+// Every handler touching the store runs on the server's worker pool and makes at most one write
+// transaction, so a refused request leaves nothing behind. Handlers are safe for concurrent use.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "core/types.h"
+#include "crypto/password.h"
+#include "net/router.h"
+#include "store/store.h"
+
+namespace telemeet::google {
+class OAuthClient;
+class TokenProvider;
+class CalendarClient;
+}  // namespace telemeet::google
+
+namespace telemeet::crypto {
+class KeyRing;
+}
+
+namespace telemeet::api {
+
+struct ApiOptions {
+  // How browsers and integrators reach this service ("https://telemeet.clinic.example"); patient
+  // access links and the default OAuth redirect URI are built from it. No trailing slash.
+  std::string public_url = "http://127.0.0.1:8080";
+  // Argon2id limits for new passwords (tests pass crypto::PasswordLimits::Minimum()).
+  crypto::PasswordLimits password_limits = crypto::PasswordLimits::Interactive();
+  int max_login_failures = 5;                              // then the account is locked ...
+  std::chrono::seconds lockout{std::chrono::minutes(15)};  // ... for this long
+  std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  std::chrono::seconds idempotency_ttl{std::chrono::hours(24)};
+  std::chrono::seconds oauth_state_ttl{std::chrono::minutes(10)};
+  // A patient access link expires this long after the appointment ends.
+  std::chrono::seconds access_link_after_end{std::chrono::days(7)};
+  // API keys' last_used_at is written at most this often per key (reads stay read-only).
+  std::chrono::seconds api_key_touch_interval{60};
+  // A verified API key is remembered this long in this process (0 = never), saving a store read
+  // per request. A key revoked through this process stops at once; one revoked through another
+  // instance works here for at most this long.
+  std::chrono::milliseconds api_key_cache_ttl{2000};
+  size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
+};
+
+class AuthCache;
+
+struct ApiDeps {
+  store::Store& store;
+  Clock& clock;
+  // The Google side; null when Google is not configured (the connect routes answer 503).
+  google::OAuthClient* oauth = nullptr;
+  google::TokenProvider* tokens = nullptr;
+  google::CalendarClient* calendar = nullptr;
+  // Seals the OAuth client secret, PKCE verifiers and webhook secrets at rest; opens grants to
+  // revoke them. Required for settings, connect and webhook endpoints (else 503).
+  crypto::KeyRing* keys = nullptr;
+  // Called after a commit that made work due (appointment changes, retries, reconnects): wire
+  // it to the reconciler worker's Nudge so it does not wait for its next poll.
+  std::function<void()> on_work_enqueued{};
+  ApiOptions options{};
+  // Internal state of the routes (the API key cache); created by RegisterApiRoutes.
+  std::shared_ptr<AuthCache> auth_cache{};
+};
+
+// Registers every /api/v1 route, /oauth/google/start and /oauth/google/callback, and installs
+// the JSON error renderer on `router`. `deps` must outlive the router.
+void RegisterApiRoutes(net::Router& router, ApiDeps& deps);
+
+// The OpenAPI 3 document (src/api/openapi.json, embedded at build time).
+std::string_view OpenApiDocument();
+
+// Creates an admin user (for `telemeet admin create` and the sandbox seed). kAlreadyExists
+// (field "email") when a user with that email exists; kInvalidArgument for a bad email or a
+// password shorter than 10 characters.
+Result<core::User> CreateAdmin(
+    store::Store& store, std::string_view email, std::string_view password,
+    const crypto::PasswordLimits& limits = crypto::PasswordLimits::Interactive());
+
+// A new integrator API key: the full secret "tm_<prefix>_<secret>" is returned once and only its
+// SHA-256 is stored. Scopes: "read", "write" (space separated, at least one).
+struct NewApiKey {
+  core::ApiKey key;
+  std::string secret;
+};
+Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name, std::string_view scopes);
+
+}  // namespace telemeet::api

@@ -1,0 +1,643 @@
+// The API through real HTTP: the real server on port 0 over a real SQLite store, the Google
+// connect flow against the in-process emulator, and webhook deliveries to a local receiver.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "api/api.h"
+#include "api/auth.h"
+#include "api/webhooks.h"
+#include "core/meeting.h"
+#include "core/time.h"
+#include "crypto/keyring.h"
+#include "crypto/random.h"
+#include "emulator/server/fake_google.h"
+#include "google/calendar_client.h"
+#include "google/grant_store.h"
+#include "google/http_transport.h"
+#include "google/oauth_client.h"
+#include "google/retry.h"
+#include "google/token_provider.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+#include "net/json.h"
+
+namespace telemeet::api {
+namespace {
+
+using nlohmann::json;
+
+// The store as the token provider's GrantStore (the lead's adapter lives in src/sync; this is
+// the least needed to run the connect flow end to end here).
+class StoreGrants final : public google::GrantStore {
+ public:
+  explicit StoreGrants(store::Store& store) : store_(store) {}
+
+  Result<std::optional<google::StoredGrant>> LoadGrant(std::string_view doctor_id) override {
+    auto g =
+        store_.Read([&](store::Tx& tx) { return tx.GetGrant(std::stoll(std::string(doctor_id))); });
+    if (!g) {
+      if (g.error().code() == ErrorCode::kNotFound) return std::optional<google::StoredGrant>();
+      return std::unexpected(g.error());
+    }
+    return std::optional<google::StoredGrant>(From(*g));
+  }
+  Status SaveGrant(const google::StoredGrant& grant) override {
+    return store_.Transact([&](store::Tx& tx) { return tx.PutGrant(To(grant)); });
+  }
+  Status LockAndUpdate(std::string_view doctor_id, const Update& update) override {
+    return store_.Transact([&](store::Tx& tx) -> Status {
+      auto g = tx.LockGrant(std::stoll(std::string(doctor_id)));
+      if (!g) return std::unexpected(g.error());
+      auto next = update(From(*g));
+      if (!next) return std::unexpected(next.error());
+      if (!*next) return Ok();
+      return tx.PutGrant(To(**next));
+    });
+  }
+  Status DeleteGrant(std::string_view doctor_id) override {
+    auto s = store_.Transact(
+        [&](store::Tx& tx) { return tx.DeleteGrant(std::stoll(std::string(doctor_id))); });
+    if (!s && s.error().code() == ErrorCode::kNotFound) return Ok();
+    return s;
+  }
+
+ private:
+  static google::StoredGrant From(const core::GoogleGrant& g) {
+    google::StoredGrant s;
+    s.doctor_id = std::to_string(g.doctor_id);
+    s.account_email = g.account_email;
+    s.sealed_refresh_token = g.sealed_refresh_token;
+    s.sealed_access_token = g.access_token;
+    s.access_expires_at = g.access_token_expires_at;
+    for (std::string_view x : Split(g.scopes, ' ')) {
+      if (!x.empty()) s.scopes.emplace_back(x);
+    }
+    s.needs_reconnect = g.status == core::GrantStatus::kNeedsReconnect;
+    s.reconnect_reason = g.last_error;
+    return s;
+  }
+  static core::GoogleGrant To(const google::StoredGrant& s) {
+    core::GoogleGrant g;
+    g.doctor_id = std::stoll(s.doctor_id);
+    g.account_email = s.account_email;
+    g.sealed_refresh_token = s.sealed_refresh_token;
+    g.access_token = s.sealed_access_token;
+    g.access_token_expires_at = s.access_expires_at;
+    for (const auto& x : s.scopes) g.scopes += (g.scopes.empty() ? "" : " ") + x;
+    g.status = s.needs_reconnect ? core::GrantStatus::kNeedsReconnect : core::GrantStatus::kActive;
+    g.last_error = s.reconnect_reason;
+    return g;
+  }
+  store::Store& store_;
+};
+
+// A webhook receiver: records every request; answers the scripted statuses, then 200.
+class Receiver {
+ public:
+  Receiver() {
+    router_.Post("/hooks", [this](net::Request& req) {
+      std::lock_guard lock(mu_);
+      received_.push_back(req);
+      int status = 200;
+      if (!script_.empty()) {
+        status = script_.front();
+        script_.erase(script_.begin());
+      }
+      return net::Response::Text(status, "ok");
+    });
+    server_ = std::make_unique<net::HttpServer>(net::ServerOptions{.port = 0}, router_);
+    EXPECT_TRUE(server_->Start());
+  }
+  std::string url() const { return server_->BaseUrl() + "/hooks"; }
+  void Script(std::vector<int> statuses) {
+    std::lock_guard lock(mu_);
+    script_ = std::move(statuses);
+  }
+  std::vector<net::Request> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+
+ private:
+  net::Router router_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::mutex mu_;
+  std::vector<net::Request> received_;
+  std::vector<int> script_;
+};
+
+class ApiIntegrationTest : public ::testing::Test {
+ protected:
+  ApiIntegrationTest() : clock_(SystemClock::Instance().Now()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tm-api-it-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    store_ = std::move(*store::OpenStore("sqlite://" + dir_ + "/db.sqlite", clock_));
+    EXPECT_TRUE(store_->Migrate());
+    EXPECT_TRUE(keys_.Add("k1", crypto::RandomBytes(32)));
+    deps_ = std::make_unique<ApiDeps>(
+        ApiDeps{.store = *store_,
+                .clock = clock_,
+                .keys = &keys_,
+                .on_work_enqueued = [this] { ++nudges_; },
+                .options = {.password_limits = crypto::PasswordLimits::Minimum()}});
+    RegisterApiRoutes(router_, *deps_);
+    server_ = std::make_unique<net::HttpServer>(net::ServerOptions{.port = 0}, router_);
+    EXPECT_TRUE(server_->Start());
+    deps_->options.public_url = server_->BaseUrl();
+    EXPECT_TRUE(CreateAdmin(*store_, "admin@clinic.example", "correct horse battery",
+                            crypto::PasswordLimits::Minimum()));
+    key_ = CreateApiKey(*store_, "booking", "read write")->secret;
+    auto login = Send(
+        "POST", "/api/v1/session",
+        json{{"email", "admin@clinic.example"}, {"password", "correct horse battery"}}.dump(), {});
+    EXPECT_EQ(login.status, 201);
+    std::string cookie = login.headers.Get("Set-Cookie").value_or("");
+    admin_cookie_ = cookie.substr(0, cookie.find(';'));
+    admin_csrf_ = net::ParseJson(login.body)->at("csrf_token");
+  }
+  ~ApiIntegrationTest() override {
+    server_->Shutdown(std::chrono::milliseconds(0));
+    google_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  net::ClientResponse Send(std::string method, std::string path, std::string body,
+                           KeyValues headers) {
+    net::ClientRequest req{.method = std::move(method),
+                           .url = path.starts_with("http") ? path : server_->BaseUrl() + path,
+                           .body = std::move(body),
+                           .timeout = std::chrono::seconds(10)};
+    for (const auto& [k, v] : headers) req.headers.Set(k, v);
+    if (!req.body.empty() && !req.headers.Has("Content-Type")) {
+      req.headers.Set("Content-Type", "application/json");
+    }
+    auto r = http_.Send(std::move(req));
+    EXPECT_TRUE(r) << r.error().ToString();
+    return r ? *r : net::ClientResponse{};
+  }
+  net::ClientResponse AsKey(std::string method, std::string path, const json& body = nullptr,
+                            KeyValues headers = {}) {
+    headers.emplace_back("Authorization", "Bearer " + key_);
+    return Send(std::move(method), std::move(path), body.is_null() ? "" : body.dump(), headers);
+  }
+  net::ClientResponse AsAdmin(std::string method, std::string path, const json& body = nullptr) {
+    return Send(std::move(method), std::move(path), body.is_null() ? "" : body.dump(),
+                {{"Cookie", admin_cookie_}, {"X-CSRF-Token", admin_csrf_}});
+  }
+  static json J(const net::ClientResponse& r) { return json::parse(r.body, nullptr, false); }
+
+  int64_t MakeDoctor(std::string email) {
+    auto r = AsKey("POST", "/api/v1/doctors", {{"name", "Dr " + email}, {"email", email}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return J(r)["id"];
+  }
+
+  // Starts fake-google with our callback as the registered redirect URI and wires the Google
+  // side of the deps to it.
+  void StartGoogle() {
+    emulator::FakeGoogleOptions o;
+    redirect_ = server_->BaseUrl() + "/oauth/google/callback";
+    o.clients.push_back({.client_id = "telemeet",
+                         .client_secret = "telemeet-secret",
+                         .redirect_uris = {redirect_}});
+    o.accounts.push_back({.email = "ada@clinic.example", .sub = "", .name = "Ada"});
+    o.accounts.push_back({.email = "bob@clinic.example", .sub = "", .name = "Bob"});
+    o.oauth.auto_approve = true;
+    google_ = std::make_unique<emulator::FakeGoogle>(o);
+    ASSERT_TRUE(google_->Start());
+    std::string base = google_->base_url();
+    transport_ = std::make_unique<google::HttpTransport>(http_);
+    retry_ = std::make_unique<google::RetryPolicy>(google::RetryOptions{.max_attempts = 2}, clock_,
+                                                   google::RealSleeper::Instance(), 1);
+    oauth_ = std::make_unique<google::OAuthClient>(
+        google::OAuthConfig{.client_id = "telemeet",
+                            .client_secret = "telemeet-secret",
+                            .redirect_uri = redirect_,
+                            .auth_url = base + "/o/oauth2/v2/auth",
+                            .token_url = base + "/token",
+                            .revoke_url = base + "/revoke"},
+        google::OAuthDeps{.transport = *transport_, .clock = clock_, .retry = *retry_});
+    grants_ = std::make_unique<StoreGrants>(*store_);
+    tokens_ = std::make_unique<google::TokenProvider>(*oauth_, *grants_, keys_, clock_);
+    calendar_ = std::make_unique<google::CalendarClient>(
+        google::CalendarOptions{.base_url = base},
+        google::CalendarDeps{.transport = *transport_,
+                             .tokens = *tokens_,
+                             .retry = *retry_,
+                             .clock = clock_,
+                             .sleeper = google::RealSleeper::Instance()});
+    deps_->oauth = oauth_.get();
+    deps_->tokens = tokens_.get();
+    deps_->calendar = calendar_.get();
+  }
+
+  // Follows the authorization URL (the emulator auto-approves) to the callback URL.
+  std::string AuthorizeAtGoogle(const std::string& authorization_url) {
+    auto r = Send("GET", authorization_url, "", {});
+    EXPECT_EQ(r.status, 302) << r.body;
+    return r.headers.Get("Location").value_or("");
+  }
+
+  FakeClock clock_;
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  crypto::KeyRing keys_;
+  std::unique_ptr<ApiDeps> deps_;
+  net::Router router_;
+  std::unique_ptr<net::HttpServer> server_;
+  net::HttpClient http_;
+  std::string key_, admin_cookie_, admin_csrf_, redirect_;
+  std::atomic<int> nudges_{0};
+
+  std::unique_ptr<emulator::FakeGoogle> google_;
+  std::unique_ptr<google::HttpTransport> transport_;
+  std::unique_ptr<google::RetryPolicy> retry_;
+  std::unique_ptr<google::OAuthClient> oauth_;
+  std::unique_ptr<StoreGrants> grants_;
+  std::unique_ptr<google::TokenProvider> tokens_;
+  std::unique_ptr<google::CalendarClient> calendar_;
+};
+
+TEST_F(ApiIntegrationTest, BooksThroughHttpWithIdempotencyAndClearErrors) {
+  int64_t doctor = MakeDoctor("ada@clinic.example");
+  auto svc = AsKey("POST", "/api/v1/services", {{"name", "Video"}, {"telemedicine", true}});
+  auto pat = AsKey("POST", "/api/v1/patients", {{"name", "Pat"}, {"email", "pat@example.com"}});
+  ASSERT_EQ(svc.status, 201);
+  ASSERT_EQ(pat.status, 201);
+  json booking = {{"doctor_id", doctor},
+                  {"service_id", J(svc)["id"]},
+                  {"patient_id", J(pat)["id"]},
+                  {"start", "2026-06-02T09:00:00Z"},
+                  {"status", "confirmed"}};
+  auto first = AsKey("POST", "/api/v1/appointments", booking, {{"Idempotency-Key", "k-1"}});
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(first.headers.Get("Content-Type"), "application/json; charset=utf-8");
+  auto again = AsKey("POST", "/api/v1/appointments", booking, {{"Idempotency-Key", "k-1"}});
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(J(again)["id"], J(first)["id"]);
+  booking["start"] = "2026-06-03T09:00:00Z";
+  auto reused = AsKey("POST", "/api/v1/appointments", booking, {{"Idempotency-Key", "k-1"}});
+  EXPECT_EQ(reused.status, 422);
+  EXPECT_EQ(J(reused)["error"]["field"], "Idempotency-Key");
+  EXPECT_GT(nudges_.load(), 0);
+
+  int64_t id = J(first)["id"];
+  auto got = AsKey("GET", "/api/v1/appointments/" + std::to_string(id));
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(J(got)["status"], "confirmed");
+  EXPECT_EQ(J(got)["meeting"]["state"], "not_needed");
+
+  // Errors over the wire keep the JSON error shape.
+  auto malformed = Send("POST", "/api/v1/patients", "{oops", {{"Authorization", "Bearer " + key_}});
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(J(malformed)["error"]["code"], "invalid_argument");
+  auto big = Send("POST", "/api/v1/patients", "{\"name\":\"" + std::string(100'000, 'a') + "\"}",
+                  {{"Authorization", "Bearer " + key_}});
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(J(big)["error"]["code"], "payload_too_large");
+  auto anonymous = Send("GET", "/api/v1/appointments", "", {});
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(J(anonymous)["error"]["code"], "unauthenticated");
+  auto missing = AsKey("GET", "/api/v1/appointments/424242");
+  EXPECT_EQ(missing.status, 404);
+  auto wrong_method = AsKey("PUT", "/api/v1/appointments/1");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(J(wrong_method)["error"]["code"], "method_not_allowed");
+  auto doc = Send("GET", "/api/v1/openapi.json", "", {});
+  EXPECT_EQ(doc.status, 200);
+  EXPECT_EQ(J(doc)["info"]["title"], "telemeet API");
+}
+
+TEST_F(ApiIntegrationTest, GoogleConnectStatusTestDisconnect) {
+  StartGoogle();
+  int64_t doctor = MakeDoctor("ada@clinic.example");
+  std::string base = "/api/v1/doctors/" + std::to_string(doctor) + "/google";
+  EXPECT_EQ(J(AsKey("GET", base))["status"], "not_connected");
+
+  // Work parked while the doctor had no grant wakes on connect.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    core::Job job{
+        .kind = "reconcile", .key = "reconcile:test", .doctor_id = doctor, .run_at = clock_.Now()};
+    auto j = tx.UpsertJob(job);
+    if (!j) return std::unexpected(j.error());
+    auto n = tx.ParkDoctorJobs(doctor, "no grant");
+    if (!n) return std::unexpected(n.error());
+    return Ok();
+  }));
+
+  auto start = AsKey("POST", base + "/connect");
+  ASSERT_EQ(start.status, 201) << start.body;
+  std::string auth_url = J(start)["authorization_url"];
+  EXPECT_NE(auth_url.find("code_challenge_method=S256"), std::string::npos);
+  EXPECT_NE(auth_url.find("access_type=offline"), std::string::npos);
+  std::string callback = AuthorizeAtGoogle(auth_url);
+  ASSERT_TRUE(callback.starts_with(redirect_)) << callback;
+  auto page = Send("GET", callback, "", {});
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("connected to ada@clinic.example"), std::string::npos) << page.body;
+
+  json status = J(AsKey("GET", base));
+  EXPECT_EQ(status["connected"], true);
+  EXPECT_EQ(status["account_email"], "ada@clinic.example");
+  auto job = store_->Read([](store::Tx& tx) { return tx.GetJob("reconcile:test"); });
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->state, core::JobState::kReady);
+
+  // The state was single use: the same callback again is refused in plain words.
+  auto replay = Send("GET", callback, "", {});
+  EXPECT_EQ(replay.status, 400);
+  EXPECT_NE(replay.body.find("expired or was already used"), std::string::npos);
+
+  auto test = AsKey("POST", base + "/test");
+  ASSERT_EQ(test.status, 200) << test.body;
+  EXPECT_EQ(J(test)["ok"], true);
+  EXPECT_EQ(J(test)["account_email"], "ada@clinic.example");
+
+  auto gone = AsKey("DELETE", base);
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  EXPECT_EQ(J(gone)["revoked_at_google"], true);
+  EXPECT_EQ(J(AsKey("GET", base))["status"], "not_connected");
+  auto after = AsKey("POST", base + "/test");
+  EXPECT_EQ(J(after)["ok"], false);
+  EXPECT_EQ(J(after)["needs_reconnect"], true);
+  EXPECT_EQ(AsKey("DELETE", base).status, 409);  // nothing left to disconnect
+}
+
+TEST_F(ApiIntegrationTest, CallbackRefusesBadStatesAndExplainsGoogleErrors) {
+  StartGoogle();
+  int64_t ada = MakeDoctor("ada@clinic.example");
+  int64_t bob = MakeDoctor("bob@clinic.example");
+  auto connect = [&](int64_t doctor) {
+    auto r = AsKey("POST", "/api/v1/doctors/" + std::to_string(doctor) + "/google/connect");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return AuthorizeAtGoogle(J(r)["authorization_url"]);
+  };
+  auto state_of = [](const std::string& url) {
+    auto q = ParseQuery(url.substr(url.find('?') + 1));
+    return FindValue(*q, "state").value_or("");
+  };
+
+  auto no_state = Send("GET", "/oauth/google/callback?code=abc", "", {});
+  EXPECT_EQ(no_state.status, 400);
+  EXPECT_NE(no_state.body.find("incomplete"), std::string::npos);
+  EXPECT_EQ(no_state.headers.Get("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(Send("GET", "/oauth/google/callback?state=made-up&code=abc", "", {}).status, 400);
+
+  // The doctor declined at Google.
+  std::string declined = connect(ada);
+  auto denied = Send(
+      "GET", "/oauth/google/callback?error=access_denied&state=" + UrlEncode(state_of(declined)),
+      "", {});
+  EXPECT_EQ(denied.status, 400);
+  EXPECT_NE(denied.body.find("not allowed"), std::string::npos);
+
+  // A code Google no longer accepts.
+  std::string stale = connect(ada);
+  auto invalid =
+      Send("GET", "/oauth/google/callback?code=bogus&state=" + UrlEncode(state_of(stale)), "", {});
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_NE(invalid.body.find("has expired"), std::string::npos) << invalid.body;
+
+  // The doctor unticked the calendar permission (the request reaches Google without it). Bob
+  // has never granted it before, so Google's include_granted_scopes cannot add it back.
+  auto partial = AsKey("POST", "/api/v1/doctors/" + std::to_string(bob) + "/google/connect");
+  std::string url = J(partial)["authorization_url"];
+  std::string calendar_scope = UrlEncode(google::kCalendarScope);
+  ASSERT_NE(url.find(calendar_scope), std::string::npos) << url;
+  url.replace(url.find(calendar_scope), calendar_scope.size(), "openid%20email");
+  auto no_scope = Send("GET", AuthorizeAtGoogle(url), "", {});
+  EXPECT_EQ(no_scope.status, 400);
+  EXPECT_NE(no_scope.body.find("Calendar access is missing"), std::string::npos) << no_scope.body;
+
+  // Expired: more than 10 minutes between start and callback.
+  std::string slow = connect(ada);
+  clock_.Advance(std::chrono::minutes(11));
+  auto expired = Send("GET", slow, "", {});
+  EXPECT_EQ(expired.status, 400);
+  EXPECT_NE(expired.body.find("expired or was already used"), std::string::npos);
+
+  // Foreign: Bob, signed in, cannot finish the flow started for Ada.
+  auto user = AsAdmin("POST", "/api/v1/users",
+                      {{"email", "bob.user@clinic.example"},
+                       {"password", "bob password 1"},
+                       {"role", "doctor"},
+                       {"doctor_id", bob}});
+  ASSERT_EQ(user.status, 201) << user.body;
+  auto login =
+      Send("POST", "/api/v1/session",
+           json{{"email", "bob.user@clinic.example"}, {"password", "bob password 1"}}.dump(), {});
+  ASSERT_EQ(login.status, 201);
+  std::string bob_cookie = login.headers.Get("Set-Cookie").value_or("");
+  bob_cookie = bob_cookie.substr(0, bob_cookie.find(';'));
+  std::string adas = connect(ada);
+  auto foreign = Send("GET", adas, "", {{"Cookie", bob_cookie}});
+  EXPECT_EQ(foreign.status, 400);
+  EXPECT_NE(foreign.body.find("someone else"), std::string::npos);
+  EXPECT_EQ(J(AsKey("GET", "/api/v1/doctors/" + std::to_string(ada) + "/google"))["connected"],
+            false);
+  // And Bob cannot start a flow for Ada either.
+  auto start_for_ada =
+      Send("POST", "/api/v1/doctors/" + std::to_string(ada) + "/google/connect", "",
+           {{"Cookie", bob_cookie}, {"X-CSRF-Token", J(login)["csrf_token"].get<std::string>()}});
+  EXPECT_EQ(start_for_ada.status, 403);
+}
+
+TEST_F(ApiIntegrationTest, WebhooksAreSignedRetriedAndLogged) {
+  Receiver receiver;
+  receiver.Script({500});  // the first attempt fails
+  auto created = AsAdmin("POST", "/api/v1/webhook_endpoints",
+                         {{"url", receiver.url()}, {"topics", {"meeting.ready"}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string secret = J(created)["secret"];
+  // An endpoint for another topic and an inactive one hear nothing.
+  ASSERT_EQ(AsAdmin("POST", "/api/v1/webhook_endpoints",
+                    {{"url", receiver.url() + "?other"}, {"topics", {"meeting.failed"}}})
+                .status,
+            201);
+  ASSERT_EQ(AsAdmin("POST", "/api/v1/webhook_endpoints",
+                    {{"url", receiver.url() + "?inactive"}, {"active", false}})
+                .status,
+            201);
+
+  // What the reconciler writes when a meeting becomes ready.
+  auto event = store_->Transact([&](store::Tx& tx) {
+    return tx.AppendOutbox(
+        {.topic = "meeting.ready",
+         .payload = json{{"join_url", "https://meet.google.com/abc-defg-hij"}}.dump()});
+  });
+  ASSERT_TRUE(event);
+
+  WebhookDispatcher dispatcher(*store_, clock_, keys_, http_, {.owner = "test"});
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  ASSERT_EQ(receiver.received().size(), 1u);
+  std::string log_path = "/api/v1/events/" + std::to_string(event->id) + "/deliveries";
+  json log = J(AsAdmin("GET", log_path));
+  ASSERT_EQ(log["data"].size(), 1u);
+  EXPECT_EQ(log["data"][0]["status"], "pending");
+  EXPECT_EQ(log["data"][0]["response_status"], 500);
+
+  // Not due before the backoff has passed, delivered after.
+  EXPECT_EQ(dispatcher.RunDue().value_or(-1), 0);
+  clock_.Advance(std::chrono::seconds(3));
+  EXPECT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  auto got = receiver.received();
+  ASSERT_EQ(got.size(), 2u);
+  const net::Request& req = got[1];
+  EXPECT_EQ(req.path, "/hooks");
+  EXPECT_EQ(req.Header("Telemeet-Event-Type"), "meeting.ready");
+  auto sig = req.Header(kSignatureHeader);
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(VerifySignature(*sig, secret, req.body, clock_.Now()));
+  EXPECT_FALSE(VerifySignature(*sig, "whsec_wrong", req.body, clock_.Now()));
+  json body = json::parse(req.body);
+  EXPECT_EQ(body["type"], "meeting.ready");
+  EXPECT_EQ(body["data"]["join_url"], "https://meet.google.com/abc-defg-hij");
+  log = J(AsAdmin("GET", log_path));
+  EXPECT_EQ(log["data"][0]["status"], "delivered");
+  EXPECT_EQ(log["data"][0]["attempts"], 2);
+  auto job =
+      store_->Read([&](store::Tx& tx) { return tx.GetJob("outbox:" + std::to_string(event->id)); });
+  EXPECT_FALSE(job.has_value());  // done
+}
+
+TEST_F(ApiIntegrationTest, WebhookGivesUpAfterMaxAttemptsAndLoopDeliversOnNudge) {
+  Receiver receiver;
+  receiver.Script({503, 503});
+  ASSERT_EQ(AsAdmin("POST", "/api/v1/webhook_endpoints", {{"url", receiver.url()}}).status, 201);
+  auto append = [&](std::string topic) {
+    return store_->Transact(
+        [&](store::Tx& tx) { return tx.AppendOutbox({.topic = topic, .payload = "{}"}); });
+  };
+  auto first = append("meeting.failed");
+  ASSERT_TRUE(first);
+  WebhookDispatcher dispatcher(
+      *store_, clock_, keys_, http_,
+      {.owner = "test", .max_attempts = 2, .poll_interval = std::chrono::seconds(30)});
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  clock_.Advance(std::chrono::seconds(3));
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  json log = J(AsAdmin("GET", "/api/v1/events/" + std::to_string(first->id) + "/deliveries"));
+  EXPECT_EQ(log["data"][0]["status"], "failed");
+  EXPECT_EQ(log["data"][0]["attempts"], 2);
+
+  // The loop: a nudge wakes it long before its 30 s poll.
+  dispatcher.Start();
+  ASSERT_TRUE(append("meeting.cancelled"));
+  dispatcher.Nudge();
+  for (int i = 0; i < 200 && receiver.received().size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  dispatcher.Stop();
+  ASSERT_EQ(receiver.received().size(), 3u);
+  EXPECT_EQ(receiver.received()[2].Header("Telemeet-Event-Type"), "meeting.cancelled");
+}
+
+// What the reconciler (src/sync) does for a confirmed telemedicine appointment, reduced to the
+// happy path, so this test can show the whole chain before the lead wires the real worker:
+// lease the reconcile job, insert the event with a Meet request at the emulator, wait for the
+// conference, record the meeting and the meeting.ready event in one transaction.
+void StandInReconcile(store::Store& store, google::CalendarClient& calendar, Clock& clock) {
+  auto jobs = store.Transact([&](store::Tx& tx) {
+    return tx.LeaseJobs({.owner = "stand-in",
+                         .max = 10,
+                         .now = clock.Now(),
+                         .kind = std::string(store::kReconcileJobKind)});
+  });
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  const core::Job& job = jobs->front();
+  int64_t id = std::stoll(job.key.substr(job.key.find(':') + 1));
+  auto a = store.Read([&](store::Tx& tx) { return tx.GetAppointment(id); });
+  ASSERT_TRUE(a);
+  google::EventSpec spec{.id = core::EventIdFor(a->uid), .summary = "Video with Dr Ada"};
+  spec.start = {.date_time = *core::FormatWithOffset(a->start, a->time_zone),
+                .time_zone = a->time_zone};
+  spec.end = {.date_time = *core::FormatWithOffset(a->end, a->time_zone),
+              .time_zone = a->time_zone};
+  spec.conference_request_id = core::RequestIdFor(a->uid, 1);
+  std::string doctor = std::to_string(a->doctor_id);
+  auto inserted = calendar.InsertEvent(doctor, "primary", spec, google::SendUpdates::kNone);
+  ASSERT_TRUE(inserted) << inserted.error().ToString();
+  google::Event event = inserted->event;
+  if (event.conference.status != google::ConferenceStatus::kSuccess) {
+    auto done =
+        calendar.AwaitConference(doctor, "primary", event.id,
+                                 {.max_polls = 10, .initial_delay = std::chrono::milliseconds(10)});
+    ASSERT_TRUE(done) << done.error().ToString();
+    event = *done;
+  }
+  ASSERT_EQ(event.conference.status, google::ConferenceStatus::kSuccess);
+  ASSERT_TRUE(store.Transact([&](store::Tx& tx) -> Status {
+    core::Meeting m{.appointment_id = id,
+                    .doctor_id = a->doctor_id,
+                    .state = core::MeetingState::kReady,
+                    .event_id = event.id,
+                    .conference_id = event.conference.conference_id,
+                    .join_url = event.conference.join_url,
+                    .event_url = event.html_link,
+                    .synced_revision = a->revision};
+    if (auto s = tx.PutMeeting(m); !s) return s;
+    auto e = tx.AppendOutbox(
+        {.topic = "meeting.ready",
+         .appointment_id = id,
+         .doctor_id = a->doctor_id,
+         .payload =
+             json{{"appointment_id", id}, {"join_url", m.join_url}, {"event_url", m.event_url}}
+                 .dump()});
+    if (!e) return std::unexpected(e.error());
+    return tx.CompleteJob(job);
+  }));
+}
+
+TEST_F(ApiIntegrationTest, BookingEndsInASignedMeetingReadyWebhookWithTheEmulatorsLink) {
+  StartGoogle();
+  Receiver receiver;
+  auto hook = AsAdmin("POST", "/api/v1/webhook_endpoints",
+                      {{"url", receiver.url()}, {"topics", {"meeting.ready"}}});
+  ASSERT_EQ(hook.status, 201);
+  std::string secret = J(hook)["secret"];
+
+  int64_t doctor = MakeDoctor("ada@clinic.example");
+  auto start = AsKey("POST", "/api/v1/doctors/" + std::to_string(doctor) + "/google/connect");
+  ASSERT_EQ(start.status, 201);
+  ASSERT_EQ(Send("GET", AuthorizeAtGoogle(J(start)["authorization_url"]), "", {}).status, 200);
+  auto svc = AsKey("POST", "/api/v1/services", {{"name", "Video"}, {"telemedicine", true}});
+  auto pat = AsKey("POST", "/api/v1/patients", {{"name", "Pat"}});
+  auto booked = AsKey("POST", "/api/v1/appointments",
+                      {{"doctor_id", doctor},
+                       {"service_id", J(svc)["id"]},
+                       {"patient_id", J(pat)["id"]},
+                       {"start", "2026-12-20T09:00"},
+                       {"time_zone", "Europe/Berlin"},
+                       {"status", "confirmed"}},
+                      {{"Idempotency-Key", "order-77"}});
+  ASSERT_EQ(booked.status, 201) << booked.body;
+  int64_t id = J(booked)["id"];
+
+  StandInReconcile(*store_, *calendar_, clock_);
+  WebhookDispatcher dispatcher(*store_, clock_, keys_, http_, {.owner = "test"});
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+
+  auto got = receiver.received();
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0].Header(kSignatureHeader));
+  EXPECT_TRUE(VerifySignature(*got[0].Header(kSignatureHeader), secret, got[0].body, clock_.Now()));
+  json body = json::parse(got[0].body);
+  EXPECT_EQ(body["type"], "meeting.ready");
+  EXPECT_EQ(body["appointment_id"], id);
+  std::string link = body["data"]["join_url"];
+  EXPECT_TRUE(link.starts_with("https://meet.google.com/")) << link;
+  // The API shows the same link on the appointment.
+  json a = J(AsKey("GET", "/api/v1/appointments/" + std::to_string(id)));
+  EXPECT_EQ(a["meeting"]["state"], "ready");
+  EXPECT_EQ(a["meeting"]["join_url"], link);
+}
+
+}  // namespace
+}  // namespace telemeet::api

@@ -1,0 +1,122 @@
+// Who is calling (authentication) and what they may do (authorization), in one place so the
+// REST routes and the web UI apply the same rules.
+//
+//   Result<Principal> p = Authenticate(req, deps);          // 401 without valid credentials
+//   if (auto s = RequireWrite(*p); !s) return s;             // 403 for a read-only key
+//   if (auto s = AuthorizeDoctor(*p, appt.doctor_id); !s)    // 403 for another doctor
+//     return s;
+//
+// The rules:
+//   - admin (session): everything;
+//   - doctor (session): only data of their own doctor record: that doctor, its appointments,
+//     meetings, audit, Google connection, and patients it has appointments with; services are
+//     readable; no catalog writes, no admin routes;
+//   - API key: scope "read" for GETs, "write" for changes; never the admin routes (settings,
+//     keys, users, webhook endpoints);
+//   - patient access link: that one appointment, read only (AccessLinkAppointment).
+// Cookie-authenticated writes must carry the session's CSRF token in X-CSRF-Token.
+//
+// Thread-safe (stateless functions over the store).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/api.h"
+#include "base/error.h"
+#include "core/types.h"
+#include "net/http.h"
+
+namespace telemeet::api {
+
+struct Principal {
+  enum class Kind { kAdmin, kDoctor, kApiKey };
+  Kind kind = Kind::kApiKey;
+  int64_t user_id = 0;     // sessions
+  int64_t doctor_id = 0;   // doctor sessions
+  int64_t api_key_id = 0;  // API keys
+  bool can_read = false;
+  bool can_write = false;
+  bool via_cookie = false;
+  std::string csrf_token;  // sessions
+  // "user:3", "api_key:7": recorded in the audit trail and scoping idempotency keys.
+  std::string actor;
+};
+
+inline constexpr std::string_view kSessionCookie = "tm_session";
+
+// Verified API keys by the hash of their full bearer value, for ApiOptions::api_key_cache_ttl.
+// Thread-safe.
+class AuthCache {
+ public:
+  std::optional<Principal> Get(const std::string& bearer_hash, Instant now,
+                               std::chrono::milliseconds ttl);
+  void Put(const std::string& bearer_hash, const Principal& p, Instant now);
+  void EvictKey(int64_t api_key_id);
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  struct Entry {
+    Principal principal;
+    Instant cached_at;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry, std::less<>> entries_;  // guarded by mu_
+};
+
+// The stored form of a bearer secret, session token or access-link token: hex SHA-256.
+std::string TokenHash(std::string_view token);
+
+// Splits "tm_<12 hex>_<secret>" into prefix and secret; nullopt when malformed.
+struct ParsedKey {
+  std::string prefix;
+  std::string secret;
+};
+std::optional<ParsedKey> ParseApiKey(std::string_view bearer);
+
+// The value of cookie `name` in a Cookie header, or nullopt.
+std::optional<std::string> CookieValue(const net::Request& req, std::string_view name);
+
+// Resolves the request's credentials. kUnauthenticated when there are none, when a key is
+// unknown, malformed, wrong or revoked, or when the session is unknown, expired or its user
+// disabled. Writes last_used_at of an API key at most every api_key_touch_interval.
+Result<Principal> Authenticate(const net::Request& req, ApiDeps& deps);
+
+// kPermissionDenied unless the principal may read / write at all (API key scopes; CSRF token
+// for cookie writes is checked here too, as kPermissionDenied naming X-CSRF-Token).
+Status RequireRead(const Principal& p);
+Status RequireWrite(const Principal& p, const net::Request& req);
+// kPermissionDenied unless an admin session.
+Status RequireAdmin(const Principal& p);
+// Doctor-owned data: kPermissionDenied for a doctor session of another doctor.
+Status AuthorizeDoctor(const Principal& p, int64_t doctor_id);
+// Catalog changes (doctors, services, patients): admin or a write-scoped key.
+Status AuthorizeCatalogWrite(const Principal& p);
+// A patient record: admins and keys; a doctor only with an appointment with that patient.
+Status AuthorizePatientRead(const Principal& p, int64_t patient_id, store::Tx& tx);
+
+// The appointment a patient access-link token opens; kNotFound when the token is unknown,
+// revoked or expired (one message for all, so nothing leaks).
+Result<core::Appointment> AccessLinkAppointment(store::Tx& tx, std::string_view token, Instant now);
+
+// Sign-in with email + password (Argon2id). After max_login_failures failures in a row the
+// account is locked for `lockout` (kResourceExhausted, even with the right password).
+// kUnauthenticated for a wrong email or password (one message for both).
+struct LoginResult {
+  core::User user;
+  core::Session session;
+  std::string token;  // the cookie value; only its hash is stored
+};
+Result<LoginResult> Login(ApiDeps& deps, std::string_view email, std::string_view password);
+
+// The Set-Cookie header value for a session token (HttpOnly, SameSite=Strict, Path=/, Secure
+// when public_url is https); an empty token clears the cookie.
+std::string SessionCookie(const ApiOptions& options, std::string_view token,
+                          std::chrono::seconds max_age);
+
+}  // namespace telemeet::api

@@ -1,0 +1,25 @@
+// The request-body parsing the API applies to every write, as one fuzz entry point: strict JSON
+// objects (Body::Parse with an allowed field list), the typed getters, and time parsing. The
+// property checked: any input gives a value or a 4xx-style error naming what is wrong, never a
+// crash, an exception or an accepted unknown field.
+//
+//   extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+//     api::FuzzRequestBody(std::string_view(reinterpret_cast<const char*>(data), size));
+//     return 0;
+//   }
+//
+// clang 14 (the packaged libFuzzer) cannot compile this code base: libstdc++ 12's <expected>
+// needs C++20 concepts at level 202002, which clang 14 does not announce. So body_fuzz_test.cc
+// drives the entry point with deterministic mutations under g++ in every test run, and
+// body_fuzz_main.cc is the libFuzzer/AFL++ entry for a toolchain that can build it.
+#pragma once
+
+#include <string_view>
+
+namespace telemeet::api {
+
+// Parses `body` as an appointment-create request would be parsed; aborts when a property above
+// is violated (so a fuzzer reports it as a crash).
+void FuzzRequestBody(std::string_view body);
+
+}  // namespace telemeet::api

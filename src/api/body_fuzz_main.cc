@@ -1,0 +1,11 @@
+// libFuzzer / AFL++ entry point (see body_fuzz.h for why CI drives it through body_fuzz_test).
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "api/body_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  telemeet::api::FuzzRequestBody(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}

@@ -1,0 +1,585 @@
+// Sessions (sign-in), users, API keys, settings (Google OAuth client, meeting policies), webhook
+// endpoints and the event/delivery log.
+#include <algorithm>
+
+#include "api/request.h"
+#include "api/views.h"
+#include "api/webhooks.h"
+#include "core/validation.h"
+#include "crypto/keyring.h"
+#include "crypto/random.h"
+#include "google/oauth_client.h"
+#include "net/json.h"
+
+namespace telemeet::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr net::RouteOptions kOffload{.offload = true};
+constexpr size_t kMinPasswordLength = 10;
+
+std::unexpected<Error> Invalid(std::string message, std::string field) {
+  return Fail(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
+}
+
+Result<std::string> NeedKeys(ApiDeps& deps) {
+  if (deps.keys == nullptr || deps.keys->empty()) {
+    return Fail(ErrorCode::kUnavailable, "no master key is configured to seal secrets");
+  }
+  return std::string();
+}
+
+// --- Sessions ---
+
+void RegisterSession(net::Router& r, ApiDeps& deps) {
+  r.Post("/api/v1/session",
+         Handle(deps, Access::kPublic,
+                [](Call& c) -> Result<net::Response> {
+                  auto body = Body::Parse(c.req, c.deps.options, {"email", "password"});
+                  if (!body) return std::unexpected(body.error());
+                  auto email = body->String("email");
+                  if (!email) return std::unexpected(email.error());
+                  auto password = body->String("password");
+                  if (!password) return std::unexpected(password.error());
+                  auto login = Login(c.deps, *email, *password);
+                  if (!login) return std::unexpected(login.error());
+                  net::Response resp =
+                      net::JsonResponse(201, {{"user", UserJson(login->user)},
+                                              {"csrf_token", login->session.csrf_token},
+                                              {"expires_at", TimeJson(login->session.expires_at)}});
+                  resp.headers.Set("Set-Cookie", SessionCookie(c.deps.options, login->token,
+                                                               c.deps.options.session_ttl));
+                  resp.headers.Set("Cache-Control", "no-store");
+                  return resp;
+                }),
+         kOffload);
+  r.Get("/api/v1/session",
+        Handle(
+            deps, Access::kRead,
+            [](Call& c) -> Result<net::Response> {
+              const Principal& p = c.principal;
+              json out = {{"actor", p.actor}, {"can_read", p.can_read}, {"can_write", p.can_write}};
+              if (p.user_id != 0) {
+                auto u = c.deps.store.Read([&](store::Tx& tx) { return tx.GetUser(p.user_id); });
+                if (!u) return std::unexpected(u.error());
+                out["user"] = UserJson(*u);
+                out["csrf_token"] = p.csrf_token;
+              }
+              net::Response resp = net::JsonResponse(200, out);
+              resp.headers.Set("Cache-Control", "no-store");
+              return resp;
+            }),
+        kOffload);
+  r.Delete("/api/v1/session",
+           Handle(deps, Access::kWrite,
+                  [](Call& c) -> Result<net::Response> {
+                    if (!c.principal.via_cookie) {
+                      return Fail(ErrorCode::kFailedPrecondition,
+                                  "API keys have no session to end");
+                    }
+                    auto token = CookieValue(c.req, kSessionCookie).value_or("");
+                    auto s = c.deps.store.Transact(
+                        [&](store::Tx& tx) { return tx.DeleteSession(TokenHash(token)); });
+                    if (!s && s.error().code() != ErrorCode::kNotFound) {
+                      return std::unexpected(s.error());
+                    }
+                    net::Response resp = net::Response::Empty(204);
+                    resp.headers.Set("Set-Cookie", SessionCookie(c.deps.options, "", {}));
+                    return resp;
+                  }),
+           kOffload);
+}
+
+// --- Users ---
+
+void RegisterUsers(net::Router& r, ApiDeps& deps) {
+  r.Post("/api/v1/users",
+         Handle(deps, Access::kAdmin,
+                [](Call& c) -> Result<net::Response> {
+                  auto body = Body::Parse(c.req, c.deps.options,
+                                          {"email", "name", "password", "role", "doctor_id"});
+                  if (!body) return std::unexpected(body.error());
+                  core::User u;
+                  auto email = body->String("email");
+                  if (!email) return std::unexpected(email.error());
+                  if (auto s = core::ValidateEmail(*email, "email"); !s)
+                    return std::unexpected(s.error());
+                  u.email = *email;
+                  auto name = body->OptString("name");
+                  if (!name) return std::unexpected(name.error());
+                  u.name = name->value_or(email->substr(0, email->find('@')));
+                  auto role = body->String("role");
+                  if (!role) return std::unexpected(role.error());
+                  auto parsed_role = core::ParseRole(*role, "role");
+                  if (!parsed_role) return std::unexpected(parsed_role.error());
+                  u.role = *parsed_role;
+                  auto doctor_id = body->OptInt("doctor_id");
+                  if (!doctor_id) return std::unexpected(doctor_id.error());
+                  if (u.role == core::Role::kDoctor) {
+                    if (!*doctor_id) return Invalid("a doctor user needs doctor_id", "doctor_id");
+                    u.doctor_id = **doctor_id;
+                  } else if (*doctor_id) {
+                    return Invalid("an admin user has no doctor_id", "doctor_id");
+                  }
+                  auto password = body->String("password");
+                  if (!password) return std::unexpected(password.error());
+                  if (password->size() < kMinPasswordLength) {
+                    return Invalid("password must have at least 10 characters", "password");
+                  }
+                  auto hash = crypto::HashPassword(*password, c.deps.options.password_limits);
+                  if (!hash) return std::unexpected(hash.error());
+                  u.password_hash = *hash;
+                  auto out = c.deps.store.Transact([&](store::Tx& tx) { return tx.CreateUser(u); });
+                  if (!out) return std::unexpected(out.error());
+                  return net::JsonResponse(201, UserJson(*out));
+                }),
+         kOffload);
+  r.Get("/api/v1/users",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 auto p = c.deps.store.Read([&](store::Tx& tx) { return tx.ListUsers(*page); });
+                 if (!p) return std::unexpected(p.error());
+                 return net::JsonResponse(200, PageJson(*p, UserJson));
+               }),
+        kOffload);
+  r.Patch("/api/v1/users/{id}",
+          Handle(deps, Access::kAdmin,
+                 [](Call& c) -> Result<net::Response> {
+                   auto id = PathId(c.req, "user");
+                   if (!id) return std::unexpected(id.error());
+                   auto body = Body::Parse(c.req, c.deps.options, {"name", "password", "disabled"});
+                   if (!body) return std::unexpected(body.error());
+                   auto name = body->OptString("name");
+                   if (!name) return std::unexpected(name.error());
+                   auto disabled = body->OptBool("disabled");
+                   if (!disabled) return std::unexpected(disabled.error());
+                   auto password = body->OptString("password");
+                   if (!password) return std::unexpected(password.error());
+                   std::optional<std::string> hash;
+                   if (*password) {
+                     if ((*password)->size() < kMinPasswordLength) {
+                       return Invalid("password must have at least 10 characters", "password");
+                     }
+                     auto h = crypto::HashPassword(**password, c.deps.options.password_limits);
+                     if (!h) return std::unexpected(h.error());
+                     hash = *h;
+                   }
+                   auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::User> {
+                     auto u = tx.GetUser(*id);
+                     if (!u) return u;
+                     if (*name) u->name = **name;
+                     if (*disabled) u->disabled = **disabled;
+                     if (hash) u->password_hash = *hash;
+                     auto saved = tx.UpdateUser(*u);
+                     if (!saved) return saved;
+                     // A new password or a disabled account ends every open session.
+                     if (hash || u->disabled) {
+                       if (auto n = tx.DeleteUserSessions(*id); !n)
+                         return std::unexpected(n.error());
+                     }
+                     return saved;
+                   });
+                   if (!out) return std::unexpected(out.error());
+                   return net::JsonResponse(200, UserJson(*out));
+                 }),
+          kOffload);
+}
+
+// --- API keys ---
+
+void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
+  r.Post("/api/v1/api_keys",
+         Handle(deps, Access::kAdmin,
+                [](Call& c) -> Result<net::Response> {
+                  auto body = Body::Parse(c.req, c.deps.options, {"name", "scopes"});
+                  if (!body) return std::unexpected(body.error());
+                  auto name = body->String("name");
+                  if (!name) return std::unexpected(name.error());
+                  auto scopes = body->OptStrings("scopes");
+                  if (!scopes) return std::unexpected(scopes.error());
+                  std::string joined;
+                  for (const std::string& s : scopes->value_or(std::vector<std::string>{"read"})) {
+                    if (s != "read" && s != "write") {
+                      return Invalid("scopes may hold \"read\" and \"write\"", "scopes");
+                    }
+                    if (!joined.empty()) joined += ' ';
+                    joined += s;
+                  }
+                  if (joined.empty()) return Invalid("scopes needs at least one scope", "scopes");
+                  auto key = CreateApiKey(c.deps.store, *name, joined);
+                  if (!key) return std::unexpected(key.error());
+                  json out = ApiKeyJson(key->key);
+                  out["secret"] = key->secret;  // shown once
+                  net::Response resp = net::JsonResponse(201, out);
+                  resp.headers.Set("Cache-Control", "no-store");
+                  return resp;
+                }),
+         kOffload);
+  r.Get("/api/v1/api_keys",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 auto p = c.deps.store.Read([&](store::Tx& tx) { return tx.ListApiKeys(*page); });
+                 if (!p) return std::unexpected(p.error());
+                 return net::JsonResponse(200, PageJson(*p, ApiKeyJson));
+               }),
+        kOffload);
+  r.Delete("/api/v1/api_keys/{id}",
+           Handle(deps, Access::kAdmin,
+                  [](Call& c) -> Result<net::Response> {
+                    auto id = PathId(c.req, "api key");
+                    if (!id) return std::unexpected(id.error());
+                    auto s =
+                        c.deps.store.Transact([&](store::Tx& tx) { return tx.RevokeApiKey(*id); });
+                    if (!s) return std::unexpected(s.error());
+                    if (c.deps.auth_cache) c.deps.auth_cache->EvictKey(*id);
+                    return net::Response::Empty(204);
+                  }),
+           kOffload);
+}
+
+// --- Settings ---
+
+constexpr std::string_view kClientSecretAad = "setting:google.client_secret";
+
+std::string SettingOr(store::Tx& tx, std::string_view key, std::string fallback) {
+  auto v = tx.GetSetting(key);
+  return v ? *v : fallback;
+}
+
+Result<json> GoogleSettingsJson(store::Tx& tx, ApiDeps& deps) {
+  std::string client_id, redirect, scope = std::string(google::kCalendarScope);
+  bool secret_set = false;
+  if (deps.oauth != nullptr) {
+    const google::OAuthConfig& cfg = deps.oauth->config();
+    client_id = cfg.client_id;
+    redirect = cfg.redirect_uri;
+    scope = cfg.scope;
+    secret_set = !cfg.client_secret.empty();
+  }
+  if (redirect.empty()) redirect = deps.options.public_url + "/oauth/google/callback";
+  client_id = SettingOr(tx, "google.client_id", client_id);
+  redirect = SettingOr(tx, "google.redirect_uri", redirect);
+  scope = SettingOr(tx, "google.scope", scope);
+  if (auto s = tx.GetSetting("google.client_secret"); s && !s->empty()) secret_set = true;
+  return json{{"object", "google_settings"},
+              {"client_id", client_id},
+              {"client_secret_set", secret_set},
+              {"redirect_uri", redirect},
+              {"scope", scope}};
+}
+
+Result<json> MeetingSettingsJson(store::Tx& tx) {
+  return json{{"object", "meeting_settings"},
+              {"create_on", SettingOr(tx, "meeting.create_on", "confirmation")},
+              {"send_updates", SettingOr(tx, "meeting.send_updates", "none")},
+              {"cancel_mode", SettingOr(tx, "meeting.cancel_mode", "delete")}};
+}
+
+Status OneOf(const std::optional<std::string>& v, std::initializer_list<std::string_view> allowed,
+             std::string_view field) {
+  if (!v) return Ok();
+  if (std::find(allowed.begin(), allowed.end(), *v) != allowed.end()) return Ok();
+  std::string list;
+  for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  return Invalid(std::string(field) + " must be one of: " + list, std::string(field));
+}
+
+void RegisterSettings(net::Router& r, ApiDeps& deps) {
+  r.Get("/api/v1/settings/google",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 auto out = c.deps.store.Read(
+                     [&](store::Tx& tx) { return GoogleSettingsJson(tx, c.deps); });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+  r.Patch("/api/v1/settings/google",
+          Handle(deps, Access::kAdmin,
+                 [](Call& c) -> Result<net::Response> {
+                   auto body = Body::Parse(c.req, c.deps.options,
+                                           {"client_id", "client_secret", "redirect_uri", "scope"});
+                   if (!body) return std::unexpected(body.error());
+                   std::optional<std::string> values[4];
+                   const char* names[4] = {"client_id", "client_secret", "redirect_uri", "scope"};
+                   for (int i = 0; i < 4; ++i) {
+                     auto v = body->OptString(names[i]);
+                     if (!v) return std::unexpected(v.error());
+                     values[i] = *v;
+                   }
+                   if (values[0] && Trim(*values[0]).empty())
+                     return Invalid("client_id is empty", "client_id");
+                   if (values[2] && !values[2]->starts_with("https://") &&
+                       !values[2]->starts_with("http://")) {
+                     return Invalid("redirect_uri must be an http(s) URL", "redirect_uri");
+                   }
+                   if (values[3]) {
+                     bool calendar = false;
+                     for (std::string_view s : Split(*values[3], ' ')) {
+                       calendar = calendar || s == google::kCalendarScope ||
+                                  s == google::kCalendarEventsScope;
+                     }
+                     if (!calendar) {
+                       return Invalid("scope must include " + std::string(google::kCalendarScope) +
+                                          " or " + std::string(google::kCalendarEventsScope),
+                                      "scope");
+                     }
+                   }
+                   std::optional<std::string> sealed;
+                   if (values[1]) {
+                     if (auto k = NeedKeys(c.deps); !k) return std::unexpected(k.error());
+                     auto s = c.deps.keys->Seal(*values[1], kClientSecretAad);
+                     if (!s) return std::unexpected(s.error());
+                     sealed = *s;
+                   }
+                   auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                     if (values[0]) {
+                       if (auto s = tx.PutSetting("google.client_id", *values[0]); !s) {
+                         return std::unexpected(s.error());
+                       }
+                     }
+                     if (sealed) {
+                       if (auto s = tx.PutSetting("google.client_secret", *sealed); !s) {
+                         return std::unexpected(s.error());
+                       }
+                     }
+                     if (values[2]) {
+                       if (auto s = tx.PutSetting("google.redirect_uri", *values[2]); !s) {
+                         return std::unexpected(s.error());
+                       }
+                     }
+                     if (values[3]) {
+                       if (auto s = tx.PutSetting("google.scope", *values[3]); !s) {
+                         return std::unexpected(s.error());
+                       }
+                     }
+                     return GoogleSettingsJson(tx, c.deps);
+                   });
+                   if (!out) return std::unexpected(out.error());
+                   return net::JsonResponse(200, *out);
+                 }),
+          kOffload);
+  r.Get("/api/v1/settings/meetings",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 auto out =
+                     c.deps.store.Read([](store::Tx& tx) { return MeetingSettingsJson(tx); });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+  r.Patch(
+      "/api/v1/settings/meetings",
+      Handle(deps, Access::kAdmin,
+             [](Call& c) -> Result<net::Response> {
+               auto body =
+                   Body::Parse(c.req, c.deps.options, {"create_on", "send_updates", "cancel_mode"});
+               if (!body) return std::unexpected(body.error());
+               auto create_on = body->OptString("create_on");
+               if (!create_on) return std::unexpected(create_on.error());
+               auto send_updates = body->OptString("send_updates");
+               if (!send_updates) return std::unexpected(send_updates.error());
+               auto cancel_mode = body->OptString("cancel_mode");
+               if (!cancel_mode) return std::unexpected(cancel_mode.error());
+               if (auto s = OneOf(*create_on, {"booking", "confirmation"}, "create_on"); !s) {
+                 return std::unexpected(s.error());
+               }
+               if (auto s = OneOf(*send_updates, {"all", "externalOnly", "none"}, "send_updates");
+                   !s) {
+                 return std::unexpected(s.error());
+               }
+               if (auto s = OneOf(*cancel_mode, {"delete", "mark_cancelled"}, "cancel_mode"); !s) {
+                 return std::unexpected(s.error());
+               }
+               auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                 for (auto [key, v] : {std::pair{"meeting.create_on", &*create_on},
+                                       std::pair{"meeting.send_updates", &*send_updates},
+                                       std::pair{"meeting.cancel_mode", &*cancel_mode}}) {
+                   if (!*v) continue;
+                   if (auto s = tx.PutSetting(key, **v); !s) return std::unexpected(s.error());
+                 }
+                 return MeetingSettingsJson(tx);
+               });
+               if (!out) return std::unexpected(out.error());
+               return net::JsonResponse(200, *out);
+             }),
+      kOffload);
+}
+
+// --- Webhook endpoints and the event log ---
+
+// The integrator reads the event and delivery log with its API key; admins too; doctors not.
+Status AuthorizeEventLog(const Principal& p) {
+  if (p.kind == Principal::Kind::kDoctor) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "the event log is for administrators and integrators");
+  }
+  return Ok();
+}
+
+Result<std::string> TopicsFrom(const std::vector<std::string>& topics) {
+  std::string joined;
+  for (const std::string& t : topics) {
+    if (std::find(kWebhookTopics.begin(), kWebhookTopics.end(), t) == kWebhookTopics.end()) {
+      return Invalid("unknown topic \"" + t + "\"", "topics");
+    }
+    if (!joined.empty()) joined += ' ';
+    joined += t;
+  }
+  return joined;
+}
+
+Status CheckUrl(std::string_view url) {
+  if (!url.starts_with("https://") && !url.starts_with("http://")) {
+    return Invalid("url must be an http(s) URL", "url");
+  }
+  if (url.size() > 2048) return Invalid("url is longer than 2048 characters", "url");
+  return Ok();
+}
+
+void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
+  r.Post("/api/v1/webhook_endpoints",
+         Handle(deps, Access::kAdmin,
+                [](Call& c) -> Result<net::Response> {
+                  if (auto k = NeedKeys(c.deps); !k) return std::unexpected(k.error());
+                  auto body = Body::Parse(c.req, c.deps.options, {"url", "topics", "active"});
+                  if (!body) return std::unexpected(body.error());
+                  auto url = body->String("url");
+                  if (!url) return std::unexpected(url.error());
+                  if (auto s = CheckUrl(*url); !s) return std::unexpected(s.error());
+                  auto topics = body->OptStrings("topics");
+                  if (!topics) return std::unexpected(topics.error());
+                  auto joined = TopicsFrom(topics->value_or(std::vector<std::string>{}));
+                  if (!joined) return std::unexpected(joined.error());
+                  auto active = body->OptBool("active");
+                  if (!active) return std::unexpected(active.error());
+                  std::string secret = "whsec_" + crypto::RandomToken(32);
+                  auto out =
+                      c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
+                        core::WebhookEndpoint e{.url = *url,
+                                                .sealed_secret = "-",
+                                                .topics = *joined,
+                                                .active = active->value_or(true)};
+                        auto created = tx.CreateWebhookEndpoint(e);
+                        if (!created) return created;
+                        // The AAD binds the sealed secret to its endpoint id, known only now.
+                        auto sealed = c.deps.keys->Seal(secret, WebhookSecretAad(created->id));
+                        if (!sealed) return std::unexpected(sealed.error());
+                        created->sealed_secret = *sealed;
+                        return tx.UpdateWebhookEndpoint(*created);
+                      });
+                  if (!out) return std::unexpected(out.error());
+                  json j = WebhookEndpointJson(*out);
+                  j["secret"] = secret;  // shown once
+                  net::Response resp = net::JsonResponse(201, j);
+                  resp.headers.Set("Cache-Control", "no-store");
+                  return resp;
+                }),
+         kOffload);
+  r.Get("/api/v1/webhook_endpoints",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 auto p = c.deps.store.Read(
+                     [&](store::Tx& tx) { return tx.ListWebhookEndpoints(*page); });
+                 if (!p) return std::unexpected(p.error());
+                 return net::JsonResponse(200, PageJson(*p, WebhookEndpointJson));
+               }),
+        kOffload);
+  r.Patch("/api/v1/webhook_endpoints/{id}",
+          Handle(deps, Access::kAdmin,
+                 [](Call& c) -> Result<net::Response> {
+                   auto id = PathId(c.req, "webhook endpoint");
+                   if (!id) return std::unexpected(id.error());
+                   auto body = Body::Parse(c.req, c.deps.options, {"url", "topics", "active"});
+                   if (!body) return std::unexpected(body.error());
+                   auto url = body->OptString("url");
+                   if (!url) return std::unexpected(url.error());
+                   if (*url) {
+                     if (auto s = CheckUrl(**url); !s) return std::unexpected(s.error());
+                   }
+                   auto topics = body->OptStrings("topics");
+                   if (!topics) return std::unexpected(topics.error());
+                   std::optional<std::string> joined;
+                   if (*topics) {
+                     auto j = TopicsFrom(**topics);
+                     if (!j) return std::unexpected(j.error());
+                     joined = *j;
+                   }
+                   auto active = body->OptBool("active");
+                   if (!active) return std::unexpected(active.error());
+                   auto out =
+                       c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
+                         auto page = FindEndpoint(tx, *id);
+                         if (!page) return page;
+                         core::WebhookEndpoint e = *page;
+                         if (*url) e.url = **url;
+                         if (joined) e.topics = *joined;
+                         if (*active) e.active = **active;
+                         return tx.UpdateWebhookEndpoint(e);
+                       });
+                   if (!out) return std::unexpected(out.error());
+                   return net::JsonResponse(200, WebhookEndpointJson(*out));
+                 }),
+          kOffload);
+  r.Delete("/api/v1/webhook_endpoints/{id}",
+           Handle(deps, Access::kAdmin,
+                  [](Call& c) -> Result<net::Response> {
+                    auto id = PathId(c.req, "webhook endpoint");
+                    if (!id) return std::unexpected(id.error());
+                    auto s = c.deps.store.Transact(
+                        [&](store::Tx& tx) { return tx.DeleteWebhookEndpoint(*id); });
+                    if (!s) return std::unexpected(s.error());
+                    return net::Response::Empty(204);
+                  }),
+           kOffload);
+  r.Get("/api/v1/events",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 if (auto s = AuthorizeEventLog(c.principal); !s) return std::unexpected(s.error());
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 auto p = c.deps.store.Read([&](store::Tx& tx) { return tx.ListOutbox(*page); });
+                 if (!p) return std::unexpected(p.error());
+                 return net::JsonResponse(200, PageJson(*p, OutboxEventJson));
+               }),
+        kOffload);
+  r.Get("/api/v1/events/{id}/deliveries",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 if (auto s = AuthorizeEventLog(c.principal); !s) return std::unexpected(s.error());
+                 auto id = PathId(c.req, "event");
+                 if (!id) return std::unexpected(id.error());
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   auto e = tx.GetOutboxEvent(*id);
+                   if (!e) return std::unexpected(e.error());
+                   auto p = tx.ListDeliveries(*id, *page);
+                   if (!p) return std::unexpected(p.error());
+                   return PageJson(*p, DeliveryJson);
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+}
+
+}  // namespace
+
+void RegisterAdminRoutes(net::Router& router, ApiDeps& deps) {
+  RegisterSession(router, deps);
+  RegisterUsers(router, deps);
+  RegisterApiKeys(router, deps);
+  RegisterSettings(router, deps);
+  RegisterWebhooks(router, deps);
+}
+
+}  // namespace telemeet::api

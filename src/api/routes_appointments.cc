@@ -1,0 +1,575 @@
+// Appointments (create with Idempotency-Key, read, list, confirm, reschedule, cancel, complete),
+// their meetings (read, retry), audit trail and patient access links.
+#include <algorithm>
+#include <cstdlib>
+
+#include "api/request.h"
+#include "api/views.h"
+#include "core/appointment.h"
+#include "core/time.h"
+#include "crypto/random.h"
+#include "net/json.h"
+
+namespace telemeet::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr net::RouteOptions kOffload{.offload = true};
+constexpr size_t kMaxIdempotencyKey = 255;
+
+// The answer a write produced inside its transaction (committed even when it is a refusal that
+// wrote nothing, like an idempotency conflict).
+struct Outcome {
+  int status = 200;
+  json body;
+};
+
+net::Response Render(const Outcome& o) { return net::JsonResponse(o.status, o.body); }
+
+Status Audit(store::Tx& tx, int64_t appointment_id, const Principal& p, std::string action,
+             json detail = json::object()) {
+  core::AuditEntry e{.appointment_id = appointment_id,
+                     .actor = p.actor,
+                     .action = std::move(action),
+                     .detail = detail.dump()};
+  auto r = tx.AppendAudit(e);
+  if (!r) return std::unexpected(r.error());
+  return Ok();
+}
+
+Result<core::Appointment> LoadOwned(store::Tx& tx, const Principal& p, int64_t id) {
+  auto a = tx.GetAppointment(id);
+  if (!a) {
+    if (a.error().code() == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kNotFound, "appointment " + std::to_string(id) + " does not exist");
+    }
+    return a;
+  }
+  if (auto s = AuthorizeDoctor(p, a->doctor_id); !s) return std::unexpected(s.error());
+  return a;
+}
+
+Status RequireActive(store::Tx& tx, std::string_view kind, int64_t id, std::string_view field) {
+  auto active = IsActive(tx, kind, id);
+  if (!active) return std::unexpected(active.error());
+  if (!*active) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                std::string(kind) + " " + std::to_string(id) + " is deactivated",
+                std::string(field));
+  }
+  return Ok();
+}
+
+// A new patient access link; returns its URL (the token is only ever in this URL).
+Result<std::string> IssueAccessLink(store::Tx& tx, ApiDeps& deps, const core::Appointment& a) {
+  std::string token = crypto::RandomToken(32);
+  Instant now = deps.clock.Now();
+  Instant expires = std::max(a.end, now) + deps.options.access_link_after_end;
+  auto link = tx.CreateAccessLink(
+      {.appointment_id = a.id, .token_hash = TokenHash(token), .expires_at = expires});
+  if (!link) return std::unexpected(link.error());
+  // The token travels as the "token" parameter, which access logs redact (base/redact.h).
+  return deps.options.public_url + "/p?token=" + token;
+}
+
+Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& idem_key,
+                                  const std::string& request_hash) {
+  ApiDeps& deps = c.deps;
+  auto doctor_id = body.Int("doctor_id");
+  if (!doctor_id) return std::unexpected(doctor_id.error());
+  if (auto s = AuthorizeDoctor(c.principal, *doctor_id); !s) return std::unexpected(s.error());
+  auto service_id = body.Int("service_id");
+  if (!service_id) return std::unexpected(service_id.error());
+  auto patient_id = body.Int("patient_id");
+  if (!patient_id) return std::unexpected(patient_id.error());
+  auto start_text = body.String("start");
+  if (!start_text) return std::unexpected(start_text.error());
+  auto end_text = body.OptString("end");
+  if (!end_text) return std::unexpected(end_text.error());
+  auto zone = body.OptString("time_zone");
+  if (!zone) return std::unexpected(zone.error());
+  auto status_text = body.OptString("status");
+  if (!status_text) return std::unexpected(status_text.error());
+  auto notes = body.OptString("notes");
+  if (!notes) return std::unexpected(notes.error());
+  core::AppointmentStatus status = core::AppointmentStatus::kBooked;
+  if (*status_text) {
+    auto st = core::ParseAppointmentStatus(**status_text, "status");
+    if (!st) return std::unexpected(st.error());
+    status = *st;
+  }
+
+  return deps.store.Transact([&](store::Tx& tx) -> Result<Outcome> {
+    if (!idem_key.empty()) {
+      auto prior = tx.GetIdempotency(idem_key);
+      if (prior) {
+        if (prior->request_hash != request_hash) {
+          json error = json::object();
+          error["code"] = "idempotency_key_reused";
+          error["message"] =
+              "this Idempotency-Key was used with a different request; use a new key for a new "
+              "request";
+          error["field"] = "Idempotency-Key";
+          return Outcome{422, json{{"error", std::move(error)}}};
+        }
+        json replay = json::parse(prior->response_body, nullptr, false);
+        return Outcome{prior->response_status, std::move(replay)};
+      }
+      if (prior.error().code() != ErrorCode::kNotFound) return std::unexpected(prior.error());
+    }
+    auto doctor = tx.GetDoctor(*doctor_id);
+    if (!doctor) {
+      return Fail(ErrorCode::kNotFound, "doctor " + std::to_string(*doctor_id) + " does not exist",
+                  "doctor_id");
+    }
+    if (!doctor->active) {
+      return Fail(ErrorCode::kFailedPrecondition,
+                  "doctor " + std::to_string(*doctor_id) + " is deactivated", "doctor_id");
+    }
+    auto service = tx.GetService(*service_id);
+    if (!service) {
+      return Fail(ErrorCode::kNotFound,
+                  "service " + std::to_string(*service_id) + " does not exist", "service_id");
+    }
+    if (auto s = RequireActive(tx, "service", *service_id, "service_id"); !s) {
+      return std::unexpected(s.error());
+    }
+    if (auto p = tx.GetPatient(*patient_id); !p) {
+      return Fail(ErrorCode::kNotFound,
+                  "patient " + std::to_string(*patient_id) + " does not exist", "patient_id");
+    }
+    if (auto s = RequireActive(tx, "patient", *patient_id, "patient_id"); !s) {
+      return std::unexpected(s.error());
+    }
+    core::Appointment a;
+    a.doctor_id = *doctor_id;
+    a.service_id = *service_id;
+    a.patient_id = *patient_id;
+    a.time_zone = zone->value_or(doctor->time_zone);
+    if (auto s = core::ValidateTimeZone(a.time_zone, "time_zone"); !s) {
+      return std::unexpected(s.error());
+    }
+    auto start = ParseTime(*start_text, a.time_zone, "start");
+    if (!start) return std::unexpected(start.error());
+    a.start = *start;
+    if (*end_text) {
+      auto end = ParseTime(**end_text, a.time_zone, "end");
+      if (!end) return std::unexpected(end.error());
+      a.end = *end;
+    } else {
+      a.end = a.start + std::chrono::minutes(service->default_duration_minutes);
+    }
+    a.status = status;
+    a.notes = notes->value_or("");
+    auto created = tx.CreateAppointment(a);
+    if (!created) return std::unexpected(created.error());
+    auto url = IssueAccessLink(tx, deps, *created);
+    if (!url) return std::unexpected(url.error());
+    if (auto s = Audit(tx, created->id, c.principal, "appointment.created",
+                       {{"status", core::Name(created->status)},
+                        {"start", core::FormatRfc3339(created->start)},
+                        {"end", core::FormatRfc3339(created->end)}});
+        !s) {
+      return std::unexpected(s.error());
+    }
+    auto out = AppointmentJson(tx, *created, *url);
+    if (!out) return std::unexpected(out.error());
+    if (!idem_key.empty()) {
+      // The stored answer never holds the link's token: a replay shows the link without url.
+      json stored = *out;
+      stored["access_link"]["url"] = nullptr;
+      core::IdempotencyRecord rec{.key = idem_key,
+                                  .request_hash = request_hash,
+                                  .response_status = 201,
+                                  .response_body = stored.dump(),
+                                  .expires_at = deps.clock.Now() + deps.options.idempotency_ttl};
+      if (auto s = tx.PutIdempotency(rec); !s) return std::unexpected(s.error());
+    }
+    return Outcome{201, std::move(*out)};
+  });
+}
+
+Result<net::Response> HandleCreate(Call& c) {
+  {
+    auto body = Body::Parse(
+        c.req, c.deps.options,
+        {"doctor_id", "service_id", "patient_id", "start", "end", "time_zone", "status", "notes"});
+    if (!body) return std::unexpected(body.error());
+    std::string idem_key;
+    std::string request_hash;
+    if (auto header = c.req.Header("Idempotency-Key")) {
+      std::string_view k = Trim(*header);
+      bool printable = std::all_of(k.begin(), k.end(), [](char ch) { return ch > 32 && ch < 127; });
+      if (k.empty() || k.size() > kMaxIdempotencyKey || !printable) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "Idempotency-Key must be 1 to 255 printable characters", "Idempotency-Key");
+      }
+      idem_key = c.principal.actor + ":appointments:" + std::string(k);
+      request_hash = TokenHash(body->json().dump());
+    }
+    auto out = CreateAppointment(c, *body, idem_key, request_hash);
+    if (!out && out.error().code() == ErrorCode::kAlreadyExists && out.error().field() == "key") {
+      // A concurrent request with the same key committed first: answer as a retry would.
+      out = CreateAppointment(c, *body, idem_key, request_hash);
+    }
+    if (!out) return std::unexpected(out.error());
+    net::Response resp = Render(*out);
+    if (out->status == 201) NotifyWork(c.deps);
+    return resp;
+  }
+}
+
+// confirm, cancel, complete: one status change.
+CallHandler StatusAction(core::AppointmentStatus to, std::string action) {
+  return [to, action](Call& c) -> Result<net::Response> {
+    auto id = PathId(c.req, "appointment");
+    if (!id) return std::unexpected(id.error());
+    std::optional<std::string> reason;
+    if (!Trim(c.req.body).empty()) {
+      auto body = Body::Parse(c.req, c.deps.options, {"reason"});
+      if (!body) return std::unexpected(body.error());
+      auto r = body->OptString("reason");
+      if (!r) return std::unexpected(r.error());
+      reason = *r;
+    }
+    auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+      auto a = LoadOwned(tx, c.principal, *id);
+      if (!a) return std::unexpected(a.error());
+      auto updated = tx.SetStatus(*id, to);
+      if (!updated) return std::unexpected(updated.error());
+      if (updated->revision != a->revision) {
+        json detail = {{"from", core::Name(a->status)}, {"to", core::Name(to)}};
+        if (reason) detail["reason"] = *reason;
+        if (auto s = Audit(tx, *id, c.principal, action, detail); !s) {
+          return std::unexpected(s.error());
+        }
+      }
+      return AppointmentJson(tx, *updated);
+    });
+    if (!out) return std::unexpected(out.error());
+    NotifyWork(c.deps);
+    return net::JsonResponse(200, *out);
+  };
+}
+
+Result<net::Response> Reschedule(Call& c) {
+  auto id = PathId(c.req, "appointment");
+  if (!id) return std::unexpected(id.error());
+  auto body = Body::Parse(c.req, c.deps.options, {"start", "end", "time_zone"});
+  if (!body) return std::unexpected(body.error());
+  auto start_text = body->String("start");
+  if (!start_text) return std::unexpected(start_text.error());
+  auto end_text = body->OptString("end");
+  if (!end_text) return std::unexpected(end_text.error());
+  auto zone = body->OptString("time_zone");
+  if (!zone) return std::unexpected(zone.error());
+  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+    auto a = LoadOwned(tx, c.principal, *id);
+    if (!a) return std::unexpected(a.error());
+    core::Appointment next = *a;
+    if (*zone) {
+      if (auto s = core::ValidateTimeZone(**zone, "time_zone"); !s) {
+        return std::unexpected(s.error());
+      }
+      next.time_zone = **zone;
+    }
+    auto start = ParseTime(*start_text, next.time_zone, "start");
+    if (!start) return std::unexpected(start.error());
+    next.start = *start;
+    if (*end_text) {
+      auto end = ParseTime(**end_text, next.time_zone, "end");
+      if (!end) return std::unexpected(end.error());
+      next.end = *end;
+    } else {
+      next.end = next.start + (a->end - a->start);  // keep the duration
+    }
+    auto updated = tx.UpdateAppointment(next);
+    if (!updated) return std::unexpected(updated.error());
+    if (updated->revision != a->revision) {
+      if (auto s = Audit(tx, *id, c.principal, "appointment.rescheduled",
+                         {{"from", core::FormatRfc3339(a->start)},
+                          {"to", core::FormatRfc3339(updated->start)},
+                          {"end", core::FormatRfc3339(updated->end)}});
+          !s) {
+        return std::unexpected(s.error());
+      }
+    }
+    return AppointmentJson(tx, *updated);
+  });
+  if (!out) return std::unexpected(out.error());
+  NotifyWork(c.deps);
+  return net::JsonResponse(200, *out);
+}
+
+Result<net::Response> List(Call& c) {
+  auto page = PageFrom(c.req);
+  if (!page) return std::unexpected(page.error());
+  auto params = c.req.QueryParams().value_or(KeyValues{});
+  store::AppointmentFilter f;
+  auto id_param = [&](std::string_view name, int64_t& out) -> Status {
+    auto v = FindValue(params, name);
+    if (!v) return Ok();
+    char* end = nullptr;
+    long long n = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || n <= 0) {
+      return Fail(ErrorCode::kInvalidArgument, std::string(name) + " must be a positive integer",
+                  std::string(name));
+    }
+    out = n;
+    return Ok();
+  };
+  if (auto s = id_param("doctor_id", f.doctor_id); !s) return std::unexpected(s.error());
+  if (auto s = id_param("patient_id", f.patient_id); !s) return std::unexpected(s.error());
+  if (auto st = FindValue(params, "status")) {
+    auto parsed = core::ParseAppointmentStatus(*st, "status");
+    if (!parsed) return std::unexpected(parsed.error());
+    f.status = *parsed;
+  }
+  for (auto [name, target] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
+    if (auto t = FindValue(params, name)) {
+      auto parsed = core::ParseRfc3339(*t, name);
+      if (!parsed) return std::unexpected(parsed.error());
+      *target = *parsed;
+    }
+  }
+  if (c.principal.kind == Principal::Kind::kDoctor) {
+    if (f.doctor_id != 0 && f.doctor_id != c.principal.doctor_id) {
+      return std::unexpected(AuthorizeDoctor(c.principal, f.doctor_id).error());
+    }
+    f.doctor_id = c.principal.doctor_id;
+  }
+  auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+    auto p = tx.ListAppointments(f, *page);
+    if (!p) return std::unexpected(p.error());
+    json data = json::array();
+    for (const core::Appointment& a : p->items) {
+      auto j = AppointmentJson(tx, a);
+      if (!j) return std::unexpected(j.error());
+      data.push_back(std::move(*j));
+    }
+    return json{{"data", std::move(data)},
+                {"next_cursor", p->next_cursor.empty() ? json(nullptr) : json(p->next_cursor)}};
+  });
+  if (!out) return std::unexpected(out.error());
+  return net::JsonResponse(200, *out);
+}
+
+void RegisterAppointments(net::Router& r, ApiDeps& deps) {
+  r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), kOffload);
+  r.Get("/api/v1/appointments", Handle(deps, Access::kRead, List), kOffload);
+  r.Get("/api/v1/appointments/{id}",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 auto id = PathId(c.req, "appointment");
+                 if (!id) return std::unexpected(id.error());
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   auto a = LoadOwned(tx, c.principal, *id);
+                   if (!a) return std::unexpected(a.error());
+                   return AppointmentJson(tx, *a);
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+  r.Post("/api/v1/appointments/{id}/confirm",
+         Handle(deps, Access::kWrite,
+                StatusAction(core::AppointmentStatus::kConfirmed, "appointment.confirmed")),
+         kOffload);
+  r.Post("/api/v1/appointments/{id}/cancel",
+         Handle(deps, Access::kWrite,
+                StatusAction(core::AppointmentStatus::kCancelled, "appointment.cancelled")),
+         kOffload);
+  r.Post("/api/v1/appointments/{id}/complete",
+         Handle(deps, Access::kWrite,
+                StatusAction(core::AppointmentStatus::kCompleted, "appointment.completed")),
+         kOffload);
+  r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule),
+         kOffload);
+
+  r.Get("/api/v1/appointments/{id}/meeting",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 auto id = PathId(c.req, "appointment");
+                 if (!id) return std::unexpected(id.error());
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   auto a = LoadOwned(tx, c.principal, *id);
+                   if (!a) return std::unexpected(a.error());
+                   auto j = AppointmentJson(tx, *a);
+                   if (!j) return j;
+                   return (*j)["meeting"];
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+  r.Post("/api/v1/appointments/{id}/meeting/retry",
+         Handle(deps, Access::kWrite,
+                [](Call& c) -> Result<net::Response> {
+                  auto id = PathId(c.req, "appointment");
+                  if (!id) return std::unexpected(id.error());
+                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                    auto a = LoadOwned(tx, c.principal, *id);
+                    if (!a) return std::unexpected(a.error());
+                    auto m = tx.RetryFailedMeeting(*id);
+                    if (!m) {
+                      if (m.error().code() == ErrorCode::kNotFound) {
+                        return Fail(
+                            ErrorCode::kFailedPrecondition,
+                            "appointment " + std::to_string(*id) + " has no meeting to retry",
+                            "meeting.state");
+                      }
+                      return std::unexpected(m.error());
+                    }
+                    if (auto s = Audit(tx, *id, c.principal, "meeting.retry_requested",
+                                       {{"conference_attempt", m->conference_attempt}});
+                        !s) {
+                      return std::unexpected(s.error());
+                    }
+                    auto j = AppointmentJson(tx, *a);
+                    if (!j) return j;
+                    return (*j)["meeting"];
+                  });
+                  if (!out) return std::unexpected(out.error());
+                  NotifyWork(c.deps);
+                  return net::JsonResponse(200, *out);
+                }),
+         kOffload);
+  r.Get("/api/v1/appointments/{id}/audit",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 auto id = PathId(c.req, "appointment");
+                 if (!id) return std::unexpected(id.error());
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   auto a = LoadOwned(tx, c.principal, *id);
+                   if (!a) return std::unexpected(a.error());
+                   auto p = tx.ListAudit(*id, *page);
+                   if (!p) return std::unexpected(p.error());
+                   return PageJson(*p, AuditJson);
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+
+  // Reissue the patient link (the old one stops working) / revoke it.
+  r.Post("/api/v1/appointments/{id}/access_link",
+         Handle(deps, Access::kWrite,
+                [](Call& c) -> Result<net::Response> {
+                  auto id = PathId(c.req, "appointment");
+                  if (!id) return std::unexpected(id.error());
+                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                    auto a = LoadOwned(tx, c.principal, *id);
+                    if (!a) return std::unexpected(a.error());
+                    auto links = tx.ListAccessLinks(*id);
+                    if (!links) return std::unexpected(links.error());
+                    for (const auto& l : *links) {
+                      if (l.revoked_at) continue;
+                      if (auto s = tx.RevokeAccessLink(l.id); !s) return std::unexpected(s.error());
+                    }
+                    auto url = IssueAccessLink(tx, c.deps, *a);
+                    if (!url) return std::unexpected(url.error());
+                    if (auto s = Audit(tx, *id, c.principal, "access_link.issued"); !s) {
+                      return std::unexpected(s.error());
+                    }
+                    auto j = AppointmentJson(tx, *a, *url);
+                    if (!j) return j;
+                    return (*j)["access_link"];
+                  });
+                  if (!out) return std::unexpected(out.error());
+                  return net::JsonResponse(201, *out);
+                }),
+         kOffload);
+  r.Delete("/api/v1/appointments/{id}/access_link",
+           Handle(deps, Access::kWrite,
+                  [](Call& c) -> Result<net::Response> {
+                    auto id = PathId(c.req, "appointment");
+                    if (!id) return std::unexpected(id.error());
+                    auto s = c.deps.store.Transact([&](store::Tx& tx) -> Status {
+                      auto a = LoadOwned(tx, c.principal, *id);
+                      if (!a) return std::unexpected(a.error());
+                      auto links = tx.ListAccessLinks(*id);
+                      if (!links) return std::unexpected(links.error());
+                      for (const auto& l : *links) {
+                        if (l.revoked_at) continue;
+                        if (auto v = tx.RevokeAccessLink(l.id); !v) return v;
+                      }
+                      return Audit(tx, *id, c.principal, "access_link.revoked");
+                    });
+                    if (!s) return std::unexpected(s.error());
+                    return net::Response::Empty(204);
+                  }),
+           kOffload);
+
+  // What a patient's link shows: their one appointment, nothing else.
+  r.Get("/api/v1/access",
+        Handle(deps, Access::kPublic,
+               [](Call& c) -> Result<net::Response> {
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   std::string token =
+                       c.req.Header("X-Access-Token").value_or(c.req.Query("token").value_or(""));
+                   auto a = AccessLinkAppointment(tx, token, c.deps.clock.Now());
+                   if (!a) return std::unexpected(a.error());
+                   auto doctor = tx.GetDoctor(a->doctor_id);
+                   if (!doctor) return std::unexpected(doctor.error());
+                   auto service = tx.GetService(a->service_id);
+                   if (!service) return std::unexpected(service.error());
+                   auto full = AppointmentJson(tx, *a);
+                   if (!full) return full;
+                   const json& m = (*full)["meeting"];
+                   return json{{"object", "patient_appointment"}, {"start", TimeJson(a->start)},
+                               {"end", TimeJson(a->end)},         {"time_zone", a->time_zone},
+                               {"status", core::Name(a->status)}, {"doctor_name", doctor->name},
+                               {"service_name", service->name},   {"meeting_state", m["state"]},
+                               {"join_url", m["join_url"]}};
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 net::Response resp = net::JsonResponse(200, *out);
+                 resp.headers.Set("Cache-Control", "no-store");
+                 resp.headers.Set("Referrer-Policy", "no-referrer");
+                 return resp;
+               }),
+        kOffload);
+
+  r.Get("/api/v1/meetings",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 auto page = PageFrom(c.req);
+                 if (!page) return std::unexpected(page.error());
+                 std::optional<core::MeetingState> state;
+                 if (auto st = c.req.Query("state")) {
+                   auto parsed = core::ParseMeetingState(*st, "state");
+                   if (!parsed) return std::unexpected(parsed.error());
+                   state = *parsed;
+                 }
+                 int64_t doctor_id =
+                     c.principal.kind == Principal::Kind::kDoctor ? c.principal.doctor_id : 0;
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   auto p = tx.ListMeetings(state, doctor_id, *page);
+                   if (!p) return std::unexpected(p.error());
+                   json data = json::array();
+                   for (const core::Meeting& m : p->items) {
+                     std::optional<core::Job> job;
+                     if (auto j = tx.GetJob(store::ReconcileJobKey(m.appointment_id))) job = *j;
+                     data.push_back(MeetingJson(m, job, m.appointment_id));
+                   }
+                   return json{{"data", std::move(data)},
+                               {"next_cursor",
+                                p->next_cursor.empty() ? json(nullptr) : json(p->next_cursor)}};
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+}
+
+}  // namespace
+
+void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps) {
+  RegisterAppointments(router, deps);
+}
+
+}  // namespace telemeet::api

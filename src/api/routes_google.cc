@@ -1,0 +1,394 @@
+// A doctor's Google connection (M2, M5, M6): start the connect flow, the browser's callback,
+// status, test, disconnect.
+#include <cstdlib>
+
+#include "api/request.h"
+#include "api/views.h"
+#include "crypto/keyring.h"
+#include "crypto/random.h"
+#include "google/calendar_client.h"
+#include "google/grant_store.h"
+#include "google/oauth_client.h"
+#include "google/token_provider.h"
+#include "net/json.h"
+#include "obs/log.h"
+
+namespace telemeet::api {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr net::RouteOptions kOffload{.offload = true};
+
+std::string Escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The plain-language page a doctor sees at the end of the connect flow.
+net::Response Page(int status, std::string_view title, std::string_view text) {
+  std::string html =
+      "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>" +
+      Escape(title) + " - telemeet</title></head><body><main><h1>" + Escape(title) + "</h1><p>" +
+      Escape(text) + "</p></main></body></html>";
+  net::Response r = net::Response::Html(status, std::move(html));
+  r.headers.Set("Cache-Control", "no-store");
+  r.headers.Set("Content-Security-Policy", "default-src 'none'");
+  r.headers.Set("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+std::string StateAad(std::string_view state_hash) {
+  return "oauth_state:" + std::string(state_hash) + "/verifier";
+}
+
+Status NeedGoogle(ApiDeps& deps) {
+  if (deps.oauth == nullptr || deps.keys == nullptr || deps.tokens == nullptr) {
+    return Fail(ErrorCode::kUnavailable,
+                "Google is not configured: set the OAuth client in the settings first");
+  }
+  return Ok();
+}
+
+// Starts a connect flow for the doctor: a random single-use state (stored hashed, expiring,
+// bound to the doctor) and a sealed PKCE verifier. Returns the authorization URL.
+Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
+  if (auto s = NeedGoogle(c.deps); !s) return std::unexpected(s.error());
+  if (auto s = AuthorizeDoctor(c.principal, doctor_id); !s) return std::unexpected(s.error());
+  auto doctor = c.deps.store.Read([&](store::Tx& tx) { return tx.GetDoctor(doctor_id); });
+  if (!doctor) return std::unexpected(doctor.error());
+  std::string state = crypto::RandomToken(32);
+  auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email);
+  if (!auth) return std::unexpected(auth.error());
+  std::string state_hash = TokenHash(state);
+  auto sealed = c.deps.keys->Seal(auth->code_verifier, StateAad(state_hash));
+  if (!sealed) return std::unexpected(sealed.error());
+  Instant expires = c.deps.clock.Now() + c.deps.options.oauth_state_ttl;
+  auto put = c.deps.store.Transact([&](store::Tx& tx) {
+    return tx.PutOAuthState({.state_hash = state_hash,
+                             .doctor_id = doctor_id,
+                             .sealed_verifier = *sealed,
+                             .return_to = return_to,
+                             .expires_at = expires});
+  });
+  if (!put) return std::unexpected(put.error());
+  return json{{"object", "google_connect"},
+              {"authorization_url", auth->url},
+              {"expires_at", TimeJson(expires)}};
+}
+
+// A relative path on this site, or empty (no open redirects).
+std::string SafeReturnTo(std::string_view r) {
+  if (r.starts_with("/") && !r.starts_with("//") && r.find('\\') == std::string_view::npos &&
+      r.size() < 512) {
+    return std::string(r);
+  }
+  return {};
+}
+
+net::Response Callback(net::Request& req, ApiDeps& deps) {
+  auto params = req.QueryParams().value_or(KeyValues{});
+  auto state = FindValue(params, "state");
+  auto code = FindValue(params, "code");
+  auto error = FindValue(params, "error");
+  if (!state || state->empty()) {
+    return Page(400, "This sign-in link is incomplete",
+                "The answer from Google did not carry the sign-in reference telemeet needs. "
+                "Please go back to telemeet and press \"Connect Google\" again.");
+  }
+  if (deps.oauth == nullptr || deps.keys == nullptr || deps.tokens == nullptr) {
+    return Page(503, "Google is not set up yet",
+                "Your clinic administrator has not configured the Google connection yet.");
+  }
+  Instant now = deps.clock.Now();
+  std::string state_hash = TokenHash(*state);
+  auto st =
+      deps.store.Transact([&](store::Tx& tx) { return tx.ConsumeOAuthState(state_hash, now); });
+  if (!st) {
+    if (st.error().code() == ErrorCode::kNotFound) {
+      return Page(400, "This sign-in link has expired or was already used",
+                  "For your safety each Google sign-in works once and for a few minutes only. "
+                  "Please go back to telemeet and press \"Connect Google\" again.");
+    }
+    return Page(503, "Something went wrong on our side",
+                "telemeet could not check your sign-in right now. Please try again shortly.");
+  }
+  // Bound to the doctor who started it: a signed-in doctor cannot finish another's flow.
+  if (CookieValue(req, kSessionCookie)) {
+    if (auto p = Authenticate(req, deps);
+        p && p->kind == Principal::Kind::kDoctor && p->doctor_id != st->doctor_id) {
+      return Page(400, "This sign-in belongs to someone else",
+                  "This Google sign-in was started for another doctor's account. Please press "
+                  "\"Connect Google\" on your own page.");
+    }
+  }
+  if (error) {
+    if (*error == "access_denied") {
+      return Page(400, "Google access was not allowed",
+                  "You chose not to give telemeet access to your Google Calendar, so no "
+                  "consultation links can be created. To try again, press \"Connect Google\" "
+                  "and choose Allow.");
+    }
+    return Page(400, "Google could not complete the sign-in",
+                "Google reported a problem (" + *error +
+                    "). Please ask your clinic administrator to check the Google settings.");
+  }
+  if (!code || code->empty()) {
+    return Page(400, "This sign-in link is incomplete",
+                "The answer from Google carried no authorization code. Please press \"Connect "
+                "Google\" again.");
+  }
+  auto verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash));
+  if (!verifier) {
+    return Page(500, "Something went wrong on our side",
+                "telemeet could not read its own sign-in record. Please try again.");
+  }
+  auto grant = deps.oauth->ExchangeCode(*code, *verifier);
+  if (!grant) {
+    const google::GoogleError& e = grant.error();
+    obs::Log().Warn("google connect failed",
+                    {{"doctor_id", st->doctor_id}, {"kind", google::ErrorKindName(e.kind())}});
+    switch (e.kind()) {
+      case google::ErrorKind::kScopeNotGranted:
+        return Page(400, "Calendar access is missing",
+                    "You signed in, but the box allowing telemeet to manage your calendar "
+                    "events was not ticked. Please press \"Connect Google\" again and tick it.");
+      case google::ErrorKind::kInvalidGrant:
+        return Page(400, "This Google sign-in has expired",
+                    "Google no longer accepts this sign-in (it expired or was used already). "
+                    "Please press \"Connect Google\" again.");
+      case google::ErrorKind::kInvalidClient:
+        return Page(502, "The Google settings are wrong",
+                    "Google did not accept telemeet's client settings. Please ask your clinic "
+                    "administrator to check the Google client id and secret.");
+      default:
+        return Page(502, "Google did not answer as expected",
+                    "telemeet could not finish the sign-in with Google. Please try again in a "
+                    "few minutes.");
+    }
+  }
+  std::string email;
+  if (deps.calendar != nullptr) {
+    auto cal = deps.calendar->PrimaryCalendarWithToken(grant->access_token);
+    if (cal) email = cal->id;
+  }
+  std::string doctor = std::to_string(st->doctor_id);
+  if (auto s = deps.tokens->StoreNewGrant(doctor, *grant, email); !s) {
+    return Page(500, "Something went wrong on our side",
+                "telemeet could not save your Google connection. Please try again.");
+  }
+  // Work parked while the doctor had no grant resumes now.
+  auto woke = deps.store.Transact([&](store::Tx& tx) { return tx.WakeDoctor(st->doctor_id); });
+  if (!woke) {
+    obs::Log().Warn("waking the doctor's work failed", {{"doctor_id", st->doctor_id}});
+  }
+  NotifyWork(deps);
+  if (std::string to = SafeReturnTo(st->return_to); !to.empty()) {
+    return net::Response::Redirect(to, 303);
+  }
+  return Page(200, "Google Calendar is connected",
+              "telemeet is now connected" + (email.empty() ? std::string() : " to " + email) +
+                  ". Your telemedicine appointments will appear in your Google Calendar with a "
+                  "Google Meet link. You can close this page.");
+}
+
+Result<json> GrantStatus(store::Tx& tx, int64_t doctor_id) {
+  auto g = tx.GetGrant(doctor_id);
+  if (!g) {
+    if (g.error().code() != ErrorCode::kNotFound) return std::unexpected(g.error());
+    return json{
+        {"object", "google_connection"}, {"doctor_id", doctor_id},   {"connected", false},
+        {"status", "not_connected"},     {"account_email", nullptr}, {"scopes", json::array()},
+        {"last_error", nullptr},         {"updated_at", nullptr}};
+  }
+  json scopes = json::array();
+  for (std::string_view s : Split(g->scopes, ' ')) {
+    if (!s.empty()) scopes.push_back(std::string(s));
+  }
+  return json{{"object", "google_connection"},
+              {"doctor_id", doctor_id},
+              {"connected", g->status == core::GrantStatus::kActive},
+              {"status", core::Name(g->status)},
+              {"account_email", g->account_email.empty() ? json(nullptr) : json(g->account_email)},
+              {"scopes", std::move(scopes)},
+              {"last_error", g->last_error.empty() ? json(nullptr) : json(g->last_error)},
+              {"updated_at", TimeJson(g->updated_at)}};
+}
+
+}  // namespace
+
+void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
+  r.Post("/api/v1/doctors/{id}/google/connect",
+         Handle(deps, Access::kWrite,
+                [](Call& c) -> Result<net::Response> {
+                  auto id = PathId(c.req, "doctor");
+                  if (!id) return std::unexpected(id.error());
+                  std::string return_to;
+                  if (!Trim(c.req.body).empty()) {
+                    auto body = Body::Parse(c.req, c.deps.options, {"return_to"});
+                    if (!body) return std::unexpected(body.error());
+                    auto rt = body->OptString("return_to");
+                    if (!rt) return std::unexpected(rt.error());
+                    if (*rt) {
+                      return_to = SafeReturnTo(**rt);
+                      if (return_to.empty()) {
+                        return Fail(ErrorCode::kInvalidArgument,
+                                    "return_to must be a path on this site, like /doctor",
+                                    "return_to");
+                      }
+                    }
+                  }
+                  auto out = StartConnect(c, *id, return_to);
+                  if (!out) return std::unexpected(out.error());
+                  return net::JsonResponse(201, *out);
+                }),
+         kOffload);
+
+  // The browser way in: a signed-in doctor (or admin) is sent straight to Google.
+  r.Get(
+      "/oauth/google/start",
+      Handle(deps, Access::kRead,
+             [](Call& c) -> Result<net::Response> {
+               int64_t doctor_id = c.principal.doctor_id;
+               if (auto q = c.req.Query("doctor_id")) {
+                 doctor_id = std::atoll(q->c_str());
+               }
+               if (doctor_id <= 0) {
+                 return Fail(ErrorCode::kInvalidArgument, "doctor_id is required", "doctor_id");
+               }
+               if (!c.principal.via_cookie) {
+                 return Fail(ErrorCode::kPermissionDenied,
+                             "the browser flow needs a signed-in user; integrators use "
+                             "POST /api/v1/doctors/{id}/google/connect");
+               }
+               auto out =
+                   StartConnect(c, doctor_id, SafeReturnTo(c.req.Query("return_to").value_or("")));
+               if (!out) return std::unexpected(out.error());
+               return net::Response::Redirect((*out)["authorization_url"].get<std::string>(), 302);
+             }),
+      kOffload);
+
+  r.Get(
+      "/oauth/google/callback", [&deps](net::Request& req) { return Callback(req, deps); },
+      kOffload);
+
+  r.Get("/api/v1/doctors/{id}/google",
+        Handle(deps, Access::kRead,
+               [](Call& c) -> Result<net::Response> {
+                 auto id = PathId(c.req, "doctor");
+                 if (!id) return std::unexpected(id.error());
+                 if (auto s = AuthorizeDoctor(c.principal, *id); !s)
+                   return std::unexpected(s.error());
+                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   auto d = tx.GetDoctor(*id);
+                   if (!d) return std::unexpected(d.error());
+                   return GrantStatus(tx, *id);
+                 });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+
+  r.Post("/api/v1/doctors/{id}/google/test",
+         Handle(deps, Access::kWrite,
+                [](Call& c) -> Result<net::Response> {
+                  auto id = PathId(c.req, "doctor");
+                  if (!id) return std::unexpected(id.error());
+                  if (auto s = AuthorizeDoctor(c.principal, *id); !s)
+                    return std::unexpected(s.error());
+                  if (c.deps.calendar == nullptr) {
+                    return Fail(ErrorCode::kUnavailable, "Google is not configured");
+                  }
+                  auto d = c.deps.store.Read([&](store::Tx& tx) { return tx.GetDoctor(*id); });
+                  if (!d) return std::unexpected(d.error());
+                  auto cal = c.deps.calendar->PrimaryCalendar(std::to_string(*id));
+                  if (!cal) {
+                    const google::GoogleError& e = cal.error();
+                    return net::JsonResponse(
+                        200, {{"object", "google_connection_test"},
+                              {"ok", false},
+                              {"reason", google::ErrorKindName(e.kind())},
+                              {"needs_reconnect",
+                               e.NeedsReconnect() || e.kind() == google::ErrorKind::kNotConnected},
+                              {"message", e.message()}});
+                  }
+                  return net::JsonResponse(200, {{"object", "google_connection_test"},
+                                                 {"ok", true},
+                                                 {"account_email", cal->id},
+                                                 {"time_zone", cal->time_zone}});
+                }),
+         kOffload);
+
+  r.Delete(
+      "/api/v1/doctors/{id}/google",
+      Handle(deps, Access::kWrite,
+             [](Call& c) -> Result<net::Response> {
+               auto id = PathId(c.req, "doctor");
+               if (!id) return std::unexpected(id.error());
+               if (auto s = AuthorizeDoctor(c.principal, *id); !s)
+                 return std::unexpected(s.error());
+               auto grant = c.deps.store.Read([&](store::Tx& tx) { return tx.GetGrant(*id); });
+               if (!grant) {
+                 if (grant.error().code() == ErrorCode::kNotFound) {
+                   return Fail(ErrorCode::kFailedPrecondition,
+                               "doctor " + std::to_string(*id) + " has no Google connection");
+                 }
+                 return std::unexpected(grant.error());
+               }
+               // Revoke at Google first; a grant Google cannot be reached for is still removed
+               // here, and the answer says so.
+               bool revoked = false;
+               std::string revoke_error;
+               if (c.deps.oauth != nullptr && c.deps.keys != nullptr &&
+                   !grant->sealed_refresh_token.empty()) {
+                 auto token = c.deps.keys->Open(
+                     grant->sealed_refresh_token,
+                     google::GrantAad(std::to_string(*id), google::kRefreshTokenPurpose));
+                 if (token) {
+                   auto rv = c.deps.oauth->Revoke(*token);
+                   revoked = rv.has_value();
+                   if (!rv) revoke_error = rv.error().ToString();
+                 } else {
+                   revoke_error = "the stored token cannot be opened";
+                 }
+               }
+               auto del = c.deps.store.Transact([&](store::Tx& tx) { return tx.DeleteGrant(*id); });
+               if (!del) return std::unexpected(del.error());
+               if (c.deps.tokens != nullptr) c.deps.tokens->Forget(std::to_string(*id));
+               NotifyWork(c.deps);
+               return net::JsonResponse(
+                   200,
+                   {{"object", "google_connection"},
+                    {"doctor_id", *id},
+                    {"connected", false},
+                    {"revoked_at_google", revoked},
+                    {"revoke_error", revoke_error.empty() ? json(nullptr) : json(revoke_error)}});
+             }),
+      kOffload);
+}
+
+}  // namespace telemeet::api

@@ -1,0 +1,195 @@
+#include "api/views.h"
+
+#include "api/request.h"
+#include "core/time.h"
+
+namespace telemeet::api {
+
+using nlohmann::json;
+
+namespace {
+
+json OptTime(const std::optional<Instant>& t) { return t ? TimeJson(*t) : json(nullptr); }
+
+json Topics(std::string_view topics) {
+  json out = json::array();
+  for (std::string_view t : Split(topics, ' ')) {
+    if (!t.empty()) out.push_back(std::string(t));
+  }
+  return out;
+}
+
+}  // namespace
+
+json DoctorJson(const core::Doctor& d) {
+  return {{"id", d.id},
+          {"object", "doctor"},
+          {"name", d.name},
+          {"email", d.email},
+          {"time_zone", d.time_zone},
+          {"calendar_id", d.calendar_id},
+          {"active", d.active},
+          {"created_at", TimeJson(d.created_at)}};
+}
+
+json ServiceJson(const core::Service& s, bool active) {
+  return {{"id", s.id},
+          {"object", "service"},
+          {"name", s.name},
+          {"telemedicine", s.telemedicine},
+          {"default_duration_minutes", s.default_duration_minutes},
+          {"title_template", s.event_title_template},
+          {"active", active},
+          {"created_at", TimeJson(s.created_at)}};
+}
+
+json PatientJson(const core::Patient& p, bool active) {
+  return {{"id", p.id},       {"object", "patient"},
+          {"name", p.name},   {"email", p.email},
+          {"phone", p.phone}, {"time_zone", p.time_zone},
+          {"active", active}, {"created_at", TimeJson(p.created_at)}};
+}
+
+json UserJson(const core::User& u) {
+  return {{"id", u.id},
+          {"object", "user"},
+          {"email", u.email},
+          {"name", u.name},
+          {"role", core::Name(u.role)},
+          {"doctor_id", u.doctor_id == 0 ? json(nullptr) : json(u.doctor_id)},
+          {"disabled", u.disabled},
+          {"created_at", TimeJson(u.created_at)}};
+}
+
+json ApiKeyJson(const core::ApiKey& k) {
+  return {{"id", k.id},
+          {"object", "api_key"},
+          {"name", k.name},
+          {"prefix", k.prefix},
+          {"scopes", Topics(k.scopes)},
+          {"created_at", TimeJson(k.created_at)},
+          {"revoked_at", OptTime(k.revoked_at)},
+          {"last_used_at", OptTime(k.last_used_at)}};
+}
+
+json AuditJson(const core::AuditEntry& e) {
+  json detail = json::parse(e.detail, nullptr, false);
+  if (detail.is_discarded()) detail = e.detail;
+  return {{"id", e.id},       {"object", "audit_entry"}, {"at", TimeJson(e.at)},
+          {"actor", e.actor}, {"action", e.action},      {"detail", std::move(detail)}};
+}
+
+json WebhookEndpointJson(const core::WebhookEndpoint& e) {
+  return {{"id", e.id},         {"object", "webhook_endpoint"},
+          {"url", e.url},       {"topics", Topics(e.topics)},
+          {"active", e.active}, {"created_at", TimeJson(e.created_at)}};
+}
+
+json DeliveryJson(const core::WebhookDelivery& d) {
+  return {{"id", d.id},
+          {"object", "webhook_delivery"},
+          {"endpoint_id", d.endpoint_id},
+          {"event_id", d.event_id},
+          {"status", core::Name(d.status)},
+          {"attempts", d.attempts},
+          {"response_status", d.response_status == 0 ? json(nullptr) : json(d.response_status)},
+          {"last_error", d.last_error},
+          {"updated_at", TimeJson(d.updated_at)}};
+}
+
+json OutboxEventJson(const core::OutboxEvent& e) {
+  json payload = json::parse(e.payload, nullptr, false);
+  if (payload.is_discarded()) payload = e.payload;
+  return {{"id", e.id},
+          {"object", "event"},
+          {"type", e.topic},
+          {"appointment_id", e.appointment_id == 0 ? json(nullptr) : json(e.appointment_id)},
+          {"doctor_id", e.doctor_id == 0 ? json(nullptr) : json(e.doctor_id)},
+          {"data", std::move(payload)},
+          {"created_at", TimeJson(e.created_at)}};
+}
+
+json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core::Job>& job,
+                 int64_t appointment_id) {
+  json out = {{"object", "meeting"}, {"appointment_id", appointment_id}};
+  if (!m) {
+    out.update({{"state", "not_needed"},
+                {"join_url", nullptr},
+                {"event_url", nullptr},
+                {"event_id", nullptr},
+                {"last_error", nullptr},
+                {"attempts", 0},
+                {"updated_at", nullptr}});
+  } else {
+    // The link is published only once the conference exists at Google.
+    bool link = !m->join_url.empty() && (m->state == core::MeetingState::kReady ||
+                                         m->state == core::MeetingState::kUpdating);
+    out.update({{"state", core::Name(m->state)},
+                {"join_url", link ? json(m->join_url) : json(nullptr)},
+                {"event_url", m->event_url.empty() ? json(nullptr) : json(m->event_url)},
+                {"event_id", m->event_id.empty() ? json(nullptr) : json(m->event_id)},
+                {"last_error", m->last_error.empty() ? json(nullptr) : json(m->last_error)},
+                {"attempts", m->attempts},
+                {"updated_at", TimeJson(m->updated_at)}});
+  }
+  out["next_run_at"] =
+      job && job->state == core::JobState::kReady ? TimeJson(job->run_at) : json(nullptr);
+  out["parked"] = job && job->state == core::JobState::kParked;
+  return out;
+}
+
+Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
+                             const std::string& link_url) {
+  std::optional<core::Meeting> meeting;
+  if (auto m = tx.GetMeeting(a.id)) {
+    meeting = *m;
+  } else if (m.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(m.error());
+  }
+  std::optional<core::Job> job;
+  if (auto j = tx.GetJob(store::ReconcileJobKey(a.id))) {
+    job = *j;
+  } else if (j.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(j.error());
+  }
+  auto links = tx.ListAccessLinks(a.id);
+  if (!links) return std::unexpected(links.error());
+  json link = nullptr;
+  for (const core::AccessLink& l : *links) {
+    if (l.revoked_at) continue;
+    if (link.is_null() || l.id > link["id"].get<int64_t>()) {
+      link = {{"id", l.id},
+              {"expires_at", TimeJson(l.expires_at)},
+              {"url", link_url.empty() ? json(nullptr) : json(link_url)}};
+    }
+  }
+  return json{{"id", a.id},
+              {"object", "appointment"},
+              {"uid", a.uid},
+              {"doctor_id", a.doctor_id},
+              {"service_id", a.service_id},
+              {"patient_id", a.patient_id},
+              {"start", TimeJson(a.start)},
+              {"end", TimeJson(a.end)},
+              {"time_zone", a.time_zone},
+              {"status", core::Name(a.status)},
+              {"revision", a.revision},
+              {"notes", a.notes},
+              {"created_at", TimeJson(a.created_at)},
+              {"updated_at", TimeJson(a.updated_at)},
+              {"meeting", MeetingJson(meeting, job, a.id)},
+              {"access_link", std::move(link)}};
+}
+
+std::string InactiveKey(std::string_view kind, int64_t id) {
+  return "inactive:" + std::string(kind) + ":" + std::to_string(id);
+}
+
+Result<bool> IsActive(store::Tx& tx, std::string_view kind, int64_t id) {
+  auto v = tx.GetSetting(InactiveKey(kind, id));
+  if (v) return *v != "1";
+  if (v.error().code() == ErrorCode::kNotFound) return true;
+  return std::unexpected(v.error());
+}
+
+}  // namespace telemeet::api

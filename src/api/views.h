@@ -1,0 +1,48 @@
+// The JSON shapes the API answers with, one function per resource, and the route groups'
+// registration functions. Internal to the api library.
+//
+//   return net::JsonResponse(200, DoctorJson(doctor));
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "api/api.h"
+#include "core/types.h"
+#include "net/router.h"
+#include "store/store.h"
+
+namespace telemeet::api {
+
+nlohmann::json DoctorJson(const core::Doctor& d);
+nlohmann::json ServiceJson(const core::Service& s, bool active);
+nlohmann::json PatientJson(const core::Patient& p, bool active);
+nlohmann::json UserJson(const core::User& u);
+nlohmann::json ApiKeyJson(const core::ApiKey& k);
+nlohmann::json AuditJson(const core::AuditEntry& e);
+nlohmann::json WebhookEndpointJson(const core::WebhookEndpoint& e);
+nlohmann::json DeliveryJson(const core::WebhookDelivery& d);
+nlohmann::json OutboxEventJson(const core::OutboxEvent& e);
+
+// The meeting as embedded in an appointment: state, join_url (only once the conference exists),
+// event_url, last_error, attempts, next_run_at (from the reconcile job) and parked.
+nlohmann::json MeetingJson(const std::optional<core::Meeting>& m,
+                           const std::optional<core::Job>& job, int64_t appointment_id);
+
+// Reads the appointment's meeting and reconcile job and renders the appointment with them and
+// its access link; `link_url` is the patient URL when a token was just issued (shown once).
+Result<nlohmann::json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
+                                       const std::string& link_url = {});
+
+// Services and patients have no active column: deactivation is the setting
+// "inactive:<kind>:<id>" = "1" (see the report to the lead).
+std::string InactiveKey(std::string_view kind, int64_t id);
+Result<bool> IsActive(store::Tx& tx, std::string_view kind, int64_t id);
+
+void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps);
+void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps);
+void RegisterAdminRoutes(net::Router& router, ApiDeps& deps);
+void RegisterGoogleRoutes(net::Router& router, ApiDeps& deps);
+
+}  // namespace telemeet::api

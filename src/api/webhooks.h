@@ -1,0 +1,107 @@
+// Webhooks to the integrator (M22): the outbox's "deliver" jobs POSTed to every active,
+// subscribed endpoint, signed, retried with backoff, each attempt recorded in the delivery log.
+//
+// The request: POST <endpoint url>, Content-Type application/json, and
+//   Telemeet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+//   Telemeet-Event-Id: <event id>        Telemeet-Event-Type: meeting.ready
+// with the body {"id": 12, "type": "meeting.ready", "created_at": "...", "appointment_id": 3,
+// "doctor_id": 1, "data": {...the event's payload...}}. A 2xx answer is a delivery; anything
+// else (or no answer within the timeout) is retried with the store's backoff (1s, 2s, 4s ...
+// capped at 5 minutes) until max_attempts, then the delivery is marked failed.
+//
+//   WebhookDispatcher dispatcher(*store, clock, keyring, http_client, {.owner = "host-1"});
+//   dispatcher.Start();                // its own lease loop on one thread
+//   worker_options.on_outbox = [&] { dispatcher.Nudge(); };  // whoever appends outbox events
+//   ...
+//   dispatcher.Stop();                 // finishes the job in hand, then returns
+//
+// Receivers verify with VerifySignature (the same code the tests use).
+// Thread safety: Run may be called from several threads; Start/Stop from one controlling thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "core/types.h"
+#include "crypto/keyring.h"
+#include "net/http_client.h"
+#include "store/store.h"
+
+namespace telemeet::api {
+
+inline constexpr std::array<std::string_view, 6> kWebhookTopics = {
+    "meeting.ready",     "meeting.updated",        "meeting.failed",
+    "meeting.cancelled", "doctor.needs_reconnect", "appointment.changed_in_google"};
+
+inline constexpr std::string_view kSignatureHeader = "Telemeet-Signature";
+
+// The AAD an endpoint's sealed secret is bound to.
+std::string WebhookSecretAad(int64_t endpoint_id);
+
+// "t=<unix>,v1=<hex hmac>" for `body` signed at `at`.
+std::string SignatureHeaderValue(std::string_view secret, Instant at, std::string_view body);
+
+// True when `header` carries a v1 signature of `body` under `secret` made within `tolerance`
+// of `now` (replayed old deliveries are refused).
+bool VerifySignature(std::string_view header, std::string_view secret, std::string_view body,
+                     Instant now, std::chrono::seconds tolerance = std::chrono::minutes(5));
+
+// The endpoint with this id (the store lists endpoints but has no single read); kNotFound.
+Result<core::WebhookEndpoint> FindEndpoint(store::Tx& tx, int64_t id);
+
+struct WebhookOptions {
+  std::string owner = "webhooks";  // lease owner; unique per instance
+  int max_attempts = 12;           // per endpoint, then the delivery is failed
+  std::chrono::milliseconds timeout{10'000};
+  std::chrono::milliseconds poll_interval{1'000};
+  std::chrono::seconds lease_for{60};
+  int batch = 8;
+};
+
+class WebhookDispatcher {
+ public:
+  WebhookDispatcher(store::Store& store, Clock& clock, const crypto::KeyRing& keys,
+                    net::HttpClient& http, WebhookOptions options = {});
+  ~WebhookDispatcher();
+  WebhookDispatcher(const WebhookDispatcher&) = delete;
+  WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
+
+  // Delivers the outbox event of one leased "deliver" job to every active endpoint subscribed
+  // to its topic that has not had it yet, records each attempt, and completes the job (all
+  // delivered or given up) or schedules its retry. Errors: the store's (kFailedPrecondition
+  // "lease lost" when another lease replaced this one).
+  Status Run(const core::Job& job);
+
+  // Leases the due deliver jobs once and runs them; returns how many ran.
+  Result<int> RunDue();
+
+  void Start();
+  void Nudge();
+  void Stop();
+
+ private:
+  void Loop();
+
+  store::Store& store_;
+  Clock& clock_;
+  const crypto::KeyRing& keys_;
+  net::HttpClient& http_;
+  const WebhookOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool nudged_ = false;    // guarded by mu_
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace telemeet::api

@@ -1,0 +1,867 @@
+// The store contract: every test runs against SQLite and PostgreSQL.
+#include <future>
+#include <set>
+#include <thread>
+
+#include "core/meeting.h"
+#include "store/migrations.h"
+#include "store/store_test_util.h"
+
+namespace telemeet::store {
+namespace {
+
+using core::AppointmentStatus;
+using core::MeetingState;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+class StoreContract : public StoreFixture {};
+
+TEST_P(StoreContract, MigrateTwiceIsSafeAndVersioned) {
+  EXPECT_EQ(*store_->SchemaVersion(), Store::LatestSchemaVersion());
+  auto again = store_->Migrate();
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(*again, Store::LatestSchemaVersion());
+  EXPECT_EQ(*store_->SchemaVersion(), Store::LatestSchemaVersion());
+}
+
+TEST_P(StoreContract, RefusesANewerSchema) {
+  ASSERT_TRUE(db_->ExecSql(
+      "INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')"));
+  auto v = store_->Migrate();
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(v.error().message().find("newer"), std::string::npos) << v.error().message();
+  EXPECT_EQ(*store_->SchemaVersion(), 999);
+}
+
+// A database at schema 1 (as an older telemeet left it, with data) is brought to the latest
+// version in place, keeping its rows.
+TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
+  auto old = testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(old) << old.error().ToString();
+  const Dialect dialect = GetParam() == "postgres" ? Dialect::kPostgres : Dialect::kSqlite;
+  std::string v1 = MigrationSql(Migrations()[0], dialect);
+  ASSERT_TRUE((*old)->ExecSql(
+      "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at TEXT NOT NULL);" +
+      v1 +
+      "INSERT INTO schema_version VALUES (1, 'initial schema', '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO doctors (name, email, time_zone, calendar_id, active, created_at) VALUES "
+      "('Dr. Old', 'old@clinic.example', 'UTC', 'primary', 1, '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO google_grants (doctor_id, account_email, scopes, sealed_refresh_token, "
+      "access_token, status, last_error, updated_at) VALUES (1, 'old@gmail.example', '', "
+      "'k1.r', '', 'active', '', '2026-01-01T00:00:00.000000Z');"));
+  auto s = OpenStore((*old)->url(), clock_);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(*(*s)->SchemaVersion(), 1);
+  auto v = (*s)->Migrate();
+  ASSERT_TRUE(v) << v.error().ToString();
+  EXPECT_EQ(*v, Store::LatestSchemaVersion());
+  EXPECT_EQ(*(*s)->SchemaVersion(), Store::LatestSchemaVersion());
+  auto g = (*s)->Read([&](Tx& tx) { return tx.GetGrant(1); });
+  ASSERT_TRUE(g) << g.error().ToString();
+  EXPECT_EQ(g->sealed_refresh_token, "k1.r");
+  EXPECT_EQ(g->version, 0);
+  ASSERT_TRUE((*s)->Transact([&](Tx& tx) { return tx.PutGrant(*g); }));
+  EXPECT_EQ((*s)->Read([&](Tx& tx) { return tx.GetGrant(1); })->version, 1);
+}
+
+TEST_P(StoreContract, DoctorsRoundTripAndEmailIsUniqueIgnoringCase) {
+  Seed();
+  auto d = store_->Read([&](Tx& tx) { return tx.GetDoctor(doctor_); });
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_EQ(d->name, "Dr. Anna Weber");
+  EXPECT_EQ(d->time_zone, "Europe/Berlin");
+  EXPECT_EQ(d->created_at, clock_.Now());
+  core::Doctor dup = *d;
+  dup.email = "ANNA@clinic.example";
+  auto r = store_->Transact([&](Tx& tx) { return tx.CreateDoctor(dup); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(r.error().field(), "email");
+  d->name = "Dr. Anna Weber-Schulz";
+  auto u = store_->Transact([&](Tx& tx) { return tx.UpdateDoctor(*d); });
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->name, "Dr. Anna Weber-Schulz");
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetDoctor(9999); })), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, InvalidInputNamesTheFieldAndStoresNothing) {
+  core::Patient p;
+  p.name = "Eve";
+  p.email = "eve@";
+  auto r = store_->Transact([&](Tx& tx) { return tx.CreatePatient(p); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().field(), "email");
+  auto page = store_->Read([&](Tx& tx) { return tx.ListPatients({}); });
+  ASSERT_TRUE(page);
+  EXPECT_TRUE(page->items.empty());
+}
+
+TEST_P(StoreContract, AFailedTransactionLeavesNoPartialState) {
+  Seed();
+  Status s = store_->Run(TxMode::kWrite, [&](Tx& tx) -> Status {
+    auto a = tx.CreateAppointment(NewAppointment("2026-03-30T08:00:00Z"));
+    if (!a) return std::unexpected(a.error());
+    return Fail(ErrorCode::kInvalidArgument, "changed my mind");
+  });
+  ASSERT_FALSE(s);
+  auto list = store_->Read([&](Tx& tx) { return tx.ListAppointments({}, {}); });
+  ASSERT_TRUE(list);
+  EXPECT_TRUE(list->items.empty());
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.CountJobs(std::nullopt); }), 0);
+}
+
+TEST_P(StoreContract, AppointmentChangesBumpRevisionAndKeepOneReconcileJob) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a) << a.error().ToString();
+  EXPECT_EQ(a->revision, 1);
+  EXPECT_EQ(a->uid.size(), 32u);
+  EXPECT_TRUE(core::IsValidEventId(core::EventIdFor(a->uid)));
+  auto job = store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a->id)); });
+  ASSERT_TRUE(job) << job.error().ToString();
+  EXPECT_EQ(job->kind, kReconcileJobKind);
+  EXPECT_EQ(job->doctor_id, doctor_);
+  EXPECT_EQ(job->run_at, clock_.Now());
+  // Ten quick reschedules: ten revisions, still one job.
+  for (int i = 1; i <= 10; ++i) {
+    clock_.Advance(seconds(1));
+    auto r = store_->Transact(
+        [&](Tx& tx) { return tx.Reschedule(a->id, a->start + minutes(i), a->end + minutes(i)); });
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(r->revision, 1 + i);
+  }
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.CountJobs(std::nullopt); }), 1);
+  auto got = store_->Read([&](Tx& tx) { return tx.GetAppointmentByUid(a->uid); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->revision, 11);
+  EXPECT_EQ(got->start, a->start + minutes(10));
+}
+
+TEST_P(StoreContract, AppointmentStatusMachineIsEnforced) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  auto set = [&](AppointmentStatus s) {
+    return store_->Transact([&](Tx& tx) { return tx.SetStatus(a->id, s); });
+  };
+  ASSERT_TRUE(set(AppointmentStatus::kConfirmed));
+  auto back = set(AppointmentStatus::kBooked);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().code(), ErrorCode::kFailedPrecondition);
+  auto c1 = set(AppointmentStatus::kCancelled);
+  ASSERT_TRUE(c1);
+  EXPECT_EQ(c1->revision, 3);
+  auto c2 = set(AppointmentStatus::kCancelled);  // a repeat changes nothing
+  ASSERT_TRUE(c2);
+  EXPECT_EQ(c2->revision, 3);
+  EXPECT_EQ(CodeOf(set(AppointmentStatus::kConfirmed)), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) {
+              return tx.Reschedule(a->id, a->start + hours(1), a->end + hours(1));
+            })),
+            ErrorCode::kFailedPrecondition);
+}
+
+TEST_P(StoreContract, OverlappingConfirmedAppointmentsAreRefused) {
+  Seed();
+  auto first = NewAppointment("2026-03-30T08:00:00Z");
+  first.status = AppointmentStatus::kConfirmed;
+  ASSERT_TRUE(Create(first));
+  auto clash = NewAppointment("2026-03-30T08:15:00Z");
+  clash.status = AppointmentStatus::kConfirmed;
+  auto r = Create(clash);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(r.error().field(), "start");
+  // Booked (not confirmed) may overlap; confirming it then fails.
+  auto booked = Create(NewAppointment("2026-03-30T08:15:00Z"));
+  ASSERT_TRUE(booked);
+  EXPECT_EQ(CodeOf(store_->Transact(
+                [&](Tx& tx) { return tx.SetStatus(booked->id, AppointmentStatus::kConfirmed); })),
+            ErrorCode::kFailedPrecondition);
+  auto after = NewAppointment("2026-03-30T08:30:00Z");  // back to back is fine
+  after.status = AppointmentStatus::kConfirmed;
+  EXPECT_TRUE(Create(after));
+}
+
+TEST_P(StoreContract, StaleRevisionIsRefused) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  core::Appointment next = *a;
+  next.notes = "bring the lab results";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpdateAppointment(next, 1); }));
+  next.notes = "stale edit";
+  auto stale = store_->Transact([&](Tx& tx) { return tx.UpdateAppointment(next, 1); });
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(stale.error().field(), "revision");
+}
+
+TEST_P(StoreContract, AppointmentValidationAndMissingParties) {
+  Seed();
+  auto bad = NewAppointment("2026-03-30T08:00:00Z");
+  bad.end = bad.start;
+  EXPECT_EQ(Create(bad).error().field(), "end");
+  auto ghost = NewAppointment("2026-03-30T08:00:00Z");
+  ghost.patient_id = 4242;
+  auto r = Create(ghost);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(r.error().field(), "patient_id");
+}
+
+TEST_P(StoreContract, MeetingsOnePerAppointmentAndEventIdsUniquePerCalendar) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto b = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); })),
+            ErrorCode::kNotFound);
+  core::Meeting m;
+  m.appointment_id = a->id;
+  m.doctor_id = doctor_;
+  m.state = MeetingState::kCreating;
+  m.event_id = core::EventIdFor(a->uid);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  m.state = MeetingState::kReady;
+  m.join_url = "https://meet.google.com/abc-defg-hij";
+  m.synced_start = a->start;
+  m.synced_end = a->end;
+  m.synced_revision = 1;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  auto got = store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->state, MeetingState::kReady);
+  EXPECT_EQ(got->join_url, m.join_url);
+  EXPECT_EQ(got->synced_start, a->start);
+  // The same event id for another appointment on the same calendar: refused.
+  core::Meeting dup = m;
+  dup.appointment_id = b->id;
+  dup.state = MeetingState::kCreating;
+  auto r = store_->Transact([&](Tx& tx) { return tx.PutMeeting(dup); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kAlreadyExists);
+  auto view = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(a->id); });
+  ASSERT_TRUE(view) << view.error().ToString();
+  EXPECT_EQ(view->appointment.uid, a->uid);
+  EXPECT_EQ(view->service.id, service_);
+  EXPECT_EQ(view->doctor.id, doctor_);
+  EXPECT_EQ(view->patient.id, patient_);
+  EXPECT_FALSE(view->grant.has_value());
+  ASSERT_TRUE(view->meeting.has_value());
+  EXPECT_EQ(view->meeting->state, MeetingState::kReady);
+  EXPECT_FALSE(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(b->id); })->meeting);
+  // An illegal transition is refused too.
+  m.state = MeetingState::kAwaitingDoctor;
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); })),
+            ErrorCode::kFailedPrecondition);
+  auto list = store_->Read(
+      [&](Tx& tx) { return tx.ListMeetings(MeetingState::kReady, doctor_, PageRequest{}); });
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->items.size(), 1u);
+  EXPECT_EQ(list->items[0].appointment_id, a->id);
+}
+
+TEST_P(StoreContract, AdminRetryOfAFailedMeeting) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  core::Meeting m;
+  m.appointment_id = a->id;
+  m.doctor_id = doctor_;
+  m.state = MeetingState::kCreating;
+  m.event_id = core::EventIdFor(a->uid);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.RetryFailedMeeting(a->id); })),
+            ErrorCode::kFailedPrecondition);
+  m.state = MeetingState::kFailed;
+  m.last_error = "conference type refused";
+  m.attempts = 3;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  // The job finished earlier; the retry brings it back.
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+    auto j = tx.LeaseJobs({.owner = "w", .max = 10, .now = clock_.Now()});
+    if (!j) return std::unexpected(j.error());
+    for (const auto& job : *j) {
+      if (auto s = tx.CompleteJob(job); !s) return s;
+    }
+    return Ok();
+  }));
+  auto retried = store_->Transact([&](Tx& tx) { return tx.RetryFailedMeeting(a->id); });
+  ASSERT_TRUE(retried) << retried.error().ToString();
+  EXPECT_EQ(retried->state, MeetingState::kCreating);
+  EXPECT_EQ(retried->conference_attempt, 2);
+  EXPECT_EQ(retried->attempts, 0);
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a->id)); }));
+}
+
+TEST_P(StoreContract, GrantsPutLockAndDelete) {
+  Seed();
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.LockGrant(doctor_); })),
+            ErrorCode::kNotFound);
+  core::GoogleGrant g;
+  g.doctor_id = doctor_;
+  g.account_email = "anna@gmail.example";
+  g.scopes = "https://www.googleapis.com/auth/calendar";
+  g.sealed_refresh_token = "k1.c2VhbGVk";
+  g.access_token = "ya29.cached";
+  g.access_token_expires_at = clock_.Now() + hours(1);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); }));
+  auto locked = store_->Transact([&](Tx& tx) -> Result<core::GoogleGrant> {
+    auto l = tx.LockGrant(doctor_);
+    if (!l) return l;
+    l->access_token = "ya29.refreshed";
+    l->access_token_expires_at = clock_.Now() + hours(2);
+    if (auto s = tx.PutGrant(*l); !s) return std::unexpected(s.error());
+    return tx.GetGrant(doctor_);
+  });
+  ASSERT_TRUE(locked) << locked.error().ToString();
+  EXPECT_EQ(locked->version, 2);  // one write per PutGrant
+  EXPECT_EQ(locked->access_token, "ya29.refreshed");
+  EXPECT_EQ(locked->access_token_expires_at, clock_.Now() + hours(2));
+  EXPECT_EQ(locked->sealed_refresh_token, "k1.c2VhbGVk");
+  EXPECT_EQ(locked->status, core::GrantStatus::kActive);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.DeleteGrant(doctor_); }));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetGrant(doctor_); })),
+            ErrorCode::kNotFound);
+  g.doctor_id = 777;
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); })), ErrorCode::kNotFound);
+}
+
+core::Job NewJob(std::string key, int64_t doctor = 0) {
+  core::Job j;
+  j.kind = "test";
+  j.key = std::move(key);
+  j.doctor_id = doctor;
+  return j;
+}
+
+TEST_P(StoreContract, LeaseCompleteRetryAndRelease) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("job:" + std::to_string(i))); }));
+  }
+  LeaseRequest req{.owner = "w1", .max = 3, .lease_for = seconds(30), .now = clock_.Now()};
+  auto first = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(first) << first.error().ToString();
+  ASSERT_EQ(first->size(), 3u);
+  for (const auto& j : *first) {
+    EXPECT_EQ(j.lease_owner, "w1");
+    EXPECT_EQ(j.lease_seq, 1);
+    EXPECT_EQ(j.lease_expires_at, clock_.Now() + seconds(30));
+  }
+  req.owner = "w2";
+  auto second = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->size(), 2u);  // only the two not leased
+  auto third = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  EXPECT_TRUE(third && third->empty());
+  // Everything is leased: the next thing due is the first lease expiry.
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.NextDueAt(""); }), clock_.Now() + seconds(30));
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.NextDueAt("other-kind"); }), std::nullopt);
+
+  const core::Job& done = (*first)[0];
+  const core::Job& failed = (*first)[1];
+  const core::Job& given_back = (*first)[2];
+  ASSERT_TRUE(
+      store_->Transact([&](Tx& tx) { return tx.ExtendLease(done, clock_.Now() + hours(1)); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob(done); }));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetJob(done.key); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.CompleteJob(done); })),
+            ErrorCode::kFailedPrecondition);
+  Instant later = BackoffAfter(failed, clock_.Now());
+  EXPECT_GE(later, clock_.Now() + seconds(1));
+  ASSERT_TRUE(
+      store_->Transact([&](Tx& tx) { return tx.RetryJob(failed, later, "503 from Google"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.ReleaseJob(given_back); }));
+  auto f = store_->Read([&](Tx& tx) { return tx.GetJob(failed.key); });
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->attempts, 1);
+  EXPECT_EQ(f->last_error, "503 from Google");
+  EXPECT_TRUE(f->lease_owner.empty());
+  EXPECT_EQ(f->run_at, later);
+  // Now: only the released one is due; after the backoff both.
+  req.owner = "w3";
+  auto due = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].key, given_back.key);
+  EXPECT_EQ((*due)[0].lease_seq, 2);
+  req.now = later;
+  req.owner = "w4";
+  auto retry = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(retry);
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].key, failed.key);
+}
+
+TEST_P(StoreContract, ChangeWhileLeasedRunsAgainAfterCompletionNotInParallel) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  LeaseRequest req{.owner = "w1", .max = 10, .now = clock_.Now()};
+  auto leased = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(leased);
+  ASSERT_EQ(leased->size(), 1u);
+  clock_.Advance(seconds(1));
+  ASSERT_TRUE(store_->Transact(
+      [&](Tx& tx) { return tx.Reschedule(a->id, a->start + hours(1), a->end + hours(1)); }));
+  req.owner = "w2";
+  req.now = clock_.Now();
+  auto other = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other->empty()) << "a second worker must not get the leased job";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob((*leased)[0]); }));
+  auto again = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].key, ReconcileJobKey(a->id));
+  EXPECT_FALSE((*again)[0].rerun);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob((*again)[0]); }));
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.CountJobs(std::nullopt); }), 0);
+}
+
+TEST_P(StoreContract, ExpiredLeaseIsTakenOverAndTheOldHolderIsFenced) {
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("solo")); }));
+  LeaseRequest req{.owner = "dead", .max = 1, .lease_for = seconds(30), .now = clock_.Now()};
+  auto first = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(first && first->size() == 1u);
+  req.owner = "alive";
+  req.now = clock_.Now() + seconds(29);
+  EXPECT_TRUE(store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); })->empty());
+  req.now = clock_.Now() + seconds(31);
+  auto taken = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(taken && taken->size() == 1u);
+  EXPECT_EQ((*taken)[0].lease_owner, "alive");
+  EXPECT_EQ((*taken)[0].lease_seq, 2);
+  for (auto op : {0, 1, 2}) {
+    Status s = store_->Transact([&](Tx& tx) {
+      switch (op) {
+        case 0:
+          return tx.CompleteJob((*first)[0]);
+        case 1:
+          return tx.ExtendLease((*first)[0], clock_.Now() + hours(1));
+        default:
+          return tx.RetryJob((*first)[0], clock_.Now(), "x");
+      }
+    });
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code(), ErrorCode::kFailedPrecondition);
+    EXPECT_NE(s.error().message().find("lease lost"), std::string::npos);
+  }
+  EXPECT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob((*taken)[0]); }));
+}
+
+TEST_P(StoreContract, DoctorJobsParkAndWakeOnReconnect) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto b = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("other-doctor")); }));
+  // b's job already ran and left its meeting waiting for the doctor.
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+    auto all = tx.LeaseJobs({.owner = "w", .max = 10, .now = clock_.Now(), .kind = "reconcile"});
+    if (!all) return std::unexpected(all.error());
+    for (const auto& j : *all) {
+      if (j.key == ReconcileJobKey(b->id)) {
+        if (auto s = tx.CompleteJob(j); !s) return s;
+      } else if (auto s = tx.ReleaseJob(j); !s) {
+        return s;
+      }
+    }
+    core::Meeting m;
+    m.appointment_id = b->id;
+    m.doctor_id = doctor_;
+    m.state = MeetingState::kAwaitingDoctor;
+    m.event_id = core::EventIdFor(b->uid);
+    return tx.PutMeeting(m);
+  }));
+  auto parked = store_->Transact([&](Tx& tx) { return tx.ParkDoctorJobs(doctor_, "revoked"); });
+  ASSERT_TRUE(parked);
+  EXPECT_EQ(*parked, 1);  // a's job; the other doctor's job is untouched
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.CountJobs(core::JobState::kParked); }), 1);
+  auto due = store_->Transact(
+      [&](Tx& tx) { return tx.LeaseJobs({.owner = "w", .max = 10, .now = clock_.Now()}); });
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].key, "other-doctor");
+  // A change while parked keeps it parked.
+  ASSERT_TRUE(store_->Transact(
+      [&](Tx& tx) { return tx.Reschedule(a->id, a->start + hours(1), a->end + hours(1)); }));
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a->id)); })->state,
+            core::JobState::kParked);
+  clock_.Advance(seconds(5));
+  auto woken = store_->Transact([&](Tx& tx) { return tx.WakeDoctor(doctor_); });
+  ASSERT_TRUE(woken) << woken.error().ToString();
+  EXPECT_EQ(*woken, 2);  // a's parked job + b's awaiting meeting
+  auto after = store_->Transact(
+      [&](Tx& tx) { return tx.LeaseJobs({.owner = "w2", .max = 10, .now = clock_.Now()}); });
+  ASSERT_TRUE(after);
+  std::set<std::string> keys;
+  for (const auto& j : *after) keys.insert(j.key);
+  EXPECT_EQ(keys, (std::set<std::string>{ReconcileJobKey(a->id), ReconcileJobKey(b->id)}));
+}
+
+TEST_P(StoreContract, OutboxEventsComeWithADeliveryJobAndDeliveries) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  auto ep = store_->Transact([&](Tx& tx) {
+    core::WebhookEndpoint w;
+    w.url = "https://hooks.example/telemeet";
+    w.sealed_secret = "k1.secret";
+    return tx.CreateWebhookEndpoint(w);
+  });
+  ASSERT_TRUE(ep);
+  auto ev = store_->Transact([&](Tx& tx) {
+    core::OutboxEvent e;
+    e.topic = "meeting.ready";
+    e.appointment_id = a->id;
+    e.doctor_id = doctor_;
+    e.payload = R"({"join_url":"https://meet.google.com/x"})";
+    return tx.AppendOutbox(e);
+  });
+  ASSERT_TRUE(ev) << ev.error().ToString();
+  auto job = store_->Read([&](Tx& tx) { return tx.GetJob("outbox:" + std::to_string(ev->id)); });
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->kind, kDeliverJobKind);
+  core::WebhookDelivery d;
+  d.endpoint_id = ep->id;
+  d.event_id = ev->id;
+  d.attempts = 1;
+  d.response_status = 500;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutDelivery(d); }));
+  d.status = core::DeliveryStatus::kDelivered;
+  d.attempts = 2;
+  d.response_status = 204;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutDelivery(d); }));
+  auto list = store_->Read([&](Tx& tx) { return tx.ListDeliveries(ev->id, {}); });
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->items.size(), 1u);
+  EXPECT_EQ(list->items[0].status, core::DeliveryStatus::kDelivered);
+  EXPECT_EQ(list->items[0].response_status, 204);
+  auto got = store_->Read([&](Tx& tx) { return tx.GetOutboxEvent(ev->id); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->payload, ev->payload);
+}
+
+TEST_P(StoreContract, CursorPaginationVisitsEverythingOnce) {
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+    for (int i = 0; i < 25; ++i) {
+      core::Doctor d;
+      d.name = "Dr. " + std::to_string(i);
+      d.email = "d" + std::to_string(i) + "@clinic.example";
+      if (auto r = tx.CreateDoctor(d); !r) return std::unexpected(r.error());
+    }
+    return Ok();
+  }));
+  std::vector<int64_t> seen;
+  PageRequest page{.limit = 10};
+  int pages = 0;
+  do {
+    auto p = store_->Read([&](Tx& tx) { return tx.ListDoctors(page); });
+    ASSERT_TRUE(p) << p.error().ToString();
+    for (const auto& d : p->items) seen.push_back(d.id);
+    page.cursor = p->next_cursor;
+    ++pages;
+  } while (!page.cursor.empty());
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(seen.size(), 25u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 25u);
+  auto bad = store_->Read([&](Tx& tx) { return tx.ListDoctors({.limit = 10, .cursor = "zz!"}); });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field(), "cursor");
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.ListDoctors({.limit = 0}); }).error().field(),
+            "limit");
+}
+
+TEST_P(StoreContract, AppointmentListFiltersAndPagesByStart) {
+  Seed();
+  // Created out of order; listed by start. Two share a start time (ties break by id).
+  for (const char* s : {"2026-03-30T10:00:00Z", "2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z",
+                        "2026-03-30T08:00:00Z", "2026-04-02T08:00:00Z"}) {
+    ASSERT_TRUE(Create(NewAppointment(s)));
+  }
+  AppointmentFilter f{
+      .doctor_id = doctor_, .from = T("2026-03-30T00:00:00Z"), .to = T("2026-03-31T00:00:00Z")};
+  std::vector<Instant> starts;
+  PageRequest page{.limit = 2};
+  do {
+    auto p = store_->Read([&](Tx& tx) { return tx.ListAppointments(f, page); });
+    ASSERT_TRUE(p) << p.error().ToString();
+    for (const auto& a : p->items) starts.push_back(a.start);
+    page.cursor = p->next_cursor;
+  } while (!page.cursor.empty());
+  EXPECT_EQ(starts, (std::vector<Instant>{T("2026-03-30T08:00:00Z"), T("2026-03-30T08:00:00Z"),
+                                          T("2026-03-30T09:00:00Z"), T("2026-03-30T10:00:00Z")}));
+  f.status = AppointmentStatus::kConfirmed;
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.ListAppointments(f, {}); })->items.empty());
+}
+
+TEST_P(StoreContract, AuditTrailIsPerAppointmentAndOrdered) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(seconds(1));
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) {
+      core::AuditEntry e;
+      e.appointment_id = a->id;
+      e.actor = "worker:test";
+      e.action = "google.events.insert";
+      e.detail = R"({"status":200,"latency_ms":)" + std::to_string(10 + i) + "}";
+      return tx.AppendAudit(e);
+    }));
+  }
+  auto page = store_->Read([&](Tx& tx) { return tx.ListAudit(a->id, {.limit = 2}); });
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_LT(page->items[0].at, page->items[1].at);
+  auto rest = store_->Read(
+      [&](Tx& tx) { return tx.ListAudit(a->id, {.limit = 2, .cursor = page->next_cursor}); });
+  ASSERT_TRUE(rest);
+  ASSERT_EQ(rest->items.size(), 1u);
+  EXPECT_EQ(rest->items[0].detail, R"({"status":200,"latency_ms":12})");
+  EXPECT_TRUE(rest->next_cursor.empty());
+}
+
+TEST_P(StoreContract, IdempotencyKeysAreUniqueUntilTheyExpire) {
+  core::IdempotencyRecord rec;
+  rec.key = "api_key:1:abc";
+  rec.request_hash = "h1";
+  rec.response_status = 201;
+  rec.response_body = R"({"id":5})";
+  rec.expires_at = clock_.Now() + hours(24);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutIdempotency(rec); }));
+  auto again = store_->Transact([&](Tx& tx) { return tx.PutIdempotency(rec); });
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kAlreadyExists);
+  auto got = store_->Read([&](Tx& tx) { return tx.GetIdempotency(rec.key); });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->response_status, 201);
+  EXPECT_EQ(got->response_body, rec.response_body);
+  clock_.Advance(hours(25));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetIdempotency(rec.key); })),
+            ErrorCode::kNotFound);
+  rec.created_at = clock_.Now();
+  rec.expires_at = clock_.Now() + hours(24);
+  rec.request_hash = "h2";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutIdempotency(rec); }));
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetIdempotency(rec.key); })->request_hash, "h2");
+}
+
+TEST_P(StoreContract, ApiKeysUsersAndSessions) {
+  Seed();
+  core::ApiKey k;
+  k.name = "EHR integration";
+  k.prefix = "tmk_abc";
+  k.key_hash = "sha256:deadbeef";
+  k.scopes = "appointments:write";
+  auto key = store_->Transact([&](Tx& tx) { return tx.CreateApiKey(k); });
+  ASSERT_TRUE(key);
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.CreateApiKey(k); })),
+            ErrorCode::kAlreadyExists);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.RevokeApiKey(key->id); }));
+  auto revoked = store_->Read([&](Tx& tx) { return tx.GetApiKeyByPrefix("tmk_abc"); });
+  ASSERT_TRUE(revoked);
+  EXPECT_TRUE(revoked->revoked_at.has_value());
+  EXPECT_EQ(revoked->key_hash, "sha256:deadbeef");
+
+  core::User u;
+  u.email = "Anna@Clinic.example";
+  u.name = "Anna";
+  u.role = core::Role::kDoctor;
+  u.doctor_id = doctor_;
+  u.password_hash = "$argon2id$v=19$...";
+  auto user = store_->Transact([&](Tx& tx) { return tx.CreateUser(u); });
+  ASSERT_TRUE(user) << user.error().ToString();
+  u.email = "anna@clinic.EXAMPLE";
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.CreateUser(u); })),
+            ErrorCode::kAlreadyExists);
+  auto by_email = store_->Read([&](Tx& tx) { return tx.GetUserByEmail("ANNA@clinic.example"); });
+  ASSERT_TRUE(by_email);
+  EXPECT_EQ(by_email->id, user->id);
+  EXPECT_EQ(by_email->doctor_id, doctor_);
+
+  core::Session s;
+  s.token_hash = "th1";
+  s.user_id = user->id;
+  s.csrf_token = "csrf";
+  s.expires_at = clock_.Now() + hours(8);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CreateSession(s); }));
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.GetSession("th1", clock_.Now()); }));
+  EXPECT_EQ(
+      CodeOf(store_->Read([&](Tx& tx) { return tx.GetSession("th1", clock_.Now() + hours(9)); })),
+      ErrorCode::kNotFound);
+  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteUserSessions(user->id); }), 1);
+}
+
+TEST_P(StoreContract, AccessLinksOAuthStatesAndSettings) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  core::AccessLink l;
+  l.appointment_id = a->id;
+  l.token_hash = "lh1";
+  l.expires_at = clock_.Now() + hours(48);
+  auto link = store_->Transact([&](Tx& tx) { return tx.CreateAccessLink(l); });
+  ASSERT_TRUE(link);
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.GetAccessLink("lh1", clock_.Now()); }));
+  EXPECT_FALSE(
+      store_->Read([&](Tx& tx) { return tx.GetAccessLink("lh1", clock_.Now() + hours(49)); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.RevokeAccessLink(link->id); }));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetAccessLink("lh1", clock_.Now()); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.ListAccessLinks(a->id); })->size(), 1u);
+
+  core::OAuthState st;
+  st.state_hash = "sh1";
+  st.doctor_id = doctor_;
+  st.sealed_verifier = "k1.v";
+  st.return_to = "/doctor";
+  st.expires_at = clock_.Now() + minutes(10);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutOAuthState(st); }));
+  auto used = store_->Transact([&](Tx& tx) { return tx.ConsumeOAuthState("sh1", clock_.Now()); });
+  ASSERT_TRUE(used);
+  EXPECT_EQ(used->doctor_id, doctor_);
+  EXPECT_EQ(
+      CodeOf(store_->Transact([&](Tx& tx) { return tx.ConsumeOAuthState("sh1", clock_.Now()); })),
+      ErrorCode::kNotFound);
+  st.state_hash = "sh2";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutOAuthState(st); }));
+  EXPECT_EQ(CodeOf(store_->Transact(
+                [&](Tx& tx) { return tx.ConsumeOAuthState("sh2", clock_.Now() + minutes(11)); })),
+            ErrorCode::kNotFound);
+
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("policy.at_booking", "0"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("policy.at_booking", "1"); }));
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); }), "1");
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("nope"); })),
+            ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, TransactRetriesConflictsABoundedNumberOfTimes) {
+  int calls = 0;
+  Status s = store_->Run(TxMode::kWrite, [&](Tx& tx) -> Status {
+    ++calls;
+    if (auto r = tx.PutSetting("k", std::to_string(calls)); !r) return r;
+    if (calls < 3) return Fail(ErrorCode::kAborted, "serialization failure");
+    return Ok();
+  });
+  ASSERT_TRUE(s);
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.GetSetting("k"); }), "3");
+  calls = 0;
+  Status never = store_->Run(TxMode::kWrite, [&](Tx&) -> Status {
+    ++calls;
+    return Fail(ErrorCode::kAborted, "always");
+  });
+  ASSERT_FALSE(never);
+  EXPECT_EQ(never.error().code(), ErrorCode::kAborted);
+  EXPECT_EQ(calls, StoreOptions{}.max_tx_attempts);
+  calls = 0;
+  (void)store_->Run(TxMode::kWrite, [&](Tx&) -> Status {
+    ++calls;
+    return Fail(ErrorCode::kInvalidArgument, "not retried");
+  });
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_P(StoreContract, ConcurrentMigrationsOfAFreshDatabaseAgree) {
+  auto fresh = testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(fresh) << fresh.error().ToString();
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < 4; ++i) {
+    auto s = OpenStore((*fresh)->url(), clock_);
+    ASSERT_TRUE(s) << s.error().ToString();
+    stores.push_back(std::move(*s));
+  }
+  std::vector<Result<int>> results(4, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = stores[i]->Migrate(); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    ASSERT_TRUE(r) << r.error().ToString();
+    EXPECT_EQ(*r, Store::LatestSchemaVersion());
+  }
+  EXPECT_EQ(*stores[0]->SchemaVersion(), Store::LatestSchemaVersion());
+}
+
+// Token refresh single flight across instances: while one store holds the grant's lock, another
+// store's LockGrant waits, and then reads what the first one wrote.
+TEST_P(StoreContract, LockGrantMakesASecondInstanceWaitAndSeeTheRefresh) {
+  Seed();
+  core::GoogleGrant g;
+  g.doctor_id = doctor_;
+  g.account_email = "anna@gmail.example";
+  g.sealed_refresh_token = "k1.r";
+  g.access_token = "old";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); }));
+  auto other = OpenStore(db_->url(), clock_);
+  ASSERT_TRUE(other);
+  std::promise<void> locked;
+  std::string seen_by_second;
+  std::thread first([&] {
+    auto s = store_->Transact([&](Tx& tx) -> Status {
+      auto l = tx.LockGrant(doctor_);
+      if (!l) return std::unexpected(l.error());
+      locked.set_value();
+      // Give the second instance time to reach its LockGrant and block on it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      l->access_token = "refreshed";
+      return tx.PutGrant(*l);
+    });
+    EXPECT_TRUE(s) << s.error().ToString();
+  });
+  locked.get_future().wait();
+  auto second = (*other)->Transact([&](Tx& tx) { return tx.LockGrant(doctor_); });
+  first.join();
+  ASSERT_TRUE(second) << second.error().ToString();
+  EXPECT_EQ(second->access_token, "refreshed");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
+                         BackendName);
+
+// Backend-independent pieces.
+
+TEST(StoreUrlTest, UnknownSchemesAndEmptyPathsAreRefused) {
+  FakeClock clock;
+  auto r = OpenStore("mysql://localhost/db", clock);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(r.error().field(), "storage.url");
+  EXPECT_EQ(CodeOf(OpenStore("sqlite:", clock)), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(OpenStore("sqlite:///tmp/x.db?bogus=1", clock)), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(OpenStore("sqlite:///nonexistent-dir/sub/x.db", clock)),
+            ErrorCode::kUnavailable);
+}
+
+TEST(BackoffTest, GrowsExponentiallyWithBoundedJitterAndCaps) {
+  core::Job j;
+  j.id = 17;
+  Instant now = T("2026-01-01T00:00:00Z");
+  auto delay = [&](int attempts) {
+    j.attempts = attempts;
+    return BackoffAfter(j, now) - now;
+  };
+  EXPECT_GE(delay(0), seconds(1));
+  EXPECT_LE(delay(0), std::chrono::milliseconds(1125));
+  EXPECT_GE(delay(3), seconds(8));
+  EXPECT_LE(delay(3), seconds(9));
+  EXPECT_GE(delay(20), minutes(5));
+  EXPECT_LE(delay(20), seconds(300) + seconds(300) / 8);
+  EXPECT_GE(delay(1000), minutes(5));
+}
+
+}  // namespace
+}  // namespace telemeet::store
