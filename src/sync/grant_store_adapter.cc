@@ -152,15 +152,14 @@ Status StoreGrantStore::LockAndUpdate(std::string_view doctor_id, const Update& 
 }
 
 Status StoreGrantStore::MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) {
-  return LockAndUpdate(
-      doctor_id, [&](const google::StoredGrant& current) -> Result<std::optional<google::StoredGrant>> {
-        google::StoredGrant next = current;
-        next.needs_reconnect = true;
-        next.reconnect_reason = std::string(reason);
-        next.sealed_access_token.clear();
-        next.access_expires_at = {};
-        return next;
-      });
+  return LockAndUpdate(doctor_id, [&](const google::StoredGrant& current) {
+    google::StoredGrant next = current;
+    next.needs_reconnect = true;
+    next.reconnect_reason = std::string(reason);
+    next.sealed_access_token.clear();
+    next.access_expires_at = Instant{};
+    return Result<std::optional<google::StoredGrant>>(std::move(next));
+  });
 }
 
 Status StoreGrantStore::DeleteGrant(std::string_view doctor_id) {

@@ -41,7 +41,8 @@ class StoreGrantStore final : public google::GrantStore {
   Status SaveGrant(const google::StoredGrant& grant) override;
   // A write transaction holding the grant row lock (Tx::LockGrant) around `update`.
   Status LockAndUpdate(std::string_view doctor_id, const Update& update) override;
-  // LockAndUpdate to a dead grant (its side effects as for any dying grant).
+  // Under the row lock: dead, the access token dropped, the doctor's jobs parked and the
+  // outbox told (once). kNotFound without a grant.
   Status MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) override;
   Status DeleteGrant(std::string_view doctor_id) override;
 

@@ -180,18 +180,21 @@ TEST_F(StoreGrantStoreTest, ReconnectWakesParkedJobs) {
   EXPECT_FALSE((**grants_.LoadGrant(DoctorKey())).needs_reconnect);
 }
 
-TEST_F(StoreGrantStoreTest, MarkNeedsReconnectDropsTheTokenAndParksJobs) {
+TEST_F(StoreGrantStoreTest, MarkNeedsReconnectDropsTheTokenAndParks) {
+  EXPECT_EQ(grants_.MarkNeedsReconnect(DoctorKey(), "scope removed").error().code(),
+            ErrorCode::kNotFound);
   ASSERT_TRUE(grants_.SaveGrant(Fresh()));
-  core::Appointment a = Book(10);
-  ASSERT_TRUE(grants_.MarkNeedsReconnect(DoctorKey(), "Scope removed by the user."));
-  EXPECT_EQ(Job(a.id).state, core::JobState::kParked);
+  core::Appointment a = Book(8);
+  ASSERT_TRUE(grants_.MarkNeedsReconnect(DoctorKey(), "scope removed"));
   auto g = grants_.LoadGrant(DoctorKey());
   ASSERT_TRUE(g.has_value() && g->has_value());
   EXPECT_TRUE((*g)->needs_reconnect);
-  EXPECT_EQ((*g)->reconnect_reason, "Scope removed by the user.");
+  EXPECT_EQ((*g)->reconnect_reason, "scope removed");
   EXPECT_TRUE((*g)->sealed_access_token.empty());
+  EXPECT_EQ((*g)->sealed_refresh_token, "k1.sealed-refresh");  // kept for the record
+  EXPECT_EQ(Job(a.id).state, core::JobState::kParked);
   ASSERT_EQ(Outbox().size(), 1u);
-  EXPECT_EQ(grants_.MarkNeedsReconnect("999", "x").error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Outbox()[0].topic, "doctor.needs_reconnect");
 }
 
 TEST_F(StoreGrantStoreTest, DeleteIsIdempotent) {

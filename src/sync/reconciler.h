@@ -5,7 +5,10 @@
 // trail (every Google call and every state change), outbox events for webhooks and email, and
 // the job's fate (done, retry with backoff, re-poll soon, parked until the doctor reconnects).
 // A crash anywhere is repaired by running the job again: our event id makes a repeated insert
-// answer 409 and the event is adopted, never duplicated.
+// answer 409 and the event is adopted, never duplicated. Before the first insert the meeting is
+// recorded as "creating" (an intent, written after checking the lease), so an event made by a
+// run that died before its commit is still known to exist and is deleted if the appointment is
+// cancelled meanwhile.
 //
 //   CallCollector calls;
 //   google::CalendarClient calendar(options, {..., .observer = &calls});

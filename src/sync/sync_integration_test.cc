@@ -680,6 +680,32 @@ TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {
   EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
 }
 
+TEST_P(SyncIntegrationTest, LongCallsKeepTheirLeaseAgainstASecondWorker) {
+  ReconcilerOptions options;
+  options.lease_for = milliseconds(400);
+  MakeReconciler(options);
+  Connect();
+  google_->SetLatency(milliseconds(650));  // every Google call outlives the lease
+  WorkerOptions w;
+  w.threads = 2;
+  w.lease_for = milliseconds(400);
+  w.poll_interval = milliseconds(10);
+  Worker first(*store_, *reconciler_, clock_, w);
+  Worker second(*store_, *reconciler_, clock_, w);
+  first.Start();
+  second.Start();
+  std::vector<core::Appointment> booked;
+  for (int i = 0; i < 3; ++i) booked.push_back(Book(At(6, 8 + i)));
+  for (const auto& a : booked) WaitForState(a.id, core::MeetingState::kReady);
+  first.Stop();
+  second.Stop();
+  // Renewed leases: no job was taken over mid-call, so no insert ran twice (no 409s).
+  int conflicts = 0;
+  for (const auto& e : google_->RequestLog()) conflicts += e.status == 409 ? 1 : 0;
+  EXPECT_EQ(conflicts, 0);
+  EXPECT_EQ(Inserts(), 3);
+}
+
 // The same behaviour on both backends; the PostgreSQL half is registered with the label
 // postgres and a server fixture (see CMakeLists.txt).
 INSTANTIATE_TEST_SUITE_P(Backends, SyncIntegrationTest, ::testing::Values("sqlite", "postgres"),
