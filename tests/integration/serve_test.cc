@@ -268,7 +268,7 @@ TEST_F(ServeTest, RequestLogsAreJsonWithRequestIdsAndNoSecrets) {
     auto j = nlohmann::json::parse(line);  // every line is JSON
     if (j.value("request_id", "") == "req-42") {
       found = true;
-      EXPECT_EQ(j["status"], 404);
+      EXPECT_EQ(j["status"], 400);  // the OAuth callback refuses a state it never issued
       EXPECT_EQ(j["target"], "/oauth/google/callback?code=[REDACTED]&state=[REDACTED]");
     }
   }
