@@ -473,33 +473,6 @@ std::string BaseUrlOf(const net::Request& req) {
 
 }  // namespace
 
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 void RegisterOAuthRoutes(net::Router& router, OAuthState& state) {
   OAuthState* s = &state;
   for (const char* path : {"/o/oauth2/v2/auth", "/o/oauth2/auth"}) {

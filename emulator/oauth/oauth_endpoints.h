@@ -27,7 +27,4 @@ namespace telemeet::emulator {
 
 void RegisterOAuthRoutes(net::Router& router, OAuthState& state);
 
-// Text with &, <, >, " and ' escaped for HTML.
-std::string HtmlEscape(std::string_view text);
-
 }  // namespace telemeet::emulator

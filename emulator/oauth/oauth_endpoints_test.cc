@@ -427,10 +427,5 @@ TEST_F(OAuthEndpointsTest, DiscoveryDocumentPointsAtThisHost) {
   EXPECT_EQ(j["issuer"], "https://accounts.google.com");
 }
 
-TEST(HtmlEscapeTest, EscapesMarkup) {
-  EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-}
-
 }  // namespace
 }  // namespace telemeet::emulator

@@ -4,6 +4,7 @@
 
 #include "api/request.h"
 #include "api/views.h"
+#include "base/strings.h"
 #include "crypto/keyring.h"
 #include "crypto/random.h"
 #include "google/calendar_client.h"
@@ -21,40 +22,14 @@ namespace {
 
 constexpr net::RouteOptions kOffload{.offload = true};
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The plain-language page a doctor sees at the end of the connect flow.
 net::Response Page(int status, std::string_view title, std::string_view text) {
   std::string html =
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" +
-      Escape(title) + " - telemeet</title></head><body><main><h1>" + Escape(title) + "</h1><p>" +
-      Escape(text) + "</p></main></body></html>";
+      HtmlEscape(title) + " - telemeet</title></head><body><main><h1>" + HtmlEscape(title) +
+      "</h1><p>" + HtmlEscape(text) + "</p></main></body></html>";
   net::Response r = net::Response::Html(status, std::move(html));
   r.headers.Set("Cache-Control", "no-store");
   r.headers.Set("Content-Security-Policy", "default-src 'none'");

@@ -31,6 +31,9 @@ std::optional<std::string> UrlDecode(std::string_view s, bool plus_is_space = tr
 std::optional<KeyValues> ParseQuery(std::string_view query);
 std::string FormEncode(const KeyValues& pairs);
 
+// Escapes & < > " ' for HTML text and attribute values.
+std::string HtmlEscape(std::string_view text);
+
 // The first value for `key`, or nullopt.
 std::optional<std::string> FindValue(const KeyValues& pairs, std::string_view key);
 

@@ -38,4 +38,10 @@ TEST(StringsTest, CaseAndTrim) {
 }
 
 }  // namespace
+TEST(HtmlEscapeTest, EscapesMarkup) {
+  EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+  EXPECT_EQ(HtmlEscape("plain"), "plain");
+}
+
 }  // namespace telemeet
