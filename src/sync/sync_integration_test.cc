@@ -633,6 +633,12 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
   for (const core::Job& job : jobs->items) {
     EXPECT_TRUE(job.lease_owner.empty()) << job.key << " still leased by " << job.lease_owner;
   }
+  // On a quiet machine the first worker may have finished everything in its 30 ms.
+  int left = 0;
+  for (const auto& a : booked) {
+    auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(a.id); });
+    if (!m || m->state != core::MeetingState::kReady) ++left;
+  }
   // A second worker (another owner) takes what is left.
   obs::Registry metrics;
   WorkerOptions w;
@@ -644,10 +650,12 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
   other.Start();
   for (const auto& a : booked) WaitForState(a.id, core::MeetingState::kReady);
   other.Stop();
-  EXPECT_NE(metrics.Render().find("telemeet_reconcile_runs_total{action=\"insert\","
-                                  "disposition=\"completed\"}"),
-            std::string::npos)
-      << metrics.Render();
+  if (left > 0) {
+    EXPECT_NE(metrics.Render().find("telemeet_reconcile_runs_total{action=\"insert\","
+                                    "disposition=\"completed\"}"),
+              std::string::npos)
+        << metrics.Render();
+  }
   EXPECT_EQ(Events().size(), booked.size());
   EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
 }
