@@ -232,14 +232,24 @@ class Tx {
   Result<std::vector<core::Job>> LeaseJobs(const LeaseRequest& request);
   // The following take the job as leased (id, lease_owner, lease_seq) and fail with
   // kFailedPrecondition ("lease lost") when another lease replaced it.
+  //
+  // The rerun rule: a change made while the job is leased (UpsertJob setting `rerun`) is never
+  // lost, whatever the holder does and however the two transactions interleave (PostgreSQL READ
+  // COMMITTED included): CompleteJob, RetryJob and ParkJob each decide on the row version they
+  // lock, and a set flag makes the job ready and due now instead. That is what the same change
+  // would have done a moment later, to an unleased job (UpsertJob makes it due at once), so a
+  // change never waits out a backoff or a park: a reconnect (WakeDoctor) or an edit during the
+  // lease runs the job again from the latest state. No caller needs to lock the row first.
   Status ExtendLease(const core::Job& job, Instant until);
-  // Done: deleted, or (rerun) released and due now.
+  // Done: deleted; or, with rerun set, released and due now (attempts and last_error reset).
   Status CompleteJob(const core::Job& job);
-  // Failed: attempts + 1, last_error, due at `run_at` (see BackoffAfter), lease released.
+  // Failed: attempts + 1, last_error, lease released, due at `run_at` (see BackoffAfter); with
+  // rerun set, due now (attempts and last_error still recorded).
   Status RetryJob(const core::Job& job, Instant run_at, std::string_view error);
   // Given back unfinished (shutdown): lease released, due now, attempts unchanged.
   Status ReleaseJob(const core::Job& job);
-  // Parks this job (grant gone): state parked, lease released.
+  // Parks this job (grant gone): state parked, lease released; with rerun set, ready and due
+  // now instead (the change may be the reconnect; if not, the next run parks it again).
   Status ParkJob(const core::Job& job, std::string_view reason);
   // Parks every ready, unleased job of the doctor; returns how many.
   Result<int64_t> ParkDoctorJobs(int64_t doctor_id, std::string_view reason);

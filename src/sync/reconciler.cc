@@ -595,10 +595,7 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
 
   return store_.Transact([&](store::Tx& tx) -> Status {
     // The job's fate first: every one of these checks the lease, so a worker that lost its
-    // job writes nothing. Touching the row first takes its lock for the whole transaction:
-    // under PostgreSQL's READ COMMITTED a change committed between CompleteJob's "rerun?"
-    // update and its delete would otherwise be deleted with the job (a lost rerun).
-    if (auto s = tx.ExtendLease(job, now + options_.lease_for); !s) return s;
+    // job writes nothing; a change made meanwhile (rerun) survives each of them (store.h).
     switch (plan.disposition) {
       case Disposition::kCompleted:
       case Disposition::kLeaseLost:
