@@ -324,7 +324,9 @@ class Tx {
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound
   Status PutSetting(std::string_view key, std::string_view value);
-  Result<std::vector<std::pair<std::string, std::string>>> ListSettings();
+  // Ordered by key; a non-empty prefix ("meeting.") keeps only the keys that start with it.
+  Result<std::vector<std::pair<std::string, std::string>>> ListSettings(
+      std::string_view prefix = {});
 
  private:
   Result<QueryResult> Exec(std::string_view sql, std::initializer_list<SqlValue> params);

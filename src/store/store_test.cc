@@ -856,6 +856,14 @@ TEST_P(StoreContract, AccessLinksOAuthStatesAndSettings) {
   EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); }), "1");
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("nope"); })),
             ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("meeting.b", "2"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("meeting.a", "1"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("meetings", "x"); }));
+  auto meeting = store_->Read([&](Tx& tx) { return tx.ListSettings("meeting."); });
+  ASSERT_TRUE(meeting) << meeting.error().ToString();
+  using KV = std::pair<std::string, std::string>;
+  EXPECT_EQ(*meeting, (std::vector<KV>{{"meeting.a", "1"}, {"meeting.b", "2"}}));
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.ListSettings(); })->size(), 4u);
 }
 
 TEST_P(StoreContract, TransactRetriesConflictsABoundedNumberOfTimes) {

@@ -714,6 +714,76 @@ TEST_P(SyncIntegrationTest, LongCallsKeepTheirLeaseAgainstASecondWorker) {
   EXPECT_EQ(Inserts(), 3);
 }
 
+// --- The admin's meeting policy (settings table, as the API saves it) ---
+
+TEST_P(SyncIntegrationTest, CreateOnBookingMakesAMeetingForABookedAppointment) {
+  ASSERT_TRUE(
+      store_->Transact([&](store::Tx& tx) { return tx.PutSetting(kSettingCreateOn, "booking"); }));
+  Connect();
+  worker_->Start();
+  core::Appointment booked = Book(At(2, 8), /*confirm=*/false);
+  core::Meeting m = WaitForState(booked.id, core::MeetingState::kReady);
+  EXPECT_TRUE(m.join_url.starts_with("https://meet.google.com/"));
+  EXPECT_EQ(Inserts(), 1);
+  // Back to "confirmation": the next booked appointment waits for its confirmation.
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.PutSetting(kSettingCreateOn, "confirmation"); }));
+  core::Appointment later = Book(At(2, 10), /*confirm=*/false);
+  WaitIdle();
+  EXPECT_FALSE(MeetingOf(later.id).has_value());
+  EXPECT_EQ(Inserts(), 1);
+}
+
+TEST_P(SyncIntegrationTest, SendUpdatesSettingReachesGoogle) {
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.PutSetting(kSettingSendUpdates, "externalOnly"); }));
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  WaitForState(a.id, core::MeetingState::kReady);
+  ASSERT_TRUE(
+      store_->Transact([&](store::Tx& tx) { return tx.PutSetting(kSettingSendUpdates, "all"); }));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(a.id, At(3, 8), At(3, 8) + minutes(30)); }));
+  worker_->Nudge();
+  WaitFor(
+      a.id, [&](const core::Meeting& m) { return m.synced_start == At(3, 8); }, "rescheduled");
+  std::vector<std::string> sent;  // method and sendUpdates of every write
+  for (const auto& e : google_->RequestLog()) {
+    if (e.method == "GET" || !e.path.starts_with(kEventsPath)) continue;
+    auto q = ParseQuery(e.query).value_or(KeyValues{});
+    sent.push_back(e.method + " " + FindValue(q, "sendUpdates").value_or("(absent)"));
+  }
+  EXPECT_EQ(sent, (std::vector<std::string>{"POST externalOnly", "PATCH all"}));
+}
+
+TEST_P(SyncIntegrationTest, CancelModeMarkCancelledPatchesTheStatusInsteadOfDeleting) {
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.PutSetting(kSettingCancelMode, "mark_cancelled"); }));
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  google_->ClearRequestLog();
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kCancelled);
+  EXPECT_TRUE(m.join_url.empty());
+  EXPECT_EQ(Requests("DELETE", kEventsPath), 0);
+  EXPECT_EQ(Requests("PATCH", kEventsPath + "/" + ready.event_id), 1);
+  auto event = EventAtGoogle(ready.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["status"], "cancelled");
+  // The conference was not touched: the event still names its Meet.
+  EXPECT_EQ((*event)["hangoutLink"], ready.join_url);
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), (std::vector<std::string>{"meeting.ready", "meeting.cancelled"}));
+  bool patch_audited = false;
+  for (const auto& e : Audit(a.id)) patch_audited |= e.action == "google.events.patch";
+  EXPECT_TRUE(patch_audited);
+}
+
 // An idle worker reads when the next job is due (one read transaction per poll interval) and
 // writes nothing; work added without a Nudge is still found within a poll interval.
 TEST_P(SyncIntegrationTest, AnIdleWorkerMakesNoWriteTransactions) {
