@@ -95,6 +95,21 @@ struct ReconcileView {
   std::optional<core::Meeting> meeting;    // nullopt: no meeting recorded yet
 };
 
+// A doctor calendar's incremental sync with Google (M16): the events.list sync token and the
+// push channel (events.watch) that says when to use it.
+struct CalendarSyncState {
+  int64_t doctor_id = 0;
+  std::string calendar_id = "primary";
+  std::string sync_token;  // empty: the next sync is a full one
+  std::string channel_id;  // empty: no push channel
+  std::string channel_resource_id;
+  std::string channel_token;    // the secret Google echoes in X-Goog-Channel-Token
+  std::string channel_address;  // where the channel delivers
+  std::optional<Instant> channel_expires_at;
+  std::optional<Instant> synced_at;  // the last successful sync
+  Instant updated_at{};
+};
+
 class Tx;
 
 class Store {
@@ -205,6 +220,21 @@ class Tx {
   // The appointment with its service, doctor, patient, grant and meeting. kNotFound when the
   // appointment does not exist.
   Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
+
+  // --- Google calendar sync (M16) ---
+  // The meeting whose event has this id on the doctor's calendar. kNotFound.
+  Result<core::Meeting> GetMeetingByEvent(int64_t doctor_id, std::string_view calendar_id,
+                                          std::string_view event_id);
+  // Sets the meeting's drift and drift_etag (nothing else; PutMeeting leaves them alone).
+  // kNotFound when the appointment has no meeting.
+  Status SetMeetingDrift(int64_t appointment_id, std::string_view drift,
+                         std::string_view drift_etag);
+  Result<CalendarSyncState> GetCalendarSync(int64_t doctor_id);                     // kNotFound
+  Result<CalendarSyncState> GetCalendarSyncByChannel(std::string_view channel_id);  // kNotFound
+  // Insert or replace by doctor.
+  Status PutCalendarSync(const CalendarSyncState& state);
+  // Doctors whose Google grant is active, by id.
+  Result<std::vector<int64_t>> ListConnectedDoctors();
 
   // --- Google grants (one per doctor) ---
   Result<core::GoogleGrant> GetGrant(int64_t doctor_id);  // kNotFound when never connected

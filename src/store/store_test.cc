@@ -270,6 +270,71 @@ TEST_P(StoreContract, MeetingsOnePerAppointmentAndEventIdsUniquePerCalendar) {
   EXPECT_EQ(list->items[0].appointment_id, a->id);
 }
 
+// The calendar sync's rows: meetings found by event id, drift that PutMeeting leaves alone, and
+// the per-doctor sync token and push channel.
+TEST_P(StoreContract, CalendarSyncStateAndMeetingDrift) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  core::Meeting m;
+  m.appointment_id = a->id;
+  m.doctor_id = doctor_;
+  m.state = MeetingState::kCreating;
+  m.event_id = core::EventIdFor(a->uid);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  auto found =
+      store_->Read([&](Tx& tx) { return tx.GetMeetingByEvent(doctor_, "primary", m.event_id); });
+  ASSERT_TRUE(found) << found.error().ToString();
+  EXPECT_EQ(found->appointment_id, a->id);
+  EXPECT_TRUE(found->drift.empty());
+  EXPECT_EQ(CodeOf(store_->Read(
+                [&](Tx& tx) { return tx.GetMeetingByEvent(doctor_, "other", m.event_id); })),
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(
+      store_->Transact([&](Tx& tx) { return tx.SetMeetingDrift(a->id, "moved", "\"7\""); }));
+  m.state = MeetingState::kReady;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));  // keeps the drift
+  auto drifted = store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); });
+  ASSERT_TRUE(drifted);
+  EXPECT_EQ(drifted->state, MeetingState::kReady);
+  EXPECT_EQ(drifted->drift, "moved");
+  EXPECT_EQ(drifted->drift_etag, "\"7\"");
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.SetMeetingDrift(999, "", ""); })),
+            ErrorCode::kNotFound);
+
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetCalendarSync(doctor_); })),
+            ErrorCode::kNotFound);
+  CalendarSyncState sync;
+  sync.doctor_id = doctor_;
+  sync.sync_token = "tok-1";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutCalendarSync(sync); }));
+  sync.channel_id = "ch-1";
+  sync.channel_token = "secret";
+  sync.channel_expires_at = clock_.Now() + hours(24);
+  sync.synced_at = clock_.Now();
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutCalendarSync(sync); }));
+  auto got = store_->Read([&](Tx& tx) { return tx.GetCalendarSyncByChannel("ch-1"); });
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(got->doctor_id, doctor_);
+  EXPECT_EQ(got->sync_token, "tok-1");
+  EXPECT_EQ(got->channel_token, "secret");
+  EXPECT_EQ(got->channel_expires_at, clock_.Now() + hours(24));
+  EXPECT_EQ(got->synced_at, clock_.Now());
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetCalendarSyncByChannel(""); })),
+            ErrorCode::kNotFound);
+  sync.doctor_id = 999;
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutCalendarSync(sync); })),
+            ErrorCode::kNotFound);
+
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.ListConnectedDoctors(); })->empty());
+  core::GoogleGrant g;
+  g.doctor_id = doctor_;
+  g.sealed_refresh_token = "k1.r";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); }));
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.ListConnectedDoctors(); }),
+            std::vector<int64_t>{doctor_});
+}
+
 TEST_P(StoreContract, AdminRetryOfAFailedMeeting) {
   Seed();
   auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
