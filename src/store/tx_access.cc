@@ -391,8 +391,11 @@ Status Tx::PutSetting(std::string_view key, std::string_view value) {
   return Ok();
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Tx::ListSettings() {
-  auto r = Exec("SELECT key, value FROM settings ORDER BY key", {});
+Result<std::vector<std::pair<std::string, std::string>>> Tx::ListSettings(std::string_view prefix) {
+  auto r = prefix.empty()
+               ? Exec("SELECT key, value FROM settings ORDER BY key", {})
+               : Exec("SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key",
+                      {static_cast<int64_t>(prefix.size()), std::string(prefix)});
   if (!r) return std::unexpected(r.error());
   std::vector<std::pair<std::string, std::string>> out;
   for (const Row& row : r->rows) out.emplace_back(row.Text(0), row.Text(1));
