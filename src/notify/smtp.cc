@@ -36,17 +36,23 @@ size_t ReadBody(char* buffer, size_t size, size_t nitems, void* user) {
   return n;
 }
 
-// Keeps the server's last reply line. Only what the server sent (CURLINFO_HEADER_IN) is looked
-// at: the client's lines, which carry the AUTH exchange, never are.
+struct Replies {
+  std::string last;     // the server's last reply line
+  std::string refusal;  // its last 4xx/5xx reply line
+};
+
+// Keeps the server's reply lines. Only what the server sent (CURLINFO_HEADER_IN) is looked at:
+// the client's lines, which carry the AUTH exchange, never are.
 int Debug(CURL*, curl_infotype type, char* data, size_t size, void* user) {
   if (type != CURLINFO_HEADER_IN) return 0;
   std::string_view text(data, size);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  if (!text.empty()) {
-    size_t nl = text.rfind('\n');
-    *static_cast<std::string*>(user) =
-        std::string(nl == std::string_view::npos ? text : text.substr(nl + 1));
-  }
+  if (text.empty()) return 0;
+  size_t nl = text.rfind('\n');
+  std::string line(nl == std::string_view::npos ? text : text.substr(nl + 1));
+  auto* r = static_cast<Replies*>(user);
+  if (line.starts_with('4') || line.starts_with('5')) r->refusal = line;
+  r->last = std::move(line);
   return 0;
 }
 
@@ -132,7 +138,7 @@ Result<SendReceipt> SmtpMailer::Send(const Email& in, Instant now) {
     curl.rcpt = curl_slist_append(curl.rcpt, ("<" + m.address + ">").c_str());
   }
   Upload upload{.data = wire};
-  std::string last_reply;
+  Replies replies;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl.h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.h, CURLOPT_NOSIGNAL, 1L);
@@ -149,7 +155,7 @@ Result<SendReceipt> SmtpMailer::Send(const Email& in, Instant now) {
   curl_easy_setopt(curl.h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl.h, CURLOPT_VERBOSE, 1L);  // feeds Debug; nothing is printed
   curl_easy_setopt(curl.h, CURLOPT_DEBUGFUNCTION, Debug);
-  curl_easy_setopt(curl.h, CURLOPT_DEBUGDATA, &last_reply);
+  curl_easy_setopt(curl.h, CURLOPT_DEBUGDATA, &replies);
   if (config_.tls == SmtpTls::kStartTls) {
     curl_easy_setopt(curl.h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   }
@@ -166,12 +172,13 @@ Result<SendReceipt> SmtpMailer::Send(const Email& in, Instant now) {
   long code = 0;
   curl_easy_getinfo(curl.h, CURLINFO_RESPONSE_CODE, &code);
   if (rc == CURLE_OK) {
-    receipt.reply = last_reply.empty() ? "250" : last_reply;
+    receipt.reply = replies.last.empty() ? "250" : replies.last;
     return receipt;
   }
   std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
   std::string message = "SMTP " + Describe() + ": " + detail;
-  if (!last_reply.empty()) message += " (server: " + last_reply + ")";
+  const std::string& said = replies.refusal.empty() ? replies.last : replies.refusal;
+  if (!said.empty()) message += " (server: " + said + ")";
   if (rc == CURLE_OPERATION_TIMEDOUT) return Fail(ErrorCode::kDeadlineExceeded, message);
   if (code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED) {
     return Fail(ErrorCode::kInvalidArgument, message);  // permanent: retrying will not help
