@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -11,11 +12,13 @@
 #include <thread>
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "api/ops.h"
 #include "api/webhooks.h"
 #include "app/sandbox.h"
 #include "app/version.h"
 #include "crypto/master_key.h"
+#include "crypto/random.h"
 #include "google/calendar_client.h"
 #include "google/http_transport.h"
 #include "google/oauth_client.h"
@@ -24,6 +27,8 @@
 #include "google/token_provider.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "notify/notifier.h"
+#include "notify/smtp.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "sync/call_collector.h"
@@ -208,6 +213,40 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   api::WebhookDispatcher webhooks(store, clock, *keys, http,
                                   api::WebhookOptions{.owner = worker.owner() + ":webhooks"});
 
+  // Email (M23): SMTP when [smtp] is enabled, else every email lands as an .eml file in
+  // <data_dir>/mail (always so in sandbox mode unless SMTP is configured).
+  notify::SmtpConfig smtp;
+  smtp.enabled = config.smtp.enabled;
+  smtp.host = config.smtp.host;
+  smtp.port = static_cast<int>(config.smtp.port);
+  smtp.tls = notify::ParseSmtpTls(config.smtp.tls).value_or(notify::SmtpTls::kStartTls);
+  smtp.username = config.smtp.username;
+  smtp.password = config.smtp.password;
+  smtp.from = config.smtp.from;
+  smtp.timeout = std::chrono::milliseconds(config.smtp.timeout_ms);
+  auto mailer = notify::MakeMailer(smtp, config.MailDir());
+  if (!mailer) return StartupFailed(log, mailer.error());
+  notify::NotifierOptions notify_options;
+  notify_options.owner = worker.owner() + ":notify";
+  notify_options.public_url = config.PublicUrl();
+  if (auto from = notify::ParseMailbox(config.smtp.from); from && !from->name.empty()) {
+    notify_options.clinic_name = from->name;
+  }
+  // {{patient_page_link}}: a new access link per patient email, made as the API makes them
+  // (only the token's hash is stored; it expires a while after the appointment).
+  const std::chrono::seconds link_after_end = api::ApiOptions{}.access_link_after_end;
+  notify_options.patient_page_link =
+      [&, link_after_end](store::Tx& tx, const core::Appointment& a) -> Result<std::string> {
+    std::string token = crypto::RandomToken(32);
+    core::AccessLink link;
+    link.appointment_id = a.id;
+    link.token_hash = api::TokenHash(token);
+    link.expires_at = std::max(a.end, clock.Now()) + link_after_end;
+    if (auto made = tx.CreateAccessLink(link); !made) return std::unexpected(made.error());
+    return config.PublicUrl() + "/p?token=" + token;
+  };
+  notify::Notifier notifier(store, clock, **mailer, notify_options);
+
   net::HttpServer* server_ptr = &server;
   api::RegisterOpsRoutes(router, metrics,
                          {{"http",
@@ -232,12 +271,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                             [&] {
                               worker.Nudge();
                               webhooks.Nudge();
+                              notifier.Nudge();
                             },
                         .options = {.public_url = config.PublicUrl()}};
   api::RegisterApiRoutes(router, api_deps);
 
   worker.Start();
   webhooks.Start();
+  notifier.Start();
   if (auto s = server.Start(); !s) return StartupFailed(log, s.error());
 
   std::string url = config.PublicUrl() + "/";
@@ -250,6 +291,12 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   std::cout << "telemeet " << kVersion << " is running at " << url << "\n"
             << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n"
             << "  REST API: " << config.PublicUrl() << "/api/v1 (OpenAPI: /api/v1/openapi.json)\n";
+  if (config.smtp.enabled) {
+    std::cout << "  Email: sent through " << (*mailer)->Describe() << "\n";
+  } else {
+    std::cout << "  Email: not sent (no [smtp] configured); each email is written to "
+              << config.MailDir() << "/ as an .eml file\n";
+  }
   if (sandbox) {
     std::cout << "  Sandbox: Google is emulated at " << sandbox->base_url()
               << " (no Google credentials configured)\n";
@@ -278,6 +325,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   server.Shutdown(std::chrono::milliseconds(config.server.shutdown_grace_ms));
   worker.Stop();
   webhooks.Stop();
+  notifier.Stop();
   if (sandbox) sandbox->google().Stop();
   log.Info("stopped");
   return 0;
