@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/google_settings.h"
 #include "api/webhooks.h"
 #include "core/meeting.h"
 #include "core/time.h"
@@ -142,6 +143,10 @@ class ApiIntegrationTest : public ::testing::Test {
     o.clients.push_back({.client_id = "telemeet",
                          .client_secret = "telemeet-secret",
                          .redirect_uris = {redirect_}});
+    // A second OAuth client, for saving new credentials through the settings API.
+    o.clients.push_back({.client_id = "clinic-b.apps.googleusercontent.com",
+                         .client_secret = "clinic-b-secret",
+                         .redirect_uris = {redirect_}});
     o.accounts.push_back({.email = "ada@clinic.example", .sub = "", .name = "Ada"});
     o.accounts.push_back({.email = "bob@clinic.example", .sub = "", .name = "Bob"});
     o.oauth.auto_approve = true;
@@ -151,14 +156,20 @@ class ApiIntegrationTest : public ::testing::Test {
     transport_ = std::make_unique<google::HttpTransport>(http_);
     retry_ = std::make_unique<google::RetryPolicy>(google::RetryOptions{.max_attempts = 2}, clock_,
                                                    google::RealSleeper::Instance(), 1);
-    oauth_ = std::make_unique<google::OAuthClient>(
+    // Wired as `telemeet serve` wires it: the configured client is the default, saved settings
+    // win and take effect at once.
+    live_ = std::make_unique<LiveGoogleConfig>(
+        *store_, keys_, clock_,
         google::OAuthConfig{.client_id = "telemeet",
                             .client_secret = "telemeet-secret",
                             .redirect_uri = redirect_,
                             .auth_url = base + "/o/oauth2/v2/auth",
                             .token_url = base + "/token",
                             .revoke_url = base + "/revoke"},
-        google::OAuthDeps{.transport = *transport_, .clock = clock_, .retry = *retry_});
+        LiveGoogleConfig::Options{});
+    ASSERT_TRUE(live_->Reload());
+    oauth_ = std::make_unique<google::OAuthClient>(
+        *live_, google::OAuthDeps{.transport = *transport_, .clock = clock_, .retry = *retry_});
     grants_ = std::make_unique<sync::StoreGrantStore>(*store_);
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, *grants_, keys_, clock_);
     calendar_ = std::make_unique<google::CalendarClient>(
@@ -169,6 +180,7 @@ class ApiIntegrationTest : public ::testing::Test {
                              .clock = clock_,
                              .sleeper = google::RealSleeper::Instance()});
     deps_->oauth = oauth_.get();
+    deps_->google_config = live_.get();
     deps_->tokens = tokens_.get();
     deps_->calendar = calendar_.get();
   }
@@ -194,6 +206,7 @@ class ApiIntegrationTest : public ::testing::Test {
   std::unique_ptr<emulator::FakeGoogle> google_;
   std::unique_ptr<google::HttpTransport> transport_;
   std::unique_ptr<google::RetryPolicy> retry_;
+  std::unique_ptr<LiveGoogleConfig> live_;
   std::unique_ptr<google::OAuthClient> oauth_;
   std::unique_ptr<sync::StoreGrantStore> grants_;
   std::unique_ptr<google::TokenProvider> tokens_;
@@ -303,6 +316,60 @@ TEST_F(ApiIntegrationTest, GoogleConnectStatusTestDisconnect) {
   EXPECT_EQ(J(after)["ok"], false);
   EXPECT_EQ(J(after)["needs_reconnect"], true);
   EXPECT_EQ(AsKey("DELETE", base).status, 409);  // nothing left to disconnect
+}
+
+TEST_F(ApiIntegrationTest, SavedClientCredentialsAreUsedByTheNextConnectWithoutARestart) {
+  StartGoogle();
+  // The configured client: Google accepts it.
+  auto check = AsAdmin("POST", "/api/v1/settings/google/test");
+  ASSERT_EQ(check.status, 200) << check.body;
+  EXPECT_EQ(J(check)["ok"], true) << check.body;
+  EXPECT_EQ(J(check)["client_id"], "telemeet");
+
+  // A wrong secret: Google refuses the client (invalid_client), and the check says so.
+  ASSERT_EQ(AsAdmin("PATCH", "/api/v1/settings/google", {{"client_secret", "not-it"}}).status,
+            200);
+  auto refused = AsAdmin("POST", "/api/v1/settings/google/test");
+  ASSERT_EQ(refused.status, 200) << refused.body;
+  EXPECT_EQ(J(refused)["ok"], false);
+  EXPECT_EQ(J(refused)["reason"], "invalid_client") << refused.body;
+
+  // The second client's credentials, saved through the API, are used from the next call on.
+  auto saved = AsAdmin("PATCH", "/api/v1/settings/google",
+                       {{"client_id", "clinic-b.apps.googleusercontent.com"},
+                        {"client_secret", "clinic-b-secret"}});
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  EXPECT_EQ(J(saved)["client_id"], "clinic-b.apps.googleusercontent.com");
+  EXPECT_EQ(J(saved)["restart_required"], false);
+  EXPECT_EQ(saved.body.find("clinic-b-secret"), std::string::npos);
+  auto accepted = AsAdmin("POST", "/api/v1/settings/google/test");
+  EXPECT_EQ(J(accepted)["ok"], true) << accepted.body;
+  EXPECT_EQ(J(accepted)["client_id"], "clinic-b.apps.googleusercontent.com");
+
+  int64_t doctor = MakeDoctor("ada@clinic.example");
+  std::string base = "/api/v1/doctors/" + std::to_string(doctor) + "/google";
+  auto start = AsKey("POST", base + "/connect");
+  ASSERT_EQ(start.status, 201) << start.body;
+  std::string auth_url = J(start)["authorization_url"];
+  EXPECT_NE(auth_url.find("client_id=clinic-b.apps.googleusercontent.com"), std::string::npos)
+      << auth_url;
+  // Google issued the code to clinic-b: the exchange succeeds only with clinic-b's id and secret.
+  auto page = Send("GET", AuthorizeAtGoogle(auth_url), "", {});
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_TRUE(J(AsKey("GET", base))["connected"]);
+  // The calendar calls refresh nothing yet; the grant works with the new client.
+  auto test = AsKey("POST", base + "/test");
+  EXPECT_EQ(J(test)["ok"], true) << test.body;
+
+  // Back to the configured client (null = the configuration file's value).
+  ASSERT_EQ(AsAdmin("PATCH", "/api/v1/settings/google",
+                    {{"client_id", nullptr}, {"client_secret", nullptr}})
+                .status,
+            200);
+  auto again = AsKey("POST", base + "/connect");
+  ASSERT_EQ(again.status, 201);
+  EXPECT_NE(J(again)["authorization_url"].get<std::string>().find("client_id=telemeet&"),
+            std::string::npos);
 }
 
 TEST_F(ApiIntegrationTest, CallbackRefusesBadStatesAndExplainsGoogleErrors) {

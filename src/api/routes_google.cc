@@ -2,6 +2,7 @@
 // status, test, disconnect.
 #include <cstdlib>
 
+#include "api/google_settings.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "base/strings.h"
@@ -49,6 +50,11 @@ Status NeedGoogle(ApiDeps& deps) {
   return Ok();
 }
 
+// Settings saved by another instance reach this one's Google routes within reload_after.
+void FreshGoogleSettings(ApiDeps& deps) {
+  if (deps.google_config != nullptr) deps.google_config->ReloadIfStale();
+}
+
 // Starts a connect flow for the doctor: a random single-use state (stored hashed, expiring,
 // bound to the doctor) and a sealed PKCE verifier. Returns the authorization URL.
 Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
@@ -56,6 +62,7 @@ Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
   if (auto s = AuthorizeDoctor(c.principal, doctor_id); !s) return std::unexpected(s.error());
   auto doctor = c.deps.store.Read([&](store::Tx& tx) { return tx.GetDoctor(doctor_id); });
   if (!doctor) return std::unexpected(doctor.error());
+  FreshGoogleSettings(c.deps);
   std::string state = crypto::RandomToken(32);
   auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email);
   if (!auth) return std::unexpected(auth.error());
@@ -142,6 +149,7 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
     return Page(500, "Something went wrong on our side",
                 "telemeet could not read its own sign-in record. Please try again.");
   }
+  FreshGoogleSettings(deps);
   auto grant = deps.oauth->ExchangeCode(*code, *verifier);
   if (!grant) {
     const google::GoogleError& e = grant.error();

@@ -262,6 +262,7 @@ class Tx {
 
   Result<core::WebhookEndpoint> CreateWebhookEndpoint(core::WebhookEndpoint endpoint);
   Result<core::WebhookEndpoint> UpdateWebhookEndpoint(const core::WebhookEndpoint& endpoint);
+  Result<core::WebhookEndpoint> GetWebhookEndpoint(int64_t id);  // kNotFound
   Status DeleteWebhookEndpoint(int64_t id);
   Result<Page<core::WebhookEndpoint>> ListWebhookEndpoints(const PageRequest& page);
   // Insert or update by (endpoint_id, event_id).
@@ -314,6 +315,8 @@ class Tx {
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound
   Status PutSetting(std::string_view key, std::string_view value);
+  // Removes the key; true when it existed (deleting an absent key is not an error).
+  Result<bool> DeleteSetting(std::string_view key);
   Result<std::vector<std::pair<std::string, std::string>>> ListSettings();
 
  private:
