@@ -22,9 +22,9 @@ google::OAuthConfig ConfiguredClient() {
 class GoogleSettingsTest : public ::testing::Test {
  protected:
   void Use(bool sandbox) {
-    live_ = std::make_unique<LiveGoogleConfig>(env_.store(), env_.keys, env_.clock,
-                                               ConfiguredClient(),
-                                               LiveGoogleConfig::Options{.sandbox = sandbox});
+    live_ =
+        std::make_unique<LiveGoogleConfig>(env_.store(), env_.keys, env_.clock, ConfiguredClient(),
+                                           LiveGoogleConfig::Options{.sandbox = sandbox});
     ASSERT_TRUE(live_->Reload());
     env_.deps->google_config = live_.get();
   }
@@ -56,8 +56,8 @@ TEST_F(GoogleSettingsTest, SavedSettingsTakeEffectAtOnceAndNullGoesBackToTheConf
   EXPECT_EQ(now->token_url, "https://oauth.example/token");  // not a setting: stays
 
   // The stored secret is sealed for its setting: it opens with that AAD only.
-  auto sealed = env_.store().Read(
-      [](store::Tx& tx) { return tx.GetSetting(kGoogleClientSecretSetting); });
+  auto sealed =
+      env_.store().Read([](store::Tx& tx) { return tx.GetSetting(kGoogleClientSecretSetting); });
   ASSERT_TRUE(sealed);
   EXPECT_EQ(sealed->find("GOCSPX"), std::string::npos);
   EXPECT_EQ(*env_.keys.Open(*sealed, "setting:google.client_secret"), "GOCSPX-saved");
@@ -67,8 +67,8 @@ TEST_F(GoogleSettingsTest, SavedSettingsTakeEffectAtOnceAndNullGoesBackToTheConf
   EXPECT_EQ(live_->Current()->client_id, "configured.apps.googleusercontent.com");
   EXPECT_EQ(live_->Current()->client_secret, "configured-secret");
   EXPECT_EQ(live_->Current()->scope, google::kCalendarEventsScope);
-  auto gone = env_.store().Read(
-      [](store::Tx& tx) { return tx.GetSetting(kGoogleClientSecretSetting); });
+  auto gone =
+      env_.store().Read([](store::Tx& tx) { return tx.GetSetting(kGoogleClientSecretSetting); });
   EXPECT_EQ(gone.error().code(), ErrorCode::kNotFound);
 }
 
@@ -78,8 +78,7 @@ TEST_F(GoogleSettingsTest, EmptyValuesAreRefusedAndNothingIsSaved) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ApiEnv::J(r)["error"]["field"], "client_secret");
   EXPECT_EQ(live_->Current()->client_id, "configured.apps.googleusercontent.com");
-  auto id =
-      env_.store().Read([](store::Tx& tx) { return tx.GetSetting(kGoogleClientIdSetting); });
+  auto id = env_.store().Read([](store::Tx& tx) { return tx.GetSetting(kGoogleClientIdSetting); });
   EXPECT_FALSE(id.has_value());
 }
 
@@ -131,8 +130,7 @@ TEST_F(GoogleSettingsTest, AnUnreadableSecretKeepsThePreviousConfiguration) {
 TEST_F(GoogleSettingsTest, TestNeedsAnOAuthClient) {
   auto r = env_.Call("POST", "/api/v1/settings/google/test", nullptr, env_.admin);
   EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(env_.Call("POST", "/api/v1/settings/google/test", nullptr, env_.write_key).status,
-            403);
+  EXPECT_EQ(env_.Call("POST", "/api/v1/settings/google/test", nullptr, env_.write_key).status, 403);
 }
 
 }  // namespace

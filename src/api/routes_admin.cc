@@ -277,16 +277,15 @@ Result<json> GoogleSettingsJson(store::Tx& tx, ApiDeps& deps) {
   } else if (deps.google_config == nullptr && saved_any) {
     notice = "saved; this telemeet reads the Google settings at start-up: restart it to use them";
   }
-  return json{
-      {"object", "google_settings"},
-      {"client_id", SettingOr(tx, kGoogleClientIdSetting, defaults.client_id)},
-      {"client_secret_set", !SettingOr(tx, kGoogleClientSecretSetting, "").empty() ||
-                                !defaults.client_secret.empty()},
-      {"redirect_uri", SettingOr(tx, kGoogleRedirectUriSetting, defaults.redirect_uri)},
-      {"scope", SettingOr(tx, kGoogleScopeSetting, defaults.scope)},
-      {"sandbox", sandbox},
-      {"restart_required", !notice.is_null()},
-      {"notice", notice}};
+  return json{{"object", "google_settings"},
+              {"client_id", SettingOr(tx, kGoogleClientIdSetting, defaults.client_id)},
+              {"client_secret_set", !SettingOr(tx, kGoogleClientSecretSetting, "").empty() ||
+                                        !defaults.client_secret.empty()},
+              {"redirect_uri", SettingOr(tx, kGoogleRedirectUriSetting, defaults.redirect_uri)},
+              {"scope", SettingOr(tx, kGoogleScopeSetting, defaults.scope)},
+              {"sandbox", sandbox},
+              {"restart_required", !notice.is_null()},
+              {"notice", notice}};
 }
 
 // A PATCH of one Google setting: absent (unchanged), null (back to the configured default) or
@@ -321,8 +320,8 @@ Status CheckScope(std::string_view scope) {
 }
 
 Result<net::Response> PatchGoogleSettings(Call& c) {
-  auto body =
-      TM_TRY(Body::Parse(c.req, c.deps.options, {"client_id", "client_secret", "redirect_uri", "scope"}));
+  auto body = TM_TRY(
+      Body::Parse(c.req, c.deps.options, {"client_id", "client_secret", "redirect_uri", "scope"}));
   SettingChange changes[] = {TM_TRY(ChangeOf(body, "client_id", kGoogleClientIdSetting)),
                              TM_TRY(ChangeOf(body, "client_secret", kGoogleClientSecretSetting)),
                              TM_TRY(ChangeOf(body, "redirect_uri", kGoogleRedirectUriSetting)),
@@ -360,7 +359,9 @@ Result<net::Response> TestGoogleSettings(Call& c) {
               {"sandbox", c.deps.google_config != nullptr && c.deps.google_config->sandbox()}};
   google::GoogleStatus checked = c.deps.oauth->CheckClient();
   if (checked) {
-    out.update({{"ok", true}, {"reason", nullptr}, {"message", "Google accepts the client id and secret"}});
+    out.update({{"ok", true},
+                {"reason", nullptr},
+                {"message", "Google accepts the client id and secret"}});
   } else {
     const google::GoogleError& e = checked.error();
     std::string message =

@@ -206,8 +206,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
     log.Warn("the saved Google settings cannot be used; the configured ones apply",
              {{"error", s.error().ToString()}});
   }
-  google::OAuthClient oauth(live_google,
-                            google::OAuthDeps{transport, clock, retry, &calls});
+  google::OAuthClient oauth(live_google, google::OAuthDeps{transport, clock, retry, &calls});
   google::TokenProvider tokens(oauth, grants, *keys, clock);
   google::CalendarOptions calendar_options;
   calendar_options.base_url = config.google.api_base_url;

@@ -94,15 +94,13 @@ void TakeValue(std::expected<void, E>&&) {}
 // it (Result<U> or Status for E = Error); otherwise the whole TM_TRY(...) is the value (moved
 // out), or void for a Status. A GNU statement expression (g++ and clang), so it can sit on the
 // right of a declaration. The expression is copied when it names a variable, never moved from.
-#define TM_TRY(...)                                                                  \
-  ({                                                                                 \
-    auto tm_try_result_ = (__VA_ARGS__);                                             \
-    if (!tm_try_result_.has_value()) {                                               \
-      return std::unexpected(std::move(tm_try_result_).error());                     \
-    }                                                                                \
-    ::telemeet::internal::TakeValue(std::move(tm_try_result_));                      \
+#define TM_TRY(...)                                              \
+  ({                                                             \
+    auto tm_try_result_ = (__VA_ARGS__);                         \
+    if (!tm_try_result_.has_value()) {                           \
+      return std::unexpected(std::move(tm_try_result_).error()); \
+    }                                                            \
+    ::telemeet::internal::TakeValue(std::move(tm_try_result_));  \
   })
 
-namespace telemeet {
-
-}  // namespace telemeet
+namespace telemeet {}  // namespace telemeet

@@ -91,9 +91,9 @@ Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view
   return out;
 }
 
-GoogleResult<HttpResponse> OAuthClient::Post(const OAuthConfig& config,
-                                             std::string_view operation, const std::string& url,
-                                             const KeyValues& form, bool idempotent) {
+GoogleResult<HttpResponse> OAuthClient::Post(const OAuthConfig& config, std::string_view operation,
+                                             const std::string& url, const KeyValues& form,
+                                             bool idempotent) {
   HttpRequest req{.method = "POST",
                   .url = url,
                   .headers = {},
@@ -223,15 +223,14 @@ GoogleStatus OAuthClient::CheckClient() {
     return GFail(ErrorKind::kInvalidClient, "no OAuth client id is configured");
   }
   // A code Google never issued: a real one is never this short or this shaped.
-  GoogleResult<HttpResponse> res =
-      Post(*cfg, "oauth.check_client", cfg->token_url,
-           {{"grant_type", "authorization_code"},
-            {"code", "telemeet-client-check"},
-            {"client_id", cfg->client_id},
-            {"client_secret", cfg->client_secret},
-            {"redirect_uri", cfg->redirect_uri},
-            {"code_verifier", crypto::PkceVerifier()}},
-           /*idempotent=*/true);
+  GoogleResult<HttpResponse> res = Post(*cfg, "oauth.check_client", cfg->token_url,
+                                        {{"grant_type", "authorization_code"},
+                                         {"code", "telemeet-client-check"},
+                                         {"client_id", cfg->client_id},
+                                         {"client_secret", cfg->client_secret},
+                                         {"redirect_uri", cfg->redirect_uri},
+                                         {"code_verifier", crypto::PkceVerifier()}},
+                                        /*idempotent=*/true);
   if (res) {
     return GFail(ErrorKind::kBadResponse, "the token endpoint accepted a code that cannot exist",
                  res->status);

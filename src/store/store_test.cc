@@ -745,8 +745,7 @@ TEST_P(StoreContract, AccessLinksOAuthStatesAndSettings) {
   EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); }), "1");
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("nope"); })),
             ErrorCode::kNotFound);
-  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }),
-            true);
+  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }), true);
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); })),
             ErrorCode::kNotFound);
   EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }),
