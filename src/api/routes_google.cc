@@ -60,8 +60,9 @@ void FreshGoogleSettings(ApiDeps& deps) {
 // Starts a connect flow for the doctor: a random single-use state (stored hashed, expiring,
 // bound to the doctor) and a sealed PKCE verifier. Returns the authorization URL.
 Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
-  if (auto s = NeedGoogle(c.deps); !s) return std::unexpected(s.error());
-  if (auto s = AuthorizeDoctor(c.principal, doctor_id); !s) return std::unexpected(s.error());
+  // Who may comes first: a caller without the right learns nothing about the configuration.
+  TM_TRY(AuthorizeDoctor(c.principal, doctor_id));
+  TM_TRY(NeedGoogle(c.deps));
   auto doctor = c.deps.store.Read([&](store::Tx& tx) { return tx.GetDoctor(doctor_id); });
   if (!doctor) return std::unexpected(doctor.error());
   FreshGoogleSettings(c.deps);
