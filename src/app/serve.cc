@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/google_settings.h"
 #include "api/ops.h"
 #include "api/webhooks.h"
 #include "app/sandbox.h"
@@ -143,9 +144,13 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   if (!db) return StartupFailed(log, db.error());
   store::Store& store = **db;
 
+  // Sandbox mode: no client id in the configuration and none saved through the settings API,
+  // decided here once (google_settings.h). Credentials saved later take effect after a restart.
+  auto sandboxed = api::SandboxDecision(store, config.google.client_id);
+  if (!sandboxed) return StartupFailed(log, sandboxed.error());
   std::unique_ptr<Sandbox> sandbox;
   std::optional<DemoClinic> demo;
-  if (config.sandbox()) {
+  if (*sandboxed) {
     auto started = StartSandbox();
     if (!started) return StartupFailed(log, started.error());
     sandbox = std::move(*started);
@@ -198,7 +203,15 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   oauth_config.token_url = config.google.oauth_base_url + "/token";
   oauth_config.revoke_url = config.google.oauth_base_url + "/revoke";
   oauth_config.scope = config.google.scope;
-  google::OAuthClient oauth(oauth_config, google::OAuthDeps{transport, clock, retry, &calls});
+  // The configuration's client is the default; settings saved through the API override it and
+  // take effect for the next connect, callback, refresh or revoke (no restart).
+  api::LiveGoogleConfig live_google(store, *keys, clock, oauth_config,
+                                    api::LiveGoogleConfig::Options{.sandbox = sandbox != nullptr});
+  if (auto s = live_google.Reload(); !s) {
+    log.Warn("the saved Google settings cannot be used; the configured ones apply",
+             {{"error", s.error().ToString()}});
+  }
+  google::OAuthClient oauth(live_google, google::OAuthDeps{transport, clock, retry, &calls});
   google::TokenProvider tokens(oauth, grants, *keys, clock);
   google::CalendarOptions calendar_options;
   calendar_options.base_url = config.google.api_base_url;
@@ -264,6 +277,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   api::ApiDeps api_deps{.store = store,
                         .clock = clock,
                         .oauth = &oauth,
+                        .google_config = &live_google,
                         .tokens = &tokens,
                         .calendar = &calendar,
                         .keys = &*keys,

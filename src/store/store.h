@@ -302,6 +302,7 @@ class Tx {
 
   Result<core::WebhookEndpoint> CreateWebhookEndpoint(core::WebhookEndpoint endpoint);
   Result<core::WebhookEndpoint> UpdateWebhookEndpoint(const core::WebhookEndpoint& endpoint);
+  Result<core::WebhookEndpoint> GetWebhookEndpoint(int64_t id);  // kNotFound
   Status DeleteWebhookEndpoint(int64_t id);
   Result<Page<core::WebhookEndpoint>> ListWebhookEndpoints(const PageRequest& page);
   // Insert or update by (endpoint_id, event_id).
@@ -357,6 +358,8 @@ class Tx {
   // Ordered by key; a non-empty prefix ("meeting.") keeps only the keys that start with it.
   Result<std::vector<std::pair<std::string, std::string>>> ListSettings(
       std::string_view prefix = {});
+  // Removes the key; true when it existed (deleting an absent key is not an error).
+  Result<bool> DeleteSetting(std::string_view key);
 
  private:
   Result<QueryResult> Exec(std::string_view sql, std::initializer_list<SqlValue> params);

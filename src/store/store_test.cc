@@ -929,6 +929,30 @@ TEST_P(StoreContract, AccessLinksOAuthStatesAndSettings) {
   using KV = std::pair<std::string, std::string>;
   EXPECT_EQ(*meeting, (std::vector<KV>{{"meeting.a", "1"}, {"meeting.b", "2"}}));
   EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.ListSettings(); })->size(), 4u);
+  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }), true);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }),
+            false);
+}
+
+TEST_P(StoreContract, WebhookEndpointIsReadById) {
+  core::WebhookEndpoint w;
+  w.url = "https://hooks.example/a";
+  w.sealed_secret = "k1.sealed";
+  w.topics = "meeting.ready";
+  w.active = false;
+  auto created = store_->Transact([&](Tx& tx) { return tx.CreateWebhookEndpoint(w); });
+  ASSERT_TRUE(created);
+  auto read = store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->url, "https://hooks.example/a");
+  EXPECT_EQ(read->sealed_secret, "k1.sealed");
+  EXPECT_EQ(read->topics, "meeting.ready");
+  EXPECT_FALSE(read->active);
+  EXPECT_EQ(read->created_at, created->created_at);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id + 1); })),
+            ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContract, TransactRetriesConflictsABoundedNumberOfTimes) {
