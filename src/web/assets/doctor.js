@@ -39,6 +39,7 @@
     $('reconnect-banner').hidden = !needs;
     $('connect').hidden = g.status !== 'not_connected' && g.status !== 'disconnected';
     $('reconnect').hidden = g.status !== 'active' && !needs;
+    $('reconnect').className = needs ? '' : 'secondary';
     $('test').hidden = g.status === 'not_connected' || g.status === 'disconnected';
     $('disconnect').hidden = g.status === 'not_connected' || g.status === 'disconnected';
     state.replaceChildren();

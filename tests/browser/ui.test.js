@@ -1,0 +1,289 @@
+// The web UI in a real browser: the real `telemeet serve` in sandbox mode, headless Chromium.
+// Sign-in (wrong password, lockout), an admin changing a setting, a doctor connecting Google
+// through the emulator's consent page, an appointment booked over the REST API showing
+// "Start Google Meet" to the doctor and "Join Google Meet" to the patient, a reschedule keeping
+// the link, a revoked grant showing the reconnect banner, the sandbox banner on every page,
+// axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
+//
+//   TELEMEET_BIN=build/debug/src/app/telemeet node --test tests/browser/
+'use strict';
+
+const {test, before, after} = require('node:test');
+const assert = require('node:assert/strict');
+const {startTelemeet, launchChromium, newPage, assertNoProblems, screenshot, checkA11y,
+       fitsWidth, waitFor} = require('./support');
+
+const ADMIN = {email: 'admin@sandbox.telemeet.test', password: 'sandbox-admin-1'};
+const ADA = {email: 'dr.ada.lovelace@sandbox.telemeet.test', password: 'sandbox-doctor-1',
+             name: 'Dr Ada Lovelace'};
+const BARRY = {email: 'dr.james.barry@sandbox.telemeet.test', password: 'sandbox-doctor-1',
+               name: 'Dr James Barry'};
+const BANNER = 'Sandbox: Google is emulated';
+
+let tm;
+let browser;
+let doctors;   // by email
+let service;   // the demo telemedicine service
+const visited = new Map();  // page label -> URL, for the banner and axe checks
+
+before(async () => {
+  tm = await startTelemeet();
+  browser = await launchChromium();
+  const list = await tm.api('GET', '/api/v1/doctors');
+  assert.equal(list.status, 200);
+  doctors = new Map(list.body.data.map(d => [d.email, d]));
+  service = (await tm.api('GET', '/api/v1/services')).body.data.find(s => s.telemedicine);
+  assert.ok(service, 'the demo clinic has a telemedicine service');
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (tm) await tm.stop();
+});
+
+async function signIn(page, who) {
+  await page.goto(tm.base + '/signin');
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', {name: 'Sign in'}).click();
+}
+
+// Books a confirmed appointment over the REST API; the created appointment.
+async function book(doctor, startIso, zone) {
+  const patient = await tm.api('POST', '/api/v1/patients', {
+    name: 'Mary Seacole', email: 'mary@patients.example', time_zone: zone,
+  });
+  assert.equal(patient.status, 201, JSON.stringify(patient.body));
+  const created = await tm.api('POST', '/api/v1/appointments', {
+    doctor_id: doctor.id, service_id: service.id, patient_id: patient.body.id,
+    start: startIso, time_zone: zone, status: 'confirmed',
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body;
+}
+
+async function awaitMeeting(id, done, what) {
+  return waitFor(async () => {
+    const a = (await tm.api('GET', '/api/v1/appointments/' + id)).body;
+    return done(a.meeting) ? a : null;
+  }, 30000, what);
+}
+
+// A whole hour a few days ahead, as RFC 3339.
+function hoursAhead(h) {
+  const t = new Date(Date.now() + h * 3600e3);
+  t.setUTCMinutes(0, 0, 0);
+  return t.toISOString().replace('.000Z', 'Z');
+}
+
+test('a wrong password is refused with a plain message', async () => {
+  const page = await newPage(browser);
+  await signIn(page, {email: ADMIN.email, password: 'not the password'});
+  const alert = page.getByRole('alert');
+  await assert.doesNotReject(alert.getByText('Wrong email or password').waitFor());
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+  await screenshot(page, 'signin-wrong-password');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('repeated failures lock the account, and the page says so', async () => {
+  // A throwaway admin, so the demo sign-ins stay usable.
+  const login = await fetch(tm.base + '/api/v1/session', {
+    method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify(ADMIN),
+  });
+  assert.equal(login.status, 201);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const {csrf_token: csrf} = await login.json();
+  const made = await fetch(tm.base + '/api/v1/users', {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json', Cookie: cookie, 'X-CSRF-Token': csrf},
+    body: JSON.stringify({email: 'locked@sandbox.telemeet.test', password: 'right password 1',
+                          role: 'admin', name: 'Lock Test'}),
+  });
+  assert.equal(made.status, 201, await made.text());
+
+  const page = await newPage(browser);
+  for (let i = 0; i < 5; i++) {
+    await signIn(page, {email: 'locked@sandbox.telemeet.test', password: 'wrong ' + i});
+    await page.getByRole('alert').getByText('Wrong email or password').waitFor();
+  }
+  await signIn(page, {email: 'locked@sandbox.telemeet.test', password: 'right password 1'});
+  await page.getByRole('alert').getByText('locked').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /too many failed sign-ins/);
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  await screenshot(page, 'signin-locked');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('a doctor connects Google through the consent page and lands back connected', async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  await page.getByText('Not connected').waitFor();
+  visited.set('doctor (not connected)', page.url());
+  await screenshot(page, 'doctor-not-connected');
+  await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.google));
+  await page.getByLabel(`${ADA.name} (${ADA.email})`).check();
+  await screenshot(page, 'emulator-consent');
+  await page.getByRole('button', {name: 'Allow'}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.base + '/doctor'));
+  await page.getByText('Google Calendar is connected').waitFor();
+  await page.locator('.badge.ok', {hasText: 'Connected'}).waitFor();
+  assert.match(await page.locator('#google-state').textContent(), new RegExp(ADA.email));
+  assert.equal(await page.locator('#reconnect-banner').isHidden(), true);
+  await screenshot(page, 'doctor-connected');
+  assertNoProblems(page);
+  const grant = await tm.api('GET', `/api/v1/doctors/${doctors.get(ADA.email).id}/google`);
+  assert.equal(grant.body.status, 'active');
+  await page.context().close();
+});
+
+let booked;  // the appointment of the next tests
+let joinUrl;
+
+test('an appointment booked over the API shows Start/Join Google Meet with the emulator link',
+     async () => {
+  booked = await book(doctors.get(ADA.email), hoursAhead(50), 'America/New_York');
+  const ready = await awaitMeeting(booked.id, m => m.state === 'ready' && m.join_url,
+                                   'the Meet link');
+  joinUrl = ready.meeting.join_url;
+  assert.match(joinUrl, /^https:\/\/meet\.google\.com\//);
+
+  const doctorPage = await newPage(browser);
+  await signIn(doctorPage, ADA);
+  await doctorPage.waitForURL(u => new URL(u).pathname === '/doctor');
+  const start = doctorPage.getByRole('link', {name: 'Start Google Meet'});
+  await start.waitFor();
+  assert.equal(await start.getAttribute('href'), joinUrl);
+  visited.set('doctor', doctorPage.url());
+  await screenshot(doctorPage, 'doctor-start-meet');
+  assertNoProblems(doctorPage);
+  await doctorPage.context().close();
+
+  const patientPage = await newPage(browser);
+  const url = new URL(booked.access_link.url);
+  await patientPage.goto(tm.base + url.pathname + url.search);
+  const join = patientPage.getByRole('link', {name: 'Join Google Meet'});
+  await join.waitFor();
+  assert.equal(await join.getAttribute('href'), joinUrl);
+  assert.match(await patientPage.locator('#zone').textContent(), /America\/New_York/);
+  visited.set('patient', patientPage.url());
+  await screenshot(patientPage, 'patient-join');
+
+  // The .ics download carries the same link.
+  const ics = await patientPage.evaluate(async () => {
+    const r = await fetch(document.getElementById('ics').href);
+    return {type: r.headers.get('content-type'), text: await r.text()};
+  });
+  assert.equal(ics.type, 'text/calendar; charset=utf-8');
+  assert.match(ics.text, /BEGIN:VEVENT/);
+  assert.ok(ics.text.replace(/\r\n[ \t]/g, '').includes(joinUrl), 'the .ics has the Meet link');
+  assertNoProblems(patientPage);
+  await patientPage.context().close();
+});
+
+test('the patient page says "being prepared" until the link exists', async () => {
+  // Barry has not connected: his meeting waits, and the patient sees it honestly.
+  const waiting = await book(doctors.get(BARRY.email), hoursAhead(80), 'Europe/Berlin');
+  const page = await newPage(browser);
+  const url = new URL(waiting.access_link.url);
+  await page.goto(tm.base + url.pathname + url.search);
+  await page.getByText('Your video link is being prepared').waitFor();
+  const button = page.getByRole('button', {name: 'Join Google Meet'});
+  assert.equal(await button.isDisabled(), true);
+  assert.equal(await page.getByRole('link', {name: 'Join Google Meet'}).count(), 0);
+  visited.set('patient (being prepared)', page.url());
+  await screenshot(page, 'patient-being-prepared');
+  assertNoProblems(page);
+  await page.context().close();
+  await tm.api('POST', `/api/v1/appointments/${waiting.id}/cancel`, {});
+});
+
+test('a reschedule moves the time and keeps the link', async () => {
+  assert.ok(booked && joinUrl, 'the booking test ran');
+  const moved = await tm.api('POST', `/api/v1/appointments/${booked.id}/reschedule`,
+                             {start: hoursAhead(74)});
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  await waitFor(async () => {
+    const audit = (await tm.api('GET', `/api/v1/appointments/${booked.id}/audit`)).body;
+    return JSON.stringify(audit).includes('google.events.patch');
+  }, 30000, 'the event patch');
+  const after = await awaitMeeting(booked.id, m => m.state === 'ready', 'ready again');
+  assert.equal(after.meeting.join_url, joinUrl);
+
+  const page = await newPage(browser);
+  const url = new URL(booked.access_link.url);
+  await page.goto(tm.base + url.pathname + url.search);
+  const join = page.getByRole('link', {name: 'Join Google Meet'});
+  await join.waitFor();
+  assert.equal(await join.getAttribute('href'), joinUrl);
+  const expected = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(new Date(moved.body.start));
+  assert.ok((await page.locator('#when').textContent()).includes(expected),
+            'the page shows the new time in the patient\'s zone');
+  await screenshot(page, 'patient-rescheduled');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('the sandbox banner is on every page, with and without JavaScript', async () => {
+  const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown'];
+  for (const js of [true, false]) {
+    const page = await newPage(browser, {javaScriptEnabled: js});
+    for (const p of pages) {
+      await page.goto(tm.base + p);
+      // With JavaScript, /doctor and /admin send a visitor without a session to /signin.
+      await page.waitForLoadState('networkidle');
+      const banner = page.locator('.sandbox-banner');
+      assert.match(await banner.textContent(), new RegExp(BANNER), `${p} (js ${js})`);
+      assert.equal(await banner.isVisible(), true, `${p} (js ${js})`);
+    }
+    await page.context().close();
+  }
+});
+
+test('every page passes axe-core and fits a 375 px wide screen', async () => {
+  const targets = [['signin', tm.base + '/signin', null], ...[...visited].map(([k, v]) => [k, v,
+                   k.startsWith('doctor') ? ADA : null])];
+  for (const [label, url, who] of targets) {
+    for (const width of [1280, 375]) {
+      const page = await newPage(browser, {viewport: {width, height: 800}});
+      if (who) {
+        await signIn(page, who);
+        await page.waitForURL(u => new URL(u).pathname === '/doctor');
+      }
+      await page.goto(url);
+      await page.waitForLoadState('networkidle');
+      await checkA11y(page, `${label} at ${width}px`);
+      assert.equal(await fitsWidth(page), true, `${label} fits ${width}px`);
+      if (width === 375) await screenshot(page, label.replace(/\W+/g, '-') + '-375px');
+      assertNoProblems(page);
+      await page.context().close();
+    }
+  }
+});
+
+test('a grant revoked at Google shows the reconnect banner', async () => {
+  const revoked = await tm.emulator('POST', '/_emulator/grants/revoke', {email: ADA.email});
+  assert.equal(revoked.status, 200);
+  assert.ok(revoked.body.revoked >= 1);
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  await page.getByRole('button', {name: 'Test connection'}).click();
+  const banner = page.locator('#reconnect-banner');
+  await banner.getByText('Your Google connection needs to be renewed').waitFor();
+  assert.equal(await banner.getAttribute('role'), 'alert');
+  assert.equal(await page.getByRole('button', {name: 'Reconnect Google'}).first().isVisible(),
+               true);
+  await screenshot(page, 'doctor-needs-reconnect');
+  await checkA11y(page, 'doctor (needs reconnect)');
+  assertNoProblems(page);
+  await page.context().close();
+});
