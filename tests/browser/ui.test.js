@@ -232,6 +232,56 @@ test('a reschedule moves the time and keeps the link', async () => {
   await page.context().close();
 });
 
+test('an admin signs in and changes a meeting policy', async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Meeting policies'}).click();
+  const sendUpdates = page.getByLabel("Google's own invitation emails (sendUpdates)");
+  assert.equal(await sendUpdates.inputValue(), 'none');
+  await sendUpdates.selectOption('externalOnly');
+  await page.getByRole('button', {name: 'Save policies'}).click();
+  await page.getByText('Saved. New and changed appointments').waitFor();
+  await page.reload();
+  await page.getByRole('button', {name: 'Save policies'}).waitFor();
+  assert.equal(await page.getByLabel("Google's own invitation emails (sendUpdates)").inputValue(),
+               'externalOnly');
+  // The Google settings show the redirect URI to copy, and never the secret.
+  await page.getByRole('link', {name: 'Google settings'}).click();
+  const redirect = page.getByLabel('Redirect URI', {exact: true});
+  await redirect.waitFor();
+  assert.equal(await redirect.inputValue(), tm.base + '/oauth/google/callback');
+  assert.equal(await page.getByLabel('Client secret').inputValue(), '');
+  assert.equal(await page.getByRole('button', {name: 'Copy the redirect URI'}).isVisible(), true);
+  await screenshot(page, 'admin-google');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('every admin section loads, passes axe-core and fits 375 px', async () => {
+  const sections = ['appointments', 'meetings', 'doctors', 'services', 'api-keys', 'webhooks',
+                    'google', 'policies', 'notifications'];
+  for (const width of [1280, 375]) {
+    const page = await newPage(browser, {viewport: {width, height: 900}});
+    await signIn(page, ADMIN);
+    await page.waitForURL(u => new URL(u).pathname === '/admin');
+    for (const name of sections) {
+      await page.goto(tm.base + '/admin#' + name);
+      const body = page.locator('#' + name);
+      await waitFor(async () => !(await body.textContent()).startsWith('Loading'), 15000,
+                    name + ' to load');
+      assert.equal(await page.locator('#sec-' + name).isVisible(), true, name);
+      assert.equal(await body.locator('.status.error').count(), 0,
+                   name + ': ' + await body.textContent());
+      await checkA11y(page, `admin ${name} at ${width}px`);
+      assert.equal(await fitsWidth(page), true, `admin ${name} fits ${width}px`);
+      await screenshot(page, `admin-${name}${width === 375 ? '-375px' : ''}`);
+    }
+    assertNoProblems(page);
+    await page.context().close();
+  }
+});
+
 test('the sandbox banner is on every page, with and without JavaScript', async () => {
   const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown'];
   for (const js of [true, false]) {
@@ -286,4 +336,67 @@ test('a grant revoked at Google shows the reconnect banner', async () => {
   await checkA11y(page, 'doctor (needs reconnect)');
   assertNoProblems(page);
   await page.context().close();
+});
+
+test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, cancel', async () => {
+  const started = Date.now();
+  const doctor = await newPage(browser);
+  await signIn(doctor, BARRY);
+  await doctor.waitForURL(u => new URL(u).pathname === '/doctor');
+  await doctor.getByRole('button', {name: 'Connect Google', exact: true}).click();
+  await doctor.waitForURL(u => u.toString().startsWith(tm.google));
+  await doctor.getByLabel(`${BARRY.name} (${BARRY.email})`).check();
+  await doctor.getByRole('button', {name: 'Allow'}).click();
+  await doctor.locator('.badge.ok', {hasText: 'Connected'}).waitFor();
+
+  const admin = await newPage(browser);
+  admin.on('dialog', d => d.accept());
+  await signIn(admin, ADMIN);
+  await admin.waitForURL(u => new URL(u).pathname === '/admin');
+  await admin.getByLabel('Doctor', {exact: true}).selectOption({label: BARRY.name});
+  await admin.getByLabel('Patient', {exact: true}).selectOption('new');
+  await admin.getByLabel('Patient name').fill('Grace Hopper');
+  await admin.getByRole('button', {name: 'Book appointment'}).click();
+  await admin.getByText(/^Booked for/).waitFor();
+  const patientLink = await admin.getByRole('textbox', {name: 'Patient link', exact: true})
+      .inputValue();
+  assert.match(patientLink, /\/p\?token=/);
+  const card = admin.locator('li.card', {hasText: 'Grace Hopper'});
+  const meet = card.locator('a.meet-link');
+  await meet.waitFor({timeout: 30000});
+  const link = await meet.getAttribute('href');
+  assert.match(link, /^https:\/\/meet\.google\.com\//);
+  const linkSeconds = (Date.now() - started) / 1000;
+  await screenshot(admin, 'admin-booked');
+
+  await card.getByRole('button', {name: /^Reschedule/}).click();
+  const startInput = card.getByLabel(/^New start/);
+  const old = await startInput.inputValue();
+  const next = new Date(Date.parse(old + ':00Z') + 24 * 3600e3).toISOString().slice(0, 16);
+  await startInput.fill(next);
+  await card.getByRole('button', {name: 'Move appointment'}).click();
+  // The card re-renders with the new start once the event is patched and the link is back.
+  await waitFor(async () =>
+    (await card.getByText('Meeting: Google Meet link ready').count()) === 1 &&
+        (await card.locator('input[type=datetime-local]').inputValue()) === next,
+                30000, 'the moved appointment');
+  assert.equal(await card.locator('a.meet-link').getAttribute('href'), link, 'the link stays');
+
+  await card.getByRole('button', {name: /^Cancel appointment/}).click();
+  await card.getByText('Meeting: Cancelled').waitFor({timeout: 30000});
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`# newcomer walkthrough: ${seconds.toFixed(1)} s in all, Meet link after ` +
+              `${linkSeconds.toFixed(1)} s`);
+  assert.ok(seconds < 60, 'the walkthrough takes under a minute');
+
+  const patient = await newPage(browser);
+  const u = new URL(patientLink);
+  await patient.goto(tm.base + u.pathname + u.search);
+  await patient.getByText('This appointment was cancelled').waitFor();
+  assert.equal(await patient.getByRole('link', {name: 'Join Google Meet'}).count(), 0);
+  await screenshot(patient, 'patient-cancelled');
+  for (const p of [doctor, admin, patient]) {
+    assertNoProblems(p);
+    await p.context().close();
+  }
 });
