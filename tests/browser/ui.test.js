@@ -126,6 +126,15 @@ test('a doctor connects Google through the consent page and lands back connected
   await page.getByText('Not connected').waitFor();
   visited.set('doctor (not connected)', page.url());
   await screenshot(page, 'doctor-not-connected');
+  // Deny first: a plain page says so and leads back.
+  await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.google));
+  await page.getByRole('button', {name: 'Deny'}).click();
+  await page.getByRole('heading', {name: 'Google access was not allowed'}).waitFor();
+  await screenshot(page, 'connect-denied');
+  await page.getByRole('link', {name: 'Back to telemeet'}).click();
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  await page.getByText('Not connected').waitFor();
   await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
   await page.waitForURL(u => u.toString().startsWith(tm.google));
   await page.getByLabel(`${ADA.name} (${ADA.email})`).check();

@@ -234,7 +234,8 @@
     const s = byId(services, a.service_id);
     const p = byId(patients, a.patient_id);
     const m = a.meeting || {state: 'not_needed'};
-    const words = tm.meetingWords(m);
+    const words = a.status === 'cancelled' && m.state === 'not_needed'
+        ? {text: 'None (cancelled)', kind: ''} : tm.meetingWords(m);
     const box = statusBox();
     const card = el('li', {class: 'card', 'data-appointment': a.id},
                     el('div', {class: 'title', text: when(a.start, a.time_zone)}),
