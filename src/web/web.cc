@@ -62,9 +62,9 @@ std::shared_ptr<const PageMap> RenderPages(const WebOptions& options) {
     const Asset* source = FindAsset(file);
     // The page list and the embedded files come from the same source tree.
     if (source == nullptr) std::abort();
-    pages->emplace(std::string(path),
-                   MakeAsset(std::string(file),
-                             RenderPage(source->content, options.sandbox ? kBanner : "")));
+    pages->emplace(
+        std::string(path),
+        MakeAsset(std::string(file), RenderPage(source->content, options.sandbox ? kBanner : "")));
   }
   return pages;
 }
@@ -92,8 +92,7 @@ net::Response CalendarFile(net::Request& req, api::ApiDeps& deps) {
     e.summary = service->name + " with " + doctor->name;
     e.description = "Your video consultation with " + doctor->name + ".";
     auto meeting = tx.GetMeeting(a->id);
-    if (meeting && !meeting->join_url.empty() &&
-        a->status != core::AppointmentStatus::kCancelled) {
+    if (meeting && !meeting->join_url.empty() && a->status != core::AppointmentStatus::kCancelled) {
       e.meet_link = meeting->join_url;
     } else if (!meeting && meeting.error().code() != ErrorCode::kNotFound) {
       return std::unexpected(meeting.error());
@@ -137,26 +136,24 @@ void RegisterWebRoutes(net::Router& router, api::ApiDeps& deps, const WebOptions
     return Send(*asset, req, versioned ? "public, max-age=31536000, immutable" : "no-cache");
   });
 
-  router.Get(
-      "/p/calendar.ics", [&deps](net::Request& req) { return CalendarFile(req, deps); },
-      {.offload = true});
+  router.Get("/p/calendar.ics", [&deps](net::Request& req) { return CalendarFile(req, deps); },
+             {.offload = true});
 
-  router.Get(
-      "/",
-      [&deps](net::Request& req) {
-        std::string to = "/signin";
-        if (api::CookieValue(req, api::kSessionCookie)) {
-          auto who = api::Authenticate(req, deps);
-          if (who && who->via_cookie) {
-            to = who->kind == api::Principal::Kind::kAdmin ? "/admin" : "/doctor";
-          }
-        }
-        net::Response r = net::Response::Redirect(to, 303);
-        r.headers.Set("Cache-Control", "no-store");
-        SetSecurityHeaders(r.headers);
-        return r;
-      },
-      {.offload = true});
+  router.Get("/",
+             [&deps](net::Request& req) {
+               std::string to = "/signin";
+               if (api::CookieValue(req, api::kSessionCookie)) {
+                 auto who = api::Authenticate(req, deps);
+                 if (who && who->via_cookie) {
+                   to = who->kind == api::Principal::Kind::kAdmin ? "/admin" : "/doctor";
+                 }
+               }
+               net::Response r = net::Response::Redirect(to, 303);
+               r.headers.Set("Cache-Control", "no-store");
+               SetSecurityHeaders(r.headers);
+               return r;
+             },
+             {.offload = true});
 }
 
 }  // namespace telemeet::web

@@ -137,8 +137,8 @@ TEST_F(WebTest, CalendarFileForAPatientLink) {
   auto service = ApiEnv::J(env_.Call("POST", "/api/v1/services",
                                      {{"name", "Video consultation"}, {"telemedicine", true}},
                                      env_.write_key));
-  auto patient = ApiEnv::J(env_.Call("POST", "/api/v1/patients", {{"name", "Mary Seacole"}},
-                                     env_.write_key));
+  auto patient =
+      ApiEnv::J(env_.Call("POST", "/api/v1/patients", {{"name", "Mary Seacole"}}, env_.write_key));
   auto booked = env_.Call("POST", "/api/v1/appointments",
                           {{"doctor_id", doctor["id"]},
                            {"service_id", service["id"]},
@@ -168,8 +168,7 @@ TEST_F(WebTest, CalendarFileForAPatientLink) {
                       env_.write_key)
                 .status,
             200);
-  EXPECT_NE(Get("/p/calendar.ics?token=" + token).body.find("STATUS:CANCELLED"),
-            std::string::npos);
+  EXPECT_NE(Get("/p/calendar.ics?token=" + token).body.find("STATUS:CANCELLED"), std::string::npos);
 
   auto unknown = Get("/p/calendar.ics?token=nope");
   EXPECT_EQ(unknown.status, 404);

@@ -291,6 +291,36 @@ test('every admin section loads, passes axe-core and fits 375 px', async () => {
   }
 });
 
+test('keyboard only: sign in, open a section, focus is visible', async () => {
+  const page = await newPage(browser);
+  await page.goto(tm.base + '/signin');
+  const focused = () => page.evaluate(() => document.activeElement.id ||
+                                            document.activeElement.textContent.trim());
+  const order = [];
+  for (let i = 0; i < 6 && (await focused()) !== 'signin-button'; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await focused());
+  }
+  assert.deepEqual(order.slice(-3), ['email', 'password', 'signin-button'],
+                   'tab order: ' + order.join(' → '));
+  assert.equal(order[0], 'Skip to content');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.equal(outline, 'solid', 'the focused button shows a focus ring');
+  await page.getByLabel('Email').focus();
+  await page.keyboard.type(ADMIN.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(ADMIN.password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Services'}).focus();
+  await page.keyboard.press('Enter');
+  await waitFor(async () => (await focused()) === 'h-services', 5000, 'focus on the section');
+  assert.equal(await page.getByRole('link', {name: 'Services'}).getAttribute('aria-current'),
+               'page');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('the sandbox banner is on every page, with and without JavaScript', async () => {
   const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown'];
   for (const js of [true, false]) {
@@ -349,6 +379,8 @@ test('a grant revoked at Google shows the reconnect banner', async () => {
 
 test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, cancel', async () => {
   const started = Date.now();
+  const steps = [];
+  const step = name => steps.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const doctor = await newPage(browser);
   await signIn(doctor, BARRY);
   await doctor.waitForURL(u => new URL(u).pathname === '/doctor');
@@ -357,6 +389,7 @@ test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, c
   await doctor.getByLabel(`${BARRY.name} (${BARRY.email})`).check();
   await doctor.getByRole('button', {name: 'Allow'}).click();
   await doctor.locator('.badge.ok', {hasText: 'Connected'}).waitFor();
+  step('connected');
 
   const admin = await newPage(browser);
   admin.on('dialog', d => d.accept());
@@ -367,6 +400,7 @@ test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, c
   await admin.getByLabel('Patient name').fill('Grace Hopper');
   await admin.getByRole('button', {name: 'Book appointment'}).click();
   await admin.getByText(/^Booked for/).waitFor();
+  step('booked');
   const patientLink = await admin.getByRole('textbox', {name: 'Patient link', exact: true})
       .inputValue();
   assert.match(patientLink, /\/p\?token=/);
@@ -375,7 +409,7 @@ test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, c
   await meet.waitFor({timeout: 30000});
   const link = await meet.getAttribute('href');
   assert.match(link, /^https:\/\/meet\.google\.com\//);
-  const linkSeconds = (Date.now() - started) / 1000;
+  step('link shown');
   await screenshot(admin, 'admin-booked');
 
   await card.getByRole('button', {name: /^Reschedule/}).click();
@@ -390,12 +424,13 @@ test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, c
         (await card.locator('input[type=datetime-local]').inputValue()) === next,
                 30000, 'the moved appointment');
   assert.equal(await card.locator('a.meet-link').getAttribute('href'), link, 'the link stays');
+  step('rescheduled');
 
   await card.getByRole('button', {name: /^Cancel appointment/}).click();
   await card.getByText('Meeting: Cancelled').waitFor({timeout: 30000});
   const seconds = (Date.now() - started) / 1000;
-  console.log(`# newcomer walkthrough: ${seconds.toFixed(1)} s in all, Meet link after ` +
-              `${linkSeconds.toFixed(1)} s`);
+  step('cancelled');
+  console.log(`# newcomer walkthrough: ${seconds.toFixed(1)} s in all (${steps.join(', ')})`);
   assert.ok(seconds < 60, 'the walkthrough takes under a minute');
 
   const patient = await newPage(browser);

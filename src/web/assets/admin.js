@@ -116,14 +116,22 @@
 
   // ===== Appointments =====
   let appointmentTimer = null;
+  let appointmentNotice = null;
+  let appointmentStatus = null;
+  // After a change the worker picks the appointment up within moments: look again quickly.
+  let fastUntil = 0;
+  const changed = () => { fastUntil = Date.now() + 20000; };
   async function showAppointments(root) {
     await loadCatalog();
     root.replaceChildren(bookingForm(), el('h3', {text: 'Upcoming and recent appointments'}));
     const filter = select([['', 'All'], ['booked', 'Booked'], ['confirmed', 'Confirmed'],
                            ['cancelled', 'Cancelled'], ['completed', 'Completed']], '');
     const list = el('ul', {class: 'list', id: 'appointment-list'});
+    // Outcomes of the cards' buttons live outside the list, which re-renders as it polls.
+    appointmentNotice = el('div', {id: 'appointment-notice'});
+    appointmentStatus = statusBox();
     const state = el('p', {class: 'muted', role: 'status', 'aria-live': 'polite'});
-    root.append(field('Show', filter), state, list);
+    root.append(field('Show', filter), appointmentStatus, appointmentNotice, state, list);
     filter.addEventListener('change', () => refresh(true));
     let last = '';
     async function refresh(announce) {
@@ -135,7 +143,19 @@
                                     (filter.value ? '&status=' + filter.value : ''));
         const known = new Set(patients.map(p => p.id));
         if (items.some(a => !known.has(a.patient_id))) patients = await listAll('/api/v1/patients');
-        list.replaceChildren(...items.map(a => appointmentCard(a, () => refresh(false))));
+        // Never re-render under someone typing a new time; keep focus on the same control.
+        const active = document.activeElement;
+        const editing = list.querySelector('form:not([hidden])') ||
+            (list.contains(active) && active.matches('input, select, textarea'));
+        if (!editing) {
+          const key = list.contains(active) ? active.getAttribute('data-key') : null;
+          list.replaceChildren(...items.map(a => appointmentCard(a, () => {
+            changed();
+            refresh(false);
+          })));
+          const again = key && list.querySelector(`[data-key="${key}"]`);
+          if (again) again.focus();
+        }
         moving = items.some(a => tm.meetingMoving(a.meeting));
         const text = items.length ? items.length + ' appointment' + (items.length === 1 ? '' : 's') +
                                         ' from yesterday on.'
@@ -146,7 +166,8 @@
         state.textContent = 'Appointments could not be loaded: ' + errorText(e);
       }
       if (location.hash === '#appointments' || location.hash === '') {
-        appointmentTimer = setTimeout(() => refresh(false), moving ? 2000 : 10000);
+        const fast = moving || Date.now() < fastUntil;
+        appointmentTimer = setTimeout(() => refresh(false), fast ? 1000 : 10000);
       }
     }
     root.refresh = refresh;
@@ -222,6 +243,7 @@
         }
         pName.value = '';
         pEmail.value = '';
+        changed();
         const root = $('appointments');
         if (root.refresh) root.refresh(false);
       }
@@ -236,7 +258,7 @@
     const m = a.meeting || {state: 'not_needed'};
     const words = a.status === 'cancelled' && m.state === 'not_needed'
         ? {text: 'None (cancelled)', kind: ''} : tm.meetingWords(m);
-    const box = statusBox();
+    const box = appointmentStatus;
     const card = el('li', {class: 'card', 'data-appointment': a.id},
                     el('div', {class: 'title', text: when(a.start, a.time_zone)}),
                     el('div', {class: 'meta', text: (p ? p.name : 'Patient #' + a.patient_id) +
@@ -252,7 +274,8 @@
     const actions = el('div', {class: 'row'});
     const label = 'appointment ' + a.id;
     if (a.status === 'booked') {
-      const b = el('button', {type: 'button', text: 'Confirm', 'aria-label': 'Confirm ' + label});
+      const b = el('button', {type: 'button', text: 'Confirm', 'aria-label': 'Confirm ' + label,
+                              'data-key': a.id + ':confirm'});
       b.addEventListener('click', async () => {
         if (await act(b, box, () => api('POST', `/api/v1/appointments/${a.id}/confirm`, {}),
                       'Confirmed.')) refresh();
@@ -261,7 +284,8 @@
     }
     if (a.status === 'booked' || a.status === 'confirmed') {
       const b = el('button', {type: 'button', class: 'secondary', text: 'Reschedule',
-                              'aria-expanded': 'false', 'aria-label': 'Reschedule ' + label});
+                              'aria-expanded': 'false', 'aria-label': 'Reschedule ' + label,
+                              'data-key': a.id + ':reschedule'});
       const moveForm = el('form', {hidden: true, novalidate: true});
       const startIn = input({type: 'datetime-local', value: wallTime(a.start, a.time_zone)});
       const save = el('button', {type: 'submit', text: 'Move appointment'});
@@ -276,34 +300,39 @@
         event.preventDefault();
         if (await act(save, box, () => api('POST', `/api/v1/appointments/${a.id}/reschedule`,
                                            {start: startIn.value, time_zone: a.time_zone}),
-                      'Moved. The Meet link stays the same.')) refresh();
+                      'Moved. The Meet link stays the same.')) {
+          moveForm.hidden = true;
+          b.setAttribute('aria-expanded', 'false');
+          b.focus();
+          refresh();
+        }
       });
       const cancel = el('button', {type: 'button', class: 'danger', text: 'Cancel appointment',
-                                   'aria-label': 'Cancel ' + label});
+                                   'aria-label': 'Cancel ' + label, 'data-key': a.id + ':cancel'});
       cancel.addEventListener('click', async () => {
         if (!confirm('Cancel this appointment? Its Google Calendar event is removed.')) return;
         if (await act(cancel, box, () => api('POST', `/api/v1/appointments/${a.id}/cancel`, {}),
                       'Cancelled.')) refresh();
       });
       const link = el('button', {type: 'button', class: 'secondary', text: 'New patient link',
-                                 'aria-label': 'New patient link for ' + label});
-      const linkOut = el('div');
+                                 'aria-label': 'New patient link for ' + label,
+                                 'data-key': a.id + ':link'});
       link.addEventListener('click', async () => {
         if (!confirm('Issue a new patient link? The old link stops working.')) return;
         const out = await act(link, box,
                               () => api('POST', `/api/v1/appointments/${a.id}/access_link`, {}),
                               'A new patient link was issued.');
         if (out && out.url) {
-          linkOut.replaceChildren(secretShownOnce('Patient link', out.url,
-                                                  'Shown only now. Send it to the patient.'));
+          appointmentNotice.replaceChildren(secretShownOnce('Patient link', out.url,
+              'Shown only now. Send it to the patient of the appointment on ' +
+              when(a.start, a.time_zone) + '.'));
         }
       });
       actions.append(b, cancel, link);
-      card.append(actions, moveForm, linkOut);
+      card.append(actions, moveForm);
     } else {
       card.append(actions);
     }
-    card.append(box);
     return card;
   }
 
@@ -713,7 +742,9 @@
     services: showServices, 'api-keys': showApiKeys, webhooks: showWebhooks, google: showGoogle,
     policies: showPolicies, notifications: showNotifications,
   };
-  async function show() {
+  // `moveFocus`: after a tab was chosen, focus goes to the section's heading so keyboard and
+  // screen reader users land on what they opened.
+  async function show(moveFocus) {
     clearTimeout(appointmentTimer);
     const name = sections[location.hash.slice(1)] ? location.hash.slice(1) : 'appointments';
     for (const key of Object.keys(sections)) $('sec-' + key).hidden = key !== name;
@@ -723,6 +754,10 @@
     }
     const root = $(name);
     document.title = $('h-' + name).textContent + ' - telemeet';
+    if (moveFocus === true) {
+      $('h-' + name).setAttribute('tabindex', '-1');
+      $('h-' + name).focus();
+    }
     try {
       await sections[name](root);
     } catch (e) {
@@ -730,6 +765,6 @@
                                     text: 'This section could not be loaded: ' + errorText(e)}));
     }
   }
-  window.addEventListener('hashchange', show);
-  await show();
+  window.addEventListener('hashchange', () => show(true));
+  await show(false);
 })();
