@@ -11,6 +11,7 @@
 namespace telemeet::api {
 
 extern const std::string_view kOpenApiJson;
+void RegisterNotificationRoutes(net::Router& router, ApiDeps& deps);  // routes_notifications.cc
 
 std::string_view OpenApiDocument() { return kOpenApiJson; }
 
@@ -29,6 +30,7 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   RegisterAppointmentRoutes(router, deps);
   RegisterAdminRoutes(router, deps);
   RegisterGoogleRoutes(router, deps);
+  RegisterNotificationRoutes(router, deps);
 }
 
 Result<core::User> CreateAdmin(store::Store& store, std::string_view email,

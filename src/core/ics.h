@@ -49,11 +49,11 @@ struct IcsPerson {
 };
 
 struct IcsEvent {
-  std::string uid;        // IcsUid(appointment uid)
-  int64_t sequence = 0;   // the appointment's revision
-  Instant stamp{};        // DTSTAMP: when this object was made
-  Instant start{};        // DTSTART (written in UTC)
-  Instant end{};          // DTEND (written in UTC)
+  std::string uid;       // IcsUid(appointment uid)
+  int64_t sequence = 0;  // the appointment's revision
+  Instant stamp{};       // DTSTAMP: when this object was made
+  Instant start{};       // DTSTART (written in UTC)
+  Instant end{};         // DTEND (written in UTC)
   std::string summary;
   std::string description;  // the Meet link is appended when set
   std::string meet_link;    // may be empty (the link is not ready yet)

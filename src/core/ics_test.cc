@@ -222,8 +222,9 @@ TEST(IcsTest, FoldingNeverSplitsAUtf8Sequence) {
 
 TEST(IcsTest, AWholeObjectWithLongUnicodeTextStaysWithinLimits) {
   IcsEvent e = Sample();
-  e.description = "Bitte 5 Minuten früher bereit sein, Kamera und Mikrofon prüfen; Fragen? "
-                  "Rufen Sie uns an: +49 30 1234567. 日本語の説明もここにあります。";
+  e.description =
+      "Bitte 5 Minuten früher bereit sein, Kamera und Mikrofon prüfen; Fragen? "
+      "Rufen Sie uns an: +49 30 1234567. 日本語の説明もここにあります。";
   e.summary = std::string(30, 's') + " — Überweisung, Kontrolle; Nachsorge";
   std::string ics = BuildIcs(e);
   for (const std::string& line : PhysicalLines(ics)) EXPECT_LE(line.size(), 75u) << line;
