@@ -267,6 +267,41 @@ test('an admin signs in and changes a meeting policy', async () => {
   await page.context().close();
 });
 
+test('an admin edits an email template: unknown placeholders are refused, preview, save',
+     async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Notification templates'}).click();
+  const pick = page.getByLabel('Email', {exact: true});
+  await pick.waitFor();
+  await pick.selectOption('meeting.ready.patient');
+  const subject = page.getByLabel('Subject');
+  await subject.fill('Your consultation with {{doctr_name}}');
+  await page.getByRole('button', {name: 'Save template'}).click();
+  const error = page.locator('#template-form .status.error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /doctr_name/);
+  assert.equal(await subject.getAttribute('aria-invalid'), 'true');
+
+  await subject.fill('Your consultation with {{doctor_name}} is ready');
+  await page.getByRole('button', {name: 'Preview'}).click();
+  await page.getByText('Preview with sample values').waitFor();
+  const previewed = await page.locator('#template-form p').first().textContent();
+  assert.ok(!previewed.includes('{{'), 'the preview renders placeholders: ' + previewed);
+  await page.getByRole('button', {name: 'Save template'}).click();
+  await page.getByText('Saved. New emails use this template.').waitFor();
+  await page.reload();
+  await page.getByLabel('Email', {exact: true}).selectOption('meeting.ready.patient');
+  assert.equal(await page.getByLabel('Subject').inputValue(),
+               'Your consultation with {{doctor_name}} is ready');
+  assert.match(await page.locator('#template-subject-hint').textContent(), /Customized/);
+  assert.match(await page.locator('#template-text-hint').textContent(), /The default/);
+  await screenshot(page, 'admin-template-saved');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('every admin section loads, passes axe-core and fits 375 px', async () => {
   const sections = ['appointments', 'meetings', 'doctors', 'services', 'api-keys', 'webhooks',
                     'google', 'policies', 'notifications'];

@@ -717,10 +717,20 @@
   }
 
   // ===== Notification templates =====
-  async function showNotifications(root) {
-    let t;
+  const EVENT_WORDS = {
+    'meeting.ready': 'Meet link ready', 'meeting.rescheduled': 'Rescheduled',
+    'meeting.cancelled': 'Cancelled', 'doctor.needs_reconnect': 'Google needs reconnecting',
+  };
+  function templateTitle(t) {
+    const event = t.event || t.name.split('.').slice(0, -1).join('.');
+    const recipient = t.recipient || t.name.split('.').pop();
+    return (EVENT_WORDS[event] || event) + ' — to the ' + recipient;
+  }
+
+  async function showNotifications(root, selected) {
+    let settings;
     try {
-      t = await api('GET', '/api/v1/settings/notifications');
+      settings = await api('GET', '/api/v1/settings/notifications');
     } catch (e) {
       if (e.status === 404 || e.status === 405) {
         root.replaceChildren(el('p', {class: 'muted',
@@ -729,11 +739,102 @@
       }
       throw e;
     }
-    root.replaceChildren(notificationForm(t));
+    const templates = settings.templates || [];
+    if (!templates.length) {
+      root.replaceChildren(el('p', {class: 'muted', text: 'No email templates are defined.'}));
+      return;
+    }
+    const pick = select(templates.map(t => [t.name, templateTitle(t) +
+                                                    (Object.values(t.customized || {}).some(Boolean)
+                                                         ? ' (customized)' : '')]),
+                        selected || templates[0].name, {id: 'template-pick'});
+    const editor = el('div');
+    const vars = el('details', {class: 'panel'},
+                    el('summary', {text: 'Placeholders you can use'}),
+                    el('ul', {}, ...(settings.variables || []).map(v => el('li', {},
+                        el('code', {text: '{{' + v.name + '}}'}), ' — ' + (v.description || '') +
+                        (v.sample ? ' (e.g. ' + v.sample + ')' : '')))),
+                    el('p', {class: 'hint', text: 'A section {{#name}}…{{/name}} shows only when ' +
+                                                  'the value is not empty. Values are escaped ' +
+                                                  'for HTML automatically.'}));
+    const render = () => editor.replaceChildren(templateEditor(
+        templates.find(t => t.name === pick.value), root));
+    pick.addEventListener('change', render);
+    root.replaceChildren(field('Email', pick), vars, editor);
+    render();
   }
-  // Replaced by the full editor once the templates API is known (see notify).
-  function notificationForm(t) {
-    return el('pre', {class: 'secret', text: JSON.stringify(t, null, 2)});
+
+  function templateEditor(t, root) {
+    const form = el('form', {class: 'panel', novalidate: true, id: 'template-form'});
+    const note = part => (t.customized && t.customized[part]) ? 'Customized.' : 'The default.';
+    const subject = input({value: t.subject, id: 'template-subject', autocomplete: 'off'});
+    const text = el('textarea', {id: 'template-text', rows: '8'});
+    text.value = t.text;
+    const html = el('textarea', {id: 'template-html', rows: '8'});
+    html.value = t.html;
+    const box = statusBox();
+    const preview = el('div', {'aria-live': 'polite'});
+    const save = el('button', {type: 'submit', text: 'Save template'});
+    const show = el('button', {type: 'button', class: 'secondary', text: 'Preview'});
+    const reset = el('button', {type: 'button', class: 'danger', text: 'Reset to default'});
+    const path = '/api/v1/settings/notifications/' + encodeURIComponent(t.name);
+    const body = () => ({subject: subject.value, text: text.value, html: html.value});
+    const mark = e => {
+      for (const c of [subject, text, html]) c.removeAttribute('aria-invalid');
+      const bad = {subject, text, html}[e && e.field];
+      if (bad) {
+        bad.setAttribute('aria-invalid', 'true');
+        bad.focus();
+      }
+    };
+    form.append(el('h3', {text: templateTitle(t)}),
+                field('Subject', subject, note('subject')),
+                field('Plain text', text, note('text')),
+                field('HTML', html, note('html')),
+                el('div', {class: 'row'}, save, show, reset), box, preview);
+    show.addEventListener('click', async () => {
+      const out = await act(show, box, () => api('POST', path + '/preview', body()),
+                            'Preview with sample values below (nothing saved).');
+      if (!out) return;
+      preview.replaceChildren(el('h4', {text: 'Subject'}), el('p', {text: out.subject}),
+                              el('h4', {text: 'Plain text'}), el('pre', {class: 'secret', text: out.text}),
+                              el('h4', {text: 'HTML (source)'}), el('pre', {class: 'secret', text: out.html}));
+    });
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      try {
+        save.disabled = true;
+        // Only the parts that were edited: the others stay as they are (default or not).
+        const changes = {};
+        const now = body();
+        for (const part of ['subject', 'text', 'html']) {
+          if (now[part] !== t[part]) changes[part] = now[part];
+        }
+        if (!Object.keys(changes).length) {
+          say(box, 'Nothing changed.', 'info');
+          return;
+        }
+        await api('PATCH', path, changes);
+        mark(null);
+        await showNotifications(root, t.name);
+        say(root.querySelector('#template-form .status'), 'Saved. New emails use this template.',
+            'ok');
+      } catch (e) {
+        mark(e);
+        say(box, errorText(e), 'error');
+      } finally {
+        save.disabled = false;
+      }
+    });
+    reset.addEventListener('click', async () => {
+      if (!confirm('Reset this template to the default text?')) return;
+      if (await act(reset, box, () => api('PATCH', path, {subject: null, text: null, html: null}),
+                    'Reset to the default.')) {
+        await showNotifications(root, t.name);
+        say(root.querySelector('#template-form .status'), 'Reset to the default.', 'ok');
+      }
+    });
+    return form;
   }
 
   // ===== Sections =====
