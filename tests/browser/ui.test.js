@@ -241,6 +241,87 @@ test('a reschedule moves the time and keeps the link', async () => {
   await page.context().close();
 });
 
+test('a failed meeting shows its reason, and the admin retries it', async () => {
+  const ada = doctors.get(ADA.email);
+  const set = await tm.emulator('POST', `/_emulator/calendars/${encodeURIComponent(ADA.email)}` +
+                                        '/conference', {mode: 'failure'});
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  const failing = await book(ada, hoursAhead(98), 'Europe/London');
+  const failed = await awaitMeeting(failing.id, m => m.state === 'failed', 'the failure');
+  assert.ok(failed.meeting.last_error, 'a failed meeting says why');
+
+  const doctorPage = await newPage(browser);
+  await signIn(doctorPage, ADA);
+  await doctorPage.waitForURL(u => new URL(u).pathname === '/doctor');
+  await doctorPage.locator(`li[data-appointment="${failing.id}"]`)
+      .getByText('Meet link: Failed: ' + failed.meeting.last_error).waitFor();
+  await doctorPage.context().close();
+
+  await tm.emulator('POST', `/_emulator/calendars/${encodeURIComponent(ADA.email)}/conference`,
+                    {mode: 'success'});
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Meetings needing attention'}).click();
+  await page.getByRole('heading', {name: 'Failed (1)'}).waitFor();
+  await screenshot(page, 'admin-meetings-failed');
+  await page.getByRole('button', {name: `Retry the meeting of appointment ${failing.id}`}).click();
+  await page.getByText('Retrying: the meeting is being created again.').waitFor();
+  const ready = await awaitMeeting(failing.id, m => m.state === 'ready' && m.join_url,
+                                   'the retried meeting');
+  assert.match(ready.meeting.join_url, /^https:\/\/meet\.google\.com\//);
+  await page.getByText('No meeting needs attention.').waitFor({timeout: 15000});
+  assertNoProblems(page);
+  await page.context().close();
+  await tm.api('POST', `/api/v1/appointments/${failing.id}/cancel`, {});
+});
+
+test('an admin adds a doctor with a sign-in, and an API key shown once that can be revoked',
+     async () => {
+  const page = await newPage(browser);
+  page.on('dialog', d => d.accept());
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Doctors'}).click();
+  const form = page.locator('form', {hasText: 'Add a doctor'});
+  await form.getByLabel('Name').fill('Dr Elizabeth Blackwell');
+  await form.getByLabel('Email').fill('dr.blackwell@sandbox.telemeet.test');
+  await form.getByLabel('Time zone').fill('America/New_York');
+  await form.getByLabel('Sign-in password').fill('a long doctor password');
+  await form.getByRole('button', {name: 'Add doctor'}).click();
+  await page.getByText('Dr Elizabeth Blackwell was added with a sign-in.').waitFor();
+  await page.locator('li.card', {hasText: 'Dr Elizabeth Blackwell'})
+      .getByText('Google not connected').waitFor();
+
+  const doctor = await newPage(browser);
+  await signIn(doctor, {email: 'dr.blackwell@sandbox.telemeet.test',
+                        password: 'a long doctor password'});
+  await doctor.getByRole('heading', {name: 'Consultations of Dr Elizabeth Blackwell'}).waitFor();
+  await doctor.getByText('No upcoming consultations.').waitFor();
+  assertNoProblems(doctor);
+  await doctor.context().close();
+
+  await page.getByRole('link', {name: 'API keys'}).click();
+  const keyForm = page.locator('form', {hasText: 'Create an API key'});
+  await keyForm.getByLabel('Name').fill('front desk');
+  await keyForm.getByLabel('write').uncheck();
+  await keyForm.getByRole('button', {name: 'Create API key'}).click();
+  const secret = page.getByRole('textbox', {name: 'New API key', exact: true});
+  await secret.waitFor();
+  const key = await secret.inputValue();
+  assert.match(key, /^tm_/);
+  const use = async () => (await fetch(tm.base + '/api/v1/doctors',
+                                       {headers: {Authorization: 'Bearer ' + key}})).status;
+  assert.equal(await use(), 200);
+  await page.getByRole('button', {name: 'Revoke API key front desk'}).click();
+  await page.locator('li.card', {hasText: 'front desk'}).getByText(/^Revoked/).waitFor();
+  assert.equal(await use(), 401);
+  // Shown once: the list never shows the secret again.
+  assert.equal(await page.getByText(key).count(), 0);
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('an admin signs in and changes a meeting policy', async () => {
   const page = await newPage(browser);
   await signIn(page, ADMIN);
@@ -263,6 +344,13 @@ test('an admin signs in and changes a meeting policy', async () => {
   assert.equal(await page.getByLabel('Client secret').inputValue(), '');
   assert.equal(await page.getByRole('button', {name: 'Copy the redirect URI'}).isVisible(), true);
   await screenshot(page, 'admin-google');
+  // Sign out: back to the sign-in page, and the admin page is closed to this browser.
+  await page.getByRole('button', {name: 'Sign out'}).click();
+  await page.getByText('You are signed out.').waitFor();
+  await page.goto(tm.base + '/admin');
+  await page.waitForURL(u => new URL(u).pathname === '/signin');
+  const root = await page.request.get(tm.base + '/', {maxRedirects: 0});
+  assert.equal(root.headers()['location'], '/signin');
   assertNoProblems(page);
   await page.context().close();
 });
