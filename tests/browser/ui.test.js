@@ -276,7 +276,8 @@ test('a failed meeting shows its reason, and the admin retries it', async () => 
   await tm.api('POST', `/api/v1/appointments/${failing.id}/cancel`, {});
 });
 
-test('an admin adds a doctor with a sign-in, and an API key shown once that can be revoked',
+test('an admin adds a doctor with a sign-in, an API key shown once (then revoked), a webhook ' +
+     'with its secret, and a service',
      async () => {
   const page = await newPage(browser);
   page.on('dialog', d => d.accept());
@@ -318,6 +319,32 @@ test('an admin adds a doctor with a sign-in, and an API key shown once that can 
   assert.equal(await use(), 401);
   // Shown once: the list never shows the secret again.
   assert.equal(await page.getByText(key).count(), 0);
+
+  await page.getByRole('link', {name: 'Webhooks'}).click();
+  const hookForm = page.locator('form', {hasText: 'Add a webhook endpoint'});
+  await hookForm.getByLabel('URL').fill('http://127.0.0.1:9/telemeet-hook');
+  await hookForm.getByLabel('meeting.ready').check();
+  await hookForm.getByRole('button', {name: 'Add webhook'}).click();
+  const whsec = page.getByRole('textbox', {name: 'Signing secret', exact: true});
+  await whsec.waitFor();
+  assert.match(await whsec.inputValue(), /^whsec_/);
+  await page.locator('li.card', {hasText: 'http://127.0.0.1:9/telemeet-hook'})
+      .getByText('meeting.ready').waitFor();
+
+  await page.getByRole('link', {name: 'Services'}).click();
+  const add = page.locator('form', {hasText: 'Add a service'});
+  await add.getByLabel('Name').fill('Home visit');
+  await add.getByLabel(/^Telemedicine/).uncheck();
+  await add.getByLabel('Duration (minutes)').fill('45');
+  await add.getByRole('button', {name: 'Add service'}).click();
+  const saved = page.locator('form', {has: page.getByRole('heading', {name: 'Home visit'})});
+  await saved.waitFor();
+  assert.equal(await saved.getByLabel(/^Telemedicine/).isChecked(), false);
+  assert.equal(await saved.getByLabel('Duration (minutes)').inputValue(), '45');
+  const services = (await tm.api('GET', '/api/v1/services')).body.data;
+  const home = services.find(x => x.name === 'Home visit');
+  assert.equal(home.telemedicine, false);
+  assert.equal(home.default_duration_minutes, 45);
   assertNoProblems(page);
   await page.context().close();
 });
