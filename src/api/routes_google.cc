@@ -25,14 +25,16 @@ namespace {
 
 constexpr net::RouteOptions kOffload{.offload = true};
 
-// The plain-language page a doctor sees at the end of the connect flow.
+// The plain-language page a doctor sees at the end of the connect flow, with a way back to
+// telemeet ("/" sends a signed-in doctor to their page).
 net::Response Page(int status, std::string_view title, std::string_view text) {
   std::string html =
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" +
       HtmlEscape(title) + " - telemeet</title></head><body><main><h1>" + HtmlEscape(title) +
-      "</h1><p>" + HtmlEscape(text) + "</p></main></body></html>";
+      "</h1><p>" + HtmlEscape(text) +
+      "</p><p><a href=\"/\">Back to telemeet</a></p></main></body></html>";
   net::Response r = net::Response::Html(status, std::move(html));
   r.headers.Set("Cache-Control", "no-store");
   r.headers.Set("Content-Security-Policy", "default-src 'none'");

@@ -36,6 +36,7 @@
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
 #include "sync/worker.h"
+#include "web/web.h"
 
 namespace telemeet::app {
 
@@ -289,6 +290,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                             },
                         .options = {.public_url = config.PublicUrl()}};
   api::RegisterApiRoutes(router, api_deps);
+  web::RegisterWebRoutes(router, api_deps, {.sandbox = sandbox != nullptr});
 
   worker.Start();
   webhooks.Start();
@@ -303,6 +305,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                          {"sandbox", sandbox != nullptr},
                          {"worker_threads", config.worker.threads}});
   std::cout << "telemeet " << kVersion << " is running at " << url << "\n"
+            << "  web UI: " << config.PublicUrl() << "/signin\n"
             << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n"
             << "  REST API: " << config.PublicUrl() << "/api/v1 (OpenAPI: /api/v1/openapi.json)\n";
   if (config.smtp.enabled) {
