@@ -38,6 +38,8 @@
 namespace telemeet::sync {
 
 struct WorkerOptions {
+  // The job kind this worker leases and runs.
+  std::string kind = std::string(store::kReconcileJobKind);
   int threads = 16;
   int batch = 8;  // at most this many jobs per lease call
   std::chrono::microseconds lease_for{std::chrono::seconds(60)};
@@ -56,8 +58,8 @@ std::string DefaultWorkerOwner();
 
 class Worker {
  public:
-  Worker(store::Store& store, Reconciler& reconciler, const Clock& clock,
-         WorkerOptions options = {});
+  // `runner` runs the leased jobs of options.kind (a Reconciler for "reconcile").
+  Worker(store::Store& store, JobRunner& runner, const Clock& clock, WorkerOptions options = {});
   ~Worker();  // Stop()
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -93,7 +95,7 @@ class Worker {
   void ReleaseUnstarted();
 
   store::Store& store_;
-  Reconciler& reconciler_;
+  JobRunner& runner_;
   const Clock& clock_;
   WorkerOptions options_;
 
