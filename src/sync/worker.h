@@ -49,7 +49,7 @@ struct WorkerOptions {
   std::chrono::milliseconds poll_interval{500};
   std::string owner;  // empty: "<host>:<pid>:<random>"
   // Optional: telemeet_reconcile_runs_total{action, disposition} and
-  // telemeet_reconcile_busy_workers.
+  // telemeet_reconcile_busy_workers (give it to the reconcile worker only).
   obs::Registry* metrics = nullptr;
 };
 
