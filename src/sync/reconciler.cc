@@ -700,14 +700,18 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
     }
     if (changed_meanwhile) return Ok();
-    if (!before.drift.empty() && plan.action == Action::kPatch &&
-        after.state == MeetingState::kReady) {
-      // The event is as the clinic has it again: the drift reported earlier is resolved.
+    const bool restored = plan.action == Action::kPatch && after.state == MeetingState::kReady;
+    const bool removed =
+        plan.action == Action::kDelete &&
+        (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded);
+    if (!before.drift.empty() && (restored || removed)) {
+      // The event is as the clinic has it again (or gone with the appointment): the drift
+      // reported earlier is resolved.
       if (auto s = tx.SetMeetingDrift(appointment_id, "", ""); !s) return s;
       core::AuditEntry entry;
       entry.appointment_id = appointment_id;
       entry.actor = options_.actor;
-      entry.action = "meeting.drift_restored";
+      entry.action = restored ? "meeting.drift_restored" : "meeting.drift_cleared";
       entry.detail =
           nlohmann::json{{"drift", before.drift}, {"revision", snap.desired.revision}}.dump();
       if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());

@@ -934,6 +934,33 @@ TEST_P(SyncIntegrationTest, EventDeletedInGoogleIsReportedAndRestoredOnTheNextCh
   EXPECT_EQ(Events().size(), 1u);
 }
 
+TEST_P(SyncIntegrationTest, EventDeletedInGoogleThenCancelledEndsCancelledWithoutDrift) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  CalendarSync sync(*store_, *calendar_, clock_);
+  SyncNow(sync);
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  SyncNow(sync);
+  ASSERT_EQ(MeetingOf(a.id)->drift, "deleted");
+  google_->ClearRequestLog();
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  WaitForState(a.id, core::MeetingState::kCancelled);
+  WaitIdle();
+  EXPECT_TRUE(MeetingOf(a.id)->drift.empty());
+  EXPECT_EQ(AuditCount(a.id, "meeting.drift_cleared"), 1);
+  int gone = 0;
+  for (const auto& e : google_->RequestLog()) gone += e.method == "DELETE" && e.status == 410;
+  EXPECT_EQ(gone, 1);  // already deleted in Google: done
+  SyncNow(sync);
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+}
+
 TEST_P(SyncIntegrationTest, AnExpiredSyncTokenFallsBackToAFullSync) {
   Connect();
   worker_->Start();
