@@ -32,6 +32,7 @@
 #include "notify/smtp.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
@@ -224,6 +225,25 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
                                           .metrics = &metrics});
+  // Changes made in Google Calendar by hand (appointment.changed_in_google): one sync job per
+  // connected doctor, pushed by an events.watch channel when Google can reach us (an https
+  // public URL; the sandbox's emulator also delivers to plain http), swept periodically.
+  sync::CalendarSyncOptions sync_options;
+  if (config.PublicUrl().starts_with("https://") || sandbox) {
+    sync_options.push_address = config.PublicUrl() + std::string(sync::kPushPath);
+  }
+  sync::CalendarSync calendar_sync(store, calendar, clock, sync_options);
+  sync::WorkerOptions sync_worker_options;
+  sync_worker_options.kind = std::string(sync::kCalendarSyncJobKind);
+  sync_worker_options.threads = 2;
+  sync_worker_options.poll_interval = std::chrono::seconds(2);
+  sync::Worker sync_worker(store, calendar_sync, clock, sync_worker_options);
+  calendar_sync.SetOnDue([&] { sync_worker.Nudge(); });
+  router.Post(std::string(sync::kPushPath),
+              [&](net::Request& r) { return calendar_sync.HandlePush(r); }, {.offload = true});
+  if (auto n = calendar_sync.EnsureJobs(); !n) {
+    log.Warn("scheduling the Google calendar syncs failed", {{"error", n.error().ToString()}});
+  }
   api::WebhookDispatcher webhooks(store, clock, *keys, http,
                                   api::WebhookOptions{.owner = worker.owner() + ":webhooks"});
 
@@ -287,12 +307,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                               worker.Nudge();
                               webhooks.Nudge();
                               notifier.Nudge();
+                              sync_worker.Nudge();
                             },
                         .options = {.public_url = config.PublicUrl()}};
   api::RegisterApiRoutes(router, api_deps);
   web::RegisterWebRoutes(router, api_deps, {.sandbox = sandbox != nullptr});
 
   worker.Start();
+  sync_worker.Start();
   webhooks.Start();
   notifier.Start();
   if (auto s = server.Start(); !s) return StartupFailed(log, s.error());
@@ -341,6 +363,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   }).detach();
   server.Shutdown(std::chrono::milliseconds(config.server.shutdown_grace_ms));
   worker.Stop();
+  sync_worker.Stop();
   webhooks.Stop();
   notifier.Stop();
   if (sandbox) sandbox->google().Stop();

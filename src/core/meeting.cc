@@ -163,6 +163,11 @@ Decision NextAction(const Desired& desired, const Meeting& actual) {
       if (actual.synced_start != desired.start || actual.synced_end != desired.end) {
         return {Action::kPatch, S::kUpdating};
       }
+      if (!actual.drift.empty() && desired.revision != actual.synced_revision) {
+        // The doctor moved or deleted the event in Google by hand; the clinic was told. The
+        // next change of the appointment puts the event back as the clinic has it.
+        return {Action::kPatch, S::kUpdating};
+      }
       return {Action::kNothing, S::kReady};
     default:
       // not_needed, awaiting_doctor, creating, cancelling, cancelled, needs_reconnect: the

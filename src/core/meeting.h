@@ -82,7 +82,9 @@ struct Decision {
   MeetingState state = MeetingState::kNotNeeded;
 };
 
-// Pure: the one step that closes the gap between `desired` and `actual`.
+// Pure: the one step that closes the gap between `desired` and `actual`. A meeting whose event
+// drifted in Google (actual.drift: moved or deleted there by hand) is left as it is until the
+// appointment changes (a new revision); then it is patched back (restored) like a reschedule.
 Decision NextAction(const Desired& desired, const Meeting& actual);
 
 }  // namespace telemeet::core

@@ -142,6 +142,21 @@ TEST_F(NextActionTest, PatchesOnlyWhenTimesDiffer) {
   EXPECT_EQ(NextAction(d, With(MS::kReady, d)).action, Action::kNothing);
 }
 
+TEST_F(NextActionTest, DriftInGoogleIsRestoredOnlyWhenTheAppointmentChanges) {
+  Desired d = Want();
+  for (const char* drift : {"moved", "deleted"}) {
+    Meeting m = With(MS::kReady, d);
+    m.synced_revision = d.revision;
+    m.drift = drift;
+    EXPECT_EQ(NextAction(d, m).action, Action::kNothing) << drift << ": reported, left as is";
+    Desired changed = d;
+    changed.revision = d.revision + 1;  // e.g. the clinic edited the appointment
+    Decision restore = NextAction(changed, m);
+    EXPECT_EQ(restore.action, Action::kPatch) << drift;
+    EXPECT_EQ(restore.state, MS::kUpdating);
+  }
+}
+
 TEST_F(NextActionTest, DeletesWhenNoLongerWanted) {
   Desired d = Want();
   d.wanted = false;

@@ -240,6 +240,16 @@ GoogleResult<Event> CalendarClient::PatchEventTimes(
   return ParseEvent(res->body);
 }
 
+GoogleResult<Event> CalendarClient::RestoreEvent(
+    std::string_view doctor, std::string_view calendar_id, std::string_view event_id,
+    const EventDateTime& start, const EventDateTime& end, SendUpdates send_updates) {
+  Call call = PatchTimesCall(calendar_id, event_id, start, end, send_updates);
+  (*call.body)["status"] = "confirmed";
+  GoogleResult<HttpResponse> res = Execute(doctor, call);
+  if (!res) return std::unexpected(res.error());
+  return ParseEvent(res->body);
+}
+
 GoogleResult<Event> CalendarClient::UpdateEvent(std::string_view doctor,
                                                 std::string_view calendar_id, const EventSpec& spec,
                                                 const Event& current, SendUpdates send_updates,

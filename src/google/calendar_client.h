@@ -153,6 +153,12 @@ class CalendarClient {
                                       const EventDateTime& end, SendUpdates send_updates,
                                       std::string_view if_match = {});
 
+  // Puts back an event the doctor deleted in Google Calendar: events.patch of start and end
+  // with status "confirmed" (a deleted event keeps its id, its conference and its link).
+  GoogleResult<Event> RestoreEvent(std::string_view doctor, std::string_view calendar_id,
+                                   std::string_view event_id, const EventDateTime& start,
+                                   const EventDateTime& end, SendUpdates send_updates);
+
   // events.update with the full resource from `spec`. The existing conference (`current`'s
   // conferenceData) is carried over unchanged when it is pending or succeeded; a createRequest
   // from spec is sent only when `current` has none or it failed.

@@ -288,6 +288,20 @@ TEST_F(CalendarClientTest, CancelPatchesTheStatusAndTreatsMissingAsDone) {
   EXPECT_EQ(json::parse(first.body), (json{{"status", "cancelled"}}));
 }
 
+TEST_F(CalendarClientTest, RestorePatchesTimesAndConfirmsTheEvent) {
+  transport_.On("PATCH", kEvent, Json(200, MeetEvent("success")));
+  auto restored = Client().RestoreEvent("doc-1", "primary", kEventId, Spec().start, Spec().end,
+                                        SendUpdates::kNone);
+  ASSERT_TRUE(restored) << restored.error().ToString();
+  EXPECT_FALSE(restored->cancelled());
+  const HttpRequest r = Only();
+  EXPECT_EQ(r.url, kEvent + "?conferenceDataVersion=1&sendUpdates=none");
+  json body = json::parse(r.body);
+  EXPECT_EQ(body["status"], "confirmed");
+  EXPECT_TRUE(body.contains("start") && body.contains("end"));
+  EXPECT_FALSE(body.contains("conferenceData"));
+}
+
 TEST_F(CalendarClientTest, ListBuildsTheQueryAndFollowsPages) {
   json page1 = {{"kind", "calendar#events"},
                 {"items", {MeetEvent("success", "aaaaa1")}},

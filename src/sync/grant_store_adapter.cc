@@ -5,6 +5,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "sync/calendar_sync.h"
+
 namespace telemeet::sync {
 
 namespace {
@@ -109,6 +111,10 @@ Status StoreGrantStore::Write(store::Tx& tx, const std::optional<core::GoogleGra
   // A live grant: from nothing or from dead (connect, reconnect) the waiting work resumes.
   if (!previous.has_value() || was_dead || previous->status == core::GrantStatus::kDisconnected) {
     if (auto woken = tx.WakeDoctor(doctor_id); !woken) return std::unexpected(woken.error());
+    // And the doctor's calendar is watched for changes made in Google by hand.
+    if (auto j = EnqueueCalendarSync(tx, doctor_id, tx.Now()); !j) {
+      return std::unexpected(j.error());
+    }
   }
   return Ok();
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/time.h"
+#include "sync/calendar_sync.h"
 #include "sync/testing_util.h"
 
 namespace telemeet::sync {
@@ -191,6 +192,10 @@ TEST_F(StoreGrantStoreTest, DyingGrantParksJobsAndAnnouncesOnce) {
     });
   };
   ASSERT_TRUE(kill());
+  auto sync = store_->Read(
+      [&](store::Tx& tx) { return tx.GetJob(CalendarSyncJobKey(clinic_.doctor.id)); });
+  ASSERT_TRUE(sync.has_value()) << "connecting enqueues the doctor's calendar sync";
+  EXPECT_EQ(sync->state, core::JobState::kParked);
   EXPECT_EQ(Job(a.id).state, core::JobState::kParked);
   EXPECT_EQ(Job(b.id).state, core::JobState::kParked);
   auto g = grants_.LoadGrant(DoctorKey());
@@ -206,7 +211,7 @@ TEST_F(StoreGrantStoreTest, DyingGrantParksJobsAndAnnouncesOnce) {
   EXPECT_EQ(events[0].doctor_id, clinic_.doctor.id);
   auto payload = nlohmann::json::parse(events[0].payload);
   EXPECT_EQ(payload["reason"], "Token has been expired or revoked.");
-  EXPECT_EQ(payload["parked_jobs"], 2);
+  EXPECT_EQ(payload["parked_jobs"], 3);  // two reconcile jobs and the calendar sync
   EXPECT_EQ(events[0].payload.find("sealed"), std::string::npos);
 
   // Marked dead again (another instance saw invalid_grant too): no second announcement.

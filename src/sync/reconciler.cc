@@ -451,9 +451,14 @@ void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
     plan.error = plan.meeting.last_error;
     return;
   }
-  auto event =
-      calendar_.PatchEventTimes(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id,
-                                spec->start, spec->end, snap.settings.send_updates);
+  // An event the doctor deleted in Google is put back (status confirmed) with the times.
+  const bool restore = snap.meeting.drift == kDriftDeleted;
+  auto event = restore ? calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id,
+                                                plan.meeting.event_id, spec->start, spec->end,
+                                                snap.settings.send_updates)
+                       : calendar_.PatchEventTimes(snap.doctor_key, plan.meeting.calendar_id,
+                                                   plan.meeting.event_id, spec->start, spec->end,
+                                                   snap.settings.send_updates);
   if (!event) {
     if (event.error().kind() == ErrorKind::kNotFound) {
       plan.meeting.state = MeetingState::kCreating;
@@ -695,6 +700,22 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
     }
     if (changed_meanwhile) return Ok();
+    const bool restored = plan.action == Action::kPatch && after.state == MeetingState::kReady;
+    const bool removed =
+        plan.action == Action::kDelete &&
+        (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded);
+    if (!before.drift.empty() && (restored || removed)) {
+      // The event is as the clinic has it again (or gone with the appointment): the drift
+      // reported earlier is resolved.
+      if (auto s = tx.SetMeetingDrift(appointment_id, "", ""); !s) return s;
+      core::AuditEntry entry;
+      entry.appointment_id = appointment_id;
+      entry.actor = options_.actor;
+      entry.action = restored ? "meeting.drift_restored" : "meeting.drift_cleared";
+      entry.detail =
+          nlohmann::json{{"drift", before.drift}, {"revision", snap.desired.revision}}.dump();
+      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    }
     if (write_meeting && before.state != after.state) {
       core::AuditEntry entry;
       entry.appointment_id = appointment_id;

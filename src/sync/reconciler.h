@@ -41,6 +41,11 @@ inline constexpr std::string_view kMeetingUpdated = "meeting.updated";
 inline constexpr std::string_view kMeetingFailed = "meeting.failed";
 inline constexpr std::string_view kMeetingCancelled = "meeting.cancelled";
 
+// A change made to our event in Google Calendar by hand (see calendar_sync.h).
+inline constexpr std::string_view kAppointmentChangedInGoogle = "appointment.changed_in_google";
+inline constexpr std::string_view kDriftMoved = "moved";
+inline constexpr std::string_view kDriftDeleted = "deleted";
+
 // extendedProperties.private keys on our events.
 inline constexpr std::string_view kAppointmentIdProperty = "telemeetAppointmentId";
 inline constexpr std::string_view kAppointmentUidProperty = "telemeetAppointmentUid";
@@ -113,7 +118,15 @@ struct RunResult {
   std::string error{};                                        // the failure, when there was one
 };
 
-class Reconciler {
+// Runs one leased job of a worker's kind to its end (the worker leases, the runner records the
+// job's fate through the store, checking the lease). Thread-safe implementations only.
+class JobRunner {
+ public:
+  virtual ~JobRunner() = default;
+  virtual RunResult Run(const core::Job& job) = 0;
+};
+
+class Reconciler : public JobRunner {
  public:
   // All references must outlive the reconciler. `calls` must be the observer `calendar`
   // reports to.
@@ -121,7 +134,7 @@ class Reconciler {
              const Clock& clock, ReconcilerOptions options = {});
 
   // Runs one leased reconcile job to its end (see the top of the file).
-  RunResult Run(const core::Job& job);
+  RunResult Run(const core::Job& job) override;
 
   const ReconcilerOptions& options() const { return options_; }
 

@@ -3,6 +3,8 @@
 
 #include <thread>
 
+#include "core/time.h"
+#include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
 #include "sync/reconciler.h"
 
@@ -87,6 +89,49 @@ TEST(MeetingSettingsTest, ValidSettingsOverrideTheDefaultsAndUnknownValuesAreIgn
       {{"meeting.create_on", "Booking"}, {"meeting.send_updates", "everyone"}}, defaults);
   EXPECT_FALSE(bad.policy.create_at_booking);
   EXPECT_EQ(bad.send_updates, google::SendUpdates::kExternalOnly);
+}
+
+TEST(DriftOfTest, OnlyChangesByOthersToSettledMeetingsOfLiveAppointmentsAreNews) {
+  core::Appointment a;
+  a.status = core::AppointmentStatus::kConfirmed;
+  a.start = *core::ParseRfc3339("2026-03-02T08:00:00Z");
+  a.end = *core::ParseRfc3339("2026-03-02T08:30:00Z");
+  core::Meeting m;
+  m.state = core::MeetingState::kReady;
+  m.etag = "\"5\"";
+  m.synced_start = a.start;
+  m.synced_end = a.end;
+  google::Event e;
+  e.etag = "\"6\"";
+  e.status = "confirmed";
+  e.start.date_time = "2026-03-02T09:00:00+01:00";  // the same instant as a.start
+  e.end.date_time = "2026-03-02T09:30:00+01:00";
+  EXPECT_EQ(DriftOf(m, a, e), std::nullopt) << "same times: not a drift";
+  google::Event moved = e;
+  moved.start.date_time = "2026-03-02T11:00:00+01:00";
+  moved.end.date_time = "2026-03-02T11:30:00+01:00";
+  EXPECT_EQ(DriftOf(m, a, moved), std::optional<std::string>("moved"));
+  google::Event ours = moved;
+  ours.etag = m.etag;
+  EXPECT_EQ(DriftOf(m, a, ours), std::nullopt) << "our own last write";
+  google::Event deleted;
+  deleted.id = "x";
+  deleted.etag = "\"7\"";
+  deleted.status = "cancelled";
+  EXPECT_EQ(DriftOf(m, a, deleted), std::optional<std::string>("deleted"));
+  core::Meeting reported = m;
+  reported.drift = "moved";
+  reported.drift_etag = moved.etag;
+  EXPECT_EQ(DriftOf(reported, a, moved), std::nullopt) << "reported once per event version";
+  EXPECT_EQ(DriftOf(reported, a, e), std::optional<std::string>("")) << "put back by hand";
+  reported.drift = "deleted";
+  EXPECT_EQ(DriftOf(reported, a, deleted), std::nullopt);
+  core::Meeting busy = m;
+  busy.state = core::MeetingState::kUpdating;
+  EXPECT_EQ(DriftOf(busy, a, moved), std::nullopt) << "our own call may be in flight";
+  core::Appointment cancelled = a;
+  cancelled.status = core::AppointmentStatus::kCancelled;
+  EXPECT_EQ(DriftOf(m, cancelled, deleted), std::nullopt) << "mark_cancelled / our delete";
 }
 
 }  // namespace

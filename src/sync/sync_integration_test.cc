@@ -23,6 +23,9 @@
 #include "google/rate_limiter.h"
 #include "google/token_provider.h"
 #include "net/http_client.h"
+#include "net/http_server.h"
+#include "net/router.h"
+#include "sync/calendar_sync.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
 #include "sync/testing_util.h"
@@ -218,6 +221,43 @@ class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
       if (appointment_id == 0 || e.appointment_id == appointment_id) topics.push_back(e.topic);
     }
     return topics;
+  }
+
+  // One run of the doctor's calendar sync job, as the sync worker would make it.
+  RunResult SyncNow(CalendarSync& sync) {
+    auto due = store_->Transact(
+        [&](store::Tx& tx) { return EnqueueCalendarSync(tx, clinic_.doctor.id, clock_.Now()); });
+    EXPECT_TRUE(due.has_value()) << due.error().ToString();
+    store::LeaseRequest r;
+    r.owner = "sync-test";
+    r.max = 1;
+    r.now = clock_.Now();
+    r.kind = std::string(kCalendarSyncJobKind);
+    auto jobs = store_->Transact([&](store::Tx& tx) { return tx.LeaseJobs(r); });
+    EXPECT_TRUE(jobs.has_value() && jobs->size() == 1u);
+    if (!jobs || jobs->empty()) return RunResult{.disposition = Disposition::kStoreError};
+    return sync.Run(jobs->front());
+  }
+  std::vector<core::OutboxEvent> ChangedInGoogle(int64_t appointment_id) {
+    std::vector<core::OutboxEvent> out;
+    auto page = store_->Read([&](store::Tx& tx) {
+      store::PageRequest p;
+      p.limit = 1000;
+      return tx.ListOutbox(p);
+    });
+    EXPECT_TRUE(page.has_value());
+    if (!page) return out;
+    for (const auto& e : page->items) {
+      if (e.appointment_id == appointment_id && e.topic == kAppointmentChangedInGoogle) {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+  int AuditCount(int64_t appointment_id, std::string_view action) {
+    int n = 0;
+    for (const auto& e : Audit(appointment_id)) n += e.action == action ? 1 : 0;
+    return n;
   }
 
   std::vector<core::AuditEntry> Audit(int64_t appointment_id) {
@@ -784,6 +824,242 @@ TEST_P(SyncIntegrationTest, CancelModeMarkCancelledPatchesTheStatusInsteadOfDele
   EXPECT_TRUE(patch_audited);
 }
 
+// --- Changes made in Google Calendar by hand (appointment.changed_in_google) ---
+
+// The doctor moves our event in Google Calendar: the clinic is told (outbox + audit), the
+// meeting shows the drift, the appointment is not moved; the next change of the appointment
+// puts the event where the clinic has it.
+TEST_P(SyncIntegrationTest, EventMovedInGoogleIsReportedAndRestoredOnTheNextChange) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  CalendarSync sync(*store_, *calendar_, clock_);
+  RunResult first = SyncNow(sync);  // the first sync lists everything: nothing drifted
+  EXPECT_EQ(first.disposition, Disposition::kCompleted) << first.error;
+  EXPECT_TRUE(ChangedInGoogle(a.id).empty());
+  auto state = store_->Read([&](store::Tx& tx) { return tx.GetCalendarSync(clinic_.doctor.id); });
+  ASSERT_TRUE(state.has_value());
+  EXPECT_FALSE(state->sync_token.empty());
+
+  // The doctor drags the event two hours later (events.patch as the doctor).
+  google::EventDateTime start{
+      *core::FormatWithOffset(a.start + std::chrono::hours(2), "Europe/Berlin"), "Europe/Berlin",
+      ""};
+  google::EventDateTime end{*core::FormatWithOffset(a.end + std::chrono::hours(2), "Europe/Berlin"),
+                            "Europe/Berlin", ""};
+  ASSERT_TRUE(calendar_->PatchEventTimes(DoctorKey(), "primary", ready.event_id, start, end,
+                                         google::SendUpdates::kNone));
+  google_->ClearRequestLog();
+  RunResult second = SyncNow(sync);
+  EXPECT_EQ(second.disposition, Disposition::kCompleted) << second.error;
+  int incremental = 0;
+  for (const auto& e : google_->RequestLog()) {
+    incremental += e.method == "GET" && e.path == kEventsPath && e.query.find("syncToken=") == 0;
+  }
+  EXPECT_EQ(incremental, 1) << "the change is found by an incremental list";
+
+  auto reported = ChangedInGoogle(a.id);
+  ASSERT_EQ(reported.size(), 1u);
+  auto payload = nlohmann::json::parse(reported[0].payload);
+  EXPECT_EQ(payload["change"], "moved");
+  EXPECT_EQ(payload["appointment_id"], a.id);
+  EXPECT_EQ(payload["google_start"], start.date_time);
+  EXPECT_EQ(payload["start"], core::FormatRfc3339(a.start));
+  EXPECT_EQ(AuditCount(a.id, kAppointmentChangedInGoogle), 1);
+  core::Meeting drifted = *MeetingOf(a.id);
+  EXPECT_EQ(drifted.drift, "moved");
+  EXPECT_EQ(drifted.state, core::MeetingState::kReady);
+  auto appointment = store_->Read([&](store::Tx& tx) { return tx.GetAppointment(a.id); });
+  EXPECT_EQ(appointment->start, a.start) << "the clinic's booking stays the source of truth";
+  EXPECT_EQ(appointment->revision, a.revision);
+  // Reported once: the next sync (nothing new) is quiet.
+  SyncNow(sync);
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+  EXPECT_EQ((*EventAtGoogle(ready.event_id))["start"]["dateTime"], start.date_time);
+
+  // The clinic reschedules: the event follows the clinic again and the drift is resolved.
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(a.id, At(3, 9), At(3, 9) + minutes(30)); }));
+  worker_->Nudge();
+  core::Meeting restored = WaitFor(
+      a.id, [&](const core::Meeting& m) { return m.drift.empty() && m.synced_start == At(3, 9); },
+      "restored");
+  EXPECT_EQ(restored.join_url, ready.join_url);
+  EXPECT_EQ((*EventAtGoogle(ready.event_id))["start"]["dateTime"], "2026-03-03T10:00:00+01:00");
+  WaitIdle();
+  EXPECT_EQ(AuditCount(a.id, "meeting.drift_restored"), 1);
+  SyncNow(sync);  // our own patch is not news
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+}
+
+TEST_P(SyncIntegrationTest, EventDeletedInGoogleIsReportedAndRestoredOnTheNextChange) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  CalendarSync sync(*store_, *calendar_, clock_);
+  SyncNow(sync);
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  EXPECT_EQ(SyncNow(sync).disposition, Disposition::kCompleted);
+  auto reported = ChangedInGoogle(a.id);
+  ASSERT_EQ(reported.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(reported[0].payload)["change"], "deleted");
+  EXPECT_EQ(AuditCount(a.id, kAppointmentChangedInGoogle), 1);
+  EXPECT_EQ(MeetingOf(a.id)->drift, "deleted");
+  SyncNow(sync);
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+
+  // Any change of the appointment (here its notes) brings the event back, with its Meet.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    auto current = tx.GetAppointment(a.id);
+    if (!current) return std::unexpected(current.error());
+    current->notes = "patient asked for a call-back";
+    auto updated = tx.UpdateAppointment(*current);
+    if (!updated) return std::unexpected(updated.error());
+    return Ok();
+  }));
+  worker_->Nudge();
+  core::Meeting restored = WaitFor(
+      a.id, [&](const core::Meeting& m) { return m.drift.empty(); }, "restored");
+  EXPECT_EQ(restored.state, core::MeetingState::kReady);
+  EXPECT_EQ(restored.join_url, ready.join_url);
+  auto event = EventAtGoogle(ready.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["status"], "confirmed");
+  EXPECT_EQ((*event)["hangoutLink"], ready.join_url);
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_P(SyncIntegrationTest, EventDeletedInGoogleThenCancelledEndsCancelledWithoutDrift) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  CalendarSync sync(*store_, *calendar_, clock_);
+  SyncNow(sync);
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  SyncNow(sync);
+  ASSERT_EQ(MeetingOf(a.id)->drift, "deleted");
+  google_->ClearRequestLog();
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  WaitForState(a.id, core::MeetingState::kCancelled);
+  WaitIdle();
+  EXPECT_TRUE(MeetingOf(a.id)->drift.empty());
+  EXPECT_EQ(AuditCount(a.id, "meeting.drift_cleared"), 1);
+  int gone = 0;
+  for (const auto& e : google_->RequestLog()) gone += e.method == "DELETE" && e.status == 410;
+  EXPECT_EQ(gone, 1);  // already deleted in Google: done
+  SyncNow(sync);
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+}
+
+TEST_P(SyncIntegrationTest, AnExpiredSyncTokenFallsBackToAFullSync) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  CalendarSync sync(*store_, *calendar_, clock_);
+  SyncNow(sync);
+  google_->calendar().InvalidateSyncTokens(kDoctorEmail);
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  google_->ClearRequestLog();
+  EXPECT_EQ(SyncNow(sync).disposition, Disposition::kCompleted);
+  std::vector<int> statuses;
+  for (const auto& e : google_->RequestLog()) {
+    if (e.method == "GET" && e.path == kEventsPath) statuses.push_back(e.status);
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{410, 200}));
+  ASSERT_EQ(ChangedInGoogle(a.id).size(), 1u);
+  SyncNow(sync);  // the new token works
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+}
+
+// Push: the sync keeps an events.watch channel to a receiver; Google's notification of the
+// doctor's change makes the sync run at once (the sweep is an hour away).
+TEST_P(SyncIntegrationTest, PushNotificationsTriggerTheSync) {
+  net::Router router;
+  CalendarSync* sync_ptr = nullptr;
+  router.Post(std::string(kPushPath), [&](net::Request& r) { return sync_ptr->HandlePush(r); },
+              {.offload = true});
+  net::HttpServer receiver({.port = 0}, router);
+  ASSERT_TRUE(receiver.Start());
+  CalendarSyncOptions options;
+  options.push_address = receiver.BaseUrl() + std::string(kPushPath);
+  options.sweep_interval = std::chrono::hours(1);
+  options.sweep_interval_with_push = std::chrono::hours(1);
+  CalendarSync sync(*store_, *calendar_, clock_, options);
+  sync_ptr = &sync;
+  WorkerOptions w;
+  w.kind = std::string(kCalendarSyncJobKind);
+  w.threads = 2;
+  w.poll_interval = milliseconds(5'000);
+  Worker sync_worker(*store_, sync, clock_, w);
+  sync.SetOnDue([&] { sync_worker.Nudge(); });
+  sync_worker.Start();
+
+  Connect();  // enqueues the doctor's sync: it opens the channel
+  sync_worker.Nudge();
+  auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  std::optional<store::CalendarSyncState> state;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = store_->Read([&](store::Tx& tx) { return tx.GetCalendarSync(clinic_.doctor.id); });
+    if (s && !s->channel_id.empty() && s->synced_at) {
+      state = *s;
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(state.has_value()) << "no channel";
+  EXPECT_EQ(state->channel_address, options.push_address);
+  EXPECT_GE(state->channel_token.size(), 32u);
+
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  google::EventDateTime start{*core::FormatWithOffset(a.start + minutes(30), "Europe/Berlin"),
+                              "Europe/Berlin", ""};
+  google::EventDateTime end{*core::FormatWithOffset(a.end + minutes(30), "Europe/Berlin"),
+                            "Europe/Berlin", ""};
+  ASSERT_TRUE(calendar_->PatchEventTimes(DoctorKey(), "primary", ready.event_id, start, end,
+                                         google::SendUpdates::kNone));
+  deadline = std::chrono::steady_clock::now() + seconds(4);
+  while (ChangedInGoogle(a.id).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(ChangedInGoogle(a.id).size(), 1u) << "the push did not bring the change";
+  EXPECT_EQ(MeetingOf(a.id)->drift, "moved");
+
+  // A notification on a channel we do not hold, or with a wrong token, changes nothing.
+  net::Request forged;
+  forged.method = "POST";
+  forged.headers.Set("X-Goog-Channel-ID", state->channel_id);
+  forged.headers.Set("X-Goog-Channel-Token", "not-the-token");
+  forged.headers.Set("X-Goog-Resource-State", "exists");
+  auto before =
+      store_->Read([&](store::Tx& tx) { return tx.GetJob(CalendarSyncJobKey(clinic_.doctor.id)); });
+  EXPECT_EQ(sync.HandlePush(forged).status, 204);
+  forged.headers.Set("X-Goog-Channel-ID", "unknown");
+  EXPECT_EQ(sync.HandlePush(forged).status, 204);
+  auto after =
+      store_->Read([&](store::Tx& tx) { return tx.GetJob(CalendarSyncJobKey(clinic_.doctor.id)); });
+  ASSERT_TRUE(before.has_value() && after.has_value());
+  EXPECT_EQ(after->run_at, before->run_at);
+  sync_worker.Stop();
+  worker_->Stop();
+  receiver.Shutdown(milliseconds(500));
+}
+
 // An idle worker reads when the next job is due (one read transaction per poll interval) and
 // writes nothing; work added without a Nudge is still found within a poll interval.
 TEST_P(SyncIntegrationTest, AnIdleWorkerMakesNoWriteTransactions) {
@@ -834,6 +1110,7 @@ TEST_P(SyncIntegrationTest, AnIdleWorkerWakesWhenTheNextJobFallsDue) {
   store::LeaseRequest r;
   r.owner = "a-worker-that-died";
   r.max = 1;
+  r.kind = std::string(store::kReconcileJobKind);
   r.lease_for = milliseconds(400);
   r.now = clock_.Now();
   auto ghost = store_->Transact([&](store::Tx& tx) { return tx.LeaseJobs(r); });

@@ -18,9 +18,8 @@ std::string DefaultWorkerOwner() {
                      crypto::HexEncode(crypto::RandomBytes(4)));
 }
 
-Worker::Worker(store::Store& store, Reconciler& reconciler, const Clock& clock,
-               WorkerOptions options)
-    : store_(store), reconciler_(reconciler), clock_(clock), options_(std::move(options)) {
+Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, WorkerOptions options)
+    : store_(store), runner_(runner), clock_(clock), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultWorkerOwner();
   options_.threads = std::max(1, options_.threads);
   options_.batch = std::max(1, options_.batch);
@@ -66,14 +65,15 @@ std::vector<core::Job> Worker::Lease(int n) {
   request.max = n;
   request.lease_for = options_.lease_for;
   request.now = clock_.Now();
-  request.kind = std::string(store::kReconcileJobKind);
+  request.kind = options_.kind;
   auto jobs = store_.Transact([&](store::Tx& tx) { return tx.LeaseJobs(request); });
   if (!jobs) {
     // The store is down or locked: say so once per streak, then every 100th time.
     int64_t streak = lease_errors_.fetch_add(1);
     if (streak % 100 == 0) {
-      obs::Log().Warn("leasing reconcile jobs failed",
-                      {{"error", jobs.error().ToString()}, {"failures", streak + 1}});
+      obs::Log().Warn(
+          "leasing jobs failed",
+          {{"kind", options_.kind}, {"error", jobs.error().ToString()}, {"failures", streak + 1}});
     }
     return {};
   }
@@ -106,13 +106,13 @@ void Worker::RenewLeases() {
 }
 
 std::optional<std::chrono::microseconds> Worker::UntilNextDue() {
-  auto next = store_.Read(
-      [&](store::Tx& tx) { return tx.NextDueAt(std::string(store::kReconcileJobKind)); });
+  auto next = store_.Read([&](store::Tx& tx) { return tx.NextDueAt(options_.kind); });
   if (!next) {
     int64_t streak = lease_errors_.fetch_add(1);
     if (streak % 100 == 0) {
-      obs::Log().Warn("reading the next due reconcile job failed",
-                      {{"error", next.error().ToString()}, {"failures", streak + 1}});
+      obs::Log().Warn(
+          "reading the next due job failed",
+          {{"kind", options_.kind}, {"error", next.error().ToString()}, {"failures", streak + 1}});
     }
     return std::chrono::microseconds(options_.poll_interval);  // unknown: lease after a poll
   }
@@ -202,7 +202,7 @@ void Worker::RunnerLoop() {
           ->GetGauge("telemeet_reconcile_busy_workers", "Worker threads running a reconcile job.")
           .Set(busy_now);
     }
-    RunResult result = reconciler_.Run(job);
+    RunResult result = runner_.Run(job);
     runs_.fetch_add(1);
     if (options_.metrics != nullptr) {
       options_.metrics
@@ -233,7 +233,7 @@ void Worker::ReleaseUnstarted() {
   for (const core::Job& job : unstarted) {
     Status s = store_.Transact([&](store::Tx& tx) { return tx.ReleaseJob(job); });
     if (!s) {
-      obs::Log().Warn("releasing a reconcile job failed",
+      obs::Log().Warn("releasing a job failed",
                       {{"job", job.key}, {"error", s.error().ToString()}});
     }
   }

@@ -38,6 +38,8 @@
 namespace telemeet::sync {
 
 struct WorkerOptions {
+  // The job kind this worker leases and runs.
+  std::string kind = std::string(store::kReconcileJobKind);
   int threads = 16;
   int batch = 8;  // at most this many jobs per lease call
   std::chrono::microseconds lease_for{std::chrono::seconds(60)};
@@ -47,7 +49,7 @@ struct WorkerOptions {
   std::chrono::milliseconds poll_interval{500};
   std::string owner;  // empty: "<host>:<pid>:<random>"
   // Optional: telemeet_reconcile_runs_total{action, disposition} and
-  // telemeet_reconcile_busy_workers.
+  // telemeet_reconcile_busy_workers (give it to the reconcile worker only).
   obs::Registry* metrics = nullptr;
 };
 
@@ -56,8 +58,8 @@ std::string DefaultWorkerOwner();
 
 class Worker {
  public:
-  Worker(store::Store& store, Reconciler& reconciler, const Clock& clock,
-         WorkerOptions options = {});
+  // `runner` runs the leased jobs of options.kind (a Reconciler for "reconcile").
+  Worker(store::Store& store, JobRunner& runner, const Clock& clock, WorkerOptions options = {});
   ~Worker();  // Stop()
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -93,7 +95,7 @@ class Worker {
   void ReleaseUnstarted();
 
   store::Store& store_;
-  Reconciler& reconciler_;
+  JobRunner& runner_;
   const Clock& clock_;
   WorkerOptions options_;
 
