@@ -577,6 +577,14 @@ TEST_F(ApiTest, BadBodiesNameTheProblem) {
               "invalid_argument", "body");
   ExpectError(env_.CallRaw("POST", "/api/v1/patients", "[1,2]", env_.write_key), 400,
               "invalid_argument", "body");
+  // Ill-formed UTF-8 and nesting beyond the limit: 400, not a 500, nothing created.
+  ExpectError(
+      env_.CallRaw("POST", "/api/v1/patients", "{\"name\": \"Pat \xc3\x28\"}", env_.write_key), 400,
+      "invalid_argument", "body");
+  ExpectError(env_.CallRaw("POST", "/api/v1/patients",
+                           "{\"name\": " + std::string(5000, '[') + std::string(5000, ']') + "}",
+                           env_.write_key),
+              400, "invalid_argument", "body");
   net::Headers text;
   text.Set("Content-Type", "text/plain");
   ExpectError(env_.CallRaw("POST", "/api/v1/patients", "{}", env_.write_key, text), 400,

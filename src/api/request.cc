@@ -44,14 +44,7 @@ Result<Body> Body::Parse(const net::Request& req, const ApiOptions& options,
                 "the body is larger than " + std::to_string(options.max_body_bytes) + " bytes",
                 "body");
   }
-  Result<nlohmann::json> json = Fail(ErrorCode::kInvalidArgument, "empty");
-  try {
-    json = net::ParseJsonBody(req);
-  } catch (const nlohmann::json::exception&) {
-    // net::ParseJson catches parse errors only; a number beyond double's range ("1e999")
-    // throws out_of_range (reported to the net owner).
-    return Invalid("the body holds a number out of range", "body");
-  }
+  Result<nlohmann::json> json = net::ParseJsonBody(req);
   if (!json) {
     const Error& e = json.error();
     return Fail(e.code(), e.message(), e.field().empty() ? "body" : e.field());

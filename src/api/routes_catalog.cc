@@ -1,5 +1,7 @@
 // Doctors, services and patients: create, read, update, list, deactivate.
 #include <array>
+#include <optional>
+#include <span>
 
 #include "api/request.h"
 #include "api/views.h"
@@ -140,259 +142,175 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
          kOffload);
 }
 
-// --- Services ---
+// --- Services and patients ---
+// Their routes have one shape; their `active` flag lives in the settings table because the
+// store has no column for it (InactiveKey in views.h).
 
 constexpr std::array<std::string_view, 5> kServiceFields = {
     "name", "telemedicine", "default_duration_minutes", "title_template", "active"};
 
 Status ApplyService(const Body& b, core::Service& s) {
-  if (auto v = Assign(b.OptString("name"), s.name); !v) return v;
-  if (auto v = Assign(b.OptBool("telemedicine"), s.telemedicine); !v) return v;
-  if (auto v = Assign32(b.OptInt("default_duration_minutes"), s.default_duration_minutes,
-                        "default_duration_minutes");
-      !v) {
-    return v;
-  }
+  TM_TRY(Assign(b.OptString("name"), s.name));
+  TM_TRY(Assign(b.OptBool("telemedicine"), s.telemedicine));
+  TM_TRY(Assign32(b.OptInt("default_duration_minutes"), s.default_duration_minutes,
+                  "default_duration_minutes"));
   return Assign(b.OptString("title_template"), s.event_title_template);
 }
-
-// Applies {"active": bool} of a body to the inactive:<kind>:<id> setting.
-Status ApplyActive(store::Tx& tx, const Body& b, std::string_view kind, int64_t id) {
-  auto active = b.OptBool("active");
-  if (!active) return std::unexpected(active.error());
-  if (!*active) return Ok();
-  return tx.PutSetting(InactiveKey(kind, id), **active ? "0" : "1");
-}
-
-void RegisterServices(net::Router& r, ApiDeps& deps) {
-  r.Get("/api/v1/services",
-        Handle(deps, Access::kRead,
-               [](Call& c) -> Result<net::Response> {
-                 auto page = PageFrom(c.req);
-                 if (!page) return std::unexpected(page.error());
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
-                   auto p = tx.ListServices(*page);
-                   if (!p) return std::unexpected(p.error());
-                   json body =
-                       PageJson(*p, [](const core::Service& s) { return ServiceJson(s, true); });
-                   for (json& item : body["data"]) {
-                     auto active = IsActive(tx, "service", item["id"].get<int64_t>());
-                     if (!active) return std::unexpected(active.error());
-                     item["active"] = *active;
-                   }
-                   return body;
-                 });
-                 if (!out) return std::unexpected(out.error());
-                 return net::JsonResponse(200, *out);
-               }),
-        kOffload);
-
-  r.Post("/api/v1/services",
-         Handle(deps, Access::kWrite,
-                [](Call& c) -> Result<net::Response> {
-                  if (auto s = AuthorizeCatalogWrite(c.principal); !s)
-                    return std::unexpected(s.error());
-                  auto body = Body::Parse(c.req, c.deps.options, kServiceFields);
-                  if (!body) return std::unexpected(body.error());
-                  core::Service svc;
-                  if (auto s = ApplyService(*body, svc); !s) return std::unexpected(s.error());
-                  if (!body->Has("name"))
-                    return Fail(ErrorCode::kInvalidArgument, "name is required", "name");
-                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-                    auto created = tx.CreateService(svc);
-                    if (!created) return std::unexpected(created.error());
-                    if (auto s = ApplyActive(tx, *body, "service", created->id); !s) {
-                      return std::unexpected(s.error());
-                    }
-                    auto active = IsActive(tx, "service", created->id);
-                    if (!active) return std::unexpected(active.error());
-                    return ServiceJson(*created, *active);
-                  });
-                  if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(201, *out);
-                }),
-         kOffload);
-
-  r.Get("/api/v1/services/{id}",
-        Handle(deps, Access::kRead,
-               [](Call& c) -> Result<net::Response> {
-                 auto id = PathId(c.req, "service");
-                 if (!id) return std::unexpected(id.error());
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
-                   auto s = tx.GetService(*id);
-                   if (!s) return std::unexpected(s.error());
-                   auto active = IsActive(tx, "service", *id);
-                   if (!active) return std::unexpected(active.error());
-                   return ServiceJson(*s, *active);
-                 });
-                 if (!out) return std::unexpected(out.error());
-                 return net::JsonResponse(200, *out);
-               }),
-        kOffload);
-
-  auto update = [](bool deactivate) {
-    return [deactivate](Call& c) -> Result<net::Response> {
-      if (auto s = AuthorizeCatalogWrite(c.principal); !s) return std::unexpected(s.error());
-      auto id = PathId(c.req, "service");
-      if (!id) return std::unexpected(id.error());
-      std::optional<Body> body;
-      if (!deactivate) {
-        auto b = Body::Parse(c.req, c.deps.options, kServiceFields);
-        if (!b) return std::unexpected(b.error());
-        body = std::move(*b);
-      }
-      auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-        auto s = tx.GetService(*id);
-        if (!s) return std::unexpected(s.error());
-        if (body) {
-          if (auto v = ApplyService(*body, *s); !v) return std::unexpected(v.error());
-          auto u = tx.UpdateService(*s);
-          if (!u) return std::unexpected(u.error());
-          s = *u;
-          if (auto v = ApplyActive(tx, *body, "service", *id); !v)
-            return std::unexpected(v.error());
-        } else if (auto v = tx.PutSetting(InactiveKey("service", *id), "1"); !v) {
-          return std::unexpected(v.error());
-        }
-        auto active = IsActive(tx, "service", *id);
-        if (!active) return std::unexpected(active.error());
-        return ServiceJson(*s, *active);
-      });
-      if (!out) return std::unexpected(out.error());
-      return net::JsonResponse(200, *out);
-    };
-  };
-  r.Patch("/api/v1/services/{id}", Handle(deps, Access::kWrite, update(false)), kOffload);
-  r.Post("/api/v1/services/{id}/deactivate", Handle(deps, Access::kWrite, update(true)), kOffload);
-}
-
-// --- Patients ---
 
 constexpr std::array<std::string_view, 5> kPatientFields = {"name", "email", "phone", "time_zone",
                                                             "active"};
 
 Status ApplyPatient(const Body& b, core::Patient& p) {
-  if (auto v = Assign(b.OptString("name"), p.name); !v) return v;
-  if (auto v = Assign(b.OptString("email"), p.email); !v) return v;
-  if (auto v = Assign(b.OptString("phone"), p.phone); !v) return v;
+  TM_TRY(Assign(b.OptString("name"), p.name));
+  TM_TRY(Assign(b.OptString("email"), p.email));
+  TM_TRY(Assign(b.OptString("phone"), p.phone));
   return Assign(b.OptString("time_zone"), p.time_zone);
 }
 
-void RegisterPatients(net::Router& r, ApiDeps& deps) {
-  r.Get("/api/v1/patients",
+// One catalog resource with a settings-table active flag: its name, body fields, store
+// operations, JSON shape and read rules.
+template <typename T>
+struct CatalogKind {
+  std::string_view kind;  // "service": the path ("/api/v1/services"), errors, the active key
+  std::span<const std::string_view> fields;
+  Status (*apply)(const Body&, T&);
+  Result<T> (store::Tx::*create)(T);
+  Result<T> (store::Tx::*get)(int64_t);
+  Result<T> (store::Tx::*update)(const T&);
+  Result<store::Page<T>> (store::Tx::*list)(const store::PageRequest&);
+  json (*to_json)(const T&, bool active);
+  Status (*authorize_list)(const Principal&);
+  // Runs after the record was found (so an unknown id stays a 404).
+  Status (*authorize_read)(const Principal&, int64_t id, store::Tx&);
+};
+
+Status AnyoneWhoMayRead(const Principal&) { return Ok(); }
+Status AnyoneWhoMayRead(const Principal&, int64_t, store::Tx&) { return Ok(); }
+Status NotDoctors(const Principal& p) {
+  if (p.kind == Principal::Kind::kDoctor) {
+    return Fail(ErrorCode::kPermissionDenied, "doctors see patients through their appointments");
+  }
+  return Ok();
+}
+
+const CatalogKind<core::Service> kServices{.kind = "service",
+                                           .fields = kServiceFields,
+                                           .apply = ApplyService,
+                                           .create = &store::Tx::CreateService,
+                                           .get = &store::Tx::GetService,
+                                           .update = &store::Tx::UpdateService,
+                                           .list = &store::Tx::ListServices,
+                                           .to_json = ServiceJson,
+                                           .authorize_list = AnyoneWhoMayRead,
+                                           .authorize_read = AnyoneWhoMayRead};
+
+const CatalogKind<core::Patient> kPatients{.kind = "patient",
+                                           .fields = kPatientFields,
+                                           .apply = ApplyPatient,
+                                           .create = &store::Tx::CreatePatient,
+                                           .get = &store::Tx::GetPatient,
+                                           .update = &store::Tx::UpdatePatient,
+                                           .list = &store::Tx::ListPatients,
+                                           .to_json = PatientJson,
+                                           .authorize_list = NotDoctors,
+                                           .authorize_read = AuthorizePatientRead};
+
+// Applies {"active": bool} of a body to the inactive:<kind>:<id> setting.
+Status ApplyActive(store::Tx& tx, const Body& b, std::string_view kind, int64_t id) {
+  std::optional<bool> active = TM_TRY(b.OptBool("active"));
+  if (!active) return Ok();
+  return tx.PutSetting(InactiveKey(kind, id), *active ? "0" : "1");
+}
+
+template <typename T>
+Result<json> WithActive(store::Tx& tx, const CatalogKind<T>& k, const T& item) {
+  bool active = TM_TRY(IsActive(tx, k.kind, item.id));
+  return k.to_json(item, active);
+}
+
+template <typename T>
+void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k) {
+  const std::string collection = "/api/v1/" + std::string(k.kind) + "s";
+  r.Get(collection,
         Handle(deps, Access::kRead,
-               [](Call& c) -> Result<net::Response> {
-                 if (c.principal.kind == Principal::Kind::kDoctor) {
-                   return Fail(ErrorCode::kPermissionDenied,
-                               "doctors see patients through their appointments");
-                 }
-                 auto page = PageFrom(c.req);
-                 if (!page) return std::unexpected(page.error());
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
-                   auto p = tx.ListPatients(*page);
-                   if (!p) return std::unexpected(p.error());
-                   json body =
-                       PageJson(*p, [](const core::Patient& x) { return PatientJson(x, true); });
-                   for (json& item : body["data"]) {
-                     auto active = IsActive(tx, "patient", item["id"].get<int64_t>());
-                     if (!active) return std::unexpected(active.error());
-                     item["active"] = *active;
-                   }
-                   return body;
-                 });
-                 if (!out) return std::unexpected(out.error());
-                 return net::JsonResponse(200, *out);
+               [&k](Call& c) -> Result<net::Response> {
+                 TM_TRY(k.authorize_list(c.principal));
+                 store::PageRequest page = TM_TRY(PageFrom(c.req));
+                 auto out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   store::Page<T> p = TM_TRY((tx.*k.list)(page));
+                   json data = json::array();
+                   for (const T& item : p.items) data.push_back(TM_TRY(WithActive(tx, k, item)));
+                   return json{{"data", std::move(data)},
+                               {"next_cursor",
+                                p.next_cursor.empty() ? json(nullptr) : json(p.next_cursor)}};
+                 }));
+                 return net::JsonResponse(200, out);
                }),
         kOffload);
 
-  r.Post("/api/v1/patients",
+  r.Post(collection,
          Handle(deps, Access::kWrite,
-                [](Call& c) -> Result<net::Response> {
-                  if (auto s = AuthorizeCatalogWrite(c.principal); !s)
-                    return std::unexpected(s.error());
-                  auto body = Body::Parse(c.req, c.deps.options, kPatientFields);
-                  if (!body) return std::unexpected(body.error());
-                  core::Patient p;
-                  if (auto s = ApplyPatient(*body, p); !s) return std::unexpected(s.error());
-                  if (!body->Has("name"))
+                [&k](Call& c) -> Result<net::Response> {
+                  TM_TRY(AuthorizeCatalogWrite(c.principal));
+                  Body body = TM_TRY(Body::Parse(c.req, c.deps.options, k.fields));
+                  T item;
+                  TM_TRY(k.apply(body, item));
+                  if (!body.Has("name")) {
                     return Fail(ErrorCode::kInvalidArgument, "name is required", "name");
-                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-                    auto created = tx.CreatePatient(p);
-                    if (!created) return std::unexpected(created.error());
-                    if (auto s = ApplyActive(tx, *body, "patient", created->id); !s) {
-                      return std::unexpected(s.error());
-                    }
-                    auto active = IsActive(tx, "patient", created->id);
-                    if (!active) return std::unexpected(active.error());
-                    return PatientJson(*created, *active);
-                  });
-                  if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(201, *out);
+                  }
+                  auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                    T created = TM_TRY((tx.*k.create)(item));
+                    TM_TRY(ApplyActive(tx, body, k.kind, created.id));
+                    return WithActive(tx, k, created);
+                  }));
+                  return net::JsonResponse(201, out);
                 }),
          kOffload);
 
-  r.Get("/api/v1/patients/{id}",
+  r.Get(collection + "/{id}",
         Handle(deps, Access::kRead,
-               [](Call& c) -> Result<net::Response> {
-                 auto id = PathId(c.req, "patient");
-                 if (!id) return std::unexpected(id.error());
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
-                   auto p = tx.GetPatient(*id);
-                   if (!p) return std::unexpected(p.error());
-                   if (auto s = AuthorizePatientRead(c.principal, *id, tx); !s) {
-                     return std::unexpected(s.error());
-                   }
-                   auto active = IsActive(tx, "patient", *id);
-                   if (!active) return std::unexpected(active.error());
-                   return PatientJson(*p, *active);
-                 });
-                 if (!out) return std::unexpected(out.error());
-                 return net::JsonResponse(200, *out);
+               [&k](Call& c) -> Result<net::Response> {
+                 int64_t id = TM_TRY(PathId(c.req, k.kind));
+                 auto out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   T item = TM_TRY((tx.*k.get)(id));
+                   TM_TRY(k.authorize_read(c.principal, id, tx));
+                   return WithActive(tx, k, item);
+                 }));
+                 return net::JsonResponse(200, out);
                }),
         kOffload);
 
-  auto update = [](bool deactivate) {
-    return [deactivate](Call& c) -> Result<net::Response> {
-      if (auto s = AuthorizeCatalogWrite(c.principal); !s) return std::unexpected(s.error());
-      auto id = PathId(c.req, "patient");
-      if (!id) return std::unexpected(id.error());
+  // PATCH applies a body (active included); deactivate only clears the flag.
+  auto change = [&k](bool deactivate) {
+    return [&k, deactivate](Call& c) -> Result<net::Response> {
+      TM_TRY(AuthorizeCatalogWrite(c.principal));
+      int64_t id = TM_TRY(PathId(c.req, k.kind));
       std::optional<Body> body;
-      if (!deactivate) {
-        auto b = Body::Parse(c.req, c.deps.options, kPatientFields);
-        if (!b) return std::unexpected(b.error());
-        body = std::move(*b);
-      }
-      auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-        auto p = tx.GetPatient(*id);
-        if (!p) return std::unexpected(p.error());
+      if (!deactivate) body = TM_TRY(Body::Parse(c.req, c.deps.options, k.fields));
+      auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+        T item = TM_TRY((tx.*k.get)(id));
         if (body) {
-          if (auto v = ApplyPatient(*body, *p); !v) return std::unexpected(v.error());
-          auto u = tx.UpdatePatient(*p);
-          if (!u) return std::unexpected(u.error());
-          p = *u;
-          if (auto v = ApplyActive(tx, *body, "patient", *id); !v)
-            return std::unexpected(v.error());
-        } else if (auto v = tx.PutSetting(InactiveKey("patient", *id), "1"); !v) {
-          return std::unexpected(v.error());
+          TM_TRY(k.apply(*body, item));
+          item = TM_TRY((tx.*k.update)(item));
+          TM_TRY(ApplyActive(tx, *body, k.kind, id));
+        } else {
+          TM_TRY(tx.PutSetting(InactiveKey(k.kind, id), "1"));
         }
-        auto active = IsActive(tx, "patient", *id);
-        if (!active) return std::unexpected(active.error());
-        return PatientJson(*p, *active);
-      });
-      if (!out) return std::unexpected(out.error());
-      return net::JsonResponse(200, *out);
+        return WithActive(tx, k, item);
+      }));
+      return net::JsonResponse(200, out);
     };
   };
-  r.Patch("/api/v1/patients/{id}", Handle(deps, Access::kWrite, update(false)), kOffload);
-  r.Post("/api/v1/patients/{id}/deactivate", Handle(deps, Access::kWrite, update(true)), kOffload);
+  r.Patch(collection + "/{id}", Handle(deps, Access::kWrite, change(false)), kOffload);
+  r.Post(collection + "/{id}/deactivate", Handle(deps, Access::kWrite, change(true)), kOffload);
 }
 
 }  // namespace
 
 void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps) {
   RegisterDoctors(router, deps);
-  RegisterServices(router, deps);
-  RegisterPatients(router, deps);
+  RegisterCatalogKind(router, deps, kServices);
+  RegisterCatalogKind(router, deps, kPatients);
 }
 
 }  // namespace telemeet::api

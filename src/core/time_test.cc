@@ -17,6 +17,14 @@ TEST(TimeTest, ParsesAndFormatsUtc) {
   EXPECT_EQ(FormatFixedUtc(*t), "2026-03-29T00:30:00.000000Z");
 }
 
+TEST(TimeTest, FormatsEveryFieldWithItsWidth) {
+  for (std::string_view text :
+       {"0001-01-01T00:00:00Z", "1970-01-01T00:00:00.000001Z", "1999-12-31T23:59:59.999999Z",
+        "2026-02-09T07:05:03.050000Z", "2028-02-29T12:00:00.100000Z", "9999-12-31T23:59:59Z"}) {
+    EXPECT_EQ(FormatRfc3339(At(text)), text);
+  }
+}
+
 TEST(TimeTest, ParsesOffsetsAndFractions) {
   EXPECT_EQ(At("2026-03-29T02:30:00+02:00"), At("2026-03-29T00:30:00Z"));
   EXPECT_EQ(At("2026-03-28T19:30:00-05:00"), At("2026-03-29T00:30:00Z"));

@@ -40,21 +40,27 @@ Result<nlohmann::json> ParseJson(std::string_view text, JsonLimits limits) {
     return Fail(ErrorCode::kInvalidArgument,
                 "JSON nested deeper than " + std::to_string(limits.max_depth) + " levels");
   }
+  // No nlohmann exception leaves here, of whatever kind: e.what() would echo part of the input,
+  // so the messages name the byte offset or the kind of problem only.
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    // e.what() would echo part of the input; the byte offset is enough to find the problem.
+    // Syntax errors and ill-formed UTF-8 in strings.
     return Fail(ErrorCode::kInvalidArgument,
                 "malformed JSON at byte " + std::to_string(e.byte) + ": " +
                     (text.empty() ? std::string("empty body") : std::string("syntax error")));
+  } catch (const nlohmann::json::out_of_range&) {
+    // A number beyond double's range ("1e999").
+    return Fail(ErrorCode::kInvalidArgument, "malformed JSON: a number is out of range");
+  } catch (const nlohmann::json::exception&) {
+    return Fail(ErrorCode::kInvalidArgument, "malformed JSON");
   }
 }
 
 Result<nlohmann::json> ParseJsonBody(const Request& req, JsonLimits limits) {
   auto type = req.Header("Content-Type");
   if (!type || ToLower(*type).find("application/json") == std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument, "the body must be application/json",
-                "Content-Type");
+    return Fail(ErrorCode::kInvalidArgument, "the body must be application/json", "Content-Type");
   }
   auto parsed = ParseJson(req.body, limits);
   if (!parsed) return parsed;

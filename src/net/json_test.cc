@@ -43,6 +43,34 @@ TEST(JsonTest, DeepNestingIsRefusedBeforeParsing) {
   EXPECT_TRUE(ok.has_value());
 }
 
+TEST(JsonTest, NoParserExceptionEscapes) {
+  // Numbers beyond double's range throw out_of_range inside nlohmann, not parse_error.
+  for (const char* text : {"1e999", R"({"n":-1e400})", R"({"a":[1e309]})"}) {
+    Result<nlohmann::json> v = Fail(ErrorCode::kInternal, "not run");
+    EXPECT_NO_THROW(v = ParseJson(text)) << text;
+    ASSERT_FALSE(v.has_value()) << text;
+    EXPECT_EQ(v.error().code(), ErrorCode::kInvalidArgument) << text;
+    EXPECT_NE(v.error().message().find("out of range"), std::string::npos) << text;
+  }
+  // Ill-formed UTF-8 inside a string, a lone surrogate escape, a truncated sequence.
+  for (std::string text : {std::string("{\"a\":\"\xff\xfe\"}"), std::string(R"({"a":"\ud800"})"),
+                           std::string("{\"a\":\"\xe2\x82\"}"), std::string("\xc3")}) {
+    Result<nlohmann::json> v = Fail(ErrorCode::kInternal, "not run");
+    EXPECT_NO_THROW(v = ParseJson(text));
+    ASSERT_FALSE(v.has_value());
+    EXPECT_EQ(v.error().code(), ErrorCode::kInvalidArgument);
+    // The message never echoes the input.
+    EXPECT_EQ(v.error().message().find('\xff'), std::string::npos);
+  }
+  // Nesting just within the limit parses; one more level is refused, mixed brackets too.
+  std::string ok = std::string(32, '[') + std::string(32, ']');
+  EXPECT_TRUE(ParseJson(ok).has_value());
+  std::string mixed;
+  for (int i = 0; i < 40; ++i) mixed += i % 2 ? "[" : "{\"k\":";
+  EXPECT_EQ(ParseJson(mixed).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(ParseJson(std::string(33, '[') + std::string(33, ']')).has_value());
+}
+
 TEST(JsonTest, ErrorBodyShape) {
   Response r = ErrorResponse(Error(ErrorCode::kNotFound, "no such doctor", "doctor_id"));
   EXPECT_EQ(r.status, 404);

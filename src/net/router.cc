@@ -31,10 +31,10 @@ std::string CaptureName(std::string_view s) {
   return std::string(s);
 }
 
-// Matches `path` against a route; fills `params` on success.
-bool MatchRoute(const std::vector<std::string>& pattern, std::string_view path,
+// Matches a path, split into segments once per request, against a route; fills `params` on
+// success. (Splitting the path per route cost an eighth of an API request's CPU: bench/api.)
+bool MatchRoute(const std::vector<std::string>& pattern, const std::vector<std::string_view>& parts,
                 KeyValues& params) {
-  auto parts = PathSegments(path);
   params.clear();
   for (size_t i = 0; i < pattern.size(); ++i) {
     const std::string& seg = pattern[i];
@@ -88,8 +88,9 @@ Router::Match Router::Find(Request& req) const {
   KeyValues best_params;
   std::string allowed;
   KeyValues params;
+  const std::vector<std::string_view> parts = PathSegments(req.path);
   for (const auto& route : routes_) {
-    if (!MatchRoute(route->segments, req.path, params)) continue;
+    if (!MatchRoute(route->segments, parts, params)) continue;
     if (route->method != req.method && !(req.method == "HEAD" && route->method == "GET")) {
       if (allowed.find(route->method) == std::string::npos) {
         if (!allowed.empty()) allowed += ", ";
@@ -112,9 +113,9 @@ Router::Match Router::Find(Request& req) const {
   }
   m.pattern = "unmatched";
   if (!allowed.empty()) {
-    m.error = render_error_(405, "method_not_allowed",
-                            req.method + " is not allowed on " + req.path + " (allowed: " +
-                                allowed + ")");
+    m.error = render_error_(
+        405, "method_not_allowed",
+        req.method + " is not allowed on " + req.path + " (allowed: " + allowed + ")");
     m.error.headers.Set("Allow", allowed);
   } else {
     m.error = render_error_(404, "not_found", "no resource at " + req.path);

@@ -314,8 +314,9 @@ Result<core::AccessLink> Tx::GetAccessLink(std::string_view token_hash, Instant 
 }
 
 Result<std::vector<core::AccessLink>> Tx::ListAccessLinks(int64_t appointment_id) {
-  auto r = Exec(Sql("SELECT {} FROM access_links WHERE appointment_id = ? ORDER BY id", kLinkCols),
-                {appointment_id});
+  static const std::string kSelect =
+      Sql("SELECT {} FROM access_links WHERE appointment_id = ? ORDER BY id", kLinkCols);
+  auto r = Exec(kSelect, {appointment_id});
   if (!r) return std::unexpected(r.error());
   std::vector<core::AccessLink> out;
   for (const Row& row : r->rows) out.push_back(LinkFrom(row));

@@ -155,13 +155,18 @@ class SqliteDriver final : public Driver {
     if (mode == TxMode::kWrite) write_lock = std::unique_lock(write_mu_);
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
+    // BEGIN, COMMIT and ROLLBACK go through the connection's statement cache: sqlite3_exec
+    // would prepare them anew for every transaction (a twentieth of a cached API read).
+    auto run = [&](std::string_view sql) -> Status {
+      auto r = (*conn)->Exec(sql, {});
+      if (!r) return std::unexpected(r.error());
+      return Ok();
+    };
     Status result = [&]() -> Status {
-      if (auto s = (*conn)->ExecScript(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) {
-        return s;
-      }
+      if (auto s = run(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) return s;
       Status s = fn(**conn);
-      if (s) s = (*conn)->ExecScript("COMMIT");
-      if (!s) (void)(*conn)->ExecScript("ROLLBACK");
+      if (s) s = run("COMMIT");
+      if (!s) (void)run("ROLLBACK");
       return s;
     }();
     Release(std::move(*conn));
