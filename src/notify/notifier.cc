@@ -96,6 +96,14 @@ Notifier::Notifier(store::Store& store, Clock& clock, Mailer& mailer, NotifierOp
 
 Notifier::~Notifier() { Stop(); }
 
+void Notifier::Count(std::string_view outcome) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics
+      ->GetCounter("telemeet_emails_total", "Email notifications by outcome",
+                   {{"outcome", std::string(outcome)}})
+      .Inc();
+}
+
 Result<int> Notifier::Scan() {
   // Most scans find nothing new: a read transaction says so without taking the write lock.
   auto fresh = store_.Read([&](store::Tx& tx) -> Result<bool> {
@@ -116,16 +124,19 @@ Result<int> Notifier::Scan() {
   if (!*fresh) return 0;
   return store_.Transact([&](store::Tx& tx) -> Result<int> {
     const Instant now = tx.Now();
+    // Writing the lock row first serializes scans across instances (PostgreSQL holds its row
+    // lock to the commit; SQLite has one writer anyway). The cursor is read only after that,
+    // so it is the one the previous scan committed (read committed: each statement sees the
+    // latest commits). Rewriting the cursor row itself with the value read before the lock
+    // would put a stale cursor back and send every email again.
+    if (auto s = tx.PutSetting(kOutboxLockKey, options_.owner); !s) {
+      return std::unexpected(s.error());
+    }
     auto stored = tx.GetSetting(kOutboxCursorKey);
     if (!stored && stored.error().code() != ErrorCode::kNotFound) {
       return std::unexpected(stored.error());
     }
-    // Rewriting the row first takes its lock (PostgreSQL), so concurrent scans queue up here
-    // and the re-read below sees the cursor the previous one committed.
-    std::string before = stored ? *stored : FormatCursor({});
-    if (auto s = tx.PutSetting(kOutboxCursorKey, before); !s) return std::unexpected(s.error());
-    stored = tx.GetSetting(kOutboxCursorKey);
-    if (!stored) return std::unexpected(stored.error());
+    if (!stored) stored = FormatCursor({});
     Cursor cursor = ParseCursor(*stored);
 
     int consumed = 0;
@@ -185,6 +196,10 @@ Status Notifier::Run(const core::Job& job) {
   auto payload = ParsePayload(job.payload);
   auto finish = [&](std::string_view action, json detail, bool retry, Instant retry_at,
                     std::string_view error) -> Status {
+    Count(action == "email.sent"      ? "sent"
+          : action == "email.skipped" ? "skipped"
+          : retry                     ? "retry"
+                                      : "gave_up");
     return store_.Transact([&](store::Tx& tx) -> Status {
       if (payload && payload->appointment_id != 0) {
         core::AuditEntry entry;

@@ -192,7 +192,8 @@ class NotifierTest : public ::testing::Test {
 TEST_F(NotifierTest, ReadyMailsGoToPatientAndDoctorWithLinkAndCalendar) {
   SmtpSink sink;
   ASSERT_TRUE(sink.Start());
-  MakeNotifier(sink);
+  obs::Registry metrics;
+  MakeNotifier(sink, NotifierOptions{.metrics = &metrics});
   core::Appointment a = Book(*core::ParseRfc3339("2026-03-30T08:00:00Z"));
   Event("meeting.ready", a);
   Drain();
@@ -247,6 +248,7 @@ TEST_F(NotifierTest, ReadyMailsGoToPatientAndDoctorWithLinkAndCalendar) {
     EXPECT_EQ(d["outcome"], "sent");
   }
   EXPECT_EQ(EmailJobs(), 0);
+  EXPECT_EQ(metrics.GetCounter("telemeet_emails_total", "", {{"outcome", "sent"}}).Value(), 2u);
   // Nothing is sent twice.
   Drain();
   EXPECT_EQ(sink.WaitFor(3, milliseconds(300)).size(), 2u);
