@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/google_settings.h"
 #include "api/ops.h"
 #include "api/webhooks.h"
 #include "app/sandbox.h"
@@ -35,6 +36,7 @@
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
 #include "sync/worker.h"
+#include "web/web.h"
 
 namespace telemeet::app {
 
@@ -143,9 +145,13 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   if (!db) return StartupFailed(log, db.error());
   store::Store& store = **db;
 
+  // Sandbox mode: no client id in the configuration and none saved through the settings API,
+  // decided here once (google_settings.h). Credentials saved later take effect after a restart.
+  auto sandboxed = api::SandboxDecision(store, config.google.client_id);
+  if (!sandboxed) return StartupFailed(log, sandboxed.error());
   std::unique_ptr<Sandbox> sandbox;
   std::optional<DemoClinic> demo;
-  if (config.sandbox()) {
+  if (*sandboxed) {
     auto started = StartSandbox();
     if (!started) return StartupFailed(log, started.error());
     sandbox = std::move(*started);
@@ -198,7 +204,15 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   oauth_config.token_url = config.google.oauth_base_url + "/token";
   oauth_config.revoke_url = config.google.oauth_base_url + "/revoke";
   oauth_config.scope = config.google.scope;
-  google::OAuthClient oauth(oauth_config, google::OAuthDeps{transport, clock, retry, &calls});
+  // The configuration's client is the default; settings saved through the API override it and
+  // take effect for the next connect, callback, refresh or revoke (no restart).
+  api::LiveGoogleConfig live_google(store, *keys, clock, oauth_config,
+                                    api::LiveGoogleConfig::Options{.sandbox = sandbox != nullptr});
+  if (auto s = live_google.Reload(); !s) {
+    log.Warn("the saved Google settings cannot be used; the configured ones apply",
+             {{"error", s.error().ToString()}});
+  }
+  google::OAuthClient oauth(live_google, google::OAuthDeps{transport, clock, retry, &calls});
   google::TokenProvider tokens(oauth, grants, *keys, clock);
   google::CalendarOptions calendar_options;
   calendar_options.base_url = config.google.api_base_url;
@@ -265,6 +279,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   api::ApiDeps api_deps{.store = store,
                         .clock = clock,
                         .oauth = &oauth,
+                        .google_config = &live_google,
                         .tokens = &tokens,
                         .calendar = &calendar,
                         .keys = &*keys,
@@ -276,6 +291,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                             },
                         .options = {.public_url = config.PublicUrl()}};
   api::RegisterApiRoutes(router, api_deps);
+  web::RegisterWebRoutes(router, api_deps, {.sandbox = sandbox != nullptr});
 
   worker.Start();
   webhooks.Start();
@@ -290,6 +306,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                          {"sandbox", sandbox != nullptr},
                          {"worker_threads", config.worker.threads}});
   std::cout << "telemeet " << kVersion << " is running at " << url << "\n"
+            << "  web UI: " << config.PublicUrl() << "/signin\n"
             << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n"
             << "  REST API: " << config.PublicUrl() << "/api/v1 (OpenAPI: /api/v1/openapi.json)\n";
   if (config.smtp.enabled) {

@@ -1,0 +1,195 @@
+// The doctor's page: the Google connection (connect, reconnect, test, disconnect, a banner when
+// the grant needs reconnecting) and upcoming consultations with "Start Google Meet".
+'use strict';
+
+(async () => {
+  const $ = id => document.getElementById(id);
+  let session;
+  try {
+    session = await tm.requireSession('doctor');
+  } catch (e) {
+    tm.say('status', 'Your page could not be loaded: ' + e.message, 'error');
+    return;
+  }
+  if (!session) return;
+  const doctorId = session.user.doctor_id;
+  if (!doctorId) {
+    tm.say('status', 'Your sign-in is not linked to a doctor record. Ask your clinic administrator.',
+           'error');
+    return;
+  }
+  const base = '/api/v1/doctors/' + doctorId;
+  const params = new URLSearchParams(location.search);
+  if (params.get('connected')) {
+    tm.say('status', 'Google Calendar is connected. Your consultations get their Meet links now.',
+           'ok');
+    history.replaceState(null, '', '/doctor');
+  }
+
+  let doctor = {time_zone: tm.browserZone()};
+  const patients = new Map();
+  let services = new Map();
+  let grant = null;
+
+  // --- Google connection ---
+  function showGrant(g) {
+    grant = g;
+    const state = $('google-state');
+    const needs = g.status === 'needs_reconnect';
+    $('reconnect-banner').hidden = !needs;
+    $('connect').hidden = g.status !== 'not_connected' && g.status !== 'disconnected';
+    $('reconnect').hidden = g.status !== 'active' && !needs;
+    $('reconnect').className = needs ? '' : 'secondary';
+    $('test').hidden = g.status === 'not_connected' || g.status === 'disconnected';
+    $('disconnect').hidden = g.status === 'not_connected' || g.status === 'disconnected';
+    state.replaceChildren();
+    if (g.status === 'active') {
+      state.append(tm.el('span', {class: 'badge ok', text: 'Connected'}), ' ',
+                   'Google Calendar ' + (g.account_email ? g.account_email : '') +
+                   ': new consultations get a Google Meet link automatically.');
+    } else if (needs) {
+      state.append(tm.el('span', {class: 'badge bad', text: 'Needs reconnecting'}), ' ',
+                   'Google stopped accepting the connection' +
+                   (g.account_email ? ' to ' + g.account_email : '') + '.' +
+                   (g.last_error ? ' (' + g.last_error + ')' : ''));
+    } else {
+      state.append(tm.el('span', {class: 'badge warn', text: 'Not connected'}), ' ',
+                   'Connect your Google account so telemeet can put your telemedicine ' +
+                   'consultations in your Google Calendar with a Google Meet link.');
+    }
+  }
+
+  async function loadGrant() {
+    try {
+      showGrant(await tm.api('GET', base + '/google'));
+    } catch (e) {
+      $('google-state').textContent = 'The Google connection could not be loaded: ' + e.message;
+    }
+  }
+
+  async function connect(event) {
+    const button = event.currentTarget;
+    await tm.busy(button, 'google-status', async () => {
+      tm.say('google-status', 'Opening Google…', 'info');
+      const out = await tm.api('POST', base + '/google/connect', {return_to: '/doctor?connected=1'});
+      location.assign(out.authorization_url);
+    });
+  }
+  $('connect').addEventListener('click', connect);
+  $('reconnect').addEventListener('click', connect);
+  $('reconnect-banner-button').addEventListener('click', connect);
+
+  $('test').addEventListener('click', event => tm.busy(event.currentTarget, 'google-status',
+                                                        async () => {
+    tm.say('google-status', 'Testing the connection with Google…', 'info');
+    const t = await tm.api('POST', base + '/google/test');
+    if (t.ok) {
+      tm.say('google-status', 'The connection works: Google Calendar ' + t.account_email +
+             (t.time_zone ? ' (' + t.time_zone + ')' : '') + '.', 'ok');
+    } else {
+      tm.say('google-status', 'The connection does not work: ' + (t.message || t.reason) +
+             (t.needs_reconnect ? ' Reconnect Google to fix it.' : ''), 'error');
+    }
+    await loadGrant();
+  }));
+
+  $('disconnect').addEventListener('click', event => {
+    if (!confirm('Disconnect Google? telemeet stops creating Meet links for you until you ' +
+                 'connect again.')) {
+      return;
+    }
+    return tm.busy(event.currentTarget, 'google-status', async () => {
+      const out = await tm.api('DELETE', base + '/google');
+      tm.say('google-status', out.revoked_at_google
+                 ? 'Disconnected. telemeet\'s access was also removed at Google.'
+                 : 'Disconnected here. Google could not be told (' + (out.revoke_error || '') +
+                       '); you can remove telemeet in your Google account settings.', 'ok');
+      await loadGrant();
+    });
+  });
+
+  // --- Consultations ---
+  async function patientName(id) {
+    if (!patients.has(id)) {
+      patients.set(id, tm.api('GET', '/api/v1/patients/' + id).then(p => p.name)
+                          .catch(() => 'Patient #' + id));
+    }
+    return patients.get(id);
+  }
+
+  async function renderAppointment(a) {
+    const zone = doctor.time_zone;
+    const item = tm.el('li', {class: 'card', 'data-appointment': a.id});
+    const when = tm.formatTime(a.start, zone) + '–' + tm.formatClock(a.end, zone);
+    item.append(tm.el('div', {class: 'title'}, when, ' ',
+                      tm.el('span', {class: 'muted small', text: '(' + zone + ')'})));
+    const service = services.get(a.service_id);
+    item.append(tm.el('div', {class: 'meta'}, await patientName(a.patient_id), ' · ',
+                      service ? service.name : 'Service #' + a.service_id, ' · ',
+                      a.status === 'booked' ? 'Booked (not confirmed yet)' : 'Confirmed'));
+    const m = a.meeting || {state: 'not_needed'};
+    const line = tm.el('div', {class: 'row'});
+    if (m.join_url && (m.state === 'ready' || m.state === 'updating')) {
+      line.append(tm.el('a', {class: 'button join', href: m.join_url, target: '_blank',
+                              rel: 'noopener noreferrer', text: 'Start Google Meet'}));
+      if (m.event_url) {
+        line.append(tm.el('a', {href: m.event_url, target: '_blank', rel: 'noopener noreferrer',
+                                text: 'Open in Google Calendar'}));
+      }
+    } else {
+      const words = tm.meetingWords(m);
+      let text = words.text;
+      if (m.state === 'awaiting_doctor' || m.state === 'needs_reconnect') {
+        text = 'Waiting for your Google connection';
+      }
+      line.append(tm.el('span', {class: 'badge ' + words.kind, text: 'Meet link: ' + text}));
+    }
+    item.append(line);
+    return item;
+  }
+
+  let pollTimer = null;
+  let lastSummary = '';
+  async function loadAppointments() {
+    clearTimeout(pollTimer);
+    let moving = false;
+    try {
+      const from = new Date(Date.now() - 60 * 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const page = await tm.api('GET', '/api/v1/appointments?limit=100&doctor_id=' + doctorId +
+                                       '&from=' + encodeURIComponent(from));
+      const upcoming = page.data.filter(a => a.status === 'booked' || a.status === 'confirmed');
+      const items = [];
+      for (const a of upcoming) {
+        items.push(await renderAppointment(a));
+        if (tm.meetingMoving(a.meeting)) moving = true;
+      }
+      $('upcoming').replaceChildren(...items);
+      const ready = upcoming.filter(a => a.meeting && a.meeting.join_url).length;
+      const summary = upcoming.length === 0
+          ? 'No upcoming consultations.'
+          : upcoming.length + ' upcoming consultation' + (upcoming.length === 1 ? '' : 's') +
+                ', ' + ready + ' with a Meet link ready.';
+      // Announced only when it changes, so polling stays quiet.
+      if (summary !== lastSummary) $('upcoming-state').textContent = summary;
+      lastSummary = summary;
+    } catch (e) {
+      $('upcoming-state').textContent = 'Your consultations could not be loaded: ' + e.message;
+      lastSummary = '';
+    }
+    pollTimer = setTimeout(() => {
+      loadAppointments();
+      if (!moving) loadGrant();
+    }, moving ? 3000 : 15000);
+  }
+
+  try {
+    doctor = await tm.api('GET', base);
+    $('title').textContent = 'Consultations of ' + doctor.name;
+    const list = await tm.api('GET', '/api/v1/services?limit=100');
+    services = new Map(list.data.map(s => [s.id, s]));
+  } catch (e) {
+    tm.say('status', 'Part of your page could not be loaded: ' + e.message, 'error');
+  }
+  await loadGrant();
+  await loadAppointments();
+})();

@@ -1,0 +1,159 @@
+#include "web/web.h"
+
+#include <map>
+#include <memory>
+
+#include "api/auth.h"
+#include "core/ics.h"
+#include "net/json.h"
+#include "store/store.h"
+#include "web/assets.h"
+
+namespace telemeet::web {
+
+namespace {
+
+constexpr std::string_view kBanner =
+    "<div class=\"sandbox-banner\" role=\"note\"><strong>Sandbox: Google is emulated.</strong> "
+    "Google sign-ins, calendars and Meet links are simulated on this machine; nothing is sent "
+    "to Google.</div>";
+
+void SetSecurityHeaders(net::Headers& h) {
+  h.Set("Content-Security-Policy", kContentSecurityPolicy);
+  h.Set("Referrer-Policy", "no-referrer");
+  h.Set("X-Content-Type-Options", "nosniff");
+  h.Set("X-Frame-Options", "DENY");
+  h.Set("Cross-Origin-Opener-Policy", "same-origin");
+  h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+}
+
+// `asset` with its ETag; 304 when the browser has it already.
+net::Response Send(const Asset& asset, const net::Request& req, std::string_view cache_control) {
+  net::Response r;
+  if (auto inm = req.Header("If-None-Match"); inm && EtagMatches(*inm, asset.etag)) {
+    r = net::Response::Empty(304);
+  } else {
+    r = net::Response::Text(200, asset.content, asset.content_type);
+  }
+  r.headers.Set("ETag", asset.etag);
+  r.headers.Set("Cache-Control", cache_control);
+  SetSecurityHeaders(r.headers);
+  return r;
+}
+
+net::Response NotFound() {
+  net::Response r = net::Response::Text(404, "Not found\n");
+  SetSecurityHeaders(r.headers);
+  return r;
+}
+
+// The pages, rendered once at start-up, by URL path.
+using PageMap = std::map<std::string, Asset, std::less<>>;
+
+std::shared_ptr<const PageMap> RenderPages(const WebOptions& options) {
+  static constexpr std::pair<std::string_view, std::string_view> kPages[] = {
+      {"/signin", "signin.html"},
+      {"/doctor", "doctor.html"},
+      {"/admin", "admin.html"},
+      {"/p", "patient.html"},
+  };
+  auto pages = std::make_shared<PageMap>();
+  for (const auto& [path, file] : kPages) {
+    const Asset* source = FindAsset(file);
+    // The page list and the embedded files come from the same source tree.
+    if (source == nullptr) std::abort();
+    pages->emplace(
+        std::string(path),
+        MakeAsset(std::string(file), RenderPage(source->content, options.sandbox ? kBanner : "")));
+  }
+  return pages;
+}
+
+// The appointment behind a patient link as an iCalendar file (METHOD:PUBLISH; cancelled ones
+// carry STATUS:CANCELLED so a calendar that imported it can drop it).
+net::Response CalendarFile(net::Request& req, api::ApiDeps& deps) {
+  std::string token = req.Header("X-Access-Token").value_or(req.Query("token").value_or(""));
+  Instant now = deps.clock.Now();
+  auto event = deps.store.Read([&](store::Tx& tx) -> Result<core::IcsEvent> {
+    auto a = api::AccessLinkAppointment(tx, token, now);
+    if (!a) return std::unexpected(a.error());
+    auto doctor = tx.GetDoctor(a->doctor_id);
+    if (!doctor) return std::unexpected(doctor.error());
+    auto service = tx.GetService(a->service_id);
+    if (!service) return std::unexpected(service.error());
+    auto patient = tx.GetPatient(a->patient_id);
+    if (!patient) return std::unexpected(patient.error());
+    core::IcsEvent e;
+    e.uid = core::IcsUid(a->uid);
+    e.sequence = a->revision;
+    e.stamp = now;
+    e.start = a->start;
+    e.end = a->end;
+    e.summary = service->name + " with " + doctor->name;
+    e.description = "Your video consultation with " + doctor->name + ".";
+    auto meeting = tx.GetMeeting(a->id);
+    if (meeting && !meeting->join_url.empty() && a->status != core::AppointmentStatus::kCancelled) {
+      e.meet_link = meeting->join_url;
+    } else if (!meeting && meeting.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(meeting.error());
+    }
+    // Names only: the file is the patient's, and needs no one's address to be useful.
+    e.organizer = {.name = doctor->name};
+    e.attendee = {.name = patient->name};
+    e.method = core::IcsMethod::kPublish;
+    e.cancelled = a->status == core::AppointmentStatus::kCancelled;
+    return e;
+  });
+  net::Response r;
+  if (!event) {
+    r = net::ErrorResponse(event.error());
+  } else {
+    r = net::Response::Text(200, core::BuildIcs(*event), "text/calendar; charset=utf-8");
+    r.headers.Set("Content-Disposition", "attachment; filename=\"consultation.ics\"");
+  }
+  r.headers.Set("Cache-Control", "no-store");
+  SetSecurityHeaders(r.headers);
+  return r;
+}
+
+}  // namespace
+
+void RegisterWebRoutes(net::Router& router, api::ApiDeps& deps, const WebOptions& options) {
+  std::shared_ptr<const PageMap> pages = RenderPages(options);
+  for (const auto& [path, page] : *pages) {
+    const Asset* shell = &page;
+    router.Get(path, [pages, shell](net::Request& req) {
+      // Pages are small shells whose data comes from the API; revalidated on every visit.
+      return Send(*shell, req, "no-cache");
+    });
+  }
+
+  router.Get("/assets/{name}", [](net::Request& req) {
+    const Asset* asset = FindAsset(req.Param("name"));
+    if (asset == nullptr || asset->name.ends_with(".html")) return NotFound();
+    // A URL carrying the current version never changes; any other is revalidated.
+    bool versioned = req.Query("v") == asset->version;
+    return Send(*asset, req, versioned ? "public, max-age=31536000, immutable" : "no-cache");
+  });
+
+  router.Get("/p/calendar.ics", [&deps](net::Request& req) { return CalendarFile(req, deps); },
+             {.offload = true});
+
+  router.Get("/",
+             [&deps](net::Request& req) {
+               std::string to = "/signin";
+               if (api::CookieValue(req, api::kSessionCookie)) {
+                 auto who = api::Authenticate(req, deps);
+                 if (who && who->via_cookie) {
+                   to = who->kind == api::Principal::Kind::kAdmin ? "/admin" : "/doctor";
+                 }
+               }
+               net::Response r = net::Response::Redirect(to, 303);
+               r.headers.Set("Cache-Control", "no-store");
+               SetSecurityHeaders(r.headers);
+               return r;
+             },
+             {.offload = true});
+}
+
+}  // namespace telemeet::web

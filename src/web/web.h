@@ -1,0 +1,39 @@
+// The web UI (M24, M26): sign-in, the doctor's page, the patient's page and the admin pages,
+// served from files embedded in the binary (src/web/assets; plain HTML, CSS and JavaScript that
+// call the REST API with the session cookie and X-CSRF-Token).
+//
+//   web::RegisterWebRoutes(router, api_deps, {.sandbox = config.sandbox()});
+//
+// Routes: "/" (sends a signed-in admin to /admin, a doctor to /doctor, anyone else to /signin),
+// /signin, /doctor, /admin, /p (a patient's page; the access token travels as ?token=),
+// /p/calendar.ics?token= (the appointment as an iCalendar file) and /assets/<file>.
+// Every response carries strict security headers: a Content-Security-Policy allowing scripts
+// from this origin only (no inline script), frame-ancestors 'none', Referrer-Policy no-referrer
+// (the patient page's URL holds a token) and X-Content-Type-Options nosniff.
+//
+// In sandbox mode every page carries the "Sandbox: Google is emulated" banner, rendered into the
+// HTML on the server so it shows without JavaScript too.
+//
+// Handlers are safe for concurrent use; `deps` must outlive the router.
+#pragma once
+
+#include <string>
+
+#include "api/api.h"
+#include "net/router.h"
+
+namespace telemeet::web {
+
+struct WebOptions {
+  // Google is the in-process emulator (no Google credentials configured).
+  bool sandbox = false;
+};
+
+// The Content-Security-Policy of every page and asset.
+inline constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+void RegisterWebRoutes(net::Router& router, api::ApiDeps& deps, const WebOptions& options);
+
+}  // namespace telemeet::web

@@ -1,0 +1,179 @@
+#include "web/web.h"
+
+#include <gtest/gtest.h>
+
+#include "api/testing_env.h"
+#include "web/assets.h"
+
+namespace telemeet::web {
+namespace {
+
+using api::testing::ApiEnv;
+using api::testing::Credentials;
+
+class WebTest : public ::testing::Test {
+ protected:
+  void Register(bool sandbox) { RegisterWebRoutes(env_.router, *env_.deps, {.sandbox = sandbox}); }
+  net::Response Get(const std::string& target, const Credentials& who = {},
+                    net::Headers extra = {}) {
+    return env_.Call("GET", target, nullptr, who, std::move(extra));
+  }
+  static void ExpectSecure(const net::Response& r) {
+    EXPECT_EQ(r.headers.Get("Content-Security-Policy"), std::string(kContentSecurityPolicy));
+    EXPECT_EQ(r.headers.Get("Referrer-Policy"), "no-referrer");
+    EXPECT_EQ(r.headers.Get("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(r.headers.Get("X-Frame-Options"), "DENY");
+  }
+
+  ApiEnv env_;
+};
+
+TEST_F(WebTest, PagesAreHtmlWithSecurityHeaders) {
+  Register(false);
+  for (const char* path : {"/signin", "/doctor", "/admin", "/p"}) {
+    auto r = Get(path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.headers.Get("Content-Type"), "text/html; charset=utf-8") << path;
+    EXPECT_EQ(r.headers.Get("Cache-Control"), "no-cache") << path;
+    EXPECT_TRUE(r.headers.Has("ETag")) << path;
+    EXPECT_NE(r.body.find("<main id=\"main\""), std::string::npos) << path;
+    ExpectSecure(r);
+  }
+  auto csp = std::string(kContentSecurityPolicy);
+  EXPECT_NE(csp.find("script-src 'self';"), std::string::npos);
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
+}
+
+TEST_F(WebTest, SandboxBannerIsRenderedIntoEveryPageOnlyInSandboxMode) {
+  Register(true);
+  for (const char* path : {"/signin", "/doctor", "/admin", "/p"}) {
+    auto r = Get(path);
+    EXPECT_NE(r.body.find("Sandbox: Google is emulated"), std::string::npos) << path;
+  }
+  ApiEnv other;
+  RegisterWebRoutes(other.router, *other.deps, {.sandbox = false});
+  for (const char* path : {"/signin", "/doctor", "/admin", "/p"}) {
+    auto r = other.Call("GET", path, nullptr, {});
+    EXPECT_EQ(r.body.find("Sandbox"), std::string::npos) << path;
+  }
+}
+
+TEST_F(WebTest, AssetsCarryTypesEtagsAndCaching) {
+  Register(false);
+  const Asset* js = FindAsset("app.js");
+  ASSERT_NE(js, nullptr);
+  auto plain = Get("/assets/app.js");
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.headers.Get("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(plain.headers.Get("ETag"), js->etag);
+  EXPECT_EQ(plain.headers.Get("Cache-Control"), "no-cache");
+  EXPECT_EQ(plain.body, js->content);
+  ExpectSecure(plain);
+
+  auto versioned = Get("/assets/app.js?v=" + js->version);
+  EXPECT_EQ(versioned.headers.Get("Cache-Control"), "public, max-age=31536000, immutable");
+  auto stale = Get("/assets/app.js?v=0000000000");
+  EXPECT_EQ(stale.headers.Get("Cache-Control"), "no-cache");
+
+  net::Headers inm;
+  inm.Set("If-None-Match", js->etag);
+  auto cached = Get("/assets/app.js", {}, inm);
+  EXPECT_EQ(cached.status, 304);
+  EXPECT_TRUE(cached.body.empty());
+  EXPECT_EQ(cached.headers.Get("ETag"), js->etag);
+
+  EXPECT_EQ(Get("/assets/app.css").headers.Get("Content-Type"), "text/css; charset=utf-8");
+  EXPECT_EQ(Get("/assets/icon.svg").headers.Get("Content-Type"), "image/svg+xml");
+  EXPECT_EQ(Get("/assets/nothing.js").status, 404);
+  // Pages are served at their own paths only, with their placeholders filled.
+  EXPECT_EQ(Get("/assets/signin.html").status, 404);
+  EXPECT_EQ(Get("/signin").body.find("{{"), std::string::npos);
+}
+
+TEST_F(WebTest, PagesLinkVersionedAssets) {
+  Register(false);
+  auto page = Get("/signin");
+  const Asset* css = FindAsset("app.css");
+  EXPECT_NE(page.body.find("/assets/app.css?v=" + css->version), std::string::npos);
+  net::Headers inm;
+  inm.Set("If-None-Match", *page.headers.Get("ETag"));
+  EXPECT_EQ(Get("/signin", {}, inm).status, 304);
+}
+
+TEST_F(WebTest, RootSendsEachUserToTheirPage) {
+  Register(false);
+  auto anonymous = Get("/");
+  EXPECT_EQ(anonymous.status, 303);
+  EXPECT_EQ(anonymous.headers.Get("Location"), "/signin");
+  ExpectSecure(anonymous);
+
+  EXPECT_EQ(Get("/", env_.admin).headers.Get("Location"), "/admin");
+
+  auto doctor = env_.Call("POST", "/api/v1/doctors",
+                          {{"name", "Dr Ada"}, {"email", "ada@clinic.example"}}, env_.admin);
+  ASSERT_EQ(doctor.status, 201) << doctor.body;
+  auto user = env_.Call("POST", "/api/v1/users",
+                        {{"email", "ada@clinic.example"},
+                         {"password", "a doctor's password"},
+                         {"role", "doctor"},
+                         {"doctor_id", ApiEnv::J(doctor)["id"]}},
+                        env_.admin);
+  ASSERT_EQ(user.status, 201) << user.body;
+  Credentials ada = env_.Login("ada@clinic.example", "a doctor's password");
+  ASSERT_FALSE(ada.cookie.empty());
+  EXPECT_EQ(Get("/", ada).headers.Get("Location"), "/doctor");
+
+  // A stale cookie is no session; an API key is no browser user.
+  EXPECT_EQ(Get("/", {.cookie = "not-a-session"}).headers.Get("Location"), "/signin");
+  EXPECT_EQ(Get("/", env_.write_key).headers.Get("Location"), "/signin");
+}
+
+TEST_F(WebTest, CalendarFileForAPatientLink) {
+  Register(false);
+  auto doctor = ApiEnv::J(env_.Call("POST", "/api/v1/doctors",
+                                    {{"name", "Dr Ada Lovelace"}, {"email", "ada@clinic.example"}},
+                                    env_.write_key));
+  auto service = ApiEnv::J(env_.Call("POST", "/api/v1/services",
+                                     {{"name", "Video consultation"}, {"telemedicine", true}},
+                                     env_.write_key));
+  auto patient =
+      ApiEnv::J(env_.Call("POST", "/api/v1/patients", {{"name", "Mary Seacole"}}, env_.write_key));
+  auto booked = env_.Call("POST", "/api/v1/appointments",
+                          {{"doctor_id", doctor["id"]},
+                           {"service_id", service["id"]},
+                           {"patient_id", patient["id"]},
+                           {"start", "2026-06-02T09:00:00Z"},
+                           {"time_zone", "Europe/London"}},
+                          env_.write_key);
+  ASSERT_EQ(booked.status, 201) << booked.body;
+  std::string url = ApiEnv::J(booked)["access_link"]["url"];
+  std::string token = url.substr(url.find("token=") + 6);
+
+  auto ics = Get("/p/calendar.ics?token=" + token);
+  ASSERT_EQ(ics.status, 200) << ics.body;
+  EXPECT_EQ(ics.headers.Get("Content-Type"), "text/calendar; charset=utf-8");
+  EXPECT_EQ(ics.headers.Get("Content-Disposition"), "attachment; filename=\"consultation.ics\"");
+  EXPECT_EQ(ics.headers.Get("Cache-Control"), "no-store");
+  ExpectSecure(ics);
+  EXPECT_TRUE(ics.body.starts_with("BEGIN:VCALENDAR\r\n")) << ics.body;
+  EXPECT_NE(ics.body.find("METHOD:PUBLISH"), std::string::npos);
+  EXPECT_NE(ics.body.find("SUMMARY:Video consultation with Dr Ada Lovelace"), std::string::npos);
+  EXPECT_NE(ics.body.find("DTSTART:20260602T090000Z"), std::string::npos) << ics.body;
+  EXPECT_EQ(ics.body.find("STATUS:CANCELLED"), std::string::npos);
+  EXPECT_EQ(ics.body.find("ada@clinic.example"), std::string::npos);
+
+  int64_t id = ApiEnv::J(booked)["id"];
+  ASSERT_EQ(env_.Call("POST", "/api/v1/appointments/" + std::to_string(id) + "/cancel", nullptr,
+                      env_.write_key)
+                .status,
+            200);
+  EXPECT_NE(Get("/p/calendar.ics?token=" + token).body.find("STATUS:CANCELLED"), std::string::npos);
+
+  auto unknown = Get("/p/calendar.ics?token=nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Get("/p/calendar.ics").status, 404);
+}
+
+}  // namespace
+}  // namespace telemeet::web

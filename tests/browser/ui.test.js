@@ -1,0 +1,596 @@
+// The web UI in a real browser: the real `telemeet serve` in sandbox mode, headless Chromium.
+// Sign-in (wrong password, lockout), an admin changing a setting, a doctor connecting Google
+// through the emulator's consent page, an appointment booked over the REST API showing
+// "Start Google Meet" to the doctor and "Join Google Meet" to the patient, a reschedule keeping
+// the link, a revoked grant showing the reconnect banner, the sandbox banner on every page,
+// axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
+//
+//   TELEMEET_BIN=build/debug/src/app/telemeet node --test tests/browser/
+'use strict';
+
+const {test, before, after} = require('node:test');
+const assert = require('node:assert/strict');
+const {startTelemeet, launchChromium, newPage, assertNoProblems, screenshot, checkA11y,
+       fitsWidth, waitFor} = require('./support');
+
+const ADMIN = {email: 'admin@sandbox.telemeet.test', password: 'sandbox-admin-1'};
+const ADA = {email: 'dr.ada.lovelace@sandbox.telemeet.test', password: 'sandbox-doctor-1',
+             name: 'Dr Ada Lovelace'};
+const BARRY = {email: 'dr.james.barry@sandbox.telemeet.test', password: 'sandbox-doctor-1',
+               name: 'Dr James Barry'};
+const BANNER = 'Sandbox: Google is emulated';
+
+let tm;
+let browser;
+let doctors;   // by email
+let service;   // the demo telemedicine service
+const visited = new Map();  // page label -> URL, for the banner and axe checks
+
+before(async () => {
+  tm = await startTelemeet();
+  browser = await launchChromium();
+  const list = await tm.api('GET', '/api/v1/doctors');
+  assert.equal(list.status, 200);
+  doctors = new Map(list.body.data.map(d => [d.email, d]));
+  service = (await tm.api('GET', '/api/v1/services')).body.data.find(s => s.telemedicine);
+  assert.ok(service, 'the demo clinic has a telemedicine service');
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (tm) await tm.stop();
+});
+
+async function signIn(page, who) {
+  await page.goto(tm.base + '/signin');
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', {name: 'Sign in'}).click();
+}
+
+// Books a confirmed appointment over the REST API; the created appointment.
+async function book(doctor, startIso, zone) {
+  const patient = await tm.api('POST', '/api/v1/patients', {
+    name: 'Mary Seacole', email: 'mary@patients.example', time_zone: zone,
+  });
+  assert.equal(patient.status, 201, JSON.stringify(patient.body));
+  const created = await tm.api('POST', '/api/v1/appointments', {
+    doctor_id: doctor.id, service_id: service.id, patient_id: patient.body.id,
+    start: startIso, time_zone: zone, status: 'confirmed',
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body;
+}
+
+async function awaitMeeting(id, done, what) {
+  return waitFor(async () => {
+    const a = (await tm.api('GET', '/api/v1/appointments/' + id)).body;
+    return done(a.meeting) ? a : null;
+  }, 30000, what);
+}
+
+// A whole hour a few days ahead, as RFC 3339.
+function hoursAhead(h) {
+  const t = new Date(Date.now() + h * 3600e3);
+  t.setUTCMinutes(0, 0, 0);
+  return t.toISOString().replace('.000Z', 'Z');
+}
+
+test('a wrong password is refused with a plain message', async () => {
+  const page = await newPage(browser);
+  await signIn(page, {email: ADMIN.email, password: 'not the password'});
+  const alert = page.getByRole('alert');
+  await assert.doesNotReject(alert.getByText('Wrong email or password').waitFor());
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+  await screenshot(page, 'signin-wrong-password');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('repeated failures lock the account, and the page says so', async () => {
+  // A throwaway admin, so the demo sign-ins stay usable.
+  const login = await fetch(tm.base + '/api/v1/session', {
+    method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify(ADMIN),
+  });
+  assert.equal(login.status, 201);
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const {csrf_token: csrf} = await login.json();
+  const made = await fetch(tm.base + '/api/v1/users', {
+    method: 'POST',
+    headers: {'Content-Type': 'application/json', Cookie: cookie, 'X-CSRF-Token': csrf},
+    body: JSON.stringify({email: 'locked@sandbox.telemeet.test', password: 'right password 1',
+                          role: 'admin', name: 'Lock Test'}),
+  });
+  assert.equal(made.status, 201, await made.text());
+
+  const page = await newPage(browser);
+  for (let i = 0; i < 5; i++) {
+    await signIn(page, {email: 'locked@sandbox.telemeet.test', password: 'wrong ' + i});
+    await page.getByRole('alert').getByText('Wrong email or password').waitFor();
+  }
+  await signIn(page, {email: 'locked@sandbox.telemeet.test', password: 'right password 1'});
+  await page.getByRole('alert').getByText('locked').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /too many failed sign-ins/);
+  assert.equal(new URL(page.url()).pathname, '/signin');
+  await screenshot(page, 'signin-locked');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('a doctor connects Google through the consent page and lands back connected', async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  await page.getByText('Not connected').waitFor();
+  visited.set('doctor (not connected)', page.url());
+  await screenshot(page, 'doctor-not-connected');
+  // Deny first: a plain page says so and leads back.
+  await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.google));
+  await page.getByRole('button', {name: 'Deny'}).click();
+  await page.getByRole('heading', {name: 'Google access was not allowed'}).waitFor();
+  await screenshot(page, 'connect-denied');
+  await page.getByRole('link', {name: 'Back to telemeet'}).click();
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  await page.getByText('Not connected').waitFor();
+  await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.google));
+  await page.getByLabel(`${ADA.name} (${ADA.email})`).check();
+  await screenshot(page, 'emulator-consent');
+  await page.getByRole('button', {name: 'Allow'}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.base + '/doctor'));
+  await page.getByText('Google Calendar is connected').waitFor();
+  await page.locator('.badge.ok', {hasText: 'Connected'}).waitFor();
+  assert.match(await page.locator('#google-state').textContent(), new RegExp(ADA.email));
+  assert.equal(await page.locator('#reconnect-banner').isHidden(), true);
+  await screenshot(page, 'doctor-connected');
+  assertNoProblems(page);
+  const grant = await tm.api('GET', `/api/v1/doctors/${doctors.get(ADA.email).id}/google`);
+  assert.equal(grant.body.status, 'active');
+  await page.context().close();
+});
+
+let booked;  // the appointment of the next tests
+let joinUrl;
+
+test('an appointment booked over the API shows Start/Join Google Meet with the emulator link',
+     async () => {
+  booked = await book(doctors.get(ADA.email), hoursAhead(50), 'America/New_York');
+  const ready = await awaitMeeting(booked.id, m => m.state === 'ready' && m.join_url,
+                                   'the Meet link');
+  joinUrl = ready.meeting.join_url;
+  assert.match(joinUrl, /^https:\/\/meet\.google\.com\//);
+
+  const doctorPage = await newPage(browser);
+  await signIn(doctorPage, ADA);
+  await doctorPage.waitForURL(u => new URL(u).pathname === '/doctor');
+  const start = doctorPage.getByRole('link', {name: 'Start Google Meet'});
+  await start.waitFor();
+  assert.equal(await start.getAttribute('href'), joinUrl);
+  visited.set('doctor', doctorPage.url());
+  await screenshot(doctorPage, 'doctor-start-meet');
+  assertNoProblems(doctorPage);
+  await doctorPage.context().close();
+
+  const patientPage = await newPage(browser);
+  const url = new URL(booked.access_link.url);
+  await patientPage.goto(tm.base + url.pathname + url.search);
+  const join = patientPage.getByRole('link', {name: 'Join Google Meet'});
+  await join.waitFor();
+  assert.equal(await join.getAttribute('href'), joinUrl);
+  assert.match(await patientPage.locator('#zone').textContent(), /America\/New_York/);
+  visited.set('patient', patientPage.url());
+  await screenshot(patientPage, 'patient-join');
+
+  // The .ics download carries the same link.
+  const ics = await patientPage.evaluate(async () => {
+    const r = await fetch(document.getElementById('ics').href);
+    return {type: r.headers.get('content-type'), text: await r.text()};
+  });
+  assert.equal(ics.type, 'text/calendar; charset=utf-8');
+  assert.match(ics.text, /BEGIN:VEVENT/);
+  assert.ok(ics.text.replace(/\r\n[ \t]/g, '').includes(joinUrl), 'the .ics has the Meet link');
+  assertNoProblems(patientPage);
+  await patientPage.context().close();
+});
+
+test('the patient page says "being prepared" until the link exists', async () => {
+  // Barry has not connected: his meeting waits, and the patient sees it honestly.
+  const waiting = await book(doctors.get(BARRY.email), hoursAhead(80), 'Europe/Berlin');
+  const page = await newPage(browser);
+  const url = new URL(waiting.access_link.url);
+  await page.goto(tm.base + url.pathname + url.search);
+  await page.getByText('Your video link is being prepared').waitFor();
+  const button = page.getByRole('button', {name: 'Join Google Meet'});
+  assert.equal(await button.isDisabled(), true);
+  assert.equal(await page.getByRole('link', {name: 'Join Google Meet'}).count(), 0);
+  visited.set('patient (being prepared)', page.url());
+  await screenshot(page, 'patient-being-prepared');
+  assertNoProblems(page);
+  await page.context().close();
+  await tm.api('POST', `/api/v1/appointments/${waiting.id}/cancel`, {});
+});
+
+test('a reschedule moves the time and keeps the link', async () => {
+  assert.ok(booked && joinUrl, 'the booking test ran');
+  const moved = await tm.api('POST', `/api/v1/appointments/${booked.id}/reschedule`,
+                             {start: hoursAhead(74)});
+  assert.equal(moved.status, 200, JSON.stringify(moved.body));
+  await waitFor(async () => {
+    const audit = (await tm.api('GET', `/api/v1/appointments/${booked.id}/audit`)).body;
+    return JSON.stringify(audit).includes('google.events.patch');
+  }, 30000, 'the event patch');
+  const after = await awaitMeeting(booked.id, m => m.state === 'ready', 'ready again');
+  assert.equal(after.meeting.join_url, joinUrl);
+
+  const page = await newPage(browser);
+  const url = new URL(booked.access_link.url);
+  await page.goto(tm.base + url.pathname + url.search);
+  const join = page.getByRole('link', {name: 'Join Google Meet'});
+  await join.waitFor();
+  assert.equal(await join.getAttribute('href'), joinUrl);
+  const expected = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(new Date(moved.body.start));
+  assert.ok((await page.locator('#when').textContent()).includes(expected),
+            'the page shows the new time in the patient\'s zone');
+  await screenshot(page, 'patient-rescheduled');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('a failed meeting shows its reason, and the admin retries it', async () => {
+  const ada = doctors.get(ADA.email);
+  const set = await tm.emulator('POST', `/_emulator/calendars/${encodeURIComponent(ADA.email)}` +
+                                        '/conference', {mode: 'failure'});
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  const failing = await book(ada, hoursAhead(98), 'Europe/London');
+  const failed = await awaitMeeting(failing.id, m => m.state === 'failed', 'the failure');
+  assert.ok(failed.meeting.last_error, 'a failed meeting says why');
+
+  const doctorPage = await newPage(browser);
+  await signIn(doctorPage, ADA);
+  await doctorPage.waitForURL(u => new URL(u).pathname === '/doctor');
+  await doctorPage.locator(`li[data-appointment="${failing.id}"]`)
+      .getByText('Meet link: Failed: ' + failed.meeting.last_error).waitFor();
+  await doctorPage.context().close();
+
+  await tm.emulator('POST', `/_emulator/calendars/${encodeURIComponent(ADA.email)}/conference`,
+                    {mode: 'success'});
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Meetings needing attention'}).click();
+  await page.getByRole('heading', {name: 'Failed (1)'}).waitFor();
+  await screenshot(page, 'admin-meetings-failed');
+  await page.getByRole('button', {name: `Retry the meeting of appointment ${failing.id}`}).click();
+  await page.getByText('Retrying: the meeting is being created again.').waitFor();
+  const ready = await awaitMeeting(failing.id, m => m.state === 'ready' && m.join_url,
+                                   'the retried meeting');
+  assert.match(ready.meeting.join_url, /^https:\/\/meet\.google\.com\//);
+  await page.getByText('No meeting needs attention.').waitFor({timeout: 15000});
+  assertNoProblems(page);
+  await page.context().close();
+  await tm.api('POST', `/api/v1/appointments/${failing.id}/cancel`, {});
+});
+
+test('an admin adds a doctor with a sign-in, an API key shown once (then revoked), a webhook ' +
+     'with its secret, and a service',
+     async () => {
+  const page = await newPage(browser);
+  page.on('dialog', d => d.accept());
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Doctors'}).click();
+  const form = page.locator('form', {hasText: 'Add a doctor'});
+  await form.getByLabel('Name').fill('Dr Elizabeth Blackwell');
+  await form.getByLabel('Email').fill('dr.blackwell@sandbox.telemeet.test');
+  await form.getByLabel('Time zone').fill('America/New_York');
+  await form.getByLabel('Sign-in password').fill('a long doctor password');
+  await form.getByRole('button', {name: 'Add doctor'}).click();
+  await page.getByText('Dr Elizabeth Blackwell was added with a sign-in.').waitFor();
+  await page.locator('li.card', {hasText: 'Dr Elizabeth Blackwell'})
+      .getByText('Google not connected').waitFor();
+
+  const doctor = await newPage(browser);
+  await signIn(doctor, {email: 'dr.blackwell@sandbox.telemeet.test',
+                        password: 'a long doctor password'});
+  await doctor.getByRole('heading', {name: 'Consultations of Dr Elizabeth Blackwell'}).waitFor();
+  await doctor.getByText('No upcoming consultations.').waitFor();
+  assertNoProblems(doctor);
+  await doctor.context().close();
+
+  await page.getByRole('link', {name: 'API keys'}).click();
+  const keyForm = page.locator('form', {hasText: 'Create an API key'});
+  await keyForm.getByLabel('Name').fill('front desk');
+  await keyForm.getByLabel('write').uncheck();
+  await keyForm.getByRole('button', {name: 'Create API key'}).click();
+  const secret = page.getByRole('textbox', {name: 'New API key', exact: true});
+  await secret.waitFor();
+  const key = await secret.inputValue();
+  assert.match(key, /^tm_/);
+  const use = async () => (await fetch(tm.base + '/api/v1/doctors',
+                                       {headers: {Authorization: 'Bearer ' + key}})).status;
+  assert.equal(await use(), 200);
+  await page.getByRole('button', {name: 'Revoke API key front desk'}).click();
+  await page.locator('li.card', {hasText: 'front desk'}).getByText(/^Revoked/).waitFor();
+  assert.equal(await use(), 401);
+  // Shown once: the list never shows the secret again.
+  assert.equal(await page.getByText(key).count(), 0);
+
+  await page.getByRole('link', {name: 'Webhooks'}).click();
+  const hookForm = page.locator('form', {hasText: 'Add a webhook endpoint'});
+  await hookForm.getByLabel('URL').fill('http://127.0.0.1:9/telemeet-hook');
+  await hookForm.getByLabel('meeting.ready').check();
+  await hookForm.getByRole('button', {name: 'Add webhook'}).click();
+  const whsec = page.getByRole('textbox', {name: 'Signing secret', exact: true});
+  await whsec.waitFor();
+  assert.match(await whsec.inputValue(), /^whsec_/);
+  await page.locator('li.card', {hasText: 'http://127.0.0.1:9/telemeet-hook'})
+      .getByText('meeting.ready').waitFor();
+
+  await page.getByRole('link', {name: 'Services'}).click();
+  const add = page.locator('form', {hasText: 'Add a service'});
+  await add.getByLabel('Name').fill('Home visit');
+  await add.getByLabel(/^Telemedicine/).uncheck();
+  await add.getByLabel('Duration (minutes)').fill('45');
+  await add.getByRole('button', {name: 'Add service'}).click();
+  const saved = page.locator('form', {has: page.getByRole('heading', {name: 'Home visit'})});
+  await saved.waitFor();
+  assert.equal(await saved.getByLabel(/^Telemedicine/).isChecked(), false);
+  assert.equal(await saved.getByLabel('Duration (minutes)').inputValue(), '45');
+  const services = (await tm.api('GET', '/api/v1/services')).body.data;
+  const home = services.find(x => x.name === 'Home visit');
+  assert.equal(home.telemedicine, false);
+  assert.equal(home.default_duration_minutes, 45);
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('an admin signs in and changes a meeting policy', async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Meeting policies'}).click();
+  const sendUpdates = page.getByLabel("Google's own invitation emails (sendUpdates)");
+  assert.equal(await sendUpdates.inputValue(), 'none');
+  await sendUpdates.selectOption('externalOnly');
+  await page.getByRole('button', {name: 'Save policies'}).click();
+  await page.getByText('Saved. New and changed appointments').waitFor();
+  await page.reload();
+  await page.getByRole('button', {name: 'Save policies'}).waitFor();
+  assert.equal(await page.getByLabel("Google's own invitation emails (sendUpdates)").inputValue(),
+               'externalOnly');
+  // The Google settings show the redirect URI to copy, and never the secret.
+  await page.getByRole('link', {name: 'Google settings'}).click();
+  const redirect = page.getByLabel('Redirect URI', {exact: true});
+  await redirect.waitFor();
+  assert.equal(await redirect.inputValue(), tm.base + '/oauth/google/callback');
+  assert.equal(await page.getByLabel('Client secret').inputValue(), '');
+  assert.equal(await page.getByRole('button', {name: 'Copy the redirect URI'}).isVisible(), true);
+  await screenshot(page, 'admin-google');
+  // Sign out: back to the sign-in page, and the admin page is closed to this browser.
+  await page.getByRole('button', {name: 'Sign out'}).click();
+  await page.getByText('You are signed out.').waitFor();
+  await page.goto(tm.base + '/admin');
+  await page.waitForURL(u => new URL(u).pathname === '/signin');
+  const root = await page.request.get(tm.base + '/', {maxRedirects: 0});
+  assert.equal(root.headers()['location'], '/signin');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('an admin edits an email template: unknown placeholders are refused, preview, save',
+     async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Notification templates'}).click();
+  const pick = page.getByLabel('Email', {exact: true});
+  await pick.waitFor();
+  await pick.selectOption('meeting.ready.patient');
+  const subject = page.getByLabel('Subject');
+  await subject.fill('Your consultation with {{doctr_name}}');
+  await page.getByRole('button', {name: 'Save template'}).click();
+  const error = page.locator('#template-form .status.error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /doctr_name/);
+  assert.equal(await subject.getAttribute('aria-invalid'), 'true');
+
+  await subject.fill('Your consultation with {{doctor_name}} is ready');
+  await page.getByRole('button', {name: 'Preview'}).click();
+  await page.getByText('Preview with sample values').waitFor();
+  const previewed = await page.locator('#template-form p').first().textContent();
+  assert.ok(!previewed.includes('{{'), 'the preview renders placeholders: ' + previewed);
+  await page.getByRole('button', {name: 'Save template'}).click();
+  await page.getByText('Saved. New emails use this template.').waitFor();
+  await page.reload();
+  await page.getByLabel('Email', {exact: true}).selectOption('meeting.ready.patient');
+  assert.equal(await page.getByLabel('Subject').inputValue(),
+               'Your consultation with {{doctor_name}} is ready');
+  assert.match(await page.locator('#template-subject-hint').textContent(), /Customized/);
+  assert.match(await page.locator('#template-text-hint').textContent(), /The default/);
+  await screenshot(page, 'admin-template-saved');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('every admin section loads, passes axe-core and fits 375 px', async () => {
+  const sections = ['appointments', 'meetings', 'doctors', 'services', 'api-keys', 'webhooks',
+                    'google', 'policies', 'notifications'];
+  for (const width of [1280, 375]) {
+    const page = await newPage(browser, {viewport: {width, height: 900}});
+    await signIn(page, ADMIN);
+    await page.waitForURL(u => new URL(u).pathname === '/admin');
+    for (const name of sections) {
+      await page.goto(tm.base + '/admin#' + name);
+      const body = page.locator('#' + name);
+      await waitFor(async () => !(await body.textContent()).startsWith('Loading'), 15000,
+                    name + ' to load');
+      assert.equal(await page.locator('#sec-' + name).isVisible(), true, name);
+      assert.equal(await body.locator('.status.error').count(), 0,
+                   name + ': ' + await body.textContent());
+      await checkA11y(page, `admin ${name} at ${width}px`);
+      assert.equal(await fitsWidth(page), true, `admin ${name} fits ${width}px`);
+      await screenshot(page, `admin-${name}${width === 375 ? '-375px' : ''}`);
+    }
+    assertNoProblems(page);
+    await page.context().close();
+  }
+});
+
+test('keyboard only: sign in, open a section, focus is visible', async () => {
+  const page = await newPage(browser);
+  await page.goto(tm.base + '/signin');
+  const focused = () => page.evaluate(() => document.activeElement.id ||
+                                            document.activeElement.textContent.trim());
+  const order = [];
+  for (let i = 0; i < 6 && (await focused()) !== 'signin-button'; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await focused());
+  }
+  assert.deepEqual(order.slice(-3), ['email', 'password', 'signin-button'],
+                   'tab order: ' + order.join(' → '));
+  assert.equal(order[0], 'Skip to content');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.equal(outline, 'solid', 'the focused button shows a focus ring');
+  await page.getByLabel('Email').focus();
+  await page.keyboard.type(ADMIN.email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(ADMIN.password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Services'}).focus();
+  await page.keyboard.press('Enter');
+  await waitFor(async () => (await focused()) === 'h-services', 5000, 'focus on the section');
+  assert.equal(await page.getByRole('link', {name: 'Services'}).getAttribute('aria-current'),
+               'page');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('the sandbox banner is on every page, with and without JavaScript', async () => {
+  const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown'];
+  for (const js of [true, false]) {
+    const page = await newPage(browser, {javaScriptEnabled: js});
+    for (const p of pages) {
+      await page.goto(tm.base + p);
+      // With JavaScript, /doctor and /admin send a visitor without a session to /signin.
+      await page.waitForLoadState('networkidle');
+      const banner = page.locator('.sandbox-banner');
+      assert.match(await banner.textContent(), new RegExp(BANNER), `${p} (js ${js})`);
+      assert.equal(await banner.isVisible(), true, `${p} (js ${js})`);
+    }
+    await page.context().close();
+  }
+});
+
+test('every page passes axe-core and fits a 375 px wide screen', async () => {
+  const targets = [['signin', tm.base + '/signin', null], ...[...visited].map(([k, v]) => [k, v,
+                   k.startsWith('doctor') ? ADA : null])];
+  for (const [label, url, who] of targets) {
+    for (const width of [1280, 375]) {
+      const page = await newPage(browser, {viewport: {width, height: 800}});
+      if (who) {
+        await signIn(page, who);
+        await page.waitForURL(u => new URL(u).pathname === '/doctor');
+      }
+      await page.goto(url);
+      await page.waitForLoadState('networkidle');
+      await checkA11y(page, `${label} at ${width}px`);
+      assert.equal(await fitsWidth(page), true, `${label} fits ${width}px`);
+      if (width === 375) await screenshot(page, label.replace(/\W+/g, '-') + '-375px');
+      assertNoProblems(page);
+      await page.context().close();
+    }
+  }
+});
+
+test('a grant revoked at Google shows the reconnect banner', async () => {
+  const revoked = await tm.emulator('POST', '/_emulator/grants/revoke', {email: ADA.email});
+  assert.equal(revoked.status, 200);
+  assert.ok(revoked.body.revoked >= 1);
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  await page.getByRole('button', {name: 'Test connection'}).click();
+  const banner = page.locator('#reconnect-banner');
+  await banner.getByText('Your Google connection needs to be renewed').waitFor();
+  assert.equal(await banner.getAttribute('role'), 'alert');
+  assert.equal(await page.getByRole('button', {name: 'Reconnect Google'}).first().isVisible(),
+               true);
+  await screenshot(page, 'doctor-needs-reconnect');
+  await checkA11y(page, 'doctor (needs reconnect)');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('newcomer walkthrough in the UI: connect, book, link appears, reschedule, cancel', async () => {
+  const started = Date.now();
+  const steps = [];
+  const step = name => steps.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const doctor = await newPage(browser);
+  await signIn(doctor, BARRY);
+  await doctor.waitForURL(u => new URL(u).pathname === '/doctor');
+  await doctor.getByRole('button', {name: 'Connect Google', exact: true}).click();
+  await doctor.waitForURL(u => u.toString().startsWith(tm.google));
+  await doctor.getByLabel(`${BARRY.name} (${BARRY.email})`).check();
+  await doctor.getByRole('button', {name: 'Allow'}).click();
+  await doctor.locator('.badge.ok', {hasText: 'Connected'}).waitFor();
+  step('connected');
+
+  const admin = await newPage(browser);
+  admin.on('dialog', d => d.accept());
+  await signIn(admin, ADMIN);
+  await admin.waitForURL(u => new URL(u).pathname === '/admin');
+  await admin.getByLabel('Doctor', {exact: true}).selectOption({label: BARRY.name});
+  await admin.getByLabel('Patient', {exact: true}).selectOption('new');
+  await admin.getByLabel('Patient name').fill('Grace Hopper');
+  await admin.getByRole('button', {name: 'Book appointment'}).click();
+  await admin.getByText(/^Booked for/).waitFor();
+  step('booked');
+  const patientLink = await admin.getByRole('textbox', {name: 'Patient link', exact: true})
+      .inputValue();
+  assert.match(patientLink, /\/p\?token=/);
+  const card = admin.locator('li.card', {hasText: 'Grace Hopper'});
+  const meet = card.locator('a.meet-link');
+  await meet.waitFor({timeout: 30000});
+  const link = await meet.getAttribute('href');
+  assert.match(link, /^https:\/\/meet\.google\.com\//);
+  step('link shown');
+  await screenshot(admin, 'admin-booked');
+
+  await card.getByRole('button', {name: /^Reschedule/}).click();
+  const startInput = card.getByLabel(/^New start/);
+  const old = await startInput.inputValue();
+  const next = new Date(Date.parse(old + ':00Z') + 24 * 3600e3).toISOString().slice(0, 16);
+  await startInput.fill(next);
+  await card.getByRole('button', {name: 'Move appointment'}).click();
+  // The card re-renders with the new start once the event is patched and the link is back.
+  await waitFor(async () =>
+    (await card.getByText('Meeting: Google Meet link ready').count()) === 1 &&
+        (await card.locator('input[type=datetime-local]').inputValue()) === next,
+                30000, 'the moved appointment');
+  assert.equal(await card.locator('a.meet-link').getAttribute('href'), link, 'the link stays');
+  step('rescheduled');
+
+  await card.getByRole('button', {name: /^Cancel appointment/}).click();
+  await card.getByText('Meeting: Cancelled').waitFor({timeout: 30000});
+  const seconds = (Date.now() - started) / 1000;
+  step('cancelled');
+  console.log(`# newcomer walkthrough: ${seconds.toFixed(1)} s in all (${steps.join(', ')})`);
+  assert.ok(seconds < 60, 'the walkthrough takes under a minute');
+
+  const patient = await newPage(browser);
+  const u = new URL(patientLink);
+  await patient.goto(tm.base + u.pathname + u.search);
+  await patient.getByText('This appointment was cancelled').waitFor();
+  assert.equal(await patient.getByRole('link', {name: 'Join Google Meet'}).count(), 0);
+  await screenshot(patient, 'patient-cancelled');
+  for (const p of [doctor, admin, patient]) {
+    assertNoProblems(p);
+    await p.context().close();
+  }
+});
