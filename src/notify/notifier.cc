@@ -273,7 +273,10 @@ Status Notifier::Run(const core::Job& job) {
   }
 
   // 2. The message.
-  const std::string zone = to_patient ? ctx->patient.time_zone : ctx->doctor.time_zone;
+  // The recipient's zone; a record left at the default "UTC" most likely means "never set",
+  // and the appointment's own zone (the clinic's) is the better guess then.
+  std::string zone = to_patient ? ctx->patient.time_zone : ctx->doctor.time_zone;
+  if ((zone.empty() || zone == "UTC") && ctx->appointment) zone = ctx->appointment->time_zone;
   Variables vars{{"recipient_name", to.name},
                  {"doctor_name", ctx->doctor.name},
                  {"clinic_name", options_.clinic_name},

@@ -21,7 +21,8 @@
 //     for at most `settle`; events older than `max_event_age` when first seen (an install
 //     upgraded with old history) are passed over without mail.
 //  2. Send: leases due "email" jobs, reads the CURRENT appointment, doctor, patient and meeting
-//     (so a reschedule mail says the new time), renders the stored template (or the default),
+//     (so a reschedule mail says the new time; times in the recipient's zone, or the
+//     appointment's when the recipient's record was left at the default UTC), renders the stored template (or the default),
 //     attaches the .ics to patient mails (doctors have the event in their Google Calendar
 //     already; a second copy would duplicate it), sends through the Mailer, and then
 //     CompleteJob, or RetryJob at BackoffAfter(retry_base, retry_max) for a transient failure,
