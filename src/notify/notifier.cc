@@ -295,7 +295,11 @@ Status Notifier::Run(const core::Job& job) {
       vars["meet_link"] = ctx->meeting->join_url;
       vars["meet_event_link"] = ctx->meeting->event_url;
     }
-    if (to_patient && !IsCancelledTopic(p.topic) && options_.patient_page_link) {
+    // A new access link only for a template that shows it (each one is a live credential).
+    const bool uses_page_link = ctx->tmpl.subject.find("patient_page_link") != std::string::npos ||
+                                ctx->tmpl.text.find("patient_page_link") != std::string::npos ||
+                                ctx->tmpl.html.find("patient_page_link") != std::string::npos;
+    if (to_patient && uses_page_link && !IsCancelledTopic(p.topic) && options_.patient_page_link) {
       auto link = store_.Transact(
           [&](store::Tx& tx) -> Result<std::string> { return options_.patient_page_link(tx, a); });
       if (link) vars["patient_page_link"] = *link;

@@ -451,6 +451,20 @@ TEST_F(NotifierTest, UsesTheStoredTemplateAndThePatientPageHook) {
   EXPECT_EQ((*patient)["subject"], "Link for Grace <Hopper> & Co: " + kLink);
   EXPECT_EQ((*patient)["text"], "Page: https://telemeet.example/p?token=t" + std::to_string(a.id));
   EXPECT_EQ(hook_calls, 1);  // only for the patient
+
+  // A template without {{patient_page_link}} makes no access link.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    if (auto s = SaveTemplatePart(tx, "meeting.ready.patient", Part::kText, "Join: {{meet_link}}");
+        !s) {
+      return s;
+    }
+    return SaveTemplatePart(tx, "meeting.ready.patient", Part::kHtml, "<a>{{meet_link}}</a>");
+  }));
+  core::Appointment b = Book(*core::ParseRfc3339("2026-03-31T08:00:00Z"));
+  Event("meeting.ready", b);
+  Drain();
+  EXPECT_EQ(sink.WaitFor(4).size(), 4u);
+  EXPECT_EQ(hook_calls, 1);
 }
 
 TEST_F(NotifierTest, TheCursorTurnsEachEventIntoJobsOnce) {
