@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "base/redact.h"
 #include "base/strings.h"
 #include "emulator/google_error.h"
 #include "emulator/oauth/oauth_endpoints.h"
@@ -32,6 +33,7 @@ nlohmann::json LogEntryJson(const RequestLogEntry& e) {
                       {"path", e.path},
                       {"status", e.status},
                       {"user", e.user}};
+  if (!e.query.empty()) j["query"] = e.query;
   if (!e.fault.empty()) j["fault"] = e.fault;
   if (e.in_batch) j["inBatch"] = true;
   return j;
@@ -216,6 +218,7 @@ void FakeGoogle::Record(const net::Request& req, int status, const std::string& 
   RequestLogEntry e{.time_ms = ToUnixMillis(clock_.Now()),
                     .method = req.method,
                     .path = req.path,
+                    .query = req.query.empty() ? std::string() : RedactForm(req.query),
                     .status = status,
                     .user = user,
                     .fault = std::string(fault),

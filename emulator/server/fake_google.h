@@ -63,6 +63,7 @@ struct RequestLogEntry {
   int64_t time_ms = 0;  // Unix milliseconds from the emulator's clock
   std::string method;
   std::string path;
+  std::string query;  // as sent, with secret values (token=, code=, ...) redacted
   int status = 0;
   std::string user;   // the account's email when the bearer token was valid
   std::string fault;  // the fault kind that answered, if any

@@ -134,6 +134,8 @@ TEST_F(FakeGoogleTest, RequestLogHasMethodPathStatusUserAndNoSecrets) {
   EXPECT_EQ(entries[1]["path"], "/token");
   EXPECT_EQ(entries[1]["status"], 200);
   EXPECT_EQ(entries[2]["path"], "/tokeninfo");
+  EXPECT_TRUE(entries[2]["query"].get<std::string>().starts_with("access_token=")) << entries[2];
+  EXPECT_FALSE(entries[3].contains("query"));
   EXPECT_EQ(entries[3]["path"], "/calendar/v3/calendars/primary");
   EXPECT_EQ(entries[3]["user"], "alice@example.com");
   EXPECT_EQ(entries[3]["timeMs"], ToUnixMillis(clock_.Now()));

@@ -68,12 +68,17 @@ struct ApiOptions {
 };
 
 class AuthCache;
+class LiveGoogleConfig;
 
 struct ApiDeps {
   store::Store& store;
   Clock& clock;
   // The Google side; null when Google is not configured (the connect routes answer 503).
   google::OAuthClient* oauth = nullptr;
+  // The live OAuth client configuration `oauth` reads (google_settings.h): saving the Google
+  // settings reloads it, the Google routes refresh it when stale. Null: `oauth` has a fixed
+  // configuration and saved settings apply after a restart (the answer says so).
+  LiveGoogleConfig* google_config = nullptr;
   google::TokenProvider* tokens = nullptr;
   google::CalendarClient* calendar = nullptr;
   // Seals the OAuth client secret, PKCE verifiers and webhook secrets at rest; opens grants to

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "api/api.h"
 #include "api/auth.h"
+#include "api/google_settings.h"
 #include "api/webhooks.h"
 #include "core/meeting.h"
 #include "core/time.h"
@@ -142,6 +144,10 @@ class ApiIntegrationTest : public ::testing::Test {
     o.clients.push_back({.client_id = "telemeet",
                          .client_secret = "telemeet-secret",
                          .redirect_uris = {redirect_}});
+    // A second OAuth client, for saving new credentials through the settings API.
+    o.clients.push_back({.client_id = "clinic-b.apps.googleusercontent.com",
+                         .client_secret = "clinic-b-secret",
+                         .redirect_uris = {redirect_}});
     o.accounts.push_back({.email = "ada@clinic.example", .sub = "", .name = "Ada"});
     o.accounts.push_back({.email = "bob@clinic.example", .sub = "", .name = "Bob"});
     o.oauth.auto_approve = true;
@@ -151,14 +157,20 @@ class ApiIntegrationTest : public ::testing::Test {
     transport_ = std::make_unique<google::HttpTransport>(http_);
     retry_ = std::make_unique<google::RetryPolicy>(google::RetryOptions{.max_attempts = 2}, clock_,
                                                    google::RealSleeper::Instance(), 1);
-    oauth_ = std::make_unique<google::OAuthClient>(
+    // Wired as `telemeet serve` wires it: the configured client is the default, saved settings
+    // win and take effect at once.
+    live_ = std::make_unique<LiveGoogleConfig>(
+        *store_, keys_, clock_,
         google::OAuthConfig{.client_id = "telemeet",
                             .client_secret = "telemeet-secret",
                             .redirect_uri = redirect_,
                             .auth_url = base + "/o/oauth2/v2/auth",
                             .token_url = base + "/token",
                             .revoke_url = base + "/revoke"},
-        google::OAuthDeps{.transport = *transport_, .clock = clock_, .retry = *retry_});
+        LiveGoogleConfig::Options{});
+    ASSERT_TRUE(live_->Reload());
+    oauth_ = std::make_unique<google::OAuthClient>(
+        *live_, google::OAuthDeps{.transport = *transport_, .clock = clock_, .retry = *retry_});
     grants_ = std::make_unique<sync::StoreGrantStore>(*store_);
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, *grants_, keys_, clock_);
     calendar_ = std::make_unique<google::CalendarClient>(
@@ -169,6 +181,7 @@ class ApiIntegrationTest : public ::testing::Test {
                              .clock = clock_,
                              .sleeper = google::RealSleeper::Instance()});
     deps_->oauth = oauth_.get();
+    deps_->google_config = live_.get();
     deps_->tokens = tokens_.get();
     deps_->calendar = calendar_.get();
   }
@@ -194,6 +207,7 @@ class ApiIntegrationTest : public ::testing::Test {
   std::unique_ptr<emulator::FakeGoogle> google_;
   std::unique_ptr<google::HttpTransport> transport_;
   std::unique_ptr<google::RetryPolicy> retry_;
+  std::unique_ptr<LiveGoogleConfig> live_;
   std::unique_ptr<google::OAuthClient> oauth_;
   std::unique_ptr<sync::StoreGrantStore> grants_;
   std::unique_ptr<google::TokenProvider> tokens_;
@@ -305,6 +319,59 @@ TEST_F(ApiIntegrationTest, GoogleConnectStatusTestDisconnect) {
   EXPECT_EQ(AsKey("DELETE", base).status, 409);  // nothing left to disconnect
 }
 
+TEST_F(ApiIntegrationTest, SavedClientCredentialsAreUsedByTheNextConnectWithoutARestart) {
+  StartGoogle();
+  // The configured client: Google accepts it.
+  auto check = AsAdmin("POST", "/api/v1/settings/google/test");
+  ASSERT_EQ(check.status, 200) << check.body;
+  EXPECT_EQ(J(check)["ok"], true) << check.body;
+  EXPECT_EQ(J(check)["client_id"], "telemeet");
+
+  // A wrong secret: Google refuses the client (invalid_client), and the check says so.
+  ASSERT_EQ(AsAdmin("PATCH", "/api/v1/settings/google", {{"client_secret", "not-it"}}).status, 200);
+  auto refused = AsAdmin("POST", "/api/v1/settings/google/test");
+  ASSERT_EQ(refused.status, 200) << refused.body;
+  EXPECT_EQ(J(refused)["ok"], false);
+  EXPECT_EQ(J(refused)["reason"], "invalid_client") << refused.body;
+
+  // The second client's credentials, saved through the API, are used from the next call on.
+  auto saved = AsAdmin(
+      "PATCH", "/api/v1/settings/google",
+      {{"client_id", "clinic-b.apps.googleusercontent.com"}, {"client_secret", "clinic-b-secret"}});
+  ASSERT_EQ(saved.status, 200) << saved.body;
+  EXPECT_EQ(J(saved)["client_id"], "clinic-b.apps.googleusercontent.com");
+  EXPECT_EQ(J(saved)["restart_required"], false);
+  EXPECT_EQ(saved.body.find("clinic-b-secret"), std::string::npos);
+  auto accepted = AsAdmin("POST", "/api/v1/settings/google/test");
+  EXPECT_EQ(J(accepted)["ok"], true) << accepted.body;
+  EXPECT_EQ(J(accepted)["client_id"], "clinic-b.apps.googleusercontent.com");
+
+  int64_t doctor = MakeDoctor("ada@clinic.example");
+  std::string base = "/api/v1/doctors/" + std::to_string(doctor) + "/google";
+  auto start = AsKey("POST", base + "/connect");
+  ASSERT_EQ(start.status, 201) << start.body;
+  std::string auth_url = J(start)["authorization_url"];
+  EXPECT_NE(auth_url.find("client_id=clinic-b.apps.googleusercontent.com"), std::string::npos)
+      << auth_url;
+  // Google issued the code to clinic-b: the exchange succeeds only with clinic-b's id and secret.
+  auto page = Send("GET", AuthorizeAtGoogle(auth_url), "", {});
+  EXPECT_EQ(page.status, 200) << page.body;
+  EXPECT_TRUE(J(AsKey("GET", base))["connected"]);
+  // The calendar calls refresh nothing yet; the grant works with the new client.
+  auto test = AsKey("POST", base + "/test");
+  EXPECT_EQ(J(test)["ok"], true) << test.body;
+
+  // Back to the configured client (null = the configuration file's value).
+  ASSERT_EQ(AsAdmin("PATCH", "/api/v1/settings/google",
+                    {{"client_id", nullptr}, {"client_secret", nullptr}})
+                .status,
+            200);
+  auto again = AsKey("POST", base + "/connect");
+  ASSERT_EQ(again.status, 201);
+  EXPECT_NE(J(again)["authorization_url"].get<std::string>().find("client_id=telemeet&"),
+            std::string::npos);
+}
+
 TEST_F(ApiIntegrationTest, CallbackRefusesBadStatesAndExplainsGoogleErrors) {
   StartGoogle();
   int64_t ada = MakeDoctor("ada@clinic.example");
@@ -332,6 +399,26 @@ TEST_F(ApiIntegrationTest, CallbackRefusesBadStatesAndExplainsGoogleErrors) {
       "", {});
   EXPECT_EQ(denied.status, 400);
   EXPECT_NE(denied.body.find("not allowed"), std::string::npos);
+
+  // Google names a redirect URI it does not know for the client, at the consent screen ...
+  auto mismatch = Send("GET",
+                       "/oauth/google/callback?error=redirect_uri_mismatch&state=" +
+                           UrlEncode(state_of(connect(ada))),
+                       "", {});
+  EXPECT_EQ(mismatch.status, 400);
+  EXPECT_NE(mismatch.body.find("authorized redirect URIs"), std::string::npos) << mismatch.body;
+  // ... or at the code exchange: the admin changed the redirect URI in the middle of a flow.
+  std::string midway = connect(ada);
+  ASSERT_EQ(AsAdmin("PATCH", "/api/v1/settings/google",
+                    {{"redirect_uri", "https://elsewhere.example/oauth/google/callback"}})
+                .status,
+            200);
+  auto exchanged = Send("GET", midway, "", {});
+  EXPECT_EQ(exchanged.status, 400);
+  EXPECT_NE(exchanged.body.find("https://elsewhere.example/oauth/google/callback"),
+            std::string::npos)
+      << exchanged.body;
+  ASSERT_EQ(AsAdmin("PATCH", "/api/v1/settings/google", {{"redirect_uri", nullptr}}).status, 200);
 
   // A code Google no longer accepts.
   std::string stale = connect(ada);
@@ -573,6 +660,116 @@ TEST_F(ApiIntegrationTest, BookingEndsInASignedMeetingReadyWebhookWithTheEmulato
   json a = J(AsKey("GET", "/api/v1/appointments/" + std::to_string(id)));
   EXPECT_EQ(a["meeting"]["state"], "ready");
   EXPECT_EQ(a["meeting"]["join_url"], link);
+}
+
+// The status of event `event_id` in the emulator's calendar of `account` ("" when absent).
+std::string EventStatusAtGoogle(emulator::FakeGoogle& google, const std::string& account,
+                                const std::string& event_id) {
+  auto state = google.calendar().CalendarState(account);
+  if (!state) return "";
+  for (const json& e : (*state)["events"]) {
+    if (e.value("id", "") == event_id) return e.value("status", "confirmed");
+  }
+  return "";
+}
+
+class DisconnectTest : public ApiIntegrationTest {
+ protected:
+  // Ada, connected, with a confirmed appointment in the future whose meeting is ready.
+  void SetUp() override {
+    StartGoogle();
+    doctor_ = MakeDoctor("ada@clinic.example");
+    base_ = "/api/v1/doctors/" + std::to_string(doctor_) + "/google";
+    auto start = AsKey("POST", base_ + "/connect");
+    ASSERT_EQ(start.status, 201);
+    ASSERT_EQ(Send("GET", AuthorizeAtGoogle(J(start)["authorization_url"]), "", {}).status, 200);
+    auto svc = AsKey("POST", "/api/v1/services", {{"name", "Video"}, {"telemedicine", true}});
+    auto pat = AsKey("POST", "/api/v1/patients", {{"name", "Pat"}});
+    auto booked = AsKey("POST", "/api/v1/appointments",
+                        {{"doctor_id", doctor_},
+                         {"service_id", J(svc)["id"]},
+                         {"patient_id", J(pat)["id"]},
+                         {"start", core::FormatRfc3339(clock_.Now() + std::chrono::hours(72))},
+                         {"status", "confirmed"}});
+    ASSERT_EQ(booked.status, 201) << booked.body;
+    appointment_ = J(booked)["id"];
+    StandInReconcile(*store_, *calendar_, clock_);
+    meeting_ = J(AsKey("GET", "/api/v1/appointments/" + std::to_string(appointment_)))["meeting"];
+    ASSERT_EQ(meeting_["state"], "ready");
+    event_id_ = meeting_["event_id"];
+    ASSERT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "confirmed");
+  }
+  json Appointment() {
+    return J(AsKey("GET", "/api/v1/appointments/" + std::to_string(appointment_)));
+  }
+  std::vector<std::string> Topics() {
+    auto events = store_->Read([](store::Tx& tx) { return tx.ListOutbox({.limit = 100}); });
+    std::vector<std::string> out;
+    for (const auto& e : events->items) out.push_back(e.topic);
+    return out;
+  }
+
+  int64_t doctor_ = 0, appointment_ = 0;
+  std::string base_, event_id_;
+  json meeting_;
+};
+
+TEST_F(DisconnectTest, KeepLeavesTheEventsAndTheirLinks) {
+  auto topics_before = Topics();
+  auto gone = AsKey("DELETE", base_ + "?meetings=keep");
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  EXPECT_EQ(J(gone)["meetings"], "keep");
+  EXPECT_EQ(J(gone)["revoked_at_google"], true);
+  EXPECT_EQ(J(gone)["cancelled_appointment_ids"], json::array());
+  EXPECT_EQ(J(AsKey("GET", base_))["status"], "not_connected");
+  // The event stays in the doctor's calendar and the patient's link keeps working.
+  EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "confirmed");
+  json m = Appointment()["meeting"];
+  EXPECT_EQ(m["state"], "ready");
+  EXPECT_EQ(m["join_url"], meeting_["join_url"]);
+  EXPECT_EQ(Topics(), topics_before);
+  // keep is the default.
+  ASSERT_EQ(
+      Send("GET", AuthorizeAtGoogle(J(AsKey("POST", base_ + "/connect"))["authorization_url"]), "",
+           {})
+          .status,
+      200);
+  auto by_default = AsKey("DELETE", base_);
+  ASSERT_EQ(by_default.status, 200);
+  EXPECT_EQ(J(by_default)["meetings"], "keep");
+  EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "confirmed");
+}
+
+TEST_F(DisconnectTest, CancelDeletesFutureEventsBeforeRevoking) {
+  auto gone = AsKey("DELETE", base_ + "?meetings=cancel");
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  EXPECT_EQ(J(gone)["meetings"], "cancel");
+  EXPECT_EQ(J(gone)["revoked_at_google"], true);
+  EXPECT_EQ(J(gone)["cancelled_appointment_ids"], json::array({appointment_}));
+  EXPECT_EQ(J(gone)["cancel_errors"], json::array());
+  EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "cancelled");
+  // The meeting waits for the doctor, without the dead link; the integrator is told.
+  json a = Appointment();
+  EXPECT_EQ(a["status"], "confirmed");
+  EXPECT_EQ(a["meeting"]["state"], "awaiting_doctor");
+  EXPECT_TRUE(a["meeting"]["join_url"].is_null());
+  EXPECT_TRUE(a["meeting"]["event_url"].is_null());
+  auto topics = Topics();
+  EXPECT_EQ(std::count(topics.begin(), topics.end(), "meeting.cancelled"), 1);
+  auto audit = J(AsKey("GET", "/api/v1/appointments/" + std::to_string(appointment_) + "/audit"));
+  bool deleted_logged = false;
+  for (const json& e : audit["data"]) {
+    deleted_logged = deleted_logged || e["action"] == "google.events.delete";
+  }
+  EXPECT_TRUE(deleted_logged) << audit.dump();
+}
+
+TEST_F(DisconnectTest, AnUnknownChoiceIsRefusedAndChangesNothing) {
+  auto r = AsKey("DELETE", base_ + "?meetings=archive");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(J(r)["error"]["field"], "meetings");
+  EXPECT_EQ(J(AsKey("GET", base_))["connected"], true);
+  EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "confirmed");
 }
 
 }  // namespace

@@ -156,7 +156,10 @@ TEST_F(ApiTest, ApiKeysCannotUseAdminRoutes) {
   for (auto [method, path] :
        {std::pair{"GET", "/api/v1/settings/google"}, std::pair{"GET", "/api/v1/api_keys"},
         std::pair{"GET", "/api/v1/users"}, std::pair{"GET", "/api/v1/webhook_endpoints"},
-        std::pair{"PATCH", "/api/v1/settings/meetings"}}) {
+        std::pair{"PATCH", "/api/v1/settings/meetings"},
+        std::pair{"PATCH", "/api/v1/settings/google"},
+        std::pair{"POST", "/api/v1/settings/google/test"},
+        std::pair{"GET", "/api/v1/webhook_endpoints/1"}}) {
     ExpectError(env_.Call(method, path, nullptr, env_.write_key), 403, "permission_denied");
   }
   ExpectError(env_.Call("POST", "/api/v1/api_keys", {{"name", "escalate"}, {"scopes", {"write"}}},
@@ -271,6 +274,17 @@ TEST_F(ApiTest, DoctorCannotReadOrChangeAnotherDoctorsAppointments) {
   ExpectError(env_.Call("DELETE", "/api/v1/doctors/" + std::to_string(other_doctor_) + "/google",
                         nullptr, ada),
               403, "permission_denied");
+  for (std::string_view action : {"connect", "test"}) {
+    ExpectError(env_.Call("POST",
+                          "/api/v1/doctors/" + std::to_string(other_doctor_) + "/google/" +
+                              std::string(action),
+                          nullptr, ada),
+                403, "permission_denied");
+  }
+  // A read-only key cannot disconnect anyone.
+  ExpectError(env_.Call("DELETE", "/api/v1/doctors/" + std::to_string(doctor_) + "/google", nullptr,
+                        env_.read_key),
+              403, "permission_denied");
 }
 
 TEST_F(ApiTest, DoctorSeesOnlyPatientsOfTheirAppointments) {
@@ -298,6 +312,12 @@ TEST_F(ApiTest, DoctorCannotChangeTheCatalogOrUseAdminRoutes) {
       env_.Call("PATCH", "/api/v1/patients/" + std::to_string(patient_), {{"name", "P"}}, ada), 403,
       "permission_denied");
   ExpectError(env_.Call("GET", "/api/v1/settings/google", nullptr, ada), 403, "permission_denied");
+  ExpectError(env_.Call("PATCH", "/api/v1/settings/google", {{"client_id", "x"}}, ada), 403,
+              "permission_denied");
+  ExpectError(env_.Call("POST", "/api/v1/settings/google/test", nullptr, ada), 403,
+              "permission_denied");
+  ExpectError(env_.Call("GET", "/api/v1/webhook_endpoints/1", nullptr, ada), 403,
+              "permission_denied");
   ExpectError(env_.Call("GET", "/api/v1/events", nullptr, ada), 403, "permission_denied");
   // The integrator's read key may read the event log.
   EXPECT_EQ(env_.Call("GET", "/api/v1/events", nullptr, env_.read_key).status, 200);

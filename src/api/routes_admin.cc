@@ -2,6 +2,7 @@
 // endpoints and the event/delivery log.
 #include <algorithm>
 
+#include "api/google_settings.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "api/webhooks.h"
@@ -24,11 +25,11 @@ std::unexpected<Error> Invalid(std::string message, std::string field) {
   return Fail(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
 }
 
-Result<std::string> NeedKeys(ApiDeps& deps) {
+Status NeedKeys(ApiDeps& deps) {
   if (deps.keys == nullptr || deps.keys->empty()) {
     return Fail(ErrorCode::kUnavailable, "no master key is configured to seal secrets");
   }
-  return std::string();
+  return Ok();
 }
 
 // --- Sessions ---
@@ -245,33 +246,134 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
 
 // --- Settings ---
 
-constexpr std::string_view kClientSecretAad = "setting:google.client_secret";
-
 std::string SettingOr(store::Tx& tx, std::string_view key, std::string fallback) {
   auto v = tx.GetSetting(key);
-  return v ? *v : fallback;
+  return v && !v->empty() ? *v : fallback;
 }
 
+// What the Google settings say: saved values over the configured defaults. The secret is never
+// returned, only whether there is one. restart_required: saved settings this process does not
+// use (sandbox mode, or an OAuth client without a live configuration).
 Result<json> GoogleSettingsJson(store::Tx& tx, ApiDeps& deps) {
-  std::string client_id, redirect, scope = std::string(google::kCalendarScope);
-  bool secret_set = false;
-  if (deps.oauth != nullptr) {
-    const google::OAuthConfig& cfg = deps.oauth->config();
-    client_id = cfg.client_id;
-    redirect = cfg.redirect_uri;
-    scope = cfg.scope;
-    secret_set = !cfg.client_secret.empty();
+  google::OAuthConfig defaults;
+  if (deps.google_config != nullptr) {
+    defaults = deps.google_config->defaults();
+  } else if (deps.oauth != nullptr) {
+    defaults = deps.oauth->config();
   }
-  if (redirect.empty()) redirect = deps.options.public_url + "/oauth/google/callback";
-  client_id = SettingOr(tx, "google.client_id", client_id);
-  redirect = SettingOr(tx, "google.redirect_uri", redirect);
-  scope = SettingOr(tx, "google.scope", scope);
-  if (auto s = tx.GetSetting("google.client_secret"); s && !s->empty()) secret_set = true;
+  if (defaults.redirect_uri.empty()) {
+    defaults.redirect_uri = deps.options.public_url + "/oauth/google/callback";
+  }
+  bool saved_any = false;
+  for (std::string_view key : {kGoogleClientIdSetting, kGoogleClientSecretSetting,
+                               kGoogleRedirectUriSetting, kGoogleScopeSetting}) {
+    saved_any = saved_any || !SettingOr(tx, key, "").empty();
+  }
+  const bool sandbox = deps.google_config != nullptr && deps.google_config->sandbox();
+  const bool saved_client = !SettingOr(tx, kGoogleClientIdSetting, "").empty();
+  json notice = nullptr;
+  if (sandbox && saved_client) {
+    notice = kRestartToLeaveSandbox;
+  } else if (deps.google_config == nullptr && saved_any) {
+    notice = "saved; this telemeet reads the Google settings at start-up: restart it to use them";
+  }
   return json{{"object", "google_settings"},
-              {"client_id", client_id},
-              {"client_secret_set", secret_set},
-              {"redirect_uri", redirect},
-              {"scope", scope}};
+              {"client_id", SettingOr(tx, kGoogleClientIdSetting, defaults.client_id)},
+              {"client_secret_set", !SettingOr(tx, kGoogleClientSecretSetting, "").empty() ||
+                                        !defaults.client_secret.empty()},
+              {"redirect_uri", SettingOr(tx, kGoogleRedirectUriSetting, defaults.redirect_uri)},
+              {"scope", SettingOr(tx, kGoogleScopeSetting, defaults.scope)},
+              {"sandbox", sandbox},
+              {"restart_required", !notice.is_null()},
+              {"notice", notice}};
+}
+
+// A PATCH of one Google setting: absent (unchanged), null (back to the configured default) or
+// a new value.
+struct SettingChange {
+  std::string_view key;
+  bool reset = false;
+  std::optional<std::string> value;
+};
+
+Result<SettingChange> ChangeOf(const Body& body, std::string_view field, std::string_view key) {
+  SettingChange change{.key = key};
+  if (body.json().contains(field) && body.json()[field].is_null()) {
+    change.reset = true;
+    return change;
+  }
+  change.value = TM_TRY(body.OptString(field));
+  if (change.value && Trim(*change.value).empty()) {
+    return Invalid(std::string(field) + " is empty (send null to go back to the configured value)",
+                   std::string(field));
+  }
+  return change;
+}
+
+Status CheckScope(std::string_view scope) {
+  for (std::string_view s : Split(scope, ' ')) {
+    if (s == google::kCalendarScope || s == google::kCalendarEventsScope) return Ok();
+  }
+  return Invalid("scope must include " + std::string(google::kCalendarScope) + " or " +
+                     std::string(google::kCalendarEventsScope),
+                 "scope");
+}
+
+Result<net::Response> PatchGoogleSettings(Call& c) {
+  auto body = TM_TRY(
+      Body::Parse(c.req, c.deps.options, {"client_id", "client_secret", "redirect_uri", "scope"}));
+  SettingChange changes[] = {TM_TRY(ChangeOf(body, "client_id", kGoogleClientIdSetting)),
+                             TM_TRY(ChangeOf(body, "client_secret", kGoogleClientSecretSetting)),
+                             TM_TRY(ChangeOf(body, "redirect_uri", kGoogleRedirectUriSetting)),
+                             TM_TRY(ChangeOf(body, "scope", kGoogleScopeSetting))};
+  if (const auto& uri = changes[2].value;
+      uri && !uri->starts_with("https://") && !uri->starts_with("http://")) {
+    return Invalid("redirect_uri must be an http(s) URL", "redirect_uri");
+  }
+  if (changes[3].value) TM_TRY(CheckScope(*changes[3].value));
+  if (std::optional<std::string>& secret = changes[1].value) {
+    TM_TRY(NeedKeys(c.deps));
+    secret = TM_TRY(google::SealClientSecret(*c.deps.keys, *secret));
+  }
+  auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+    for (const SettingChange& change : changes) {
+      if (change.reset) TM_TRY(tx.DeleteSetting(change.key));
+      if (change.value) TM_TRY(tx.PutSetting(change.key, *change.value));
+    }
+    return GoogleSettingsJson(tx, c.deps);
+  }));
+  // The next connect, callback, refresh or revoke of this process uses the saved values.
+  if (c.deps.google_config != nullptr) TM_TRY(c.deps.google_config->Reload());
+  return net::JsonResponse(200, out);
+}
+
+// POST /api/v1/settings/google/test: does Google accept the client id and secret?
+Result<net::Response> TestGoogleSettings(Call& c) {
+  if (c.deps.oauth == nullptr) {
+    return Fail(ErrorCode::kUnavailable, "Google is not configured: save a client id first");
+  }
+  if (c.deps.google_config != nullptr) c.deps.google_config->ReloadIfStale();
+  const google::OAuthConfig cfg = c.deps.oauth->config();
+  json out = {{"object", "google_settings_test"},
+              {"client_id", cfg.client_id},
+              {"sandbox", c.deps.google_config != nullptr && c.deps.google_config->sandbox()}};
+  google::GoogleStatus checked = c.deps.oauth->CheckClient();
+  if (checked) {
+    out.update({{"ok", true},
+                {"reason", nullptr},
+                {"message", "Google accepts the client id and secret"}});
+  } else {
+    const google::GoogleError& e = checked.error();
+    std::string message =
+        e.kind() == google::ErrorKind::kInvalidClient
+            ? "Google does not accept the client id and secret (invalid_client): copy them again "
+              "from the Google Cloud console's OAuth client"
+            : "Google did not confirm the client: " + e.message();
+    out.update({{"ok", false},
+                {"reason", google::ErrorKindName(e.kind())},
+                {"message", std::move(message)}});
+  }
+  return net::JsonResponse(200, out);
 }
 
 Result<json> MeetingSettingsJson(store::Tx& tx) {
@@ -300,71 +402,9 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                  return net::JsonResponse(200, *out);
                }),
         kOffload);
-  r.Patch("/api/v1/settings/google",
-          Handle(deps, Access::kAdmin,
-                 [](Call& c) -> Result<net::Response> {
-                   auto body = Body::Parse(c.req, c.deps.options,
-                                           {"client_id", "client_secret", "redirect_uri", "scope"});
-                   if (!body) return std::unexpected(body.error());
-                   std::optional<std::string> values[4];
-                   const char* names[4] = {"client_id", "client_secret", "redirect_uri", "scope"};
-                   for (int i = 0; i < 4; ++i) {
-                     auto v = body->OptString(names[i]);
-                     if (!v) return std::unexpected(v.error());
-                     values[i] = *v;
-                   }
-                   if (values[0] && Trim(*values[0]).empty())
-                     return Invalid("client_id is empty", "client_id");
-                   if (values[2] && !values[2]->starts_with("https://") &&
-                       !values[2]->starts_with("http://")) {
-                     return Invalid("redirect_uri must be an http(s) URL", "redirect_uri");
-                   }
-                   if (values[3]) {
-                     bool calendar = false;
-                     for (std::string_view s : Split(*values[3], ' ')) {
-                       calendar = calendar || s == google::kCalendarScope ||
-                                  s == google::kCalendarEventsScope;
-                     }
-                     if (!calendar) {
-                       return Invalid("scope must include " + std::string(google::kCalendarScope) +
-                                          " or " + std::string(google::kCalendarEventsScope),
-                                      "scope");
-                     }
-                   }
-                   std::optional<std::string> sealed;
-                   if (values[1]) {
-                     if (auto k = NeedKeys(c.deps); !k) return std::unexpected(k.error());
-                     auto s = c.deps.keys->Seal(*values[1], kClientSecretAad);
-                     if (!s) return std::unexpected(s.error());
-                     sealed = *s;
-                   }
-                   auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-                     if (values[0]) {
-                       if (auto s = tx.PutSetting("google.client_id", *values[0]); !s) {
-                         return std::unexpected(s.error());
-                       }
-                     }
-                     if (sealed) {
-                       if (auto s = tx.PutSetting("google.client_secret", *sealed); !s) {
-                         return std::unexpected(s.error());
-                       }
-                     }
-                     if (values[2]) {
-                       if (auto s = tx.PutSetting("google.redirect_uri", *values[2]); !s) {
-                         return std::unexpected(s.error());
-                       }
-                     }
-                     if (values[3]) {
-                       if (auto s = tx.PutSetting("google.scope", *values[3]); !s) {
-                         return std::unexpected(s.error());
-                       }
-                     }
-                     return GoogleSettingsJson(tx, c.deps);
-                   });
-                   if (!out) return std::unexpected(out.error());
-                   return net::JsonResponse(200, *out);
-                 }),
-          kOffload);
+  r.Patch("/api/v1/settings/google", Handle(deps, Access::kAdmin, PatchGoogleSettings), kOffload);
+  r.Post("/api/v1/settings/google/test", Handle(deps, Access::kAdmin, TestGoogleSettings),
+         kOffload);
   r.Get("/api/v1/settings/meetings",
         Handle(deps, Access::kAdmin,
                [](Call& c) -> Result<net::Response> {
@@ -493,6 +533,15 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                  return net::JsonResponse(200, PageJson(*p, WebhookEndpointJson));
                }),
         kOffload);
+  r.Get("/api/v1/webhook_endpoints/{id}",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 int64_t id = TM_TRY(PathId(c.req, "webhook endpoint"));
+                 auto e = TM_TRY(
+                     c.deps.store.Read([&](store::Tx& tx) { return tx.GetWebhookEndpoint(id); }));
+                 return net::JsonResponse(200, WebhookEndpointJson(e));
+               }),
+        kOffload);
   r.Patch("/api/v1/webhook_endpoints/{id}",
           Handle(deps, Access::kAdmin,
                  [](Call& c) -> Result<net::Response> {
@@ -517,9 +566,7 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                    if (!active) return std::unexpected(active.error());
                    auto out =
                        c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
-                         auto page = FindEndpoint(tx, *id);
-                         if (!page) return page;
-                         core::WebhookEndpoint e = *page;
+                         core::WebhookEndpoint e = TM_TRY(tx.GetWebhookEndpoint(*id));
                          if (*url) e.url = **url;
                          if (joined) e.topics = *joined;
                          if (*active) e.active = **active;

@@ -2,9 +2,12 @@
 // status, test, disconnect.
 #include <cstdlib>
 
+#include "api/google_settings.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "base/strings.h"
+#include "core/meeting.h"
+#include "core/time.h"
 #include "crypto/keyring.h"
 #include "crypto/random.h"
 #include "google/calendar_client.h"
@@ -51,13 +54,20 @@ Status NeedGoogle(ApiDeps& deps) {
   return Ok();
 }
 
+// Settings saved by another instance reach this one's Google routes within reload_after.
+void FreshGoogleSettings(ApiDeps& deps) {
+  if (deps.google_config != nullptr) deps.google_config->ReloadIfStale();
+}
+
 // Starts a connect flow for the doctor: a random single-use state (stored hashed, expiring,
 // bound to the doctor) and a sealed PKCE verifier. Returns the authorization URL.
 Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
-  if (auto s = NeedGoogle(c.deps); !s) return std::unexpected(s.error());
-  if (auto s = AuthorizeDoctor(c.principal, doctor_id); !s) return std::unexpected(s.error());
+  // Who may comes first: a caller without the right learns nothing about the configuration.
+  TM_TRY(AuthorizeDoctor(c.principal, doctor_id));
+  TM_TRY(NeedGoogle(c.deps));
   auto doctor = c.deps.store.Read([&](store::Tx& tx) { return tx.GetDoctor(doctor_id); });
   if (!doctor) return std::unexpected(doctor.error());
+  FreshGoogleSettings(c.deps);
   std::string state = crypto::RandomToken(32);
   auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email);
   if (!auth) return std::unexpected(auth.error());
@@ -85,6 +95,17 @@ std::string SafeReturnTo(std::string_view r) {
     return std::string(r);
   }
   return {};
+}
+
+// M2: Google refused the redirect URI telemeet sent (not registered for the client, or changed
+// in the settings between the start of the flow and its end).
+net::Response RedirectMismatchPage(ApiDeps& deps) {
+  return Page(400, "The Google settings do not match",
+              "Google refused the sign-in because the return address telemeet gave it (" +
+                  deps.oauth->config().redirect_uri +
+                  ") is not registered for this clinic's Google client. Please ask your clinic "
+                  "administrator to add it to the client's authorized redirect URIs in the Google "
+                  "Cloud console, then press \"Connect Google\" again.");
 }
 
 net::Response Callback(net::Request& req, ApiDeps& deps) {
@@ -130,6 +151,7 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
                   "consultation links can be created. To try again, press \"Connect Google\" "
                   "and choose Allow.");
     }
+    if (*error == "redirect_uri_mismatch") return RedirectMismatchPage(deps);
     return Page(400, "Google could not complete the sign-in",
                 "Google reported a problem (" + *error +
                     "). Please ask your clinic administrator to check the Google settings.");
@@ -144,11 +166,13 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
     return Page(500, "Something went wrong on our side",
                 "telemeet could not read its own sign-in record. Please try again.");
   }
+  FreshGoogleSettings(deps);
   auto grant = deps.oauth->ExchangeCode(*code, *verifier);
   if (!grant) {
     const google::GoogleError& e = grant.error();
     obs::Log().Warn("google connect failed",
                     {{"doctor_id", st->doctor_id}, {"kind", google::ErrorKindName(e.kind())}});
+    if (e.reason() == "redirect_uri_mismatch") return RedirectMismatchPage(deps);
     switch (e.kind()) {
       case google::ErrorKind::kScopeNotGranted:
         return Page(400, "Calendar access is missing",
@@ -214,6 +238,212 @@ Result<json> GrantStatus(store::Tx& tx, int64_t doctor_id) {
               {"scopes", std::move(scopes)},
               {"last_error", g->last_error.empty() ? json(nullptr) : json(g->last_error)},
               {"updated_at", TimeJson(g->updated_at)}};
+}
+
+// --- Disconnect (M5) ---
+
+// What happens to the doctor's future meetings: keep (default) leaves their events at Google,
+// cancel deletes them first.
+enum class OnDisconnect { kKeep, kCancel };
+
+Result<OnDisconnect> DisconnectChoice(const net::Request& req) {
+  std::optional<std::string> m = req.Query("meetings");
+  if (!m || *m == "keep") return OnDisconnect::kKeep;
+  if (*m == "cancel") return OnDisconnect::kCancel;
+  return Fail(ErrorCode::kInvalidArgument, "meetings must be keep or cancel", "meetings");
+}
+
+// A booked or confirmed appointment of the doctor that has not started, whose meeting may have
+// an event at Google.
+struct FutureMeeting {
+  core::Appointment appointment;
+  core::Meeting meeting;
+};
+
+Result<std::vector<FutureMeeting>> FutureMeetings(store::Tx& tx, int64_t doctor_id, Instant now) {
+  std::vector<FutureMeeting> out;
+  store::AppointmentFilter filter{.doctor_id = doctor_id, .from = now};
+  store::PageRequest page{.limit = 500};
+  while (true) {
+    store::Page<core::Appointment> p = TM_TRY(tx.ListAppointments(filter, page));
+    for (core::Appointment& a : p.items) {
+      if (a.status == core::AppointmentStatus::kCancelled ||
+          a.status == core::AppointmentStatus::kCompleted) {
+        continue;
+      }
+      auto m = tx.GetMeeting(a.id);
+      if (!m) {
+        if (m.error().code() == ErrorCode::kNotFound) continue;
+        return std::unexpected(m.error());
+      }
+      if (!core::MayHaveEvent(m->state) || m->event_id.empty()) continue;
+      out.push_back({std::move(a), std::move(*m)});
+    }
+    if (p.next_cursor.empty()) return out;
+    page.cursor = p.next_cursor;
+  }
+}
+
+google::SendUpdates SendUpdatesSetting(store::Tx& tx) {
+  auto v = tx.GetSetting("meeting.send_updates");
+  if (v && *v == "all") return google::SendUpdates::kAll;
+  if (v && *v == "externalOnly") return google::SendUpdates::kExternalOnly;
+  return google::SendUpdates::kNone;
+}
+
+// The meeting after its event was deleted on disconnect: no conference, waiting for the doctor
+// (a reconnect makes the meeting again for an appointment that still wants it). The event id
+// stays: it is derived from the appointment.
+core::Meeting WithoutEvent(core::Meeting m, Instant now) {
+  m.state = core::MeetingState::kAwaitingDoctor;
+  m.conference_id.clear();
+  m.join_url.clear();
+  m.event_url.clear();
+  m.etag.clear();
+  m.synced_revision = 0;
+  m.synced_start = {};
+  m.synced_end = {};
+  m.attempts = 0;
+  m.last_error = "cancelled when the doctor disconnected Google";
+  m.updated_at = now;
+  return m;
+}
+
+// Records a meeting whose event was deleted: the meeting row (unless the worker changed it
+// meanwhile), the audit trail and the integrator's meeting.cancelled event.
+Status RecordCancelled(store::Tx& tx, const Principal& p, const FutureMeeting& fm,
+                       std::string_view outcome, Instant now) {
+  const core::Appointment& a = fm.appointment;
+  const std::string path = "calendars/" + fm.meeting.calendar_id + "/events/" + fm.meeting.event_id;
+  TM_TRY(tx.AppendAudit(
+      core::AuditEntry{.appointment_id = a.id,
+                       .actor = p.actor,
+                       .action = "google.events.delete",
+                       .detail = json{{"method", "DELETE"},
+                                      {"path", path},
+                                      {"outcome", outcome},
+                                      {"reason", "doctor disconnected Google (meetings=cancel)"}}
+                                     .dump()}));
+  auto current = tx.GetMeeting(a.id);
+  if (!current || current->event_id != fm.meeting.event_id) return Ok();
+  core::Meeting after = WithoutEvent(*current, now);
+  // Through the states the meeting machine allows: cancelling, cancelled, then waiting.
+  for (core::MeetingState step :
+       {core::MeetingState::kCancelling, core::MeetingState::kCancelled}) {
+    core::Meeting m = *current;
+    m.state = step;
+    TM_TRY(tx.PutMeeting(m));
+  }
+  TM_TRY(tx.PutMeeting(after));
+  TM_TRY(tx.AppendAudit(core::AuditEntry{.appointment_id = a.id,
+                                         .actor = p.actor,
+                                         .action = "meeting.state",
+                                         .detail = json{{"from", core::Name(current->state)},
+                                                        {"to", core::Name(after.state)},
+                                                        {"action", "cancel_on_disconnect"}}
+                                                       .dump()}));
+  json payload = {{"appointment_id", a.id},
+                  {"appointment_uid", a.uid},
+                  {"doctor_id", a.doctor_id},
+                  {"state", core::Name(after.state)},
+                  {"start", core::FormatRfc3339(a.start)},
+                  {"end", core::FormatRfc3339(a.end)},
+                  {"time_zone", a.time_zone},
+                  {"error", after.last_error}};
+  TM_TRY(tx.AppendOutbox(core::OutboxEvent{.topic = "meeting.cancelled",
+                                           .appointment_id = a.id,
+                                           .doctor_id = a.doctor_id,
+                                           .payload = payload.dump()}));
+  return Ok();
+}
+
+// DELETE /api/v1/doctors/{id}/google?meetings=keep|cancel. Revokes the grant at Google and
+// deletes it here. keep: the future meetings' events stay in the doctor's calendar and their
+// links keep working; what changes later waits for the doctor (awaiting_doctor/needs_reconnect
+// once the worker looks). cancel: first deletes the future events at Google, inline with the
+// still valid grant (a failure is reported per appointment and that event stays), and records
+// each as meeting.cancelled. Either way the grant is removed, also when Google cannot be
+// reached for the revoke (the answer says so).
+Result<net::Response> Disconnect(Call& c) {
+  const int64_t id = TM_TRY(PathId(c.req, "doctor"));
+  TM_TRY(AuthorizeDoctor(c.principal, id));
+  const OnDisconnect choice = TM_TRY(DisconnectChoice(c.req));
+  const std::string doctor = std::to_string(id);
+  auto grant = c.deps.store.Read([&](store::Tx& tx) { return tx.GetGrant(id); });
+  if (!grant) {
+    if (grant.error().code() == ErrorCode::kNotFound) {
+      return Fail(ErrorCode::kFailedPrecondition, "doctor " + doctor + " has no Google connection");
+    }
+    return std::unexpected(grant.error());
+  }
+  FreshGoogleSettings(c.deps);
+
+  struct Deleted {
+    FutureMeeting meeting;
+    std::string outcome;
+  };
+  std::vector<Deleted> deleted;
+  json cancel_errors = json::array();
+  if (choice == OnDisconnect::kCancel) {
+    if (c.deps.calendar == nullptr)
+      return Fail(ErrorCode::kUnavailable, "Google is not configured");
+    const Instant now = c.deps.clock.Now();
+    std::vector<FutureMeeting> future;
+    google::SendUpdates send = google::SendUpdates::kNone;
+    TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Status {
+      future = TM_TRY(FutureMeetings(tx, id, now));
+      send = SendUpdatesSetting(tx);
+      return Ok();
+    }));
+    for (FutureMeeting& fm : future) {
+      auto d =
+          c.deps.calendar->DeleteEvent(doctor, fm.meeting.calendar_id, fm.meeting.event_id, send);
+      if (d) {
+        deleted.push_back(
+            {std::move(fm), *d == google::DeleteOutcome::kDeleted ? "deleted" : "already_gone"});
+      } else {
+        cancel_errors.push_back({{"appointment_id", fm.appointment.id},
+                                 {"reason", google::ErrorKindName(d.error().kind())},
+                                 {"message", d.error().message()}});
+      }
+    }
+  }
+
+  // Revoke at Google; a grant Google cannot be reached for is still removed here.
+  bool revoked = false;
+  std::string revoke_error;
+  if (c.deps.oauth != nullptr && c.deps.keys != nullptr && !grant->sealed_refresh_token.empty()) {
+    auto token = c.deps.keys->Open(grant->sealed_refresh_token,
+                                   google::GrantAad(doctor, google::kRefreshTokenPurpose));
+    if (token) {
+      auto rv = c.deps.oauth->Revoke(*token);
+      revoked = rv.has_value();
+      if (!rv) revoke_error = rv.error().ToString();
+    } else {
+      revoke_error = "the stored token cannot be opened";
+    }
+  }
+  const Instant now = c.deps.clock.Now();
+  TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.DeleteGrant(id));
+    for (const Deleted& d : deleted) {
+      TM_TRY(RecordCancelled(tx, c.principal, d.meeting, d.outcome, now));
+    }
+    return Ok();
+  }));
+  if (c.deps.tokens != nullptr) c.deps.tokens->Forget(doctor);
+  NotifyWork(c.deps);
+  json cancelled = json::array();
+  for (const Deleted& d : deleted) cancelled.push_back(d.meeting.appointment.id);
+  return net::JsonResponse(
+      200, {{"object", "google_connection"},
+            {"doctor_id", id},
+            {"connected", false},
+            {"revoked_at_google", revoked},
+            {"revoke_error", revoke_error.empty() ? json(nullptr) : json(revoke_error)},
+            {"meetings", choice == OnDisconnect::kCancel ? "cancel" : "keep"},
+            {"cancelled_appointment_ids", std::move(cancelled)},
+            {"cancel_errors", std::move(cancel_errors)}});
 }
 
 }  // namespace
@@ -320,52 +550,7 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                 }),
          kOffload);
 
-  r.Delete(
-      "/api/v1/doctors/{id}/google",
-      Handle(deps, Access::kWrite,
-             [](Call& c) -> Result<net::Response> {
-               auto id = PathId(c.req, "doctor");
-               if (!id) return std::unexpected(id.error());
-               if (auto s = AuthorizeDoctor(c.principal, *id); !s)
-                 return std::unexpected(s.error());
-               auto grant = c.deps.store.Read([&](store::Tx& tx) { return tx.GetGrant(*id); });
-               if (!grant) {
-                 if (grant.error().code() == ErrorCode::kNotFound) {
-                   return Fail(ErrorCode::kFailedPrecondition,
-                               "doctor " + std::to_string(*id) + " has no Google connection");
-                 }
-                 return std::unexpected(grant.error());
-               }
-               // Revoke at Google first; a grant Google cannot be reached for is still removed
-               // here, and the answer says so.
-               bool revoked = false;
-               std::string revoke_error;
-               if (c.deps.oauth != nullptr && c.deps.keys != nullptr &&
-                   !grant->sealed_refresh_token.empty()) {
-                 auto token = c.deps.keys->Open(
-                     grant->sealed_refresh_token,
-                     google::GrantAad(std::to_string(*id), google::kRefreshTokenPurpose));
-                 if (token) {
-                   auto rv = c.deps.oauth->Revoke(*token);
-                   revoked = rv.has_value();
-                   if (!rv) revoke_error = rv.error().ToString();
-                 } else {
-                   revoke_error = "the stored token cannot be opened";
-                 }
-               }
-               auto del = c.deps.store.Transact([&](store::Tx& tx) { return tx.DeleteGrant(*id); });
-               if (!del) return std::unexpected(del.error());
-               if (c.deps.tokens != nullptr) c.deps.tokens->Forget(std::to_string(*id));
-               NotifyWork(c.deps);
-               return net::JsonResponse(
-                   200,
-                   {{"object", "google_connection"},
-                    {"doctor_id", *id},
-                    {"connected", false},
-                    {"revoked_at_google", revoked},
-                    {"revoke_error", revoke_error.empty() ? json(nullptr) : json(revoke_error)}});
-             }),
-      kOffload);
+  r.Delete("/api/v1/doctors/{id}/google", Handle(deps, Access::kWrite, Disconnect), kOffload);
 }
 
 }  // namespace telemeet::api

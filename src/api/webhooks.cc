@@ -69,20 +69,6 @@ bool VerifySignature(std::string_view header, std::string_view secret, std::stri
   return ok;
 }
 
-Result<core::WebhookEndpoint> FindEndpoint(store::Tx& tx, int64_t id) {
-  store::PageRequest page{.limit = 1000};
-  while (true) {
-    auto p = tx.ListWebhookEndpoints(page);
-    if (!p) return std::unexpected(p.error());
-    for (const auto& e : p->items) {
-      if (e.id == id) return e;
-    }
-    if (p->next_cursor.empty()) break;
-    page.cursor = p->next_cursor;
-  }
-  return Fail(ErrorCode::kNotFound, "webhook endpoint " + std::to_string(id) + " does not exist");
-}
-
 WebhookDispatcher::WebhookDispatcher(store::Store& store, Clock& clock, const crypto::KeyRing& keys,
                                      net::HttpClient& http, WebhookOptions options)
     : store_(store), clock_(clock), keys_(keys), http_(http), options_(std::move(options)) {}

@@ -55,9 +55,6 @@ std::string SignatureHeaderValue(std::string_view secret, Instant at, std::strin
 bool VerifySignature(std::string_view header, std::string_view secret, std::string_view body,
                      Instant now, std::chrono::seconds tolerance = std::chrono::minutes(5));
 
-// The endpoint with this id (the store lists endpoints but has no single read); kNotFound.
-Result<core::WebhookEndpoint> FindEndpoint(store::Tx& tx, int64_t id);
-
 struct WebhookOptions {
   std::string owner = "webhooks";  // lease owner; unique per instance
   int max_attempts = 12;           // per endpoint, then the delivery is failed

@@ -103,6 +103,16 @@ const std::vector<Key>& Keys() {
        0, HttpUrl},
       {"google.accounts_base_url", Kind::kString,
        At(&C::google, &C::Google::accounts_base_url), 0, 0, HttpUrl},
+      {"smtp.enabled", Kind::kBool, At(&C::smtp, &C::Smtp::enabled), 0, 0, nullptr},
+      {"smtp.host", Kind::kString, At(&C::smtp, &C::Smtp::host), 0, 0, nullptr},
+      {"smtp.port", Kind::kInt, At(&C::smtp, &C::Smtp::port), 1, 65535, nullptr},
+      {"smtp.tls", Kind::kString, At(&C::smtp, &C::Smtp::tls), 0, 0,
+       [](const std::string& v) { return OneOf(v, {"none", "starttls", "tls"}); }},
+      {"smtp.username", Kind::kString, At(&C::smtp, &C::Smtp::username), 0, 0, nullptr},
+      {"smtp.password", Kind::kString, At(&C::smtp, &C::Smtp::password), 0, 0, nullptr},
+      {"smtp.from", Kind::kString, At(&C::smtp, &C::Smtp::from), 0, 0, nullptr},
+      {"smtp.timeout_ms", Kind::kInt, At(&C::smtp, &C::Smtp::timeout_ms), 1'000, 600'000,
+       nullptr},
   };
   return keys;
 }
@@ -246,6 +256,8 @@ std::string Config::MasterKeyFile() const {
   return security.master_key_file.empty() ? data_dir + "/master.key" : security.master_key_file;
 }
 
+std::string Config::MailDir() const { return data_dir + "/mail"; }
+
 std::string Config::RedirectUri() const {
   return google.redirect_uri.empty() ? PublicUrl() + "/oauth/google/callback"
                                      : google.redirect_uri;
@@ -300,6 +312,11 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
                 "config: google.client_secret: must be set when google.client_id is set",
                 "google.client_secret");
   }
+  if (config.smtp.enabled && (config.smtp.host.empty() || config.smtp.from.empty())) {
+    std::string key = config.smtp.host.empty() ? "smtp.host" : "smtp.from";
+    return Fail(ErrorCode::kInvalidArgument,
+                "config: " + key + ": must be set when smtp.enabled is true", key);
+  }
   return config;
 }
 
@@ -317,6 +334,7 @@ nlohmann::json ConfigToJson(const Config& config) {
     out[std::string(key.name)] = value;
   }
   if (!config.google.client_secret.empty()) out["google.client_secret"] = kRedacted;
+  if (!config.smtp.password.empty()) out["smtp.password"] = kRedacted;
   return out;
 }
 

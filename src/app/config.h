@@ -63,12 +63,27 @@ struct Config {
     std::string accounts_base_url = "https://accounts.google.com";
   } google;
 
+  // Email notifications (M23). Disabled: every email is written as an .eml file into
+  // <data_dir>/mail instead, so a newcomer sees them.
+  struct Smtp {
+    bool enabled = false;
+    std::string host;
+    int64_t port = 587;
+    std::string tls = "starttls";  // none | starttls | tls (implicit, usually port 465)
+    std::string username;          // AUTH only when set
+    std::string password;          // never echoed back or logged
+    std::string from;              // "Example Clinic <noreply@clinic.example>"; the display name
+                                   // is also {{clinic_name}} in templates
+    int64_t timeout_ms = 60'000;
+  } smtp;
+
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }
   std::string PublicUrl() const;
   std::string StorageUrl() const;
   std::string RedirectUri() const;
   std::string MasterKeyFile() const;
+  std::string MailDir() const;  // <data_dir>/mail: where unsent-by-SMTP emails are written
 };
 
 struct ConfigSources {

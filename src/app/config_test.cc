@@ -116,5 +116,30 @@ TEST_F(ConfigTest, SecretIsNeverPrinted) {
   EXPECT_NE(dump.find("[REDACTED]"), std::string::npos);
 }
 
+TEST_F(ConfigTest, SmtpSectionLoadsChecksAndHidesThePassword) {
+  auto c =
+      LoadConfig({.sets = {"smtp.enabled=true", "smtp.host=mail.clinic.example", "smtp.port=465",
+                           "smtp.tls=tls", "smtp.username=telemeet", "smtp.password=mail-s3cr3t",
+                           "smtp.from=Clinic <a@clinic.example>"}});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_TRUE(c->smtp.enabled);
+  EXPECT_EQ(c->smtp.port, 465);
+  EXPECT_EQ(c->smtp.tls, "tls");
+  EXPECT_EQ(c->MailDir(), c->data_dir + "/mail");
+  std::string dump = ConfigToJson(*c).dump();
+  EXPECT_EQ(dump.find("mail-s3cr3t"), std::string::npos);
+  EXPECT_NE(dump.find("smtp.password"), std::string::npos);
+
+  auto bad_tls = LoadConfig({.sets = {"smtp.tls=ssl"}});
+  ASSERT_FALSE(bad_tls.has_value());
+  EXPECT_EQ(bad_tls.error().field(), "smtp.tls");
+  auto no_host = LoadConfig({.sets = {"smtp.enabled=true", "smtp.from=a@clinic.example"}});
+  ASSERT_FALSE(no_host.has_value());
+  EXPECT_EQ(no_host.error().field(), "smtp.host");
+  auto defaults = LoadConfig({});
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_FALSE(defaults->smtp.enabled);
+}
+
 }  // namespace
 }  // namespace telemeet::app

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -11,11 +12,14 @@
 #include <thread>
 
 #include "api/api.h"
+#include "api/auth.h"
+#include "api/google_settings.h"
 #include "api/ops.h"
 #include "api/webhooks.h"
 #include "app/sandbox.h"
 #include "app/version.h"
 #include "crypto/master_key.h"
+#include "crypto/random.h"
 #include "google/calendar_client.h"
 #include "google/http_transport.h"
 #include "google/oauth_client.h"
@@ -24,6 +28,8 @@
 #include "google/token_provider.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "notify/notifier.h"
+#include "notify/smtp.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "sync/call_collector.h"
@@ -139,9 +145,13 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   if (!db) return StartupFailed(log, db.error());
   store::Store& store = **db;
 
+  // Sandbox mode: no client id in the configuration and none saved through the settings API,
+  // decided here once (google_settings.h). Credentials saved later take effect after a restart.
+  auto sandboxed = api::SandboxDecision(store, config.google.client_id);
+  if (!sandboxed) return StartupFailed(log, sandboxed.error());
   std::unique_ptr<Sandbox> sandbox;
   std::optional<DemoClinic> demo;
-  if (config.sandbox()) {
+  if (*sandboxed) {
     auto started = StartSandbox();
     if (!started) return StartupFailed(log, started.error());
     sandbox = std::move(*started);
@@ -194,7 +204,15 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   oauth_config.token_url = config.google.oauth_base_url + "/token";
   oauth_config.revoke_url = config.google.oauth_base_url + "/revoke";
   oauth_config.scope = config.google.scope;
-  google::OAuthClient oauth(oauth_config, google::OAuthDeps{transport, clock, retry, &calls});
+  // The configuration's client is the default; settings saved through the API override it and
+  // take effect for the next connect, callback, refresh or revoke (no restart).
+  api::LiveGoogleConfig live_google(store, *keys, clock, oauth_config,
+                                    api::LiveGoogleConfig::Options{.sandbox = sandbox != nullptr});
+  if (auto s = live_google.Reload(); !s) {
+    log.Warn("the saved Google settings cannot be used; the configured ones apply",
+             {{"error", s.error().ToString()}});
+  }
+  google::OAuthClient oauth(live_google, google::OAuthDeps{transport, clock, retry, &calls});
   google::TokenProvider tokens(oauth, grants, *keys, clock);
   google::CalendarOptions calendar_options;
   calendar_options.base_url = config.google.api_base_url;
@@ -208,6 +226,41 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                                           .metrics = &metrics});
   api::WebhookDispatcher webhooks(store, clock, *keys, http,
                                   api::WebhookOptions{.owner = worker.owner() + ":webhooks"});
+
+  // Email (M23): SMTP when [smtp] is enabled, else every email lands as an .eml file in
+  // <data_dir>/mail (always so in sandbox mode unless SMTP is configured).
+  notify::SmtpConfig smtp;
+  smtp.enabled = config.smtp.enabled;
+  smtp.host = config.smtp.host;
+  smtp.port = static_cast<int>(config.smtp.port);
+  smtp.tls = notify::ParseSmtpTls(config.smtp.tls).value_or(notify::SmtpTls::kStartTls);
+  smtp.username = config.smtp.username;
+  smtp.password = config.smtp.password;
+  smtp.from = config.smtp.from;
+  smtp.timeout = std::chrono::milliseconds(config.smtp.timeout_ms);
+  auto mailer = notify::MakeMailer(smtp, config.MailDir());
+  if (!mailer) return StartupFailed(log, mailer.error());
+  notify::NotifierOptions notify_options;
+  notify_options.owner = worker.owner() + ":notify";
+  notify_options.public_url = config.PublicUrl();
+  notify_options.metrics = &metrics;
+  if (auto from = notify::ParseMailbox(config.smtp.from); from && !from->name.empty()) {
+    notify_options.clinic_name = from->name;
+  }
+  // {{patient_page_link}}: a new access link per patient email, made as the API makes them
+  // (only the token's hash is stored; it expires a while after the appointment).
+  const std::chrono::seconds link_after_end = api::ApiOptions{}.access_link_after_end;
+  notify_options.patient_page_link =
+      [&, link_after_end](store::Tx& tx, const core::Appointment& a) -> Result<std::string> {
+    std::string token = crypto::RandomToken(32);
+    core::AccessLink link;
+    link.appointment_id = a.id;
+    link.token_hash = api::TokenHash(token);
+    link.expires_at = std::max(a.end, clock.Now()) + link_after_end;
+    if (auto made = tx.CreateAccessLink(link); !made) return std::unexpected(made.error());
+    return config.PublicUrl() + "/p?token=" + token;
+  };
+  notify::Notifier notifier(store, clock, **mailer, notify_options);
 
   net::HttpServer* server_ptr = &server;
   api::RegisterOpsRoutes(router, metrics,
@@ -226,6 +279,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   api::ApiDeps api_deps{.store = store,
                         .clock = clock,
                         .oauth = &oauth,
+                        .google_config = &live_google,
                         .tokens = &tokens,
                         .calendar = &calendar,
                         .keys = &*keys,
@@ -233,6 +287,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                             [&] {
                               worker.Nudge();
                               webhooks.Nudge();
+                              notifier.Nudge();
                             },
                         .options = {.public_url = config.PublicUrl()}};
   api::RegisterApiRoutes(router, api_deps);
@@ -240,6 +295,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
 
   worker.Start();
   webhooks.Start();
+  notifier.Start();
   if (auto s = server.Start(); !s) return StartupFailed(log, s.error());
 
   std::string url = config.PublicUrl() + "/";
@@ -253,6 +309,12 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
             << "  web UI: " << config.PublicUrl() << "/signin\n"
             << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n"
             << "  REST API: " << config.PublicUrl() << "/api/v1 (OpenAPI: /api/v1/openapi.json)\n";
+  if (config.smtp.enabled) {
+    std::cout << "  Email: sent through " << (*mailer)->Describe() << "\n";
+  } else {
+    std::cout << "  Email: not sent (no [smtp] configured); each email is written to "
+              << config.MailDir() << "/ as an .eml file\n";
+  }
   if (sandbox) {
     std::cout << "  Sandbox: Google is emulated at " << sandbox->base_url()
               << " (no Google credentials configured)\n";
@@ -281,6 +343,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   server.Shutdown(std::chrono::milliseconds(config.server.shutdown_grace_ms));
   worker.Stop();
   webhooks.Stop();
+  notifier.Stop();
   if (sandbox) sandbox->google().Stop();
   log.Info("stopped");
   return 0;

@@ -7,6 +7,14 @@
 //   Result<Appointment> a = store.GetAppointment(id);
 //   if (!a) return std::unexpected(a.error());
 //   if (a.error().code() == ErrorCode::kNotFound) ...
+//
+// TM_TRY propagates an error to the caller and yields the value otherwise:
+//
+//   Result<Booking> Book(Tx& tx, int64_t id) {
+//     core::Appointment a = TM_TRY(tx.GetAppointment(id));  // returns the error, if any
+//     TM_TRY(tx.PutSetting("last_booked", std::to_string(id)));  // a Status: no value
+//     return Booking{a};
+//   }
 #pragma once
 
 #include <expected>
@@ -70,4 +78,29 @@ inline std::unexpected<Error> Fail(ErrorCode code, std::string message, std::str
 
 inline Status Ok() { return {}; }
 
+namespace internal {
+template <typename T, typename E>
+T TakeValue(std::expected<T, E>&& r) {
+  return std::move(*r);
+}
+template <typename E>
+void TakeValue(std::expected<void, E>&&) {}
+}  // namespace internal
+
 }  // namespace telemeet
+
+// Evaluates an expression of type std::expected<T, E> once. On an error, returns
+// std::unexpected(error) from the enclosing function (or lambda), whose return type must accept
+// it (Result<U> or Status for E = Error); otherwise the whole TM_TRY(...) is the value (moved
+// out), or void for a Status. A GNU statement expression (g++ and clang), so it can sit on the
+// right of a declaration. The expression is copied when it names a variable, never moved from.
+#define TM_TRY(...)                                              \
+  ({                                                             \
+    auto tm_try_result_ = (__VA_ARGS__);                         \
+    if (!tm_try_result_.has_value()) {                           \
+      return std::unexpected(std::move(tm_try_result_).error()); \
+    }                                                            \
+    ::telemeet::internal::TakeValue(std::move(tm_try_result_));  \
+  })
+
+namespace telemeet {}  // namespace telemeet

@@ -123,6 +123,10 @@ struct Meeting {
   int32_t attempts = 0;            // consecutive failed calls
   std::string last_error;
   Instant updated_at{};
+  // Set by the Google calendar sync (not by PutMeeting): what the doctor did to the event in
+  // Google Calendar by hand, "moved" or "deleted"; empty while in step.
+  std::string drift;
+  std::string drift_etag;  // the event version that drift was reported for
 };
 
 struct GoogleGrant {

@@ -276,6 +276,24 @@ GoogleResult<DeleteOutcome> CalendarClient::DeleteEvent(std::string_view doctor,
   return DeleteOutcome::kDeleted;
 }
 
+GoogleResult<DeleteOutcome> CalendarClient::CancelEvent(std::string_view doctor,
+                                                        std::string_view calendar_id,
+                                                        std::string_view event_id,
+                                                        SendUpdates send_updates) {
+  Call call{.operation = "events.patch",
+            .method = "PATCH",
+            .target = WithQuery(EventPath(calendar_id, event_id),
+                                {{"sendUpdates", std::string(SendUpdatesName(send_updates))}}),
+            .body = json{{"status", "cancelled"}}};
+  GoogleResult<HttpResponse> res = Execute(doctor, call);
+  if (!res) {
+    ErrorKind k = res.error().kind();
+    if (k == ErrorKind::kNotFound || k == ErrorKind::kGone) return DeleteOutcome::kAlreadyGone;
+    return std::unexpected(res.error());
+  }
+  return DeleteOutcome::kDeleted;
+}
+
 GoogleResult<EventPage> CalendarClient::ListEvents(std::string_view doctor,
                                                    std::string_view calendar_id,
                                                    const ListQuery& query) {

@@ -164,6 +164,12 @@ class CalendarClient {
   GoogleResult<DeleteOutcome> DeleteEvent(std::string_view doctor, std::string_view calendar_id,
                                           std::string_view event_id, SendUpdates send_updates);
 
+  // "Cancel instead of delete" (M12, cancel_mode = mark_cancelled): events.patch with
+  // {"status": "cancelled"} and an explicit sendUpdates; the event stays readable by get, as a
+  // deleted one does, with its conference untouched. 404 and 410 mean it is already gone.
+  GoogleResult<DeleteOutcome> CancelEvent(std::string_view doctor, std::string_view calendar_id,
+                                          std::string_view event_id, SendUpdates send_updates);
+
   // One page of events.list. A sync token cannot be combined with a time range or property
   // filter (kInvalidRequest before any call); an expired one gives kFullSyncRequired.
   GoogleResult<EventPage> ListEvents(std::string_view doctor, std::string_view calendar_id,

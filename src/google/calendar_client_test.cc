@@ -270,6 +270,24 @@ TEST_F(CalendarClientTest, DeleteOfAMissingEventIsAlreadyGone) {
   EXPECT_EQ(transport_.requests().size(), 2u);
 }
 
+TEST_F(CalendarClientTest, CancelPatchesTheStatusAndTreatsMissingAsDone) {
+  json cancelled = MeetEvent("success");
+  cancelled["status"] = "cancelled";
+  transport_.On("PATCH", kEvent, Json(200, cancelled))
+      .On("PATCH", kEvent, ApiError(404, "notFound", "Not Found"))
+      .On("PATCH", kEvent, ApiError(410, "deleted", "Resource has been deleted"));
+  EXPECT_EQ(Client().CancelEvent("doc-1", "primary", kEventId, SendUpdates::kAll),
+            DeleteOutcome::kDeleted);
+  EXPECT_EQ(Client().CancelEvent("doc-1", "primary", kEventId, SendUpdates::kNone),
+            DeleteOutcome::kAlreadyGone);
+  EXPECT_EQ(Client().CancelEvent("doc-1", "primary", kEventId, SendUpdates::kNone),
+            DeleteOutcome::kAlreadyGone);
+  ASSERT_EQ(transport_.requests().size(), 3u);
+  const HttpRequest first = transport_.requests()[0];
+  EXPECT_EQ(first.url, kEvent + "?sendUpdates=all");
+  EXPECT_EQ(json::parse(first.body), (json{{"status", "cancelled"}}));
+}
+
 TEST_F(CalendarClientTest, ListBuildsTheQueryAndFollowsPages) {
   json page1 = {{"kind", "calendar#events"},
                 {"items", {MeetEvent("success", "aaaaa1")}},

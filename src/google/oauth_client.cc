@@ -27,6 +27,15 @@ std::string PathOf(const std::string& url) {
   return slash == std::string::npos ? "/" : url.substr(0, url.find('?')).substr(slash);
 }
 
+// The calendar scopes of a configured scope list, one of which must be granted.
+std::vector<std::string> RequiredCalendarScopes(const OAuthConfig& config) {
+  std::vector<std::string> out;
+  for (const std::string& s : SplitScopes(config.scope)) {
+    if (s == kCalendarScope || s == kCalendarEventsScope) out.push_back(s);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> SealClientSecret(const crypto::KeyRing& keys, std::string_view secret) {
@@ -42,33 +51,34 @@ bool TokenGrant::HasScope(std::string_view scope) const {
 }
 
 OAuthClient::OAuthClient(OAuthConfig config, OAuthDeps deps)
-    : config_(std::move(config)), deps_(deps) {}
+    : fixed_(std::make_shared<const OAuthConfig>(std::move(config))), deps_(deps) {}
 
-std::vector<std::string> OAuthClient::RequiredCalendarScopes() const {
-  std::vector<std::string> out;
-  for (const std::string& s : SplitScopes(config_.scope)) {
-    if (s == kCalendarScope || s == kCalendarEventsScope) out.push_back(s);
-  }
-  return out;
+OAuthClient::OAuthClient(const OAuthConfigSource& source, OAuthDeps deps)
+    : source_(&source), deps_(deps) {}
+
+std::shared_ptr<const OAuthConfig> OAuthClient::Current() const {
+  return fixed_ ? fixed_ : source_->Current();
 }
 
 Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view state,
                                                                 std::string_view login_hint) const {
+  const std::shared_ptr<const OAuthConfig> cfg = Current();
+  const OAuthConfig& config = *cfg;
   if (state.empty()) return Fail(ErrorCode::kInvalidArgument, "state is required", "state");
-  if (config_.client_id.empty() || config_.redirect_uri.empty() || config_.auth_url.empty()) {
+  if (config.client_id.empty() || config.redirect_uri.empty() || config.auth_url.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "google.client_id, google.redirect_uri and the auth URL must be configured");
   }
-  if (RequiredCalendarScopes().empty()) {
+  if (RequiredCalendarScopes(config).empty()) {
     return Fail(ErrorCode::kInvalidArgument, "the scope must include calendar or calendar.events",
                 "scope");
   }
   AuthorizationRequest out;
   out.code_verifier = crypto::PkceVerifier();
-  KeyValues q = {{"client_id", config_.client_id},
-                 {"redirect_uri", config_.redirect_uri},
+  KeyValues q = {{"client_id", config.client_id},
+                 {"redirect_uri", config.redirect_uri},
                  {"response_type", "code"},
-                 {"scope", config_.scope},
+                 {"scope", config.scope},
                  {"access_type", "offline"},
                  {"prompt", "consent"},
                  {"include_granted_scopes", "true"},
@@ -76,18 +86,19 @@ Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view
                  {"code_challenge", crypto::PkceChallengeS256(out.code_verifier)},
                  {"code_challenge_method", "S256"}};
   if (!login_hint.empty()) q.emplace_back("login_hint", std::string(login_hint));
-  out.url = config_.auth_url + (config_.auth_url.find('?') == std::string::npos ? "?" : "&") +
+  out.url = config.auth_url + (config.auth_url.find('?') == std::string::npos ? "?" : "&") +
             FormEncode(q);
   return out;
 }
 
-GoogleResult<HttpResponse> OAuthClient::Post(std::string_view operation, const std::string& url,
-                                             const KeyValues& form, bool idempotent) {
+GoogleResult<HttpResponse> OAuthClient::Post(const OAuthConfig& config, std::string_view operation,
+                                             const std::string& url, const KeyValues& form,
+                                             bool idempotent) {
   HttpRequest req{.method = "POST",
                   .url = url,
                   .headers = {},
                   .body = FormEncode(form),
-                  .timeout = config_.timeout};
+                  .timeout = config.timeout};
   req.headers.Set("Content-Type", "application/x-www-form-urlencoded");
   req.headers.Set("Accept", "application/json");
   const std::string path = PathOf(url);
@@ -118,10 +129,11 @@ GoogleResult<HttpResponse> OAuthClient::Post(std::string_view operation, const s
   });
 }
 
-GoogleResult<TokenGrant> OAuthClient::TokenCall(std::string_view operation, const KeyValues& form,
+GoogleResult<TokenGrant> OAuthClient::TokenCall(const OAuthConfig& config,
+                                                std::string_view operation, const KeyValues& form,
                                                 bool idempotent,
                                                 std::string_view previous_refresh_token) {
-  GoogleResult<HttpResponse> res = Post(operation, config_.token_url, form, idempotent);
+  GoogleResult<HttpResponse> res = Post(config, operation, config.token_url, form, idempotent);
   if (!res) return std::unexpected(res.error());
   json v = ParseOrDiscard(res->body);
   if (!v.is_object() || Str(v, "access_token").empty()) {
@@ -140,7 +152,7 @@ GoogleResult<TokenGrant> OAuthClient::TokenCall(std::string_view operation, cons
   const int64_t expires_in = Int(v, "expires_in").value_or(3600);
   grant.expires_at = deps_.clock.Now() + std::chrono::seconds(expires_in);
   grant.scopes = SplitScopes(Str(v, "scope"));
-  const std::vector<std::string> required = RequiredCalendarScopes();
+  const std::vector<std::string> required = RequiredCalendarScopes(config);
   const bool granted = std::any_of(required.begin(), required.end(),
                                    [&](const std::string& s) { return grant.HasScope(s); });
   if (!granted) {
@@ -158,13 +170,15 @@ GoogleResult<TokenGrant> OAuthClient::ExchangeCode(std::string_view code,
   if (code.empty() || code_verifier.empty()) {
     return GFail(ErrorKind::kInvalidRequest, "code and code_verifier are required");
   }
+  const std::shared_ptr<const OAuthConfig> cfg = Current();
+  const OAuthConfig& config = *cfg;
   // Not idempotent: a code is redeemed once, so only rate limits are retried.
-  GoogleResult<TokenGrant> grant = TokenCall("oauth.exchange",
+  GoogleResult<TokenGrant> grant = TokenCall(config, "oauth.exchange",
                                              {{"grant_type", "authorization_code"},
                                               {"code", std::string(code)},
-                                              {"client_id", config_.client_id},
-                                              {"client_secret", config_.client_secret},
-                                              {"redirect_uri", config_.redirect_uri},
+                                              {"client_id", config.client_id},
+                                              {"client_secret", config.client_secret},
+                                              {"redirect_uri", config.redirect_uri},
                                               {"code_verifier", std::string(code_verifier)}},
                                              /*idempotent=*/false, {});
   if (grant && grant->refresh_token.empty()) {
@@ -178,17 +192,20 @@ GoogleResult<TokenGrant> OAuthClient::Refresh(std::string_view refresh_token) {
   if (refresh_token.empty()) {
     return GFail(ErrorKind::kInvalidRequest, "no refresh token to refresh with");
   }
-  return TokenCall("oauth.refresh",
+  const std::shared_ptr<const OAuthConfig> cfg = Current();
+  const OAuthConfig& config = *cfg;
+  return TokenCall(config, "oauth.refresh",
                    {{"grant_type", "refresh_token"},
                     {"refresh_token", std::string(refresh_token)},
-                    {"client_id", config_.client_id},
-                    {"client_secret", config_.client_secret}},
+                    {"client_id", config.client_id},
+                    {"client_secret", config.client_secret}},
                    /*idempotent=*/true, refresh_token);
 }
 
 GoogleStatus OAuthClient::Revoke(std::string_view token) {
+  const std::shared_ptr<const OAuthConfig> cfg = Current();
   GoogleResult<HttpResponse> res =
-      Post("oauth.revoke", config_.revoke_url, {{"token", std::string(token)}}, true);
+      Post(*cfg, "oauth.revoke", cfg->revoke_url, {{"token", std::string(token)}}, true);
   if (!res) {
     const GoogleError& e = res.error();
     // Already revoked or expired: the goal is reached.
@@ -198,6 +215,28 @@ GoogleStatus OAuthClient::Revoke(std::string_view token) {
     return std::unexpected(e);
   }
   return {};
+}
+
+GoogleStatus OAuthClient::CheckClient() {
+  const std::shared_ptr<const OAuthConfig> cfg = Current();
+  if (cfg->client_id.empty() || cfg->token_url.empty()) {
+    return GFail(ErrorKind::kInvalidClient, "no OAuth client id is configured");
+  }
+  // A code Google never issued: a real one is never this short or this shaped.
+  GoogleResult<HttpResponse> res = Post(*cfg, "oauth.check_client", cfg->token_url,
+                                        {{"grant_type", "authorization_code"},
+                                         {"code", "telemeet-client-check"},
+                                         {"client_id", cfg->client_id},
+                                         {"client_secret", cfg->client_secret},
+                                         {"redirect_uri", cfg->redirect_uri},
+                                         {"code_verifier", crypto::PkceVerifier()}},
+                                        /*idempotent=*/true);
+  if (res) {
+    return GFail(ErrorKind::kBadResponse, "the token endpoint accepted a code that cannot exist",
+                 res->status);
+  }
+  if (res.error().kind() == ErrorKind::kInvalidGrant) return {};
+  return std::unexpected(res.error());
 }
 
 }  // namespace telemeet::google

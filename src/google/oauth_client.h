@@ -10,10 +10,15 @@
 //   auto grant = oauth.ExchangeCode(code, verifier);   // kScopeNotGranted if calendar unticked
 //   auto fresh = oauth.Refresh(grant->refresh_token);  // refresh_token is kept in the result
 //
+// The configuration is fixed at construction, or comes from an OAuthConfigSource asked once per
+// operation (admin settings that change at run time, see api/google_settings.h): one operation
+// uses one snapshot, so a change never mixes two client ids within a call.
+//
 // Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +48,16 @@ struct OAuthConfig {
   std::chrono::milliseconds timeout{30'000};
 };
 
+// Where a live OAuthClient takes its configuration from.
+class OAuthConfigSource {
+ public:
+  virtual ~OAuthConfigSource() = default;
+  // The configuration for the next operation; never null. Called once per operation, possibly
+  // inside a store transaction (token refresh under the grant's row lock): it must be cheap and
+  // must not touch the store. Thread-safe.
+  virtual std::shared_ptr<const OAuthConfig> Current() const = 0;
+};
+
 struct OAuthDeps {
   Transport& transport;
   const Clock& clock;
@@ -66,9 +81,9 @@ struct TokenGrant {
   bool HasScope(std::string_view scope) const;
 };
 
-// The OAuth client secret at rest (configuration, database) is sealed like refresh tokens:
-// XChaCha20-Poly1305 under the key ring, bound to this AAD.
-inline constexpr std::string_view kClientSecretAad = "telemeet/google_client_secret";
+// The OAuth client secret at rest (the settings table) is sealed like refresh tokens:
+// XChaCha20-Poly1305 under the key ring, bound to this AAD (its setting's name).
+inline constexpr std::string_view kClientSecretAad = "setting:google.client_secret";
 Result<std::string> SealClientSecret(const crypto::KeyRing& keys, std::string_view secret);
 // kInvalidArgument when tampered with or sealed for something else; kFailedPrecondition when
 // the ring lacks the key id.
@@ -76,9 +91,13 @@ Result<std::string> OpenClientSecret(const crypto::KeyRing& keys, std::string_vi
 
 class OAuthClient {
  public:
+  // A client with a fixed configuration.
   OAuthClient(OAuthConfig config, OAuthDeps deps);
+  // A client asking `source` (which must outlive it) for its configuration on every operation.
+  OAuthClient(const OAuthConfigSource& source, OAuthDeps deps);
 
-  const OAuthConfig& config() const { return config_; }
+  // The configuration the next operation would use (a copy: a live one may change meanwhile).
+  OAuthConfig config() const { return *Current(); }
 
   // The consent URL with access_type=offline, prompt=consent, include_granted_scopes=true, PKCE
   // S256 (a fresh verifier from libsodium randomness), the caller's `state`, and `login_hint`
@@ -99,15 +118,23 @@ class OAuthClient {
   // Revokes an access or refresh token; a token Google no longer knows counts as revoked.
   GoogleStatus Revoke(std::string_view token);
 
- private:
-  GoogleResult<TokenGrant> TokenCall(std::string_view operation, const KeyValues& form,
-                                     bool idempotent, std::string_view previous_refresh_token);
-  GoogleResult<HttpResponse> Post(std::string_view operation, const std::string& url,
-                                  const KeyValues& form, bool idempotent);
-  // The calendar scopes of config_.scope, one of which must be granted.
-  std::vector<std::string> RequiredCalendarScopes() const;
+  // Checks that Google accepts the client id and secret, without a user: a token request with
+  // a code that cannot exist. Google authenticates the client before it looks at the code, so
+  // invalid_grant proves the credentials work (success), while kInvalidClient means a wrong
+  // client id or secret. Other errors (a redirect URI Google does not know for this client is
+  // kInvalidRequest with reason "redirect_uri_mismatch"; transient kinds) as they come.
+  GoogleStatus CheckClient();
 
-  OAuthConfig config_;
+ private:
+  std::shared_ptr<const OAuthConfig> Current() const;
+  GoogleResult<TokenGrant> TokenCall(const OAuthConfig& config, std::string_view operation,
+                                     const KeyValues& form, bool idempotent,
+                                     std::string_view previous_refresh_token);
+  GoogleResult<HttpResponse> Post(const OAuthConfig& config, std::string_view operation,
+                                  const std::string& url, const KeyValues& form, bool idempotent);
+
+  std::shared_ptr<const OAuthConfig> fixed_;  // null when live
+  const OAuthConfigSource* source_ = nullptr;
   OAuthDeps deps_;
 };
 

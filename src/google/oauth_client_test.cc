@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "google/testing/fake_sleeper.h"
@@ -220,6 +222,70 @@ TEST(ClientSecretTest, SealedAtRestAndBoundToItsPurpose) {
   // A refresh token's sealed value does not open as the client secret.
   auto other = keys.Seal("s3cret-value", "doctor:1/google_refresh_token");
   EXPECT_FALSE(OpenClientSecret(keys, *other).has_value());
+}
+
+// A live configuration that a test changes between operations.
+class SwitchableConfig final : public OAuthConfigSource {
+ public:
+  explicit SwitchableConfig(OAuthConfig c) { Set(std::move(c)); }
+  void Set(OAuthConfig c) {
+    std::lock_guard lock(mu_);
+    current_ = std::make_shared<const OAuthConfig>(std::move(c));
+  }
+  std::shared_ptr<const OAuthConfig> Current() const override {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const OAuthConfig> current_;
+};
+
+TEST_F(OAuthClientTest, ALiveClientUsesTheConfigurationOfTheMomentForEachOperation) {
+  SwitchableConfig live(Config());
+  OAuthClient client(live, OAuthDeps{.transport = transport_, .clock = clock_, .retry = retry_});
+  transport_.On("POST", kToken, Json(200, TokenAnswer(false)));
+  ASSERT_TRUE(client.Refresh("1//r"));
+  EXPECT_EQ(FindValue(Form(0), "client_id"), "client-1.apps.example");
+
+  OAuthConfig second = Config();
+  second.client_id = "client-2.apps.example";
+  second.client_secret = "other-secret";
+  live.Set(second);
+  ASSERT_TRUE(client.Refresh("1//r"));
+  EXPECT_EQ(FindValue(Form(1), "client_id"), "client-2.apps.example");
+  EXPECT_EQ(FindValue(Form(1), "client_secret"), "other-secret");
+  EXPECT_EQ(client.config().client_id, "client-2.apps.example");
+  auto url = client.BuildAuthorizationUrl("s");
+  ASSERT_TRUE(url);
+  EXPECT_EQ(FindValue(UrlQuery(url->url), "client_id"), "client-2.apps.example");
+}
+
+TEST_F(OAuthClientTest, CheckClientTakesInvalidGrantAsProofThatTheClientWorks) {
+  transport_.On("POST", kToken, OAuthError(400, "invalid_grant", "Malformed auth code."));
+  EXPECT_TRUE(Client().CheckClient());
+  KeyValues form = Form();
+  EXPECT_EQ(FindValue(form, "grant_type"), "authorization_code");
+  EXPECT_EQ(FindValue(form, "client_id"), "client-1.apps.example");
+  EXPECT_EQ(FindValue(form, "client_secret"), "s3cret-value");
+  EXPECT_EQ(FindValue(form, "redirect_uri"), "https://telemeet.example/oauth/callback");
+}
+
+TEST_F(OAuthClientTest, CheckClientReportsWrongCredentialsAndOddAnswers) {
+  transport_.On("POST", kToken, OAuthError(401, "invalid_client", "Unauthorized"));
+  auto wrong = Client().CheckClient();
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().kind(), ErrorKind::kInvalidClient);
+
+  testing::ScriptedTransport accepting;
+  accepting.On("POST", kToken, Json(200, TokenAnswer()));
+  OAuthClient odd(Config(), OAuthDeps{.transport = accepting, .clock = clock_, .retry = retry_});
+  EXPECT_EQ(odd.CheckClient().error().kind(), ErrorKind::kBadResponse);
+
+  OAuthConfig none = Config();
+  none.client_id.clear();
+  EXPECT_EQ(Client(none).CheckClient().error().kind(), ErrorKind::kInvalidClient);
 }
 
 TEST_F(OAuthClientTest, ObserverNeverSeesSecrets) {

@@ -220,9 +220,32 @@ constexpr std::string_view kV2 = R"sql(
 ALTER TABLE google_grants ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations{{
+// Changes made in Google Calendar by hand (M16): the drift a meeting shows (what the doctor did
+// to the event: "moved", "deleted"; empty when in step) and the etag of the event version that
+// was reported, so a change is reported once; per doctor calendar the incremental-sync token and
+// the push channel.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE meetings ADD COLUMN drift TEXT NOT NULL DEFAULT '';
+ALTER TABLE meetings ADD COLUMN drift_etag TEXT NOT NULL DEFAULT '';
+CREATE TABLE calendar_syncs (
+  doctor_id BIGINT PRIMARY KEY REFERENCES doctors (id),
+  calendar_id TEXT NOT NULL,
+  sync_token TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  channel_resource_id TEXT NOT NULL,
+  channel_token TEXT NOT NULL,
+  channel_address TEXT NOT NULL,
+  channel_expires_at {TIME},
+  synced_at {TIME},
+  updated_at {TIME} NOT NULL
+);
+CREATE INDEX calendar_syncs_channel ON calendar_syncs (channel_id);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
+    {3, "meeting drift and calendar sync state", kV3},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -95,6 +95,21 @@ struct ReconcileView {
   std::optional<core::Meeting> meeting;    // nullopt: no meeting recorded yet
 };
 
+// A doctor calendar's incremental sync with Google (M16): the events.list sync token and the
+// push channel (events.watch) that says when to use it.
+struct CalendarSyncState {
+  int64_t doctor_id = 0;
+  std::string calendar_id = "primary";
+  std::string sync_token;  // empty: the next sync is a full one
+  std::string channel_id;  // empty: no push channel
+  std::string channel_resource_id;
+  std::string channel_token;    // the secret Google echoes in X-Goog-Channel-Token
+  std::string channel_address;  // where the channel delivers
+  std::optional<Instant> channel_expires_at;
+  std::optional<Instant> synced_at;  // the last successful sync
+  Instant updated_at{};
+};
+
 class Tx;
 
 class Store {
@@ -206,6 +221,21 @@ class Tx {
   // appointment does not exist.
   Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
 
+  // --- Google calendar sync (M16) ---
+  // The meeting whose event has this id on the doctor's calendar. kNotFound.
+  Result<core::Meeting> GetMeetingByEvent(int64_t doctor_id, std::string_view calendar_id,
+                                          std::string_view event_id);
+  // Sets the meeting's drift and drift_etag (nothing else; PutMeeting leaves them alone).
+  // kNotFound when the appointment has no meeting.
+  Status SetMeetingDrift(int64_t appointment_id, std::string_view drift,
+                         std::string_view drift_etag);
+  Result<CalendarSyncState> GetCalendarSync(int64_t doctor_id);                     // kNotFound
+  Result<CalendarSyncState> GetCalendarSyncByChannel(std::string_view channel_id);  // kNotFound
+  // Insert or replace by doctor.
+  Status PutCalendarSync(const CalendarSyncState& state);
+  // Doctors whose Google grant is active, by id.
+  Result<std::vector<int64_t>> ListConnectedDoctors();
+
   // --- Google grants (one per doctor) ---
   Result<core::GoogleGrant> GetGrant(int64_t doctor_id);  // kNotFound when never connected
   // Takes the grant row's lock until the transaction ends (PostgreSQL SELECT ... FOR UPDATE;
@@ -232,14 +262,24 @@ class Tx {
   Result<std::vector<core::Job>> LeaseJobs(const LeaseRequest& request);
   // The following take the job as leased (id, lease_owner, lease_seq) and fail with
   // kFailedPrecondition ("lease lost") when another lease replaced it.
+  //
+  // The rerun rule: a change made while the job is leased (UpsertJob setting `rerun`) is never
+  // lost, whatever the holder does and however the two transactions interleave (PostgreSQL READ
+  // COMMITTED included): CompleteJob, RetryJob and ParkJob each decide on the row version they
+  // lock, and a set flag makes the job ready and due now instead. That is what the same change
+  // would have done a moment later, to an unleased job (UpsertJob makes it due at once), so a
+  // change never waits out a backoff or a park: a reconnect (WakeDoctor) or an edit during the
+  // lease runs the job again from the latest state. No caller needs to lock the row first.
   Status ExtendLease(const core::Job& job, Instant until);
-  // Done: deleted, or (rerun) released and due now.
+  // Done: deleted; or, with rerun set, released and due now (attempts and last_error reset).
   Status CompleteJob(const core::Job& job);
-  // Failed: attempts + 1, last_error, due at `run_at` (see BackoffAfter), lease released.
+  // Failed: attempts + 1, last_error, lease released, due at `run_at` (see BackoffAfter); with
+  // rerun set, due now (attempts and last_error still recorded).
   Status RetryJob(const core::Job& job, Instant run_at, std::string_view error);
   // Given back unfinished (shutdown): lease released, due now, attempts unchanged.
   Status ReleaseJob(const core::Job& job);
-  // Parks this job (grant gone): state parked, lease released.
+  // Parks this job (grant gone): state parked, lease released; with rerun set, ready and due
+  // now instead (the change may be the reconnect; if not, the next run parks it again).
   Status ParkJob(const core::Job& job, std::string_view reason);
   // Parks every ready, unleased job of the doctor; returns how many.
   Result<int64_t> ParkDoctorJobs(int64_t doctor_id, std::string_view reason);
@@ -262,6 +302,7 @@ class Tx {
 
   Result<core::WebhookEndpoint> CreateWebhookEndpoint(core::WebhookEndpoint endpoint);
   Result<core::WebhookEndpoint> UpdateWebhookEndpoint(const core::WebhookEndpoint& endpoint);
+  Result<core::WebhookEndpoint> GetWebhookEndpoint(int64_t id);  // kNotFound
   Status DeleteWebhookEndpoint(int64_t id);
   Result<Page<core::WebhookEndpoint>> ListWebhookEndpoints(const PageRequest& page);
   // Insert or update by (endpoint_id, event_id).
@@ -314,7 +355,11 @@ class Tx {
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound
   Status PutSetting(std::string_view key, std::string_view value);
-  Result<std::vector<std::pair<std::string, std::string>>> ListSettings();
+  // Ordered by key; a non-empty prefix ("meeting.") keeps only the keys that start with it.
+  Result<std::vector<std::pair<std::string, std::string>>> ListSettings(
+      std::string_view prefix = {});
+  // Removes the key; true when it existed (deleting an absent key is not an error).
+  Result<bool> DeleteSetting(std::string_view key);
 
  private:
   Result<QueryResult> Exec(std::string_view sql, std::initializer_list<SqlValue> params);

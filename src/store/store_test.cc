@@ -1,5 +1,8 @@
 // The store contract: every test runs against SQLite and PostgreSQL.
+#include <unistd.h>
+
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -267,6 +270,71 @@ TEST_P(StoreContract, MeetingsOnePerAppointmentAndEventIdsUniquePerCalendar) {
   EXPECT_EQ(list->items[0].appointment_id, a->id);
 }
 
+// The calendar sync's rows: meetings found by event id, drift that PutMeeting leaves alone, and
+// the per-doctor sync token and push channel.
+TEST_P(StoreContract, CalendarSyncStateAndMeetingDrift) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  core::Meeting m;
+  m.appointment_id = a->id;
+  m.doctor_id = doctor_;
+  m.state = MeetingState::kCreating;
+  m.event_id = core::EventIdFor(a->uid);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  auto found =
+      store_->Read([&](Tx& tx) { return tx.GetMeetingByEvent(doctor_, "primary", m.event_id); });
+  ASSERT_TRUE(found) << found.error().ToString();
+  EXPECT_EQ(found->appointment_id, a->id);
+  EXPECT_TRUE(found->drift.empty());
+  EXPECT_EQ(CodeOf(store_->Read(
+                [&](Tx& tx) { return tx.GetMeetingByEvent(doctor_, "other", m.event_id); })),
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(
+      store_->Transact([&](Tx& tx) { return tx.SetMeetingDrift(a->id, "moved", "\"7\""); }));
+  m.state = MeetingState::kReady;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));  // keeps the drift
+  auto drifted = store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); });
+  ASSERT_TRUE(drifted);
+  EXPECT_EQ(drifted->state, MeetingState::kReady);
+  EXPECT_EQ(drifted->drift, "moved");
+  EXPECT_EQ(drifted->drift_etag, "\"7\"");
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.SetMeetingDrift(999, "", ""); })),
+            ErrorCode::kNotFound);
+
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetCalendarSync(doctor_); })),
+            ErrorCode::kNotFound);
+  CalendarSyncState sync;
+  sync.doctor_id = doctor_;
+  sync.sync_token = "tok-1";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutCalendarSync(sync); }));
+  sync.channel_id = "ch-1";
+  sync.channel_token = "secret";
+  sync.channel_expires_at = clock_.Now() + hours(24);
+  sync.synced_at = clock_.Now();
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutCalendarSync(sync); }));
+  auto got = store_->Read([&](Tx& tx) { return tx.GetCalendarSyncByChannel("ch-1"); });
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(got->doctor_id, doctor_);
+  EXPECT_EQ(got->sync_token, "tok-1");
+  EXPECT_EQ(got->channel_token, "secret");
+  EXPECT_EQ(got->channel_expires_at, clock_.Now() + hours(24));
+  EXPECT_EQ(got->synced_at, clock_.Now());
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetCalendarSyncByChannel(""); })),
+            ErrorCode::kNotFound);
+  sync.doctor_id = 999;
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutCalendarSync(sync); })),
+            ErrorCode::kNotFound);
+
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.ListConnectedDoctors(); })->empty());
+  core::GoogleGrant g;
+  g.doctor_id = doctor_;
+  g.sealed_refresh_token = "k1.r";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); }));
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.ListConnectedDoctors(); }),
+            std::vector<int64_t>{doctor_});
+}
+
 TEST_P(StoreContract, AdminRetryOfAFailedMeeting) {
   Seed();
   auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
@@ -425,6 +493,114 @@ TEST_P(StoreContract, ChangeWhileLeasedRunsAgainAfterCompletionNotInParallel) {
   EXPECT_FALSE((*again)[0].rerun);
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob((*again)[0]); }));
   EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.CountJobs(std::nullopt); }), 0);
+}
+
+// The rerun rule of store.h, raced: a change (UpsertJob) commits while the holder's
+// CompleteJob / RetryJob / ParkJob is already waiting for the row. On PostgreSQL the holder is
+// seen blocked on the change's row lock (pg_stat_activity) before the change commits, which is
+// the READ COMMITTED interleaving that used to delete the job with its rerun flag; on SQLite the
+// holder waits for the write lock. Either way the job must survive, ready and due now.
+TEST_P(StoreContract, ARerunSetDuringTheLeaseIsNeverLost) {
+  const bool pg = GetParam() == "postgres";
+  static int run = 0;
+  const std::string app = "tm_holder_" + std::to_string(getpid()) + "_" + std::to_string(++run);
+  std::string holder_url = db_->url();
+  if (pg) holder_url += "&application_name=" + app;
+  auto holder = OpenStore(holder_url, clock_);
+  ASSERT_TRUE(holder) << holder.error().ToString();
+  const std::string holder_waits =
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '" + app +
+      "' AND wait_event_type = 'Lock') THEN RAISE EXCEPTION 'not waiting yet'; END IF; END $$";
+
+  enum class Op { kComplete, kRetry, kPark };
+  for (Op op : {Op::kComplete, Op::kRetry, Op::kPark}) {
+    const std::string key = "race:" + std::to_string(static_cast<int>(op));
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob(key)); }));
+    LeaseRequest req{.owner = "w1", .max = 1, .lease_for = seconds(30), .now = clock_.Now()};
+    auto leased = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+    ASSERT_TRUE(leased && leased->size() == 1u);
+    const core::Job job = (*leased)[0];
+
+    std::promise<void> upserted;
+    bool saw_wait = !pg;
+    std::thread change([&] {
+      bool signalled = false;
+      auto s = store_->Transact([&](Tx& tx) -> Status {
+        auto j = tx.UpsertJob(NewJob(key));
+        if (!j) return std::unexpected(j.error());
+        if (!j->rerun) return Fail(ErrorCode::kInternal, "the change did not set rerun");
+        if (!signalled) {
+          signalled = true;
+          upserted.set_value();
+        }
+        if (pg) {
+          for (int i = 0; i < 500 && !saw_wait; ++i) {
+            saw_wait = static_cast<bool>(db_->ExecSql(holder_waits));
+            if (!saw_wait) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        }
+        return Ok();
+      });
+      EXPECT_TRUE(s) << s.error().ToString();
+    });
+    upserted.get_future().wait();
+    Instant backoff = clock_.Now() + minutes(5);
+    Status done = (*holder)->Transact([&](Tx& tx) -> Status {
+      switch (op) {
+        case Op::kComplete:
+          return tx.CompleteJob(job);
+        case Op::kRetry:
+          return tx.RetryJob(job, backoff, "503 from Google");
+        case Op::kPark:
+          return tx.ParkJob(job, "needs_reconnect");
+      }
+      return Ok();
+    });
+    change.join();
+    ASSERT_TRUE(done) << done.error().ToString();
+    EXPECT_TRUE(saw_wait) << "the holder never waited for the change's row lock";
+
+    auto after = store_->Read([&](Tx& tx) { return tx.GetJob(key); });
+    ASSERT_TRUE(after) << "the job was deleted with its rerun flag: " << after.error().ToString();
+    EXPECT_EQ(after->state, core::JobState::kReady);
+    EXPECT_TRUE(after->lease_owner.empty());
+    EXPECT_FALSE(after->rerun);
+    EXPECT_LE(after->run_at, clock_.Now()) << "the change must not wait out a backoff or a park";
+    EXPECT_EQ(after->attempts, op == Op::kRetry ? 1 : 0);
+    req.owner = "w2";
+    auto again = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+    ASSERT_TRUE(again);
+    ASSERT_EQ(again->size(), 1u);
+    EXPECT_EQ((*again)[0].key, key);
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob((*again)[0]); }));
+  }
+}
+
+// Without a change during the lease the same calls keep their meaning: deleted, backed off,
+// parked.
+TEST_P(StoreContract, WithoutARerunJobsAreDeletedBackedOffOrParked) {
+  for (const char* key : {"c", "r", "p"}) {
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob(key)); }));
+  }
+  LeaseRequest req{.owner = "w1", .max = 3, .lease_for = seconds(30), .now = clock_.Now()};
+  auto leased = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(leased && leased->size() == 3u);
+  std::map<std::string, core::Job> by_key;
+  for (const auto& j : *leased) by_key[j.key] = j;
+  Instant backoff = clock_.Now() + minutes(5);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJob(by_key["c"]); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.RetryJob(by_key["r"], backoff, "x"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.ParkJob(by_key["p"], "gone"); }));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetJob("c"); })), ErrorCode::kNotFound);
+  auto r = store_->Read([&](Tx& tx) { return tx.GetJob("r"); });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->run_at, backoff);
+  auto p = store_->Read([&](Tx& tx) { return tx.GetJob("p"); });
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->state, core::JobState::kParked);
 }
 
 TEST_P(StoreContract, ExpiredLeaseIsTakenOverAndTheOldHolderIsFenced) {
@@ -744,6 +920,38 @@ TEST_P(StoreContract, AccessLinksOAuthStatesAndSettings) {
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("policy.at_booking", "1"); }));
   EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); }), "1");
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("nope"); })),
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("meeting.b", "2"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("meeting.a", "1"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutSetting("meetings", "x"); }));
+  auto meeting = store_->Read([&](Tx& tx) { return tx.ListSettings("meeting."); });
+  ASSERT_TRUE(meeting) << meeting.error().ToString();
+  using KV = std::pair<std::string, std::string>;
+  EXPECT_EQ(*meeting, (std::vector<KV>{{"meeting.a", "1"}, {"meeting.b", "2"}}));
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.ListSettings(); })->size(), 4u);
+  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }), true);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetSetting("policy.at_booking"); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(*store_->Transact([&](Tx& tx) { return tx.DeleteSetting("policy.at_booking"); }),
+            false);
+}
+
+TEST_P(StoreContract, WebhookEndpointIsReadById) {
+  core::WebhookEndpoint w;
+  w.url = "https://hooks.example/a";
+  w.sealed_secret = "k1.sealed";
+  w.topics = "meeting.ready";
+  w.active = false;
+  auto created = store_->Transact([&](Tx& tx) { return tx.CreateWebhookEndpoint(w); });
+  ASSERT_TRUE(created);
+  auto read = store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->url, "https://hooks.example/a");
+  EXPECT_EQ(read->sealed_secret, "k1.sealed");
+  EXPECT_EQ(read->topics, "meeting.ready");
+  EXPECT_FALSE(read->active);
+  EXPECT_EQ(read->created_at, created->created_at);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id + 1); })),
             ErrorCode::kNotFound);
 }
 

@@ -391,12 +391,39 @@ Status Tx::PutSetting(std::string_view key, std::string_view value) {
   return Ok();
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Tx::ListSettings() {
-  auto r = Exec("SELECT key, value FROM settings ORDER BY key", {});
+Result<bool> Tx::DeleteSetting(std::string_view key) {
+  auto r = Exec("DELETE FROM settings WHERE key = ?", {std::string(key)});
+  if (!r) return std::unexpected(r.error());
+  return r->affected > 0;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Tx::ListSettings(std::string_view prefix) {
+  auto r = prefix.empty()
+               ? Exec("SELECT key, value FROM settings ORDER BY key", {})
+               : Exec("SELECT key, value FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key",
+                      {static_cast<int64_t>(prefix.size()), std::string(prefix)});
   if (!r) return std::unexpected(r.error());
   std::vector<std::pair<std::string, std::string>> out;
   for (const Row& row : r->rows) out.emplace_back(row.Text(0), row.Text(1));
   return out;
+}
+
+// --- Webhook endpoints (the rest of their operations live with the outbox in tx_jobs.cc) ---
+
+Result<core::WebhookEndpoint> Tx::GetWebhookEndpoint(int64_t id) {
+  auto row = ExecOne(
+      "SELECT id, url, sealed_secret, topics, active, created_at FROM webhook_endpoints "
+      "WHERE id = ?",
+      {id}, fmt::format("webhook endpoint {}", id));
+  if (!row) return std::unexpected(row.error());
+  core::WebhookEndpoint w;
+  w.id = row->Int(0);
+  w.url = row->Text(1);
+  w.sealed_secret = row->Text(2);
+  w.topics = row->Text(3);
+  w.active = row->Bool(4);
+  w.created_at = row->Time(5);
+  return w;
 }
 
 }  // namespace telemeet::store

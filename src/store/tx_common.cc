@@ -80,6 +80,8 @@ core::Meeting MeetingFrom(const Row& r) {
   m.attempts = static_cast<int32_t>(r.Int(13));
   m.last_error = r.Text(14);
   m.updated_at = r.Time(15);
+  m.drift = r.Text(16);
+  m.drift_etag = r.Text(17);
   return m;
 }
 

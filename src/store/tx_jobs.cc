@@ -170,25 +170,33 @@ Status Tx::ExtendLease(const core::Job& job, Instant until) {
 }
 
 Status Tx::CompleteJob(const core::Job& job) {
+  // Each statement decides on the row as it is when the statement locks it, so a rerun set by a
+  // concurrent UpsertJob is never deleted with the job: under PostgreSQL's READ COMMITTED a
+  // DELETE waiting for UpsertJob's row lock re-checks `rerun = 0` on the committed version and
+  // skips the row, and the UPDATE below (a new statement, a new snapshot) then sees the flag.
+  // (SQLite's write transactions are serial; the same statements are correct there too.)
+  auto r = Exec("DELETE FROM jobs WHERE id = ? AND lease_owner = ? AND lease_seq = ? AND rerun = 0",
+                {job.id, job.lease_owner, job.lease_seq});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected > 0) return Ok();
   // Changed while we worked on it: run again now, from the latest state.
   auto again = Exec(
       "UPDATE jobs SET lease_owner = NULL, rerun = 0, run_at = ?, attempts = 0, last_error = '' "
       "WHERE id = ? AND lease_owner = ? AND lease_seq = ? AND rerun = 1",
       {TimeValue(Now()), job.id, job.lease_owner, job.lease_seq});
   if (!again) return std::unexpected(again.error());
-  if (again->affected > 0) return Ok();
-  auto r = Exec("DELETE FROM jobs WHERE id = ? AND lease_owner = ? AND lease_seq = ?",
-                {job.id, job.lease_owner, job.lease_seq});
-  if (!r) return std::unexpected(r.error());
-  if (r->affected == 0) return LeaseLost(job);
+  if (again->affected == 0) return LeaseLost(job);
   return Ok();
 }
 
+// RetryJob and ParkJob read `rerun` in the UPDATE that releases the lease: PostgreSQL evaluates
+// the SET expressions on the row version it locked (the latest committed one), so a flag set by
+// a concurrent UpsertJob is seen, never overwritten unseen.
 Status Tx::RetryJob(const core::Job& job, Instant run_at, std::string_view error) {
   return LeasedUpdate(job,
-                      "lease_owner = NULL, rerun = 0, attempts = attempts + 1, last_error = ?, "
-                      "run_at = ?",
-                      {std::string(error.substr(0, 2000)), TimeValue(run_at)});
+                      "lease_owner = NULL, attempts = attempts + 1, last_error = ?, "
+                      "run_at = CASE WHEN rerun = 1 THEN ? ELSE ? END, rerun = 0",
+                      {std::string(error.substr(0, 2000)), TimeValue(Now()), TimeValue(run_at)});
 }
 
 Status Tx::ReleaseJob(const core::Job& job) {
@@ -196,8 +204,11 @@ Status Tx::ReleaseJob(const core::Job& job) {
 }
 
 Status Tx::ParkJob(const core::Job& job, std::string_view reason) {
-  return LeasedUpdate(job, "lease_owner = NULL, rerun = 0, state = 'parked', last_error = ?",
-                      {std::string(reason.substr(0, 2000))});
+  return LeasedUpdate(job,
+                      "lease_owner = NULL, last_error = ?, "
+                      "state = CASE WHEN rerun = 1 THEN 'ready' ELSE 'parked' END, "
+                      "run_at = CASE WHEN rerun = 1 THEN ? ELSE run_at END, rerun = 0",
+                      {std::string(reason.substr(0, 2000)), TimeValue(Now())});
 }
 
 Result<int64_t> Tx::ParkDoctorJobs(int64_t doctor_id, std::string_view reason) {

@@ -42,7 +42,7 @@ google::StoredGrant ToStoredGrant(const core::GoogleGrant& g) {
   s.scopes = SplitScopes(g.scopes);
   s.needs_reconnect = g.status == core::GrantStatus::kNeedsReconnect;
   s.reconnect_reason = s.needs_reconnect ? g.last_error : std::string();
-  s.version = g.updated_at.time_since_epoch().count();
+  s.version = g.version;
   return s;
 }
 
@@ -135,20 +135,68 @@ Status StoreGrantStore::SaveGrant(const google::StoredGrant& grant) {
   });
 }
 
+namespace {
+
+// The store bumps a grant's version on every write.
+bool SameRow(const core::GoogleGrant& a, const core::GoogleGrant& b) {
+  return a.version == b.version;
+}
+
+Result<core::GoogleGrant> LiveGrant(store::Tx& tx, int64_t id, bool lock) {
+  auto current = lock ? tx.LockGrant(id) : tx.GetGrant(id);
+  if (!current) return std::unexpected(current.error());
+  if (current->status == core::GrantStatus::kDisconnected) {
+    return Fail(ErrorCode::kNotFound, fmt::format("doctor {} has no Google grant", id));
+  }
+  return current;
+}
+
+}  // namespace
+
 Status StoreGrantStore::LockAndUpdate(std::string_view doctor_id, const Update& update) {
   auto id = ParseDoctorId(doctor_id);
   if (!id) return std::unexpected(id.error());
-  return store_.Transact([&](store::Tx& tx) -> Status {
-    auto current = tx.LockGrant(*id);
-    if (!current) return std::unexpected(current.error());
-    if (current->status == core::GrantStatus::kDisconnected) {
-      return Fail(ErrorCode::kNotFound, fmt::format("doctor {} has no Google grant", *id));
-    }
-    auto next = update(ToStoredGrant(*current));
+  if (store_.backend() == "postgres") {
+    // The row lock excludes only this doctor's other refreshers, so the network call may run
+    // under it.
+    return store_.Transact([&](store::Tx& tx) -> Status {
+      auto current = LiveGrant(tx, *id, /*lock=*/true);
+      if (!current) return std::unexpected(current.error());
+      auto next = update(ToStoredGrant(*current));
+      if (!next) return std::unexpected(next.error());
+      if (!next->has_value()) return Ok();
+      return Write(tx, *current, **next, *id);
+    });
+  }
+  // SQLite has one writer for the whole database: holding it across a call to Google would stall
+  // every other write for as long as Google takes. So `update` runs outside any transaction, and
+  // its result is written only if the row is still the one it saw; otherwise it runs again on
+  // the newer row (which usually carries the token another refresher just stored). Within this
+  // process the token provider's single flight already keeps refreshes of a doctor to one.
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    auto seen = store_.Read([&](store::Tx& tx) { return LiveGrant(tx, *id, /*lock=*/false); });
+    if (!seen) return std::unexpected(seen.error());
+    auto next = update(ToStoredGrant(*seen));
     if (!next) return std::unexpected(next.error());
     if (!next->has_value()) return Ok();
-    return Write(tx, *current, **next, *id);
-  });
+    bool raced = false;
+    Status written = store_.Transact([&](store::Tx& tx) -> Status {
+      raced = false;
+      auto current = LiveGrant(tx, *id, /*lock=*/true);
+      if (!current) return std::unexpected(current.error());
+      if (!SameRow(*current, *seen)) {
+        raced = true;
+        return Ok();
+      }
+      return Write(tx, *current, **next, *id);
+    });
+    if (!written || !raced) return written;
+    if (attempt == kAttempts) {
+      return Fail(ErrorCode::kAborted,
+                  fmt::format("doctor {}'s Google grant kept changing during the update", *id));
+    }
+  }
 }
 
 Status StoreGrantStore::MarkNeedsReconnect(std::string_view doctor_id, std::string_view reason) {

@@ -22,8 +22,7 @@ namespace telemeet::sync {
 
 inline constexpr std::string_view kNeedsReconnectTopic = "doctor.needs_reconnect";
 
-// Conversions between the two grant shapes. `version` is not stored by core; it is derived
-// from updated_at (microseconds), which the store sets on every write.
+// Conversions between the two grant shapes (`version` is the store's, bumped on every write).
 google::StoredGrant ToStoredGrant(const core::GoogleGrant& grant);
 core::GoogleGrant ToCoreGrant(const google::StoredGrant& grant, int64_t doctor_id);
 
@@ -39,7 +38,10 @@ class StoreGrantStore final : public google::GrantStore {
   Result<std::optional<google::StoredGrant>> LoadGrant(std::string_view doctor_id) override;
   // Saving a live grant wakes the doctor's work; saving a dead one parks it (see the top).
   Status SaveGrant(const google::StoredGrant& grant) override;
-  // A write transaction holding the grant row lock (Tx::LockGrant) around `update`.
+  // PostgreSQL: a write transaction holding the grant row lock (Tx::LockGrant) around `update`.
+  // SQLite: `update` runs outside any transaction (SQLite's one writer lock must not wait on
+  // Google); its result is written only if the row did not change meanwhile, else it runs
+  // again on the new row (kAborted after 4 such races).
   Status LockAndUpdate(std::string_view doctor_id, const Update& update) override;
   // Under the row lock: dead, the access token dropped, the doctor's jobs parked and the
   // outbox told (once). kNotFound without a grant.

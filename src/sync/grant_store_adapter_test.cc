@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/time.h"
 #include "sync/testing_util.h"
@@ -125,6 +127,55 @@ TEST_F(StoreGrantStoreTest, LockAndUpdateWritesWhatTheUpdateReturns) {
   ASSERT_FALSE(failed.has_value());
   EXPECT_EQ(failed.error().code(), ErrorCode::kUnavailable);
   EXPECT_EQ((**grants_.LoadGrant(DoctorKey())).sealed_access_token, "k1.newer-access");
+}
+
+// On SQLite the update (a refresh at Google) must not hold the database's one write lock:
+// another writer finishes while the update is still waiting for "Google".
+TEST_F(StoreGrantStoreTest, OtherWritersProceedWhileAnUpdateWaitsOnGoogle) {
+  ASSERT_TRUE(grants_.SaveGrant(Fresh()));
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread refresher([&] {
+    auto s = grants_.LockAndUpdate(DoctorKey(), [&](const google::StoredGrant& current) {
+      entered.set_value();
+      released.wait();
+      google::StoredGrant next = current;
+      next.sealed_access_token = "k1.refreshed";
+      return Result<std::optional<google::StoredGrant>>(next);
+    });
+    EXPECT_TRUE(s.has_value()) << s.error().ToString();
+  });
+  entered.get_future().wait();
+  // A write of another kind while the refresh is in flight: it must not wait for it.
+  auto booked = std::async(std::launch::async, [&] { return Book(9); });
+  EXPECT_EQ(booked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  release.set_value();
+  refresher.join();
+  EXPECT_GT(booked.get().id, 0);
+  EXPECT_EQ((**grants_.LoadGrant(DoctorKey())).sealed_access_token, "k1.refreshed");
+}
+
+// A grant rewritten while an update ran (a reconnect) is not overwritten with the update's
+// result computed from the old row: the update runs again on the new row.
+TEST_F(StoreGrantStoreTest, AnUpdateRacedByAnotherWriteRunsAgainOnTheNewRow) {
+  ASSERT_TRUE(grants_.SaveGrant(Fresh()));
+  std::vector<std::string> seen;
+  auto s = grants_.LockAndUpdate(DoctorKey(), [&](const google::StoredGrant& current) {
+    seen.push_back(current.sealed_access_token);
+    if (seen.size() == 1) {
+      google::StoredGrant reconnected = Fresh();
+      reconnected.sealed_access_token = "k1.reconnected";
+      EXPECT_TRUE(grants_.SaveGrant(reconnected).has_value());
+      google::StoredGrant stale = current;
+      stale.sealed_access_token = "k1.from-the-old-row";
+      return Result<std::optional<google::StoredGrant>>(stale);
+    }
+    return Result<std::optional<google::StoredGrant>>(std::nullopt);  // fresh enough now
+  });
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(seen, (std::vector<std::string>{"k1.sealed-access", "k1.reconnected"}));
+  EXPECT_EQ((**grants_.LoadGrant(DoctorKey())).sealed_access_token, "k1.reconnected");
 }
 
 TEST_F(StoreGrantStoreTest, DyingGrantParksJobsAndAnnouncesOnce) {

@@ -91,7 +91,27 @@ std::string FormatReconcilePayload(const ReconcilePayload& p) {
   return fmt::format("{} poll={}", p.appointment_id, p.polls);
 }
 
+MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
+                             MeetingSettings out) {
+  for (const auto& [key, value] : settings) {
+    if (key == kSettingCreateOn) {
+      if (value == "booking") out.policy.create_at_booking = true;
+      if (value == "confirmation") out.policy.create_at_booking = false;
+    } else if (key == kSettingSendUpdates) {
+      for (auto v : {google::SendUpdates::kAll, google::SendUpdates::kExternalOnly,
+                     google::SendUpdates::kNone}) {
+        if (value == google::SendUpdatesName(v)) out.send_updates = v;
+      }
+    } else if (key == kSettingCancelMode) {
+      if (value == "delete") out.cancel_mode = CancelMode::kDelete;
+      if (value == "mark_cancelled") out.cancel_mode = CancelMode::kMarkCancelled;
+    }
+  }
+  return out;
+}
+
 struct Reconciler::Snapshot {
+  MeetingSettings settings;
   core::Appointment appointment;
   core::Service service;
   core::Patient patient;
@@ -142,6 +162,11 @@ Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
     } else if (grant.error().code() != ErrorCode::kNotFound) {
       return std::unexpected(grant.error());
     }
+    auto settings = tx.ListSettings(kSettingPrefix);
+    if (!settings) return std::unexpected(settings.error());
+    s.settings = SettingsFrom(*settings, {.policy = options_.policy,
+                                          .send_updates = options_.send_updates,
+                                          .cancel_mode = options_.cancel_mode});
     auto meeting = tx.GetMeeting(appointment_id);
     if (meeting) {
       s.meeting = std::move(*meeting);
@@ -379,8 +404,8 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
       plan.disposition = Disposition::kCompleted;
       return;
     }
-    auto updated =
-        calendar_.UpdateEvent(snap.doctor_key, m.calendar_id, *spec, event, options_.send_updates);
+    auto updated = calendar_.UpdateEvent(snap.doctor_key, m.calendar_id, *spec, event,
+                                         snap.settings.send_updates);
     if (!updated) {
       ApplyError(snap, updated.error(), plan);
       return;
@@ -398,7 +423,7 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
     return;
   }
   auto made = calendar_.InsertEvent(snap.doctor_key, plan.meeting.calendar_id, *spec,
-                                    options_.send_updates);
+                                    snap.settings.send_updates);
   if (!made) return ApplyError(snap, made.error(), plan);
   ApplyEvent(snap, std::move(made->event), plan);
 }
@@ -428,7 +453,7 @@ void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
   }
   auto event =
       calendar_.PatchEventTimes(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id,
-                                spec->start, spec->end, options_.send_updates);
+                                spec->start, spec->end, snap.settings.send_updates);
   if (!event) {
     if (event.error().kind() == ErrorKind::kNotFound) {
       plan.meeting.state = MeetingState::kCreating;
@@ -442,8 +467,14 @@ void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
 }
 
 void Reconciler::ActDelete(const Snapshot& snap, Plan& plan) {
-  auto gone = calendar_.DeleteEvent(snap.doctor_key, plan.meeting.calendar_id,
-                                    plan.meeting.event_id, options_.send_updates);
+  // A cancelled appointment's event may be kept as "cancelled" (the admin's cancel_mode); a
+  // meeting no longer wanted for another reason (not telemedicine, not yet confirmed) is deleted.
+  const bool mark =
+      snap.desired.cancelled && snap.settings.cancel_mode == CancelMode::kMarkCancelled;
+  auto gone = mark ? calendar_.CancelEvent(snap.doctor_key, plan.meeting.calendar_id,
+                                           plan.meeting.event_id, snap.settings.send_updates)
+                   : calendar_.DeleteEvent(snap.doctor_key, plan.meeting.calendar_id,
+                                           plan.meeting.event_id, snap.settings.send_updates);
   if (!gone) return ApplyError(snap, gone.error(), plan);
   plan.meeting.state = snap.desired.cancelled ? MeetingState::kCancelled : MeetingState::kNotNeeded;
   plan.meeting.join_url.clear();
@@ -514,7 +545,8 @@ RunResult Reconciler::Run(const core::Job& job) {
   }
 
   snap->doctor_key = std::to_string(snap->appointment.doctor_id);
-  snap->desired = core::DesiredFor(snap->service, snap->appointment, options_.policy, snap->grant);
+  snap->desired =
+      core::DesiredFor(snap->service, snap->appointment, snap->settings.policy, snap->grant);
   core::Decision decision = core::NextAction(snap->desired, snap->meeting);
   plan.action = decision.action;
   plan.decided = decision.state;
@@ -595,10 +627,7 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
 
   return store_.Transact([&](store::Tx& tx) -> Status {
     // The job's fate first: every one of these checks the lease, so a worker that lost its
-    // job writes nothing. Touching the row first takes its lock for the whole transaction:
-    // under PostgreSQL's READ COMMITTED a change committed between CompleteJob's "rerun?"
-    // update and its delete would otherwise be deleted with the job (a lost rerun).
-    if (auto s = tx.ExtendLease(job, now + options_.lease_for); !s) return s;
+    // job writes nothing; a change made meanwhile (rerun) survives each of them (store.h).
     switch (plan.disposition) {
       case Disposition::kCompleted:
       case Disposition::kLeaseLost:

@@ -22,6 +22,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "core/meeting.h"
@@ -43,10 +45,35 @@ inline constexpr std::string_view kMeetingCancelled = "meeting.cancelled";
 inline constexpr std::string_view kAppointmentIdProperty = "telemeetAppointmentId";
 inline constexpr std::string_view kAppointmentUidProperty = "telemeetAppointmentUid";
 
+// How a cancelled appointment's event ends (M12): deleted, or patched to status "cancelled".
+enum class CancelMode { kDelete, kMarkCancelled };
+
+// The admin's meeting policy (M1/M8/M12/M14), saved by the API in the settings table. The
+// reconciler reads these keys in the same read transaction as the appointment, so a change
+// applies to the next run of every job (no cache: one small indexed query per run); an absent
+// or unknown value falls back to ReconcilerOptions.
+inline constexpr std::string_view kSettingPrefix = "meeting.";
+inline constexpr std::string_view kSettingCreateOn = "meeting.create_on";  // booking|confirmation
+inline constexpr std::string_view kSettingSendUpdates =
+    "meeting.send_updates";  // all|externalOnly|none
+inline constexpr std::string_view kSettingCancelMode =
+    "meeting.cancel_mode";  // delete|mark_cancelled
+
+struct MeetingSettings {
+  core::MeetingPolicy policy{};
+  google::SendUpdates send_updates = google::SendUpdates::kNone;
+  CancelMode cancel_mode = CancelMode::kDelete;
+};
+// `defaults` overridden by the meeting.* settings that are present and valid.
+MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
+                             MeetingSettings defaults);
+
 struct ReconcilerOptions {
+  // Defaults of the admin settings above.
   core::MeetingPolicy policy{};
   // sendUpdates on every call (M14): none by default, so the clinic controls messaging.
   google::SendUpdates send_updates = google::SendUpdates::kNone;
+  CancelMode cancel_mode = CancelMode::kDelete;
   // Add the patient (when they have an email) as an attendee.
   bool invite_patient = false;
   // nullopt: the calendar's default reminders.

@@ -69,5 +69,25 @@ TEST(CallCollectorTest, RoutesRecordsToTheCallingThreadsScope) {
   EXPECT_TRUE(outer.Take().empty());
 }
 
+TEST(MeetingSettingsTest, ValidSettingsOverrideTheDefaultsAndUnknownValuesAreIgnored) {
+  MeetingSettings defaults;
+  defaults.send_updates = google::SendUpdates::kExternalOnly;
+  MeetingSettings none = SettingsFrom({}, defaults);
+  EXPECT_FALSE(none.policy.create_at_booking);
+  EXPECT_EQ(none.send_updates, google::SendUpdates::kExternalOnly);
+  EXPECT_EQ(none.cancel_mode, CancelMode::kDelete);
+  MeetingSettings all = SettingsFrom({{"meeting.cancel_mode", "mark_cancelled"},
+                                      {"meeting.create_on", "booking"},
+                                      {"meeting.send_updates", "all"}},
+                                     defaults);
+  EXPECT_TRUE(all.policy.create_at_booking);
+  EXPECT_EQ(all.send_updates, google::SendUpdates::kAll);
+  EXPECT_EQ(all.cancel_mode, CancelMode::kMarkCancelled);
+  MeetingSettings bad = SettingsFrom(
+      {{"meeting.create_on", "Booking"}, {"meeting.send_updates", "everyone"}}, defaults);
+  EXPECT_FALSE(bad.policy.create_at_booking);
+  EXPECT_EQ(bad.send_updates, google::SendUpdates::kExternalOnly);
+}
+
 }  // namespace
 }  // namespace telemeet::sync

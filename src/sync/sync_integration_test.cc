@@ -714,6 +714,147 @@ TEST_P(SyncIntegrationTest, LongCallsKeepTheirLeaseAgainstASecondWorker) {
   EXPECT_EQ(Inserts(), 3);
 }
 
+// --- The admin's meeting policy (settings table, as the API saves it) ---
+
+TEST_P(SyncIntegrationTest, CreateOnBookingMakesAMeetingForABookedAppointment) {
+  ASSERT_TRUE(
+      store_->Transact([&](store::Tx& tx) { return tx.PutSetting(kSettingCreateOn, "booking"); }));
+  Connect();
+  worker_->Start();
+  core::Appointment booked = Book(At(2, 8), /*confirm=*/false);
+  core::Meeting m = WaitForState(booked.id, core::MeetingState::kReady);
+  EXPECT_TRUE(m.join_url.starts_with("https://meet.google.com/"));
+  EXPECT_EQ(Inserts(), 1);
+  // Back to "confirmation": the next booked appointment waits for its confirmation.
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.PutSetting(kSettingCreateOn, "confirmation"); }));
+  core::Appointment later = Book(At(2, 10), /*confirm=*/false);
+  WaitIdle();
+  EXPECT_FALSE(MeetingOf(later.id).has_value());
+  EXPECT_EQ(Inserts(), 1);
+}
+
+TEST_P(SyncIntegrationTest, SendUpdatesSettingReachesGoogle) {
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.PutSetting(kSettingSendUpdates, "externalOnly"); }));
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  WaitForState(a.id, core::MeetingState::kReady);
+  ASSERT_TRUE(
+      store_->Transact([&](store::Tx& tx) { return tx.PutSetting(kSettingSendUpdates, "all"); }));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(a.id, At(3, 8), At(3, 8) + minutes(30)); }));
+  worker_->Nudge();
+  WaitFor(
+      a.id, [&](const core::Meeting& m) { return m.synced_start == At(3, 8); }, "rescheduled");
+  std::vector<std::string> sent;  // method and sendUpdates of every write
+  for (const auto& e : google_->RequestLog()) {
+    if (e.method == "GET" || !e.path.starts_with(kEventsPath)) continue;
+    auto q = ParseQuery(e.query).value_or(KeyValues{});
+    sent.push_back(e.method + " " + FindValue(q, "sendUpdates").value_or("(absent)"));
+  }
+  EXPECT_EQ(sent, (std::vector<std::string>{"POST externalOnly", "PATCH all"}));
+}
+
+TEST_P(SyncIntegrationTest, CancelModeMarkCancelledPatchesTheStatusInsteadOfDeleting) {
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.PutSetting(kSettingCancelMode, "mark_cancelled"); }));
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  google_->ClearRequestLog();
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kCancelled);
+  EXPECT_TRUE(m.join_url.empty());
+  EXPECT_EQ(Requests("DELETE", kEventsPath), 0);
+  EXPECT_EQ(Requests("PATCH", kEventsPath + "/" + ready.event_id), 1);
+  auto event = EventAtGoogle(ready.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["status"], "cancelled");
+  // The conference was not touched: the event still names its Meet.
+  EXPECT_EQ((*event)["hangoutLink"], ready.join_url);
+  WaitIdle();
+  EXPECT_EQ(OutboxTopics(a.id), (std::vector<std::string>{"meeting.ready", "meeting.cancelled"}));
+  bool patch_audited = false;
+  for (const auto& e : Audit(a.id)) patch_audited |= e.action == "google.events.patch";
+  EXPECT_TRUE(patch_audited);
+}
+
+// An idle worker reads when the next job is due (one read transaction per poll interval) and
+// writes nothing; work added without a Nudge is still found within a poll interval.
+TEST_P(SyncIntegrationTest, AnIdleWorkerMakesNoWriteTransactions) {
+  Connect();
+  testing::CountingStore counting(*store_);
+  Reconciler reconciler(counting, *calendar_, calls_, clock_, reconciler_->options());
+  WorkerOptions w;
+  w.threads = 2;
+  w.poll_interval = milliseconds(20);
+  Worker worker(counting, reconciler, clock_, w);
+  worker.Start();
+  std::this_thread::sleep_for(milliseconds(100));  // the first lease at start-up is a write
+  const int64_t writes = counting.writes();
+  const int64_t reads = counting.reads();
+  const int64_t waits = worker.idle_waits();
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_EQ(counting.writes(), writes) << "an idle worker must not write";
+  EXPECT_GE(counting.reads() - reads, 8) << "an idle worker reads the next due time per poll";
+  EXPECT_GE(worker.idle_waits() - waits, 8);
+  EXPECT_EQ(worker.lease_errors(), 0);
+
+  // Work that arrives without a Nudge (another process) is found by the next poll.
+  core::Appointment a;
+  a.doctor_id = clinic_.doctor.id;
+  a.service_id = clinic_.service.id;
+  a.patient_id = clinic_.patient.id;
+  a.start = At(2, 8);
+  a.end = a.start + minutes(30);
+  a.time_zone = "Europe/Berlin";
+  a.status = core::AppointmentStatus::kConfirmed;
+  auto made = store_->Transact([&](store::Tx& tx) { return tx.CreateAppointment(a); });
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  WaitForState(made->id, core::MeetingState::kReady);
+  EXPECT_GT(counting.writes(), writes);
+  WaitIdle();
+  std::this_thread::sleep_for(milliseconds(100));
+  const int64_t after_work = counting.writes();
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(counting.writes(), after_work) << "idle again: no writes";
+  worker.Stop();
+}
+
+// A job that falls due later (here: the lease of a worker that died) wakes the idle worker at
+// that moment, not at its next poll.
+TEST_P(SyncIntegrationTest, AnIdleWorkerWakesWhenTheNextJobFallsDue) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  store::LeaseRequest r;
+  r.owner = "a-worker-that-died";
+  r.max = 1;
+  r.lease_for = milliseconds(400);
+  r.now = clock_.Now();
+  auto ghost = store_->Transact([&](store::Tx& tx) { return tx.LeaseJobs(r); });
+  ASSERT_TRUE(ghost.has_value() && ghost->size() == 1u);
+  testing::CountingStore counting(*store_);
+  WorkerOptions w;
+  w.threads = 2;
+  w.poll_interval = milliseconds(5'000);
+  Worker worker(counting, *reconciler_, clock_, w);
+  const auto started = std::chrono::steady_clock::now();
+  worker.Start();
+  WaitForState(a.id, core::MeetingState::kReady);
+  const auto took = std::chrono::steady_clock::now() - started;
+  worker.Stop();
+  EXPECT_GE(took, milliseconds(300));
+  EXPECT_LT(took, milliseconds(3'000)) << "the worker waited for its poll, not for the job";
+  // The worker's own writes (the run's go through the fixture's store): the lease at start-up
+  // and the one when the job fell due, not one per poll.
+  EXPECT_LE(counting.writes(), 4);
+}
+
 // The same behaviour on both backends; the PostgreSQL half is registered with the label
 // postgres and a server fixture (see CMakeLists.txt).
 INSTANTIATE_TEST_SUITE_P(Backends, SyncIntegrationTest, ::testing::Values("sqlite", "postgres"),

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -100,6 +101,27 @@ class TempStore {
   std::string schema_;
   std::string url_;
   std::unique_ptr<store::Store> store_;
+};
+
+// A Store that counts the transactions run through it (read and write), forwarding everything
+// to `inner`: tests check that an idle worker only reads.
+class CountingStore : public store::Store {
+ public:
+  explicit CountingStore(store::Store& inner) : inner_(inner) {}
+  std::string_view backend() const override { return inner_.backend(); }
+  Result<int> Migrate() override { return inner_.Migrate(); }
+  Result<int> SchemaVersion() override { return inner_.SchemaVersion(); }
+  Status Run(store::TxMode mode, const std::function<Status(store::Tx&)>& fn) override {
+    (mode == store::TxMode::kWrite ? writes_ : reads_).fetch_add(1);
+    return inner_.Run(mode, fn);
+  }
+  int64_t writes() const { return writes_.load(); }
+  int64_t reads() const { return reads_.load(); }
+
+ private:
+  store::Store& inner_;
+  std::atomic<int64_t> writes_{0};
+  std::atomic<int64_t> reads_{0};
 };
 
 struct Clinic {

@@ -105,13 +105,33 @@ void Worker::RenewLeases() {
   }
 }
 
+std::optional<std::chrono::microseconds> Worker::UntilNextDue() {
+  auto next = store_.Read(
+      [&](store::Tx& tx) { return tx.NextDueAt(std::string(store::kReconcileJobKind)); });
+  if (!next) {
+    int64_t streak = lease_errors_.fetch_add(1);
+    if (streak % 100 == 0) {
+      obs::Log().Warn("reading the next due reconcile job failed",
+                      {{"error", next.error().ToString()}, {"failures", streak + 1}});
+    }
+    return std::chrono::microseconds(options_.poll_interval);  // unknown: lease after a poll
+  }
+  if (!next->has_value()) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::microseconds>(**next - clock_.Now());
+}
+
 void Worker::DispatchLoop() {
   std::unique_lock lock(mu_);
+  // Leasing is a write transaction; it runs only when a job is known to be due (a nudge, a
+  // runner finishing, or NextDueAt in a read transaction says so). An idle worker reads.
+  bool lease_now = true;
   while (running_) {
+    const bool nudged = nudged_;
     nudged_ = false;
     const int free = options_.threads - busy_ - static_cast<int>(queue_.size());
+    bool leased = false;
     bool maybe_more = false;
-    if (free > 0) {
+    if (free > 0 && (lease_now || nudged)) {
       const int want = std::min(free, options_.batch);
       lock.unlock();
       std::vector<core::Job> jobs = Lease(want);
@@ -123,16 +143,43 @@ void Worker::DispatchLoop() {
         queue_.push_back(id);
       }
       if (!jobs.empty()) runner_cv_.notify_all();
+      leased = true;
       maybe_more = static_cast<int>(jobs.size()) == want;
     }
+    lease_now = false;
     lock.unlock();
     RenewLeases();
     lock.lock();
     if (!running_) break;
-    if (maybe_more && options_.threads - busy_ - static_cast<int>(queue_.size()) > 0) continue;
-    // Sleep until a runner frees up after a full lease, a nudge, or the poll interval; renew
-    // leases at least every quarter lease.
+    const bool room = options_.threads - busy_ - static_cast<int>(queue_.size()) > 0;
+    if (maybe_more && room) {
+      lease_now = true;
+      continue;
+    }
+    // Sleep until the next job falls due (bounded by the poll interval, so work added by other
+    // processes is seen), a nudge, or a runner freeing up; renew leases at least every quarter
+    // lease.
     auto wait = std::min<std::chrono::microseconds>(options_.poll_interval, options_.lease_for / 4);
+    if (room && !nudged_) {
+      lock.unlock();
+      std::optional<std::chrono::microseconds> until = UntilNextDue();
+      lock.lock();
+      if (!running_) break;
+      if (until && *until <= std::chrono::microseconds::zero()) {
+        if (!leased) {
+          lease_now = true;
+          continue;
+        }
+        // Due, yet the lease we just made did not get it (another instance is taking it right
+        // now): look again shortly rather than spin.
+        wait = std::min<std::chrono::microseconds>(wait, std::chrono::milliseconds(20));
+        lease_now = true;
+      } else if (until) {
+        wait = std::min(wait, *until);
+        lease_now = *until <= wait;
+      }
+    }
+    idle_waits_.fetch_add(1);
     dispatch_cv_.wait_for(lock, wait, [&] { return !running_ || nudged_; });
   }
 }

@@ -2,10 +2,12 @@
 // small batches and runs them on N threads through the Reconciler, so many Google calls are in
 // flight at once (the Calendar client blocks its thread; the rate limiter it holds paces them).
 // One dispatcher thread owns the queue side: it leases as many jobs as there are idle runners,
-// renews the leases of jobs held longer than half their lease, sleeps on a condition variable
-// when nothing is due (woken by Nudge() or the poll interval), and on Stop() gives back the jobs
-// it leased but did not start. Any number of workers, in one process or many sharing one
-// PostgreSQL, split the work: a job is leased by one owner at a time (SKIP LOCKED).
+// renews the leases of jobs held longer than half their lease, and when nothing is due sleeps
+// until the next job falls due (Tx::NextDueAt in a read transaction), at most the poll interval,
+// woken early by Nudge() or a runner finishing; an idle worker makes no write transactions.
+// On Stop() it gives back the jobs it leased but did not start. Any number of workers, in one
+// process or many sharing one PostgreSQL, split the work: a job is leased by one owner at a time
+// (SKIP LOCKED).
 //
 //   Worker worker(*store, reconciler, clock, WorkerOptions{.threads = 16});
 //   worker.Start();
@@ -22,6 +24,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,8 +41,9 @@ struct WorkerOptions {
   int threads = 16;
   int batch = 8;  // at most this many jobs per lease call
   std::chrono::microseconds lease_for{std::chrono::seconds(60)};
-  // How often an idle worker looks for due jobs (also the reaction time to expired leases and
-  // backoffs coming due).
+  // The longest an idle worker sleeps before reading when the next job is due again (a read
+  // transaction): the reaction time to work other processes add without a Nudge. Backoffs and
+  // expired leases it already knows of wake it when they fall due.
   std::chrono::milliseconds poll_interval{500};
   std::string owner;  // empty: "<host>:<pid>:<random>"
   // Optional: telemeet_reconcile_runs_total{action, disposition} and
@@ -66,8 +70,10 @@ class Worker {
 
   const std::string& owner() const { return options_.owner; }
   int64_t runs() const { return runs_.load(); }
-  // Lease calls that failed (store unreachable); logged once per 100.
+  // Lease (and next-due) reads that failed (store unreachable); logged once per 100.
   int64_t lease_errors() const { return lease_errors_.load(); }
+  // Times the dispatcher went to sleep (for tests: an idle worker keeps polling).
+  int64_t idle_waits() const { return idle_waits_.load(); }
 
  private:
   struct Held {
@@ -77,6 +83,9 @@ class Worker {
   };
 
   void DispatchLoop();
+  // How long until the next reconcile job is due (read transaction): nullopt when none is
+  // ready; zero or less when one is due now; the poll interval when the store could not say.
+  std::optional<std::chrono::microseconds> UntilNextDue();
   void RunnerLoop();
   // With mu_ held released: lease up to `n` jobs.
   std::vector<core::Job> Lease(int n);
@@ -101,6 +110,7 @@ class Worker {
   std::vector<std::thread> runners_;
   std::atomic<int64_t> runs_{0};
   std::atomic<int64_t> lease_errors_{0};
+  std::atomic<int64_t> idle_waits_{0};
 };
 
 }  // namespace telemeet::sync
