@@ -370,6 +370,10 @@ test('an admin signs in and changes a meeting policy', async () => {
   assert.equal(await redirect.inputValue(), tm.base + '/oauth/google/callback');
   assert.equal(await page.getByLabel('Client secret').inputValue(), '');
   assert.equal(await page.getByRole('button', {name: 'Copy the redirect URI'}).isVisible(), true);
+  // The API offers a check of the client (POST /api/v1/settings/google/test): the button shows.
+  await page.getByRole('button', {name: 'Check', exact: true}).click();
+  await page.locator('#google-form .status.ok', {hasText: 'Google accepted the client settings'})
+      .waitFor();
   await screenshot(page, 'admin-google');
   // Sign out: back to the sign-in page, and the admin page is closed to this browser.
   await page.getByRole('button', {name: 'Sign out'}).click();
