@@ -263,6 +263,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   notify::NotifierOptions notify_options;
   notify_options.owner = worker.owner() + ":notify";
   notify_options.public_url = config.PublicUrl();
+  notify_options.metrics = &metrics;
   if (auto from = notify::ParseMailbox(config.smtp.from); from && !from->name.empty()) {
     notify_options.clinic_name = from->name;
   }

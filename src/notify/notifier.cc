@@ -96,6 +96,14 @@ Notifier::Notifier(store::Store& store, Clock& clock, Mailer& mailer, NotifierOp
 
 Notifier::~Notifier() { Stop(); }
 
+void Notifier::Count(std::string_view outcome) {
+  if (options_.metrics == nullptr) return;
+  options_.metrics
+      ->GetCounter("telemeet_emails_total", "Email notifications by outcome",
+                   {{"outcome", std::string(outcome)}})
+      .Inc();
+}
+
 Result<int> Notifier::Scan() {
   // Most scans find nothing new: a read transaction says so without taking the write lock.
   auto fresh = store_.Read([&](store::Tx& tx) -> Result<bool> {
@@ -116,16 +124,19 @@ Result<int> Notifier::Scan() {
   if (!*fresh) return 0;
   return store_.Transact([&](store::Tx& tx) -> Result<int> {
     const Instant now = tx.Now();
+    // Writing the lock row first serializes scans across instances (PostgreSQL holds its row
+    // lock to the commit; SQLite has one writer anyway). The cursor is read only after that,
+    // so it is the one the previous scan committed (read committed: each statement sees the
+    // latest commits). Rewriting the cursor row itself with the value read before the lock
+    // would put a stale cursor back and send every email again.
+    if (auto s = tx.PutSetting(kOutboxLockKey, options_.owner); !s) {
+      return std::unexpected(s.error());
+    }
     auto stored = tx.GetSetting(kOutboxCursorKey);
     if (!stored && stored.error().code() != ErrorCode::kNotFound) {
       return std::unexpected(stored.error());
     }
-    // Rewriting the row first takes its lock (PostgreSQL), so concurrent scans queue up here
-    // and the re-read below sees the cursor the previous one committed.
-    std::string before = stored ? *stored : FormatCursor({});
-    if (auto s = tx.PutSetting(kOutboxCursorKey, before); !s) return std::unexpected(s.error());
-    stored = tx.GetSetting(kOutboxCursorKey);
-    if (!stored) return std::unexpected(stored.error());
+    if (!stored) stored = FormatCursor({});
     Cursor cursor = ParseCursor(*stored);
 
     int consumed = 0;
@@ -185,6 +196,10 @@ Status Notifier::Run(const core::Job& job) {
   auto payload = ParsePayload(job.payload);
   auto finish = [&](std::string_view action, json detail, bool retry, Instant retry_at,
                     std::string_view error) -> Status {
+    Count(action == "email.sent"      ? "sent"
+          : action == "email.skipped" ? "skipped"
+          : retry                     ? "retry"
+                                      : "gave_up");
     return store_.Transact([&](store::Tx& tx) -> Status {
       if (payload && payload->appointment_id != 0) {
         core::AuditEntry entry;
@@ -258,7 +273,10 @@ Status Notifier::Run(const core::Job& job) {
   }
 
   // 2. The message.
-  const std::string zone = to_patient ? ctx->patient.time_zone : ctx->doctor.time_zone;
+  // The recipient's zone; a record left at the default "UTC" most likely means "never set",
+  // and the appointment's own zone (the clinic's) is the better guess then.
+  std::string zone = to_patient ? ctx->patient.time_zone : ctx->doctor.time_zone;
+  if ((zone.empty() || zone == "UTC") && ctx->appointment) zone = ctx->appointment->time_zone;
   Variables vars{{"recipient_name", to.name},
                  {"doctor_name", ctx->doctor.name},
                  {"clinic_name", options_.clinic_name},
@@ -277,7 +295,11 @@ Status Notifier::Run(const core::Job& job) {
       vars["meet_link"] = ctx->meeting->join_url;
       vars["meet_event_link"] = ctx->meeting->event_url;
     }
-    if (to_patient && !IsCancelledTopic(p.topic) && options_.patient_page_link) {
+    // A new access link only for a template that shows it (each one is a live credential).
+    const bool uses_page_link = ctx->tmpl.subject.find("patient_page_link") != std::string::npos ||
+                                ctx->tmpl.text.find("patient_page_link") != std::string::npos ||
+                                ctx->tmpl.html.find("patient_page_link") != std::string::npos;
+    if (to_patient && uses_page_link && !IsCancelledTopic(p.topic) && options_.patient_page_link) {
       auto link = store_.Transact(
           [&](store::Tx& tx) -> Result<std::string> { return options_.patient_page_link(tx, a); });
       if (link) vars["patient_page_link"] = *link;

@@ -14,13 +14,15 @@
 //     cursor and the last event id handled) walks Tx::ListOutbox. For each new event, in the
 //     write transaction that advances the cursor, it upserts one job per recipient: kind
 //     "email", key "email:<event id>:<role>", doctor_id 0 (so parking a doctor's Google work
-//     never parks their mail), payload {event, template, role}. The transaction first rewrites
-//     the cursor row, so two instances sharing PostgreSQL scan one after the other. Ids that
+//     never parks their mail), payload {event, template, role}. The transaction first writes
+//     the row "notify.outbox_lock", so two instances sharing PostgreSQL scan one after the
+//     other, each reading the cursor the previous one committed. Ids that
 //     appear out of order (a PostgreSQL transaction still open, or rolled back) hold the cursor
 //     for at most `settle`; events older than `max_event_age` when first seen (an install
 //     upgraded with old history) are passed over without mail.
 //  2. Send: leases due "email" jobs, reads the CURRENT appointment, doctor, patient and meeting
-//     (so a reschedule mail says the new time), renders the stored template (or the default),
+//     (so a reschedule mail says the new time; times in the recipient's zone, or the
+//     appointment's when the recipient's record was left at the default UTC), renders the stored template (or the default),
 //     attaches the .ics to patient mails (doctors have the event in their Google Calendar
 //     already; a second copy would duplicate it), sends through the Mailer, and then
 //     CompleteJob, or RetryJob at BackoffAfter(retry_base, retry_max) for a transient failure,
@@ -52,12 +54,14 @@
 #include "core/types.h"
 #include "notify/smtp.h"
 #include "notify/templates.h"
+#include "obs/metrics.h"
 #include "store/store.h"
 
 namespace telemeet::notify {
 
 inline constexpr std::string_view kEmailJobKind = "email";
 inline constexpr std::string_view kOutboxCursorKey = "notify.outbox_cursor";
+inline constexpr std::string_view kOutboxLockKey = "notify.outbox_lock";
 
 struct NotifierOptions {
   std::string owner = "notify";  // lease owner; unique per instance
@@ -77,6 +81,8 @@ struct NotifierOptions {
   // live in api/, above this layer). Runs in its own write transaction before the send. Unset,
   // or an error: the variable is empty.
   std::function<Result<std::string>(store::Tx&, const core::Appointment&)> patient_page_link;
+  // Optional: telemeet_emails_total{outcome="sent|retry|gave_up|skipped"}.
+  obs::Registry* metrics = nullptr;
 };
 
 // The templates an outbox topic sends, with their recipient roles; empty for other topics.
@@ -107,6 +113,7 @@ class Notifier {
 
  private:
   void Loop();
+  void Count(std::string_view outcome);
 
   store::Store& store_;
   Clock& clock_;

@@ -192,7 +192,8 @@ class NotifierTest : public ::testing::Test {
 TEST_F(NotifierTest, ReadyMailsGoToPatientAndDoctorWithLinkAndCalendar) {
   SmtpSink sink;
   ASSERT_TRUE(sink.Start());
-  MakeNotifier(sink);
+  obs::Registry metrics;
+  MakeNotifier(sink, NotifierOptions{.metrics = &metrics});
   core::Appointment a = Book(*core::ParseRfc3339("2026-03-30T08:00:00Z"));
   Event("meeting.ready", a);
   Drain();
@@ -247,6 +248,7 @@ TEST_F(NotifierTest, ReadyMailsGoToPatientAndDoctorWithLinkAndCalendar) {
     EXPECT_EQ(d["outcome"], "sent");
   }
   EXPECT_EQ(EmailJobs(), 0);
+  EXPECT_EQ(metrics.GetCounter("telemeet_emails_total", "", {{"outcome", "sent"}}).Value(), 2u);
   // Nothing is sent twice.
   Drain();
   EXPECT_EQ(sink.WaitFor(3, milliseconds(300)).size(), 2u);
@@ -449,6 +451,20 @@ TEST_F(NotifierTest, UsesTheStoredTemplateAndThePatientPageHook) {
   EXPECT_EQ((*patient)["subject"], "Link for Grace <Hopper> & Co: " + kLink);
   EXPECT_EQ((*patient)["text"], "Page: https://telemeet.example/p?token=t" + std::to_string(a.id));
   EXPECT_EQ(hook_calls, 1);  // only for the patient
+
+  // A template without {{patient_page_link}} makes no access link.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    if (auto s = SaveTemplatePart(tx, "meeting.ready.patient", Part::kText, "Join: {{meet_link}}");
+        !s) {
+      return s;
+    }
+    return SaveTemplatePart(tx, "meeting.ready.patient", Part::kHtml, "<a>{{meet_link}}</a>");
+  }));
+  core::Appointment b = Book(*core::ParseRfc3339("2026-03-31T08:00:00Z"));
+  Event("meeting.ready", b);
+  Drain();
+  EXPECT_EQ(sink.WaitFor(4).size(), 4u);
+  EXPECT_EQ(hook_calls, 1);
 }
 
 TEST_F(NotifierTest, TheCursorTurnsEachEventIntoJobsOnce) {

@@ -246,8 +246,9 @@ TEST_F(NotifyFlowTest, ReadyWhileSmtpIsDownThenMailsForReadyRescheduleCancel) {
   patient = To(mail, kPatientEmail);
   ASSERT_EQ(patient.size(), 2u);
   EXPECT_TRUE(patient[1]["subject"].get<std::string>().starts_with("Moved:"));
-  // Each in the recipient's zone: the patient's is UTC, the doctor's Europe/Berlin.
-  EXPECT_NE(patient[1]["text"].get<std::string>().find("Tuesday 3 March 2026, 10:00 UTC (UTC)"),
+  // The patient's record has no zone (the default UTC): the appointment's zone is used.
+  EXPECT_NE(patient[1]["text"].get<std::string>().find(
+                "Tuesday 3 March 2026, 11:00 CET (Europe/Berlin)"),
             std::string::npos)
       << patient[1]["text"];
   doctor = To(mail, kDoctorEmail);

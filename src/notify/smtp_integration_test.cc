@@ -138,6 +138,25 @@ TEST(SmtpIntegrationTest, StartTlsIsUsedWhenConfigured) {
   EXPECT_EQ(verified.error().code(), ErrorCode::kUnavailable);
 }
 
+TEST(SmtpIntegrationTest, ImplicitTlsIsSmtps) {
+  SmtpSink sink(SinkOptions{.implicit_tls = true});
+  ASSERT_TRUE(sink.Start());
+  SmtpConfig c = ConfigFor(sink);
+  c.tls = SmtpTls::kTls;
+  c.verify_peer = false;  // the sink's certificate is self-signed
+  SmtpMailer mailer(c);
+  EXPECT_EQ(mailer.Describe(), "smtps://127.0.0.1:" + std::to_string(sink.port()) + " (tls)");
+  auto r = mailer.Send(Sample(), Instant{});
+  ASSERT_TRUE(r) << r.error().ToString();
+  auto mail = sink.WaitFor(1);
+  ASSERT_EQ(mail.size(), 1u);
+  EXPECT_EQ(mail[0]["tls"], true);
+  // Plain SMTP against a TLS port does not get through.
+  c.tls = SmtpTls::kNone;
+  c.timeout = std::chrono::seconds(3);
+  EXPECT_FALSE(SmtpMailer(c).Send(Sample(), Instant{}));
+}
+
 TEST(SmtpIntegrationTest, ARefusedRecipientIsPermanent) {
   SmtpSink sink(SinkOptions{.reject = {"nobody@mail.example"}});
   ASSERT_TRUE(sink.Start());

@@ -1,5 +1,6 @@
 #include "web/web.h"
 
+#include <cstdlib>
 #include <map>
 #include <memory>
 

@@ -370,6 +370,10 @@ test('an admin signs in and changes a meeting policy', async () => {
   assert.equal(await redirect.inputValue(), tm.base + '/oauth/google/callback');
   assert.equal(await page.getByLabel('Client secret').inputValue(), '');
   assert.equal(await page.getByRole('button', {name: 'Copy the redirect URI'}).isVisible(), true);
+  // The API offers a check of the client (POST /api/v1/settings/google/test): the button shows.
+  await page.getByRole('button', {name: 'Check', exact: true}).click();
+  await page.locator('#google-form .status.ok', {hasText: 'Google accepted the client settings'})
+      .waitFor();
   await screenshot(page, 'admin-google');
   // Sign out: back to the sign-in page, and the admin page is closed to this browser.
   await page.getByRole('button', {name: 'Sign out'}).click();
@@ -508,7 +512,7 @@ test('every page passes axe-core and fits a 375 px wide screen', async () => {
   }
 });
 
-test('a grant revoked at Google shows the reconnect banner', async () => {
+test('a grant revoked at Google shows the reconnect banner; reconnect clears it; disconnect', async () => {
   const revoked = await tm.emulator('POST', '/_emulator/grants/revoke', {email: ADA.email});
   assert.equal(revoked.status, 200);
   assert.ok(revoked.body.revoked >= 1);
@@ -523,6 +527,21 @@ test('a grant revoked at Google shows the reconnect banner', async () => {
                true);
   await screenshot(page, 'doctor-needs-reconnect');
   await checkA11y(page, 'doctor (needs reconnect)');
+
+  // Reconnecting from the banner clears it; disconnecting revokes and says so.
+  page.on('dialog', d => d.accept());
+  await page.getByRole('button', {name: 'Reconnect Google'}).first().click();
+  await page.waitForURL(u => u.toString().startsWith(tm.google));
+  await page.getByLabel(`${ADA.name} (${ADA.email})`).check();
+  await page.getByRole('button', {name: 'Allow'}).click();
+  await page.getByText('Google Calendar is connected').waitFor();
+  await page.locator('.badge.ok', {hasText: 'Connected'}).waitFor();
+  assert.equal(await banner.isHidden(), true);
+  await page.getByRole('button', {name: 'Disconnect'}).click();
+  await page.getByText('Disconnected.').waitFor();
+  await page.getByText('Not connected').waitFor();
+  const grant = await tm.api('GET', `/api/v1/doctors/${doctors.get(ADA.email).id}/google`);
+  assert.equal(grant.body.connected, false);
   assertNoProblems(page);
   await page.context().close();
 });

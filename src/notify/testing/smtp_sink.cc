@@ -51,12 +51,12 @@ SmtpSink::SmtpSink(SinkOptions options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/notify_sink_XXXXXX";
   dir_ = ::mkdtemp(tmpl);
   port_ = FreePort();
-  if (options_.starttls) {
+  if (options_.starttls || options_.implicit_tls) {
     std::string cmd =
         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
         "-keyout " +
         dir_ + "/key.pem -out " + dir_ + "/cert.pem >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0) options_.starttls = false;
+    if (std::system(cmd.c_str()) != 0) options_.starttls = options_.implicit_tls = false;
   }
 }
 
@@ -74,9 +74,10 @@ bool SmtpSink::Start() {
   if (!options_.user.empty()) {
     args.insert(args.end(), {"--user", options_.user, "--password", options_.password});
   }
-  if (options_.starttls) {
+  if (options_.starttls || options_.implicit_tls) {
     args.insert(args.end(), {"--tls-cert", dir_ + "/cert.pem", "--tls-key", dir_ + "/key.pem"});
   }
+  if (options_.implicit_tls) args.push_back("--implicit-tls");
   for (const std::string& r : options_.reject) args.insert(args.end(), {"--reject", r});
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

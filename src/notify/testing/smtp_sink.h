@@ -22,9 +22,10 @@
 namespace telemeet::notify::testing {
 
 struct SinkOptions {
-  std::string user;       // require AUTH with this user ...
-  std::string password;   // ... and password
-  bool starttls = false;  // require STARTTLS (a self-signed certificate made with openssl)
+  std::string user;           // require AUTH with this user ...
+  std::string password;       // ... and password
+  bool starttls = false;      // require STARTTLS (a self-signed certificate made with openssl)
+  bool implicit_tls = false;  // TLS from the first byte (smtps://), same certificate
   std::vector<std::string> reject;  // recipients refused with 550
 };
 

@@ -8,7 +8,7 @@ content type, filename, method and content). The .json is written last, atomical
 that sees it sees a complete message.
 
   smtp_sink.py --port 2525 --out /tmp/x/mail [--user u --password p]
-               [--tls-cert c.pem --tls-key k.pem] [--reject bad@example.com]
+               [--tls-cert c.pem --tls-key k.pem [--implicit-tls]] [--reject bad@example.com]
 
 With --user, AUTH (PLAIN/LOGIN) is required; with --tls-cert, STARTTLS is required. A recipient
 named by --reject is refused with 550. Prints "ready" once listening; stops on SIGTERM/SIGINT.
@@ -69,7 +69,8 @@ class Saver:
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "auth_user": auth or "",
-            "tls": session.ssl is not None,
+            "tls": (session.ssl is not None
+                    or server.transport.get_extra_info("ssl_object") is not None),
             "subject": str(msg["subject"] or ""),
             "from": str(msg["from"] or ""),
             "to": str(msg["to"] or ""),
@@ -97,6 +98,7 @@ def main():
     p.add_argument("--password")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
+    p.add_argument("--implicit-tls", action="store_true")
     p.add_argument("--reject", action="append", default=[])
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -110,13 +112,17 @@ def main():
             return AuthResult(success=ok, handled=False,
                               auth_data=auth_data.login if ok else None)
         kwargs.update(authenticator=authenticator, auth_required=True)
+    server_ssl = None
     if args.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        kwargs.update(tls_context=ctx, require_starttls=True)
+        if args.implicit_tls:
+            server_ssl = ctx
+        else:
+            kwargs.update(tls_context=ctx, require_starttls=True)
 
     controller = Controller(Saver(args.out, args.reject), hostname="127.0.0.1", port=args.port,
-                            **kwargs)
+                            ssl_context=server_ssl, **kwargs)
     controller.start()
     print("ready", flush=True)
     stop = threading.Event()

@@ -666,7 +666,9 @@
                                       'redirect URIs" in Google Cloud.'}),
         copyBox, field('Scope', scope), buttons, box);
     if (await apiHas('/api/v1/settings/google/test')) {
-      const check = el('button', {type: 'button', class: 'secondary', text: 'Check'});
+      const check = el('button', {type: 'button', class: 'secondary', text: 'Check',
+                                  title: 'Asks Google whether it accepts the saved client id ' +
+                                         'and secret'});
       check.addEventListener('click', () => act(check, box,
           () => api('POST', '/api/v1/settings/google/test', {}),
           r => r && r.ok === false ? 'Google did not accept the client: ' +
