@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql curl wrk bc python3 python3-aiosmtpd chromium
+  postgresql curl wrk bc python3 python3-aiosmtpd openssl chromium
 )
 
 want=("${build_pkgs[@]}")
