@@ -322,10 +322,13 @@ Status CheckScope(std::string_view scope) {
 Result<net::Response> PatchGoogleSettings(Call& c) {
   auto body = TM_TRY(
       Body::Parse(c.req, c.deps.options, {"client_id", "client_secret", "redirect_uri", "scope"}));
-  SettingChange changes[] = {TM_TRY(ChangeOf(body, "client_id", kGoogleClientIdSetting)),
-                             TM_TRY(ChangeOf(body, "client_secret", kGoogleClientSecretSetting)),
-                             TM_TRY(ChangeOf(body, "redirect_uri", kGoogleRedirectUriSetting)),
-                             TM_TRY(ChangeOf(body, "scope", kGoogleScopeSetting))};
+  // One TM_TRY per statement: an early return from inside a brace initializer leaks the
+  // elements already built (see TM_TRY in base/error.h).
+  SettingChange changes[4];
+  changes[0] = TM_TRY(ChangeOf(body, "client_id", kGoogleClientIdSetting));
+  changes[1] = TM_TRY(ChangeOf(body, "client_secret", kGoogleClientSecretSetting));
+  changes[2] = TM_TRY(ChangeOf(body, "redirect_uri", kGoogleRedirectUriSetting));
+  changes[3] = TM_TRY(ChangeOf(body, "scope", kGoogleScopeSetting));
   if (const auto& uri = changes[2].value;
       uri && !uri->starts_with("https://") && !uri->starts_with("http://")) {
     return Invalid("redirect_uri must be an http(s) URL", "redirect_uri");

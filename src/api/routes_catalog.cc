@@ -239,7 +239,10 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                  auto out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
                    store::Page<T> p = TM_TRY((tx.*k.list)(page));
                    json data = json::array();
-                   for (const T& item : p.items) data.push_back(TM_TRY(WithActive(tx, k, item)));
+                   for (const T& item : p.items) {
+                     json one = TM_TRY(WithActive(tx, k, item));
+                     data.push_back(std::move(one));
+                   }
                    return json{{"data", std::move(data)},
                                {"next_cursor",
                                 p.next_cursor.empty() ? json(nullptr) : json(p.next_cursor)}};

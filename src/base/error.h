@@ -94,6 +94,9 @@ void TakeValue(std::expected<void, E>&&) {}
 // it (Result<U> or Status for E = Error); otherwise the whole TM_TRY(...) is the value (moved
 // out), or void for a Status. A GNU statement expression (g++ and clang), so it can sit on the
 // right of a declaration. The expression is copied when it names a variable, never moved from.
+// Use it as a whole statement or the whole right-hand side, never inside a brace initializer
+// or beside other temporaries: g++ does not destroy what an initializer list already built
+// when a statement expression returns from inside it (a leak LeakSanitizer reports).
 #define TM_TRY(...)                                              \
   ({                                                             \
     auto tm_try_result_ = (__VA_ARGS__);                         \

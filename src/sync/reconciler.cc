@@ -425,6 +425,15 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
   auto made = calendar_.InsertEvent(snap.doctor_key, plan.meeting.calendar_id, *spec,
                                     snap.settings.send_updates);
   if (!made) return ApplyError(snap, made.error(), plan);
+  if (made->event.cancelled()) {
+    // The 409 adopted an event with our id that was deleted (the doctor disconnected with
+    // meetings=cancel, then reconnected). Google keeps a deleted id, so it is put back.
+    auto restored = calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id,
+                                           made->event.id, spec->start, spec->end,
+                                           snap.settings.send_updates);
+    if (!restored) return ApplyError(snap, restored.error(), plan);
+    return ApplyEvent(snap, std::move(*restored), plan);
+  }
   ApplyEvent(snap, std::move(made->event), plan);
 }
 

@@ -369,6 +369,46 @@ TEST_P(SyncIntegrationTest, DoctorNotConnectedWaitsThenResumesOnConnect) {
   EXPECT_EQ(Inserts(), 1);
 }
 
+// DELETE /doctors/{id}/google?meetings=cancel deletes the future events, then the grant; the
+// meeting waits for the doctor with its event id. On reconnect the insert with that id answers
+// 409 (Google keeps deleted ids), and the adopted event is the deleted one: it is restored.
+TEST_P(SyncIntegrationTest, AnEventDeletedOnDisconnectIsRestoredAfterReconnect) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(2, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  ASSERT_EQ((*EventAtGoogle(ready.event_id))["status"], "cancelled");
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    core::Meeting m = ready;
+    for (auto step : {core::MeetingState::kCancelling, core::MeetingState::kCancelled}) {
+      m.state = step;
+      TM_TRY(tx.PutMeeting(m));
+    }
+    m.state = core::MeetingState::kAwaitingDoctor;
+    m.join_url.clear();
+    m.conference_id.clear();
+    m.event_url.clear();
+    m.etag.clear();
+    m.synced_revision = 0;
+    TM_TRY(tx.PutMeeting(m));
+    return tx.DeleteGrant(clinic_.doctor.id);
+  }));
+
+  Connect();  // StoreNewGrant → WakeDoctor
+  worker_->Nudge();
+  core::Meeting back = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_EQ(back.event_id, ready.event_id);
+  EXPECT_EQ(back.join_url, ready.join_url);
+  EXPECT_TRUE(back.last_error.empty()) << back.last_error;
+  auto event = EventAtGoogle(ready.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["status"], "confirmed");
+  EXPECT_EQ(Events().size(), 1u);
+}
+
 TEST_P(SyncIntegrationTest, PendingConferenceForThreePollsThenReady) {
   Connect();
   google_->calendar().SetConferenceBehaviour(
@@ -1046,8 +1086,20 @@ TEST_P(SyncIntegrationTest, PushNotificationsTriggerTheSync) {
   forged.headers.Set("X-Goog-Channel-ID", state->channel_id);
   forged.headers.Set("X-Goog-Channel-Token", "not-the-token");
   forged.headers.Set("X-Goog-Resource-State", "exists");
-  auto before =
-      store_->Read([&](store::Tx& tx) { return tx.GetJob(CalendarSyncJobKey(clinic_.doctor.id)); });
+  // First the run the real push started must be over: not leased, next run at the sweep.
+  Result<core::Job> before;
+  deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    before = store_->Read(
+        [&](store::Tx& tx) { return tx.GetJob(CalendarSyncJobKey(clinic_.doctor.id)); });
+    if (before && before->lease_owner.empty() && !before->rerun &&
+        before->run_at > clock_.Now() + minutes(30)) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_TRUE(before.has_value());
+  ASSERT_GT(before->run_at, clock_.Now() + minutes(30)) << "the sync run did not finish";
   EXPECT_EQ(sync.HandlePush(forged).status, 204);
   forged.headers.Set("X-Goog-Channel-ID", "unknown");
   EXPECT_EQ(sync.HandlePush(forged).status, 204);
