@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what telemeet needs to build, run and test: Debian's packages, and for tests the Node
 # packages pinned in package-lock.json (npm). Idempotent: what is installed is skipped.
-# Usage: scripts/deps.sh [build|test]   (default: build; "test" adds the test-only tools)
+# Usage: scripts/deps.sh [build|test|fuzz]
+#   (default: build; "test" adds the test-only tools, "fuzz" clang 19 and its libFuzzer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-build}"
@@ -16,12 +17,16 @@ test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql curl wrk bc python3 python3-aiosmtpd openssl chromium
 )
+# clang 14 (Debian's default clang) cannot compile libstdc++ 12's <expected>; clang 19 can.
+fuzz_pkgs=(clang-19 libclang-rt-19-dev)
 
 want=("${build_pkgs[@]}")
 if [ "$mode" = "test" ]; then
   want+=("${test_pkgs[@]}")
   # Machines of this kind ship Node 20; Debian's nodejs is the fallback.
   command -v npm >/dev/null || want+=(nodejs npm)
+elif [ "$mode" = "fuzz" ]; then
+  want+=("${fuzz_pkgs[@]}")
 fi
 
 missing=()

@@ -8,10 +8,13 @@
 //     return 0;
 //   }
 //
-// clang 14 (the packaged libFuzzer) cannot compile this code base: libstdc++ 12's <expected>
-// needs C++20 concepts at level 202002, which clang 14 does not announce. So body_fuzz_test.cc
-// drives the entry point with deterministic mutations under g++ in every test run, and
-// body_fuzz_main.cc is the libFuzzer/AFL++ entry for a toolchain that can build it.
+// Two drivers. body_fuzz_test.cc runs deterministic mutations under g++ in every test run.
+// body_fuzz_main.cc is the libFuzzer entry: `scripts/fuzz.sh [seconds]` (CI runs it for 60 s)
+// builds it with clang 19 (the `fuzz` preset: ASan + UBSan, only the sources body parsing links)
+// and runs it from the seeds in fuzz_corpus/; a crashing input is left in
+// build/fuzz/fuzz-artifacts/ and replays with `build/fuzz/src/api/api_body_fuzzer <file>`.
+// Debian's default clang, 14, cannot build it: libstdc++ 12's <expected> needs C++20 concepts
+// at level 202002, which clang 14 does not announce; clang 19 (Debian 12 main) does.
 #pragma once
 
 #include <string_view>

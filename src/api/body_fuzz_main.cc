@@ -1,4 +1,4 @@
-// libFuzzer / AFL++ entry point (see body_fuzz.h for why CI drives it through body_fuzz_test).
+// libFuzzer / AFL++ entry point; scripts/fuzz.sh builds and runs it (see body_fuzz.h).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
