@@ -29,8 +29,8 @@ TEST(AssetsTest, EtagFollowsContent) {
 }
 
 TEST(AssetsTest, EveryPageAndScriptIsEmbedded) {
-  for (const char* name : {"signin.html", "doctor.html", "admin.html", "patient.html", "app.css",
-                           "app.js", "signin.js", "icon.svg"}) {
+  for (const char* name : {"signin.html", "doctor.html", "admin.html", "patient.html",
+                           "message.html", "app.css", "app.js", "signin.js", "icon.svg"}) {
     const Asset* a = FindAsset(name);
     ASSERT_NE(a, nullptr) << name;
     EXPECT_FALSE(a->content.empty()) << name;
