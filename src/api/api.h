@@ -70,6 +70,21 @@ struct ApiOptions {
 class AuthCache;
 class LiveGoogleConfig;
 
+// A page the API answers to a person's browser (the last step of the Google connect flow): a
+// title, a message and one link onward, all plain text (the renderer escapes them).
+struct BrowserPage {
+  int status = 200;
+  std::string_view title;
+  std::string_view message;
+  std::string_view link_href;
+  std::string_view link_text;
+};
+
+// Renders a BrowserPage as a complete response: the HTML and its headers. The API layer sits
+// below the web UI, so the UI's look (stylesheet, header, sandbox banner, security policy)
+// reaches it through this hook: web::BrowserPages makes one.
+using PageRenderer = std::function<net::Response(const BrowserPage&)>;
+
 struct ApiDeps {
   store::Store& store;
   Clock& clock;
@@ -88,6 +103,9 @@ struct ApiDeps {
   // it to the reconciler worker's Nudge so it does not wait for its next poll.
   std::function<void()> on_work_enqueued{};
   ApiOptions options{};
+  // Dresses the browser pages above as the web UI's pages (serve.cc passes web::BrowserPages).
+  // Null: a bare HTML page with the same words.
+  PageRenderer render_page{};
   // Internal state of the routes (the API key cache); created by RegisterApiRoutes.
   std::shared_ptr<AuthCache> auth_cache{};
 };

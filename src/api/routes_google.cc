@@ -26,16 +26,23 @@ namespace {
 constexpr net::RouteOptions kOffload{.offload = true};
 
 // The plain-language page a doctor sees at the end of the connect flow, with a way back to
-// telemeet ("/" sends a signed-in doctor to their page).
-net::Response Page(int status, std::string_view title, std::string_view text) {
+// their page; dressed as the web UI's pages when the app gave a renderer.
+net::Response Page(const ApiDeps& deps, int status, std::string_view title, std::string_view text) {
+  const BrowserPage page{.status = status,
+                         .title = title,
+                         .message = text,
+                         .link_href = "/doctor",
+                         .link_text = "Back to your page"};
+  if (deps.render_page) return deps.render_page(page);
   std::string html =
       "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" +
-      HtmlEscape(title) + " - telemeet</title></head><body><main><h1>" + HtmlEscape(title) +
-      "</h1><p>" + HtmlEscape(text) +
-      "</p><p><a href=\"/\">Back to telemeet</a></p></main></body></html>";
-  net::Response r = net::Response::Html(status, std::move(html));
+      HtmlEscape(page.title) + " - telemeet</title></head><body><main><h1>" +
+      HtmlEscape(page.title) + "</h1><p>" + HtmlEscape(page.message) + "</p><p><a href=\"" +
+      HtmlEscape(page.link_href) + "\">" + HtmlEscape(page.link_text) +
+      "</a></p></main></body></html>";
+  net::Response r = net::Response::Html(page.status, std::move(html));
   r.headers.Set("Cache-Control", "no-store");
   r.headers.Set("Content-Security-Policy", "default-src 'none'");
   r.headers.Set("Referrer-Policy", "no-referrer");
@@ -100,7 +107,7 @@ std::string SafeReturnTo(std::string_view r) {
 // M2: Google refused the redirect URI telemeet sent (not registered for the client, or changed
 // in the settings between the start of the flow and its end).
 net::Response RedirectMismatchPage(ApiDeps& deps) {
-  return Page(400, "The Google settings do not match",
+  return Page(deps, 400, "The Google settings do not match",
               "Google refused the sign-in because the return address telemeet gave it (" +
                   deps.oauth->config().redirect_uri +
                   ") is not registered for this clinic's Google client. Please ask your clinic "
@@ -114,12 +121,12 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
   auto code = FindValue(params, "code");
   auto error = FindValue(params, "error");
   if (!state || state->empty()) {
-    return Page(400, "This sign-in link is incomplete",
+    return Page(deps, 400, "This sign-in link is incomplete",
                 "The answer from Google did not carry the sign-in reference telemeet needs. "
                 "Please go back to telemeet and press \"Connect Google\" again.");
   }
   if (deps.oauth == nullptr || deps.keys == nullptr || deps.tokens == nullptr) {
-    return Page(503, "Google is not set up yet",
+    return Page(deps, 503, "Google is not set up yet",
                 "Your clinic administrator has not configured the Google connection yet.");
   }
   Instant now = deps.clock.Now();
@@ -128,42 +135,42 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
       deps.store.Transact([&](store::Tx& tx) { return tx.ConsumeOAuthState(state_hash, now); });
   if (!st) {
     if (st.error().code() == ErrorCode::kNotFound) {
-      return Page(400, "This sign-in link has expired or was already used",
+      return Page(deps, 400, "This sign-in link has expired or was already used",
                   "For your safety each Google sign-in works once and for a few minutes only. "
                   "Please go back to telemeet and press \"Connect Google\" again.");
     }
-    return Page(503, "Something went wrong on our side",
+    return Page(deps, 503, "Something went wrong on our side",
                 "telemeet could not check your sign-in right now. Please try again shortly.");
   }
   // Bound to the doctor who started it: a signed-in doctor cannot finish another's flow.
   if (CookieValue(req, kSessionCookie)) {
     if (auto p = Authenticate(req, deps);
         p && p->kind == Principal::Kind::kDoctor && p->doctor_id != st->doctor_id) {
-      return Page(400, "This sign-in belongs to someone else",
+      return Page(deps, 400, "This sign-in belongs to someone else",
                   "This Google sign-in was started for another doctor's account. Please press "
                   "\"Connect Google\" on your own page.");
     }
   }
   if (error) {
     if (*error == "access_denied") {
-      return Page(400, "Google access was not allowed",
+      return Page(deps, 400, "Google access was not allowed",
                   "You chose not to give telemeet access to your Google Calendar, so no "
                   "consultation links can be created. To try again, press \"Connect Google\" "
                   "and choose Allow.");
     }
     if (*error == "redirect_uri_mismatch") return RedirectMismatchPage(deps);
-    return Page(400, "Google could not complete the sign-in",
+    return Page(deps, 400, "Google could not complete the sign-in",
                 "Google reported a problem (" + *error +
                     "). Please ask your clinic administrator to check the Google settings.");
   }
   if (!code || code->empty()) {
-    return Page(400, "This sign-in link is incomplete",
+    return Page(deps, 400, "This sign-in link is incomplete",
                 "The answer from Google carried no authorization code. Please press \"Connect "
                 "Google\" again.");
   }
   auto verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash));
   if (!verifier) {
-    return Page(500, "Something went wrong on our side",
+    return Page(deps, 500, "Something went wrong on our side",
                 "telemeet could not read its own sign-in record. Please try again.");
   }
   FreshGoogleSettings(deps);
@@ -175,19 +182,19 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
     if (e.reason() == "redirect_uri_mismatch") return RedirectMismatchPage(deps);
     switch (e.kind()) {
       case google::ErrorKind::kScopeNotGranted:
-        return Page(400, "Calendar access is missing",
+        return Page(deps, 400, "Calendar access is missing",
                     "You signed in, but the box allowing telemeet to manage your calendar "
                     "events was not ticked. Please press \"Connect Google\" again and tick it.");
       case google::ErrorKind::kInvalidGrant:
-        return Page(400, "This Google sign-in has expired",
+        return Page(deps, 400, "This Google sign-in has expired",
                     "Google no longer accepts this sign-in (it expired or was used already). "
                     "Please press \"Connect Google\" again.");
       case google::ErrorKind::kInvalidClient:
-        return Page(502, "The Google settings are wrong",
+        return Page(deps, 502, "The Google settings are wrong",
                     "Google did not accept telemeet's client settings. Please ask your clinic "
                     "administrator to check the Google client id and secret.");
       default:
-        return Page(502, "Google did not answer as expected",
+        return Page(deps, 502, "Google did not answer as expected",
                     "telemeet could not finish the sign-in with Google. Please try again in a "
                     "few minutes.");
     }
@@ -199,7 +206,7 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
   }
   std::string doctor = std::to_string(st->doctor_id);
   if (auto s = deps.tokens->StoreNewGrant(doctor, *grant, email); !s) {
-    return Page(500, "Something went wrong on our side",
+    return Page(deps, 500, "Something went wrong on our side",
                 "telemeet could not save your Google connection. Please try again.");
   }
   // Work parked while the doctor had no grant resumes now.
@@ -211,7 +218,7 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
   if (std::string to = SafeReturnTo(st->return_to); !to.empty()) {
     return net::Response::Redirect(to, 303);
   }
-  return Page(200, "Google Calendar is connected",
+  return Page(deps, 200, "Google Calendar is connected",
               "telemeet is now connected" + (email.empty() ? std::string() : " to " + email) +
                   ". Your telemedicine appointments will appear in your Google Calendar with a "
                   "Google Meet link. You can close this page.");

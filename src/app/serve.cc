@@ -296,6 +296,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                              if (!v) return std::unexpected(v.error());
                              return Ok();
                            }}});
+  const web::WebOptions web_options{.sandbox = sandbox != nullptr};
   api::ApiDeps api_deps{.store = store,
                         .clock = clock,
                         .oauth = &oauth,
@@ -310,9 +311,11 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                               notifier.Nudge();
                               sync_worker.Nudge();
                             },
-                        .options = {.public_url = config.PublicUrl()}};
+                        .options = {.public_url = config.PublicUrl()},
+                        // The connect flow's last page looks like the UI's, banner included.
+                        .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);
-  web::RegisterWebRoutes(router, api_deps, {.sandbox = sandbox != nullptr});
+  web::RegisterWebRoutes(router, api_deps, web_options);
 
   worker.Start();
   sync_worker.Start();

@@ -1,5 +1,6 @@
 #include "web/assets.h"
 
+#include <algorithm>
 #include <map>
 
 #include "base/strings.h"
@@ -53,7 +54,8 @@ const Asset* FindAsset(std::string_view name) {
   return it == assets.end() ? nullptr : &it->second;
 }
 
-std::string RenderPage(std::string_view page, std::string_view banner_html) {
+std::string RenderPage(std::string_view page, std::string_view banner_html,
+                       std::span<const PageField> fields) {
   constexpr std::string_view kOpen = "{{";
   constexpr std::string_view kClose = "}}";
   constexpr std::string_view kAsset = "asset:";
@@ -67,8 +69,11 @@ std::string RenderPage(std::string_view page, std::string_view banner_html) {
     out.append(page.substr(pos, open - pos));
     std::string_view key = page.substr(open + kOpen.size(), close - open - kOpen.size());
     const Asset* asset = nullptr;
+    auto field = std::ranges::find(fields, key, &PageField::name);
     if (key == "sandbox_banner") {
       out.append(banner_html);
+    } else if (field != fields.end()) {
+      out.append(field->html);
     } else if (key.starts_with(kAsset) &&
                (asset = FindAsset(key.substr(kAsset.size()))) != nullptr) {
       out.append("/assets/" + asset->name + "?v=" + asset->version);

@@ -9,6 +9,7 @@
 // Everything here is built once and read-only afterwards: safe for concurrent use.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,10 +42,18 @@ Asset MakeAsset(std::string name, std::string content);
 // The embedded file `name` as an Asset, or nullptr.
 const Asset* FindAsset(std::string_view name);
 
+// The HTML for a page's "{{name}}" placeholder (text must be escaped first).
+struct PageField {
+  std::string_view name;
+  std::string_view html;
+};
+
 // Fills a page's placeholders: "{{asset:app.css}}" becomes "/assets/app.css?v=<version>" (so a
-// browser may cache assets for a year: a new build changes the URL), and "{{sandbox_banner}}"
-// becomes `banner_html`. An unknown asset name is left as is.
-std::string RenderPage(std::string_view page, std::string_view banner_html);
+// browser may cache assets for a year: a new build changes the URL), "{{sandbox_banner}}"
+// becomes `banner_html`, and "{{name}}" the html of the field of that name. Inserted values are
+// not scanned again. An unknown asset name or placeholder is left as is.
+std::string RenderPage(std::string_view page, std::string_view banner_html,
+                       std::span<const PageField> fields = {});
 
 // True when an If-None-Match header value names `etag` (or is "*").
 bool EtagMatches(std::string_view if_none_match, std::string_view etag);

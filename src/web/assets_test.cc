@@ -29,8 +29,8 @@ TEST(AssetsTest, EtagFollowsContent) {
 }
 
 TEST(AssetsTest, EveryPageAndScriptIsEmbedded) {
-  for (const char* name : {"signin.html", "doctor.html", "admin.html", "patient.html", "app.css",
-                           "app.js", "signin.js", "icon.svg"}) {
+  for (const char* name : {"signin.html", "doctor.html", "admin.html", "patient.html",
+                           "message.html", "app.css", "app.js", "signin.js", "icon.svg"}) {
     const Asset* a = FindAsset(name);
     ASSERT_NE(a, nullptr) << name;
     EXPECT_FALSE(a->content.empty()) << name;
@@ -62,11 +62,21 @@ TEST(AssetsTest, RenderPageFillsPlaceholders) {
             "{{asset:nope.css}} {{other}} {{unclosed");
 }
 
+TEST(AssetsTest, RenderPageFillsFieldsWithoutRescanningThem) {
+  const PageField fields[] = {{"title", "T&amp;{{message}}"}, {"message", "{{sandbox_banner}}"}};
+  EXPECT_EQ(
+      RenderPage("<h1>{{title}}</h1>{{sandbox_banner}}<p>{{message}}</p>{{other}}", "B!", fields),
+      "<h1>T&amp;{{message}}</h1>B!<p>{{sandbox_banner}}</p>{{other}}");
+}
+
 TEST(AssetsTest, NoPageHasInlineScriptOrUnfilledPlaceholders) {
   for (const EmbeddedFile& f : EmbeddedFiles()) {
     std::string_view name = f.name;
     if (!name.ends_with(".html")) continue;
-    std::string page = RenderPage(f.content, "");
+    // The fields of the API's browser pages (message.html; web::BrowserPages).
+    const PageField fields[] = {
+        {"title", "T"}, {"message", "M"}, {"link_href", "/"}, {"link_text", "L"}};
+    std::string page = RenderPage(f.content, "", fields);
     EXPECT_EQ(page.find("{{"), std::string::npos) << name;
     // Every <script> has a src (the CSP allows no inline script) and no inline handlers.
     for (size_t pos = page.find("<script"); pos != std::string::npos;

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "api/auth.h"
+#include "base/strings.h"
 #include "core/ics.h"
 #include "net/json.h"
 #include "store/store.h"
@@ -70,6 +71,9 @@ std::shared_ptr<const PageMap> RenderPages(const WebOptions& options) {
   return pages;
 }
 
+// The page an api::BrowserPage is rendered into.
+constexpr std::string_view kBrowserPageFile = "message.html";
+
 // The appointment behind a patient link as an iCalendar file (METHOD:PUBLISH; cancelled ones
 // carry STATUS:CANCELLED so a calendar that imported it can drop it).
 net::Response CalendarFile(net::Request& req, api::ApiDeps& deps) {
@@ -118,6 +122,27 @@ net::Response CalendarFile(net::Request& req, api::ApiDeps& deps) {
 }
 
 }  // namespace
+
+api::PageRenderer BrowserPages(const WebOptions& options) {
+  const Asset* source = FindAsset(kBrowserPageFile);
+  // The page and this code come from the same source tree.
+  if (source == nullptr) std::abort();
+  // The assets' URLs and the banner are filled once; the page's own words on each call.
+  auto shell = std::make_shared<const std::string>(
+      RenderPage(source->content, options.sandbox ? kBanner : ""));
+  return [shell](const api::BrowserPage& page) {
+    const std::string title = HtmlEscape(page.title);
+    const std::string message = HtmlEscape(page.message);
+    const std::string link_href = HtmlEscape(page.link_href);
+    const std::string link_text = HtmlEscape(page.link_text);
+    const PageField fields[] = {
+        {"title", title}, {"message", message}, {"link_href", link_href}, {"link_text", link_text}};
+    net::Response r = net::Response::Html(page.status, RenderPage(*shell, "", fields));
+    r.headers.Set("Cache-Control", "no-store");
+    SetSecurityHeaders(r.headers);
+    return r;
+  };
+}
 
 void RegisterWebRoutes(net::Router& router, api::ApiDeps& deps, const WebOptions& options) {
   std::shared_ptr<const PageMap> pages = RenderPages(options);

@@ -12,7 +12,11 @@
 // (the patient page's URL holds a token) and X-Content-Type-Options nosniff.
 //
 // In sandbox mode every page carries the "Sandbox: Google is emulated" banner, rendered into the
-// HTML on the server so it shows without JavaScript too.
+// HTML on the server so it shows without JavaScript too. That includes the pages the API answers
+// to a browser (the end of the Google connect flow), when ApiDeps::render_page is set to
+// BrowserPages:
+//
+//   api_deps.render_page = web::BrowserPages({.sandbox = config.sandbox()});
 //
 // Handlers are safe for concurrent use; `deps` must outlive the router.
 #pragma once
@@ -35,5 +39,10 @@ inline constexpr std::string_view kContentSecurityPolicy =
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 void RegisterWebRoutes(net::Router& router, api::ApiDeps& deps, const WebOptions& options);
+
+// Renders the API's browser pages (api::BrowserPage) as pages of this UI: its header and
+// stylesheet, the sandbox banner in sandbox mode, no script, the security headers above and
+// Cache-Control no-store (such a page answers a one-time step).
+api::PageRenderer BrowserPages(const WebOptions& options);
 
 }  // namespace telemeet::web

@@ -59,6 +59,62 @@ TEST_F(WebTest, SandboxBannerIsRenderedIntoEveryPageOnlyInSandboxMode) {
   }
 }
 
+// The Google connect flow's last page (answered by the API's callback route) looks like the
+// UI's pages: stylesheet, header, a way back, the UI's security headers, the banner in sandbox
+// mode only.
+TEST_F(WebTest, CallbackPagesLookLikeTheUiWithTheBannerOnlyInSandboxMode) {
+  const Asset* css = FindAsset("app.css");
+  ASSERT_NE(css, nullptr);
+  for (bool sandbox : {true, false}) {
+    SCOPED_TRACE(sandbox ? "sandbox" : "real Google");
+    env_.deps->render_page = BrowserPages({.sandbox = sandbox});
+    // No state: the "incomplete" page; a state but no Google configured: the 503 page.
+    const std::pair<const char*, int> kPages[] = {{"/oauth/google/callback?code=abc", 400},
+                                                  {"/oauth/google/callback?state=s&code=abc", 503}};
+    for (const auto& [target, status] : kPages) {
+      auto r = Get(target);
+      EXPECT_EQ(r.status, status) << target;
+      EXPECT_EQ(r.headers.Get("Content-Type"), "text/html; charset=utf-8") << target;
+      EXPECT_EQ(r.headers.Get("Cache-Control"), "no-store") << target;
+      ExpectSecure(r);
+      EXPECT_NE(r.body.find("<link rel=\"stylesheet\" href=\"/assets/app.css?v=" + css->version),
+                std::string::npos)
+          << r.body;
+      EXPECT_NE(r.body.find("<a class=\"brand\" href=\"/\">telemeet</a>"), std::string::npos);
+      EXPECT_NE(r.body.find("<main id=\"main\""), std::string::npos);
+      EXPECT_NE(r.body.find("href=\"/doctor\">Back to your page</a>"), std::string::npos);
+      EXPECT_EQ(r.body.find("<script"), std::string::npos);
+      EXPECT_EQ(r.body.find("{{"), std::string::npos) << r.body;
+      EXPECT_EQ(r.body.find("Sandbox: Google is emulated") != std::string::npos, sandbox) << r.body;
+    }
+    EXPECT_NE(Get("/oauth/google/callback")
+                  .body.find("<title>This sign-in link is incomplete - telemeet</title>"),
+              std::string::npos);
+  }
+}
+
+TEST_F(WebTest, BrowserPagesEscapeTheirWords) {
+  auto render = BrowserPages({.sandbox = true});
+  auto r = render({.status = 400,
+                   .title = "<b>Tom & \"Jerry\"</b>",
+                   .message = "<script>alert(1)</script> {{sandbox_banner}} {{title}}",
+                   .link_href = "/doctor\" onclick=\"x",
+                   .link_text = "<i>back</i>"});
+  EXPECT_EQ(r.status, 400);
+  const std::string title = "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;";
+  EXPECT_NE(r.body.find("<title>" + title + " - telemeet</title>"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("<h1>" + title + "</h1>"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_EQ(r.body.find("<script"), std::string::npos);
+  EXPECT_EQ(r.body.find("<i>"), std::string::npos);
+  EXPECT_NE(r.body.find("href=\"/doctor&quot; onclick=&quot;x\""), std::string::npos);
+  // Placeholders in the words stay words; the banner appears once.
+  EXPECT_NE(r.body.find("{{sandbox_banner}} {{title}}"), std::string::npos);
+  auto first = r.body.find("Sandbox: Google is emulated");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(r.body.find("Sandbox: Google is emulated", first + 1), std::string::npos);
+}
+
 TEST_F(WebTest, AssetsCarryTypesEtagsAndCaching) {
   Register(false);
   const Asset* js = FindAsset("app.js");

@@ -2,7 +2,8 @@
 // Sign-in (wrong password, lockout), an admin changing a setting, a doctor connecting Google
 // through the emulator's consent page, an appointment booked over the REST API showing
 // "Start Google Meet" to the doctor and "Join Google Meet" to the patient, a reschedule keeping
-// the link, a revoked grant showing the reconnect banner, the sandbox banner on every page,
+// the link, a revoked grant showing the reconnect banner, the sandbox banner on every page (the
+// connect flow's callback pages too),
 // axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
 //
 //   TELEMEET_BIN=build/debug/src/app/telemeet node --test tests/browser/
@@ -126,13 +127,26 @@ test('a doctor connects Google through the consent page and lands back connected
   await page.getByText('Not connected').waitFor();
   visited.set('doctor (not connected)', page.url());
   await screenshot(page, 'doctor-not-connected');
-  // Deny first: a plain page says so and leads back.
+  // Deny first: a telemeet page (the app's look, the sandbox banner) says so and leads back.
   await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
   await page.waitForURL(u => u.toString().startsWith(tm.google));
   await page.getByRole('button', {name: 'Deny'}).click();
   await page.getByRole('heading', {name: 'Google access was not allowed'}).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/oauth/google/callback');
+  const banner = page.locator('.sandbox-banner');
+  assert.match(await banner.textContent(), new RegExp(BANNER));
+  assert.equal(await banner.isVisible(), true);
+  // The stylesheet is applied (the page's CSP lets it load).
+  assert.equal(await banner.evaluate(e => getComputedStyle(e).backgroundColor),
+               'rgb(255, 244, 214)');
+  await checkA11y(page, 'connect denied');
   await screenshot(page, 'connect-denied');
-  await page.getByRole('link', {name: 'Back to telemeet'}).click();
+  await page.setViewportSize({width: 375, height: 800});
+  assert.equal(await fitsWidth(page), true, 'connect denied fits 375px');
+  await screenshot(page, 'connect-denied-375px');
+  // Opened again, the used link has its own page: checked with the others below.
+  visited.set('connect callback (used link)', page.url());
+  await page.getByRole('link', {name: 'Back to your page'}).click();
   await page.waitForURL(u => new URL(u).pathname === '/doctor');
   await page.getByText('Not connected').waitFor();
   await page.getByRole('button', {name: 'Connect Google', exact: true}).click();
@@ -476,7 +490,8 @@ test('keyboard only: sign in, open a section, focus is visible', async () => {
 });
 
 test('the sandbox banner is on every page, with and without JavaScript', async () => {
-  const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown'];
+  const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown',
+                 '/oauth/google/callback?code=no-state'];
   for (const js of [true, false]) {
     const page = await newPage(browser, {javaScriptEnabled: js});
     for (const p of pages) {
