@@ -28,10 +28,11 @@ constexpr net::RouteOptions kOffload{.offload = true};
 // The plain-language page a doctor sees at the end of the connect flow, with a way back to
 // their page; dressed as the web UI's pages when the app gave a renderer.
 net::Response Page(const ApiDeps& deps, int status, std::string_view title, std::string_view text) {
+  // "/" sends a signed-in admin or doctor to their own page, anyone else to the sign-in.
   const BrowserPage page{.status = status,
                          .title = title,
                          .message = text,
-                         .link_href = "/doctor",
+                         .link_href = "/",
                          .link_text = "Back to your page"};
   if (deps.render_page) return deps.render_page(page);
   std::string html =

@@ -82,7 +82,7 @@ TEST_F(WebTest, CallbackPagesLookLikeTheUiWithTheBannerOnlyInSandboxMode) {
           << r.body;
       EXPECT_NE(r.body.find("<a class=\"brand\" href=\"/\">telemeet</a>"), std::string::npos);
       EXPECT_NE(r.body.find("<main id=\"main\""), std::string::npos);
-      EXPECT_NE(r.body.find("href=\"/doctor\">Back to your page</a>"), std::string::npos);
+      EXPECT_NE(r.body.find("href=\"/\">Back to your page</a>"), std::string::npos);
       EXPECT_EQ(r.body.find("<script"), std::string::npos);
       EXPECT_EQ(r.body.find("{{"), std::string::npos) << r.body;
       EXPECT_EQ(r.body.find("Sandbox: Google is emulated") != std::string::npos, sandbox) << r.body;
