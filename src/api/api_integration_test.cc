@@ -764,6 +764,21 @@ TEST_F(DisconnectTest, CancelDeletesFutureEventsBeforeRevoking) {
   EXPECT_TRUE(deleted_logged) << audit.dump();
 }
 
+// The sync layer's record that the doctor moved or deleted the event in Google Calendar shows
+// on the appointment's meeting (DisconnectTest's fixture: a connected doctor, a ready meeting).
+using ConnectedDoctorTest = DisconnectTest;
+TEST_F(ConnectedDoctorTest, AnEventChangedInGoogleShowsOnTheMeeting) {
+  EXPECT_TRUE(Appointment()["meeting"]["changed_in_google"].is_null());
+  for (const char* drift : {"moved", "deleted"}) {
+    ASSERT_TRUE(store_->Transact(
+        [&](store::Tx& tx) { return tx.SetMeetingDrift(appointment_, drift, "etag-1"); }));
+    json m = Appointment()["meeting"];
+    EXPECT_EQ(m["changed_in_google"], drift);
+    EXPECT_EQ(m["state"], "ready");
+    EXPECT_EQ(m["join_url"], meeting_["join_url"]);
+  }
+}
+
 TEST_F(DisconnectTest, AnUnknownChoiceIsRefusedAndChangesNothing) {
   auto r = AsKey("DELETE", base_ + "?meetings=archive");
   EXPECT_EQ(r.status, 400);

@@ -63,6 +63,10 @@ void NotifyWork(ApiDeps& deps) {
   if (deps.on_work_enqueued) deps.on_work_enqueued();
 }
 
+net::RouteOptions StoreReadRoute(const ApiDeps& deps) {
+  return {.offload = deps.store.backend() != "sqlite"};
+}
+
 net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn) {
   return [&deps, access, fn = std::move(fn)](net::Request& req) -> net::Response {
     Call call{req, deps, {}};

@@ -62,6 +62,13 @@ struct Call {
 
 using CallHandler = std::function<Result<net::Response>(Call&)>;
 
+// The options of a route that only reads the store. SQLite reads are in-process and, in WAL
+// mode, never wait for a writer: they run on the I/O thread, which saves the hand-off to the
+// worker pool and back (a fifth of a GET's CPU in bench/api). PostgreSQL reads are network
+// round trips: they go to the worker pool like every write. (Authentication may write too, in
+// SQLite a short transaction: an API key's last-used time, at most once per touch interval.)
+net::RouteOptions StoreReadRoute(const ApiDeps& deps);
+
 // Authenticates and checks `access`, runs `fn`, and renders an error result as JSON.
 net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn);
 

@@ -357,8 +357,9 @@ Result<net::Response> List(Call& c) {
 }
 
 void RegisterAppointments(net::Router& r, ApiDeps& deps) {
+  const net::RouteOptions reads = StoreReadRoute(deps);
   r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), kOffload);
-  r.Get("/api/v1/appointments", Handle(deps, Access::kRead, List), kOffload);
+  r.Get("/api/v1/appointments", Handle(deps, Access::kRead, List), reads);
   r.Get("/api/v1/appointments/{id}",
         Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {
@@ -372,7 +373,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
                }),
-        kOffload);
+        reads);
   r.Post("/api/v1/appointments/{id}/confirm",
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kConfirmed, "appointment.confirmed")),
@@ -403,7 +404,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
                }),
-        kOffload);
+        reads);
   r.Post("/api/v1/appointments/{id}/meeting/retry",
          Handle(deps, Access::kWrite,
                 [](Call& c) -> Result<net::Response> {
@@ -453,7 +454,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
                }),
-        kOffload);
+        reads);
 
   // Reissue the patient link (the old one stops working) / revoke it.
   r.Post("/api/v1/appointments/{id}/access_link",
@@ -532,7 +533,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  resp.headers.Set("Referrer-Policy", "no-referrer");
                  return resp;
                }),
-        kOffload);
+        reads);
 
   r.Get("/api/v1/meetings",
         Handle(deps, Access::kRead,
@@ -563,7 +564,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
                }),
-        kOffload);
+        reads);
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ Status ApplyDoctor(const Body& b, core::Doctor& d) {
 }
 
 void RegisterDoctors(net::Router& r, ApiDeps& deps) {
+  const net::RouteOptions reads = StoreReadRoute(deps);
   r.Get("/api/v1/doctors",
         Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {
@@ -67,7 +68,7 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
                }),
-        kOffload);
+        reads);
 
   r.Post("/api/v1/doctors",
          Handle(deps, Access::kWrite,
@@ -101,7 +102,7 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                  if (!d) return std::unexpected(d.error());
                  return net::JsonResponse(200, DoctorJson(*d));
                }),
-        kOffload);
+        reads);
 
   r.Patch("/api/v1/doctors/{id}",
           Handle(deps, Access::kWrite,
@@ -230,6 +231,7 @@ Result<json> WithActive(store::Tx& tx, const CatalogKind<T>& k, const T& item) {
 
 template <typename T>
 void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k) {
+  const net::RouteOptions reads = StoreReadRoute(deps);
   const std::string collection = "/api/v1/" + std::string(k.kind) + "s";
   r.Get(collection,
         Handle(deps, Access::kRead,
@@ -249,7 +251,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                  }));
                  return net::JsonResponse(200, out);
                }),
-        kOffload);
+        reads);
 
   r.Post(collection,
          Handle(deps, Access::kWrite,
@@ -281,7 +283,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                  }));
                  return net::JsonResponse(200, out);
                }),
-        kOffload);
+        reads);
 
   // PATCH applies a body (active included); deactivate only clears the flag.
   auto change = [&k](bool deactivate) {

@@ -122,6 +122,7 @@ json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core
     out["event_url"] = nullptr;
     out["event_id"] = nullptr;
     out["last_error"] = nullptr;
+    out["changed_in_google"] = nullptr;
     out["attempts"] = 0;
     out["updated_at"] = nullptr;
   } else {
@@ -134,6 +135,7 @@ json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core
     out["event_url"] = text_or_null(m->event_url);
     out["event_id"] = text_or_null(m->event_id);
     out["last_error"] = text_or_null(m->last_error);
+    out["changed_in_google"] = text_or_null(m->drift);  // "moved" or "deleted" (sync layer)
     out["attempts"] = m->attempts;
     out["updated_at"] = TimeJson(m->updated_at);
   }

@@ -26,6 +26,11 @@ Result<nlohmann::json> ParseJson(std::string_view text, JsonLimits limits = {});
 // refused too (kInvalidArgument naming "Content-Type").
 Result<nlohmann::json> ParseJsonBody(const Request& req, JsonLimits limits = {});
 
+// Compact JSON text, as nlohmann's dump(-1) with invalid UTF-8 replaced by U+FFFD (never
+// throws), faster for plain ASCII strings.
+std::string DumpJson(const nlohmann::json& value);
+
+// `body` as DumpJson text with Content-Type application/json; charset=utf-8.
 Response JsonResponse(int status, const nlohmann::json& body);
 
 // The uniform error body with the given status and code.

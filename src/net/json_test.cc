@@ -86,5 +86,37 @@ TEST(JsonTest, InvalidUtf8IsReplacedNotThrown) {
   EXPECT_NO_THROW(nlohmann::json::parse(r.body));
 }
 
+// DumpJson's fast path must print exactly what nlohmann's dump does, for every kind of value.
+TEST(JsonTest, DumpJsonPrintsWhatNlohmannPrints) {
+  nlohmann::json doc = {
+      {"id", 42},
+      {"negative", -9'223'372'036'854'775'807LL - 1},
+      {"big", uint64_t{18'446'744'073'709'551'615ULL}},
+      {"ratio", 0.1},
+      {"tiny", 1e-300},
+      {"ok", true},
+      {"no", false},
+      {"none", nullptr},
+      {"plain", "https://meet.google.com/abc-defg-hij"},
+      {"quote", "say \"hi\" \\ there"},
+      {"control", std::string("a\nb\tc\x01d\x7f", 9)},
+      {"unicode", "Zo\u00eb \u2013 \U0001F600"},
+      {"empty", ""},
+      {"nested", {{"list", {1, "two", nullptr, {{"k", "v"}}, nlohmann::json::array()}},
+                  {"obj", nlohmann::json::object()}}},
+      {"a \"key\"", "keys are escaped too"},
+  };
+  EXPECT_EQ(DumpJson(doc), doc.dump());
+  for (const nlohmann::json& v : {nlohmann::json(nullptr), nlohmann::json(7), nlohmann::json("x"),
+                                  nlohmann::json::array(), nlohmann::json::object(),
+                                  nlohmann::json(-0.0), nlohmann::json(3.5)}) {
+    EXPECT_EQ(DumpJson(v), v.dump());
+  }
+  // Invalid UTF-8 becomes U+FFFD instead of an exception, as in JsonResponse.
+  nlohmann::json bad = {{"name", std::string("ab\xff\xfe")}};
+  EXPECT_EQ(DumpJson(bad), bad.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  EXPECT_EQ(DumpJson(bad), "{\"name\":\"ab\xef\xbf\xbd\xef\xbf\xbd\"}");
+}
+
 }  // namespace
 }  // namespace telemeet::net

@@ -54,7 +54,7 @@ class SqliteConn final : public Conn {
 
   Result<QueryResult> Exec(std::string_view sql, std::span<const SqlValue> params) override {
     sqlite3_stmt* stmt = nullptr;
-    auto it = cache_.find(std::string(sql));
+    auto it = cache_.find(sql);
     if (it != cache_.end()) {
       stmt = it->second;
     } else {
@@ -118,7 +118,12 @@ class SqliteConn final : public Conn {
 
  private:
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  // Looked up by string_view: no copy of the SQL text per statement.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> cache_;
 };
 
 class SqliteDriver final : public Driver {

@@ -162,6 +162,21 @@ const tm = (() => {
   // The meeting in plain words for staff: {text, kind} with kind 'ok', 'warn' or 'bad'.
   function meetingWords(meeting) {
     const m = meeting || {state: 'not_needed'};
+    const words = stateWords(m);
+    // The doctor changed the event in Google Calendar; telemeet leaves it until the
+    // appointment changes here (see changed_in_google in the API).
+    if (m.changed_in_google === 'moved') {
+      return {text: words.text + ' · the event was moved in Google Calendar; the next change ' +
+                    'of this appointment puts it back', kind: 'warn'};
+    }
+    if (m.changed_in_google === 'deleted') {
+      return {text: words.text + ' · the event was deleted in Google Calendar; the next change ' +
+                    'of this appointment puts it back', kind: 'bad'};
+    }
+    return words;
+  }
+
+  function stateWords(m) {
     switch (m.state) {
       case 'ready':
         return m.join_url ? {text: 'Google Meet link ready', kind: 'ok'}
