@@ -448,6 +448,17 @@ TEST_F(ApiTest, LocalStartTimesUseTheAppointmentZone) {
   EXPECT_EQ(ApiEnv::J(r)["end"], "2026-06-02T09:30:00Z");
 }
 
+// Google keeps event times in whole seconds; so do appointments (a fraction would make the
+// event's times never equal the appointment's, and the reconciler patch it forever).
+TEST_F(ApiTest, TimesAreKeptInWholeSeconds) {
+  json body = Booking(doctor_, "2026-06-02T09:00:00.750Z");
+  body["end"] = "2026-06-02T09:30:59.999999Z";
+  auto r = env_.Call("POST", "/api/v1/appointments", body, env_.write_key);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(ApiEnv::J(r)["start"], "2026-06-02T09:00:00Z");
+  EXPECT_EQ(ApiEnv::J(r)["end"], "2026-06-02T09:30:59Z");
+}
+
 TEST_F(ApiTest, IdempotencyKeyReturnsTheFirstResult) {
   net::Headers h;
   h.Set("Idempotency-Key", "booking-123");

@@ -98,8 +98,11 @@ Result<Instant> ParseTime(std::string_view text, std::string_view zone, std::str
   // An offset or Z after the seconds makes it an instant; otherwise it is local wall time.
   bool has_offset = text.size() > 19 && (text.back() == 'Z' || text.back() == 'z' ||
                                          text.find_first_of("+-", 19) != std::string_view::npos);
-  if (has_offset) return core::ParseRfc3339(text, field);
-  return core::LocalToInstant(text, zone, field);
+  // Appointments are whole seconds, as Google keeps event times (core::FloorToSecond).
+  Result<Instant> t =
+      has_offset ? core::ParseRfc3339(text, field) : core::LocalToInstant(text, zone, field);
+  if (!t) return t;
+  return core::FloorToSecond(*t);
 }
 
 }  // namespace telemeet::api

@@ -70,7 +70,8 @@ class Body {
 };
 
 // Parses an instant: RFC 3339 with offset, or a local wall time "YYYY-MM-DDTHH:MM[:SS]" in
-// `zone`. kInvalidArgument naming `field`.
+// `zone`, floored to whole seconds (a fraction is accepted and dropped). kInvalidArgument naming
+// `field`.
 Result<Instant> ParseTime(std::string_view text, std::string_view zone, std::string_view field);
 
 }  // namespace telemeet::api

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/base32hex.h"
+#include "core/time.h"
 
 namespace telemeet::core {
 
@@ -160,7 +161,8 @@ Decision NextAction(const Desired& desired, const Meeting& actual) {
       return {Action::kPoll, S::kConferencePending};
     case S::kReady:
     case S::kUpdating:
-      if (actual.synced_start != desired.start || actual.synced_end != desired.end) {
+      if (FloorToSecond(actual.synced_start) != FloorToSecond(desired.start) ||
+          FloorToSecond(actual.synced_end) != FloorToSecond(desired.end)) {
         return {Action::kPatch, S::kUpdating};
       }
       if (!actual.drift.empty() && desired.revision != actual.synced_revision) {

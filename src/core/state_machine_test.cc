@@ -140,6 +140,11 @@ TEST_F(NextActionTest, PatchesOnlyWhenTimesDiffer) {
   // A revision bump without a time change (e.g. notes) needs no call.
   d.revision = 9;
   EXPECT_EQ(NextAction(d, With(MS::kReady, d)).action, Action::kNothing);
+  // Google keeps whole seconds: an appointment stored with a fraction (before the API floored
+  // times) matches its event, instead of being patched forever.
+  Meeting from_google = With(MS::kReady, d);
+  d.start += std::chrono::milliseconds(250);
+  EXPECT_EQ(NextAction(d, from_google).action, Action::kNothing);
 }
 
 TEST_F(NextActionTest, DriftInGoogleIsRestoredOnlyWhenTheAppointmentChanges) {

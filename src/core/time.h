@@ -28,6 +28,13 @@ Result<Instant> ParseRfc3339(std::string_view text, std::string_view field = "ti
 // "2026-03-29T00:30:00Z", with ".ffffff" only when the instant has sub-second digits.
 std::string FormatRfc3339(Instant t);
 
+// `t` without its sub-second part. Google Calendar keeps event times in whole seconds, so
+// appointment times are whole seconds too (the API floors what it is given), and a time read
+// back from an event compares with the appointment's at this precision.
+inline Instant FloorToSecond(Instant t) {
+  return std::chrono::floor<std::chrono::seconds>(t);
+}
+
 // Fixed width "2026-03-29T00:30:00.000000Z": byte order equals time order, so stored text
 // compares correctly in SQL.
 std::string FormatFixedUtc(Instant t);

@@ -355,7 +355,8 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
       m.join_url = c.join_url;
       m.state = MeetingState::kReady;
       plan.disposition = Disposition::kCompleted;
-      if (m.synced_start != snap.desired.start || m.synced_end != snap.desired.end) {
+      if (core::FloorToSecond(m.synced_start) != core::FloorToSecond(snap.desired.start) ||
+          core::FloorToSecond(m.synced_end) != core::FloorToSecond(snap.desired.end)) {
         // An adopted event with older times: run again at once to patch it.
         plan.disposition = Disposition::kRepoll;
         plan.repoll_after = std::chrono::microseconds(0);
