@@ -99,7 +99,7 @@ TEST(JsonTest, DumpJsonPrintsWhatNlohmannPrints) {
       {"none", nullptr},
       {"plain", "https://meet.google.com/abc-defg-hij"},
       {"quote", "say \"hi\" \\ there"},
-      {"control", std::string("a\nb\tc\x01d\x7f", 9)},
+      {"control", "a\nb\tc\x01" "d\x7f"},
       {"unicode", "Zo\u00eb \u2013 \U0001F600"},
       {"empty", ""},
       {"nested", {{"list", {1, "two", nullptr, {{"k", "v"}}, nlohmann::json::array()}},
