@@ -1,6 +1,7 @@
 -- wrk script: POST /api/v1/appointments with a distinct start per request (booked appointments,
 -- so the overlap rule for confirmed ones does not refuse them). Set by run.sh: KEY, DOCTOR,
--- SERVICE, PATIENT through environment variables.
+-- SERVICE, PATIENT through environment variables. With PACE_MS set, each connection waits that
+-- many milliseconds after a response before its next request (a steady, light load).
 local counter = 0
 local key = os.getenv("KEY")
 local body_fmt = '{"doctor_id":%s,"service_id":%s,"patient_id":%s,"start":"%s"}'
@@ -22,6 +23,12 @@ request = function()
   return wrk.format("POST", "/api/v1/appointments",
                     {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"},
                     body)
+end
+local pace = tonumber(os.getenv("PACE_MS") or "")
+if pace then
+  delay = function()
+    return pace
+  end
 end
 response = function(status, headers, body)
   if status ~= 201 then

@@ -67,6 +67,10 @@ net::RouteOptions StoreReadRoute(const ApiDeps& deps) {
   return {.offload = deps.store.backend() != "sqlite"};
 }
 
+net::RouteOptions StoreWriteRoute(const ApiDeps& deps) {
+  return {.offload = true, .serial = deps.store.backend() == "sqlite"};
+}
+
 net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn) {
   return [&deps, access, fn = std::move(fn)](net::Request& req) -> net::Response {
     Call call{req, deps, {}};

@@ -69,6 +69,11 @@ using CallHandler = std::function<Result<net::Response>(Call&)>;
 // SQLite a short transaction: an API key's last-used time, at most once per touch interval.)
 net::RouteOptions StoreReadRoute(const ApiDeps& deps);
 
+// The options of a route that writes the store and calls nothing outside it. On the worker pool;
+// with SQLite, whose writers take one lock in turn, these routes run one at a time
+// (RouteOptions::serial) instead of waking each other on that lock.
+net::RouteOptions StoreWriteRoute(const ApiDeps& deps);
+
 // Authenticates and checks `access`, runs `fn`, and renders an error result as JSON.
 net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn);
 

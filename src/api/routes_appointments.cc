@@ -16,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr net::RouteOptions kOffload{.offload = true};
 constexpr size_t kMaxIdempotencyKey = 255;
 
 // The answer a write produced inside its transaction (committed even when it is a refusal that
@@ -358,7 +357,8 @@ Result<net::Response> List(Call& c) {
 
 void RegisterAppointments(net::Router& r, ApiDeps& deps) {
   const net::RouteOptions reads = StoreReadRoute(deps);
-  r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), kOffload);
+  const net::RouteOptions writes = StoreWriteRoute(deps);
+  r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), writes);
   r.Get("/api/v1/appointments", Handle(deps, Access::kRead, List), reads);
   r.Get("/api/v1/appointments/{id}",
         Handle(deps, Access::kRead,
@@ -377,17 +377,17 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
   r.Post("/api/v1/appointments/{id}/confirm",
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kConfirmed, "appointment.confirmed")),
-         kOffload);
+         writes);
   r.Post("/api/v1/appointments/{id}/cancel",
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kCancelled, "appointment.cancelled")),
-         kOffload);
+         writes);
   r.Post("/api/v1/appointments/{id}/complete",
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kCompleted, "appointment.completed")),
-         kOffload);
+         writes);
   r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule),
-         kOffload);
+         writes);
 
   r.Get("/api/v1/appointments/{id}/meeting",
         Handle(deps, Access::kRead,
@@ -436,7 +436,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                   NotifyWork(c.deps);
                   return net::JsonResponse(200, *out);
                 }),
-         kOffload);
+         writes);
   r.Get("/api/v1/appointments/{id}/audit",
         Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {
@@ -483,7 +483,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                   if (!out) return std::unexpected(out.error());
                   return net::JsonResponse(201, *out);
                 }),
-         kOffload);
+         writes);
   r.Delete("/api/v1/appointments/{id}/access_link",
            Handle(deps, Access::kWrite,
                   [](Call& c) -> Result<net::Response> {
@@ -503,7 +503,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                     if (!s) return std::unexpected(s.error());
                     return net::Response::Empty(204);
                   }),
-           kOffload);
+           writes);
 
   // What a patient's link shows: their one appointment, nothing else.
   r.Get("/api/v1/access",

@@ -13,7 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr net::RouteOptions kOffload{.offload = true};
 
 template <typename T>
 Status Assign(Result<std::optional<T>> v, T& target) {
@@ -49,6 +48,7 @@ Status ApplyDoctor(const Body& b, core::Doctor& d) {
 
 void RegisterDoctors(net::Router& r, ApiDeps& deps) {
   const net::RouteOptions reads = StoreReadRoute(deps);
+  const net::RouteOptions writes = StoreWriteRoute(deps);
   r.Get("/api/v1/doctors",
         Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {
@@ -89,7 +89,7 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                   if (!out) return std::unexpected(out.error());
                   return net::JsonResponse(201, DoctorJson(*out));
                 }),
-         kOffload);
+         writes);
 
   r.Get("/api/v1/doctors/{id}",
         Handle(deps, Access::kRead,
@@ -122,7 +122,7 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                    if (!out) return std::unexpected(out.error());
                    return net::JsonResponse(200, DoctorJson(*out));
                  }),
-          kOffload);
+          writes);
 
   r.Post("/api/v1/doctors/{id}/deactivate",
          Handle(deps, Access::kWrite,
@@ -140,7 +140,7 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                   if (!out) return std::unexpected(out.error());
                   return net::JsonResponse(200, DoctorJson(*out));
                 }),
-         kOffload);
+         writes);
 }
 
 // --- Services and patients ---
@@ -232,6 +232,7 @@ Result<json> WithActive(store::Tx& tx, const CatalogKind<T>& k, const T& item) {
 template <typename T>
 void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k) {
   const net::RouteOptions reads = StoreReadRoute(deps);
+  const net::RouteOptions writes = StoreWriteRoute(deps);
   const std::string collection = "/api/v1/" + std::string(k.kind) + "s";
   r.Get(collection,
         Handle(deps, Access::kRead,
@@ -270,7 +271,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                   }));
                   return net::JsonResponse(201, out);
                 }),
-         kOffload);
+         writes);
 
   r.Get(collection + "/{id}",
         Handle(deps, Access::kRead,
@@ -306,8 +307,8 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
       return net::JsonResponse(200, out);
     };
   };
-  r.Patch(collection + "/{id}", Handle(deps, Access::kWrite, change(false)), kOffload);
-  r.Post(collection + "/{id}/deactivate", Handle(deps, Access::kWrite, change(true)), kOffload);
+  r.Patch(collection + "/{id}", Handle(deps, Access::kWrite, change(false)), writes);
+  r.Post(collection + "/{id}/deactivate", Handle(deps, Access::kWrite, change(true)), writes);
 }
 
 }  // namespace

@@ -115,6 +115,7 @@ class HttpServer::Impl {
     if (auto s = Listen(); !s) return s;
     if (started_.exchange(true)) return Fail(ErrorCode::kFailedPrecondition, "already started");
     workers_ = std::make_unique<asio::thread_pool>(std::max(1, opts_.worker_threads));
+    serial_ = std::make_unique<asio::thread_pool>(1);
     work_.emplace(ioc_.get_executor());
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
     asio::co_spawn(asio::make_strand(ioc_), Sweep(), asio::detached);
@@ -159,6 +160,7 @@ class HttpServer::Impl {
     for (auto& t : threads_) t.join();
     threads_.clear();
     if (workers_) workers_->join();
+    if (serial_) serial_->join();
   }
 
  private:
@@ -289,7 +291,7 @@ class HttpServer::Impl {
       if (match.handler == nullptr) {
         res = std::move(match.error);
       } else if (match.options.offload) {
-        res = co_await RunOnWorkers(*match.handler, req);
+        res = co_await RunOnWorkers(*match.handler, req, match.options.serial);
       } else {
         res = InvokeHandler(router_, *match.handler, req);
       }
@@ -374,14 +376,13 @@ class HttpServer::Impl {
     if (sessions_.empty()) drained_.notify_all();
   }
 
-  asio::awaitable<Response> RunOnWorkers(const Handler& handler, Request& req) {
+  asio::awaitable<Response> RunOnWorkers(const Handler& handler, Request& req, bool serial) {
     // The request outlives the worker's run: this coroutine stays suspended until it ends.
-    co_return co_await asio::co_spawn(
-        workers_->get_executor(),
-        [this, &handler, &req]() -> asio::awaitable<Response> {
-          co_return InvokeHandler(router_, handler, req);
-        },
-        asio::use_awaitable);
+    auto run = [this, &handler, &req]() -> asio::awaitable<Response> {
+      co_return InvokeHandler(router_, handler, req);
+    };
+    if (serial) co_return co_await asio::co_spawn(serial_->get_executor(), run, asio::use_awaitable);
+    co_return co_await asio::co_spawn(workers_->get_executor(), run, asio::use_awaitable);
   }
 
   Response ReadErrorResponse(const error_code& ec) {
@@ -480,6 +481,8 @@ class HttpServer::Impl {
   tcp::acceptor acceptor_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::unique_ptr<asio::thread_pool> workers_;
+  // One thread for the routes marked serial (RouteOptions::serial).
+  std::unique_ptr<asio::thread_pool> serial_;
   std::vector<std::thread> threads_;
   bool listening_ = false;  // Listen() and Start() come from one controlling thread
   std::atomic<bool> started_{false};

@@ -183,6 +183,50 @@ TEST_F(HttpServerTest, ShutdownFinishesTheRequestInFlightAndClosesIdleOnes) {
                late.ReadResponse(1s).has_value());
 }
 
+// Counts the handlers of one route running at once and keeps the highest count seen.
+struct OverlapProbe {
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+
+  Response Run() {
+    int now = ++running;
+    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+    }
+    std::this_thread::sleep_for(50ms);
+    --running;
+    return Response::Text(200, "ran");
+  }
+};
+
+// Sends `n` requests for `target` at once, each on its own connection; true when all got 200.
+bool FetchTogether(uint16_t port, std::string_view target, int n) {
+  std::vector<std::future<bool>> answers;
+  for (int i = 0; i < n; ++i) {
+    answers.push_back(std::async(std::launch::async, [port, target] {
+      auto r = Fetch(port, "POST", target);
+      return r.has_value() && r->status == 200;
+    }));
+  }
+  bool all = true;
+  for (auto& a : answers) all = a.get() && all;
+  return all;
+}
+
+TEST_F(HttpServerTest, SerialRoutesRunOneAtATimeWhileOthersShareTheWorkers) {
+  OverlapProbe serial;
+  OverlapProbe parallel;
+  router_.Post("/serial", [&](Request&) { return serial.Run(); },
+               {.offload = true, .serial = true});
+  router_.Post("/parallel", [&](Request&) { return parallel.Run(); }, {.offload = true});
+  StartServer({.worker_threads = 4});
+
+  ASSERT_TRUE(FetchTogether(port_, "/serial", 6));
+  EXPECT_EQ(serial.most.load(), 1);
+  // The same load on an ordinary offloaded route does overlap: the probe can see it.
+  ASSERT_TRUE(FetchTogether(port_, "/parallel", 6));
+  EXPECT_GT(parallel.most.load(), 1);
+}
+
 TEST_F(HttpServerTest, ResetAndDelayDirectivesAreHonoured) {
   StartServer();
   RawClient c;

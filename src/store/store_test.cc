@@ -1,6 +1,7 @@
 // The store contract: every test runs against SQLite and PostgreSQL.
 #include <unistd.h>
 
+#include <filesystem>
 #include <future>
 #include <map>
 #include <set>
@@ -8,6 +9,7 @@
 
 #include "core/meeting.h"
 #include "store/migrations.h"
+#include "store/sqlite/sqlite_driver.h"
 #include "store/store_test_util.h"
 
 namespace telemeet::store {
@@ -1052,6 +1054,57 @@ TEST(StoreUrlTest, UnknownSchemesAndEmptyPathsAreRefused) {
   EXPECT_EQ(CodeOf(OpenStore("sqlite:///tmp/x.db?bogus=1", clock)), ErrorCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(OpenStore("sqlite:///nonexistent-dir/sub/x.db", clock)),
             ErrorCode::kUnavailable);
+}
+
+// The WAL is checkpointed into the database file by the driver's own thread (SQLite's automatic
+// checkpoint, inside a commit, is replaced), and stays bounded under a writer that never pauses.
+TEST(SqliteDriverTest, TheWalIsCheckpointedWithoutTheWriter) {
+  char tmpl[] = "/tmp/telemeet-wal-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string path = dir + "/wal.db";
+  auto size = [](const std::string& file) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(file, ec);
+    return ec ? uintmax_t{0} : n;
+  };
+  {
+    auto driver = OpenSqlite(path, {.synchronous = "NORMAL"});
+    ASSERT_TRUE(driver) << driver.error().ToString();
+    auto exec = [&](std::string_view sql) {
+      return (*driver)->RunTx(TxMode::kWrite, [&](Conn& c) -> Status {
+        auto r = c.Exec(sql, {});
+        if (!r) return std::unexpected(r.error());
+        return Ok();
+      });
+    };
+    ASSERT_TRUE(exec("CREATE TABLE blobs (b BLOB)"));
+    constexpr std::string_view kInsertTen =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) "
+        "INSERT INTO blobs SELECT randomblob(4000) FROM n";
+    // 150 commits of 40 KB: about 1,500 pages of WAL, past the 1,000-page checkpoint mark.
+    for (int i = 0; i < 150; ++i) {
+      ASSERT_TRUE(exec(kInsertTen));
+    }
+    auto deadline = std::chrono::steady_clock::now() + seconds(20);
+    while (size(path) < 4'000'000 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_GE(size(path), 4'000'000u) << "nothing was checkpointed into the database file";
+    // A writer that never pauses outruns the thread's checkpoints, whose WAL then never
+    // restarts; past 4,000 pages (16.5 MB of frames) its commit checkpoints the rest itself.
+    for (int i = 0; i < 600; ++i) ASSERT_TRUE(exec(kInsertTen));
+    EXPECT_LT(size(path + "-wal"), 17'500'000u);
+    int64_t rows = 0;
+    ASSERT_TRUE((*driver)->RunTx(TxMode::kRead, [&](Conn& c) -> Status {
+      auto r = c.Exec("SELECT count(*) FROM blobs", {});
+      if (!r) return std::unexpected(r.error());
+      rows = r->rows.at(0).Int(0);
+      return Ok();
+    }));
+    EXPECT_EQ(rows, 7500);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithBoundedJitterAndCaps) {

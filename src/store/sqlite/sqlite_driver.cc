@@ -3,13 +3,25 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <stop_token>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 namespace telemeet::store {
 namespace {
+
+// WAL checkpoints. SQLite's own automatic checkpoint runs inside the COMMIT that takes the WAL
+// past 1,000 pages, and a checkpoint syncs the database file: a request's write would wait for
+// the disk. A thread of the driver checkpoints instead (PASSIVE: readers and writers go on).
+// The WAL restarts from its beginning only once a checkpoint has copied all of it, which a
+// writer that never pauses prevents: past kInlineCheckpointPages the committing connection
+// checkpoints what is left itself, as SQLite would, so the WAL stays bounded.
+constexpr int kCheckpointPages = 1000;
+constexpr int kInlineCheckpointPages = 4000;  // 16 MB of 4 KB pages
 
 Error SqliteError(sqlite3* db, int rc, std::string_view doing) {
   int ext = db ? sqlite3_extended_errcode(db) : rc;
@@ -51,6 +63,7 @@ class SqliteConn final : public Conn {
   }
 
   Dialect dialect() const override { return Dialect::kSqlite; }
+  sqlite3* db() const { return db_; }
 
   Result<QueryResult> Exec(std::string_view sql, std::span<const SqlValue> params) override {
     sqlite3_stmt* stmt = nullptr;
@@ -148,6 +161,7 @@ class SqliteDriver final : public Driver {
         fmt::format("PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON;",
                     options_.synchronous);
     if (auto s = conn->ExecScript(pragmas); !s) return std::unexpected(s.error());
+    sqlite3_wal_hook(db, &SqliteDriver::OnWalCommit, this);  // replaces the automatic checkpoint
     return conn;
   }
 
@@ -212,6 +226,49 @@ class SqliteDriver final : public Driver {
     cv_.notify_one();
   }
 
+  // After each commit in WAL mode, with the WAL's size in pages.
+  static int OnWalCommit(void* self, sqlite3* db, const char* schema, int pages) {
+    auto* driver = static_cast<SqliteDriver*>(self);
+    if (pages >= kInlineCheckpointPages) {
+      // After the thread's checkpoint, if one runs: a second at once would be refused (busy).
+      std::lock_guard running(driver->checkpoint_run_mu_);
+      sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kCheckpointPages) {
+      driver->RequestCheckpoint();
+    }
+    return SQLITE_OK;
+  }
+
+  void RequestCheckpoint() {
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_due_ = true;
+      if (!checkpointer_.joinable()) {
+        checkpointer_ = std::jthread([this](std::stop_token stop) { Checkpoints(stop); });
+      }
+    }
+    checkpoint_cv_.notify_one();
+  }
+
+  // The checkpoint thread: one connection of its own, a PASSIVE checkpoint per request.
+  void Checkpoints(std::stop_token stop) {
+    std::unique_ptr<SqliteConn> conn;
+    while (true) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        if (!checkpoint_cv_.wait(lock, stop, [&] { return checkpoint_due_; })) return;
+        checkpoint_due_ = false;
+      }
+      if (!conn) {
+        auto c = Connect();
+        if (!c) continue;  // the next commit asks again; past the inline limit commits do it
+        conn = std::move(*c);
+      }
+      std::lock_guard running(checkpoint_run_mu_);
+      sqlite3_wal_checkpoint_v2(conn->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+  }
+
   const std::string path_;
   const SqliteOptions options_;
   std::mutex write_mu_;  // one writer at a time in this process; BEGIN IMMEDIATE for others
@@ -219,6 +276,11 @@ class SqliteDriver final : public Driver {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqliteConn>> idle_;  // guarded by mu_
   int open_ = 0;                                   // guarded by mu_
+  std::mutex checkpoint_mu_;
+  std::condition_variable_any checkpoint_cv_;
+  bool checkpoint_due_ = false;  // guarded by checkpoint_mu_
+  std::mutex checkpoint_run_mu_;  // held through a checkpoint
+  std::jthread checkpointer_;    // started by the first request; last member: stopped first
 };
 
 }  // namespace
