@@ -69,13 +69,7 @@ class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
     oauth_ = std::make_unique<google::OAuthClient>(
         oauth_config, google::OAuthDeps{transport_, clock_, retry_, &calls_});
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
-    google::CalendarOptions calendar_options;
-    calendar_options.base_url = base;
-    calendar_options.timeout = milliseconds(700);
-    calendar_ = std::make_unique<google::CalendarClient>(
-        calendar_options,
-        google::CalendarDeps{transport_, *tokens_, retry_, clock_, google::RealSleeper::Instance(),
-                             &limiter_, &calls_});
+    MakeCalendar(milliseconds(700));
     clinic_ = testing::MakeClinic(*store_, kDoctorEmail);
     MakeReconciler(ReconcilerOptions{});
   }
@@ -83,6 +77,17 @@ class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     if (worker_) worker_->Stop();
     if (google_) google_->Stop();
+  }
+
+  // A calendar client whose calls give up after `timeout`; MakeReconciler after it.
+  void MakeCalendar(milliseconds timeout) {
+    google::CalendarOptions calendar_options;
+    calendar_options.base_url = google_->base_url();
+    calendar_options.timeout = timeout;
+    calendar_ = std::make_unique<google::CalendarClient>(
+        calendar_options,
+        google::CalendarDeps{transport_, *tokens_, retry_, clock_, google::RealSleeper::Instance(),
+                             &limiter_, &calls_});
   }
 
   void MakeReconciler(ReconcilerOptions options) {
@@ -770,13 +775,16 @@ TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {
 
 TEST_P(SyncIntegrationTest, LongCallsKeepTheirLeaseAgainstASecondWorker) {
   ReconcilerOptions options;
-  options.lease_for = milliseconds(400);
+  options.lease_for = milliseconds(800);
+  MakeCalendar(seconds(5));
   MakeReconciler(options);
   Connect();
-  google_->SetLatency(milliseconds(650));  // every Google call outlives the lease
+  // Every Google call outlives the lease. Leases are renewed at half their time, which leaves
+  // 400 ms for a loaded machine's stalls.
+  google_->SetLatency(milliseconds(1000));
   WorkerOptions w;
   w.threads = 2;
-  w.lease_for = milliseconds(400);
+  w.lease_for = milliseconds(800);
   w.poll_interval = milliseconds(10);
   Worker first(*store_, *reconciler_, clock_, w);
   Worker second(*store_, *reconciler_, clock_, w);
@@ -1123,14 +1131,24 @@ TEST_P(SyncIntegrationTest, AnIdleWorkerMakesNoWriteTransactions) {
   w.poll_interval = milliseconds(20);
   Worker worker(counting, reconciler, clock_, w);
   worker.Start();
-  std::this_thread::sleep_for(milliseconds(100));  // the first lease at start-up is a write
+  // Waits until `done` or 10 s (a loaded machine stalls threads for hundreds of milliseconds).
+  auto wait_for = [](auto done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return done();
+  };
+  // The first lease at start-up is a write; the first idle wait comes after it.
+  ASSERT_TRUE(wait_for([&] { return worker.idle_waits() >= 1; }));
   const int64_t writes = counting.writes();
   const int64_t reads = counting.reads();
   const int64_t waits = worker.idle_waits();
-  std::this_thread::sleep_for(milliseconds(400));
+  ASSERT_TRUE(wait_for([&] { return worker.idle_waits() - waits >= 8; }))
+      << "an idle worker waits a poll interval at a time";
   EXPECT_EQ(counting.writes(), writes) << "an idle worker must not write";
-  EXPECT_GE(counting.reads() - reads, 8) << "an idle worker reads the next due time per poll";
-  EXPECT_GE(worker.idle_waits() - waits, 8);
+  // One read per wait (the first of these waits may have read before the snapshot).
+  EXPECT_GE(counting.reads() - reads, 7) << "an idle worker reads the next due time per poll";
   EXPECT_EQ(worker.lease_errors(), 0);
 
   // Work that arrives without a Nudge (another process) is found by the next poll.
