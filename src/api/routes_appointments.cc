@@ -386,8 +386,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kCompleted, "appointment.completed")),
          writes);
-  r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule),
-         writes);
+  r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule), writes);
 
   r.Get("/api/v1/appointments/{id}/meeting",
         Handle(deps, Access::kRead,

@@ -13,7 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-
 template <typename T>
 Status Assign(Result<std::optional<T>> v, T& target) {
   if (!v) return std::unexpected(v.error());

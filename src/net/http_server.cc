@@ -381,8 +381,8 @@ class HttpServer::Impl {
     auto run = [this, &handler, &req]() -> asio::awaitable<Response> {
       co_return InvokeHandler(router_, handler, req);
     };
-    if (serial) co_return co_await asio::co_spawn(serial_->get_executor(), run, asio::use_awaitable);
-    co_return co_await asio::co_spawn(workers_->get_executor(), run, asio::use_awaitable);
+    auto executor = serial ? serial_->get_executor() : workers_->get_executor();
+    co_return co_await asio::co_spawn(executor, run, asio::use_awaitable);
   }
 
   Response ReadErrorResponse(const error_code& ec) {

@@ -278,9 +278,9 @@ class SqliteDriver final : public Driver {
   int open_ = 0;                                   // guarded by mu_
   std::mutex checkpoint_mu_;
   std::condition_variable_any checkpoint_cv_;
-  bool checkpoint_due_ = false;  // guarded by checkpoint_mu_
+  bool checkpoint_due_ = false;   // guarded by checkpoint_mu_
   std::mutex checkpoint_run_mu_;  // held through a checkpoint
-  std::jthread checkpointer_;    // started by the first request; last member: stopped first
+  std::jthread checkpointer_;     // started by the first request; last member: stopped first
 };
 
 }  // namespace
