@@ -50,15 +50,19 @@ Result<core::Appointment> LoadOwned(store::Tx& tx, const Principal& p, int64_t i
   return a;
 }
 
-Status RequireActive(store::Tx& tx, std::string_view kind, int64_t id, std::string_view field) {
-  auto active = IsActive(tx, kind, id);
-  if (!active) return std::unexpected(active.error());
-  if (!*active) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                std::string(kind) + " " + std::to_string(id) + " is deactivated",
-                std::string(field));
+// The doctor, service or patient a booking names, as read: kNotFound when it does not exist,
+// kFailedPrecondition when it is deactivated, both naming `field`.
+template <typename T>
+Result<T> Bookable(Result<T> found, std::string_view kind, int64_t id, std::string_view field) {
+  const std::string what = std::string(kind) + " " + std::to_string(id);
+  if (!found) {
+    if (found.error().code() != ErrorCode::kNotFound) return found;
+    return Fail(ErrorCode::kNotFound, what + " does not exist", std::string(field));
   }
-  return Ok();
+  if (!found->active) {
+    return Fail(ErrorCode::kFailedPrecondition, what + " is deactivated", std::string(field));
+  }
+  return found;
 }
 
 // A new patient access link; returns its URL (the token is only ever in this URL).
@@ -118,30 +122,12 @@ Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& 
       }
       if (prior.error().code() != ErrorCode::kNotFound) return std::unexpected(prior.error());
     }
-    auto doctor = tx.GetDoctor(*doctor_id);
-    if (!doctor) {
-      return Fail(ErrorCode::kNotFound, "doctor " + std::to_string(*doctor_id) + " does not exist",
-                  "doctor_id");
-    }
-    if (!doctor->active) {
-      return Fail(ErrorCode::kFailedPrecondition,
-                  "doctor " + std::to_string(*doctor_id) + " is deactivated", "doctor_id");
-    }
-    auto service = tx.GetService(*service_id);
-    if (!service) {
-      return Fail(ErrorCode::kNotFound,
-                  "service " + std::to_string(*service_id) + " does not exist", "service_id");
-    }
-    if (auto s = RequireActive(tx, "service", *service_id, "service_id"); !s) {
-      return std::unexpected(s.error());
-    }
-    if (auto p = tx.GetPatient(*patient_id); !p) {
-      return Fail(ErrorCode::kNotFound,
-                  "patient " + std::to_string(*patient_id) + " does not exist", "patient_id");
-    }
-    if (auto s = RequireActive(tx, "patient", *patient_id, "patient_id"); !s) {
-      return std::unexpected(s.error());
-    }
+    auto doctor = Bookable(tx.GetDoctor(*doctor_id), "doctor", *doctor_id, "doctor_id");
+    if (!doctor) return std::unexpected(doctor.error());
+    auto service = Bookable(tx.GetService(*service_id), "service", *service_id, "service_id");
+    if (!service) return std::unexpected(service.error());
+    auto patient = Bookable(tx.GetPatient(*patient_id), "patient", *patient_id, "patient_id");
+    if (!patient) return std::unexpected(patient.error());
     core::Appointment a;
     a.doctor_id = *doctor_id;
     a.service_id = *service_id;

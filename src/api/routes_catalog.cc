@@ -154,7 +154,8 @@ Status ApplyService(const Body& b, core::Service& s) {
   TM_TRY(Assign(b.OptBool("telemedicine"), s.telemedicine));
   TM_TRY(Assign32(b.OptInt("default_duration_minutes"), s.default_duration_minutes,
                   "default_duration_minutes"));
-  return Assign(b.OptString("title_template"), s.event_title_template);
+  TM_TRY(Assign(b.OptString("title_template"), s.event_title_template));
+  return Assign(b.OptBool("active"), s.active);
 }
 
 constexpr std::array<std::string_view, 5> kPatientFields = {"name", "email", "phone", "time_zone",
@@ -164,11 +165,12 @@ Status ApplyPatient(const Body& b, core::Patient& p) {
   TM_TRY(Assign(b.OptString("name"), p.name));
   TM_TRY(Assign(b.OptString("email"), p.email));
   TM_TRY(Assign(b.OptString("phone"), p.phone));
-  return Assign(b.OptString("time_zone"), p.time_zone);
+  TM_TRY(Assign(b.OptString("time_zone"), p.time_zone));
+  return Assign(b.OptBool("active"), p.active);
 }
 
-// One catalog resource with a settings-table active flag: its name, body fields, store
-// operations, JSON shape and read rules.
+// Services and patients: a name, body fields, store operations, JSON shape and read rules.
+// (Doctors differ: their own rules for who reads and changes them.)
 template <typename T>
 struct CatalogKind {
   std::string_view kind;  // "service": the path ("/api/v1/services"), errors, the active key
@@ -178,7 +180,7 @@ struct CatalogKind {
   Result<T> (store::Tx::*get)(int64_t);
   Result<T> (store::Tx::*update)(const T&);
   Result<store::Page<T>> (store::Tx::*list)(const store::PageRequest&);
-  json (*to_json)(const T&, bool active);
+  json (*to_json)(const T&);
   Status (*authorize_list)(const Principal&);
   // Runs after the record was found (so an unknown id stays a 404).
   Status (*authorize_read)(const Principal&, int64_t id, store::Tx&);
@@ -215,19 +217,6 @@ const CatalogKind<core::Patient> kPatients{.kind = "patient",
                                            .authorize_list = NotDoctors,
                                            .authorize_read = AuthorizePatientRead};
 
-// Applies {"active": bool} of a body to the inactive:<kind>:<id> setting.
-Status ApplyActive(store::Tx& tx, const Body& b, std::string_view kind, int64_t id) {
-  std::optional<bool> active = TM_TRY(b.OptBool("active"));
-  if (!active) return Ok();
-  return tx.PutSetting(InactiveKey(kind, id), *active ? "0" : "1");
-}
-
-template <typename T>
-Result<json> WithActive(store::Tx& tx, const CatalogKind<T>& k, const T& item) {
-  bool active = TM_TRY(IsActive(tx, k.kind, item.id));
-  return k.to_json(item, active);
-}
-
 template <typename T>
 void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k) {
   const net::RouteOptions reads = StoreReadRoute(deps);
@@ -241,10 +230,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                  auto out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
                    store::Page<T> p = TM_TRY((tx.*k.list)(page));
                    json data = json::array();
-                   for (const T& item : p.items) {
-                     json one = TM_TRY(WithActive(tx, k, item));
-                     data.push_back(std::move(one));
-                   }
+                   for (const T& item : p.items) data.push_back(k.to_json(item));
                    return json{{"data", std::move(data)},
                                {"next_cursor",
                                 p.next_cursor.empty() ? json(nullptr) : json(p.next_cursor)}};
@@ -265,8 +251,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                   }
                   auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
                     T created = TM_TRY((tx.*k.create)(item));
-                    TM_TRY(ApplyActive(tx, body, k.kind, created.id));
-                    return WithActive(tx, k, created);
+                    return k.to_json(created);
                   }));
                   return net::JsonResponse(201, out);
                 }),
@@ -279,7 +264,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                  auto out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
                    T item = TM_TRY((tx.*k.get)(id));
                    TM_TRY(k.authorize_read(c.principal, id, tx));
-                   return WithActive(tx, k, item);
+                   return k.to_json(item);
                  }));
                  return net::JsonResponse(200, out);
                }),
@@ -296,12 +281,11 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
         T item = TM_TRY((tx.*k.get)(id));
         if (body) {
           TM_TRY(k.apply(*body, item));
-          item = TM_TRY((tx.*k.update)(item));
-          TM_TRY(ApplyActive(tx, *body, k.kind, id));
         } else {
-          TM_TRY(tx.PutSetting(InactiveKey(k.kind, id), "1"));
+          item.active = false;
         }
-        return WithActive(tx, k, item);
+        item = TM_TRY((tx.*k.update)(item));
+        return k.to_json(item);
       }));
       return net::JsonResponse(200, out);
     };

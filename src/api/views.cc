@@ -32,22 +32,22 @@ json DoctorJson(const core::Doctor& d) {
           {"created_at", TimeJson(d.created_at)}};
 }
 
-json ServiceJson(const core::Service& s, bool active) {
+json ServiceJson(const core::Service& s) {
   return {{"id", s.id},
           {"object", "service"},
           {"name", s.name},
           {"telemedicine", s.telemedicine},
           {"default_duration_minutes", s.default_duration_minutes},
           {"title_template", s.event_title_template},
-          {"active", active},
+          {"active", s.active},
           {"created_at", TimeJson(s.created_at)}};
 }
 
-json PatientJson(const core::Patient& p, bool active) {
-  return {{"id", p.id},       {"object", "patient"},
-          {"name", p.name},   {"email", p.email},
-          {"phone", p.phone}, {"time_zone", p.time_zone},
-          {"active", active}, {"created_at", TimeJson(p.created_at)}};
+json PatientJson(const core::Patient& p) {
+  return {{"id", p.id},         {"object", "patient"},
+          {"name", p.name},     {"email", p.email},
+          {"phone", p.phone},   {"time_zone", p.time_zone},
+          {"active", p.active}, {"created_at", TimeJson(p.created_at)}};
 }
 
 json UserJson(const core::User& u) {
@@ -189,17 +189,6 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
   out["meeting"] = MeetingJson(meeting, job, a.id);
   out["access_link"] = std::move(link);
   return out;
-}
-
-std::string InactiveKey(std::string_view kind, int64_t id) {
-  return "inactive:" + std::string(kind) + ":" + std::to_string(id);
-}
-
-Result<bool> IsActive(store::Tx& tx, std::string_view kind, int64_t id) {
-  auto v = tx.GetSetting(InactiveKey(kind, id));
-  if (v) return *v != "1";
-  if (v.error().code() == ErrorCode::kNotFound) return true;
-  return std::unexpected(v.error());
 }
 
 }  // namespace telemeet::api

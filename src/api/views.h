@@ -16,8 +16,8 @@
 namespace telemeet::api {
 
 nlohmann::json DoctorJson(const core::Doctor& d);
-nlohmann::json ServiceJson(const core::Service& s, bool active);
-nlohmann::json PatientJson(const core::Patient& p, bool active);
+nlohmann::json ServiceJson(const core::Service& s);
+nlohmann::json PatientJson(const core::Patient& p);
 nlohmann::json UserJson(const core::User& u);
 nlohmann::json ApiKeyJson(const core::ApiKey& k);
 nlohmann::json AuditJson(const core::AuditEntry& e);
@@ -34,11 +34,6 @@ nlohmann::json MeetingJson(const std::optional<core::Meeting>& m,
 // its access link; `link_url` is the patient URL when a token was just issued (shown once).
 Result<nlohmann::json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
                                        const std::string& link_url = {});
-
-// Services and patients have no active column: deactivation is the setting
-// "inactive:<kind>:<id>" = "1" (see the report to the lead).
-std::string InactiveKey(std::string_view kind, int64_t id);
-Result<bool> IsActive(store::Tx& tx, std::string_view kind, int64_t id);
 
 void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps);
 void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps);

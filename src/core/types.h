@@ -75,6 +75,7 @@ struct Service {
   int32_t default_duration_minutes = 30;
   // "{service} with {doctor}"; placeholders: {service} {doctor} {patient}.
   std::string event_title_template = "{service} with {doctor}";
+  bool active = true;  // a deactivated service takes no new bookings
   Instant created_at{};
 };
 
@@ -84,6 +85,7 @@ struct Patient {
   std::string email;  // may be empty
   std::string phone;  // may be empty
   std::string time_zone = "UTC";
+  bool active = true;  // a deactivated patient takes no new bookings
   Instant created_at{};
 };
 

@@ -242,10 +242,25 @@ CREATE TABLE calendar_syncs (
 CREATE INDEX calendar_syncs_channel ON calendar_syncs (channel_id);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations{{
+// Services and patients get the active flag doctors have. Earlier versions kept a deactivation
+// as the setting "inactive:<service|patient>:<id>" = "1"; those settings become the column.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE services ADD COLUMN active BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE patients ADD COLUMN active BIGINT NOT NULL DEFAULT 1;
+UPDATE services SET active = 0 WHERE id IN (
+  SELECT CAST(substr(key, 18) AS BIGINT) FROM settings
+  WHERE key LIKE 'inactive:service:%' AND value = '1');
+UPDATE patients SET active = 0 WHERE id IN (
+  SELECT CAST(substr(key, 18) AS BIGINT) FROM settings
+  WHERE key LIKE 'inactive:patient:%' AND value = '1');
+DELETE FROM settings WHERE key LIKE 'inactive:service:%' OR key LIKE 'inactive:patient:%';
+)sql";
+
+constexpr std::array<Migration, 4> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
+    {4, "services.active and patients.active", kV4},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -42,7 +42,8 @@ TEST_P(StoreContract, RefusesANewerSchema) {
 }
 
 // A database at schema 1 (as an older telemeet left it, with data) is brought to the latest
-// version in place, keeping its rows.
+// version in place, keeping its rows; deactivations kept as settings before version 4 become
+// the services' and patients' active column.
 TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   auto old = testing::TestDatabase::Create(GetParam());
   ASSERT_TRUE(old) << old.error().ToString();
@@ -57,7 +58,15 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
       "('Dr. Old', 'old@clinic.example', 'UTC', 'primary', 1, '2026-01-01T00:00:00.000000Z');"
       "INSERT INTO google_grants (doctor_id, account_email, scopes, sealed_refresh_token, "
       "access_token, status, last_error, updated_at) VALUES (1, 'old@gmail.example', '', "
-      "'k1.r', '', 'active', '', '2026-01-01T00:00:00.000000Z');"));
+      "'k1.r', '', 'active', '', '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO services (name, telemedicine, default_duration_minutes, event_title_template, "
+      "created_at) VALUES ('Video', 1, 30, '{service}', '2026-01-01T00:00:00.000000Z'), "
+      "('Retired', 1, 30, '{service}', '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO patients (name, email, phone, time_zone, created_at) VALUES "
+      "('Mary', '', '', 'UTC', '2026-01-01T00:00:00.000000Z'), "
+      "('Gone', '', '', 'UTC', '2026-01-01T00:00:00.000000Z');"
+      "INSERT INTO settings (key, value) VALUES ('inactive:service:2', '1'), "
+      "('inactive:patient:2', '1'), ('inactive:patient:1', '0'), ('policy.x', 'kept');"));
   auto s = OpenStore((*old)->url(), clock_);
   ASSERT_TRUE(s);
   EXPECT_EQ(*(*s)->SchemaVersion(), 1);
@@ -71,6 +80,17 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   EXPECT_EQ(g->version, 0);
   ASSERT_TRUE((*s)->Transact([&](Tx& tx) { return tx.PutGrant(*g); }));
   EXPECT_EQ((*s)->Read([&](Tx& tx) { return tx.GetGrant(1); })->version, 1);
+
+  auto read = [&](auto get, int64_t id) { return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); }); };
+  EXPECT_TRUE(read(&Tx::GetService, 1).active);
+  EXPECT_FALSE(read(&Tx::GetService, 2).active);
+  EXPECT_TRUE(read(&Tx::GetPatient, 1).active);
+  EXPECT_FALSE(read(&Tx::GetPatient, 2).active);
+  EXPECT_EQ(CodeOf((*s)->Read([&](Tx& tx) { return tx.GetSetting("inactive:service:2"); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf((*s)->Read([&](Tx& tx) { return tx.GetSetting("inactive:patient:1"); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(*(*s)->Read([&](Tx& tx) { return tx.GetSetting("policy.x"); }), "kept");
 }
 
 TEST_P(StoreContract, DoctorsRoundTripAndEmailIsUniqueIgnoringCase) {
@@ -91,6 +111,27 @@ TEST_P(StoreContract, DoctorsRoundTripAndEmailIsUniqueIgnoringCase) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->name, "Dr. Anna Weber-Schulz");
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetDoctor(9999); })), ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, ServicesAndPatientsKeepTheirActiveFlag) {
+  core::Service service{.name = "Video consultation", .telemedicine = true, .active = false};
+  auto sv = store_->Transact([&](Tx& tx) { return tx.CreateService(service); });
+  ASSERT_TRUE(sv) << sv.error().ToString();
+  EXPECT_FALSE(store_->Read([&](Tx& tx) { return tx.GetService(sv->id); })->active);
+  sv->active = true;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpdateService(*sv); }));
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.GetService(sv->id); })->active);
+
+  core::Patient patient{.name = "Mary Seacole", .time_zone = "Europe/London"};
+  auto pt = store_->Transact([&](Tx& tx) { return tx.CreatePatient(patient); });
+  ASSERT_TRUE(pt) << pt.error().ToString();
+  EXPECT_TRUE(pt->active);
+  pt->active = false;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpdatePatient(*pt); }));
+  auto listed = store_->Read([&](Tx& tx) { return tx.ListPatients({}); });
+  ASSERT_TRUE(listed) << listed.error().ToString();
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_FALSE(listed->items[0].active);
 }
 
 TEST_P(StoreContract, InvalidInputNamesTheFieldAndStoresNothing) {

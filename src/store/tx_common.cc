@@ -29,7 +29,8 @@ core::Service ServiceFrom(const Row& r) {
   s.telemedicine = r.Bool(2);
   s.default_duration_minutes = static_cast<int32_t>(r.Int(3));
   s.event_title_template = r.Text(4);
-  s.created_at = r.Time(5);
+  s.active = r.Bool(5);
+  s.created_at = r.Time(6);
   return s;
 }
 
@@ -40,7 +41,8 @@ core::Patient PatientFrom(const Row& r) {
   p.email = r.Text(2);
   p.phone = r.Text(3);
   p.time_zone = r.Text(4);
-  p.created_at = r.Time(5);
+  p.active = r.Bool(5);
+  p.created_at = r.Time(6);
   return p;
 }
 

@@ -79,9 +79,9 @@ Result<core::Service> Tx::CreateService(core::Service s) {
   s.created_at = Now();
   auto row = ExecOne(
       "INSERT INTO services (name, telemedicine, default_duration_minutes, "
-      "event_title_template, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+      "event_title_template, active, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
       {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes}, s.event_title_template,
-       TimeValue(s.created_at)},
+       int64_t{s.active}, TimeValue(s.created_at)},
       "service");
   if (!row) return std::unexpected(row.error());
   s.id = row->Int(0);
@@ -99,9 +99,9 @@ Result<core::Service> Tx::UpdateService(const core::Service& s) {
   if (auto v = core::ValidateService(s); !v) return std::unexpected(v.error());
   auto r = Exec(
       "UPDATE services SET name = ?, telemedicine = ?, default_duration_minutes = ?, "
-      "event_title_template = ? WHERE id = ?",
+      "event_title_template = ?, active = ? WHERE id = ?",
       {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes}, s.event_title_template,
-       s.id});
+       int64_t{s.active}, s.id});
   if (!r) return std::unexpected(r.error());
   if (r->affected == 0) {
     return Fail(ErrorCode::kNotFound, fmt::format("service {} does not exist", s.id));
@@ -120,9 +120,10 @@ Result<core::Patient> Tx::CreatePatient(core::Patient p) {
   if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
   p.created_at = Now();
   auto row = ExecOne(
-      "INSERT INTO patients (name, email, phone, time_zone, created_at) "
-      "VALUES (?, ?, ?, ?, ?) RETURNING id",
-      {p.name, p.email, p.phone, p.time_zone, TimeValue(p.created_at)}, "patient");
+      "INSERT INTO patients (name, email, phone, time_zone, active, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      {p.name, p.email, p.phone, p.time_zone, int64_t{p.active}, TimeValue(p.created_at)},
+      "patient");
   if (!row) return std::unexpected(row.error());
   p.id = row->Int(0);
   return p;
@@ -137,8 +138,9 @@ Result<core::Patient> Tx::GetPatient(int64_t id) {
 
 Result<core::Patient> Tx::UpdatePatient(const core::Patient& p) {
   if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
-  auto r = Exec("UPDATE patients SET name = ?, email = ?, phone = ?, time_zone = ? WHERE id = ?",
-                {p.name, p.email, p.phone, p.time_zone, p.id});
+  auto r = Exec(
+      "UPDATE patients SET name = ?, email = ?, phone = ?, time_zone = ?, active = ? WHERE id = ?",
+      {p.name, p.email, p.phone, p.time_zone, int64_t{p.active}, p.id});
   if (!r) return std::unexpected(r.error());
   if (r->affected == 0) {
     return Fail(ErrorCode::kNotFound, fmt::format("patient {} does not exist", p.id));
