@@ -734,6 +734,36 @@ TEST_F(DisconnectTest, CancelDeletesFutureEventsBeforeRevoking) {
   EXPECT_TRUE(deleted_logged) << audit.dump();
 }
 
+// The calendar's push channel is stopped at Google before the revoke, and the sync state
+// forgets it and its sync token (a reconnect opens a new one and syncs in full).
+TEST_F(DisconnectTest, ThePushChannelIsStoppedAndForgotten) {
+  const std::string address = "http://127.0.0.1:9/push";  // nothing listens: pushes go nowhere
+  auto channel = calendar_->WatchEvents(std::to_string(doctor_), "primary",
+                                        {.channel_id = "chan-ada", .address = address});
+  ASSERT_TRUE(channel) << channel.error().ToString();
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
+    return tx.PutCalendarSync({.doctor_id = doctor_,
+                               .sync_token = "sync-1",
+                               .channel_id = channel->id,
+                               .channel_resource_id = channel->resource_id,
+                               .channel_address = address,
+                               .updated_at = clock_.Now()});
+  }));
+  auto channels_at_google = [&] {
+    auto state = google_->calendar().CalendarState("ada@clinic.example");
+    return state ? (*state)["channels"].size() : size_t{0};
+  };
+  ASSERT_EQ(channels_at_google(), 1u);
+
+  ASSERT_EQ(AsKey("DELETE", base_).status, 200);
+  EXPECT_EQ(channels_at_google(), 0u);
+  auto sync = store_->Read([&](store::Tx& tx) { return tx.GetCalendarSync(doctor_); });
+  ASSERT_TRUE(sync) << sync.error().ToString();
+  EXPECT_EQ(sync->channel_id, "");
+  EXPECT_EQ(sync->sync_token, "");
+  EXPECT_EQ(sync->calendar_id, "primary");
+}
+
 // The sync layer's record that the doctor moved or deleted the event in Google Calendar shows
 // on the appointment's meeting (DisconnectTest's fixture: a connected doctor, a ready meeting).
 using ConnectedDoctorTest = DisconnectTest;

@@ -370,8 +370,9 @@ Status RecordCancelled(store::Tx& tx, const Principal& p, const FutureMeeting& f
 // links keep working; what changes later waits for the doctor (awaiting_doctor/needs_reconnect
 // once the worker looks). cancel: first deletes the future events at Google, inline with the
 // still valid grant (a failure is reported per appointment and that event stays), and records
-// each as meeting.cancelled. Either way the grant is removed, also when Google cannot be
-// reached for the revoke (the answer says so).
+// each as meeting.cancelled. Either way the calendar's push channel is stopped (best effort)
+// and the grant is removed, also when Google cannot be reached for the revoke (the answer says
+// so).
 Result<net::Response> Disconnect(Call& c) {
   const int64_t id = TM_TRY(PathId(c.req, "doctor"));
   TM_TRY(AuthorizeDoctor(c.principal, id));
@@ -417,6 +418,21 @@ Result<net::Response> Disconnect(Call& c) {
     }
   }
 
+  // Stop the calendar's push channel while the grant still works (after the revoke Google would
+  // refuse it, and its pushes would go on until it expires). The sync state forgets the channel
+  // and its sync token: a reconnect opens a new channel and syncs in full, since what happened
+  // in between was not followed.
+  auto sync = c.deps.store.Read([&](store::Tx& tx) { return tx.GetCalendarSync(id); });
+  if (!sync && sync.error().code() != ErrorCode::kNotFound) return std::unexpected(sync.error());
+  if (sync && !sync->channel_id.empty() && c.deps.calendar != nullptr) {
+    auto stopped =
+        c.deps.calendar->StopChannel(doctor, sync->channel_id, sync->channel_resource_id);
+    if (!stopped) {
+      obs::Log().Warn("stopping the Google push channel on disconnect failed",
+                      {{"doctor_id", id}, {"error", stopped.error().ToString()}});
+    }
+  }
+
   // Revoke at Google; a grant Google cannot be reached for is still removed here.
   bool revoked = false;
   std::string revoke_error;
@@ -434,6 +450,11 @@ Result<net::Response> Disconnect(Call& c) {
   const Instant now = c.deps.clock.Now();
   TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Status {
     TM_TRY(tx.DeleteGrant(id));
+    if (sync) {
+      store::CalendarSyncState cleared{.doctor_id = id, .calendar_id = sync->calendar_id};
+      cleared.updated_at = now;
+      TM_TRY(tx.PutCalendarSync(cleared));
+    }
     for (const Deleted& d : deleted) {
       TM_TRY(RecordCancelled(tx, c.principal, d.meeting, d.outcome, now));
     }
