@@ -188,47 +188,10 @@ Result<int> WebhookDispatcher::RunDue() {
   return static_cast<int>(jobs->size());
 }
 
-void WebhookDispatcher::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void WebhookDispatcher::Nudge() {
-  {
-    std::lock_guard lock(mu_);
-    nudged_ = true;
-  }
-  cv_.notify_one();
-}
-
-void WebhookDispatcher::Stop() {
-  std::thread t;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    t = std::move(thread_);
-  }
-  cv_.notify_all();
-  if (t.joinable()) t.join();
-}
-
-void WebhookDispatcher::Loop() {
-  while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      nudged_ = false;
-    }
-    auto ran = RunDue();
-    if (!ran) {
-      obs::Log().Warn("webhook lease failed", {{"error", ran.error().ToString()}});
-    }
-    if (ran && *ran > 0) continue;
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.poll_interval, [&] { return stopping_ || nudged_; });
-  }
+bool WebhookDispatcher::Pass() {
+  auto ran = RunDue();
+  if (!ran) obs::Log().Warn("webhook lease failed", {{"error", ran.error().ToString()}});
+  return ran && *ran > 0;
 }
 
 }  // namespace telemeet::api

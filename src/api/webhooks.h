@@ -20,15 +20,12 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
+#include "base/background_loop.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "core/types.h"
@@ -81,24 +78,20 @@ class WebhookDispatcher {
   // Leases the due deliver jobs once and runs them; returns how many ran.
   Result<int> RunDue();
 
-  void Start();
-  void Nudge();
-  void Stop();
+  void Start() { loop_.Start(); }
+  void Nudge() { loop_.Nudge(); }
+  void Stop() { loop_.Stop(); }
 
  private:
-  void Loop();
+  // One pass of the background loop: RunDue; true when it ran jobs.
+  bool Pass();
 
   store::Store& store_;
   Clock& clock_;
   const crypto::KeyRing& keys_;
   net::HttpClient& http_;
   const WebhookOptions options_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool nudged_ = false;    // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
+  BackgroundLoop loop_{[this] { return Pass(); }, options_.poll_interval};  // after options_
 };
 
 }  // namespace telemeet::api

@@ -376,48 +376,14 @@ Result<int> Notifier::RunDue() {
   return static_cast<int>(jobs->size());
 }
 
-void Notifier::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void Notifier::Nudge() {
-  {
-    std::lock_guard lock(mu_);
-    nudged_ = true;
+bool Notifier::Pass() {
+  auto scanned = Scan();
+  if (!scanned) {
+    obs::Log().Warn("outbox scan for email failed", {{"error", scanned.error().ToString()}});
   }
-  cv_.notify_one();
-}
-
-void Notifier::Stop() {
-  std::thread t;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    t = std::move(thread_);
-  }
-  cv_.notify_all();
-  if (t.joinable()) t.join();
-}
-
-void Notifier::Loop() {
-  while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      nudged_ = false;
-    }
-    auto scanned = Scan();
-    if (!scanned)
-      obs::Log().Warn("outbox scan for email failed", {{"error", scanned.error().ToString()}});
-    auto ran = RunDue();
-    if (!ran) obs::Log().Warn("email lease failed", {{"error", ran.error().ToString()}});
-    if ((ran && *ran > 0) || (scanned && *scanned > 0)) continue;
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.poll_interval, [&] { return stopping_ || nudged_; });
-  }
+  auto ran = RunDue();
+  if (!ran) obs::Log().Warn("email lease failed", {{"error", ran.error().ToString()}});
+  return (ran && *ran > 0) || (scanned && *scanned > 0);
 }
 
 }  // namespace telemeet::notify

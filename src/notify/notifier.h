@@ -42,13 +42,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
+#include "base/background_loop.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "core/types.h"
@@ -107,24 +105,20 @@ class Notifier {
   // Leases the due email jobs once and runs them; returns how many ran.
   Result<int> RunDue();
 
-  void Start();
-  void Nudge();
-  void Stop();
+  void Start() { loop_.Start(); }
+  void Nudge() { loop_.Nudge(); }
+  void Stop() { loop_.Stop(); }
 
  private:
-  void Loop();
+  // One pass of the background loop: Scan, then RunDue; true when either found work.
+  bool Pass();
   void Count(std::string_view outcome);
 
   store::Store& store_;
   Clock& clock_;
   Mailer& mailer_;
   const NotifierOptions options_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool nudged_ = false;    // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
+  BackgroundLoop loop_{[this] { return Pass(); }, options_.poll_interval};  // after options_
 };
 
 }  // namespace telemeet::notify
