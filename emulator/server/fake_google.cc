@@ -179,6 +179,7 @@ Status FakeGoogle::Start(std::string address, uint16_t port, int threads) {
   so.worker_threads = 1;  // no route is offloaded
   so.max_body_bytes = options_.max_body_bytes;
   so.server_header = "ESF";  // what Google's front end calls itself
+  so.allowed_hosts = options_.allowed_hosts;
   auto server = std::make_unique<net::HttpServer>(so, outer_);
   if (auto s = server->Start(); !s) return s;
   server_ = std::move(server);

@@ -56,6 +56,10 @@ struct FakeGoogleOptions {
   size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds push_timeout{10'000};
   bool log_to_stderr = false;  // one line per request (method, path, status, user)
+  // Host names requests may name besides loopback ones (net::ServerOptions::allowed_hosts);
+  // empty: any. telemeet's sandbox passes {"localhost"}: loopback only, so a web page whose
+  // name resolves to 127.0.0.1 cannot drive the control API (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
 };
 
 // One line of the request log. Never holds a token, code or secret: the path has no query.

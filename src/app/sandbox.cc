@@ -101,6 +101,7 @@ Status Sandbox::AllowRedirect(const std::string& redirect_uri) {
 
 Result<std::unique_ptr<Sandbox>> StartSandbox() {
   emulator::FakeGoogleOptions options;
+  options.allowed_hosts = {"localhost"};  // loopback names only
   // The secret only ever lives in this process: random per run.
   std::string secret = crypto::RandomToken(24);
   options.clients.push_back(

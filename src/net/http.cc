@@ -59,6 +59,22 @@ Response Response::Empty(int status) {
   return r;
 }
 
+const std::pair<std::string, std::string>* FirstUnsafeHeader(const Headers& headers) {
+  auto token_char = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  auto value_char = [](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); };
+  for (const auto& field : headers.fields()) {
+    const auto& [name, value] = field;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), token_char) ||
+        !std::all_of(value.begin(), value.end(), value_char)) {
+      return &field;
+    }
+  }
+  return nullptr;
+}
+
 std::string_view StatusReason(int status) {
   switch (status) {
     case 100: return "Continue";

@@ -79,6 +79,12 @@ struct Response {
   static Response Empty(int status);
 };
 
+// The first header field of `headers` that cannot be written as it is: a name that is not an
+// RFC 9110 token, or a value holding CR, LF, NUL or another control character but tab. A value
+// with CR LF would end the field early and let whoever chose it add fields of their own
+// (response splitting), so the server refuses to send such a response. nullptr when all are safe.
+const std::pair<std::string, std::string>* FirstUnsafeHeader(const Headers& headers);
+
 // The reason phrase for a status code ("Not Found").
 std::string_view StatusReason(int status);
 

@@ -288,7 +288,10 @@ class HttpServer::Impl {
       bool head = req.method == "HEAD";
       Router::Match match = router_.Find(req);
       Response res;
-      if (match.handler == nullptr) {
+      if (!(match.handler != nullptr && match.options.any_host) && !HostAllowed(req)) {
+        res = router_.RenderError(421, "misdirected_request",
+                                  "this server does not answer to the host named in the request");
+      } else if (match.handler == nullptr) {
         res = std::move(match.error);
       } else if (match.options.offload) {
         res = co_await RunOnWorkers(*match.handler, req, match.options.serial);
@@ -308,9 +311,8 @@ class HttpServer::Impl {
         break;
       }
       bool keep_alive = client_keep_alive && !res.close_connection && !draining_.load();
-      int status = res.status;
       bool ok = co_await Write(*s, res, req.request_id, head, keep_alive);
-      Record(*s, req.method, match.pattern, status, started, &req, match.options.quiet);
+      Record(*s, req.method, match.pattern, res.status, started, &req, match.options.quiet);
       if (!ok || !keep_alive) break;
     }
     s->socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -414,14 +416,30 @@ class HttpServer::Impl {
     return r;
   }
 
-  // Writes a response; false when the connection failed.
+  // Writes a response; false when the connection failed. A response with a header that cannot
+  // be written safely (FirstUnsafeHeader) is replaced by a 500 and logged: nothing of it is
+  // sent, so a value with CR LF that reached a header cannot add fields of its own.
   asio::awaitable<bool> Write(Session& s, Response& res, const std::string& request_id,
                               bool head, bool keep_alive) {
+    if (const auto* bad = FirstUnsafeHeader(res.headers)) {
+      if (opts_.logger != nullptr) {
+        // The name only, shortened: the value may hold what a caller wanted to inject.
+        opts_.logger->Error("response refused: a header holds control characters",
+                            {{"header", bad->first.substr(0, 64)},
+                             {"status", res.status},
+                             {"request_id", request_id}});
+      }
+      res = router_.RenderError(500, "internal", "the response could not be sent");
+    }
     http::response<http::string_body> out;
     out.version(11);
     out.result(static_cast<unsigned>(res.status));
     for (const auto& [k, v] : res.headers) out.insert(beast::string_view(k), beast::string_view(v));
     out.set(http::field::server, beast::string_view(opts_.server_header));
+    if (!opts_.strict_transport_security.empty()) {
+      out.set(http::field::strict_transport_security,
+              beast::string_view(opts_.strict_transport_security));
+    }
     if (!request_id.empty()) out.set("X-Request-Id", beast::string_view(request_id));
     out.keep_alive(keep_alive);
     out.body() = std::move(res.body);
@@ -434,8 +452,45 @@ class HttpServer::Impl {
     co_return !ec;
   }
 
-  void Record(Session& s, std::string_view method, const std::string& route, int status,
+  // True when the request's Host names this server (ServerOptions::allowed_hosts).
+  bool HostAllowed(const Request& req) const {
+    if (opts_.allowed_hosts.empty()) return true;
+    auto host = req.Header("Host");
+    if (!host) return false;
+    std::string_view name = *host;
+    if (name.starts_with('[')) {  // [v6]:port
+      size_t close = name.find(']');
+      if (close == std::string_view::npos) return false;
+      name = name.substr(1, close - 1);
+    } else if (size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+      name = name.substr(0, colon);
+    }
+    if (name.ends_with('.')) name.remove_suffix(1);  // "localhost." is "localhost"
+    if (EqualsIgnoreCase(name, "localhost") || name == "::1" || IsIpv4Loopback(name)) return true;
+    return std::any_of(opts_.allowed_hosts.begin(), opts_.allowed_hosts.end(),
+                       [&](const std::string& h) { return EqualsIgnoreCase(h, name); });
+  }
+
+  static bool IsIpv4Loopback(std::string_view name) {
+    error_code ec;
+    auto a = asio::ip::make_address_v4(std::string(name), ec);
+    return !ec && a.is_loopback();
+  }
+
+  // The method as a metrics label: the standard ones, and OTHER for any other token a client
+  // sends, so clients cannot add series at will.
+  static std::string_view MethodLabel(std::string_view method) {
+    static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST", "PUT",
+                                                  "PATCH",  "DELETE",  "OPTIONS"};
+    for (std::string_view m : kKnown) {
+      if (m == method) return m;
+    }
+    return method == "-" ? method : "OTHER";
+  }
+
+  void Record(Session& s, std::string_view raw_method, const std::string& route, int status,
               SteadyClock::time_point started, const Request* req = nullptr, bool quiet = false) {
+    std::string_view method = MethodLabel(raw_method);
     double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
     if (opts_.metrics != nullptr) {
       Session::Series* series = nullptr;

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "net/router.h"
@@ -45,6 +46,14 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};
   size_t max_connections = 10000;
   std::string server_header = "telemeet";
+  // The host names this server answers to: the Host header's name (port ignored, compared
+  // case-insensitively). Loopback names (localhost, 127.x.x.x, ::1) always pass. A request
+  // naming another host gets 421 unless its route is RouteOptions::any_host: a web page on
+  // another site whose name resolves to this server (DNS rebinding) cannot use it. Empty:
+  // every Host is accepted (the Google emulator, tests).
+  std::vector<std::string> allowed_hosts;
+  // Sent with every response when set: "max-age=31536000" once the public URL is https.
+  std::string strict_transport_security;
   // Optional: request counters and latency histograms per route and status.
   obs::Registry* metrics = nullptr;
   // Optional: one log line per request (method, redacted target, status, latency, request id).

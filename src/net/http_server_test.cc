@@ -34,6 +34,14 @@ class HttpServerTest : public ::testing::Test {
       r.reset_connection = true;
       return r;
     });
+    router_.Get("/header", [](Request& r) {
+      // Echoes a query value into a header, as a careless handler would.
+      Response res = Response::Text(200, "ok");
+      res.headers.Set("X-Echo", r.Query("v").value_or(""));
+      return res;
+    });
+    router_.Get("/probe", [](Request&) { return Response::Text(200, "alive"); },
+                {.any_host = true});
     router_.Get("/late", [](Request&) {
       Response r = Response::Text(200, "late");
       r.delay = 100ms;
@@ -300,6 +308,89 @@ TEST_F(HttpServerTest, MetricsCountRequestsPerRouteAndStatus) {
   EXPECT_NE(text.find("telemeet_http_request_duration_seconds_count{method=\"GET\","
                       "route=\"/hello\",status=\"200\"} 2"),
             std::string::npos);
+}
+
+TEST_F(HttpServerTest, AHeaderValueWithCrLfIsNeverSent) {
+  StartServer();
+  // The value decodes to "a\r\nSet-Cookie: injected=1": written as it is, it would be a
+  // header field of the caller's choosing (response splitting).
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(c.Send("GET /header?v=a%0D%0ASet-Cookie:%20injected=1 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_FALSE(r->headers.Has("Set-Cookie"));
+  EXPECT_FALSE(r->headers.Has("X-Echo"));
+  // The connection stays usable, and a clean value is written.
+  ASSERT_TRUE(c.Send("GET /header?v=fine HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.ReadResponse();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers.Get("X-Echo"), "fine");
+  // A lone LF or NUL is refused as well.
+  for (std::string_view v : {"a%0Ab", "a%00b", "a%0Db"}) {
+    auto res = Fetch(port_, "GET", "/header?v=" + std::string(v));
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(res->status, 500) << v;
+  }
+}
+
+TEST(FirstUnsafeHeaderTest, NamesMustBeTokensAndValuesFreeOfControls) {
+  Headers h;
+  h.Add("Content-Type", "text/plain; charset=utf-8");
+  h.Add("X-Tab", "a\tb");
+  h.Add("X-Utf8", "Caf\xc3\xa9");
+  EXPECT_EQ(FirstUnsafeHeader(h), nullptr);
+  Headers bad_name;
+  bad_name.Add("X Space", "v");
+  ASSERT_NE(FirstUnsafeHeader(bad_name), nullptr);
+  Headers bad_value;
+  bad_value.Add("Location", "/doctor\r\nSet-Cookie: injected=1");
+  ASSERT_NE(FirstUnsafeHeader(bad_value), nullptr);
+  EXPECT_EQ(FirstUnsafeHeader(bad_value)->first, "Location");
+  Headers del;
+  del.Add("X", std::string("a\x7f"));
+  EXPECT_NE(FirstUnsafeHeader(del), nullptr);
+}
+
+TEST_F(HttpServerTest, OnlyTheAllowedHostsAndLoopbackNamesAreServed) {
+  StartServer({.allowed_hosts = {"telemeet.clinic.example"}});
+  auto get = [&](std::string_view target, std::string_view host) -> int {
+    RawClient c;
+    if (!c.Connect(port_)) return 0;
+    std::string req = "GET " + std::string(target) + " HTTP/1.1\r\n";
+    if (!host.empty()) req += "Host: " + std::string(host) + "\r\n";
+    c.Send(req + "\r\n");
+    auto r = c.ReadResponse();
+    return r ? r->status : 0;
+  };
+  EXPECT_EQ(get("/hello", "telemeet.clinic.example"), 200);
+  EXPECT_EQ(get("/hello", "TELEMEET.clinic.example:443"), 200);
+  EXPECT_EQ(get("/hello", "localhost:8080"), 200);
+  EXPECT_EQ(get("/hello", "127.0.0.1:8080"), 200);
+  EXPECT_EQ(get("/hello", "127.1.2.3"), 200);
+  EXPECT_EQ(get("/hello", "[::1]:8080"), 200);
+  // DNS rebinding: a page on attacker.example whose name now resolves to this server.
+  EXPECT_EQ(get("/hello", "attacker.example"), 421);
+  EXPECT_EQ(get("/hello", "attacker.example:8080"), 421);
+  EXPECT_EQ(get("/hello", "telemeet.clinic.example.attacker.example"), 421);
+  EXPECT_EQ(get("/hello", "[2001:db8::1]:80"), 421);
+  EXPECT_EQ(get("/nowhere", "attacker.example"), 421);
+  EXPECT_EQ(get("/hello", ""), 421);
+  // Probes answer whatever the Host: load balancers send an address.
+  EXPECT_EQ(get("/probe", "10.0.0.7:8080"), 200);
+}
+
+TEST_F(HttpServerTest, UnknownMethodsShareOneMetricsLabel) {
+  StartServer();
+  for (std::string_view m : {"FOO", "BAR", "PROPFIND"}) ASSERT_TRUE(Fetch(port_, m, "/hello"));
+  server_->Shutdown(1s);
+  std::string text = metrics_.Render();
+  EXPECT_NE(text.find("telemeet_http_requests_total{method=\"OTHER\""), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("FOO"), std::string::npos) << text;
+  EXPECT_EQ(text.find("PROPFIND"), std::string::npos) << text;
 }
 
 TEST_F(HttpServerTest, BindingATakenPortFailsWithUnavailable) {

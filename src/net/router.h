@@ -41,6 +41,9 @@ struct RouteOptions {
   bool serial = false;
   // No access-log line (health probes and metrics scrapes would drown the log).
   bool quiet = false;
+  // Answered whatever the Host header says (ServerOptions::allowed_hosts): health probes,
+  // which load balancers send to an address rather than a name.
+  bool any_host = false;
 };
 
 class Router {
