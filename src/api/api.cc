@@ -17,6 +17,10 @@ std::string_view OpenApiDocument() { return kOpenApiJson; }
 
 void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   if (!deps.auth_cache) deps.auth_cache = std::make_shared<AuthCache>();
+  if (!deps.login_throttle) {
+    deps.login_throttle = std::make_shared<LoginThrottle>(deps.options.login_throttle);
+  }
+  if (!deps.usage) deps.usage = std::make_shared<UsageRecorder>(deps.store);
   router.SetErrorRenderer([](int status, std::string_view code, std::string_view message) {
     return net::JsonError(status, code, message);
   });

@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "core/types.h"
+#include "api/login_throttle.h"
 #include "crypto/password.h"
 #include "net/router.h"
 #include "store/store.h"
@@ -51,9 +52,11 @@ struct ApiOptions {
   std::string public_url = "http://127.0.0.1:8080";
   // Argon2id limits for new passwords (tests pass crypto::PasswordLimits::Minimum()).
   crypto::PasswordLimits password_limits = crypto::PasswordLimits::Interactive();
-  int max_login_failures = 5;                              // then the account is locked ...
-  std::chrono::seconds lockout{std::chrono::minutes(15)};  // ... for this long
+  // Failed sign-ins: per address and per account, in memory (login_throttle.h).
+  LoginThrottleOptions login_throttle{};
+  // A session ends `session_ttl` after sign-in, or `session_idle` after its last use.
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  std::chrono::seconds session_idle{std::chrono::minutes(30)};
   std::chrono::seconds idempotency_ttl{std::chrono::hours(24)};
   std::chrono::seconds oauth_state_ttl{std::chrono::minutes(10)};
   // A patient access link expires this long after the appointment ends.
@@ -69,6 +72,8 @@ struct ApiOptions {
 
 class AuthCache;
 class LiveGoogleConfig;
+class LoginThrottle;
+class UsageRecorder;
 
 // A page the API answers to a person's browser (the last step of the Google connect flow): a
 // title, a message and one link onward, all plain text (the renderer escapes them).
@@ -106,8 +111,11 @@ struct ApiDeps {
   // Dresses the browser pages above as the web UI's pages (serve.cc passes web::BrowserPages).
   // Null: a bare HTML page with the same words.
   PageRenderer render_page{};
-  // Internal state of the routes (the API key cache); created by RegisterApiRoutes.
+  // Internal state of the routes, created by RegisterApiRoutes: the API key cache, the
+  // sign-in throttle and the writer of usage times.
   std::shared_ptr<AuthCache> auth_cache{};
+  std::shared_ptr<LoginThrottle> login_throttle{};
+  std::shared_ptr<UsageRecorder> usage{};
 };
 
 // Registers every /api/v1 route, /oauth/google/start and /oauth/google/callback, and installs

@@ -125,6 +125,7 @@ TEST_F(ApiTest, KeyRevokedByAnotherInstanceStopsWithinTheCacheTtl) {
 }
 
 TEST_F(ApiTest, KeySecretIsStoredHashedAndLastUseRecorded) {
+  ASSERT_TRUE(env_.deps->usage->Flush().has_value());  // written in the background
   auto keys = ApiEnv::J(env_.Call("GET", "/api/v1/api_keys", nullptr, env_.admin));
   for (const auto& k : keys["data"]) {
     EXPECT_FALSE(k.contains("secret"));
@@ -192,21 +193,51 @@ TEST_F(ApiTest, SessionCookieIsHttpOnlyStrictAndSecure) {
   EXPECT_NE(cookie.find("Secure"), std::string::npos);  // public_url is https
 }
 
-TEST_F(ApiTest, LoginLocksAfterFiveFailuresForFifteenMinutes) {
+TEST_F(ApiTest, FailedSignInsSlowTheAccountDownWithoutLockingIt) {
   for (int i = 0; i < 5; ++i) {
     ExpectError(env_.Call("POST", "/api/v1/session",
                           {{"email", "admin@clinic.example"}, {"password", "wrong guess"}}, {}),
                 401, "unauthenticated");
   }
-  // Locked: even the right password is refused.
-  ExpectError(
+  // The sixth attempt must wait, even with the right password; the answer says how long.
+  auto refused =
       env_.Call("POST", "/api/v1/session",
-                {{"email", "admin@clinic.example"}, {"password", "correct horse battery"}}, {}),
-      429, "resource_exhausted");
-  env_.clock.Advance(std::chrono::minutes(14));
-  EXPECT_TRUE(env_.Login("admin@clinic.example", "correct horse battery").cookie.empty());
-  env_.clock.Advance(std::chrono::minutes(2));
+                {{"email", "admin@clinic.example"}, {"password", "correct horse battery"}}, {});
+  ExpectError(refused, 429, "resource_exhausted");
+  EXPECT_EQ(refused.headers.Get("Retry-After"), "5");
+  env_.clock.Advance(std::chrono::seconds(5));
   EXPECT_FALSE(env_.Login("admin@clinic.example", "correct horse battery").cookie.empty());
+  // Nothing of it was stored: failures are counted in memory.
+  auto settings = env_.store().Read([](store::Tx& tx) { return tx.ListSettings(""); });
+  ASSERT_TRUE(settings.has_value());
+  for (const auto& [k, v] : *settings) EXPECT_FALSE(k.starts_with("login.")) << k;
+}
+
+TEST_F(ApiTest, SignInRefusesAnEmailThatIsNoneBeforeCountingIt) {
+  std::string huge(50'000, 'x');
+  ExpectError(env_.Call("POST", "/api/v1/session", {{"email", huge}, {"password", "x"}}, {}), 400,
+              "invalid_argument");
+  ExpectError(env_.Call("POST", "/api/v1/session",
+                        {{"email", "admin@clinic.example"}, {"password", std::string(2000, 'p')}},
+                        {}),
+              400, "invalid_argument");
+  // None of it counted: five wrong guesses still get their 401 before any delay.
+  for (int i = 0; i < 5; ++i) {
+    ExpectError(env_.Call("POST", "/api/v1/session",
+                          {{"email", "admin@clinic.example"}, {"password", "wrong guess"}}, {}),
+                401, "unauthenticated");
+  }
+}
+
+TEST_F(ApiTest, AnIdleSessionEndsAfterThirtyMinutesAndUseKeepsItAlive) {
+  Credentials s = env_.Login("admin@clinic.example", "correct horse battery");
+  for (int i = 0; i < 6; ++i) {  // used every 20 minutes for two hours
+    env_.clock.Advance(std::chrono::minutes(20));
+    EXPECT_EQ(env_.Call("GET", "/api/v1/session", nullptr, s).status, 200) << i;
+    ASSERT_TRUE(env_.deps->usage->Flush().has_value());
+  }
+  env_.clock.Advance(std::chrono::minutes(31));
+  ExpectError(env_.Call("GET", "/api/v1/session", nullptr, s), 401, "unauthenticated");
 }
 
 TEST_F(ApiTest, ExpiredOrLoggedOutSessionsAreRefused) {
@@ -234,7 +265,7 @@ TEST_F(ApiTest, DisabledUserLosesAccess) {
 
 TEST_F(ApiTest, DoctorCannotReadOrChangeAnotherDoctorsAppointments) {
   Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
-  auto mine = Book(doctor_, ada);
+  auto mine = Book(doctor_, env_.write_key);
   ASSERT_EQ(mine.status, 201) << mine.body;
   auto theirs = Book(other_doctor_, env_.write_key, "2026-06-03T09:00:00Z");
   ASSERT_EQ(theirs.status, 201);
@@ -290,12 +321,80 @@ TEST_F(ApiTest, DoctorCannotReadOrChangeAnotherDoctorsAppointments) {
 TEST_F(ApiTest, DoctorSeesOnlyPatientsOfTheirAppointments) {
   Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
   int64_t stranger = Create("/api/v1/patients", {{"name", "Someone Else"}});
-  ExpectError(env_.Call("GET", "/api/v1/patients/" + std::to_string(stranger), nullptr, ada), 403,
-              "permission_denied");
+  // Another doctor's patient answers exactly as a patient that does not exist.
+  auto foreign = env_.Call("GET", "/api/v1/patients/" + std::to_string(stranger), nullptr, ada);
+  auto missing = env_.Call("GET", "/api/v1/patients/999999", nullptr, ada);
+  ExpectError(foreign, 404, "not_found");
+  ExpectError(missing, 404, "not_found");
+  EXPECT_EQ(ApiEnv::J(foreign)["error"]["message"], "patient " + std::to_string(stranger) +
+                                                        " does not exist");
+  EXPECT_EQ(ApiEnv::J(missing)["error"]["message"], "patient 999999 does not exist");
   ExpectError(env_.Call("GET", "/api/v1/patients", nullptr, ada), 403, "permission_denied");
-  ASSERT_EQ(Book(doctor_, ada).status, 201);
+  // Booking someone who is not their patient, by id: the same 404, and nothing is written.
+  auto booked = env_.Call("POST", "/api/v1/appointments",
+                          {{"doctor_id", doctor_},
+                           {"service_id", service_},
+                           {"patient_id", stranger},
+                           {"start", "2026-06-02T09:00:00Z"}},
+                          ada);
+  ExpectError(booked, 404, "not_found", "patient_id");
+  EXPECT_EQ(ApiEnv::J(booked)["error"]["message"], "patient " + std::to_string(stranger) +
+                                                       " does not exist");
+  auto none = ApiEnv::J(env_.Call("GET", "/api/v1/appointments", nullptr, env_.admin));
+  EXPECT_TRUE(none["data"].empty());
+  // Admins and keys are unchanged; once the patient has an appointment with Ada, she sees them.
+  ASSERT_EQ(Book(doctor_, env_.write_key).status, 201);
   EXPECT_EQ(env_.Call("GET", "/api/v1/patients/" + std::to_string(patient_), nullptr, ada).status,
             200);
+  ASSERT_EQ(Book(doctor_, ada, "2026-06-09T09:00:00Z").status, 201);
+  EXPECT_EQ(
+      env_.Call("GET", "/api/v1/patients/" + std::to_string(stranger), nullptr, env_.admin).status,
+      200);
+}
+
+TEST_F(ApiTest, ADoctorBooksSomeoneNewByDescribingThePatient) {
+  Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
+  auto booked = env_.Call("POST", "/api/v1/appointments",
+                          {{"doctor_id", doctor_},
+                           {"service_id", service_},
+                           {"patient", {{"name", "Mary Seacole"}, {"email", "mary@p.example"}}},
+                           {"start", "2026-06-02T09:00:00Z"}},
+                          ada);
+  ASSERT_EQ(booked.status, 201) << booked.body;
+  int64_t patient = ApiEnv::J(booked)["patient_id"];
+  EXPECT_NE(patient, patient_);
+  auto read = env_.Call("GET", "/api/v1/patients/" + std::to_string(patient), nullptr, ada);
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(ApiEnv::J(read)["name"], "Mary Seacole");
+  // Not both; no unknown fields; a bad email is named.
+  ExpectError(env_.Call("POST", "/api/v1/appointments",
+                        {{"doctor_id", doctor_},
+                         {"service_id", service_},
+                         {"patient_id", patient},
+                         {"patient", {{"name", "X"}}},
+                         {"start", "2026-06-03T09:00:00Z"}},
+                        ada),
+              400, "invalid_argument", "patient");
+  ExpectError(env_.Call("POST", "/api/v1/appointments",
+                        {{"doctor_id", doctor_},
+                         {"service_id", service_},
+                         {"patient", {{"name", "X"}, {"active", false}}},
+                         {"start", "2026-06-03T09:00:00Z"}},
+                        ada),
+              400, "invalid_argument", "patient.active");
+  ExpectError(env_.Call("POST", "/api/v1/appointments",
+                        {{"doctor_id", doctor_},
+                         {"service_id", service_},
+                         {"patient", {{"name", "X"}, {"email", "not an email"}}},
+                         {"start", "2026-06-03T09:00:00Z"}},
+                        ada),
+              400, "invalid_argument");
+  ExpectError(env_.Call("POST", "/api/v1/appointments",
+                        {{"doctor_id", doctor_},
+                         {"service_id", service_},
+                         {"start", "2026-06-03T09:00:00Z"}},
+                        ada),
+              400, "invalid_argument", "patient_id");
 }
 
 TEST_F(ApiTest, DoctorCannotChangeTheCatalogOrUseAdminRoutes) {

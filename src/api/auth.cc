@@ -1,6 +1,6 @@
 #include "api/auth.h"
 
-#include <charconv>
+#include <algorithm>
 
 #include "core/validation.h"
 #include "crypto/encoding.h"
@@ -45,9 +45,9 @@ Result<Principal> FromApiKey(std::string_view bearer, ApiDeps& deps) {
     return Unauthenticated("unknown API key");
   }
   if (key->revoked_at) return Unauthenticated("the API key was revoked");
-  if (!key->last_used_at || now - *key->last_used_at >= deps.options.api_key_touch_interval) {
-    // Best effort: a failed touch must not fail the request.
-    (void)deps.store.Transact([&](store::Tx& tx) { return tx.TouchApiKey(key->id, now); });
+  if (deps.usage &&
+      (!key->last_used_at || now - *key->last_used_at >= deps.options.api_key_touch_interval)) {
+    deps.usage->ApiKeyUsed(key->id, now);
   }
   Principal p;
   p.kind = Principal::Kind::kApiKey;
@@ -79,6 +79,14 @@ Result<Principal> FromSession(std::string_view token, ApiDeps& deps) {
     return std::unexpected(found.error());
   }
   if (found->user.disabled) return Unauthenticated("the account is disabled");
+  // The idle timeout slides with use, never past the absolute limit; written in the
+  // background, and only once a minute's worth of it has gone, so reads stay reads.
+  const core::Session& session = found->session;
+  Instant slid = std::min(now + deps.options.session_idle,
+                          session.created_at + deps.options.session_ttl);
+  if (deps.usage && slid - session.expires_at >= std::chrono::minutes(1)) {
+    deps.usage->SessionUsed(session.token_hash, slid);
+  }
   Principal p;
   p.kind =
       found->user.role == core::Role::kAdmin ? Principal::Kind::kAdmin : Principal::Kind::kDoctor;
@@ -89,37 +97,6 @@ Result<Principal> FromSession(std::string_view token, ApiDeps& deps) {
   p.csrf_token = found->session.csrf_token;
   p.actor = "user:" + std::to_string(found->user.id);
   return p;
-}
-
-// "count until_unix" under login.failures:<email>.
-struct Failures {
-  int count = 0;
-  int64_t locked_until = 0;
-};
-
-std::string FailuresKey(std::string_view email) { return "login.failures:" + ToLower(email); }
-
-Failures ReadFailures(store::Tx& tx, std::string_view email) {
-  Failures f;
-  auto v = tx.GetSetting(FailuresKey(email));
-  if (!v) return f;
-  auto parts = Split(*v, ' ');
-  if (parts.size() != 2) return f;
-  std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), f.count);
-  std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), f.locked_until);
-  return f;
-}
-
-Status WriteFailures(store::Tx& tx, std::string_view email, const Failures& f) {
-  return tx.PutSetting(FailuresKey(email),
-                       std::to_string(f.count) + " " + std::to_string(f.locked_until));
-}
-
-Status LockedError(int64_t locked_until, Instant now) {
-  int64_t minutes = (locked_until - ToUnixSeconds(now) + 59) / 60;
-  return Fail(ErrorCode::kResourceExhausted, "too many failed sign-ins; try again in " +
-                                                 std::to_string(minutes) + " minute" +
-                                                 (minutes == 1 ? "" : "s"));
 }
 
 const std::string& DummyHash(const crypto::PasswordLimits& limits) {
@@ -152,6 +129,58 @@ void AuthCache::EvictKey(int64_t api_key_id) {
   std::lock_guard lock(mu_);
   std::erase_if(entries_,
                 [&](const auto& e) { return e.second.principal.api_key_id == api_key_id; });
+}
+
+UsageRecorder::UsageRecorder(store::Store& store)
+    : store_(store),
+      loop_(std::make_unique<BackgroundLoop>(
+          [this] {
+            (void)Flush();
+            return false;
+          },
+          std::chrono::seconds(1))) {}
+
+UsageRecorder::~UsageRecorder() { loop_->Stop(); }
+
+void UsageRecorder::Start() { loop_->Start(); }
+
+void UsageRecorder::Stop() {
+  loop_->Stop();
+  (void)Flush();
+}
+
+void UsageRecorder::ApiKeyUsed(int64_t api_key_id, Instant at) {
+  std::lock_guard lock(mu_);
+  Instant& t = keys_[api_key_id];
+  t = std::max(t, at);
+}
+
+void UsageRecorder::SessionUsed(const std::string& token_hash, Instant expires_at) {
+  std::lock_guard lock(mu_);
+  if (sessions_.size() >= 100'000) return;  // a second's worth never comes near this
+  Instant& t = sessions_[token_hash];
+  t = std::max(t, expires_at);
+}
+
+Status UsageRecorder::Flush() {
+  std::map<int64_t, Instant> keys;
+  std::map<std::string, Instant> sessions;
+  {
+    std::lock_guard lock(mu_);
+    keys.swap(keys_);
+    sessions.swap(sessions_);
+  }
+  if (keys.empty() && sessions.empty()) return Ok();
+  return store_.Transact([&](store::Tx& tx) -> Status {
+    for (const auto& [id, at] : keys) {
+      // A key deleted meanwhile is no reason to lose the others.
+      if (auto s = tx.TouchApiKey(id, at); !s && s.error().code() != ErrorCode::kNotFound) {
+        return s;
+      }
+    }
+    for (const auto& [hash, expires] : sessions) TM_TRY(tx.ExtendSession(hash, expires));
+    return Ok();
+  });
 }
 
 std::string TokenHash(std::string_view token) { return crypto::HexEncode(crypto::Sha256(token)); }
@@ -232,12 +261,16 @@ Status AuthorizeCatalogWrite(const Principal& p) {
   return Ok();
 }
 
-Status AuthorizePatientRead(const Principal& p, int64_t patient_id, store::Tx& tx) {
+Status AuthorizePatientRead(const Principal& p, int64_t patient_id, store::Tx& tx,
+                            std::string_view field) {
   if (p.kind != Principal::Kind::kDoctor) return Ok();
   store::AppointmentFilter f{.doctor_id = p.doctor_id, .patient_id = patient_id};
   auto page = tx.ListAppointments(f, {.limit = 1});
   if (!page) return std::unexpected(page.error());
-  if (page->items.empty()) return Denied("a doctor may only see their own patients");
+  if (page->items.empty()) {
+    return Fail(ErrorCode::kNotFound, "patient " + std::to_string(patient_id) + " does not exist",
+                std::string(field));
+  }
   return Ok();
 }
 
@@ -253,62 +286,63 @@ Result<core::Appointment> AccessLinkAppointment(store::Tx& tx, std::string_view 
   return tx.GetAppointment(link->appointment_id);
 }
 
-Result<LoginResult> Login(ApiDeps& deps, std::string_view email, std::string_view password) {
+Result<LoginResult> Login(ApiDeps& deps, const LoginAttempt& attempt,
+                          std::chrono::seconds* retry_after) {
+  // Checked before anything is counted: a value that is not an email is not an account.
+  TM_TRY(core::ValidateEmail(attempt.email, "email"));
+  if (attempt.password.size() > kMaxPasswordBytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "password is longer than " + std::to_string(kMaxPasswordBytes) + " bytes",
+                "password");
+  }
+  std::string email = ToLower(attempt.email);
   Instant now = deps.clock.Now();
-  struct Before {
-    Failures failures;
-    std::optional<core::User> user;
-  };
-  auto before = deps.store.Read([&](store::Tx& tx) -> Result<Before> {
-    Before b;
-    b.failures = ReadFailures(tx, email);
+  LoginThrottle& throttle = *deps.login_throttle;
+  LoginThrottle::Attempt counted =
+      throttle.Begin(attempt.remote_address, email, attempt.device_cookie, now);
+  if (!counted.allowed) {
+    if (retry_after != nullptr) *retry_after = counted.retry_after;
+    int64_t secs = counted.retry_after.count();
+    std::string wait = secs >= 120 ? std::to_string((secs + 59) / 60) + " minutes"
+                                   : std::to_string(secs) + (secs == 1 ? " second" : " seconds");
+    return Fail(ErrorCode::kResourceExhausted,
+                std::string("too many failed sign-ins ") +
+                    (counted.by_address ? "from this address" : "for this account") +
+                    "; try again in " + wait);
+  }
+  auto user = deps.store.Read([&](store::Tx& tx) -> Result<std::optional<core::User>> {
     auto u = tx.GetUserByEmail(email);
-    if (u) {
-      b.user = *u;
-    } else if (u.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(u.error());
-    }
-    return b;
+    if (u) return std::optional<core::User>(*u);
+    if (u.error().code() == ErrorCode::kNotFound) return std::optional<core::User>();
+    return std::unexpected(u.error());
   });
-  if (!before) return std::unexpected(before.error());
-  if (before->failures.locked_until > ToUnixSeconds(now)) {
-    return std::unexpected(LockedError(before->failures.locked_until, now).error());
+  if (!user) {
+    throttle.Succeeded(counted, now);  // not a guess: the store failed
+    return std::unexpected(user.error());
   }
   // Verify outside any transaction: Argon2id takes tens of milliseconds. An unknown email is
   // checked against a dummy hash, so the time taken does not tell which emails exist.
   bool ok = false;
-  if (before->user) {
-    ok = crypto::VerifyPassword(before->user->password_hash, password) && !before->user->disabled;
+  if (*user) {
+    ok = crypto::VerifyPassword((*user)->password_hash, attempt.password) && !(*user)->disabled;
   } else {
-    (void)crypto::VerifyPassword(DummyHash(deps.options.password_limits), password);
+    (void)crypto::VerifyPassword(DummyHash(deps.options.password_limits), attempt.password);
   }
   if (!ok) {
-    bool locked = false;
-    auto s = deps.store.Transact([&](store::Tx& tx) -> Status {
-      Failures f = ReadFailures(tx, email);
-      if (f.locked_until > ToUnixSeconds(now)) {
-        locked = true;
-        return Ok();
-      }
-      if (f.locked_until != 0) f = {};  // an old lock ran out: start counting afresh
-      if (++f.count >= deps.options.max_login_failures) {
-        f.locked_until = ToUnixSeconds(now) + deps.options.lockout.count();
-      }
-      return WriteFailures(tx, email, f);
-    });
-    if (!s) return std::unexpected(s.error());
-    if (locked) return Fail(ErrorCode::kResourceExhausted, "too many failed sign-ins");
+    throttle.Failed(counted, deps.clock.Now());
     return Fail(ErrorCode::kUnauthenticated, "wrong email or password");
   }
+  throttle.Succeeded(counted, now);
   LoginResult out;
-  out.user = *before->user;
+  out.user = **user;
   out.token = crypto::RandomToken(32);
+  out.device_cookie = throttle.DeviceCookie(email);
   auto session = deps.store.Transact([&](store::Tx& tx) -> Result<core::Session> {
-    if (auto s = WriteFailures(tx, email, {}); !s) return std::unexpected(s.error());
-    core::Session s{.token_hash = TokenHash(out.token),
-                    .user_id = out.user.id,
-                    .csrf_token = crypto::RandomToken(24),
-                    .expires_at = now + deps.options.session_ttl};
+    core::Session s{
+        .token_hash = TokenHash(out.token),
+        .user_id = out.user.id,
+        .csrf_token = crypto::RandomToken(24),
+        .expires_at = now + std::min(deps.options.session_idle, deps.options.session_ttl)};
     return tx.CreateSession(s);
   });
   if (!session) return std::unexpected(session.error());
@@ -321,6 +355,13 @@ std::string SessionCookie(const ApiOptions& options, std::string_view token,
   std::string c = std::string(kSessionCookie) + "=" + std::string(token) +
                   "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                   std::to_string(token.empty() ? 0 : max_age.count());
+  if (options.public_url.starts_with("https://")) c += "; Secure";
+  return c;
+}
+
+std::string DeviceCookieHeader(const ApiOptions& options, std::string_view value) {
+  std::string c = std::string(kDeviceCookie) + "=" + std::string(value) +
+                  "; Path=/api/v1/session; HttpOnly; SameSite=Strict; Max-Age=31536000";
   if (options.public_url.starts_with("https://")) c += "; Secure";
   return c;
 }

@@ -22,12 +22,15 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/api.h"
+#include "api/login_throttle.h"
+#include "base/background_loop.h"
 #include "base/error.h"
 #include "core/types.h"
 #include "net/http.h"
@@ -69,6 +72,39 @@ class AuthCache {
   std::map<std::string, Entry, std::less<>> entries_;  // guarded by mu_
 };
 
+// What authentication learns about use (an API key's last use, a session's sliding expiry),
+// written once a second in one transaction by a thread of its own rather than by the request:
+// with SQLite a read runs on an I/O thread, which must never wait for the store's one writer.
+//
+//   deps.usage->Start();   // after RegisterApiRoutes made it
+//   ...
+//   deps.usage->Stop();    // before the store goes: writes what is pending
+//
+// Not started (tests), nothing is written until Flush. Thread-safe; Start and Stop from one
+// controlling thread.
+class UsageRecorder {
+ public:
+  explicit UsageRecorder(store::Store& store);
+  ~UsageRecorder();  // stops the thread; writes nothing (the store may be gone)
+  UsageRecorder(const UsageRecorder&) = delete;
+  UsageRecorder& operator=(const UsageRecorder&) = delete;
+
+  void Start();
+  void Stop();
+
+  void ApiKeyUsed(int64_t api_key_id, Instant at);
+  void SessionUsed(const std::string& token_hash, Instant expires_at);
+  // Writes what is pending now.
+  Status Flush();
+
+ private:
+  store::Store& store_;
+  std::mutex mu_;
+  std::map<int64_t, Instant> keys_;                // guarded by mu_
+  std::map<std::string, Instant> sessions_;        // guarded by mu_
+  std::unique_ptr<BackgroundLoop> loop_;           // last: stops before the maps go
+};
+
 // The stored form of a bearer secret, session token or access-link token: hex SHA-256.
 std::string TokenHash(std::string_view token);
 
@@ -97,26 +133,44 @@ Status RequireAdmin(const Principal& p);
 Status AuthorizeDoctor(const Principal& p, int64_t doctor_id);
 // Catalog changes (doctors, services, patients): admin or a write-scoped key.
 Status AuthorizeCatalogWrite(const Principal& p);
-// A patient record: admins and keys; a doctor only with an appointment with that patient.
-Status AuthorizePatientRead(const Principal& p, int64_t patient_id, store::Tx& tx);
+// A patient record: admins and keys; a doctor only with an appointment with that patient. For
+// anyone else's patient a doctor gets the kNotFound a missing patient gives ("patient 7 does
+// not exist", naming `field`), so patient ids cannot be probed.
+Status AuthorizePatientRead(const Principal& p, int64_t patient_id, store::Tx& tx,
+                            std::string_view field = {});
 
 // The appointment a patient access-link token opens; kNotFound when the token is unknown,
 // revoked or expired (one message for all, so nothing leaks).
 Result<core::Appointment> AccessLinkAppointment(store::Tx& tx, std::string_view token, Instant now);
 
-// Sign-in with email + password (Argon2id). After max_login_failures failures in a row the
-// account is locked for `lockout` (kResourceExhausted, even with the right password).
+// Sign-in with email + password (Argon2id), throttled by deps.login_throttle (login_throttle.h)
+// before the password is checked. kInvalidArgument naming the field for an email that is not
+// one or a password longer than kMaxPasswordBytes (nothing is counted or written);
+// kResourceExhausted with `retry_after` set while the address or the account must wait;
 // kUnauthenticated for a wrong email or password (one message for both).
+inline constexpr size_t kMaxPasswordBytes = 1024;
+inline constexpr std::string_view kDeviceCookie = "tm_device";
+struct LoginAttempt {
+  std::string_view email;
+  std::string_view password;
+  std::string_view remote_address;
+  std::string_view device_cookie;  // the tm_device cookie sent, or empty
+};
 struct LoginResult {
   core::User user;
   core::Session session;
-  std::string token;  // the cookie value; only its hash is stored
+  std::string token;          // the cookie value; only its hash is stored
+  std::string device_cookie;  // a new tm_device value for this browser
 };
-Result<LoginResult> Login(ApiDeps& deps, std::string_view email, std::string_view password);
+Result<LoginResult> Login(ApiDeps& deps, const LoginAttempt& attempt,
+                          std::chrono::seconds* retry_after = nullptr);
 
 // The Set-Cookie header value for a session token (HttpOnly, SameSite=Strict, Path=/, Secure
 // when public_url is https); an empty token clears the cookie.
 std::string SessionCookie(const ApiOptions& options, std::string_view token,
                           std::chrono::seconds max_age);
+// The Set-Cookie header value of a device cookie (LoginThrottle): sent only to the sign-in
+// route, HttpOnly, kept a year.
+std::string DeviceCookieHeader(const ApiOptions& options, std::string_view value);
 
 }  // namespace telemeet::api

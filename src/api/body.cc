@@ -94,6 +94,20 @@ Result<std::optional<std::vector<std::string>>> Body::OptStrings(std::string_vie
   return std::optional<std::vector<std::string>>(std::move(out));
 }
 
+Result<std::optional<Body>> Body::OptObject(std::string_view field,
+                                            std::span<const std::string_view> allowed) const {
+  if (!Has(field)) return std::optional<Body>();
+  const auto& v = json_[field];
+  if (!v.is_object()) return WrongType(field, "an object");
+  for (const auto& [key, value] : v.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::string name = std::string(field) + "." + key.substr(0, 64);
+      return Invalid("unknown field \"" + name + "\"", name);
+    }
+  }
+  return std::optional<Body>(Body(v));
+}
+
 Result<Instant> ParseTime(std::string_view text, std::string_view zone, std::string_view field) {
   // An offset or Z after the seconds makes it an instant; otherwise it is local wall time.
   bool has_offset = text.size() > 19 && (text.back() == 'Z' || text.back() == 'z' ||

@@ -61,6 +61,9 @@ class Body {
   Result<std::optional<int64_t>> OptInt(std::string_view field) const;
   Result<std::optional<bool>> OptBool(std::string_view field) const;
   Result<std::optional<std::vector<std::string>>> OptStrings(std::string_view field) const;
+  // A nested object whose keys are all in `allowed` (an unknown one is named "<field>.<key>").
+  Result<std::optional<Body>> OptObject(std::string_view field,
+                                        std::span<const std::string_view> allowed) const;
 
   const nlohmann::json& json() const { return json_; }
 

@@ -1,8 +1,15 @@
 // Operational endpoints: /healthz (the process is alive), /readyz (its dependencies are
 // ready), /metrics (Prometheus text format).
 //
-//   RegisterOpsRoutes(router, metrics, {{"store", [&] { return store.Ping(); }},
-//                                       {"draining", [&] { return server_running(); }}});
+//   RegisterOpsRoutes(router, metrics, {.metrics_token = token},
+//                     {{"store", [&] { return store.Ping(); }},
+//                      {"draining", [&] { return server_running(); }}});
+//
+// All three answer whatever the Host header names (load balancers probe by address). /metrics
+// answers loopback clients, and others only with "Authorization: Bearer <metrics_token>":
+// its series name routes and counts that outsiders need not see. /readyz names a failing
+// check but never its error text (which may hold addresses or database messages); the text
+// goes to the log.
 #pragma once
 
 #include <functional>
@@ -16,10 +23,17 @@
 
 namespace telemeet::api {
 
-// A named readiness check; an error makes /readyz answer 503 naming the check and the problem.
+// A named readiness check; an error makes /readyz answer 503 naming the check.
 using ReadinessCheck = std::pair<std::string, std::function<Status()>>;
 
-void RegisterOpsRoutes(net::Router& router, const obs::Registry& metrics,
+struct OpsOptions {
+  std::string metrics_token;  // empty: /metrics for loopback clients only
+};
+
+void RegisterOpsRoutes(net::Router& router, const obs::Registry& metrics, OpsOptions options,
                        std::vector<ReadinessCheck> checks);
+
+// True for a loopback client address ("127.0.0.1", "::1", "::ffff:127.0.0.1").
+bool IsLoopbackAddress(std::string_view address);
 
 }  // namespace telemeet::api

@@ -7,31 +7,36 @@
 namespace telemeet::api {
 namespace {
 
-net::Response Get(net::Router& router, std::string path) {
+net::Response Get(net::Router& router, std::string path, std::string remote = "127.0.0.1",
+                  std::string authorization = "") {
   net::Request req;
   req.method = "GET";
   req.path = path;
   req.target = path;
+  req.remote_address = std::move(remote);
+  if (!authorization.empty()) req.headers.Add("Authorization", authorization);
   return router.Dispatch(req);
 }
 
 TEST(OpsTest, HealthzAnswersOk) {
   net::Router router;
   obs::Registry metrics;
-  RegisterOpsRoutes(router, metrics, {});
+  RegisterOpsRoutes(router, metrics, {}, {});
   auto r = Get(router, "/healthz");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(nlohmann::json::parse(r.body)["status"], "ok");
 }
 
-TEST(OpsTest, ReadyzNamesTheFailingCheck) {
+TEST(OpsTest, ReadyzNamesTheFailingCheckButNotItsErrorText) {
   net::Router router;
   obs::Registry metrics;
   bool store_up = true;
-  RegisterOpsRoutes(router, metrics,
+  RegisterOpsRoutes(router, metrics, {},
                     {{"store", [&]() -> Status {
                         if (store_up) return Ok();
-                        return Fail(ErrorCode::kUnavailable, "database is locked");
+                        return Fail(ErrorCode::kUnavailable,
+                                    "could not connect to server at 10.1.2.3:5432: password "
+                                    "authentication failed for user telemeet");
                       }}});
   EXPECT_EQ(Get(router, "/readyz").status, 200);
   store_up = false;
@@ -39,18 +44,34 @@ TEST(OpsTest, ReadyzNamesTheFailingCheck) {
   EXPECT_EQ(r.status, 503);
   auto body = nlohmann::json::parse(r.body);
   EXPECT_EQ(body["status"], "unavailable");
-  EXPECT_EQ(body["checks"]["store"], "database is locked");
+  EXPECT_EQ(body["checks"]["store"], "failing");
+  EXPECT_EQ(r.body.find("10.1.2.3"), std::string::npos) << r.body;
 }
 
-TEST(OpsTest, MetricsRendersTheRegistry) {
+TEST(OpsTest, MetricsRendersTheRegistryToLoopbackClients) {
   net::Router router;
   obs::Registry metrics;
   metrics.GetCounter("telemeet_test_total", "A test counter.").Inc(5);
-  RegisterOpsRoutes(router, metrics, {});
-  auto r = Get(router, "/metrics");
-  EXPECT_EQ(r.status, 200);
-  EXPECT_NE(r.body.find("telemeet_test_total 5"), std::string::npos);
-  EXPECT_EQ(r.headers.Get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  RegisterOpsRoutes(router, metrics, {}, {});
+  for (std::string local : {"127.0.0.1", "::1", "::ffff:127.0.0.1"}) {
+    auto r = Get(router, "/metrics", local);
+    EXPECT_EQ(r.status, 200) << local;
+    EXPECT_NE(r.body.find("telemeet_test_total 5"), std::string::npos);
+    EXPECT_EQ(r.headers.Get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  }
+  // Nobody else, when no token is configured, whatever they send.
+  EXPECT_EQ(Get(router, "/metrics", "203.0.113.7").status, 403);
+  EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer ").status, 403);
+}
+
+TEST(OpsTest, MetricsAnswerOthersOnlyWithTheToken) {
+  net::Router router;
+  obs::Registry metrics;
+  RegisterOpsRoutes(router, metrics, {.metrics_token = "scrape-token-0123456789"}, {});
+  EXPECT_EQ(Get(router, "/metrics", "203.0.113.7").status, 403);
+  EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer wrong-token-0123456789").status, 403);
+  EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer scrape-token-0123456789").status, 200);
+  EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "bearer scrape-token-0123456789").status, 200);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 // Internal to the api library.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -76,6 +77,12 @@ net::RouteOptions StoreWriteRoute(const ApiDeps& deps);
 
 // Authenticates and checks `access`, runs `fn`, and renders an error result as JSON.
 net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn);
+
+// A patient's fields in a body (POST and PATCH /patients; a new patient inside
+// POST /appointments): what the body holds is applied to `p`.
+inline constexpr std::array<std::string_view, 5> kPatientFields = {"name", "email", "phone",
+                                                                   "time_zone", "active"};
+Status ApplyPatient(const Body& b, core::Patient& p);
 
 // Text of an Instant for JSON, or null for the zero instant.
 nlohmann::json TimeJson(Instant t);

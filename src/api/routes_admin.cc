@@ -44,14 +44,28 @@ void RegisterSession(net::Router& r, ApiDeps& deps) {
                   if (!email) return std::unexpected(email.error());
                   auto password = body->String("password");
                   if (!password) return std::unexpected(password.error());
-                  auto login = Login(c.deps, *email, *password);
-                  if (!login) return std::unexpected(login.error());
+                  std::chrono::seconds retry_after{0};
+                  auto login = Login(c.deps,
+                                     {.email = *email,
+                                      .password = *password,
+                                      .remote_address = c.req.remote_address,
+                                      .device_cookie = CookieValue(c.req, kDeviceCookie)
+                                                           .value_or("")},
+                                     &retry_after);
+                  if (!login) {
+                    if (retry_after.count() == 0) return std::unexpected(login.error());
+                    net::Response refused = net::ErrorResponse(login.error());
+                    refused.headers.Set("Retry-After", std::to_string(retry_after.count()));
+                    return refused;
+                  }
                   net::Response resp =
                       net::JsonResponse(201, {{"user", UserJson(login->user)},
                                               {"csrf_token", login->session.csrf_token},
                                               {"expires_at", TimeJson(login->session.expires_at)}});
-                  resp.headers.Set("Set-Cookie", SessionCookie(c.deps.options, login->token,
+                  resp.headers.Add("Set-Cookie", SessionCookie(c.deps.options, login->token,
                                                                c.deps.options.session_ttl));
+                  resp.headers.Add("Set-Cookie", DeviceCookieHeader(c.deps.options,
+                                                                    login->device_cookie));
                   resp.headers.Set("Cache-Control", "no-store");
                   return resp;
                 }),

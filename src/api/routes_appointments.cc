@@ -77,6 +77,10 @@ Result<std::string> IssueAccessLink(store::Tx& tx, ApiDeps& deps, const core::Ap
   return deps.options.public_url + "/p?token=" + token;
 }
 
+// The fields of a patient created inside a booking.
+constexpr std::array<std::string_view, 4> kNewPatientFields = {"name", "email", "phone",
+                                                               "time_zone"};
+
 Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& idem_key,
                                   const std::string& request_hash) {
   ApiDeps& deps = c.deps;
@@ -85,8 +89,20 @@ Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& 
   if (auto s = AuthorizeDoctor(c.principal, *doctor_id); !s) return std::unexpected(s.error());
   auto service_id = body.Int("service_id");
   if (!service_id) return std::unexpected(service_id.error());
-  auto patient_id = body.Int("patient_id");
-  if (!patient_id) return std::unexpected(patient_id.error());
+  // The patient: an existing one by id, or a new one described inline ("patient": {...}),
+  // which is how a doctor books someone new (doctors cannot create patients otherwise).
+  std::optional<int64_t> patient_id = TM_TRY(body.OptInt("patient_id"));
+  std::optional<core::Patient> new_patient;
+  if (auto inline_patient = TM_TRY(body.OptObject("patient", kNewPatientFields))) {
+    if (patient_id) {
+      return Fail(ErrorCode::kInvalidArgument, "give patient_id or patient, not both", "patient");
+    }
+    new_patient.emplace();
+    TM_TRY(ApplyPatient(*inline_patient, *new_patient));
+    if (new_patient->time_zone.empty()) new_patient->time_zone = "UTC";
+  } else if (!patient_id) {
+    return Fail(ErrorCode::kInvalidArgument, "patient_id is required", "patient_id");
+  }
   auto start_text = body.String("start");
   if (!start_text) return std::unexpected(start_text.error());
   auto end_text = body.OptString("end");
@@ -126,8 +142,13 @@ Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& 
     if (!doctor) return std::unexpected(doctor.error());
     auto service = Bookable(tx.GetService(*service_id), "service", *service_id, "service_id");
     if (!service) return std::unexpected(service.error());
-    auto patient = Bookable(tx.GetPatient(*patient_id), "patient", *patient_id, "patient_id");
-    if (!patient) return std::unexpected(patient.error());
+    if (new_patient) {
+      patient_id = TM_TRY(tx.CreatePatient(*new_patient)).id;
+    } else {
+      // A doctor books only their own patients; another's answers as a missing one would.
+      TM_TRY(AuthorizePatientRead(c.principal, *patient_id, tx, "patient_id"));
+      TM_TRY(Bookable(tx.GetPatient(*patient_id), "patient", *patient_id, "patient_id"));
+    }
     core::Appointment a;
     a.doctor_id = *doctor_id;
     a.service_id = *service_id;
@@ -180,7 +201,8 @@ Result<net::Response> HandleCreate(Call& c) {
   {
     auto body = Body::Parse(
         c.req, c.deps.options,
-        {"doctor_id", "service_id", "patient_id", "start", "end", "time_zone", "status", "notes"});
+        {"doctor_id", "service_id", "patient_id", "patient", "start", "end", "time_zone", "status",
+         "notes"});
     if (!body) return std::unexpected(body.error());
     std::string idem_key;
     std::string request_hash;

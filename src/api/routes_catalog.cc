@@ -158,8 +158,7 @@ Status ApplyService(const Body& b, core::Service& s) {
   return Assign(b.OptBool("active"), s.active);
 }
 
-constexpr std::array<std::string_view, 5> kPatientFields = {"name", "email", "phone", "time_zone",
-                                                            "active"};
+}  // namespace
 
 Status ApplyPatient(const Body& b, core::Patient& p) {
   TM_TRY(Assign(b.OptString("name"), p.name));
@@ -168,6 +167,8 @@ Status ApplyPatient(const Body& b, core::Patient& p) {
   TM_TRY(Assign(b.OptString("time_zone"), p.time_zone));
   return Assign(b.OptBool("active"), p.active);
 }
+
+namespace {
 
 // Services and patients: a name, body fields, store operations, JSON shape and read rules.
 // (Doctors differ: their own rules for who reads and changes them.)
@@ -195,6 +196,10 @@ Status NotDoctors(const Principal& p) {
   return Ok();
 }
 
+Status PatientReadable(const Principal& p, int64_t id, store::Tx& tx) {
+  return AuthorizePatientRead(p, id, tx);
+}
+
 const CatalogKind<core::Service> kServices{.kind = "service",
                                            .fields = kServiceFields,
                                            .apply = ApplyService,
@@ -215,7 +220,7 @@ const CatalogKind<core::Patient> kPatients{.kind = "patient",
                                            .list = &store::Tx::ListPatients,
                                            .to_json = PatientJson,
                                            .authorize_list = NotDoctors,
-                                           .authorize_read = AuthorizePatientRead};
+                                           .authorize_read = PatientReadable};
 
 template <typename T>
 void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k) {

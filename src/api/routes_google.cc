@@ -1,5 +1,6 @@
 // A doctor's Google connection (M2, M5, M6): start the connect flow, the browser's callback,
 // status, test, disconnect.
+#include <algorithm>
 #include <cstdlib>
 
 #include "api/google_settings.h"
@@ -50,8 +51,20 @@ net::Response Page(const ApiDeps& deps, int status, std::string_view title, std:
   return r;
 }
 
-std::string StateAad(std::string_view state_hash) {
-  return "oauth_state:" + std::string(state_hash) + "/verifier";
+// The verifier is sealed to its state and, for a flow started from a browser session, to that
+// session: only a callback carrying the same session cookie can open it, so a consent link
+// lured out of one browser cannot be completed in another. A flow started with an API key is
+// bound to no session (the integrator hands the link to the doctor).
+std::string StateAad(std::string_view state_hash, std::string_view session_hash) {
+  std::string aad = "oauth_state:" + std::string(state_hash) + "/verifier";
+  if (!session_hash.empty()) aad += "/session:" + std::string(session_hash);
+  return aad;
+}
+
+// The hash of the request's session cookie, or empty.
+std::string SessionHash(const net::Request& req) {
+  auto cookie = CookieValue(req, kSessionCookie);
+  return cookie && !cookie->empty() ? TokenHash(*cookie) : std::string();
 }
 
 Status NeedGoogle(ApiDeps& deps) {
@@ -80,8 +93,14 @@ Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
   auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email);
   if (!auth) return std::unexpected(auth.error());
   std::string state_hash = TokenHash(state);
-  auto sealed = c.deps.keys->Seal(auth->code_verifier, StateAad(state_hash));
+  std::string session_hash = c.principal.via_cookie ? SessionHash(c.req) : std::string();
+  auto sealed = c.deps.keys->Seal(auth->code_verifier, StateAad(state_hash, session_hash));
   if (!sealed) return std::unexpected(sealed.error());
+  if (!c.principal.via_cookie) {
+    // Whoever completes it, a flow an integrator started is traceable to its key.
+    obs::Log().Info("google connect started",
+                    {{"doctor_id", doctor_id}, {"actor", c.principal.actor}});
+  }
   Instant expires = c.deps.clock.Now() + c.deps.options.oauth_state_ttl;
   auto put = c.deps.store.Transact([&](store::Tx& tx) {
     return tx.PutOAuthState({.state_hash = state_hash,
@@ -96,10 +115,16 @@ Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
               {"expires_at", TimeJson(expires)}};
 }
 
-// A relative path on this site, or empty (no open redirects).
+// A path on this site without control characters, or empty. Not "//host" or "/\\host"
+// (browsers read both as another site: an open redirect), and no CR, LF or other control
+// character: the path becomes a Location header, where CR LF would start a header of the
+// caller's choosing.
 std::string SafeReturnTo(std::string_view r) {
+  bool controls = std::any_of(r.begin(), r.end(), [](unsigned char ch) {
+    return ch < 0x20 || ch == 0x7f;
+  });
   if (r.starts_with("/") && !r.starts_with("//") && r.find('\\') == std::string_view::npos &&
-      r.size() < 512) {
+      !controls && r.size() < 512) {
     return std::string(r);
   }
   return {};
@@ -169,10 +194,18 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
                 "The answer from Google carried no authorization code. Please press \"Connect "
                 "Google\" again.");
   }
-  auto verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash));
+  // Bound to the browser session that started it, if one did (StateAad).
+  std::string session_hash = SessionHash(req);
+  Result<std::string> verifier = Fail(ErrorCode::kNotFound, "no session");
+  if (!session_hash.empty()) {
+    verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash, session_hash));
+  }
+  if (!verifier) verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash, ""));
   if (!verifier) {
-    return Page(deps, 500, "Something went wrong on our side",
-                "telemeet could not read its own sign-in record. Please try again.");
+    return Page(deps, 400, "This sign-in belongs to another browser",
+                "This Google sign-in was started in another browser or by another signed-in "
+                "user, so telemeet cannot finish it here. Please sign in to telemeet in this "
+                "browser and press \"Connect Google\" again.");
   }
   FreshGoogleSettings(deps);
   auto grant = deps.oauth->ExchangeCode(*code, *verifier);

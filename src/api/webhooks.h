@@ -35,9 +35,10 @@
 
 namespace telemeet::api {
 
-inline constexpr std::array<std::string_view, 6> kWebhookTopics = {
+inline constexpr std::array<std::string_view, 7> kWebhookTopics = {
     "meeting.ready",     "meeting.updated",        "meeting.failed",
-    "meeting.cancelled", "doctor.needs_reconnect", "appointment.changed_in_google"};
+    "meeting.cancelled", "doctor.needs_reconnect", "appointment.changed_in_google",
+    "doctor.google_account_changed"};
 
 inline constexpr std::string_view kSignatureHeader = "Telemeet-Signature";
 

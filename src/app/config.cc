@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -41,6 +43,49 @@ std::string HttpUrl(const std::string& v) {
 
 std::string NotEmpty(const std::string& v) { return v.empty() ? "must not be empty" : ""; }
 
+std::vector<std::string> SplitHosts(std::string_view v) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : v) {
+    if (c == ',' || c == ' ' || c == '\t') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+// Host names (letters, digits, '-', '.', or an IP literal), comma or space separated.
+std::string HostList(const std::string& v) {
+  for (const std::string& h : SplitHosts(v)) {
+    bool ok = h.size() <= 253 && std::all_of(h.begin(), h.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                       c == ':' || c == '[' || c == ']';
+              });
+    if (!ok) return "must list host names (no scheme, port or path), like \"telemeet.lan\"";
+  }
+  return {};
+}
+
+// What `url`'s authority names, without port or brackets ("http://[::1]:80/x" gives "::1").
+std::string UrlHost(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (rest.starts_with('[')) return std::string(rest.substr(1, rest.find(']') - 1));
+  return std::string(rest.substr(0, rest.rfind(':') == std::string_view::npos ? rest.size()
+                                                                                : rest.rfind(':')));
+}
+
+bool IsLoopbackName(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
 template <typename T>
 std::function<void*(Config&)> At(T Config::*section, auto member) {
   return [section, member](Config& c) -> void* { return &((c.*section).*member); };
@@ -68,6 +113,16 @@ const std::vector<Key>& Keys() {
        1'000'000, nullptr},
       {"server.shutdown_grace_ms", Kind::kInt, At(&C::server, &C::Server::shutdown_grace_ms),
        0, 3'600'000, nullptr},
+      {"server.allowed_hosts", Kind::kString, At(&C::server, &C::Server::allowed_hosts), 0, 0,
+       HostList},
+      {"session.idle_timeout_minutes", Kind::kInt,
+       At(&C::session, &C::Session::idle_timeout_minutes), 1, 7 * 24 * 60, nullptr},
+      {"session.max_age_hours", Kind::kInt, At(&C::session, &C::Session::max_age_hours), 1,
+       24 * 90, nullptr},
+      {"ops.metrics_token", Kind::kString, At(&C::ops, &C::Ops::metrics_token), 0, 0,
+       [](const std::string& v) -> std::string {
+         return v.empty() || v.size() >= 16 ? "" : "must have at least 16 characters";
+       }},
       {"data_dir", Kind::kString,
        [](Config& c) -> void* { return &c.data_dir; }, 0, 0, NotEmpty},
       {"storage.url", Kind::kString, At(&C::storage, &C::Storage::url), 0, 0,
@@ -258,6 +313,12 @@ std::string Config::MasterKeyFile() const {
 
 std::string Config::MailDir() const { return data_dir + "/mail"; }
 
+std::vector<std::string> Config::AllowedHosts() const {
+  std::vector<std::string> hosts = SplitHosts(server.allowed_hosts);
+  if (std::string h = UrlHost(PublicUrl()); !h.empty()) hosts.push_back(h);
+  return hosts;
+}
+
 std::string Config::RedirectUri() const {
   return google.redirect_uri.empty() ? PublicUrl() + "/oauth/google/callback"
                                      : google.redirect_uri;
@@ -312,6 +373,15 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
                 "config: google.client_secret: must be set when google.client_id is set",
                 "google.client_secret");
   }
+  if (!IsLoopbackName(config.server.address) && config.server.public_url.empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "config: server.public_url: must be set when server.address is " +
+                    config.server.address +
+                    " (not loopback): emails, patient links and Google's redirect would point at "
+                    "http://127.0.0.1; set it to the URL browsers use, like "
+                    "--set server.public_url=https://telemeet.clinic.example",
+                "server.public_url");
+  }
   if (config.smtp.enabled && (config.smtp.host.empty() || config.smtp.from.empty())) {
     std::string key = config.smtp.host.empty() ? "smtp.host" : "smtp.from";
     return Fail(ErrorCode::kInvalidArgument,
@@ -335,6 +405,7 @@ nlohmann::json ConfigToJson(const Config& config) {
   }
   if (!config.google.client_secret.empty()) out["google.client_secret"] = kRedacted;
   if (!config.smtp.password.empty()) out["smtp.password"] = kRedacted;
+  if (!config.ops.metrics_token.empty()) out["ops.metrics_token"] = kRedacted;
   return out;
 }
 

@@ -31,7 +31,18 @@ struct Config {
     int64_t idle_timeout_ms = 60'000;
     int64_t max_connections = 10'000;
     int64_t shutdown_grace_ms = 10'000;
+    // Host names besides public_url's (and loopback) that requests may name, comma or space
+    // separated: the names a reverse proxy forwards. Others get 421 (DNS rebinding).
+    std::string allowed_hosts;
   } server;
+  struct Session {
+    int64_t idle_timeout_minutes = 30;  // a web session ends after this long unused ...
+    int64_t max_age_hours = 12;         // ... and this long after sign-in in any case
+  } session;
+  struct Ops {
+    // /metrics answers loopback clients, and others that send "Authorization: Bearer <token>".
+    std::string metrics_token;  // never echoed back
+  } ops;
 
   std::string data_dir = "./data";
 
@@ -84,6 +95,8 @@ struct Config {
   std::string RedirectUri() const;
   std::string MasterKeyFile() const;
   std::string MailDir() const;  // <data_dir>/mail: where unsent-by-SMTP emails are written
+  // The host names requests may name: public_url's and server.allowed_hosts.
+  std::vector<std::string> AllowedHosts() const;
 };
 
 struct ConfigSources {

@@ -35,8 +35,8 @@ TEST_F(ConfigTest, DefaultsAreSandboxOnSqlite) {
 
 TEST_F(ConfigTest, FileThenEnvThenFlagsOverride) {
   std::string file = WriteToml(
-      "data_dir = \"/var/lib/telemeet\"\n[server]\nport = 9000\naddress = \"0.0.0.0\"\n"
-      "[log]\nlevel = \"warn\"\n");
+      "data_dir = \"/var/lib/telemeet\"\n[server]\nport = 9000\naddress = \"192.0.2.10\"\n"
+      "public_url = \"https://telemeet.clinic.example/\"\n[log]\nlevel = \"warn\"\n");
   std::string env1 = "TELEMEET_SERVER_PORT=9100";
   std::string env2 = "TELEMEET_LOG_REQUESTS=false";
   std::string unrelated = "HOME=/root";
@@ -44,11 +44,44 @@ TEST_F(ConfigTest, FileThenEnvThenFlagsOverride) {
   auto c = LoadConfig({.file = file, .env = env, .sets = {"server.port=9200"}});
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->data_dir, "/var/lib/telemeet");
-  EXPECT_EQ(c->server.address, "0.0.0.0");
+  EXPECT_EQ(c->server.address, "192.0.2.10");
   EXPECT_EQ(c->server.port, 9200);
   EXPECT_EQ(c->log.level, "warn");
   EXPECT_FALSE(c->log.requests);
-  EXPECT_EQ(c->PublicUrl(), "http://127.0.0.1:9200");
+  EXPECT_EQ(c->PublicUrl(), "https://telemeet.clinic.example");
+}
+
+TEST_F(ConfigTest, ANonLoopbackAddressNeedsAPublicUrl) {
+  // Emails and patient links would carry http://127.0.0.1, which no patient can open.
+  auto c = LoadConfig({.sets = {"server.address=0.0.0.0"}});
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().field(), "server.public_url");
+  EXPECT_NE(c.error().message().find("not loopback"), std::string::npos) << c.error().message();
+  EXPECT_TRUE(LoadConfig({.sets = {"server.address=0.0.0.0",
+                                   "server.public_url=https://telemeet.clinic.example"}}));
+  EXPECT_TRUE(LoadConfig({.sets = {"server.address=127.0.0.2"}}));
+  EXPECT_TRUE(LoadConfig({.sets = {"server.address=::1"}}));
+}
+
+TEST_F(ConfigTest, AllowedHostsArePublicUrlsAndTheListedNames) {
+  auto c = LoadConfig({.sets = {"server.public_url=https://telemeet.clinic.example:8443/",
+                                "server.allowed_hosts=proxy.lan, 10.0.0.5"}});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->AllowedHosts(),
+            (std::vector<std::string>{"proxy.lan", "10.0.0.5", "telemeet.clinic.example"}));
+  auto bad = LoadConfig({.sets = {"server.allowed_hosts=https://proxy.lan/"}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().field(), "server.allowed_hosts");
+  auto v6 = LoadConfig({.sets = {"server.public_url=http://[::1]:8080"}});
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->AllowedHosts(), (std::vector<std::string>{"::1"}));
+}
+
+TEST_F(ConfigTest, TheMetricsTokenIsCheckedAndNeverPrinted) {
+  EXPECT_FALSE(LoadConfig({.sets = {"ops.metrics_token=short"}}).has_value());
+  auto c = LoadConfig({.sets = {"ops.metrics_token=a-long-enough-metrics-token"}});
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(ConfigToJson(*c).dump().find("a-long-enough"), std::string::npos);
 }
 
 TEST_F(ConfigTest, UnknownKeyInFileIsNamedWithItsLine) {

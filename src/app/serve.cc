@@ -174,6 +174,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
       .read_timeout = std::chrono::milliseconds(config.server.read_timeout_ms),
       .idle_timeout = std::chrono::milliseconds(config.server.idle_timeout_ms),
       .max_connections = static_cast<size_t>(config.server.max_connections),
+      .allowed_hosts = config.AllowedHosts(),
+      .strict_transport_security =
+          config.PublicUrl().starts_with("https://") ? "max-age=31536000" : "",
       .metrics = &metrics,
       .logger = config.log.requests ? &log : nullptr,
   };
@@ -283,7 +286,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   notify::Notifier notifier(store, clock, **mailer, notify_options);
 
   net::HttpServer* server_ptr = &server;
-  api::RegisterOpsRoutes(router, metrics,
+  api::RegisterOpsRoutes(router, metrics, {.metrics_token = config.ops.metrics_token},
                          {{"http",
                            [&]() -> Status {
                              if (server_ptr->draining()) {
@@ -311,12 +314,16 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                               notifier.Nudge();
                               sync_worker.Nudge();
                             },
-                        .options = {.public_url = config.PublicUrl()},
+                        .options = {.public_url = config.PublicUrl(),
+                                    .session_ttl = std::chrono::hours(config.session.max_age_hours),
+                                    .session_idle = std::chrono::minutes(
+                                        config.session.idle_timeout_minutes)},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);
   web::RegisterWebRoutes(router, api_deps, web_options);
 
+  api_deps.usage->Start();
   worker.Start();
   sync_worker.Start();
   webhooks.Start();
@@ -334,6 +341,10 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
             << "  web UI: " << config.PublicUrl() << "/signin\n"
             << "  data directory: " << config.data_dir << " (" << store.backend() << ")\n"
             << "  REST API: " << config.PublicUrl() << "/api/v1 (OpenAPI: /api/v1/openapi.json)\n";
+  if (!config.server.public_url.empty()) {  // behind a proxy: where it really listens
+    std::cout << "  listening on http://" << config.server.address << ":" << config.server.port
+              << "/\n";
+  }
   if (config.smtp.enabled) {
     std::cout << "  Email: sent through " << (*mailer)->Describe() << "\n";
   } else {
@@ -370,6 +381,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   sync_worker.Stop();
   webhooks.Stop();
   notifier.Stop();
+  api_deps.usage->Stop();
   if (sandbox) sandbox->google().Stop();
   log.Info("stopped");
   return 0;

@@ -336,6 +336,9 @@ class Tx {
   Result<core::Session> CreateSession(core::Session session);
   // kNotFound when absent or expired at `now`.
   Result<core::Session> GetSession(std::string_view token_hash, Instant now);
+  // Moves a session's expiry later (an idle timeout sliding with use); an unknown, expired
+  // or already later session is left as it is.
+  Status ExtendSession(std::string_view token_hash, Instant expires_at);
   Status DeleteSession(std::string_view token_hash);
   Result<int64_t> DeleteUserSessions(int64_t user_id);
   Result<int64_t> DeleteExpiredSessions(Instant now);

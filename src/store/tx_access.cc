@@ -260,6 +260,16 @@ Result<core::Session> Tx::GetSession(std::string_view token_hash, Instant now) {
   return SessionFrom(*row);
 }
 
+Status Tx::ExtendSession(std::string_view token_hash, Instant expires_at) {
+  // Never past what it had already (an absolute limit set at creation is the caller's).
+  auto r = Exec(
+      "UPDATE sessions SET expires_at = ? WHERE token_hash = ? AND expires_at < ? AND "
+      "expires_at > ?",
+      {TimeValue(expires_at), std::string(token_hash), TimeValue(expires_at), TimeValue(Now())});
+  if (!r) return std::unexpected(r.error());
+  return Ok();
+}
+
 Status Tx::DeleteSession(std::string_view token_hash) {
   auto r = Exec("DELETE FROM sessions WHERE token_hash = ?", {std::string(token_hash)});
   if (!r) return std::unexpected(r.error());

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "sync/calendar_sync.h"
 
 namespace telemeet::sync {
@@ -119,6 +120,42 @@ Status StoreGrantStore::Write(store::Tx& tx, const std::optional<core::GoogleGra
   return Ok();
 }
 
+std::string LastAccountSetting(int64_t doctor_id) {
+  return "google.account:" + std::to_string(doctor_id);
+}
+
+namespace {
+
+// Records the account of a new grant and announces a change of account (outbox and audit).
+// The account before is the previous grant's, or the one remembered past a disconnect.
+Status NoteAccount(store::Tx& tx, const std::optional<core::GoogleGrant>& previous,
+                   const std::string& account, int64_t doctor_id) {
+  if (account.empty()) return Ok();  // Google did not say which account: nothing to compare
+  std::string before = previous ? previous->account_email : std::string();
+  if (before.empty()) {
+    auto remembered = tx.GetSetting(LastAccountSetting(doctor_id));
+    if (remembered) {
+      before = *remembered;
+    } else if (remembered.error().code() != ErrorCode::kNotFound) {
+      return std::unexpected(remembered.error());
+    }
+  }
+  if (!before.empty() && !EqualsIgnoreCase(before, account)) {
+    core::OutboxEvent event;
+    event.topic = std::string(kAccountChangedTopic);
+    event.doctor_id = doctor_id;
+    event.payload = nlohmann::json{{"doctor_id", doctor_id},
+                                   {"previous_account_email", before},
+                                   {"account_email", account}}
+                        .dump();
+    if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
+  }
+  if (before == account) return Ok();
+  return tx.PutSetting(LastAccountSetting(doctor_id), account);
+}
+
+}  // namespace
+
 Status StoreGrantStore::SaveGrant(const google::StoredGrant& grant) {
   auto id = ParseDoctorId(grant.doctor_id);
   if (!id) return std::unexpected(id.error());
@@ -131,6 +168,7 @@ Status StoreGrantStore::SaveGrant(const google::StoredGrant& grant) {
       return std::unexpected(current.error());
     }
     if (auto s = Write(tx, previous, grant, *id); !s) return s;
+    if (auto s = NoteAccount(tx, previous, grant.account_email, *id); !s) return s;
     // SaveGrant is connect or reconnect: wake the doctor's work even when the old grant was
     // still marked live (Write wakes only on a transition).
     if (!grant.needs_reconnect && previous.has_value() &&

@@ -21,6 +21,12 @@
 namespace telemeet::sync {
 
 inline constexpr std::string_view kNeedsReconnectTopic = "doctor.needs_reconnect";
+// A connect or reconnect gave a grant for another Google account than the doctor's last one
+// (their meetings now go to another calendar owner): the clinic should hear of it.
+inline constexpr std::string_view kAccountChangedTopic = "doctor.google_account_changed";
+// The setting remembering the Google account a doctor connected last; it outlives a
+// disconnect, which deletes the grant.
+std::string LastAccountSetting(int64_t doctor_id);
 
 // Conversions between the two grant shapes (`version` is the store's, bumped on every write).
 google::StoredGrant ToStoredGrant(const core::GoogleGrant& grant);

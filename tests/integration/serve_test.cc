@@ -253,7 +253,7 @@ TEST_F(ServeTest, RequestLogsAreJsonWithRequestIdsAndNoSecrets) {
   RawClient c;
   ASSERT_TRUE(c.Connect(static_cast<uint16_t>(port)));
   ASSERT_TRUE(c.Send("GET /oauth/google/callback?code=4/SECRETCODE&state=STATEVALUE HTTP/1.1\r\n"
-                     "Host: x\r\nX-Request-Id: req-42\r\n"
+                     "Host: 127.0.0.1\r\nX-Request-Id: req-42\r\n"
                      "Authorization: Bearer ya29.SECRETTOKEN\r\n\r\n"));
   ASSERT_TRUE(c.ReadResponse().has_value());
   server_->Signal(SIGTERM);

@@ -50,7 +50,7 @@ SandboxServer::~SandboxServer() {
 }
 
 bool SandboxServer::Start(std::vector<std::string> extra, std::vector<std::string> env) {
-  std::vector<std::string> argv = {TELEMEET_BINARY, "serve",      "--port", "0",
+  std::vector<std::string> argv = {TELEMEET_BINARY, "serve",           "--port", "0",
                                    "--data-dir",    data_dir_.string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto child = ChildProcess::Start(argv, env);
@@ -65,6 +65,9 @@ bool SandboxServer::Start(std::vector<std::string> extra, std::vector<std::strin
     return false;
   }
   port_ = PortFromUrlLine(*line);
+  if (port_ == 0) {  // a public URL of its own: the bound address is printed apart
+    if (auto bound = server_->WaitForLine("listening on", 5s)) port_ = PortFromUrlLine(*bound);
+  }
   base_ = "http://127.0.0.1:" + std::to_string(port_);
   if (auto google = server_->WaitForLine("Sandbox: Google is emulated at", 5s)) {
     google_ = "http://127.0.0.1:" + std::to_string(PortFromUrlLine(*google));
@@ -107,18 +110,28 @@ SandboxServer::Login SandboxServer::DemoLogin(const std::string& role, int index
   return {};
 }
 
-std::optional<SandboxServer::Session> SandboxServer::SignIn(const Login& login) {
-  auto res = Send(JsonRequest("POST", base_ + "/api/v1/session",
-                              {{"email", login.email}, {"password", login.password}}));
+std::optional<SandboxServer::Session> SandboxServer::SignIn(const Login& login,
+                                                            const std::string& device_cookie,
+                                                            bool expect_refusal) {
+  net::ClientRequest r = JsonRequest("POST", base_ + "/api/v1/session",
+                                     {{"email", login.email}, {"password", login.password}});
+  if (!device_cookie.empty()) r.headers.Add("Cookie", device_cookie);
+  auto res = Send(std::move(r));
   if (!res || res->status != 201) {
-    ADD_FAILURE() << "sign-in as " << login.email << " refused: "
-                  << (res ? std::to_string(res->status) + " " + res->body
-                          : res.error().ToString());
+    if (!expect_refusal) {
+      ADD_FAILURE() << "sign-in as " << login.email << " refused: "
+                    << (res ? std::to_string(res->status) + " " + res->body
+                            : res.error().ToString());
+    }
     return std::nullopt;
   }
   Session s;
-  std::string set_cookie = res->headers.Get("Set-Cookie").value_or("");
-  s.cookie = set_cookie.substr(0, set_cookie.find(';'));
+  for (const auto& [name, value] : res->headers) {
+    if (!EqualsIgnoreCase(name, "Set-Cookie")) continue;
+    std::string pair = value.substr(0, value.find(';'));
+    if (pair.starts_with("tm_session=")) s.cookie = pair;
+    if (pair.starts_with("tm_device=")) s.device_cookie = pair;
+  }
   s.csrf_token = json::parse(res->body).value("csrf_token", "");
   return s;
 }
@@ -143,21 +156,30 @@ Result<net::ClientResponse> SandboxServer::Send(net::ClientRequest request) {
 }
 
 Result<net::ClientResponse> SandboxServer::FinishConnect(const std::string& authorization_url,
-                                                          const std::string& google_email) {
+                                                         const std::string& google_email,
+                                                         const Session* session) {
   net::ClientRequest settings{.method = "PATCH", .url = google_ + "/_emulator/settings"};
   settings.headers.Add("Content-Type", "application/json");
   settings.body = R"({"autoApprove":true})";
   auto s = http_.Send(std::move(settings));
   if (!s) return std::unexpected(s.error());
-  auto consent = http_.Send({.url = authorization_url + "&login_hint=" + google_email});
+  // The account the emulator approves for is the login_hint: ours replaces telemeet's.
+  std::string url = authorization_url;
+  if (size_t hint = url.find("&login_hint="); hint != std::string::npos) {
+    size_t end = url.find('&', hint + 1);
+    url.erase(hint, end == std::string::npos ? std::string::npos : end - hint);
+  }
+  auto consent = http_.Send({.url = url + "&login_hint=" + google_email});
   if (!consent) return std::unexpected(consent.error());
   auto location = consent->headers.Get("Location");
   if (consent->status != 302 || !location) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                "the emulator did not redirect: " + std::to_string(consent->status) + " " +
-                    consent->body);
+    return Fail(
+        ErrorCode::kFailedPrecondition,
+        "the emulator did not redirect: " + std::to_string(consent->status) + " " + consent->body);
   }
-  return http_.Send({.url = *location});
+  net::ClientRequest callback{.url = *location};
+  if (session != nullptr) callback.headers.Add("Cookie", session->cookie);
+  return http_.Send(std::move(callback));
 }
 
 }  // namespace telemeet::testing

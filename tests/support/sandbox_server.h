@@ -32,6 +32,7 @@ class SandboxServer {
   struct Session {
     std::string cookie;  // "tm_session=..."
     std::string csrf_token;
+    std::string device_cookie;  // "tm_device=...", what the browser keeps after signing in
   };
   struct Login {
     std::string email;
@@ -51,8 +52,10 @@ class SandboxServer {
 
   // The demo sign-in printed at start for `role` ("admin" or "doctor": the first doctor).
   Login DemoLogin(const std::string& role, int index = 0) const;
-  // POST /api/v1/session; nullopt (with a test failure) when it is refused.
-  std::optional<Session> SignIn(const Login& login);
+  // POST /api/v1/session (with `device_cookie` when given); nullopt (with a test failure
+  // unless `expect_refusal`) when it is refused.
+  std::optional<Session> SignIn(const Login& login, const std::string& device_cookie = "",
+                                bool expect_refusal = false);
 
   // A request with the demo API key (or none when `bearer` is empty); status and parsed body
   // (null when empty or not JSON). Status 0 when the request could not be sent.
@@ -64,12 +67,15 @@ class SandboxServer {
   // Any request; the raw answer (redirects are not followed).
   Result<net::ClientResponse> Send(net::ClientRequest request);
 
-  // Completes a doctor's Google connect flow against the emulator (auto-approve for the
-  // doctor's email), given the authorization URL telemeet answered; the callback's answer.
+  // Completes a doctor's Google connect flow against the emulator (auto-approve for
+  // `google_email`), given the authorization URL telemeet answered; the callback's answer. The
+  // callback carries `session`'s cookie when given (a flow started from a session completes
+  // only in it).
   Result<net::ClientResponse> FinishConnect(const std::string& authorization_url,
-                                            const std::string& google_email);
+                                            const std::string& google_email,
+                                            const Session* session = nullptr);
 
-  const std::string& base_url() const { return base_; }    // http://127.0.0.1:PORT
+  const std::string& base_url() const { return base_; }      // http://127.0.0.1:PORT
   const std::string& google_url() const { return google_; }  // the emulator
   const std::string& api_key() const { return key_; }
   int port() const { return port_; }

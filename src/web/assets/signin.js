@@ -38,8 +38,9 @@
       if (e.status === 401) {
         fail('Wrong email or password. Check both and try again.', password);
       } else if (e.status === 429) {
-        fail('This account is locked after too many failed sign-ins (' + e.message +
-             '). Wait, then try again, or ask your clinic administrator.', null);
+        // "too many failed sign-ins for this account; try again in 5 seconds"
+        fail('Please wait: ' + e.message + '. Sign-ins that keep failing are slowed down to ' +
+             'protect the account.', null);
       } else {
         fail('Signing in did not work: ' + e.message, null);
       }
