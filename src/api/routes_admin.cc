@@ -231,13 +231,11 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                   }
                   if (joined.empty()) return Invalid("scopes needs at least one scope", "scopes");
                   auto key = CreateApiKey(
-                      c.deps.store, *name, joined,
-                      [&](store::Tx& tx, const core::ApiKey& k) {
-                        return AuditAdminChange(tx, c.principal, "api_key", "api_key.created",
-                                                "api_key:" + std::to_string(k.id),
-                                                {{"name", k.name},
-                                                 {"scopes", Words(k.scopes)},
-                                                 {"prefix", k.prefix}});
+                      c.deps.store, *name, joined, [&](store::Tx& tx, const core::ApiKey& k) {
+                        return AuditAdminChange(
+                            tx, c.principal, "api_key", "api_key.created",
+                            "api_key:" + std::to_string(k.id),
+                            {{"name", k.name}, {"scopes", Words(k.scopes)}, {"prefix", k.prefix}});
                       });
                   if (!key) return std::unexpected(key.error());
                   json out = ApiKeyJson(key->key);
@@ -638,8 +636,8 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                                                    std::pair{"active", active->has_value()}}) {
                            if (set) changed.push_back(field);
                          }
-                         TM_TRY(AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.updated",
-                                                     e, changed));
+                         TM_TRY(AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.updated", e,
+                                                     changed));
                          return tx.UpdateWebhookEndpoint(e);
                        });
                    if (!out) return std::unexpected(out.error());
