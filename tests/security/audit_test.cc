@@ -30,10 +30,9 @@ TEST(AdminAuditSecurityTest, OnlyAdminsReadItAndNoSecretIsInIt) {
   ASSERT_EQ(hook_status, 201) << hook;
   secrets.push_back(hook["secret"]);
   secrets.push_back("secret-path-token");
-  auto [user_status, user] = s.Call(*admin, "POST", "/api/v1/users",
-                                    {{"email", "probe@clinic.example"},
-                                     {"password", "probe-password-42"},
-                                     {"role", "admin"}});
+  auto [user_status, user] = s.Call(
+      *admin, "POST", "/api/v1/users",
+      {{"email", "probe@clinic.example"}, {"password", "probe-password-42"}, {"role", "admin"}});
   ASSERT_EQ(user_status, 201) << user;
   secrets.push_back("probe-password-42");
   auto [google_status, google] =
