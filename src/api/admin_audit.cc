@@ -13,6 +13,11 @@ using nlohmann::json;
 
 Status AuditAdminChange(store::Tx& tx, const Principal& who, std::string_view kind,
                         std::string_view action, std::string target, const json& detail) {
+  // A kind outside the list would be an entry GET /api/v1/audit?kind= can never find.
+  if (std::find(core::kAdminAuditKinds.begin(), core::kAdminAuditKinds.end(), kind) ==
+      core::kAdminAuditKinds.end()) {
+    return Fail(ErrorCode::kInternal, "unknown admin audit kind " + std::string(kind));
+  }
   core::AdminAuditEntry e;
   e.actor = who.actor;
   e.kind = std::string(kind);

@@ -35,7 +35,7 @@ struct RetentionPolicy {
 struct PurgeOptions {
   bool dry_run = false;  // count what would go, delete nothing
   int32_t batch = 500;   // rows per transaction
-  // Asked between batches; true ends the purge early (shutdown). The counts so far are returned.
+  // Asked before each batch; true ends the purge early (shutdown), returning the counts so far.
   std::function<bool()> should_stop{};
 };
 

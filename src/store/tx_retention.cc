@@ -2,6 +2,7 @@
 // bounded batches. store/retention.h runs them table by table.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <vector>
 
 #include "store/store.h"
