@@ -1,5 +1,6 @@
 #include "api/api.h"
 
+#include "api/admin_audit.h"
 #include "api/auth.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -35,6 +36,7 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   RegisterAdminRoutes(router, deps);
   RegisterGoogleRoutes(router, deps);
   RegisterNotificationRoutes(router, deps);
+  RegisterAuditRoutes(router, deps);
 }
 
 Result<core::User> CreateAdmin(store::Store& store, std::string_view email,
@@ -53,8 +55,8 @@ Result<core::User> CreateAdmin(store::Store& store, std::string_view email,
   return store.Transact([&](store::Tx& tx) { return tx.CreateUser(u); });
 }
 
-Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name,
-                               std::string_view scopes) {
+Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name, std::string_view scopes,
+                               const std::function<Status(store::Tx&, const core::ApiKey&)>& also) {
   bool any = false;
   for (std::string_view s : Split(scopes, ' ')) {
     if (s != "read" && s != "write") {
@@ -72,7 +74,11 @@ Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name,
   k.prefix = prefix;
   k.key_hash = TokenHash(secret);
   k.scopes = std::string(scopes);
-  auto created = store.Transact([&](store::Tx& tx) { return tx.CreateApiKey(k); });
+  auto created = store.Transact([&](store::Tx& tx) -> Result<core::ApiKey> {
+    auto key = TM_TRY(tx.CreateApiKey(k));
+    if (also) TM_TRY(also(tx, key));
+    return key;
+  });
   if (!created) return std::unexpected(created.error());
   out.key = *created;
   return out;

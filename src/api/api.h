@@ -138,6 +138,9 @@ struct NewApiKey {
   core::ApiKey key;
   std::string secret;
 };
-Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name, std::string_view scopes);
+// `also`, when given, runs in the transaction that stores the key (the admin audit).
+Result<NewApiKey> CreateApiKey(
+    store::Store& store, std::string_view name, std::string_view scopes,
+    const std::function<Status(store::Tx&, const core::ApiKey&)>& also = {});
 
 }  // namespace telemeet::api

@@ -2,6 +2,7 @@
 // endpoints and the event/delivery log.
 #include <algorithm>
 
+#include "api/admin_audit.h"
 #include "api/google_settings.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -146,7 +147,17 @@ void RegisterUsers(net::Router& r, ApiDeps& deps) {
                   auto hash = crypto::HashPassword(*password, c.deps.options.password_limits);
                   if (!hash) return std::unexpected(hash.error());
                   u.password_hash = *hash;
-                  auto out = c.deps.store.Transact([&](store::Tx& tx) { return tx.CreateUser(u); });
+                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::User> {
+                    auto created = TM_TRY(tx.CreateUser(u));
+                    TM_TRY(AuditAdminChange(
+                        tx, c.principal, "user", "user.created",
+                        "user:" + std::to_string(created.id),
+                        {{"email", created.email},
+                         {"name", created.name},
+                         {"role", core::Name(created.role)},
+                         {"doctor_id", created.doctor_id ? json(created.doctor_id) : json()}}));
+                    return created;
+                  });
                   if (!out) return std::unexpected(out.error());
                   return net::JsonResponse(201, UserJson(*out));
                 }),
@@ -191,6 +202,14 @@ void RegisterUsers(net::Router& r, ApiDeps& deps) {
                      if (hash) u->password_hash = *hash;
                      auto saved = tx.UpdateUser(*u);
                      if (!saved) return saved;
+                     json changed = json::array(), detail = json::object();
+                     if (*name) detail["name"] = u->name;
+                     if (*disabled) detail["disabled"] = u->disabled;
+                     for (auto& [field, value] : detail.items()) changed.push_back(field);
+                     if (hash) changed.push_back("password");  // never its value
+                     detail["changed"] = std::move(changed);
+                     TM_TRY(AuditAdminChange(tx, c.principal, "user", "user.updated",
+                                             "user:" + std::to_string(*id), detail));
                      // A new password or a disabled account ends every open session.
                      if (hash || u->disabled) {
                        if (auto n = tx.DeleteUserSessions(*id); !n)
@@ -225,7 +244,13 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                     joined += s;
                   }
                   if (joined.empty()) return Invalid("scopes needs at least one scope", "scopes");
-                  auto key = CreateApiKey(c.deps.store, *name, joined);
+                  auto key = CreateApiKey(
+                      c.deps.store, *name, joined, [&](store::Tx& tx, const core::ApiKey& k) {
+                        return AuditAdminChange(
+                            tx, c.principal, "api_key", "api_key.created",
+                            "api_key:" + std::to_string(k.id),
+                            {{"name", k.name}, {"scopes", Words(k.scopes)}, {"prefix", k.prefix}});
+                      });
                   if (!key) return std::unexpected(key.error());
                   json out = ApiKeyJson(key->key);
                   out["secret"] = key->secret;  // shown once
@@ -249,8 +274,11 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                   [](Call& c) -> Result<net::Response> {
                     auto id = PathId(c.req, "api key");
                     if (!id) return std::unexpected(id.error());
-                    auto s =
-                        c.deps.store.Transact([&](store::Tx& tx) { return tx.RevokeApiKey(*id); });
+                    auto s = c.deps.store.Transact([&](store::Tx& tx) -> Status {
+                      TM_TRY(tx.RevokeApiKey(*id));
+                      return AuditAdminChange(tx, c.principal, "api_key", "api_key.revoked",
+                                              "api_key:" + std::to_string(*id), json::object());
+                    });
                     if (!s) return std::unexpected(s.error());
                     if (c.deps.auth_cache) c.deps.auth_cache->EvictKey(*id);
                     return net::Response::Empty(204);
@@ -333,6 +361,21 @@ Status CheckScope(std::string_view scope) {
                  "scope");
 }
 
+// The admin audit of a Google settings save: the fields changed, the ones reset to the
+// configured value, and the new values, except the client secret's (named only).
+json GoogleSettingsAudit(const SettingChange (&changes)[4]) {
+  static constexpr std::string_view kFields[4] = {"client_id", "client_secret", "redirect_uri",
+                                                  "scope"};
+  json detail = {{"changed", json::array()}, {"reset", json::array()}};
+  for (int i = 0; i < 4; ++i) {
+    if (changes[i].reset) detail["reset"].push_back(kFields[i]);
+    if (!changes[i].value) continue;
+    detail["changed"].push_back(kFields[i]);
+    if (kFields[i] != "client_secret") detail[std::string(kFields[i])] = *changes[i].value;
+  }
+  return detail;
+}
+
 Result<net::Response> PatchGoogleSettings(Call& c) {
   auto body = TM_TRY(
       Body::Parse(c.req, c.deps.options, {"client_id", "client_secret", "redirect_uri", "scope"}));
@@ -357,6 +400,8 @@ Result<net::Response> PatchGoogleSettings(Call& c) {
       if (change.reset) TM_TRY(tx.DeleteSetting(change.key));
       if (change.value) TM_TRY(tx.PutSetting(change.key, *change.value));
     }
+    TM_TRY(AuditAdminChange(tx, c.principal, "google_settings", "google_settings.updated",
+                            "settings:google", GoogleSettingsAudit(changes)));
     return GoogleSettingsJson(tx, c.deps);
   }));
   // The next connect, callback, refresh or revoke of this process uses the saved values.
@@ -461,6 +506,16 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                    if (!*v) continue;
                    if (auto s = tx.PutSetting(key, **v); !s) return std::unexpected(s.error());
                  }
+                 json detail = {{"changed", json::array()}};
+                 for (auto [field, v] : {std::pair{"create_on", &*create_on},
+                                         std::pair{"send_updates", &*send_updates},
+                                         std::pair{"cancel_mode", &*cancel_mode}}) {
+                   if (!*v) continue;
+                   detail["changed"].push_back(field);
+                   detail[field] = **v;
+                 }
+                 TM_TRY(AuditAdminChange(tx, c.principal, "settings", "settings.meetings.updated",
+                                         "settings:meetings", detail));
                  return MeetingSettingsJson(tx);
                });
                if (!out) return std::unexpected(out.error());
@@ -529,6 +584,8 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                         auto sealed = c.deps.keys->Seal(secret, WebhookSecretAad(created->id));
                         if (!sealed) return std::unexpected(sealed.error());
                         created->sealed_secret = *sealed;
+                        TM_TRY(AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.created",
+                                                    *created, {"url", "topics", "active"}));
                         return tx.UpdateWebhookEndpoint(*created);
                       });
                   if (!out) return std::unexpected(out.error());
@@ -587,6 +644,14 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                          if (*url) e.url = **url;
                          if (joined) e.topics = *joined;
                          if (*active) e.active = **active;
+                         std::vector<std::string_view> changed;
+                         for (auto [field, set] : {std::pair{"url", url->has_value()},
+                                                   std::pair{"topics", joined.has_value()},
+                                                   std::pair{"active", active->has_value()}}) {
+                           if (set) changed.push_back(field);
+                         }
+                         TM_TRY(AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.updated", e,
+                                                     changed));
                          return tx.UpdateWebhookEndpoint(e);
                        });
                    if (!out) return std::unexpected(out.error());
@@ -598,8 +663,11 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                   [](Call& c) -> Result<net::Response> {
                     auto id = PathId(c.req, "webhook endpoint");
                     if (!id) return std::unexpected(id.error());
-                    auto s = c.deps.store.Transact(
-                        [&](store::Tx& tx) { return tx.DeleteWebhookEndpoint(*id); });
+                    auto s = c.deps.store.Transact([&](store::Tx& tx) -> Status {
+                      TM_TRY(tx.DeleteWebhookEndpoint(*id));
+                      return AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.deleted",
+                                                  core::WebhookEndpoint{.id = *id}, {});
+                    });
                     if (!s) return std::unexpected(s.error());
                     return net::Response::Empty(204);
                   }),

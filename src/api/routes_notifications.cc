@@ -10,6 +10,7 @@
 // unknown variable (error.message); nothing is stored then.
 #include <nlohmann/json.hpp>
 
+#include "api/admin_audit.h"
 #include "api/request.h"
 #include "net/json.h"
 #include "notify/templates.h"
@@ -95,6 +96,13 @@ Result<json> Update(Call& c, bool all) {
                            : notify::ResetTemplatePart(tx, *name, ch.part);
       if (!s) return std::unexpected(s.error());
     }
+    // The parts changed and reset, by name; a template's text is long and not the point.
+    json detail = {{"template", *name}, {"changed", json::array()}, {"reset", json::array()}};
+    for (const Change& ch : changes) {
+      detail[ch.source ? "changed" : "reset"].push_back(notify::Name(ch.part));
+    }
+    TM_TRY(AuditAdminChange(tx, c.principal, "settings", "settings.notifications.updated",
+                            "settings:notifications:" + *name, detail));
     auto t = notify::LoadTemplate(tx, *name);
     if (!t) return std::unexpected(t.error());
     return TemplateJson(*t);

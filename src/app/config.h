@@ -53,6 +53,14 @@ struct Config {
   struct Worker {
     int64_t threads = 16;  // reconcile jobs run at once (each holds one Google call in flight)
   } worker;
+  // What is kept and for how long (issue 15): expired sessions, OAuth states and idempotency
+  // records go at once; revoked or expired access links, finished outbox events and webhook
+  // deliveries after `days`; audit entries after `audit_days`. The janitor purges every hour;
+  // `telemeet purge` purges once.
+  struct Retention {
+    int64_t days = 30;
+    int64_t audit_days = 3650;
+  } retention;
   struct Security {
     // The key ring that seals refresh tokens and secrets at rest. TELEMEET_MASTER_KEY wins over
     // the file. Default file: <data_dir>/master.key, created on first run in sandbox mode only.

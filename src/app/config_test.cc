@@ -114,6 +114,33 @@ TEST_F(ConfigTest, WrongTypeAndRangeAreNamed) {
             "(from TELEMEET_SERVER_IO_THREADS)");
 }
 
+TEST_F(ConfigTest, RetentionHasDefaultsAndAFloorOfOneDay) {
+  auto d = LoadConfig({});
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  EXPECT_EQ(d->retention.days, 30);
+  EXPECT_EQ(d->retention.audit_days, 3650);
+  EXPECT_EQ(ConfigToJson(*d)["retention.days"], 30);
+  EXPECT_EQ(ConfigToJson(*d)["retention.audit_days"], 3650);
+
+  std::string file = WriteToml("[retention]\ndays = 7\naudit_days = 365\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->retention.days, 7);
+  EXPECT_EQ(c->retention.audit_days, 365);
+
+  auto zero = LoadConfig({.sets = {"retention.days=0"}});
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_EQ(zero.error().message(),
+            "config: retention.days: must be between 1 and 36500, got 0 (from --set)");
+  std::string bad_env = "TELEMEET_RETENTION_AUDIT_DAYS=0";
+  char* env[] = {bad_env.data(), nullptr};
+  auto e = LoadConfig({.env = env});
+  ASSERT_FALSE(e.has_value());
+  EXPECT_NE(e.error().message().find("retention.audit_days: must be between 1 and 36500"),
+            std::string::npos)
+      << e.error().message();
+}
+
 TEST_F(ConfigTest, StringRulesAreChecked) {
   auto level = LoadConfig({.sets = {"log.level=loud"}});
   ASSERT_FALSE(level.has_value());

@@ -1,5 +1,5 @@
 // The telemeet command line: `telemeet serve`, `telemeet migrate`, `telemeet config`,
-// `telemeet --version`.
+// `telemeet purge [--dry-run]`, `telemeet --version`.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   CLI::App* config_cmd =
       cli.add_subcommand("config", "Print the effective configuration (secrets redacted)");
   add_config_options(config_cmd);
+  CLI::App* purge = cli.add_subcommand(
+      "purge", "Delete what retention lets go (retention.days, retention.audit_days), then exit");
+  add_config_options(purge);
+  bool dry_run = false;
+  purge->add_flag("--dry-run", dry_run, "Count what would be deleted; delete nothing");
   cli.footer(
       "Configuration: defaults < TOML file < TELEMEET_* environment (TELEMEET_SERVER_PORT for "
       "server.port) < --set flags.");
@@ -60,5 +65,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (migrate->parsed()) return telemeet::app::RunMigrate(*config);
+  if (purge->parsed()) return telemeet::app::RunPurge(*config, dry_run, std::cout);
   return telemeet::app::RunServe(*config, stop_signals);
 }

@@ -32,9 +32,11 @@
 #include "notify/smtp.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "store/retention.h"
 #include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
+#include "sync/janitor.h"
 #include "sync/reconciler.h"
 #include "sync/worker.h"
 #include "web/web.h"
@@ -130,6 +132,43 @@ int RunMigrate(const Config& config) {
   }
   std::cout << "schema version " << *(*db)->SchemaVersion() << " (" << (*db)->backend()
             << ", latest " << store::Store::LatestSchemaVersion() << ")" << std::endl;
+  return 0;
+}
+
+store::RetentionPolicy RetentionPolicyOf(const Config& config) {
+  return store::RetentionPolicy{.days = std::chrono::days(config.retention.days),
+                                .audit_days = std::chrono::days(config.retention.audit_days)};
+}
+
+int RunPurge(const Config& config, bool dry_run, std::ostream& out) {
+  if (auto s = MakeDataDir(config); !s) {
+    std::cerr << "telemeet: " << s.error().message() << "\n";
+    return 1;
+  }
+  auto db = OpenConfiguredStore(config, config.storage.migrate_on_start);
+  if (!db) {
+    std::cerr << "telemeet: " << db.error().message() << "\n";
+    return 1;
+  }
+  store::PurgeOptions options;
+  options.dry_run = dry_run;
+  auto counts =
+      store::Purge(**db, RetentionPolicyOf(config), SystemClock::Instance().Now(), options);
+  if (!counts) {
+    std::cerr << "telemeet: purge failed: " << counts.error().message() << "\n";
+    return 1;
+  }
+  out << (dry_run ? "dry run, nothing deleted: " : "")
+      << "retention.days = " << config.retention.days
+      << ", retention.audit_days = " << config.retention.audit_days << " (" << (*db)->backend()
+      << ")\n";
+  int64_t total = 0;
+  for (const store::PurgeCount& c : *counts) {
+    out << "  " << c.table << std::string(20 - std::min<size_t>(c.table.size(), 19), ' ') << c.rows
+        << "\n";
+    total += c.rows;
+  }
+  out << (dry_run ? "would delete " : "deleted ") << total << " rows" << std::endl;
   return 0;
 }
 
@@ -284,6 +323,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
     return config.PublicUrl() + "/p?token=" + token;
   };
   notify::Notifier notifier(store, clock, **mailer, notify_options);
+  // Retention: expired and old rows go every hour, in small batches (store/retention.h).
+  sync::Janitor janitor(
+      store, clock, sync::JanitorOptions{.policy = RetentionPolicyOf(config), .metrics = &metrics});
 
   net::HttpServer* server_ptr = &server;
   api::RegisterOpsRoutes(router, metrics, {.metrics_token = config.ops.metrics_token},
@@ -328,6 +370,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   sync_worker.Start();
   webhooks.Start();
   notifier.Start();
+  janitor.Start();
   if (auto s = server.Start(); !s) return StartupFailed(log, s.error());
 
   std::string url = config.PublicUrl() + "/";
@@ -381,6 +424,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   sync_worker.Stop();
   webhooks.Stop();
   notifier.Stop();
+  janitor.Stop();
   api_deps.usage->Stop();
   if (sandbox) sandbox->google().Stop();
   log.Info("stopped");

@@ -5,11 +5,12 @@
 #pragma once
 
 #include <csignal>
-
 #include <memory>
+#include <ostream>
 
 #include "app/config.h"
 #include "base/error.h"
+#include "store/retention.h"
 #include "store/store.h"
 
 namespace telemeet::app {
@@ -29,5 +30,12 @@ Result<std::unique_ptr<store::Store>> OpenConfiguredStore(const Config& config, 
 
 // `telemeet migrate`: applies pending migrations and prints the schema version. Exit code.
 int RunMigrate(const Config& config);
+
+// The configured retention (retention.days, retention.audit_days).
+store::RetentionPolicy RetentionPolicyOf(const Config& config);
+
+// `telemeet purge [--dry-run]`: one retention purge now (the janitor's store::Purge), printing
+// the rows deleted (or, dry run, that would be) per table to `out`. Exit code.
+int RunPurge(const Config& config, bool dry_run, std::ostream& out);
 
 }  // namespace telemeet::app

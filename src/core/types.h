@@ -10,6 +10,7 @@
 //   Result<AppointmentStatus> st = ParseAppointmentStatus("confirmed");
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -199,6 +200,20 @@ struct AuditEntry {
   std::string action;  // "google.events.insert", "appointment.rescheduled", ...
   std::string detail;  // JSON: method, path, status, latency_ms, outcome; never a secret
 };
+
+// An administrator's change (M25): settings, Google settings, users, API keys, webhook
+// endpoints. Apart from AuditEntry because those belong to one appointment each.
+struct AdminAuditEntry {
+  int64_t id = 0;
+  Instant at{};
+  std::string actor;   // "user:3", "api_key:7"
+  std::string kind;    // one of kAdminAuditKinds
+  std::string action;  // "user.created", "settings.meetings.updated", ...
+  std::string target;  // what changed: "user:3", "api_key:7", "settings:meetings"
+  std::string detail;  // JSON: the field names and new non-secret values; never a secret
+};
+inline constexpr std::array<std::string_view, 5> kAdminAuditKinds = {
+    "settings", "google_settings", "user", "api_key", "webhook_endpoint"};
 
 struct ApiKey {
   int64_t id = 0;

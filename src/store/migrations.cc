@@ -256,11 +256,40 @@ UPDATE patients SET active = 0 WHERE id IN (
 DELETE FROM settings WHERE key LIKE 'inactive:service:%' OR key LIKE 'inactive:patient:%';
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// Retention and the admin audit (issue 15, items 10 and 11). NOTE for the merge: the webhooks
+// branch adds its own migration 5 (webhook secret rotation); this one then becomes 6.
+// admin_audit is its own table: audit_entries.appointment_id is NOT NULL and its trail is read
+// per appointment, while admin changes belong to no appointment and are read across the whole
+// install (by time, actor or kind). The time indexes let the janitor find what retention
+// deletes without scanning whole tables inside a write transaction.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE admin_audit (
+  id {ID},
+  at {TIME} NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX admin_audit_at ON admin_audit (at);
+CREATE INDEX admin_audit_actor ON admin_audit (actor, id);
+CREATE INDEX admin_audit_kind ON admin_audit (kind, id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX idempotency_keys_expires ON idempotency_keys (expires_at);
+CREATE INDEX oauth_states_expires ON oauth_states (expires_at);
+CREATE INDEX access_links_expires ON access_links (expires_at);
+CREATE INDEX outbox_events_created ON outbox_events (created_at);
+CREATE INDEX webhook_deliveries_updated ON webhook_deliveries (updated_at);
+CREATE INDEX audit_entries_at ON audit_entries (at);
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
     {4, "services.active and patients.active", kV4},
+    {5, "admin audit and retention indexes", kV5},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -110,6 +110,30 @@ struct CalendarSyncState {
   Instant updated_at{};
 };
 
+// Retention (issue 15): the tables Tx::PurgeExpired empties, and the instants that decide.
+// store/retention.h runs them all in batches (the janitor and `telemeet purge`).
+enum class RetentionTable {
+  kSessions,           // expired
+  kOAuthStates,        // expired
+  kIdempotencyKeys,    // expired
+  kAccessLinks,        // expired or revoked before data_before
+  kWebhookDeliveries,  // last updated before data_before
+  kOutboxEvents,       // created before data_before, with no job left and no newer delivery
+  kAuditEntries,       // at before audit_before
+  kAdminAudit,         // at before audit_before
+};
+struct RetentionCutoffs {
+  Instant now{};
+  Instant data_before{};   // now - retention.days
+  Instant audit_before{};  // now - retention.audit_days
+};
+
+// GET /api/v1/audit's filters; empty matches any.
+struct AdminAuditFilter {
+  std::string actor;
+  std::string kind;
+};
+
 class Tx;
 
 class Store {
@@ -312,6 +336,19 @@ class Tx {
   // --- Audit trail per appointment (append only) ---
   Result<core::AuditEntry> AppendAudit(core::AuditEntry entry);  // at defaults to now
   Result<Page<core::AuditEntry>> ListAudit(int64_t appointment_id, const PageRequest& page);
+
+  // --- Admin audit (M25): administrators' changes, append only ---
+  Result<core::AdminAuditEntry> AppendAdminAudit(core::AdminAuditEntry entry);  // at: now if 0
+  // Newest first (the cursor pages towards older entries).
+  Result<Page<core::AdminAuditEntry>> ListAdminAudit(const AdminAuditFilter& filter,
+                                                     const PageRequest& page);
+
+  // --- Retention (tx_retention.cc) ---
+  // Deletes at most `limit` rows of `table` that retention lets go (see RetentionTable);
+  // returns how many. CountExpired: how many there are, deleting nothing.
+  Result<int64_t> PurgeExpired(RetentionTable table, const RetentionCutoffs& cutoffs,
+                               int32_t limit);
+  Result<int64_t> CountExpired(RetentionTable table, const RetentionCutoffs& cutoffs);
 
   // --- Idempotency keys ---
   // kAlreadyExists when the key is stored and not expired.

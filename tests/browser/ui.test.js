@@ -1,5 +1,6 @@
 // The web UI in a real browser: the real `telemeet serve` in sandbox mode, headless Chromium.
-// Sign-in (wrong password, throttling), an admin changing a setting, a doctor connecting Google
+// Sign-in (wrong password, throttling), an admin changing a setting (and seeing it in the audit),
+// an appointment's history, a doctor connecting Google
 // through the emulator's consent page, an appointment booked over the REST API showing
 // "Start Google Meet" to the doctor and "Join Google Meet" to the patient, a reschedule keeping
 // the link, a revoked grant showing the reconnect banner, the sandbox banner on every page (the
@@ -401,6 +402,48 @@ test('an admin signs in and changes a meeting policy', async () => {
   await page.context().close();
 });
 
+test('an admin changes a setting and sees it in the audit; an appointment shows its history',
+     async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Meeting policies'}).click();
+  await page.getByLabel('On cancellation').selectOption('mark_cancelled');
+  await page.getByRole('button', {name: 'Save policies'}).click();
+  await page.getByText('Saved. New and changed appointments').waitFor();
+
+  await page.getByRole('link', {name: 'Audit', exact: true}).click();
+  const newest = page.locator('#audit-list li').first();
+  await newest.waitFor();
+  assert.match(await newest.textContent(), /settings\.meetings\.updated — settings:meetings/);
+  assert.ok((await newest.textContent()).includes(ADMIN.email), 'the admin is named');
+  assert.match(await newest.textContent(), /cancel_mode: mark_cancelled/);
+  // The kind filter.
+  const kind = page.locator('#audit-kind');
+  assert.equal(await page.getByLabel('Show').and(kind).count(), 1, 'the filter is labelled');
+  await kind.selectOption('api_key');
+  await waitFor(async () => !(await page.locator('#audit-list').textContent())
+                    .includes('settings.meetings.updated'), 10000, 'the api_key filter');
+  await kind.selectOption('settings');
+  await page.locator('#audit-list li', {hasText: 'settings.meetings.updated'}).first().waitFor();
+  await screenshot(page, 'admin-audit');
+
+  // An appointment's own trail, on its card in the appointments section.
+  const a = await book(doctors.get(ADA.email), hoursAhead(122), 'Europe/London');
+  await page.getByRole('link', {name: 'Appointments', exact: true}).click();
+  const history = page.getByRole('button', {name: 'History of appointment ' + a.id});
+  await history.click();
+  assert.equal(await history.getAttribute('aria-expanded'), 'true');
+  const trail = page.locator('#trail-' + a.id);
+  await trail.getByText('appointment.created').waitFor();
+  // It stays open while the list refreshes, and fills in as the worker acts.
+  await trail.getByText('google.events.insert').first().waitFor({timeout: 30000});
+  await screenshot(page, 'admin-appointment-history');
+  await checkA11y(page, 'admin appointment history');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('an admin edits an email template: unknown placeholders are refused, preview, save',
      async () => {
   const page = await newPage(browser);
@@ -438,7 +481,7 @@ test('an admin edits an email template: unknown placeholders are refused, previe
 
 test('every admin section loads, passes axe-core and fits 375 px', async () => {
   const sections = ['appointments', 'meetings', 'doctors', 'services', 'api-keys', 'webhooks',
-                    'google', 'policies', 'notifications'];
+                    'google', 'policies', 'notifications', 'audit'];
   for (const width of [1280, 375]) {
     const page = await newPage(browser, {viewport: {width, height: 900}});
     await signIn(page, ADMIN);

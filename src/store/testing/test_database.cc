@@ -14,7 +14,8 @@
 namespace telemeet::store::testing {
 namespace {
 
-Status PgExec(const std::string& url, std::string_view sql) {
+// Runs `sql`; when `first` is given, it receives the first cell of the first row ("" if none).
+Status PgExec(const std::string& url, std::string_view sql, std::string* first = nullptr) {
   PGconn* c = PQconnectdb(url.c_str());
   if (PQstatus(c) != CONNECTION_OK) {
     Error e(ErrorCode::kUnavailable,
@@ -29,6 +30,8 @@ Status PgExec(const std::string& url, std::string_view sql) {
   Status out = Ok();
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     out = Fail(ErrorCode::kInternal, fmt::format("test SQL failed: {}", PQresultErrorMessage(r)));
+  } else if (first != nullptr) {
+    *first = PQntuples(r) > 0 && PQnfields(r) > 0 ? PQgetvalue(r, 0, 0) : "";
   }
   PQclear(r);
   PQfinish(c);
@@ -91,8 +94,16 @@ TestDatabase::~TestDatabase() {
   }
 }
 
-Status TestDatabase::ExecSql(std::string_view sql) const {
-  if (backend_ == "postgres") return PgExec(url_, sql);
+Status TestDatabase::ExecSql(std::string_view sql) const { return Query(sql, nullptr); }
+
+Result<int64_t> TestDatabase::QueryInt(std::string_view sql) const {
+  std::string first;
+  if (auto s = Query(sql, &first); !s) return std::unexpected(s.error());
+  return std::strtoll(first.c_str(), nullptr, 10);
+}
+
+Status TestDatabase::Query(std::string_view sql, std::string* first) const {
+  if (backend_ == "postgres") return PgExec(url_, sql, first);
   sqlite3* db = nullptr;
   std::string path = dir_ + "/telemeet.db";
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
@@ -101,7 +112,12 @@ Status TestDatabase::ExecSql(std::string_view sql) const {
   }
   sqlite3_busy_timeout(db, 5000);
   char* err = nullptr;
-  int rc = sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &err);
+  auto keep_first = [](void* out, int n, char** cells, char**) -> int {
+    auto* first = static_cast<std::string*>(out);
+    if (first != nullptr && first->empty() && n > 0 && cells[0] != nullptr) *first = cells[0];
+    return 0;
+  };
+  int rc = sqlite3_exec(db, std::string(sql).c_str(), keep_first, first, &err);
   Status out = Ok();
   if (rc != SQLITE_OK) {
     out = Fail(ErrorCode::kInternal, fmt::format("test SQL failed: {}", err ? err : "?"));

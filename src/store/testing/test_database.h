@@ -12,6 +12,7 @@
 // is not there, Create fails: PostgreSQL tests fail, they are never skipped.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,9 +32,12 @@ class TestDatabase {
   const std::string& url() const { return url_; }
   // Raw statements on this database, for tests that forge states the store would refuse.
   Status ExecSql(std::string_view sql) const;
+  // The first cell of the first row of a query, as a number ("SELECT COUNT(*) FROM jobs").
+  Result<int64_t> QueryInt(std::string_view sql) const;
 
  private:
   TestDatabase() = default;
+  Status Query(std::string_view sql, std::string* first) const;
   std::string backend_;
   std::string url_;
   std::string dir_;         // sqlite

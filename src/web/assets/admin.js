@@ -1,6 +1,7 @@
-// The clinic admin's pages: appointments (book, confirm, reschedule, cancel, patient links),
-// meetings needing attention (retry), doctors, services, API keys, webhooks, Google settings,
-// meeting policies and notification templates. One section shows at a time (#hash).
+// The clinic admin's pages: appointments (book, confirm, reschedule, cancel, patient links, each
+// one's history), meetings needing attention (retry), doctors, services, API keys, webhooks,
+// Google settings, meeting policies, notification templates and the audit of admin changes.
+// One section shows at a time (#hash).
 'use strict';
 
 (async () => {
@@ -333,7 +334,69 @@
     } else {
       card.append(actions);
     }
+    historyToggle(a, actions, card);
     return card;
+  }
+
+  // ===== An appointment's own audit trail =====
+  // Open trails stay open (and are read again) when the polling list re-renders.
+  const openTrails = new Set();
+  function historyToggle(a, actions, card) {
+    const open = openTrails.has(a.id);
+    const panel = el('div', {class: 'trail', id: 'trail-' + a.id, hidden: !open});
+    const b = el('button', {type: 'button', class: 'secondary', text: 'History',
+                            'aria-expanded': String(open), 'aria-controls': panel.id,
+                            'aria-label': 'History of appointment ' + a.id,
+                            'data-key': a.id + ':history'});
+    b.addEventListener('click', () => {
+      panel.hidden = !panel.hidden;
+      b.setAttribute('aria-expanded', String(!panel.hidden));
+      if (panel.hidden) {
+        openTrails.delete(a.id);
+      } else {
+        openTrails.add(a.id);
+        loadTrail(a, panel);
+      }
+    });
+    actions.append(b);
+    card.append(panel);
+    if (open) loadTrail(a, panel);
+  }
+
+  // The last trail read per appointment: a re-rendered card shows it at once, then reads again.
+  const trails = new Map();
+  function renderTrail(a, panel, entries) {
+    const items = entries.map(e => el('li', {},
+        el('span', {class: 'meta', text: tm.formatTime(e.at, a.time_zone) + ' · ' + e.actor +
+                                         ' · '}),
+        el('span', {text: e.action}), ' ', detailText(e.detail)));
+    panel.replaceChildren(el('h4', {text: 'History'}),
+                          items.length ? el('ol', {class: 'trail-list'}, ...items)
+                                       : el('p', {class: 'muted', text: 'Nothing recorded.'}));
+  }
+  async function loadTrail(a, panel) {
+    if (trails.has(a.id)) renderTrail(a, panel, trails.get(a.id));
+    else panel.replaceChildren(el('p', {class: 'muted', text: 'Loading…'}));
+    try {
+      const entries = await listAll(`/api/v1/appointments/${a.id}/audit`);
+      trails.set(a.id, entries);
+      renderTrail(a, panel, entries);
+    } catch (e) {
+      panel.replaceChildren(el('p', {class: 'status error',
+                                     text: 'The history could not be loaded: ' + errorText(e)}));
+    }
+  }
+
+  // An entry's detail, compact: "changed: a, b · field: value", empty values left out.
+  function detailText(detail) {
+    if (!detail || typeof detail !== 'object') return el('span');
+    const entries = Object.entries(detail)
+        .filter(([, v]) => v !== null && v !== '' && !(Array.isArray(v) && !v.length))
+        .sort(([a], [b]) => (b === 'changed') - (a === 'changed'));
+    const parts = entries.map(([k, v]) =>
+        k + ': ' + (Array.isArray(v) ? v.join(', ') : typeof v === 'object'
+                                                          ? JSON.stringify(v) : String(v)));
+    return el('span', {class: 'meta', text: parts.length ? '(' + parts.join(' · ') + ')' : ''});
   }
 
   // ===== Meetings needing attention =====
@@ -839,11 +902,59 @@
     return form;
   }
 
+  // ===== Audit of admin changes =====
+  const AUDIT_KINDS = [['', 'All changes'], ['settings', 'Settings'],
+                       ['google_settings', 'Google settings'], ['user', 'Users'],
+                       ['api_key', 'API keys'], ['webhook_endpoint', 'Webhook endpoints']];
+  async function showAudit(root, kind) {
+    const users = await listAll('/api/v1/users').catch(() => []);
+    const who = actor => {
+      const u = actor.startsWith('user:') && byId(users, Number(actor.slice(5)));
+      return u ? u.email + ' (' + actor + ')' : actor;
+    };
+    const filter = select(AUDIT_KINDS, kind || '', {id: 'audit-kind'});
+    const list = el('ul', {class: 'list', id: 'audit-list'});
+    const state = el('p', {class: 'muted', role: 'status', 'aria-live': 'polite'});
+    const more = el('button', {type: 'button', class: 'secondary', text: 'Older entries',
+                               hidden: true, id: 'audit-more'});
+    let cursor = '';
+    async function page(first) {
+      const q = '/api/v1/audit?limit=20' + (filter.value ? '&kind=' + filter.value : '') +
+                (cursor ? '&cursor=' + encodeURIComponent(cursor) : '');
+      const out = await api('GET', q);
+      if (first) list.replaceChildren();
+      list.append(...out.data.map(e => el('li', {class: 'card', 'data-audit': e.id},
+          el('div', {class: 'title', text: e.action + (e.target ? ' — ' + e.target : '')}),
+          el('div', {class: 'meta', text: tm.formatTime(e.at, tm.browserZone()) + ' · ' +
+                                          who(e.actor)}),
+          detailText(e.detail))));
+      cursor = out.next_cursor || '';
+      more.hidden = !cursor;
+      state.textContent = list.childElementCount
+          ? list.childElementCount + ' change' + (list.childElementCount === 1 ? '' : 's') +
+                ' shown, newest first.'
+          : 'No changes recorded yet.';
+    }
+    filter.addEventListener('change', () => {
+      cursor = '';
+      page(true).catch(e => { state.textContent = errorText(e); });
+    });
+    more.addEventListener('click', () => page(false).catch(e => {
+      state.textContent = errorText(e);
+    }));
+    root.replaceChildren(
+        el('p', {class: 'hint', text: 'Who changed settings, users, API keys and webhooks, and ' +
+                                      'when. Secrets are never recorded. Each appointment\'s ' +
+                                      'own history is under History on its card.'}),
+        field('Show', filter), state, list, el('div', {class: 'row'}, more));
+    await page(true);
+  }
+
   // ===== Sections =====
   const sections = {
     appointments: showAppointments, meetings: showMeetings, doctors: showDoctors,
     services: showServices, 'api-keys': showApiKeys, webhooks: showWebhooks, google: showGoogle,
-    policies: showPolicies, notifications: showNotifications,
+    policies: showPolicies, notifications: showNotifications, audit: showAudit,
   };
   // `moveFocus`: after a tab was chosen, focus goes to the section's heading so keyboard and
   // screen reader users land on what they opened.
