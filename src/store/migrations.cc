@@ -256,11 +256,20 @@ UPDATE patients SET active = 0 WHERE id IN (
 DELETE FROM settings WHERE key LIKE 'inactive:service:%' OR key LIKE 'inactive:patient:%';
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations{{
+// Webhook secret rotation: the replaced secret (sealed like the current one, same AAD) keeps
+// signing deliveries beside the new one until it expires.
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE webhook_endpoints ADD COLUMN previous_sealed_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at {TIME};
+ALTER TABLE webhook_endpoints ADD COLUMN secret_rotated_at {TIME};
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
     {4, "services.active and patients.active", kV4},
+    {5, "webhook secret rotation", kV5},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

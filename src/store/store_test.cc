@@ -81,7 +81,9 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   ASSERT_TRUE((*s)->Transact([&](Tx& tx) { return tx.PutGrant(*g); }));
   EXPECT_EQ((*s)->Read([&](Tx& tx) { return tx.GetGrant(1); })->version, 1);
 
-  auto read = [&](auto get, int64_t id) { return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); }); };
+  auto read = [&](auto get, int64_t id) {
+    return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); });
+  };
   EXPECT_TRUE(read(&Tx::GetService, 1).active);
   EXPECT_FALSE(read(&Tx::GetService, 2).active);
   EXPECT_TRUE(read(&Tx::GetPatient, 1).active);
@@ -995,6 +997,53 @@ TEST_P(StoreContract, WebhookEndpointIsReadById) {
   EXPECT_FALSE(read->active);
   EXPECT_EQ(read->created_at, created->created_at);
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id + 1); })),
+            ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, WebhookSecretRotationKeepsThePreviousSecretUntilItExpires) {
+  core::WebhookEndpoint w;
+  w.url = "https://hooks.example/a";
+  w.sealed_secret = "k1.first";
+  auto created = store_->Transact([&](Tx& tx) { return tx.CreateWebhookEndpoint(w); });
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->previous_sealed_secret, "");
+  EXPECT_FALSE(created->previous_secret_expires_at);
+  EXPECT_FALSE(created->secret_rotated_at);
+
+  Instant grace_end = FromUnixSeconds(1'900'000'000);
+  auto rotated = store_->Transact(
+      [&](Tx& tx) { return tx.RotateWebhookSecret(created->id, "k1.second", grace_end); });
+  ASSERT_TRUE(rotated) << rotated.error().ToString();
+  EXPECT_EQ(rotated->sealed_secret, "k1.second");
+  EXPECT_EQ(rotated->previous_sealed_secret, "k1.first");
+  EXPECT_EQ(rotated->previous_secret_expires_at, grace_end);
+  ASSERT_TRUE(rotated->secret_rotated_at);
+
+  // Read back by id and in the list the dispatcher walks; an update leaves rotation alone.
+  auto read = store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->previous_sealed_secret, "k1.first");
+  EXPECT_EQ(read->previous_secret_expires_at, grace_end);
+  EXPECT_EQ(read->secret_rotated_at, rotated->secret_rotated_at);
+  read->topics = "meeting.ready";
+  auto updated = store_->Transact([&](Tx& tx) { return tx.UpdateWebhookEndpoint(*read); });
+  ASSERT_TRUE(updated);
+  auto listed = store_->Read([&](Tx& tx) { return tx.ListWebhookEndpoints({.limit = 10}); });
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_EQ(listed->items[0].sealed_secret, "k1.second");
+  EXPECT_EQ(listed->items[0].previous_sealed_secret, "k1.first");
+  EXPECT_EQ(listed->items[0].previous_secret_expires_at, grace_end);
+
+  // A second rotation drops the first secret: only the one it replaces stays.
+  auto again = store_->Transact(
+      [&](Tx& tx) { return tx.RotateWebhookSecret(created->id, "k1.third", grace_end); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->sealed_secret, "k1.third");
+  EXPECT_EQ(again->previous_sealed_secret, "k1.second");
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) {
+              return tx.RotateWebhookSecret(created->id + 1, "k1.x", grace_end);
+            })),
             ErrorCode::kNotFound);
 }
 
