@@ -257,11 +257,18 @@ DELETE FROM settings WHERE key LIKE 'inactive:service:%' OR key LIKE 'inactive:p
 )sql";
 
 // Webhook secret rotation: the replaced secret (sealed like the current one, same AAD) keeps
-// signing deliveries beside the new one until it expires.
+// signing deliveries beside the new one until it expires. The delivery log now records an
+// error class instead of the transport's text ("refused", "http_5xx"); older rows get theirs
+// from the status they kept, or "unknown".
 constexpr std::string_view kV5 = R"sql(
 ALTER TABLE webhook_endpoints ADD COLUMN previous_sealed_secret TEXT NOT NULL DEFAULT '';
 ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at {TIME};
 ALTER TABLE webhook_endpoints ADD COLUMN secret_rotated_at {TIME};
+UPDATE webhook_deliveries SET last_error = CASE
+  WHEN response_status BETWEEN 100 AND 599
+    THEN 'http_' || CAST(response_status / 100 AS TEXT) || 'xx'
+  ELSE 'unknown' END
+WHERE last_error <> '';
 )sql";
 
 constexpr std::array<Migration, 5> kMigrations{{
