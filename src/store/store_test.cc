@@ -81,9 +81,7 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   ASSERT_TRUE((*s)->Transact([&](Tx& tx) { return tx.PutGrant(*g); }));
   EXPECT_EQ((*s)->Read([&](Tx& tx) { return tx.GetGrant(1); })->version, 1);
 
-  auto read = [&](auto get, int64_t id) {
-    return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); });
-  };
+  auto read = [&](auto get, int64_t id) { return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); }); };
   EXPECT_TRUE(read(&Tx::GetService, 1).active);
   EXPECT_FALSE(read(&Tx::GetService, 2).active);
   EXPECT_TRUE(read(&Tx::GetPatient, 1).active);
