@@ -77,6 +77,14 @@ struct Config {
     int64_t timeout_ms = 60'000;
   } smtp;
 
+  // Outbound webhooks (issue 15): where integrators' endpoints may point.
+  struct Webhooks {
+    // Hosts (names or IP literals, exact, any case) that may be internal addresses: loopback,
+    // private, link-local, multicast, unique-local IPv6. Everything else internal is refused.
+    std::vector<std::string> allowed_hosts;
+    bool allow_http = false;  // plain http endpoints; always allowed in sandbox mode
+  } webhooks;
+
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }
   std::string PublicUrl() const;
