@@ -93,8 +93,9 @@ WebhookDispatcher::WebhookDispatcher(store::Store& store, Clock& clock, const cr
               std::min<std::chrono::milliseconds>(options_.timeout, std::chrono::seconds(5)),
           .max_connections_per_host = 8,
           .user_agent = "telemeet-webhooks/0.1",
-          // The answer's body is not read; a receiver cannot make us hold much of it.
-          .max_response_bytes = 64 * 1024,
+          // The answer's body is not read: a receiver cannot make us hold more than this (a
+          // larger answer fails the attempt as too_large).
+          .max_response_bytes = 1 << 20,
           .destinations = options_.destinations}) {}
 
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
