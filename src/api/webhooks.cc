@@ -184,6 +184,15 @@ Status WebhookDispatcher::Run(const core::Job& job) {
       // The class only: the transport's text names addresses, certificates and what a probe of
       // an internal network would learn, and the log is read by integrators.
       d.last_error = DeliveryErrorClass(resp);
+      if (d.last_error == "blocked") {
+        // The operator's part: the endpoint's host is internal (or plain http) and not allowed.
+        // Neither its URL nor the address goes to the log; the URL's path may hold a token.
+        obs::Log().Warn("a webhook delivery was refused by the destination policy",
+                        {{"endpoint", ep.id},
+                         {"hint",
+                          "list the host in webhooks.allowed_hosts, or allow http with "
+                          "webhooks.allow_http"}});
+      }
       if (d.attempts >= options_.max_attempts) {
         d.status = core::DeliveryStatus::kFailed;
       } else {
