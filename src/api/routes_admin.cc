@@ -508,8 +508,9 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                   if (!body) return std::unexpected(body.error());
                   auto url = body->String("url");
                   if (!url) return std::unexpected(url.error());
-                  if (auto s = CheckUrl(*url, c.deps.options); !s)
+                  if (auto s = CheckUrl(*url, c.deps.options); !s) {
                     return std::unexpected(s.error());
+                  }
                   auto topics = body->OptStrings("topics");
                   if (!topics) return std::unexpected(topics.error());
                   auto joined = TopicsFrom(topics->value_or(std::vector<std::string>{}));
