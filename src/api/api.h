@@ -31,6 +31,7 @@
 #include "core/types.h"
 #include "api/login_throttle.h"
 #include "crypto/password.h"
+#include "net/destination_policy.h"
 #include "net/router.h"
 #include "store/store.h"
 
@@ -68,6 +69,10 @@ struct ApiOptions {
   // instance works here for at most this long.
   std::chrono::milliseconds api_key_cache_ttl{2000};
   size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
+  // Where webhook endpoints may point (the dispatcher's policy): a URL is checked when it is
+  // saved, its resolved addresses again when a delivery connects. Default: https only, no
+  // internal address.
+  net::DestinationPolicy webhook_destinations{};
 };
 
 class AuthCache;

@@ -1,10 +1,15 @@
 // The API through real HTTP: the real server on port 0 over a real SQLite store, the Google
 // connect flow against the in-process emulator, and webhook deliveries to a local receiver.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -49,10 +54,19 @@ class Receiver {
       }
       return net::Response::Text(status, "ok");
     });
+    // Answers after a second: longer than the dispatcher waits in the timeout test.
+    router_.Post("/slow", [this](net::Request& req) {
+      std::lock_guard lock(mu_);
+      received_.push_back(req);
+      net::Response res = net::Response::Text(200, "late");
+      res.delay = std::chrono::seconds(1);
+      return res;
+    });
     server_ = std::make_unique<net::HttpServer>(net::ServerOptions{.port = 0}, router_);
     EXPECT_TRUE(server_->Start());
   }
   std::string url() const { return server_->BaseUrl() + "/hooks"; }
+  int port() const { return server_->port(); }
   void Script(std::vector<int> statuses) {
     std::lock_guard lock(mu_);
     script_ = std::move(statuses);
@@ -70,6 +84,12 @@ class Receiver {
   std::vector<int> script_;
 };
 
+// The receivers here listen on 127.0.0.1 over plain http: allowed the way an operator would
+// (webhooks.allowed_hosts = ["127.0.0.1"], webhooks.allow_http = true).
+net::DestinationPolicy LocalReceivers() {
+  return {.allow_http = true, .allowed_hosts = {"127.0.0.1"}};
+}
+
 class ApiIntegrationTest : public ::testing::Test {
  protected:
   ApiIntegrationTest() : clock_(SystemClock::Instance().Now()) {
@@ -83,7 +103,8 @@ class ApiIntegrationTest : public ::testing::Test {
                 .clock = clock_,
                 .keys = &keys_,
                 .on_work_enqueued = [this] { ++nudges_; },
-                .options = {.password_limits = crypto::PasswordLimits::Minimum()}});
+                .options = {.password_limits = crypto::PasswordLimits::Minimum(),
+                            .webhook_destinations = LocalReceivers()}});
     RegisterApiRoutes(router_, *deps_);
     server_ = std::make_unique<net::HttpServer>(net::ServerOptions{.port = 0}, router_);
     EXPECT_TRUE(server_->Start());
@@ -500,7 +521,8 @@ TEST_F(ApiIntegrationTest, WebhooksAreSignedRetriedAndLogged) {
   });
   ASSERT_TRUE(event);
 
-  WebhookDispatcher dispatcher(*store_, clock_, keys_, http_, {.owner = "test"});
+  WebhookDispatcher dispatcher(*store_, clock_, keys_,
+                               {.owner = "test", .destinations = LocalReceivers()});
   ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
   ASSERT_EQ(receiver.received().size(), 1u);
   std::string log_path = "/api/v1/events/" + std::to_string(event->id) + "/deliveries";
@@ -543,9 +565,11 @@ TEST_F(ApiIntegrationTest, WebhookGivesUpAfterMaxAttemptsAndLoopDeliversOnNudge)
   };
   auto first = append("meeting.failed");
   ASSERT_TRUE(first);
-  WebhookDispatcher dispatcher(
-      *store_, clock_, keys_, http_,
-      {.owner = "test", .max_attempts = 2, .poll_interval = std::chrono::seconds(30)});
+  WebhookDispatcher dispatcher(*store_, clock_, keys_,
+                               {.owner = "test",
+                                .max_attempts = 2,
+                                .poll_interval = std::chrono::seconds(30),
+                                .destinations = LocalReceivers()});
   ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
   clock_.Advance(std::chrono::seconds(3));
   ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
@@ -563,6 +587,177 @@ TEST_F(ApiIntegrationTest, WebhookGivesUpAfterMaxAttemptsAndLoopDeliversOnNudge)
   dispatcher.Stop();
   ASSERT_EQ(receiver.received().size(), 3u);
   EXPECT_EQ(receiver.received()[2].Header("Telemeet-Event-Type"), "meeting.cancelled");
+}
+
+// What an attempt's failure was, per endpoint id, as the delivery log of `event_id` shows it.
+std::map<int64_t, json> LogByEndpoint(const json& log) {
+  std::map<int64_t, json> out;
+  for (const json& d : log["data"]) out[d["endpoint_id"].get<int64_t>()] = d;
+  return out;
+}
+
+// A name that resolves to loopback passes when saved (names are not resolved then) but every
+// delivery attempt is refused where the client connects, before any TCP handshake; the same
+// for a literal internal address saved before the rule existed. Listing the host lets it through.
+TEST_F(ApiIntegrationTest, WebhookToAnInternalAddressIsBlockedAtConnectTime) {
+  Receiver receiver;
+  std::string by_name = "http://localhost:" + std::to_string(receiver.port()) + "/hooks";
+  auto created = AsAdmin("POST", "/api/v1/webhook_endpoints", {{"url", by_name}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  int64_t named = J(created)["id"];
+  auto legacy = store_->Transact([&](store::Tx& tx) {
+    return tx.CreateWebhookEndpoint({.url = receiver.url(), .sealed_secret = "-"});
+  });
+  ASSERT_TRUE(legacy);
+  auto event = store_->Transact(
+      [&](store::Tx& tx) { return tx.AppendOutbox({.topic = "meeting.ready", .payload = "{}"}); });
+  ASSERT_TRUE(event);
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    auto sealed = keys_.Seal("whsec_legacy", WebhookSecretAad(legacy->id));
+    if (!sealed) return std::unexpected(sealed.error());
+    core::WebhookEndpoint e = *legacy;
+    e.sealed_secret = *sealed;
+    TM_TRY(tx.UpdateWebhookEndpoint(e));
+    return Ok();
+  }));
+
+  {
+    // The operator allowed plain http but listed no internal host.
+    WebhookDispatcher strict(*store_, clock_, keys_,
+                             {.owner = "test", .destinations = {.allow_http = true}});
+    ASSERT_EQ(strict.RunDue().value_or(-1), 1);
+  }
+  EXPECT_TRUE(receiver.received().empty());
+  std::string log_path = "/api/v1/events/" + std::to_string(event->id) + "/deliveries";
+  auto log = LogByEndpoint(J(AsAdmin("GET", log_path)));
+  ASSERT_EQ(log.size(), 2u);
+  for (int64_t id : {named, legacy->id}) {
+    EXPECT_EQ(log[id]["status"], "pending") << id;
+    EXPECT_EQ(log[id]["last_error"], "blocked") << id;
+    EXPECT_TRUE(log[id]["response_status"].is_null()) << id;
+  }
+
+  // webhooks.allowed_hosts = ["127.0.0.1"]: both go through on the retry (localhost resolves
+  // to the listed address).
+  clock_.Advance(std::chrono::seconds(3));
+  WebhookDispatcher allowed(*store_, clock_, keys_,
+                            {.owner = "test", .destinations = LocalReceivers()});
+  ASSERT_EQ(allowed.RunDue().value_or(-1), 1);
+  EXPECT_EQ(receiver.received().size(), 2u);
+  log = LogByEndpoint(J(AsAdmin("GET", log_path)));
+  EXPECT_EQ(log[named]["status"], "delivered");
+  EXPECT_EQ(log[legacy->id]["status"], "delivered");
+  EXPECT_EQ(log[named]["last_error"], "");
+}
+
+// The delivery log names what went wrong in one word; addresses, ports, certificates and the
+// transport's messages (what a probe of the network would learn) never reach it.
+TEST_F(ApiIntegrationTest, WebhookDeliveryLogShowsAnErrorClassNeverTheTransportsText) {
+  Receiver receiver;
+  receiver.Script({503, 404});
+  // A port that refuses connections: bound, never listening.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string closed_port = std::to_string(ntohs(addr.sin_port));
+  std::string port = std::to_string(receiver.port());
+
+  std::map<std::string, int64_t> ids;
+  for (auto [name, url] : std::vector<std::pair<std::string, std::string>>{
+           {"http_5xx", receiver.url() + "?a"},
+           {"http_4xx", receiver.url() + "?b"},
+           {"refused", "http://127.0.0.1:" + closed_port + "/hooks"},
+           {"tls", "https://127.0.0.1:" + port + "/hooks"},
+           {"timeout", "http://127.0.0.1:" + port + "/slow"}}) {
+    auto r = AsAdmin("POST", "/api/v1/webhook_endpoints", {{"url", url}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    ids[name] = J(r)["id"];
+  }
+  auto event = store_->Transact(
+      [&](store::Tx& tx) { return tx.AppendOutbox({.topic = "meeting.failed", .payload = "{}"}); });
+  ASSERT_TRUE(event);
+  WebhookDispatcher dispatcher(*store_, clock_, keys_,
+                               {.owner = "test",
+                                .timeout = std::chrono::milliseconds(300),
+                                .destinations = LocalReceivers()});
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  ::close(fd);
+
+  auto raw = AsAdmin("GET", "/api/v1/events/" + std::to_string(event->id) + "/deliveries");
+  auto log = LogByEndpoint(J(raw));
+  for (const auto& [name, id] : ids) {
+    EXPECT_EQ(log[id]["last_error"], name) << raw.body;
+    EXPECT_EQ(log[id]["status"], "pending") << name;
+  }
+  EXPECT_EQ(log[ids["http_5xx"]]["response_status"], 503);
+  EXPECT_EQ(log[ids["http_4xx"]]["response_status"], 404);
+  for (std::string leak :
+       std::vector<std::string>{"127.0.0.1", closed_port, "onnect", "SSL", "ssl", "timed out"}) {
+    for (const auto& [id, d] : log) {
+      EXPECT_EQ(d["last_error"].get<std::string>().find(leak), std::string::npos) << leak;
+    }
+  }
+  // The retry job keeps the class too, not the text.
+  auto job =
+      store_->Read([&](store::Tx& tx) { return tx.GetJob("outbox:" + std::to_string(event->id)); });
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->last_error.find("127.0.0.1"), std::string::npos) << job->last_error;
+}
+
+// After a rotation each delivery carries the new secret's signature and the old one's until
+// the grace period ends, then only the new one: a receiver holding either secret verifies.
+TEST_F(ApiIntegrationTest, WebhookDeliveriesCarryBothSignaturesDuringTheGraceAndOneAfter) {
+  Receiver receiver;
+  auto created = AsAdmin("POST", "/api/v1/webhook_endpoints", {{"url", receiver.url()}});
+  ASSERT_EQ(created.status, 201);
+  std::string old_secret = J(created)["secret"];
+  auto rotated = AsAdmin("POST",
+                         "/api/v1/webhook_endpoints/" +
+                             std::to_string(J(created)["id"].get<int64_t>()) + "/rotate_secret",
+                         {{"grace", 600}});
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  std::string new_secret = J(rotated)["secret"];
+  ASSERT_NE(new_secret, old_secret);
+
+  auto append = [&] {
+    return store_->Transact([&](store::Tx& tx) {
+      return tx.AppendOutbox({.topic = "meeting.ready", .payload = "{}"});
+    });
+  };
+  WebhookDispatcher dispatcher(*store_, clock_, keys_,
+                               {.owner = "test", .destinations = LocalReceivers()});
+  auto count_v1 = [](std::string_view header) {
+    size_t n = 0;
+    for (size_t at = header.find("v1="); at != std::string_view::npos;
+         at = header.find("v1=", at + 3)) {
+      ++n;
+    }
+    return n;
+  };
+
+  ASSERT_TRUE(append());
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  auto got = receiver.received();
+  ASSERT_EQ(got.size(), 1u);
+  std::string during = got[0].Header(kSignatureHeader).value_or("");
+  EXPECT_EQ(count_v1(during), 2u) << during;
+  EXPECT_TRUE(VerifySignature(during, new_secret, got[0].body, clock_.Now()));
+  EXPECT_TRUE(VerifySignature(during, old_secret, got[0].body, clock_.Now()));
+
+  clock_.Advance(std::chrono::seconds(601));
+  ASSERT_TRUE(append());
+  ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
+  got = receiver.received();
+  ASSERT_EQ(got.size(), 2u);
+  std::string after = got[1].Header(kSignatureHeader).value_or("");
+  EXPECT_EQ(count_v1(after), 1u) << after;
+  EXPECT_TRUE(VerifySignature(after, new_secret, got[1].body, clock_.Now()));
+  EXPECT_FALSE(VerifySignature(after, old_secret, got[1].body, clock_.Now()));
 }
 
 // Runs the real reconciler (src/sync), as the worker does, over the reconcile jobs that fall due
@@ -614,7 +809,8 @@ TEST_F(ApiIntegrationTest, BookingEndsInASignedMeetingReadyWebhookWithTheEmulato
   int64_t id = J(booked)["id"];
 
   Reconcile(*store_, *calendar_, calls_, clock_);
-  WebhookDispatcher dispatcher(*store_, clock_, keys_, http_, {.owner = "test"});
+  WebhookDispatcher dispatcher(*store_, clock_, keys_,
+                               {.owner = "test", .destinations = LocalReceivers()});
   ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
 
   auto got = receiver.received();

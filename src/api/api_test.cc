@@ -827,6 +827,95 @@ TEST_F(ApiTest, WebhookSecretIsShownOnce) {
       204);
 }
 
+// An endpoint URL is checked against the destination policy when saved: the default one wants
+// https and no internal IP address; names pass (their addresses are checked at delivery).
+TEST_F(ApiTest, WebhookUrlsPointingInsideAreRefusedWhenSaved) {
+  for (std::string url :
+       {"http://booking.example/hooks", "https://127.0.0.1/hooks", "https://169.254.169.254/",
+        "https://10.0.0.1/hooks", "https://[::1]/hooks", "https://[fd00::1]/hooks",
+        "https://0.0.0.0/hooks", "https://2130706433/hooks"}) {
+    ExpectError(env_.Call("POST", "/api/v1/webhook_endpoints", {{"url", url}}, env_.admin), 400,
+                "invalid_argument", "url");
+  }
+  auto named = env_.Call("POST", "/api/v1/webhook_endpoints",
+                         {{"url", "https://localhost:8443/hooks"}}, env_.admin);
+  ASSERT_EQ(named.status, 201) << named.body;
+  int64_t id = ApiEnv::J(named)["id"];
+  ExpectError(env_.Call("PATCH", "/api/v1/webhook_endpoints/" + std::to_string(id),
+                        {{"url", "https://192.168.1.10/hooks"}}, env_.admin),
+              400, "invalid_argument", "url");
+  ExpectError(env_.Call("PATCH", "/api/v1/webhook_endpoints/" + std::to_string(id),
+                        {{"url", "http://booking.example/hooks"}}, env_.admin),
+              400, "invalid_argument", "url");
+
+  // Listed hosts and plain http are the operator's choice (webhooks.allowed_hosts, allow_http).
+  env_.deps->options.webhook_destinations = {.allow_http = true, .allowed_hosts = {"10.0.0.1"}};
+  EXPECT_EQ(env_.Call("POST", "/api/v1/webhook_endpoints", {{"url", "http://10.0.0.1:9000/in"}},
+                      env_.admin)
+                .status,
+            201);
+  ExpectError(env_.Call("POST", "/api/v1/webhook_endpoints", {{"url", "http://10.0.0.2:9000/in"}},
+                        env_.admin),
+              400, "invalid_argument", "url");
+}
+
+TEST_F(ApiTest, WebhookSecretRotationShowsTheNewSecretOnceAndKeepsTheOldOneForTheGrace) {
+  auto created = env_.Call("POST", "/api/v1/webhook_endpoints",
+                           {{"url", "https://booking.example/hooks"}}, env_.admin);
+  ASSERT_EQ(created.status, 201);
+  std::string first = ApiEnv::J(created)["secret"];
+  EXPECT_TRUE(ApiEnv::J(created)["secret_rotated_at"].is_null());
+  EXPECT_TRUE(ApiEnv::J(created)["previous_secret_expires_at"].is_null());
+  std::string path =
+      "/api/v1/webhook_endpoints/" + std::to_string(ApiEnv::J(created)["id"].get<int64_t>());
+
+  auto rotated = env_.Call("POST", path + "/rotate_secret", {{"grace", 3600}}, env_.admin);
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(rotated.headers.Get("Cache-Control").value_or(""), "no-store");
+  json r = ApiEnv::J(rotated);
+  std::string second = r["secret"];
+  EXPECT_TRUE(second.starts_with("whsec_"));
+  EXPECT_NE(second, first);
+  EXPECT_EQ(r["secret_rotated_at"], "2026-05-28T20:26:40Z");
+  EXPECT_EQ(r["previous_secret_expires_at"], "2026-05-28T21:26:40Z");
+
+  // Neither secret is ever shown again; the sealed ones stay in the store, bound to the endpoint.
+  auto read = env_.Call("GET", path, nullptr, env_.admin);
+  EXPECT_EQ(read.body.find(first), std::string::npos);
+  EXPECT_EQ(read.body.find(second), std::string::npos);
+  EXPECT_EQ(read.body.find("sealed"), std::string::npos);
+  EXPECT_EQ(ApiEnv::J(read)["previous_secret_expires_at"], "2026-05-28T21:26:40Z");
+  auto stored = env_.store().Read(
+      [&](store::Tx& tx) { return tx.GetWebhookEndpoint(ApiEnv::J(created)["id"]); });
+  ASSERT_TRUE(stored);
+  int64_t id = stored->id;
+  EXPECT_EQ(env_.keys.Open(stored->sealed_secret, WebhookSecretAad(id)).value_or(""), second);
+  EXPECT_EQ(env_.keys.Open(stored->previous_sealed_secret, WebhookSecretAad(id)).value_or(""),
+            first);
+
+  // Without a body the grace is a day.
+  auto again = env_.Call("POST", path + "/rotate_secret", nullptr, env_.admin);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(ApiEnv::J(again)["previous_secret_expires_at"], "2026-05-29T20:26:40Z");
+
+  for (json bad : {json{{"grace", -1}}, json{{"grace", 604801}}, json{{"grace", "1h"}}}) {
+    ExpectError(env_.Call("POST", path + "/rotate_secret", bad, env_.admin), 400,
+                "invalid_argument", "grace");
+  }
+  ExpectError(env_.Call("POST", path + "/rotate_secret", {{"secret", "mine"}}, env_.admin), 400,
+              "invalid_argument", "secret");
+  ExpectError(env_.Call("POST", "/api/v1/webhook_endpoints/999/rotate_secret", nullptr, env_.admin),
+              404, "not_found");
+  // Admins only, and a session needs its CSRF token.
+  ExpectError(env_.Call("POST", path + "/rotate_secret", nullptr, env_.write_key), 403,
+              "permission_denied");
+  Credentials no_csrf = env_.admin;
+  no_csrf.csrf.clear();
+  EXPECT_EQ(env_.Call("POST", path + "/rotate_secret", nullptr, no_csrf).status, 403);
+  Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
+  ExpectError(env_.Call("POST", path + "/rotate_secret", nullptr, ada), 403, "permission_denied");
+}
+
 TEST(WebhookSignatureTest, VerifiesAndRefusesTamperingAndReplays) {
   Instant t = FromUnixSeconds(1'780'000'000);
   std::string h = SignatureHeaderValue("whsec_x", t, "{\"a\":1}");
@@ -836,6 +925,17 @@ TEST(WebhookSignatureTest, VerifiesAndRefusesTamperingAndReplays) {
   EXPECT_FALSE(VerifySignature(h, "whsec_y", "{\"a\":1}", t));
   EXPECT_FALSE(VerifySignature(h, "whsec_x", "{\"a\":1}", t + std::chrono::minutes(6)));
   EXPECT_FALSE(VerifySignature("garbage", "whsec_x", "{\"a\":1}", t));
+}
+
+TEST(WebhookSignatureTest, DuringARotationEitherSecretVerifies) {
+  Instant t = FromUnixSeconds(1'780'000'000);
+  std::string h = SignatureHeaderValue("whsec_new", t, "{}", "whsec_old");
+  std::string only_new = SignatureHeaderValue("whsec_new", t, "{}");
+  EXPECT_TRUE(h.starts_with(only_new + ",v1=")) << h;  // the new secret's signature first
+  EXPECT_TRUE(VerifySignature(h, "whsec_new", "{}", t));
+  EXPECT_TRUE(VerifySignature(h, "whsec_old", "{}", t));
+  EXPECT_FALSE(VerifySignature(h, "whsec_other", "{}", t));
+  EXPECT_FALSE(VerifySignature(only_new, "whsec_old", "{}", t));
 }
 
 // --- The OpenAPI document matches the routes ---

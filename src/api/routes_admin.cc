@@ -547,13 +547,26 @@ Result<std::string> TopicsFrom(const std::vector<std::string>& topics) {
   return joined;
 }
 
-Status CheckUrl(std::string_view url) {
+// The destination rule is the dispatcher's (ApiOptions::webhook_destinations), applied early
+// so a URL that can never be delivered to is refused when saved; names are checked again on
+// their resolved addresses at each delivery.
+Status CheckUrl(std::string_view url, const ApiOptions& options) {
   if (!url.starts_with("https://") && !url.starts_with("http://")) {
     return Invalid("url must be an http(s) URL", "url");
   }
   if (url.size() > 2048) return Invalid("url is longer than 2048 characters", "url");
+  if (auto s = options.webhook_destinations.CheckUrl(url); !s) {
+    return Invalid(s.error().message() +
+                       " (see the configuration keys webhooks.allow_http and "
+                       "webhooks.allowed_hosts)",
+                   "url");
+  }
   return Ok();
 }
+
+// How long deliveries stay signed with the replaced secret too, after a rotation.
+constexpr std::chrono::seconds kDefaultRotationGrace = std::chrono::hours(24);
+constexpr std::chrono::seconds kMaxRotationGrace = std::chrono::days(7);
 
 void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
   r.Post("/api/v1/webhook_endpoints",
@@ -564,7 +577,9 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                   if (!body) return std::unexpected(body.error());
                   auto url = body->String("url");
                   if (!url) return std::unexpected(url.error());
-                  if (auto s = CheckUrl(*url); !s) return std::unexpected(s.error());
+                  if (auto s = CheckUrl(*url, c.deps.options); !s) {
+                    return std::unexpected(s.error());
+                  }
                   auto topics = body->OptStrings("topics");
                   if (!topics) return std::unexpected(topics.error());
                   auto joined = TopicsFrom(topics->value_or(std::vector<std::string>{}));
@@ -626,7 +641,9 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                    auto url = body->OptString("url");
                    if (!url) return std::unexpected(url.error());
                    if (*url) {
-                     if (auto s = CheckUrl(**url); !s) return std::unexpected(s.error());
+                     if (auto s = CheckUrl(**url, c.deps.options); !s) {
+                       return std::unexpected(s.error());
+                     }
                    }
                    auto topics = body->OptStrings("topics");
                    if (!topics) return std::unexpected(topics.error());
@@ -672,6 +689,35 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                     return net::Response::Empty(204);
                   }),
            kOffload);
+  // A new secret, shown once; the replaced one keeps signing beside it for `grace` seconds.
+  r.Post("/api/v1/webhook_endpoints/{id}/rotate_secret",
+         Handle(deps, Access::kAdmin,
+                [](Call& c) -> Result<net::Response> {
+                  TM_TRY(NeedKeys(c.deps));
+                  int64_t id = TM_TRY(PathId(c.req, "webhook endpoint"));
+                  std::chrono::seconds grace = kDefaultRotationGrace;
+                  if (!c.req.body.empty()) {
+                    Body body = TM_TRY(Body::Parse(c.req, c.deps.options, {"grace"}));
+                    std::optional<int64_t> seconds = TM_TRY(body.OptInt("grace"));
+                    if (seconds && (*seconds < 0 || *seconds > kMaxRotationGrace.count())) {
+                      return Invalid("grace must be between 0 and " +
+                                         std::to_string(kMaxRotationGrace.count()) + " seconds",
+                                     "grace");
+                    }
+                    if (seconds) grace = std::chrono::seconds(*seconds);
+                  }
+                  std::string secret = "whsec_" + crypto::RandomToken(32);
+                  std::string sealed = TM_TRY(c.deps.keys->Seal(secret, WebhookSecretAad(id)));
+                  Instant until = c.deps.clock.Now() + grace;
+                  core::WebhookEndpoint out = TM_TRY(c.deps.store.Transact(
+                      [&](store::Tx& tx) { return tx.RotateWebhookSecret(id, sealed, until); }));
+                  json j = WebhookEndpointJson(out);
+                  j["secret"] = secret;  // shown once
+                  net::Response resp = net::JsonResponse(200, j);
+                  resp.headers.Set("Cache-Control", "no-store");
+                  return resp;
+                }),
+         kOffload);
   r.Get("/api/v1/events",
         Handle(deps, Access::kRead,
                [](Call& c) -> Result<net::Response> {

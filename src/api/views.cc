@@ -80,9 +80,14 @@ json AuditJson(const core::AuditEntry& e) {
 }
 
 json WebhookEndpointJson(const core::WebhookEndpoint& e) {
-  return {{"id", e.id},         {"object", "webhook_endpoint"},
-          {"url", e.url},       {"topics", Topics(e.topics)},
-          {"active", e.active}, {"created_at", TimeJson(e.created_at)}};
+  return {{"id", e.id},
+          {"object", "webhook_endpoint"},
+          {"url", e.url},
+          {"topics", Topics(e.topics)},
+          {"active", e.active},
+          {"created_at", TimeJson(e.created_at)},
+          {"secret_rotated_at", OptTime(e.secret_rotated_at)},
+          {"previous_secret_expires_at", OptTime(e.previous_secret_expires_at)}};
 }
 
 json DeliveryJson(const core::WebhookDelivery& d) {

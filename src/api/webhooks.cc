@@ -42,10 +42,23 @@ std::string WebhookSecretAad(int64_t endpoint_id) {
   return "webhook_endpoint:" + std::to_string(endpoint_id) + "/secret";
 }
 
-std::string SignatureHeaderValue(std::string_view secret, Instant at, std::string_view body) {
+std::string SignatureHeaderValue(std::string_view secret, Instant at, std::string_view body,
+                                 std::string_view previous_secret) {
   std::string t = std::to_string(ToUnixSeconds(at));
   std::string signed_text = t + "." + std::string(body);
-  return "t=" + t + ",v1=" + crypto::HexEncode(crypto::HmacSha256(secret, signed_text));
+  std::string out = "t=" + t + ",v1=" + crypto::HexEncode(crypto::HmacSha256(secret, signed_text));
+  if (!previous_secret.empty()) {
+    out += ",v1=" + crypto::HexEncode(crypto::HmacSha256(previous_secret, signed_text));
+  }
+  return out;
+}
+
+std::string DeliveryErrorClass(const Result<net::ClientResponse>& outcome) {
+  if (!outcome) return std::string(net::FailureClass(outcome.error()));
+  int status = outcome->status;
+  if (status >= 200 && status < 300) return "";
+  if (status < 100 || status > 599) return "http_other";
+  return "http_" + std::to_string(status / 100) + "xx";
 }
 
 bool VerifySignature(std::string_view header, std::string_view secret, std::string_view body,
@@ -70,8 +83,20 @@ bool VerifySignature(std::string_view header, std::string_view secret, std::stri
 }
 
 WebhookDispatcher::WebhookDispatcher(store::Store& store, Clock& clock, const crypto::KeyRing& keys,
-                                     net::HttpClient& http, WebhookOptions options)
-    : store_(store), clock_(clock), keys_(keys), http_(http), options_(std::move(options)) {}
+                                     WebhookOptions options)
+    : store_(store),
+      clock_(clock),
+      keys_(keys),
+      options_(std::move(options)),
+      http_(net::HttpClientOptions{
+          .connect_timeout =
+              std::min<std::chrono::milliseconds>(options_.timeout, std::chrono::seconds(5)),
+          .max_connections_per_host = 8,
+          .user_agent = "telemeet-webhooks/0.1",
+          // The answer's body is not read: a receiver cannot make us hold more than this (a
+          // larger answer fails the attempt as too_large).
+          .max_response_bytes = 1 << 20,
+          .destinations = options_.destinations}) {}
 
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
 
@@ -129,15 +154,24 @@ Status WebhookDispatcher::Run(const core::Job& job) {
     ++d.attempts;
     auto secret = keys_.Open(ep.sealed_secret, WebhookSecretAad(ep.id));
     if (!secret) {
+      obs::Log().Warn("a webhook endpoint's secret cannot be opened",
+                      {{"endpoint", ep.id}, {"error", secret.error().ToString()}});
       d.status = core::DeliveryStatus::kFailed;
-      d.last_error = "the endpoint's secret cannot be opened: " + secret.error().message();
+      d.last_error = "secret";
       results.push_back(d);
       continue;
+    }
+    Instant now = clock_.Now();
+    std::string previous;
+    if (!ep.previous_sealed_secret.empty() && ep.previous_secret_expires_at &&
+        now < *ep.previous_secret_expires_at) {
+      // Unreadable, it is skipped: the current secret's signature still goes out.
+      previous = keys_.Open(ep.previous_sealed_secret, WebhookSecretAad(ep.id)).value_or("");
     }
     net::ClientRequest req{
         .method = "POST", .url = ep.url, .body = body, .timeout = options_.timeout};
     req.headers.Set("Content-Type", "application/json");
-    req.headers.Set(kSignatureHeader, SignatureHeaderValue(*secret, clock_.Now(), body));
+    req.headers.Set(kSignatureHeader, SignatureHeaderValue(*secret, now, body, previous));
     req.headers.Set("Telemeet-Event-Id", std::to_string(event_id));
     req.headers.Set("Telemeet-Event-Type", snap->event.topic);
     auto resp = http_.Send(std::move(req));
@@ -147,8 +181,18 @@ Status WebhookDispatcher::Run(const core::Job& job) {
       d.last_error.clear();
     } else {
       d.response_status = resp ? resp->status : 0;
-      d.last_error = resp ? "the endpoint answered HTTP " + std::to_string(resp->status)
-                          : resp.error().message();
+      // The class only: the transport's text names addresses, certificates and what a probe of
+      // an internal network would learn, and the log is read by integrators.
+      d.last_error = DeliveryErrorClass(resp);
+      if (d.last_error == "blocked") {
+        // The operator's part: the endpoint's host is internal (or plain http) and not allowed.
+        // Neither its URL nor the address goes to the log; the URL's path may hold a token.
+        obs::Log().Warn("a webhook delivery was refused by the destination policy",
+                        {{"endpoint", ep.id},
+                         {"hint",
+                          "list the host in webhooks.allowed_hosts, or allow http with "
+                          "webhooks.allow_http"}});
+      }
       if (d.attempts >= options_.max_attempts) {
         d.status = core::DeliveryStatus::kFailed;
       } else {

@@ -5,11 +5,19 @@
 //   Telemeet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 //   Telemeet-Event-Id: <event id>        Telemeet-Event-Type: meeting.ready
 // with the body {"id": 12, "type": "meeting.ready", "created_at": "...", "appointment_id": 3,
-// "doctor_id": 1, "data": {...the event's payload...}}. A 2xx answer is a delivery; anything
-// else (or no answer within the timeout) is retried with the store's backoff (1s, 2s, 4s ...
-// capped at 5 minutes) until max_attempts, then the delivery is marked failed.
+// "doctor_id": 1, "data": {...the event's payload...}}. For a while after the endpoint's secret
+// was rotated the header carries a second v1, made with the previous secret
+// ("t=..,v1=<new>,v1=<old>"); a receiver accepts the delivery when any v1 matches. A 2xx
+// answer is a delivery; anything else (or no answer within the timeout) is retried with the
+// store's backoff (1s, 2s, 4s ... capped at 5 minutes) until max_attempts, then the delivery is
+// marked failed. The delivery log records why an attempt failed as one word
+// (DeliveryErrorClass), never the transport's own text.
 //
-//   WebhookDispatcher dispatcher(*store, clock, keyring, http_client, {.owner = "host-1"});
+// Deliveries go through the dispatcher's own HTTP client, whose destination policy refuses
+// internal addresses (after name resolution, at connect time) unless allowed, and plain http
+// unless allowed: an integrator's URL cannot reach inside the clinic's network.
+//
+//   WebhookDispatcher dispatcher(*store, clock, keyring, {.owner = "host-1"});
 //   dispatcher.Start();                // its own lease loop on one thread
 //   worker_options.on_outbox = [&] { dispatcher.Nudge(); };  // whoever appends outbox events
 //   ...
@@ -30,6 +38,7 @@
 #include "base/error.h"
 #include "core/types.h"
 #include "crypto/keyring.h"
+#include "net/destination_policy.h"
 #include "net/http_client.h"
 #include "store/store.h"
 
@@ -45,13 +54,21 @@ inline constexpr std::string_view kSignatureHeader = "Telemeet-Signature";
 // The AAD an endpoint's sealed secret is bound to.
 std::string WebhookSecretAad(int64_t endpoint_id);
 
-// "t=<unix>,v1=<hex hmac>" for `body` signed at `at`.
-std::string SignatureHeaderValue(std::string_view secret, Instant at, std::string_view body);
+// "t=<unix>,v1=<hex hmac>" for `body` signed at `at`; with a previous secret (during a
+// rotation's grace period) a second signature follows: "t=<unix>,v1=<new>,v1=<previous>".
+std::string SignatureHeaderValue(std::string_view secret, Instant at, std::string_view body,
+                                 std::string_view previous_secret = {});
 
 // True when `header` carries a v1 signature of `body` under `secret` made within `tolerance`
 // of `now` (replayed old deliveries are refused).
 bool VerifySignature(std::string_view header, std::string_view secret, std::string_view body,
                      Instant now, std::chrono::seconds tolerance = std::chrono::minutes(5));
+
+// Why a delivery attempt failed, as the delivery log shows it: "" for a 2xx answer,
+// "http_4xx" (or http_1xx, http_3xx, http_5xx) for any other status, else the transport's
+// failure class (net::FailureClass: "timeout", "refused", "dns", "tls", "connection",
+// "blocked", ...).
+std::string DeliveryErrorClass(const Result<net::ClientResponse>& outcome);
 
 struct WebhookOptions {
   std::string owner = "webhooks";  // lease owner; unique per instance
@@ -60,12 +77,14 @@ struct WebhookOptions {
   std::chrono::milliseconds poll_interval{1'000};
   std::chrono::seconds lease_for{60};
   int batch = 8;
+  // Where deliveries may go. The default is the strict one: https only, no internal address.
+  net::DestinationPolicy destinations{};
 };
 
 class WebhookDispatcher {
  public:
   WebhookDispatcher(store::Store& store, Clock& clock, const crypto::KeyRing& keys,
-                    net::HttpClient& http, WebhookOptions options = {});
+                    WebhookOptions options = {});
   ~WebhookDispatcher();
   WebhookDispatcher(const WebhookDispatcher&) = delete;
   WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
@@ -90,8 +109,10 @@ class WebhookDispatcher {
   store::Store& store_;
   Clock& clock_;
   const crypto::KeyRing& keys_;
-  net::HttpClient& http_;
   const WebhookOptions options_;
+  // Its own client: the destination policy applies to deliveries only (Google is on loopback in
+  // sandbox mode and tests).
+  net::HttpClient http_;
   BackgroundLoop loop_{[this] { return Pass(); }, options_.poll_interval};  // after options_
 };
 

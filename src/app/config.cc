@@ -15,7 +15,7 @@ namespace telemeet::app {
 
 namespace {
 
-enum class Kind { kString, kInt, kBool };
+enum class Kind { kString, kInt, kBool, kStrings };  // kStrings: a list of strings
 
 // A key: its name, kind, where it lives in Config, and the range or rule it must satisfy.
 struct Key {
@@ -24,7 +24,7 @@ struct Key {
   std::function<void*(Config&)> field;
   int64_t min = 0;
   int64_t max = 0;
-  std::function<std::string(const std::string&)> check;  // string rule; "" when fine
+  std::function<std::string(const std::string&)> check;  // string (or item) rule; "" when fine
 };
 
 std::string OneOf(const std::string& v, std::initializer_list<std::string_view> allowed) {
@@ -43,29 +43,19 @@ std::string HttpUrl(const std::string& v) {
 
 std::string NotEmpty(const std::string& v) { return v.empty() ? "must not be empty" : ""; }
 
-std::vector<std::string> SplitHosts(std::string_view v) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : v) {
-    if (c == ',' || c == ' ' || c == '\t') {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
+// A host name or IP literal (IPv6 with or without brackets), nothing more: no scheme, port or
+// path, which would never match a URL's host.
+std::string HostName(const std::string& v) {
+  if (v.empty()) return "must not contain an empty host";
+  for (unsigned char c : v) {
+    if (!std::isalnum(c) &&
+        std::string_view(".-_:[]").find(static_cast<char>(c)) == std::string_view::npos) {
+      return "must list host names or IP addresses only (no scheme, port or path)";
     }
   }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
-
-// Host names (letters, digits, '-', '.', or an IP literal), comma or space separated.
-std::string HostList(const std::string& v) {
-  for (const std::string& h : SplitHosts(v)) {
-    bool ok = h.size() <= 253 && std::all_of(h.begin(), h.end(), [](char c) {
-                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-                       c == ':' || c == '[' || c == ']';
-              });
-    if (!ok) return "must list host names (no scheme, port or path), like \"telemeet.lan\"";
+  if (v.find(':') != std::string::npos && !v.starts_with('[') &&
+      std::count(v.begin(), v.end(), ':') < 2) {
+    return "must list host names or IP addresses only (no scheme, port or path)";
   }
   return {};
 }
@@ -113,8 +103,8 @@ const std::vector<Key>& Keys() {
        1'000'000, nullptr},
       {"server.shutdown_grace_ms", Kind::kInt, At(&C::server, &C::Server::shutdown_grace_ms),
        0, 3'600'000, nullptr},
-      {"server.allowed_hosts", Kind::kString, At(&C::server, &C::Server::allowed_hosts), 0, 0,
-       HostList},
+      {"server.allowed_hosts", Kind::kStrings, At(&C::server, &C::Server::allowed_hosts), 0, 0,
+       HostName},
       {"session.idle_timeout_minutes", Kind::kInt,
        At(&C::session, &C::Session::idle_timeout_minutes), 1, 7 * 24 * 60, nullptr},
       {"session.max_age_hours", Kind::kInt, At(&C::session, &C::Session::max_age_hours), 1,
@@ -172,6 +162,10 @@ const std::vector<Key>& Keys() {
       {"smtp.from", Kind::kString, At(&C::smtp, &C::Smtp::from), 0, 0, nullptr},
       {"smtp.timeout_ms", Kind::kInt, At(&C::smtp, &C::Smtp::timeout_ms), 1'000, 600'000,
        nullptr},
+      {"webhooks.allowed_hosts", Kind::kStrings, At(&C::webhooks, &C::Webhooks::allowed_hosts),
+       0, 0, HostName},
+      {"webhooks.allow_http", Kind::kBool, At(&C::webhooks, &C::Webhooks::allow_http), 0, 0,
+       nullptr},
   };
   return keys;
 }
@@ -189,7 +183,7 @@ std::string EnvName(std::string_view key) {
   return out;
 }
 
-using Value = std::variant<std::string, int64_t, bool>;
+using Value = std::variant<std::string, int64_t, bool, std::vector<std::string>>;
 
 Status Invalid(const Key& key, const std::string& problem, const std::string& source) {
   return Fail(ErrorCode::kInvalidArgument,
@@ -224,6 +218,16 @@ Status Apply(Config& config, const Key& key, const Value& value, const std::stri
     case Kind::kBool:
       *static_cast<bool*>(field) = std::get<bool>(value);
       return Ok();
+    case Kind::kStrings: {
+      const auto& items = std::get<std::vector<std::string>>(value);
+      for (const std::string& item : items) {
+        if (std::string problem = key.check ? key.check(item) : ""; !problem.empty()) {
+          return Invalid(key, problem + ", got \"" + item + "\"", source);
+        }
+      }
+      *static_cast<std::vector<std::string>*>(field) = items;
+      return Ok();
+    }
   }
   return Ok();
 }
@@ -248,6 +252,14 @@ Result<Value> ParseText(const Key& key, std::string_view text, const std::string
       return std::unexpected(
           Invalid(key, "must be true or false, got \"" + std::string(text) + "\"", source)
               .error());
+    case Kind::kStrings: {
+      // Comma separated in the environment and on the command line; "" is the empty list.
+      std::vector<std::string> items;
+      if (!Trim(text).empty()) {
+        for (std::string_view item : Split(text, ',')) items.emplace_back(Trim(item));
+      }
+      return Value(std::move(items));
+    }
   }
   return Value(std::string(text));
 }
@@ -283,10 +295,19 @@ Status ApplyTomlTable(Config& config, const toml::table& table, const std::strin
       value = *node.value<int64_t>();
     } else if (key->kind == Kind::kBool && node.is_boolean()) {
       value = *node.value<bool>();
+    } else if (key->kind == Kind::kStrings && node.is_array() &&
+               (node.as_array()->empty() ||
+                node.as_array()->is_homogeneous(toml::node_type::string))) {
+      std::vector<std::string> items;
+      for (const toml::node& item : *node.as_array()) {
+        items.emplace_back(*item.value<std::string>());
+      }
+      value = std::move(items);
     } else {
       std::string want = key->kind == Kind::kString ? "a string"
                          : key->kind == Kind::kInt  ? "an integer"
-                                                    : "a boolean";
+                         : key->kind == Kind::kBool ? "a boolean"
+                                                    : "an array of strings";
       return Invalid(*key, "must be " + want + ", got " + std::string(TomlTypeName(node)), source);
     }
     if (auto s = Apply(config, *key, value, source); !s) return s;
@@ -318,7 +339,10 @@ std::string Config::MasterKeyFile() const {
 std::string Config::MailDir() const { return data_dir + "/mail"; }
 
 std::vector<std::string> Config::AllowedHosts() const {
-  std::vector<std::string> hosts = SplitHosts(server.allowed_hosts);
+  std::vector<std::string> hosts;
+  for (const std::string& h : server.allowed_hosts) {  // "[::1]" names what Host ::1 does
+    hosts.push_back(h.starts_with('[') && h.ends_with(']') ? h.substr(1, h.size() - 2) : h);
+  }
   if (std::string h = UrlHost(PublicUrl()); !h.empty()) hosts.push_back(h);
   return hosts;
 }
@@ -404,6 +428,7 @@ nlohmann::json ConfigToJson(const Config& config) {
       case Kind::kString: value = *static_cast<std::string*>(field); break;
       case Kind::kInt: value = *static_cast<int64_t*>(field); break;
       case Kind::kBool: value = *static_cast<bool*>(field); break;
+      case Kind::kStrings: value = *static_cast<std::vector<std::string>*>(field); break;
     }
     out[std::string(key.name)] = value;
   }

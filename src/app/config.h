@@ -31,9 +31,9 @@ struct Config {
     int64_t idle_timeout_ms = 60'000;
     int64_t max_connections = 10'000;
     int64_t shutdown_grace_ms = 10'000;
-    // Host names besides public_url's (and loopback) that requests may name, comma or space
-    // separated: the names a reverse proxy forwards. Others get 421 (DNS rebinding).
-    std::string allowed_hosts;
+    // Host names besides public_url's (and loopback) that requests may name: the names a
+    // reverse proxy forwards. Others get 421 (DNS rebinding).
+    std::vector<std::string> allowed_hosts;
   } server;
   struct Session {
     int64_t idle_timeout_minutes = 30;  // a web session ends after this long unused ...
@@ -95,6 +95,14 @@ struct Config {
                                    // is also {{clinic_name}} in templates
     int64_t timeout_ms = 60'000;
   } smtp;
+
+  // Outbound webhooks (issue 15): where integrators' endpoints may point.
+  struct Webhooks {
+    // Hosts (names or IP literals, exact, any case) that may be internal addresses: loopback,
+    // private, link-local, multicast, unique-local IPv6. Everything else internal is refused.
+    std::vector<std::string> allowed_hosts;
+    bool allow_http = false;  // plain http endpoints; always allowed in sandbox mode
+  } webhooks;
 
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }

@@ -201,5 +201,46 @@ TEST_F(ConfigTest, SmtpSectionLoadsChecksAndHidesThePassword) {
   EXPECT_FALSE(defaults->smtp.enabled);
 }
 
+TEST_F(ConfigTest, WebhookDestinationsLoadFromEveryKindOfSource) {
+  auto defaults = LoadConfig({});
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_TRUE(defaults->webhooks.allowed_hosts.empty());
+  EXPECT_FALSE(defaults->webhooks.allow_http);
+
+  auto file = LoadConfig(
+      {.file = WriteToml("[webhooks]\nallowed_hosts = [\"hooks.lan\", \"10.0.0.7\", \"[::1]\"]\n"
+                         "allow_http = true\n")});
+  ASSERT_TRUE(file.has_value()) << file.error().message();
+  EXPECT_EQ(file->webhooks.allowed_hosts,
+            (std::vector<std::string>{"hooks.lan", "10.0.0.7", "[::1]"}));
+  EXPECT_TRUE(file->webhooks.allow_http);
+  EXPECT_TRUE(LoadConfig({.file = WriteToml("[webhooks]\nallowed_hosts = []\n")}).has_value());
+
+  std::string env_entry = "TELEMEET_WEBHOOKS_ALLOWED_HOSTS=a.lan, 127.0.0.1";
+  char* env[] = {env_entry.data(), nullptr};
+  auto from_env = LoadConfig({.env = env, .sets = {"webhooks.allow_http=true"}});
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message();
+  EXPECT_EQ(from_env->webhooks.allowed_hosts, (std::vector<std::string>{"a.lan", "127.0.0.1"}));
+  auto flag = LoadConfig({.env = env, .sets = {"webhooks.allowed_hosts="}});
+  ASSERT_TRUE(flag.has_value());
+  EXPECT_TRUE(flag->webhooks.allowed_hosts.empty());
+
+  nlohmann::json dump = ConfigToJson(*from_env);
+  EXPECT_EQ(dump["webhooks.allowed_hosts"], nlohmann::json::array({"a.lan", "127.0.0.1"}));
+  EXPECT_EQ(dump["webhooks.allow_http"], true);
+
+  for (std::string bad :
+       {"webhooks.allowed_hosts=http://a.lan", "webhooks.allowed_hosts=a.lan:8080",
+        "webhooks.allowed_hosts=a.lan/x", "webhooks.allowed_hosts=a.lan,,b.lan"}) {
+    auto refused = LoadConfig({.sets = {bad}});
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().field(), "webhooks.allowed_hosts") << bad;
+  }
+  auto wrong_type = LoadConfig({.file = WriteToml("[webhooks]\nallowed_hosts = \"a.lan\"\n")});
+  ASSERT_FALSE(wrong_type.has_value());
+  EXPECT_EQ(wrong_type.error().field(), "webhooks.allowed_hosts");
+  EXPECT_NE(wrong_type.error().message().find("an array of strings"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace telemeet::app

@@ -286,8 +286,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   if (auto n = calendar_sync.EnsureJobs(); !n) {
     log.Warn("scheduling the Google calendar syncs failed", {{"error", n.error().ToString()}});
   }
-  api::WebhookDispatcher webhooks(store, clock, *keys, http,
-                                  api::WebhookOptions{.owner = worker.owner() + ":webhooks"});
+  // Webhooks go where integrators say, so never inside: internal addresses only when listed,
+  // plain http only when allowed (always in sandbox mode, where receivers are local tools).
+  const net::DestinationPolicy webhook_destinations{
+      .allow_http = config.webhooks.allow_http || sandbox != nullptr,
+      .allowed_hosts = config.webhooks.allowed_hosts};
+  api::WebhookDispatcher webhooks(store, clock, *keys,
+                                  api::WebhookOptions{.owner = worker.owner() + ":webhooks",
+                                                      .destinations = webhook_destinations});
 
   // Email (M23): SMTP when [smtp] is enabled, else every email lands as an .eml file in
   // <data_dir>/mail (always so in sandbox mode unless SMTP is configured).
@@ -359,7 +365,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                         .options = {.public_url = config.PublicUrl(),
                                     .session_ttl = std::chrono::hours(config.session.max_age_hours),
                                     .session_idle = std::chrono::minutes(
-                                        config.session.idle_timeout_minutes)},
+                                        config.session.idle_timeout_minutes),
+
+                                    .webhook_destinations = webhook_destinations},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);

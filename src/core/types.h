@@ -179,6 +179,11 @@ struct WebhookEndpoint {
   std::string topics;         // space separated; empty = all
   bool active = true;
   Instant created_at{};
+  // The secret the last rotation replaced: deliveries are signed with it too until
+  // previous_secret_expires_at, so receivers can switch over without losing one.
+  std::string previous_sealed_secret;  // opaque; empty when never rotated
+  std::optional<Instant> previous_secret_expires_at;
+  std::optional<Instant> secret_rotated_at;
 };
 
 struct WebhookDelivery {

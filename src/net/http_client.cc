@@ -1,11 +1,14 @@
 #include "net/http_client.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -24,8 +27,12 @@ using SteadyClock = std::chrono::steady_clock;
 struct Transfer {
   ClientRequest request;
   Callback done;
-  SteadyClock::time_point deadline;  // SendAsync time + request.timeout
-  std::string origin;                // "scheme://host:port"
+  SteadyClock::time_point deadline;           // SendAsync time + request.timeout
+  std::string origin;                         // "scheme://host:port"
+  std::string host;                           // the URL's host, as the destination policy sees it
+  const DestinationPolicy* policy = nullptr;  // the client's, or null for any destination
+  bool blocked = false;                       // the policy refused an address
+  std::string blocked_reason;                 // why, for the error message
   CURL* easy = nullptr;
   curl_slist* header_list = nullptr;
   ClientResponse response;
@@ -110,7 +117,72 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// The classes FailureClass reads back from a kUnavailable error's message, which starts with
+// one of them and ": ". The other codes name their class themselves.
+constexpr std::array<std::string_view, 5> kUnavailableClasses = {"refused", "dns", "tls",
+                                                                 "connection", "cancelled"};
+
+Error Unavailable(std::string_view failure_class, std::string message) {
+  return Error(ErrorCode::kUnavailable, std::string(failure_class) + ": " + message);
+}
+
+std::string_view UnavailableClass(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+      return "refused";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "dns";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return "tls";
+    default:
+      return "connection";
+  }
+}
+
+// Opens the socket for one connection attempt once the destination policy accepts its address.
+// This callback (CURLOPT_OPENSOCKETFUNCTION) rather than CURLOPT_PREREQFUNCTION: it runs before
+// the socket exists, for every address curl tries (each address of a name with several, both
+// families under happy eyeballs) and for every new connection, so a name that resolves to an
+// internal address, or re-resolves to one later (DNS rebinding), never gets a TCP handshake.
+// PREREQFUNCTION runs once the connection (and TLS) is up: the internal service would already
+// have been reached. A reused connection was checked when it was opened, and curl reuses one
+// only for the same host, whose verdict cannot differ.
+curl_socket_t OpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  // curl hands over the whole address (sockaddr_in6 included) starting at `addr`.
+  sockaddr_storage storage{};
+  std::memcpy(&storage, &address->addr, std::min<size_t>(address->addrlen, sizeof storage));
+  Status allowed = purpose == CURLSOCKTYPE_IPCXN
+                       ? t->policy->CheckAddress(t->host, reinterpret_cast<sockaddr&>(storage))
+                       : Fail(ErrorCode::kPermissionDenied, "not an outgoing connection");
+  if (!allowed) {
+    t->blocked = true;
+    t->blocked_reason = allowed.error().message();
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 Error MapCurlError(CURLcode code, const Transfer& t) {
+  if (t.blocked && code == CURLE_COULDNT_CONNECT) {
+    return Error(ErrorCode::kPermissionDenied, Describe(t.request) + ": " + t.blocked_reason,
+                 "url");
+  }
   std::string message = Describe(t.request) + ": " + curl_easy_strerror(code);
   if (t.error[0] != '\0') message += std::string(" (") + t.error + ")";
   switch (code) {
@@ -132,7 +204,7 @@ Error MapCurlError(CURLcode code, const Transfer& t) {
     default:
       // Refused, reset, DNS, TLS, HTTP/2 stream errors: the peer could not be reached or
       // dropped us; retrying later may work.
-      return Error(ErrorCode::kUnavailable, std::move(message));
+      return Unavailable(UnavailableClass(code), std::move(message));
   }
 }
 
@@ -173,7 +245,7 @@ class HttpClient::Impl {
     if (t != nullptr) {
       // Only reachable from a callback during shutdown (or a use after destruction began).
       std::string what = Describe(t->request) + ": HTTP client shut down";
-      Complete(std::move(t), Fail(ErrorCode::kUnavailable, std::move(what)));
+      Complete(std::move(t), std::unexpected(Unavailable("cancelled", std::move(what))));
       return;
     }
     curl_multi_wakeup(multi_);
@@ -281,7 +353,11 @@ class HttpClient::Impl {
     }
     bool http = scheme != nullptr && host != nullptr && port != nullptr &&
                 (std::string_view(scheme) == "http" || std::string_view(scheme) == "https");
-    if (http) t.origin = std::string(scheme) + "://" + host + ":" + port;
+    bool plain = http && std::string_view(scheme) == "http";
+    if (http) {
+      t.origin = std::string(scheme) + "://" + host + ":" + port;
+      t.host = host;
+    }
     curl_free(scheme);
     curl_free(host);
     curl_free(port);
@@ -289,6 +365,12 @@ class HttpClient::Impl {
     if (!http) {
       return Fail(ErrorCode::kInvalidArgument, Describe(r) + ": not an absolute http or https URL",
                   "url");
+    }
+    if (options_.destinations) {
+      if (plain && !options_.destinations->allow_http) {
+        return Fail(ErrorCode::kPermissionDenied, Describe(r) + ": only https is allowed", "url");
+      }
+      t.policy = &*options_.destinations;
     }
     for (const auto& [name, value] : r.headers) {
       if (!IsToken(name) || !IsFieldValue(value)) {
@@ -334,6 +416,10 @@ class HttpClient::Impl {
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::max<int64_t>(options_.connect_timeout.count(), 1)));
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (t.policy != nullptr) {
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+    }
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                      options_.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
     if (options_.http2 && r.url.starts_with("https:")) {
@@ -439,7 +525,7 @@ class HttpClient::Impl {
     }
     for (auto& t : all) {
       std::string what = Describe(t->request) + ": HTTP client shut down";
-      Complete(std::move(t), Fail(ErrorCode::kUnavailable, std::move(what)));
+      Complete(std::move(t), std::unexpected(Unavailable("cancelled", std::move(what))));
     }
   }
 
@@ -462,6 +548,28 @@ class HttpClient::Impl {
 
   std::thread thread_;  // last: starts after every other member exists
 };
+
+std::string_view FailureClass(const Error& error) {
+  switch (error.code()) {
+    case ErrorCode::kDeadlineExceeded:
+      return "timeout";
+    case ErrorCode::kPermissionDenied:
+      return "blocked";
+    case ErrorCode::kResourceExhausted:
+      return "too_large";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_request";
+    case ErrorCode::kUnavailable: {
+      std::string_view message = error.message();
+      for (std::string_view c : kUnavailableClasses) {
+        if (message.starts_with(c) && message.substr(c.size()).starts_with(": ")) return c;
+      }
+      return "connection";
+    }
+    default:
+      return "internal";
+  }
+}
 
 HttpClient::HttpClient(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 

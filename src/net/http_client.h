@@ -12,8 +12,11 @@
 // Outcomes: any HTTP status (even 500) is a ClientResponse. Errors are kUnavailable when the
 // peer cannot be reached or drops the connection (refused, DNS, reset, TLS failure),
 // kDeadlineExceeded when `timeout` passes first, kInvalidArgument for a malformed URL or a
-// scheme other than http/https, and kResourceExhausted for a body above max_response_bytes.
-// Redirects are not followed. Proxy settings in the environment are ignored.
+// scheme other than http/https, kResourceExhausted for a body above max_response_bytes, and
+// kPermissionDenied when the options' destination policy refuses the URL's scheme or every
+// address its host resolves to. FailureClass names an error in one stable word for logs that
+// must not carry the transport's own text. Redirects are not followed. Proxy settings in the
+// environment are ignored.
 //
 // Threading: an HttpClient is safe for concurrent use from any number of threads. SendAsync
 // hands the request to the client's thread through a mutex-guarded queue and wakes it with
@@ -27,9 +30,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
+#include "net/destination_policy.h"
 #include "net/http.h"
 
 namespace telemeet::net {
@@ -58,7 +64,17 @@ struct HttpClientOptions {
   // Requests per scheme://host:port handed to curl at once; more wait in the client, in order,
   // with their timeout running.
   size_t max_in_flight_per_host = 128;
+  // Set: every connection is checked against it on the resolved address, at connect time
+  // (destination_policy.h). Unset: any destination (the Google client's case).
+  std::optional<DestinationPolicy> destinations = std::nullopt;
 };
+
+// The class of an error Send or SendAsync returned, one stable word: "timeout", "refused"
+// (nothing listens), "dns" (the name does not resolve), "tls" (handshake or certificate),
+// "connection" (reset, dropped or garbled by the peer), "blocked" (the destination policy),
+// "too_large", "invalid_request", "cancelled" (the client shut down) or "internal". Unlike the
+// error's message it names no host, path or certificate, so it may be shown to anyone.
+std::string_view FailureClass(const Error& error);
 
 class HttpClient {
  public:

@@ -46,7 +46,8 @@ class Latch {
 class HttpClientTest : public ::testing::Test {
  protected:
   HttpClientTest() {
-    router_.Get("/hello", [](Request& r) {
+    router_.Get("/hello", [this](Request& r) {
+      ++hellos_;
       return Response::Text(200, "hello " + r.Query("name").value_or("world"));
     });
     router_.Post("/echo", [](Request& r) {
@@ -97,6 +98,7 @@ class HttpClientTest : public ::testing::Test {
     return r;
   }
 
+  std::atomic<int> hellos_{0};  // requests /hello got
   Router router_;
   obs::Registry metrics_;
   std::unique_ptr<HttpServer> server_;
@@ -198,6 +200,7 @@ TEST_F(HttpClientTest, ConnectionRefusedIsUnavailable) {
   ::close(fd);
   ASSERT_FALSE(res.has_value());
   EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable) << res.error().ToString();
+  EXPECT_EQ(FailureClass(res.error()), "refused") << res.error().ToString();
   EXPECT_EQ(res.error().message().find("secret"), std::string::npos) << res.error().message();
 }
 
@@ -206,6 +209,7 @@ TEST_F(HttpClientTest, ResetConnectionIsUnavailable) {
   auto res = client.Send(Get("/reset"));
   ASSERT_FALSE(res.has_value());
   EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable) << res.error().ToString();
+  EXPECT_EQ(FailureClass(res.error()), "connection") << res.error().ToString();
   EXPECT_TRUE(client.Send(Get("/hello")).has_value());  // the client is still usable
 }
 
@@ -218,6 +222,7 @@ TEST_F(HttpClientTest, SlowServerExceedsDeadline) {
   auto took = std::chrono::steady_clock::now() - started;
   ASSERT_FALSE(res.has_value());
   EXPECT_EQ(res.error().code(), ErrorCode::kDeadlineExceeded) << res.error().ToString();
+  EXPECT_EQ(FailureClass(res.error()), "timeout");
   EXPECT_GE(took, 90ms);
   EXPECT_LT(took, 390ms);
 }
@@ -384,6 +389,68 @@ TEST_F(HttpClientTest, DestructorCancelsRequestsInFlight) {
   EXPECT_EQ(calls.load(), kRequests);
   EXPECT_EQ(unavailable.load(), kRequests);
   EXPECT_LT(took, 350ms);  // did not wait for the 400 ms answers
+}
+
+TEST_F(HttpClientTest, TlsFailureHasItsClass) {
+  HttpClient client;
+  // https to a plain HTTP server: the handshake fails.
+  auto res = client.Send(
+      {.url = "https://127.0.0.1:" + std::to_string(server_->port()) + "/x", .timeout = 5s});
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kUnavailable) << res.error().ToString();
+  EXPECT_EQ(FailureClass(res.error()), "tls") << res.error().ToString();
+}
+
+// The destination policy holds at connect time: a server on loopback is out of reach by its IP
+// and by a name resolving to it, and no connection is even opened.
+TEST_F(HttpClientTest, DestinationPolicyRefusesInternalAddressesByIpAndByName) {
+  HttpClient client({.destinations = DestinationPolicy{.allow_http = true}});
+  std::string port = std::to_string(server_->port());
+  for (std::string url :
+       {"http://127.0.0.1:" + port + "/hello", "http://localhost:" + port + "/hello",
+        "http://LocalHost:" + port + "/hello"}) {
+    auto res = client.Send({.url = url, .timeout = 5s});
+    ASSERT_FALSE(res.has_value()) << url;
+    EXPECT_EQ(res.error().code(), ErrorCode::kPermissionDenied) << res.error().ToString();
+    EXPECT_EQ(FailureClass(res.error()), "blocked") << res.error().ToString();
+  }
+  EXPECT_EQ(hellos_.load(), 0);
+  EXPECT_EQ(client.stats().connections_opened, 0u);
+
+  // The same server through a client without a policy (Google's) is reachable.
+  HttpClient open_client;
+  EXPECT_TRUE(open_client.Send(Get("/hello")).has_value());
+  EXPECT_EQ(hellos_.load(), 1);
+}
+
+TEST_F(HttpClientTest, DestinationPolicyLetsListedHostsThrough) {
+  std::string port = std::to_string(server_->port());
+  HttpClient by_ip(
+      {.destinations = DestinationPolicy{.allow_http = true, .allowed_hosts = {"127.0.0.1"}}});
+  auto direct = by_ip.Send({.url = "http://127.0.0.1:" + port + "/hello", .timeout = 5s});
+  ASSERT_TRUE(direct.has_value()) << direct.error().ToString();
+  EXPECT_EQ(direct->body, "hello world");
+  // localhost resolves to the listed address.
+  auto named = by_ip.Send({.url = "http://localhost:" + port + "/hello", .timeout = 5s});
+  ASSERT_TRUE(named.has_value()) << named.error().ToString();
+
+  HttpClient by_name(
+      {.destinations = DestinationPolicy{.allow_http = true, .allowed_hosts = {"LOCALHOST"}}});
+  EXPECT_TRUE(by_name.Send({.url = "http://localhost:" + port + "/hello", .timeout = 5s}));
+  auto other = by_name.Send({.url = "http://127.0.0.1:" + port + "/hello", .timeout = 5s});
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(FailureClass(other.error()), "blocked");
+  EXPECT_EQ(hellos_.load(), 3);
+}
+
+TEST_F(HttpClientTest, DestinationPolicyRequiresHttpsUnlessHttpIsAllowed) {
+  HttpClient client({.destinations = DestinationPolicy{.allowed_hosts = {"127.0.0.1"}}});
+  auto res = client.Send(Get("/hello"));
+  ASSERT_FALSE(res.has_value());
+  EXPECT_EQ(res.error().code(), ErrorCode::kPermissionDenied) << res.error().ToString();
+  EXPECT_EQ(FailureClass(res.error()), "blocked");
+  EXPECT_EQ(hellos_.load(), 0);
+  EXPECT_EQ(client.stats().connections_opened, 0u);
 }
 
 TEST_F(HttpClientTest, EnvironmentProxiesAreIgnored) {

@@ -256,8 +256,7 @@ UPDATE patients SET active = 0 WHERE id IN (
 DELETE FROM settings WHERE key LIKE 'inactive:service:%' OR key LIKE 'inactive:patient:%';
 )sql";
 
-// Retention and the admin audit (issue 15, items 10 and 11). NOTE for the merge: the webhooks
-// branch adds its own migration 5 (webhook secret rotation); this one then becomes 6.
+// Retention and the admin audit (issue 15, items 10 and 11).
 // admin_audit is its own table: audit_entries.appointment_id is NOT NULL and its trail is read
 // per appointment, while admin changes belong to no appointment and are read across the whole
 // install (by time, actor or kind). The time indexes let the janitor find what retention
@@ -284,12 +283,35 @@ CREATE INDEX webhook_deliveries_updated ON webhook_deliveries (updated_at);
 CREATE INDEX audit_entries_at ON audit_entries (at);
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations{{
+// Webhook secret rotation: the replaced secret (sealed like the current one, same AAD) keeps
+// signing deliveries beside the new one until it expires. The delivery log now records an
+// error class instead of the transport's text ("refused", "http_5xx"); older rows get theirs
+// from the status they kept, or "unknown".
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE webhook_endpoints ADD COLUMN previous_sealed_secret TEXT NOT NULL DEFAULT '';
+ALTER TABLE webhook_endpoints ADD COLUMN previous_secret_expires_at {TIME};
+ALTER TABLE webhook_endpoints ADD COLUMN secret_rotated_at {TIME};
+UPDATE webhook_deliveries SET last_error = CASE
+  WHEN response_status BETWEEN 100 AND 599
+    THEN 'http_' || CAST(response_status / 100 AS TEXT) || 'xx'
+  ELSE 'unknown' END
+WHERE last_error <> '';
+)sql";
+
+// Failed sign-ins are counted in memory now (api/login_throttle.h): the rows earlier versions
+// kept per email, which anyone could add unauthenticated, go.
+constexpr std::string_view kV7 = R"sql(
+DELETE FROM settings WHERE key LIKE 'login.failures:%';
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
     {4, "services.active and patients.active", kV4},
     {5, "admin audit and retention indexes", kV5},
+    {6, "webhook secret rotation", kV6},
+    {7, "sign-in failures out of the settings", kV7},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

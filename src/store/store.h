@@ -325,8 +325,14 @@ class Tx {
   Result<Page<core::OutboxEvent>> ListOutbox(const PageRequest& page);
 
   Result<core::WebhookEndpoint> CreateWebhookEndpoint(core::WebhookEndpoint endpoint);
+  // Writes url, sealed_secret, topics and active; the rotation fields are left as they are.
   Result<core::WebhookEndpoint> UpdateWebhookEndpoint(const core::WebhookEndpoint& endpoint);
   Result<core::WebhookEndpoint> GetWebhookEndpoint(int64_t id);  // kNotFound
+  // Makes `sealed_secret` the endpoint's secret; the one it replaces becomes the previous secret
+  // until `previous_expires_at` (a previous one still in its grace period is dropped);
+  // secret_rotated_at = now. kNotFound.
+  Result<core::WebhookEndpoint> RotateWebhookSecret(int64_t id, std::string_view sealed_secret,
+                                                    Instant previous_expires_at);
   Status DeleteWebhookEndpoint(int64_t id);
   Result<Page<core::WebhookEndpoint>> ListWebhookEndpoints(const PageRequest& page);
   // Insert or update by (endpoint_id, event_id).

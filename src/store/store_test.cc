@@ -93,6 +93,53 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   EXPECT_EQ(*(*s)->Read([&](Tx& tx) { return tx.GetSetting("policy.x"); }), "kept");
 }
 
+// Before version 5 the delivery log kept the transport's text ("Couldn't connect to server
+// (Failed to connect to 10.0.0.7 port 22)"): an upgrade leaves only an error class.
+TEST_P(StoreContract, UpgradeReplacesRawDeliveryErrorsWithClasses) {
+  auto old = testing::TestDatabase::Create(GetParam());
+  ASSERT_TRUE(old) << old.error().ToString();
+  const Dialect dialect = GetParam() == "postgres" ? Dialect::kPostgres : Dialect::kSqlite;
+  std::string sql =
+      "CREATE TABLE schema_version (version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+      "applied_at TEXT NOT NULL);";
+  for (const Migration& m : Migrations()) {
+    if (m.version > 4) break;
+    sql += MigrationSql(m, dialect) + "INSERT INTO schema_version VALUES (" +
+           std::to_string(m.version) + ", 'v', '2026-01-01T00:00:00.000000Z');";
+  }
+  const std::string at = "'2026-01-01T00:00:00.000000Z'";
+  sql +=
+      "INSERT INTO webhook_endpoints (url, sealed_secret, topics, active, created_at) VALUES "
+      "('https://hooks.example/a', 'k1.s', '', 1, " +
+      at +
+      ");"
+      "INSERT INTO outbox_events (topic, payload, created_at) VALUES ('meeting.ready', '{}', " +
+      at + "), ('meeting.ready', '{}', " + at + "), ('meeting.ready', '{}', " + at +
+      ");"
+      "INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts, response_status, "
+      "last_error, updated_at) VALUES "
+      "(1, 1, 'pending', 1, 0, 'POST http://10.0.0.7:22/: Couldn''t connect to server', " +
+      at + "), (1, 2, 'pending', 1, 503, 'the endpoint answered HTTP 503', " + at +
+      "), (1, 3, 'delivered', 1, 200, '', " + at + ");";
+  ASSERT_TRUE((*old)->ExecSql(sql));
+  auto s = OpenStore((*old)->url(), clock_);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(*(*s)->SchemaVersion(), 4);
+  ASSERT_TRUE((*s)->Migrate());
+  std::vector<std::string> errors;
+  for (int64_t event = 1; event <= 3; ++event) {
+    auto page = (*s)->Read([&](Tx& tx) { return tx.ListDeliveries(event, {.limit = 10}); });
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->items.size(), 1u);
+    errors.push_back(page->items[0].last_error);
+  }
+  EXPECT_EQ(errors, (std::vector<std::string>{"unknown", "http_5xx", ""}));
+  auto endpoint = (*s)->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(1); });
+  ASSERT_TRUE(endpoint);
+  EXPECT_EQ(endpoint->previous_sealed_secret, "");
+  EXPECT_FALSE(endpoint->previous_secret_expires_at);
+}
+
 TEST_P(StoreContract, DoctorsRoundTripAndEmailIsUniqueIgnoringCase) {
   Seed();
   auto d = store_->Read([&](Tx& tx) { return tx.GetDoctor(doctor_); });
@@ -995,6 +1042,53 @@ TEST_P(StoreContract, WebhookEndpointIsReadById) {
   EXPECT_FALSE(read->active);
   EXPECT_EQ(read->created_at, created->created_at);
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id + 1); })),
+            ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, WebhookSecretRotationKeepsThePreviousSecretUntilItExpires) {
+  core::WebhookEndpoint w;
+  w.url = "https://hooks.example/a";
+  w.sealed_secret = "k1.first";
+  auto created = store_->Transact([&](Tx& tx) { return tx.CreateWebhookEndpoint(w); });
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->previous_sealed_secret, "");
+  EXPECT_FALSE(created->previous_secret_expires_at);
+  EXPECT_FALSE(created->secret_rotated_at);
+
+  Instant grace_end = FromUnixSeconds(1'900'000'000);
+  auto rotated = store_->Transact(
+      [&](Tx& tx) { return tx.RotateWebhookSecret(created->id, "k1.second", grace_end); });
+  ASSERT_TRUE(rotated) << rotated.error().ToString();
+  EXPECT_EQ(rotated->sealed_secret, "k1.second");
+  EXPECT_EQ(rotated->previous_sealed_secret, "k1.first");
+  EXPECT_EQ(rotated->previous_secret_expires_at, grace_end);
+  ASSERT_TRUE(rotated->secret_rotated_at);
+
+  // Read back by id and in the list the dispatcher walks; an update leaves rotation alone.
+  auto read = store_->Read([&](Tx& tx) { return tx.GetWebhookEndpoint(created->id); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->previous_sealed_secret, "k1.first");
+  EXPECT_EQ(read->previous_secret_expires_at, grace_end);
+  EXPECT_EQ(read->secret_rotated_at, rotated->secret_rotated_at);
+  read->topics = "meeting.ready";
+  auto updated = store_->Transact([&](Tx& tx) { return tx.UpdateWebhookEndpoint(*read); });
+  ASSERT_TRUE(updated);
+  auto listed = store_->Read([&](Tx& tx) { return tx.ListWebhookEndpoints({.limit = 10}); });
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_EQ(listed->items[0].sealed_secret, "k1.second");
+  EXPECT_EQ(listed->items[0].previous_sealed_secret, "k1.first");
+  EXPECT_EQ(listed->items[0].previous_secret_expires_at, grace_end);
+
+  // A second rotation drops the first secret: only the one it replaces stays.
+  auto again = store_->Transact(
+      [&](Tx& tx) { return tx.RotateWebhookSecret(created->id, "k1.third", grace_end); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->sealed_secret, "k1.third");
+  EXPECT_EQ(again->previous_sealed_secret, "k1.second");
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) {
+              return tx.RotateWebhookSecret(created->id + 1, "k1.x", grace_end);
+            })),
             ErrorCode::kNotFound);
 }
 

@@ -419,22 +419,4 @@ Result<std::vector<std::pair<std::string, std::string>>> Tx::ListSettings(std::s
   return out;
 }
 
-// --- Webhook endpoints (the rest of their operations live with the outbox in tx_jobs.cc) ---
-
-Result<core::WebhookEndpoint> Tx::GetWebhookEndpoint(int64_t id) {
-  auto row = ExecOne(
-      "SELECT id, url, sealed_secret, topics, active, created_at FROM webhook_endpoints "
-      "WHERE id = ?",
-      {id}, fmt::format("webhook endpoint {}", id));
-  if (!row) return std::unexpected(row.error());
-  core::WebhookEndpoint w;
-  w.id = row->Int(0);
-  w.url = row->Text(1);
-  w.sealed_secret = row->Text(2);
-  w.topics = row->Text(3);
-  w.active = row->Bool(4);
-  w.created_at = row->Time(5);
-  return w;
-}
-
 }  // namespace telemeet::store

@@ -321,9 +321,14 @@ core::WebhookEndpoint EndpointFrom(const Row& r) {
   w.topics = r.Text(3);
   w.active = r.Bool(4);
   w.created_at = r.Time(5);
+  w.previous_sealed_secret = r.Text(6);
+  w.previous_secret_expires_at = r.OptTime(7);
+  w.secret_rotated_at = r.OptTime(8);
   return w;
 }
-constexpr std::string_view kEndpointCols = "id, url, sealed_secret, topics, active, created_at";
+constexpr std::string_view kEndpointCols =
+    "id, url, sealed_secret, topics, active, created_at, previous_sealed_secret, "
+    "previous_secret_expires_at, secret_rotated_at";
 
 core::WebhookDelivery DeliveryFrom(const Row& r) {
   core::WebhookDelivery d;
@@ -377,6 +382,28 @@ Result<core::WebhookEndpoint> Tx::UpdateWebhookEndpoint(const core::WebhookEndpo
                          kEndpointCols),
                      {w.url, w.sealed_secret, w.topics, int64_t{w.active}, w.id},
                      fmt::format("webhook endpoint {}", w.id));
+  if (!row) return std::unexpected(row.error());
+  return EndpointFrom(*row);
+}
+
+Result<core::WebhookEndpoint> Tx::GetWebhookEndpoint(int64_t id) {
+  auto row = ExecOne(Sql("SELECT {} FROM webhook_endpoints WHERE id = ?", kEndpointCols), {id},
+                     fmt::format("webhook endpoint {}", id));
+  if (!row) return std::unexpected(row.error());
+  return EndpointFrom(*row);
+}
+
+Result<core::WebhookEndpoint> Tx::RotateWebhookSecret(int64_t id, std::string_view sealed_secret,
+                                                      Instant previous_expires_at) {
+  // One statement: the right-hand sides see the row as it was, so the current secret moves to
+  // previous_sealed_secret even when two rotations race.
+  auto row =
+      ExecOne(Sql("UPDATE webhook_endpoints SET previous_sealed_secret = sealed_secret, "
+                  "sealed_secret = ?, previous_secret_expires_at = ?, "
+                  "secret_rotated_at = ? WHERE id = ? RETURNING {}",
+                  kEndpointCols),
+              {std::string(sealed_secret), TimeValue(previous_expires_at), TimeValue(Now()), id},
+              fmt::format("webhook endpoint {}", id));
   if (!row) return std::unexpected(row.error());
   return EndpointFrom(*row);
 }
