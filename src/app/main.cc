@@ -1,12 +1,14 @@
 // The telemeet command line: `telemeet serve`, `telemeet migrate`, `telemeet config`,
-// `telemeet --version`.
+// `telemeet --version`, and the admin commands of cli.h.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/cli.h"
 #include "app/config.h"
 #include "app/serve.h"
 #include "app/version.h"
+#include "obs/log.h"
 
 extern char** environ;
 
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
   CLI::App* config_cmd =
       cli.add_subcommand("config", "Print the effective configuration (secrets redacted)");
   add_config_options(config_cmd);
+  telemeet::app::CliCommands commands(add_config_options);
+  telemeet::app::AddAccountCommands(cli, commands);
+  telemeet::app::AddAppointmentCommands(cli, commands);
   cli.footer(
       "Configuration: defaults < TOML file < TELEMEET_* environment (TELEMEET_SERVER_PORT for "
       "server.port) < --set flags.");
@@ -59,6 +64,8 @@ int main(int argc, char** argv) {
     std::cout << telemeet::app::ConfigToJson(*config).dump(2) << "\n";
     return 0;
   }
+  telemeet::obs::Log().SetLevel(*telemeet::obs::ParseLevel(config->log.level));
+  if (auto code = commands.RunParsed(*config)) return *code;
   if (migrate->parsed()) return telemeet::app::RunMigrate(*config);
-  return telemeet::app::RunServe(*config, stop_signals);
+  return telemeet::app::RunServe(*config, stop_signals, sources.file);
 }

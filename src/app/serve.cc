@@ -11,11 +11,13 @@
 #include <random>
 #include <thread>
 
+#include "api/accounts.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/google_settings.h"
 #include "api/ops.h"
 #include "api/webhooks.h"
+#include "app/audit_log.h"
 #include "app/sandbox.h"
 #include "app/version.h"
 #include "crypto/master_key.h"
@@ -133,7 +135,41 @@ int RunMigrate(const Config& config) {
   return 0;
 }
 
-int RunServe(const Config& configured, const sigset_t& stop_signals) {
+std::string FirstAdminCommand(const Config& config, std::string_view config_file) {
+  std::string cmd = "telemeet users create --role admin --email <you@clinic.example>";
+  std::error_code ec;
+  if (!config_file.empty()) {
+    cmd += " --config " + std::filesystem::absolute(config_file, ec).string();
+  }
+  cmd +=
+      " --data-dir " + std::filesystem::absolute(config.data_dir, ec).lexically_normal().string();
+  return cmd;
+}
+
+std::vector<std::string> StartupWarnings(const Config& config) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const char* env_key = std::getenv("TELEMEET_MASTER_KEY");
+  if (env_key == nullptr || *env_key == '\0') {
+    auto dir = std::filesystem::weakly_canonical(config.data_dir, ec);
+    auto key = std::filesystem::weakly_canonical(config.MasterKeyFile(), ec);
+    auto [d, k] = std::mismatch(dir.begin(), dir.end(), key.begin(), key.end());
+    if (!ec && d == dir.end()) {
+      out.push_back("the master key file " + key.string() +
+                    " lies inside the data dir: a backup of the data dir would hold the key "
+                    "beside the secrets it protects; move it out (security.master_key_file) or "
+                    "use TELEMEET_MASTER_KEY");
+    }
+  }
+  if (!config.smtp.enabled) {
+    out.push_back("email is not sent (no [smtp] configured) but written as .eml files into " +
+                  config.MailDir() +
+                  "; they hold patient details and access-link tokens: configure smtp.*");
+  }
+  return out;
+}
+
+int RunServe(const Config& configured, const sigset_t& stop_signals, std::string_view config_file) {
   obs::Logger& log = obs::Log();
   log.SetLevel(*obs::ParseLevel(configured.log.level));
   Config config = configured;
@@ -152,6 +188,24 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   if (!sandboxed) return StartupFailed(log, sandboxed.error());
   std::unique_ptr<Sandbox> sandbox;
   std::optional<DemoClinic> demo;
+  if (*sandboxed && !IsLoopbackAddress(config.server.address)) {
+    return StartupFailed(
+        log, Error(ErrorCode::kFailedPrecondition,
+                   "sandbox mode listens on loopback only, and server.address is " +
+                       config.server.address +
+                       ": the sandbox's demo sign-ins and API key are for this machine alone. "
+                       "Use --address 127.0.0.1, or configure real Google credentials "
+                       "(google.client_id and google.client_secret) to serve other machines",
+                   "server.address"));
+  }
+  if (!*sandboxed) {
+    // Leaving the sandbox: the demo clinic's sign-ins and key die when real credentials arrive.
+    if (auto retired = RetireDemoClinic(store, config.data_dir); !retired) {
+      return StartupFailed(log, retired.error());
+    }
+  }
+  auto has_admin = store.Read([](store::Tx& tx) { return api::HasActiveAdmin(tx); });
+  if (!has_admin) return StartupFailed(log, has_admin.error());
   if (*sandboxed) {
     auto started = StartSandbox();
     if (!started) return StartupFailed(log, started.error());
@@ -193,8 +247,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   google::HttpTransport transport(http);
   google::RetryPolicy retry(google::RetryOptions{}, clock, google::RealSleeper::Instance(),
                             std::random_device{}());
-  google::RateLimiter limiter(google::RateLimitOptions{}, clock,
-                              google::RealSleeper::Instance());
+  google::RateLimiter limiter(google::RateLimitOptions{}, clock, google::RealSleeper::Instance());
   sync::CallCollector calls;
   sync::StoreGrantStore grants(store);
   google::OAuthConfig oauth_config;
@@ -222,9 +275,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                                              google::RealSleeper::Instance(), &limiter, &calls});
 
   sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
-  sync::Worker worker(store, reconciler, clock,
-                      sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
-                                          .metrics = &metrics});
+  sync::Worker worker(
+      store, reconciler, clock,
+      sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads), .metrics = &metrics});
   // Changes made in Google Calendar by hand (appointment.changed_in_google): one sync job per
   // connected doctor, pushed by an events.watch channel when Google can reach us (an https
   // public URL; the sandbox's emulator also delivers to plain http), swept periodically.
@@ -296,7 +349,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                              if (!v) return std::unexpected(v.error());
                              return Ok();
                            }}});
-  const web::WebOptions web_options{.sandbox = sandbox != nullptr};
+  const std::string first_admin = FirstAdminCommand(config, config_file);
+  const web::WebOptions web_options{.sandbox = sandbox != nullptr,
+                                    .first_admin_command = first_admin};
   api::ApiDeps api_deps{.store = store,
                         .clock = clock,
                         .oauth = &oauth,
@@ -340,18 +395,37 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
     std::cout << "  Email: not sent (no [smtp] configured); each email is written to "
               << config.MailDir() << "/ as an .eml file\n";
   }
+  if (!sandbox) {
+    for (const std::string& warning : StartupWarnings(config)) {
+      log.Warn(warning);
+      std::cout << "  Warning: " << warning << "\n";
+    }
+  }
   if (sandbox) {
     std::cout << "  Sandbox: Google is emulated at " << sandbox->base_url()
               << " (no Google credentials configured)\n";
     for (const auto& a : SandboxAccounts()) {
       std::cout << "    demo Google account: " << a.email << " (" << a.name << ")\n";
     }
+    if (demo->retired) {
+      std::cout << "    demo clinic: retired (real Google credentials were used with this data; "
+                   "its sign-ins and API key stay disabled)\n";
+    }
     for (const auto& who : demo->sign_ins) {
       std::cout << "    demo sign-in (" << who.role << "): " << who.email << " / " << who.password
                 << "\n";
     }
     // The key itself stays in its 0600 file, out of terminals and captured output.
-    std::cout << "    demo API key (read/write): in " << config.data_dir << "/sandbox-api-key\n";
+    if (!demo->retired) {
+      std::cout << "    demo API key (read/write): in " << demo->api_key_file << "\n";
+    }
+  }
+  if (!*has_admin && (!demo || demo->retired)) {
+    log.Warn("no administrator yet", {{"create_with", first_admin}});
+    std::cout << "  No administrator yet. Create the first one with:\n"
+              << "    " << first_admin << "\n"
+              << "  (with the same TELEMEET_* environment serve has; the password is read from "
+                 "standard input)\n";
   }
   std::cout << "Press Ctrl-C to stop." << std::endl;
 

@@ -1,0 +1,340 @@
+// From sandbox to production through the real binaries (issue 14): a first start with Google
+// credentials (fake-google as "Google") and no admin, the first admin made by `telemeet users
+// create` from standard input, the admin CLI on the live store; and leaving the sandbox: the
+// demo clinic's random sign-ins and key die when real credentials arrive, and stay dead.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "net/http_client.h"
+#include "tests/support/process.h"
+#include "tests/support/sandbox_server.h"
+
+namespace telemeet {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::ChildProcess;
+
+constexpr std::string_view kMasterKey =
+    "TELEMEET_MASTER_KEY=k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+// A finished command: exit code and output.
+struct Ran {
+  std::optional<int> code;
+  std::string out;
+  std::string err;
+};
+
+Ran RunShell(const std::string& script, std::vector<std::string> env = {}) {
+  auto child = ChildProcess::Start({"/bin/sh", "-c", script}, std::move(env));
+  if (!child) {
+    ADD_FAILURE() << child.error().ToString();
+    return {};
+  }
+  Ran r;
+  r.code = (*child)->Wait(60s);
+  r.err = (*child)->errors();
+  r.out = (*child)->output();
+  return r;
+}
+
+class ProductionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("telemeet-production-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    // "Google": a fake-google process of its own, knowing one OAuth client.
+    auto google = ChildProcess::Start(
+        {FAKE_GOOGLE_BINARY, "--port", "0", "--client",
+         "clinic-client.apps.googleusercontent.com:clinic-secret:http://127.0.0.1/cb"});
+    ASSERT_TRUE(google.has_value());
+    google_ = std::move(*google);
+    auto line = google_->WaitForLine("fake-google listening on", 20s);
+    ASSERT_TRUE(line.has_value()) << google_->errors();
+    google_url_ = "http://127.0.0.1:" + std::to_string(testing::PortFromUrlLine(*line));
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->Signal(SIGTERM);
+      server_->Wait(20s);
+    }
+    if (google_) {
+      google_->Signal(SIGTERM);
+      google_->Wait(20s);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::vector<std::string> GoogleFlags() const {
+    return {"--set", "google.client_id=clinic-client.apps.googleusercontent.com",
+            "--set", "google.client_secret=clinic-secret",
+            "--set", "google.api_base_url=" + google_url_,
+            "--set", "google.oauth_base_url=" + google_url_,
+            "--set", "google.accounts_base_url=" + google_url_};
+  }
+
+  // `telemeet serve` with the Google credentials on `data_dir`; false when it does not start.
+  bool StartProduction(const std::filesystem::path& data_dir, std::vector<std::string> env = {}) {
+    std::vector<std::string> argv = {TELEMEET_BINARY,   "serve", "--port",        "0", "--data-dir",
+                                     data_dir.string(), "--set", "log.level=warn"};
+    for (const auto& f : GoogleFlags()) argv.push_back(f);
+    auto child = ChildProcess::Start(argv, std::move(env));
+    if (!child) return false;
+    server_ = std::move(*child);
+    auto line = server_->WaitForLine("is running at", 30s);
+    if (!line) {
+      ADD_FAILURE() << "telemeet did not start: " << server_->errors();
+      return false;
+    }
+    base_ = "http://127.0.0.1:" + std::to_string(testing::PortFromUrlLine(*line));
+    if (!server_->WaitForLine("Press Ctrl-C", 10s)) {
+      ADD_FAILURE() << "telemeet did not finish starting: " << server_->errors();
+      return false;
+    }
+    return true;
+  }
+
+  std::pair<int, json> Request(const std::string& method, const std::string& path,
+                               const json& body = nullptr, const std::string& bearer = "") {
+    net::ClientRequest r{.method = method, .url = base_ + path};
+    if (!bearer.empty()) r.headers.Add("Authorization", "Bearer " + bearer);
+    if (!body.is_null()) {
+      r.headers.Add("Content-Type", "application/json");
+      r.body = body.dump();
+    }
+    auto res = http_.Send(std::move(r));
+    if (!res) {
+      ADD_FAILURE() << method << " " << path << ": " << res.error().ToString();
+      return {0, nullptr};
+    }
+    return {res->status, json::parse(res->body, nullptr, false)};
+  }
+  int SignIn(const std::string& email, const std::string& password) {
+    return Request("POST", "/api/v1/session", {{"email", email}, {"password", password}}).first;
+  }
+  std::string Page(const std::string& path) {
+    auto res = http_.Send({.url = base_ + path});
+    return res ? res->body : "";
+  }
+  // The telemeet CLI on `data_dir` through a shell (so standard input can be piped in).
+  Ran Cli(const std::string& args, const std::filesystem::path& data_dir,
+          const std::string& stdin_text = "") {
+    std::string script = "\"$TM\" " + args + " --data-dir \"$DATA\"";
+    if (!stdin_text.empty()) script = "printf '%s\\n' \"$INPUT\" | " + script;
+    return RunShell(script, {std::string("TM=") + TELEMEET_BINARY, "DATA=" + data_dir.string(),
+                             "INPUT=" + stdin_text});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<ChildProcess> google_;
+  std::unique_ptr<ChildProcess> server_;
+  std::string google_url_, base_;
+  net::HttpClient http_;
+};
+
+TEST_F(ProductionTest, FirstStartSaysHowToCreateTheAdminAndTheCliMakesOneThatSignsIn) {
+  const auto data = dir_ / "data";
+  ASSERT_TRUE(StartProduction(data, {std::string(kMasterKey)}));
+  // The start-up lines name the exact command; /signin says the same; nothing else is open.
+  const std::string command =
+      "telemeet users create --role admin --email <you@clinic.example> --data-dir " + data.string();
+  EXPECT_NE(server_->output().find("No administrator yet"), std::string::npos) << server_->output();
+  EXPECT_NE(server_->output().find(command), std::string::npos) << server_->output();
+  EXPECT_EQ(server_->output().find("Sandbox"), std::string::npos);
+  std::string signin = Page("/signin");
+  EXPECT_NE(signin.find("No administrator yet"), std::string::npos);
+  EXPECT_NE(signin.find("telemeet users create --role admin --email &lt;you@clinic.example&gt;"),
+            std::string::npos);
+  EXPECT_EQ(Request("GET", "/api/v1/users").first, 401);
+  EXPECT_EQ(Request("GET", "/api/v1/doctors").first, 401);
+  EXPECT_EQ(
+      Request("POST", "/api/v1/users",
+              {{"email", "x@clinic.example"}, {"role", "admin"}, {"password", "0123456789ab"}})
+          .first,
+      401);
+  EXPECT_EQ(SignIn("admin@sandbox.telemeet.test", "sandbox-admin-1"), 401);
+
+  // The first admin, its password from standard input, while the service runs.
+  Ran made = Cli("users create --email boss@clinic.example --role admin --name Boss", data,
+                 "a long admin password");
+  ASSERT_EQ(made.code, 0) << made.err;
+  EXPECT_NE(made.out.find("created admin boss@clinic.example"), std::string::npos) << made.out;
+  EXPECT_EQ(made.out.find("a long admin password"), std::string::npos);
+  EXPECT_EQ(made.err.find("a long admin password"), std::string::npos);
+  EXPECT_NE(made.err.find(R"("actor":"cli")"), std::string::npos) << made.err;
+  EXPECT_NE(made.err.find(R"("action":"user.created")"), std::string::npos) << made.err;
+  EXPECT_EQ(SignIn("boss@clinic.example", "wrong password!"), 401);
+  EXPECT_EQ(SignIn("boss@clinic.example", "a long admin password"), 201);
+  EXPECT_EQ(Page("/signin").find("No administrator yet"), std::string::npos);
+
+  // A second create with the same email says what to type instead; a short password is refused.
+  Ran again = Cli("users create --email boss@clinic.example --role admin", data, "0123456789ab");
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("telemeet users set-password --email boss@clinic.example"),
+            std::string::npos)
+      << again.err;
+  Ran short_pw = Cli("users create --email b@clinic.example --role admin", data, "short");
+  EXPECT_EQ(short_pw.code, 1);
+  EXPECT_NE(short_pw.err.find("password must have at least 10 characters"), std::string::npos);
+  Ran no_doctor = Cli("users create --email d@clinic.example --role doctor --doctor-id 42", data,
+                      "0123456789ab");
+  EXPECT_EQ(no_doctor.code, 1);
+  EXPECT_NE(no_doctor.err.find("doctor_id 42 names no doctor"), std::string::npos) << no_doctor.err;
+
+  // users list --json for scripts, a table for people.
+  Ran list = Cli("users list --json", data);
+  ASSERT_EQ(list.code, 0) << list.err;
+  json users = json::parse(list.out);
+  ASSERT_EQ(users.size(), 1u);
+  EXPECT_EQ(users[0]["email"], "boss@clinic.example");
+  EXPECT_EQ(users[0]["role"], "admin");
+  EXPECT_FALSE(users[0].contains("password_hash"));
+  Ran table = Cli("users list", data);
+  EXPECT_NE(table.out.find("EMAIL"), std::string::npos);
+  EXPECT_NE(table.out.find("boss@clinic.example"), std::string::npos);
+
+  // A new password ends the old one; --generate-password prints a strong one once.
+  Ran set = Cli("users set-password --email boss@clinic.example --generate-password", data);
+  ASSERT_EQ(set.code, 0) << set.err;
+  const std::string marker = "password (shown once): ";
+  size_t at = set.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << set.out;
+  std::string generated = set.out.substr(at + marker.size());
+  generated = generated.substr(0, generated.find('\n'));
+  EXPECT_GE(generated.size(), 20u);
+  EXPECT_EQ(SignIn("boss@clinic.example", "a long admin password"), 401);
+  EXPECT_EQ(SignIn("boss@clinic.example", generated), 201);
+
+  // API keys: the secret is printed once and works; revoked, it stops (within the server's
+  // 2-second key cache).
+  Ran key = Cli("api-keys create --name booking --scopes 'read write' --json", data);
+  ASSERT_EQ(key.code, 0) << key.err;
+  json k = json::parse(key.out);
+  const std::string secret = k["secret"];
+  EXPECT_EQ(Request("GET", "/api/v1/doctors", nullptr, secret).first, 200);
+  Ran keys = Cli("api-keys list --json", data);
+  ASSERT_EQ(keys.code, 0);
+  EXPECT_EQ(keys.out.find(secret.substr(16)), std::string::npos) << "lists never show secrets";
+  EXPECT_EQ(Cli("api-keys create --name bad --scopes admin", data).code, 1);
+  Ran revoked = Cli("api-keys revoke " + std::to_string(k["id"].get<int64_t>()), data);
+  ASSERT_EQ(revoked.code, 0) << revoked.err;
+  int status = 0;
+  for (int i = 0; i < 50 && status != 401; ++i) {
+    status = Request("GET", "/api/v1/doctors", nullptr, secret).first;
+    if (status != 401) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(status, 401);
+
+  // Disabled, the admin cannot sign in.
+  ASSERT_EQ(Cli("users disable --email boss@clinic.example", data).code, 0);
+  EXPECT_EQ(SignIn("boss@clinic.example", generated), 401);
+  EXPECT_EQ(Cli("users disable --email nobody@clinic.example", data).code, 1);
+}
+
+TEST_F(ProductionTest, CliOnAMissingDataDirSaysWhatToPassAndCreatesNothing) {
+  Ran r = Cli("users list", dir_ / "nowhere");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no telemeet data in"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "nowhere"));
+}
+
+TEST_F(ProductionTest, RealCredentialsRetireTheDemoClinicForGood) {
+  testing::SandboxServer sandbox;
+  ASSERT_TRUE(sandbox.Start({"--set", "log.level=warn"}));
+  const auto admin = sandbox.DemoLogin("admin");
+  const auto doctor = sandbox.DemoLogin("doctor");
+  const std::string demo_key = sandbox.api_key();
+  // Random per data dir, kept 0600, never the passwords an older README published.
+  EXPECT_NE(admin.password, "sandbox-admin-1");
+  EXPECT_NE(doctor.password, "sandbox-doctor-1");
+  EXPECT_GE(admin.password.size(), 16u);
+  EXPECT_NE(admin.password, doctor.password);
+  for (const char* f : {"sandbox-sign-ins", "sandbox-api-key"}) {
+    auto perms = std::filesystem::status(sandbox.data_dir() / f).permissions();
+    EXPECT_EQ(perms & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << f;
+  }
+  ASSERT_TRUE(sandbox.SignIn(admin).has_value());
+  EXPECT_EQ(sandbox.Api("GET", "/api/v1/doctors").first, 200);
+  // Dr Lovelace connects her (emulated) Google account.
+  auto [st, connect] = sandbox.Api("POST", "/api/v1/doctors/1/google/connect");
+  ASSERT_EQ(st, 201) << connect.dump();
+  auto done = sandbox.FinishConnect(connect["authorization_url"], doctor.email);
+  ASSERT_TRUE(done.has_value());
+  auto [gst, g] = sandbox.Api("GET", "/api/v1/doctors/1/google");
+  ASSERT_EQ(gst, 200);
+  EXPECT_EQ(g["connected"], true) << g.dump();
+  ASSERT_EQ(sandbox.Stop(), 0);
+
+  // The same data dir with real credentials: demo sign-ins and the demo key answer 401.
+  ASSERT_TRUE(StartProduction(sandbox.data_dir()));
+  EXPECT_EQ(SignIn(admin.email, admin.password), 401);
+  EXPECT_EQ(SignIn(doctor.email, doctor.password), 401);
+  EXPECT_EQ(Request("GET", "/api/v1/doctors", nullptr, demo_key).first, 401);
+  EXPECT_NE(server_->errors().find("demo sign-ins disabled"), std::string::npos)
+      << server_->errors();
+  EXPECT_FALSE(std::filesystem::exists(sandbox.data_dir() / "sandbox-sign-ins"));
+  EXPECT_FALSE(std::filesystem::exists(sandbox.data_dir() / "sandbox-api-key"));
+  // No admin is left, so the start says how to make one; and the master key file the sandbox
+  // created inside the data dir is warned about.
+  EXPECT_NE(server_->output().find("No administrator yet"), std::string::npos);
+  EXPECT_NE(server_->output().find("lies inside the data dir"), std::string::npos);
+  EXPECT_NE(server_->output().find(".eml files"), std::string::npos);
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(20s), 0);
+  server_.reset();
+  // The demo doctor's emulator grant is disconnected (nobody was called), the doctors stay.
+  Ran doctors = Cli("doctors list --json", sandbox.data_dir());
+  ASSERT_EQ(doctors.code, 0) << doctors.err;
+  json d = json::parse(doctors.out);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0]["google"].get<std::string>().rfind("disconnected", 0), 0u) << d.dump();
+
+  // A later sandbox start does not bring them back.
+  ASSERT_TRUE(sandbox.Start({"--set", "log.level=warn"}));
+  EXPECT_NE(sandbox.process().output().find("demo clinic: retired"), std::string::npos)
+      << sandbox.process().output();
+  EXPECT_EQ(sandbox.process().output().find("demo sign-in ("), std::string::npos);
+  EXPECT_NE(sandbox.process().output().find("No administrator yet"), std::string::npos);
+  net::ClientRequest sign_in{.method = "POST", .url = sandbox.base_url() + "/api/v1/session"};
+  sign_in.headers.Add("Content-Type", "application/json");
+  sign_in.body = json{{"email", admin.email}, {"password", admin.password}}.dump();
+  auto res = sandbox.Send(std::move(sign_in));
+  ASSERT_TRUE(res.has_value());
+  EXPECT_EQ(res->status, 401);
+  net::ClientRequest with_key{.url = sandbox.base_url() + "/api/v1/doctors"};
+  with_key.headers.Add("Authorization", "Bearer " + demo_key);
+  auto key_res = sandbox.Send(std::move(with_key));
+  ASSERT_TRUE(key_res.has_value());
+  EXPECT_EQ(key_res->status, 401);
+}
+
+TEST_F(ProductionTest, SandboxRefusesToListenBeyondLoopback) {
+  // public_url given, so no other rule about public addresses is what stops it.
+  auto child = ChildProcess::Start({TELEMEET_BINARY, "serve", "--port", "0", "--data-dir",
+                                    (dir_ / "data").string(), "--address", "0.0.0.0", "--set",
+                                    "server.public_url=http://clinic.example:8080"});
+  ASSERT_TRUE(child.has_value());
+  auto code = (*child)->Wait(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  const std::string& err = (*child)->errors();
+  EXPECT_NE(err.find("sandbox mode listens on loopback only"), std::string::npos) << err;
+  EXPECT_NE(err.find("0.0.0.0"), std::string::npos);
+  EXPECT_EQ((*child)->output().find("is running at"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace telemeet
