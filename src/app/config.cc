@@ -335,6 +335,7 @@ nlohmann::json ConfigToJson(const Config& config) {
   }
   if (!config.google.client_secret.empty()) out["google.client_secret"] = kRedacted;
   if (!config.smtp.password.empty()) out["smtp.password"] = kRedacted;
+  out["storage.url"] = RedactUrl(config.storage.url);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/time.h"
 #include "net/http_client.h"
 #include "tests/support/process.h"
 #include "tests/support/sandbox_server.h"
@@ -319,6 +320,68 @@ TEST_F(ProductionTest, RealCredentialsRetireTheDemoClinicForGood) {
   auto key_res = sandbox.Send(std::move(with_key));
   ASSERT_TRUE(key_res.has_value());
   EXPECT_EQ(key_res->status, 401);
+}
+
+TEST_F(ProductionTest, AppointmentsAndDoctorsForTheOperatorWithoutABrowser) {
+  testing::SandboxServer sandbox;
+  ASSERT_TRUE(sandbox.Start({"--set", "log.level=warn"}));
+  auto [ps, patient] = sandbox.Api("POST", "/api/v1/patients",
+                                   {{"name", "Mary Seacole"}, {"time_zone", "Europe/London"}});
+  ASSERT_EQ(ps, 201) << patient.dump();
+  int64_t first = 0;
+  for (const char* start : {"2030-03-04T10:00:00Z", "2030-03-05T10:00:00Z"}) {
+    Instant s = *core::ParseRfc3339(start);
+    auto [as, appt] = sandbox.Api("POST", "/api/v1/appointments",
+                                  {{"doctor_id", 1},
+                                   {"service_id", 1},
+                                   {"patient_id", patient["id"]},
+                                   {"start", start},
+                                   {"end", core::FormatRfc3339(s + std::chrono::minutes(30))},
+                                   {"time_zone", "Europe/London"}});
+    ASSERT_EQ(as, 201) << appt.dump();
+    if (first == 0) first = appt["id"];
+  }
+  ASSERT_EQ(sandbox.Api("POST", "/api/v1/appointments/" + std::to_string(first) + "/confirm").first,
+            200);
+
+  // While the service runs: the same objects the API answers, for scripts.
+  Ran list = Cli("appointments list --json --doctor 1", sandbox.data_dir());
+  ASSERT_EQ(list.code, 0) << list.err;
+  json items = json::parse(list.out);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]["id"], first);
+  EXPECT_EQ(items[0]["status"], "confirmed");
+  EXPECT_TRUE(items[0]["meeting"].contains("state"));
+  Ran window = Cli("appointments list --json --from 2030-03-05T00:00:00Z --to 2030-03-06T00:00:00Z",
+                   sandbox.data_dir());
+  ASSERT_EQ(window.code, 0) << window.err;
+  EXPECT_EQ(json::parse(window.out).size(), 1u);
+  EXPECT_EQ(Cli("appointments list --json --doctor 2", sandbox.data_dir()).out, "[]\n");
+  Ran bad_time = Cli("appointments list --from yesterday", sandbox.data_dir());
+  EXPECT_EQ(bad_time.code, 1);
+  EXPECT_NE(bad_time.err.find("--from"), std::string::npos) << bad_time.err;
+
+  // For people: the meeting's state, link, last error and the audit trail.
+  Ran show = Cli("appointments show " + std::to_string(first), sandbox.data_dir());
+  ASSERT_EQ(show.code, 0) << show.err;
+  for (const char* want : {"status:    confirmed", "Dr Ada Lovelace", "Mary Seacole", "meeting",
+                           "state:", "join link:", "last error:", "audit ("}) {
+    EXPECT_NE(show.out.find(want), std::string::npos) << want << " in\n" << show.out;
+  }
+  Ran shown_json = Cli("appointments show --json " + std::to_string(first), sandbox.data_dir());
+  ASSERT_EQ(shown_json.code, 0);
+  json one = json::parse(shown_json.out);
+  EXPECT_EQ(one["id"], first);
+  EXPECT_TRUE(one["audit"].is_array());
+  EXPECT_EQ(one["patient_name"], "Mary Seacole");
+  Ran missing = Cli("appointments show 999", sandbox.data_dir());
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no appointment has the id 999"), std::string::npos);
+
+  Ran doctors = Cli("doctors list", sandbox.data_dir());
+  ASSERT_EQ(doctors.code, 0) << doctors.err;
+  EXPECT_NE(doctors.out.find("Dr James Barry"), std::string::npos) << doctors.out;
+  EXPECT_NE(doctors.out.find("GOOGLE"), std::string::npos);
 }
 
 TEST_F(ProductionTest, SandboxRefusesToListenBeyondLoopback) {
