@@ -47,6 +47,7 @@ class CliCommands {
 
 void AddAccountCommands(CLI::App& cli, CliCommands& commands);      // cli_accounts.cc
 void AddAppointmentCommands(CLI::App& cli, CliCommands& commands);  // cli_appointments.cc
+void AddKeyCommands(CLI::App& cli, CliCommands& commands);          // cli_keys.cc: rekey
 
 // --- Helpers for the commands ---
 

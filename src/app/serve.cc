@@ -71,18 +71,11 @@ Status MakeDataDir(const Config& config) {
 // otherwise the operator provides TELEMEET_MASTER_KEY or the key file.
 Result<crypto::KeyRing> LoadKeys(const Config& config) {
   const char* env = std::getenv("TELEMEET_MASTER_KEY");
-  std::string env_value = env != nullptr ? env : "";
   std::filesystem::path file = config.MasterKeyFile();
-  if (env_value.empty() && !std::filesystem::exists(file)) {
-    if (!config.sandbox()) {
-      return Fail(ErrorCode::kFailedPrecondition,
-                  "no master key: set TELEMEET_MASTER_KEY, or create " + file.string() +
-                      " (mode 0600) with a base64url 32-byte key",
-                  "security.master_key_file");
-    }
+  if ((env == nullptr || *env == '\0') && !std::filesystem::exists(file) && config.sandbox()) {
     if (auto s = crypto::GenerateKeyFile(file); !s) return std::unexpected(s.error());
   }
-  return crypto::LoadMasterKey(env_value, file);
+  return LoadKeyRing(config);
 }
 
 // Fails start-up: logged and printed with the same message; exit code 1.
@@ -93,6 +86,19 @@ int StartupFailed(obs::Logger& log, const Error& error) {
 }
 
 }  // namespace
+
+Result<crypto::KeyRing> LoadKeyRing(const Config& config) {
+  const char* env = std::getenv("TELEMEET_MASTER_KEY");
+  std::string env_value = env != nullptr ? env : "";
+  std::filesystem::path file = config.MasterKeyFile();
+  if (env_value.empty() && !std::filesystem::exists(file)) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "no master key: set TELEMEET_MASTER_KEY, or create " + file.string() +
+                    " (mode 0600) with a base64url 32-byte key",
+                "security.master_key_file");
+  }
+  return crypto::LoadMasterKey(env_value, file);
+}
 
 Result<std::unique_ptr<store::Store>> OpenConfiguredStore(const Config& config, bool migrate) {
   auto opened = store::OpenStore(config.StorageUrl(), SystemClock::Instance());

@@ -12,6 +12,7 @@
 
 #include "app/config.h"
 #include "base/error.h"
+#include "crypto/keyring.h"
 #include "store/store.h"
 
 namespace telemeet::app {
@@ -36,6 +37,10 @@ std::vector<std::string> StartupWarnings(const Config& config);
 // is (kFailedPrecondition naming `telemeet migrate` when it is older; a newer schema is always
 // refused).
 Result<std::unique_ptr<store::Store>> OpenConfiguredStore(const Config& config, bool migrate);
+
+// The key ring from TELEMEET_MASTER_KEY or security.master_key_file (never created here).
+// kFailedPrecondition naming both when neither is there.
+Result<crypto::KeyRing> LoadKeyRing(const Config& config);
 
 // `telemeet migrate`: applies pending migrations and prints the schema version. Exit code.
 int RunMigrate(const Config& config);

@@ -2,8 +2,11 @@
 // credentials (fake-google as "Google") and no admin, the first admin made by `telemeet users
 // create` from standard input, the admin CLI on the live store; and leaving the sandbox: the
 // demo clinic's random sign-ins and key die when real credentials arrive, and stay dead.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,10 +89,13 @@ class ProductionTest : public ::testing::Test {
   }
 
   // `telemeet serve` with the Google credentials on `data_dir`; false when it does not start.
-  bool StartProduction(const std::filesystem::path& data_dir, std::vector<std::string> env = {}) {
-    std::vector<std::string> argv = {TELEMEET_BINARY,   "serve", "--port",        "0", "--data-dir",
-                                     data_dir.string(), "--set", "log.level=warn"};
+  bool StartProduction(const std::filesystem::path& data_dir, std::vector<std::string> env = {},
+                       int port = 0, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {
+        TELEMEET_BINARY, "serve",           "--port", std::to_string(port),
+        "--data-dir",    data_dir.string(), "--set",  "log.level=warn"};
     for (const auto& f : GoogleFlags()) argv.push_back(f);
+    for (const auto& f : extra) argv.push_back(f);
     auto child = ChildProcess::Start(argv, std::move(env));
     if (!child) return false;
     server_ = std::move(*child);
@@ -106,10 +112,30 @@ class ProductionTest : public ::testing::Test {
     return true;
   }
 
+  // A signed-in browser: its cookie and CSRF token.
+  struct Session {
+    std::string cookie, csrf;
+  };
+  std::optional<Session> SignInSession(const std::string& email, const std::string& password) {
+    net::ClientRequest r{.method = "POST", .url = base_ + "/api/v1/session"};
+    r.headers.Add("Content-Type", "application/json");
+    r.body = json{{"email", email}, {"password", password}}.dump();
+    auto res = http_.Send(std::move(r));
+    if (!res || res->status != 201) return std::nullopt;
+    std::string cookie = res->headers.Get("Set-Cookie").value_or("");
+    return Session{cookie.substr(0, cookie.find(';')),
+                   json::parse(res->body).value("csrf_token", "")};
+  }
+
   std::pair<int, json> Request(const std::string& method, const std::string& path,
-                               const json& body = nullptr, const std::string& bearer = "") {
+                               const json& body = nullptr, const std::string& bearer = "",
+                               const Session* session = nullptr) {
     net::ClientRequest r{.method = method, .url = base_ + path};
     if (!bearer.empty()) r.headers.Add("Authorization", "Bearer " + bearer);
+    if (session != nullptr) {
+      r.headers.Add("Cookie", session->cookie);
+      r.headers.Add("X-CSRF-Token", session->csrf);
+    }
     if (!body.is_null()) {
       r.headers.Add("Content-Type", "application/json");
       r.body = body.dump();
@@ -130,11 +156,21 @@ class ProductionTest : public ::testing::Test {
   }
   // The telemeet CLI on `data_dir` through a shell (so standard input can be piped in).
   Ran Cli(const std::string& args, const std::filesystem::path& data_dir,
-          const std::string& stdin_text = "") {
+          const std::string& stdin_text = "", std::vector<std::string> env = {}) {
     std::string script = "\"$TM\" " + args + " --data-dir \"$DATA\"";
     if (!stdin_text.empty()) script = "printf '%s\\n' \"$INPUT\" | " + script;
-    return RunShell(script, {std::string("TM=") + TELEMEET_BINARY, "DATA=" + data_dir.string(),
-                             "INPUT=" + stdin_text});
+    env.push_back(std::string("TM=") + TELEMEET_BINARY);
+    env.push_back("DATA=" + data_dir.string());
+    env.push_back("INPUT=" + stdin_text);
+    return RunShell(script, std::move(env));
+  }
+  // POST to the emulator's control API.
+  int Emulator(const std::string& method, const std::string& path, const json& body) {
+    net::ClientRequest r{.method = method, .url = google_url_ + path};
+    r.headers.Add("Content-Type", "application/json");
+    r.body = body.dump();
+    auto res = http_.Send(std::move(r));
+    return res ? res->status : 0;
   }
 
   std::filesystem::path dir_;
@@ -382,6 +418,104 @@ TEST_F(ProductionTest, AppointmentsAndDoctorsForTheOperatorWithoutABrowser) {
   ASSERT_EQ(doctors.code, 0) << doctors.err;
   EXPECT_NE(doctors.out.find("Dr James Barry"), std::string::npos) << doctors.out;
   EXPECT_NE(doctors.out.find("GOOGLE"), std::string::npos);
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Key rotation as the README describes it: the new key first, `telemeet rekey`, the old key
+// dropped; the doctor's Google connection and the saved client secret still work.
+TEST_F(ProductionTest, RotateRekeyDropTheOldKeyAndStillConnect) {
+  const std::string old_key = "old:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+  const std::string new_key = "new:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8";
+  const auto data = dir_ / "data";
+  const int port = FreePort();
+  ASSERT_EQ(Emulator("POST", "/_emulator/clients",
+                     {{"clientId", "rekey-client"},
+                      {"clientSecret", "rekey-secret"},
+                      {"redirectUris",
+                       {"http://127.0.0.1:" + std::to_string(port) + "/oauth/google/callback"}}}),
+            201);
+  ASSERT_EQ(Emulator("POST", "/_emulator/accounts",
+                     {{"email", "dr.who@clinic.example"}, {"name", "Dr Who"}}),
+            201);
+  ASSERT_EQ(Emulator("PATCH", "/_emulator/settings", {{"autoApprove", true}}), 200);
+  const std::vector<std::string> client = {"--set", "google.client_id=rekey-client", "--set",
+                                           "google.client_secret=rekey-secret"};
+  ASSERT_TRUE(StartProduction(data, {"TELEMEET_MASTER_KEY=" + old_key}, port, client));
+  ASSERT_EQ(
+      Cli("users create --email boss@clinic.example --role admin", data, "a long admin password")
+          .code,
+      0);
+  auto admin = SignInSession("boss@clinic.example", "a long admin password");
+  ASSERT_TRUE(admin.has_value());
+  // Sealed at rest under the old key: the saved client secret, a webhook secret, the grant.
+  auto [ss, saved] =
+      Request("PATCH", "/api/v1/settings/google", {{"client_secret", "rekey-secret"}}, "", &*admin);
+  ASSERT_EQ(ss, 200) << saved.dump();
+  auto [ws, hook] = Request("POST", "/api/v1/webhook_endpoints",
+                            {{"url", "https://hooks.clinic.example/telemeet"}}, "", &*admin);
+  ASSERT_EQ(ws, 201) << hook.dump();
+  auto [ds, doctor] = Request(
+      "POST", "/api/v1/doctors",
+      {{"name", "Dr Who"}, {"email", "dr.who@clinic.example"}, {"time_zone", "Europe/London"}}, "",
+      &*admin);
+  ASSERT_EQ(ds, 201) << doctor.dump();
+  const std::string doctor_path = "/api/v1/doctors/" + std::to_string(doctor["id"].get<int64_t>());
+  auto [cs, connect] = Request("POST", doctor_path + "/google/connect", nullptr, "", &*admin);
+  ASSERT_EQ(cs, 201) << connect.dump();
+  auto consent = http_.Send({.url = connect["authorization_url"].get<std::string>() +
+                                    "&login_hint=dr.who@clinic.example"});
+  ASSERT_TRUE(consent.has_value());
+  ASSERT_EQ(consent->status, 302) << consent->body;
+  auto callback = http_.Send({.url = *consent->headers.Get("Location")});
+  ASSERT_TRUE(callback.has_value());
+  auto [ts, tested] = Request("POST", doctor_path + "/google/test", nullptr, "", &*admin);
+  ASSERT_EQ(tested["ok"], true) << tested.dump();
+  server_->Signal(SIGTERM);
+  ASSERT_EQ(server_->Wait(20s), 0);
+  server_.reset();
+
+  // Dropping the old key before the rekey is refused by name.
+  Ran early = Cli("rekey", data, "", {"TELEMEET_MASTER_KEY=" + new_key});
+  EXPECT_EQ(early.code, 1);
+  EXPECT_NE(early.err.find("sealed under key \"old\", which the key ring lacks"), std::string::npos)
+      << early.err;
+  // Rotated: the new key first, the old one after it. Small batches, with progress lines.
+  const std::string both = "TELEMEET_MASTER_KEY=" + new_key + "," + old_key;
+  Ran rekey = Cli("rekey --batch 1", data, "", {both});
+  ASSERT_EQ(rekey.code, 0) << rekey.err;
+  EXPECT_NE(rekey.out.find("rekey: grants 1/1"), std::string::npos) << rekey.out;
+  EXPECT_NE(rekey.out.find("rekey: webhook endpoints 1/1"), std::string::npos) << rekey.out;
+  EXPECT_NE(rekey.out.find("re-sealed"), std::string::npos) << rekey.out;
+  EXPECT_NE(rekey.out.find("the other keys can be removed"), std::string::npos) << rekey.out;
+  EXPECT_EQ(rekey.out.find("done: 0 secret(s) re-sealed"), std::string::npos) << rekey.out;
+  EXPECT_NE(rekey.err.find(R"("action":"keys.rekeyed")"), std::string::npos);
+  // Resumable: a second run finds nothing left to do.
+  Ran again = Cli("rekey", data, "", {both});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("done: 0 secret(s) re-sealed"), std::string::npos) << again.out;
+
+  // The old key dropped: the doctor still connects, through a refresh of the re-sealed token
+  // with the re-sealed client secret.
+  ASSERT_TRUE(StartProduction(data, {"TELEMEET_MASTER_KEY=" + new_key}, port, client));
+  ASSERT_EQ(Emulator("POST", "/_emulator/tokens/expire", json::object()), 200);
+  admin = SignInSession("boss@clinic.example", "a long admin password");
+  ASSERT_TRUE(admin.has_value());
+  auto [ts2, tested2] = Request("POST", doctor_path + "/google/test", nullptr, "", &*admin);
+  EXPECT_EQ(ts2, 200);
+  EXPECT_EQ(tested2["ok"], true) << tested2.dump();
+  auto [gs, google] = Request("GET", "/api/v1/settings/google", nullptr, "", &*admin);
+  EXPECT_EQ(google["client_secret_set"], true);
 }
 
 TEST_F(ProductionTest, SandboxRefusesToListenBeyondLoopback) {
