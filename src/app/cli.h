@@ -48,6 +48,7 @@ class CliCommands {
 void AddAccountCommands(CLI::App& cli, CliCommands& commands);      // cli_accounts.cc
 void AddAppointmentCommands(CLI::App& cli, CliCommands& commands);  // cli_appointments.cc
 void AddKeyCommands(CLI::App& cli, CliCommands& commands);          // cli_keys.cc: rekey
+void AddBackupCommands(CLI::App& cli, CliCommands& commands);       // cli_backup.cc
 
 // --- Helpers for the commands ---
 
