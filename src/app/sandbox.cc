@@ -1,5 +1,6 @@
 #include "app/sandbox.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -284,8 +285,10 @@ Result<std::unique_ptr<Sandbox>> StartSandbox() {
 }
 
 bool IsLoopbackAddress(std::string_view address) {
-  return address.starts_with("127.") || address == "::1" || address == "[::1]" ||
-         address == "localhost";
+  if (address == "localhost" || address == "::1" || address == "[::1]") return true;
+  in_addr v4{};
+  const std::string text(address);
+  return ::inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 }  // namespace telemeet::app
