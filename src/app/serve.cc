@@ -17,7 +17,6 @@
 #include "api/google_settings.h"
 #include "api/ops.h"
 #include "api/webhooks.h"
-#include "app/audit_log.h"
 #include "app/sandbox.h"
 #include "app/version.h"
 #include "crypto/master_key.h"
@@ -253,7 +252,8 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   google::HttpTransport transport(http);
   google::RetryPolicy retry(google::RetryOptions{}, clock, google::RealSleeper::Instance(),
                             std::random_device{}());
-  google::RateLimiter limiter(google::RateLimitOptions{}, clock, google::RealSleeper::Instance());
+  google::RateLimiter limiter(google::RateLimitOptions{}, clock,
+                              google::RealSleeper::Instance());
   sync::CallCollector calls;
   sync::StoreGrantStore grants(store);
   google::OAuthConfig oauth_config;
@@ -281,9 +281,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                              google::RealSleeper::Instance(), &limiter, &calls});
 
   sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
-  sync::Worker worker(
-      store, reconciler, clock,
-      sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads), .metrics = &metrics});
+  sync::Worker worker(store, reconciler, clock,
+                      sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
+                                          .metrics = &metrics});
   // Changes made in Google Calendar by hand (appointment.changed_in_google): one sync job per
   // connected doctor, pushed by an events.watch channel when Google can reach us (an https
   // public URL; the sandbox's emulator also delivers to plain http), swept periodically.
