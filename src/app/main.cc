@@ -51,7 +51,12 @@ int main(int argc, char** argv) {
       "Configuration: defaults < TOML file < TELEMEET_* environment (TELEMEET_SERVER_PORT for "
       "server.port) < --set flags.");
 
-  CLI11_PARSE(cli, argc, argv);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a wrong command line exits 2, as a wrong configuration does.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
 
   if (!port.empty()) sources.sets.push_back("server.port=" + port);
   if (!address.empty()) sources.sets.push_back("server.address=" + address);

@@ -282,6 +282,21 @@ TEST_F(ProductionTest, FirstStartSaysHowToCreateTheAdminAndTheCliMakesOneThatSig
   EXPECT_EQ(Cli("users disable --email nobody@clinic.example", data).code, 1);
 }
 
+TEST_F(ProductionTest, CliArgumentMistakesExitTwoNamingTheArgument) {
+  Ran missing = Cli("users create --role admin", dir_ / "data");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--email is required"), std::string::npos) << missing.err;
+  Ran role = Cli("users create --email a@clinic.example --role owner", dir_ / "data");
+  EXPECT_EQ(role.code, 2);
+  EXPECT_NE(role.err.find("--role"), std::string::npos) << role.err;
+  Ran config = Cli("users list --set server.port=99999", dir_ / "data");
+  EXPECT_EQ(config.code, 2);
+  EXPECT_NE(config.err.find("server.port"), std::string::npos) << config.err;
+  Ran help = Cli("users create --help", dir_ / "data");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("--generate-password"), std::string::npos) << help.out;
+}
+
 TEST_F(ProductionTest, CliOnAMissingDataDirSaysWhatToPassAndCreatesNothing) {
   Ran r = Cli("users list", dir_ / "nowhere");
   EXPECT_EQ(r.code, 1);
