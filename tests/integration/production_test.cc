@@ -192,6 +192,10 @@ TEST_F(ProductionTest, FirstStartSaysHowToCreateTheAdminAndTheCliMakesOneThatSig
   EXPECT_NE(server_->output().find("No administrator yet"), std::string::npos) << server_->output();
   EXPECT_NE(server_->output().find(command), std::string::npos) << server_->output();
   EXPECT_EQ(server_->output().find("Sandbox"), std::string::npos);
+  // The key comes from the environment, not a file in the data dir: no warning about it; email
+  // goes to .eml files: warned.
+  EXPECT_EQ(server_->output().find("lies inside the data dir"), std::string::npos);
+  EXPECT_NE(server_->output().find("Warning: email is not sent"), std::string::npos);
   std::string signin = Page("/signin");
   EXPECT_NE(signin.find("No administrator yet"), std::string::npos);
   EXPECT_NE(signin.find("telemeet users create --role admin --email &lt;you@clinic.example&gt;"),
