@@ -93,6 +93,22 @@ Result<std::string> ReadPassword(std::string_view prompt) {
 
 std::string GeneratePassword() { return crypto::RandomToken(18); }
 
+void Progress::Report(std::string_view what, int64_t done, int64_t total) {
+  if (tty_) {
+    out_ << "\r" << what << " " << done << "/" << total;
+    open_ = done < total;
+    if (!open_) out_ << "\n";
+  } else {
+    out_ << what << " " << done << "/" << total << "\n";
+  }
+  out_ << std::flush;
+}
+
+void Progress::Interrupt() {
+  if (open_) out_ << "\n" << std::flush;
+  open_ = false;
+}
+
 void Table::Print(std::ostream& out) const {
   std::vector<size_t> width;
   for (const auto& row : rows_) {

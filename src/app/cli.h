@@ -65,6 +65,21 @@ Result<std::string> ReadPassword(std::string_view prompt);
 // A strong random password for --generate-password (24 characters, about 143 bits).
 std::string GeneratePassword();
 
+// The one progress reporter of long commands: on a terminal one line per step, rewritten in
+// place as it advances; otherwise a line per report (for logs and scripts).
+class Progress {
+ public:
+  Progress(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
+  void Report(std::string_view what, int64_t done, int64_t total);
+  // Ends a line left open on a terminal (call before printing an error).
+  void Interrupt();
+
+ private:
+  std::ostream& out_;
+  bool tty_;
+  bool open_ = false;
+};
+
 // A table for people: columns padded to their widest cell.
 class Table {
  public:

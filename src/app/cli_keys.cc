@@ -16,24 +16,20 @@ int RunRekey(const Config& config, int batch) {
   if (!keys) return CliFailed(keys.error());
   auto db = OpenStoreForCli(config);
   if (!db) return CliFailed(db.error());
-  const bool tty = ::isatty(STDOUT_FILENO) == 1;
   std::cout << "re-sealing every secret under key \"" << keys->primary_id() << "\" ("
             << keys->size() << " key(s) in the ring)\n";
+  Progress progress(std::cout, ::isatty(STDOUT_FILENO) == 1);
   RekeyOptions options;
   options.batch = batch;
-  // One line per step; on a terminal each step's line is rewritten in place.
-  options.progress = [tty](const RekeyProgress& p) {
-    std::cout << (tty ? "\r" : "") << "rekey: " << p.what << " " << p.done << "/" << p.total
-              << (tty && p.done < p.total ? "" : "\n") << std::flush;
+  options.progress = [&progress](const RekeyProgress& p) {
+    progress.Report("rekey: " + p.what, p.done, p.total);
   };
   auto report = Rekey(**db, *keys, options);
   if (!report) {
-    if (tty) std::cout << "\n";
+    progress.Interrupt();
     return CliFailed(report.error().message() +
                      " (what was re-sealed before stays so; run `telemeet rekey` again to go on)");
   }
-  std::string old_ids;
-  for (const std::string& id : report->old_key_ids) old_ids += (old_ids.empty() ? "" : ", ") + id;
   AuditCli("keys.rekeyed", {{"primary_key_id", keys->primary_id()},
                             {"resealed", report->resealed},
                             {"already_current", report->already_current},
