@@ -117,8 +117,8 @@ TEST_F(ConfigTest, SecretIsNeverPrinted) {
 }
 
 TEST_F(ConfigTest, StorageUrlPasswordIsNeverPrinted) {
-  auto c = LoadConfig(
-      {.sets = {"storage.url=postgres://telemeet:pg-s3cr3t@db.internal:5432/telemeet"}});
+  auto c =
+      LoadConfig({.sets = {"storage.url=postgres://telemeet:pg-s3cr3t@db.internal:5432/telemeet"}});
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->StorageUrl(), "postgres://telemeet:pg-s3cr3t@db.internal:5432/telemeet");
   auto json = ConfigToJson(*c);
