@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include "api/admin_audit.h"
+#include "api/accounts.h"
 #include "api/auth.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -41,30 +42,24 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
 
 Result<core::User> CreateAdmin(store::Store& store, std::string_view email,
                                std::string_view password, const crypto::PasswordLimits& limits) {
-  if (auto s = core::ValidateEmail(email, "email"); !s) return std::unexpected(s.error());
-  if (password.size() < 10) {
-    return Fail(ErrorCode::kInvalidArgument, "password must have at least 10 characters",
-                "password");
-  }
-  auto hash = crypto::HashPassword(password, limits);
-  if (!hash) return std::unexpected(hash.error());
-  core::User u{.email = std::string(email),
-               .name = "Administrator",
-               .role = core::Role::kAdmin,
-               .password_hash = *hash};
-  return store.Transact([&](store::Tx& tx) { return tx.CreateUser(u); });
+  NewUser u;
+  u.email = std::string(email);
+  u.name = "Administrator";
+  u.role = "admin";
+  u.password = std::string(password);
+  return CreateUser(store, u, "", limits);
 }
 
 Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name, std::string_view scopes,
                                const std::function<Status(store::Tx&, const core::ApiKey&)>& also) {
-  bool any = false;
+  std::vector<std::string> list;
   for (std::string_view s : Split(scopes, ' ')) {
-    if (s != "read" && s != "write") {
-      return Fail(ErrorCode::kInvalidArgument, "scopes may hold \"read\" and \"write\"", "scopes");
-    }
-    any = true;
+    if (!s.empty()) list.emplace_back(s);
   }
-  if (!any) return Fail(ErrorCode::kInvalidArgument, "at least one scope is needed", "scopes");
+  const std::string joined = TM_TRY(JoinScopes(list));
+  if (Trim(name).empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "name must not be empty", "name");
+  }
   NewApiKey out;
   std::string prefix = crypto::HexEncode(crypto::RandomBytes(6));
   std::string secret = crypto::RandomToken(32);
@@ -73,7 +68,7 @@ Result<NewApiKey> CreateApiKey(store::Store& store, std::string_view name, std::
   k.name = std::string(name);
   k.prefix = prefix;
   k.key_hash = TokenHash(secret);
-  k.scopes = std::string(scopes);
+  k.scopes = joined;
   auto created = store.Transact([&](store::Tx& tx) -> Result<core::ApiKey> {
     auto key = TM_TRY(tx.CreateApiKey(k));
     if (also) TM_TRY(also(tx, key));

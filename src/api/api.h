@@ -130,7 +130,7 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps);
 // The OpenAPI 3 document (src/api/openapi.json, embedded at build time).
 std::string_view OpenApiDocument();
 
-// Creates an admin user (for `telemeet admin create` and the sandbox seed). kAlreadyExists
+// Creates an admin user named "Administrator" (CreateUser in accounts.h). kAlreadyExists
 // (field "email") when a user with that email exists; kInvalidArgument for a bad email or a
 // password shorter than 10 characters.
 Result<core::User> CreateAdmin(

@@ -426,6 +426,36 @@ TEST_F(ApiTest, DoctorCannotChangeTheCatalogOrUseAdminRoutes) {
       403, "permission_denied");
 }
 
+// The user rules (api/accounts.h) the routes share with the admin command line.
+TEST_F(ApiTest, UserRulesNameTheField) {
+  auto create = [&](json body) { return env_.Call("POST", "/api/v1/users", body, env_.admin); };
+  ExpectError(create({{"email", "d@clinic.example"},
+                      {"password", "0123456789ab"},
+                      {"role", "doctor"},
+                      {"doctor_id", 9999}}),
+              400, "invalid_argument", "doctor_id");
+  ExpectError(
+      create({{"email", "d@clinic.example"}, {"password", "0123456789ab"}, {"role", "doctor"}}),
+      400, "invalid_argument", "doctor_id");
+  ExpectError(create({{"email", "a@clinic.example"},
+                      {"password", "0123456789ab"},
+                      {"role", "admin"},
+                      {"doctor_id", doctor_}}),
+              400, "invalid_argument", "doctor_id");
+  ExpectError(create({{"email", "a@clinic.example"}, {"password", "short"}, {"role", "admin"}}),
+              400, "invalid_argument", "password");
+  ExpectError(
+      create({{"email", "a@clinic.example"}, {"password", "0123456789ab"}, {"role", "owner"}}), 400,
+      "invalid_argument", "role");
+  ExpectError(
+      env_.Call("POST", "/api/v1/api_keys", {{"name", "k"}, {"scopes", {"admin"}}}, env_.admin),
+      400, "invalid_argument", "scopes");
+  // Nothing of the refused requests was stored.
+  auto users = env_.Call("GET", "/api/v1/users", nullptr, env_.admin);
+  EXPECT_EQ(users.body.find("\"d@clinic.example"), std::string::npos);
+  EXPECT_EQ(users.body.find("\"a@clinic.example"), std::string::npos);
+}
+
 // --- Patients: one appointment through the access link ---
 
 TEST_F(ApiTest, AccessLinkOpensOnlyItsAppointmentUntilRevokedOrExpired) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/admin_audit.h"
+#include "api/accounts.h"
 #include "api/google_settings.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -20,7 +21,6 @@ using nlohmann::json;
 namespace {
 
 constexpr net::RouteOptions kOffload{.offload = true};
-constexpr size_t kMinPasswordLength = 10;
 
 std::unexpected<Error> Invalid(std::string message, std::string field) {
   return Fail(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
@@ -114,52 +114,19 @@ void RegisterUsers(net::Router& r, ApiDeps& deps) {
   r.Post("/api/v1/users",
          Handle(deps, Access::kAdmin,
                 [](Call& c) -> Result<net::Response> {
-                  auto body = Body::Parse(c.req, c.deps.options,
-                                          {"email", "name", "password", "role", "doctor_id"});
-                  if (!body) return std::unexpected(body.error());
-                  core::User u;
-                  auto email = body->String("email");
-                  if (!email) return std::unexpected(email.error());
-                  if (auto s = core::ValidateEmail(*email, "email"); !s)
-                    return std::unexpected(s.error());
-                  u.email = *email;
-                  auto name = body->OptString("name");
-                  if (!name) return std::unexpected(name.error());
-                  u.name = name->value_or(email->substr(0, email->find('@')));
-                  auto role = body->String("role");
-                  if (!role) return std::unexpected(role.error());
-                  auto parsed_role = core::ParseRole(*role, "role");
-                  if (!parsed_role) return std::unexpected(parsed_role.error());
-                  u.role = *parsed_role;
-                  auto doctor_id = body->OptInt("doctor_id");
-                  if (!doctor_id) return std::unexpected(doctor_id.error());
-                  if (u.role == core::Role::kDoctor) {
-                    if (!*doctor_id) return Invalid("a doctor user needs doctor_id", "doctor_id");
-                    u.doctor_id = **doctor_id;
-                  } else if (*doctor_id) {
-                    return Invalid("an admin user has no doctor_id", "doctor_id");
-                  }
-                  auto password = body->String("password");
-                  if (!password) return std::unexpected(password.error());
-                  if (password->size() < kMinPasswordLength) {
-                    return Invalid("password must have at least 10 characters", "password");
-                  }
-                  auto hash = crypto::HashPassword(*password, c.deps.options.password_limits);
-                  if (!hash) return std::unexpected(hash.error());
-                  u.password_hash = *hash;
-                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::User> {
-                    auto created = TM_TRY(tx.CreateUser(u));
-                    TM_TRY(AuditAdminChange(
-                        tx, c.principal, "user", "user.created",
-                        "user:" + std::to_string(created.id),
-                        {{"email", created.email},
-                         {"name", created.name},
-                         {"role", core::Name(created.role)},
-                         {"doctor_id", created.doctor_id ? json(created.doctor_id) : json()}}));
-                    return created;
-                  });
-                  if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(201, UserJson(*out));
+                  auto body = TM_TRY(Body::Parse(
+                      c.req, c.deps.options, {"email", "name", "password", "role", "doctor_id"}));
+                  // TM_TRY stays outside brace initializers (a statement expression there
+                  // leaks on the early return under g++ 12).
+                  NewUser u;
+                  u.email = TM_TRY(body.String("email"));
+                  u.name = TM_TRY(body.OptString("name"));
+                  u.role = TM_TRY(body.String("role"));
+                  u.doctor_id = TM_TRY(body.OptInt("doctor_id"));
+                  u.password = TM_TRY(body.String("password"));
+                  auto out = TM_TRY(
+                      CreateUser(c.deps.store, u, c.principal.actor, c.deps.options.password_limits));
+                  return net::JsonResponse(201, UserJson(out));
                 }),
          kOffload);
   r.Get("/api/v1/users",
@@ -175,50 +142,17 @@ void RegisterUsers(net::Router& r, ApiDeps& deps) {
   r.Patch("/api/v1/users/{id}",
           Handle(deps, Access::kAdmin,
                  [](Call& c) -> Result<net::Response> {
-                   auto id = PathId(c.req, "user");
-                   if (!id) return std::unexpected(id.error());
-                   auto body = Body::Parse(c.req, c.deps.options, {"name", "password", "disabled"});
-                   if (!body) return std::unexpected(body.error());
-                   auto name = body->OptString("name");
-                   if (!name) return std::unexpected(name.error());
-                   auto disabled = body->OptBool("disabled");
-                   if (!disabled) return std::unexpected(disabled.error());
-                   auto password = body->OptString("password");
-                   if (!password) return std::unexpected(password.error());
-                   std::optional<std::string> hash;
-                   if (*password) {
-                     if ((*password)->size() < kMinPasswordLength) {
-                       return Invalid("password must have at least 10 characters", "password");
-                     }
-                     auto h = crypto::HashPassword(**password, c.deps.options.password_limits);
-                     if (!h) return std::unexpected(h.error());
-                     hash = *h;
-                   }
-                   auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::User> {
-                     auto u = tx.GetUser(*id);
-                     if (!u) return u;
-                     if (*name) u->name = **name;
-                     if (*disabled) u->disabled = **disabled;
-                     if (hash) u->password_hash = *hash;
-                     auto saved = tx.UpdateUser(*u);
-                     if (!saved) return saved;
-                     json changed = json::array(), detail = json::object();
-                     if (*name) detail["name"] = u->name;
-                     if (*disabled) detail["disabled"] = u->disabled;
-                     for (auto& [field, value] : detail.items()) changed.push_back(field);
-                     if (hash) changed.push_back("password");  // never its value
-                     detail["changed"] = std::move(changed);
-                     TM_TRY(AuditAdminChange(tx, c.principal, "user", "user.updated",
-                                             "user:" + std::to_string(*id), detail));
-                     // A new password or a disabled account ends every open session.
-                     if (hash || u->disabled) {
-                       if (auto n = tx.DeleteUserSessions(*id); !n)
-                         return std::unexpected(n.error());
-                     }
-                     return saved;
-                   });
-                   if (!out) return std::unexpected(out.error());
-                   return net::JsonResponse(200, UserJson(*out));
+                   const int64_t id = TM_TRY(PathId(c.req, "user"));
+                   auto body =
+                       TM_TRY(Body::Parse(c.req, c.deps.options, {"name", "password", "disabled"}));
+                   UserChange change;
+                   change.name = TM_TRY(body.OptString("name"));
+                   change.password = TM_TRY(body.OptString("password"));
+                   change.disabled = TM_TRY(body.OptBool("disabled"));
+                   auto out =
+                       TM_TRY(UpdateUser(c.deps.store, id, change, c.principal.actor,
+                                          c.deps.options.password_limits));
+                   return net::JsonResponse(200, UserJson(out));
                  }),
           kOffload);
 }
@@ -235,22 +169,10 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                   if (!name) return std::unexpected(name.error());
                   auto scopes = body->OptStrings("scopes");
                   if (!scopes) return std::unexpected(scopes.error());
-                  std::string joined;
-                  for (const std::string& s : scopes->value_or(std::vector<std::string>{"read"})) {
-                    if (s != "read" && s != "write") {
-                      return Invalid("scopes may hold \"read\" and \"write\"", "scopes");
-                    }
-                    if (!joined.empty()) joined += ' ';
-                    joined += s;
-                  }
-                  if (joined.empty()) return Invalid("scopes needs at least one scope", "scopes");
-                  auto key = CreateApiKey(
-                      c.deps.store, *name, joined, [&](store::Tx& tx, const core::ApiKey& k) {
-                        return AuditAdminChange(
-                            tx, c.principal, "api_key", "api_key.created",
-                            "api_key:" + std::to_string(k.id),
-                            {{"name", k.name}, {"scopes", Words(k.scopes)}, {"prefix", k.prefix}});
-                      });
+                  auto joined =
+                      TM_TRY(JoinScopes(scopes->value_or(std::vector<std::string>{"read"})));
+                  auto key = CreateApiKey(c.deps.store, *name, joined,
+                                          ApiKeyCreatedAudit(c.principal.actor));
                   if (!key) return std::unexpected(key.error());
                   json out = ApiKeyJson(key->key);
                   out["secret"] = key->secret;  // shown once
@@ -274,11 +196,7 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                   [](Call& c) -> Result<net::Response> {
                     auto id = PathId(c.req, "api key");
                     if (!id) return std::unexpected(id.error());
-                    auto s = c.deps.store.Transact([&](store::Tx& tx) -> Status {
-                      TM_TRY(tx.RevokeApiKey(*id));
-                      return AuditAdminChange(tx, c.principal, "api_key", "api_key.revoked",
-                                              "api_key:" + std::to_string(*id), json::object());
-                    });
+                    auto s = RevokeApiKey(c.deps.store, *id, c.principal.actor);
                     if (!s) return std::unexpected(s.error());
                     if (c.deps.auth_cache) c.deps.auth_cache->EvictKey(*id);
                     return net::Response::Empty(204);

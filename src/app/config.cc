@@ -434,6 +434,7 @@ nlohmann::json ConfigToJson(const Config& config) {
   }
   if (!config.google.client_secret.empty()) out["google.client_secret"] = kRedacted;
   if (!config.smtp.password.empty()) out["smtp.password"] = kRedacted;
+  out["storage.url"] = RedactUrl(config.storage.url);
   if (!config.ops.metrics_token.empty()) out["ops.metrics_token"] = kRedacted;
   return out;
 }

@@ -176,6 +176,16 @@ TEST_F(ConfigTest, SecretIsNeverPrinted) {
   EXPECT_NE(dump.find("[REDACTED]"), std::string::npos);
 }
 
+TEST_F(ConfigTest, StorageUrlPasswordIsNeverPrinted) {
+  auto c =
+      LoadConfig({.sets = {"storage.url=postgres://telemeet:pg-s3cr3t@db.internal:5432/telemeet"}});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->StorageUrl(), "postgres://telemeet:pg-s3cr3t@db.internal:5432/telemeet");
+  auto json = ConfigToJson(*c);
+  EXPECT_EQ(json.dump().find("pg-s3cr3t"), std::string::npos);
+  EXPECT_EQ(json["storage.url"], "postgres://telemeet:[REDACTED]@db.internal:5432/telemeet");
+}
+
 TEST_F(ConfigTest, SmtpSectionLoadsChecksAndHidesThePassword) {
   auto c =
       LoadConfig({.sets = {"smtp.enabled=true", "smtp.host=mail.clinic.example", "smtp.port=465",

@@ -1,12 +1,14 @@
 // The telemeet command line: `telemeet serve`, `telemeet migrate`, `telemeet config`,
-// `telemeet purge [--dry-run]`, `telemeet --version`.
+// `telemeet purge [--dry-run]`, `telemeet --version`, and the admin commands of cli.h.
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/cli.h"
 #include "app/config.h"
 #include "app/serve.h"
 #include "app/version.h"
+#include "obs/log.h"
 
 extern char** environ;
 
@@ -45,11 +47,21 @@ int main(int argc, char** argv) {
   add_config_options(purge);
   bool dry_run = false;
   purge->add_flag("--dry-run", dry_run, "Count what would be deleted; delete nothing");
+  telemeet::app::CliCommands commands(add_config_options);
+  telemeet::app::AddAccountCommands(cli, commands);
+  telemeet::app::AddAppointmentCommands(cli, commands);
+  telemeet::app::AddKeyCommands(cli, commands);
+  telemeet::app::AddBackupCommands(cli, commands);
   cli.footer(
       "Configuration: defaults < TOML file < TELEMEET_* environment (TELEMEET_SERVER_PORT for "
       "server.port) < --set flags.");
 
-  CLI11_PARSE(cli, argc, argv);
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; a wrong command line exits 2, as a wrong configuration does.
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
 
   if (!port.empty()) sources.sets.push_back("server.port=" + port);
   if (!address.empty()) sources.sets.push_back("server.address=" + address);
@@ -64,7 +76,9 @@ int main(int argc, char** argv) {
     std::cout << telemeet::app::ConfigToJson(*config).dump(2) << "\n";
     return 0;
   }
+  telemeet::obs::Log().SetLevel(*telemeet::obs::ParseLevel(config->log.level));
+  if (auto code = commands.RunParsed(*config)) return *code;
   if (migrate->parsed()) return telemeet::app::RunMigrate(*config);
   if (purge->parsed()) return telemeet::app::RunPurge(*config, dry_run, std::cout);
-  return telemeet::app::RunServe(*config, stop_signals);
+  return telemeet::app::RunServe(*config, stop_signals, sources.file);
 }

@@ -49,16 +49,29 @@ inline constexpr std::string_view kSandboxClientId = "telemeet-sandbox.apps.goog
 Result<std::unique_ptr<Sandbox>> StartSandbox();
 
 // The demo clinic of sandbox mode: an admin, the two demo doctors (each with a sign-in), a
-// telemedicine service and an integrator API key. Seeded once, on the first sandbox start.
+// telemedicine service and an integrator API key. Seeded once, on the first sandbox start, with
+// random passwords kept in <data_dir>/sandbox-sign-ins and the key in <data_dir>/sandbox-api-key
+// (both 0600), so nothing about a sandbox is published or guessable.
 struct DemoSignIn {
   std::string role;
   std::string email;
   std::string password;
 };
 struct DemoClinic {
-  std::vector<DemoSignIn> sign_ins;
-  std::string api_key_file;  // <data_dir>/sandbox-api-key (0600): the key, written once
+  std::vector<DemoSignIn> sign_ins;  // empty when retired
+  std::string api_key_file;          // <data_dir>/sandbox-api-key (0600): the key, written once
+  bool retired = false;  // real Google credentials were used on this store: no demo sign-ins
 };
 Result<DemoClinic> SeedDemoClinic(store::Store& store, const std::string& data_dir);
+
+// Leaving the sandbox: on a start with real Google credentials, a store holding the demo clinic
+// has its demo users disabled (sessions ended), the demo API key revoked and the demo doctors'
+// emulator grants marked disconnected (no call to anyone); appointments stay. Logged and
+// audited; the passwords and key files are removed. Once retired, a later sandbox start does
+// not seed or re-enable them. True when it retired the clinic now.
+Result<bool> RetireDemoClinic(store::Store& store, const std::string& data_dir);
+
+// True for 127.0.0.0/8, ::1 and localhost: the only addresses sandbox mode listens on.
+bool IsLoopbackAddress(std::string_view address);
 
 }  // namespace telemeet::app

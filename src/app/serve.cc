@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "api/accounts.h"
 #include "api/api.h"
 #include "api/auth.h"
 #include "api/google_settings.h"
@@ -71,18 +72,11 @@ Status MakeDataDir(const Config& config) {
 // otherwise the operator provides TELEMEET_MASTER_KEY or the key file.
 Result<crypto::KeyRing> LoadKeys(const Config& config) {
   const char* env = std::getenv("TELEMEET_MASTER_KEY");
-  std::string env_value = env != nullptr ? env : "";
   std::filesystem::path file = config.MasterKeyFile();
-  if (env_value.empty() && !std::filesystem::exists(file)) {
-    if (!config.sandbox()) {
-      return Fail(ErrorCode::kFailedPrecondition,
-                  "no master key: set TELEMEET_MASTER_KEY, or create " + file.string() +
-                      " (mode 0600) with a base64url 32-byte key",
-                  "security.master_key_file");
-    }
+  if ((env == nullptr || *env == '\0') && !std::filesystem::exists(file) && config.sandbox()) {
     if (auto s = crypto::GenerateKeyFile(file); !s) return std::unexpected(s.error());
   }
-  return crypto::LoadMasterKey(env_value, file);
+  return LoadKeyRing(config);
 }
 
 // Fails start-up: logged and printed with the same message; exit code 1.
@@ -93,6 +87,19 @@ int StartupFailed(obs::Logger& log, const Error& error) {
 }
 
 }  // namespace
+
+Result<crypto::KeyRing> LoadKeyRing(const Config& config) {
+  const char* env = std::getenv("TELEMEET_MASTER_KEY");
+  std::string env_value = env != nullptr ? env : "";
+  std::filesystem::path file = config.MasterKeyFile();
+  if (env_value.empty() && !std::filesystem::exists(file)) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "no master key: set TELEMEET_MASTER_KEY, or create " + file.string() +
+                    " (mode 0600) with a base64url 32-byte key",
+                "security.master_key_file");
+  }
+  return crypto::LoadMasterKey(env_value, file);
+}
 
 Result<std::unique_ptr<store::Store>> OpenConfiguredStore(const Config& config, bool migrate) {
   auto opened = store::OpenStore(config.StorageUrl(), SystemClock::Instance());
@@ -172,7 +179,41 @@ int RunPurge(const Config& config, bool dry_run, std::ostream& out) {
   return 0;
 }
 
-int RunServe(const Config& configured, const sigset_t& stop_signals) {
+std::string FirstAdminCommand(const Config& config, std::string_view config_file) {
+  std::string cmd = "telemeet users create --role admin --email <you@clinic.example>";
+  std::error_code ec;
+  if (!config_file.empty()) {
+    cmd += " --config " + std::filesystem::absolute(config_file, ec).string();
+  }
+  cmd +=
+      " --data-dir " + std::filesystem::absolute(config.data_dir, ec).lexically_normal().string();
+  return cmd;
+}
+
+std::vector<std::string> StartupWarnings(const Config& config) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const char* env_key = std::getenv("TELEMEET_MASTER_KEY");
+  if (env_key == nullptr || *env_key == '\0') {
+    auto dir = std::filesystem::weakly_canonical(config.data_dir, ec);
+    auto key = std::filesystem::weakly_canonical(config.MasterKeyFile(), ec);
+    auto [d, k] = std::mismatch(dir.begin(), dir.end(), key.begin(), key.end());
+    if (!ec && d == dir.end()) {
+      out.push_back("the master key file " + key.string() +
+                    " lies inside the data dir: a backup of the data dir would hold the key "
+                    "beside the secrets it protects; move it out (security.master_key_file) or "
+                    "use TELEMEET_MASTER_KEY");
+    }
+  }
+  if (!config.smtp.enabled) {
+    out.push_back("email is not sent (no [smtp] configured) but written as .eml files into " +
+                  config.MailDir() +
+                  "; they hold patient details and access-link tokens: configure smtp.*");
+  }
+  return out;
+}
+
+int RunServe(const Config& configured, const sigset_t& stop_signals, std::string_view config_file) {
   obs::Logger& log = obs::Log();
   log.SetLevel(*obs::ParseLevel(configured.log.level));
   Config config = configured;
@@ -191,6 +232,24 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
   if (!sandboxed) return StartupFailed(log, sandboxed.error());
   std::unique_ptr<Sandbox> sandbox;
   std::optional<DemoClinic> demo;
+  if (*sandboxed && !IsLoopbackAddress(config.server.address)) {
+    return StartupFailed(
+        log, Error(ErrorCode::kFailedPrecondition,
+                   "sandbox mode listens on loopback only, and server.address is " +
+                       config.server.address +
+                       ": the sandbox's demo sign-ins and API key are for this machine alone. "
+                       "Use --address 127.0.0.1, or configure real Google credentials "
+                       "(google.client_id and google.client_secret) to serve other machines",
+                   "server.address"));
+  }
+  if (!*sandboxed) {
+    // Leaving the sandbox: the demo clinic's sign-ins and key die when real credentials arrive.
+    if (auto retired = RetireDemoClinic(store, config.data_dir); !retired) {
+      return StartupFailed(log, retired.error());
+    }
+  }
+  auto has_admin = store.Read([](store::Tx& tx) { return api::HasActiveAdmin(tx); });
+  if (!has_admin) return StartupFailed(log, has_admin.error());
   if (*sandboxed) {
     auto started = StartSandbox();
     if (!started) return StartupFailed(log, started.error());
@@ -347,7 +406,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
                              if (!v) return std::unexpected(v.error());
                              return Ok();
                            }}});
-  const web::WebOptions web_options{.sandbox = sandbox != nullptr};
+  const std::string first_admin = FirstAdminCommand(config, config_file);
+  const web::WebOptions web_options{.sandbox = sandbox != nullptr,
+                                    .first_admin_command = first_admin};
   api::ApiDeps api_deps{.store = store,
                         .clock = clock,
                         .oauth = &oauth,
@@ -402,18 +463,37 @@ int RunServe(const Config& configured, const sigset_t& stop_signals) {
     std::cout << "  Email: not sent (no [smtp] configured); each email is written to "
               << config.MailDir() << "/ as an .eml file\n";
   }
+  if (!sandbox) {
+    for (const std::string& warning : StartupWarnings(config)) {
+      log.Warn(warning);
+      std::cout << "  Warning: " << warning << "\n";
+    }
+  }
   if (sandbox) {
     std::cout << "  Sandbox: Google is emulated at " << sandbox->base_url()
               << " (no Google credentials configured)\n";
     for (const auto& a : SandboxAccounts()) {
       std::cout << "    demo Google account: " << a.email << " (" << a.name << ")\n";
     }
+    if (demo->retired) {
+      std::cout << "    demo clinic: retired (real Google credentials were used with this data; "
+                   "its sign-ins and API key stay disabled)\n";
+    }
     for (const auto& who : demo->sign_ins) {
       std::cout << "    demo sign-in (" << who.role << "): " << who.email << " / " << who.password
                 << "\n";
     }
     // The key itself stays in its 0600 file, out of terminals and captured output.
-    std::cout << "    demo API key (read/write): in " << config.data_dir << "/sandbox-api-key\n";
+    if (!demo->retired) {
+      std::cout << "    demo API key (read/write): in " << demo->api_key_file << "\n";
+    }
+  }
+  if (!*has_admin && (!demo || demo->retired)) {
+    log.Warn("no administrator yet", {{"create_with", first_admin}});
+    std::cout << "  No administrator yet. Create the first one with:\n"
+              << "    " << first_admin << "\n"
+              << "  (with the same TELEMEET_* environment serve has; the password is read from "
+                 "standard input)\n";
   }
   std::cout << "Press Ctrl-C to stop." << std::endl;
 

@@ -59,6 +59,25 @@ std::string RedactTarget(std::string_view target) {
   return std::string(target.substr(0, q + 1)) + RedactForm(target.substr(q + 1));
 }
 
+std::string RedactUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t authority = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t path = url.find_first_of("/?#", authority);
+  std::string_view host_part = url.substr(authority, path - authority);
+  std::string out(url.substr(0, authority));
+  // The userinfo ends at the last '@' of the authority (a password may hold an unescaped '@').
+  const size_t at = host_part.rfind('@');
+  const size_t colon = at == std::string_view::npos ? at : host_part.substr(0, at).find(':');
+  if (colon != std::string_view::npos) {
+    out += std::string(host_part.substr(0, colon + 1)) + std::string(kRedacted) +
+           std::string(host_part.substr(at));
+  } else {
+    out += host_part;
+  }
+  if (path != std::string_view::npos) out += RedactTarget(url.substr(path));
+  return out;
+}
+
 nlohmann::json RedactJson(const nlohmann::json& value) {
   if (value.is_object()) {
     nlohmann::json out = nlohmann::json::object();

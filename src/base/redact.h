@@ -29,6 +29,11 @@ std::string RedactForm(std::string_view form);
 // A request target ("/cb?code=4/x&state=y") with its query redacted.
 std::string RedactTarget(std::string_view target);
 
+// A URL with the password of its userinfo and its secret query values replaced:
+// "postgres://app:pw@db/telemeet?sslpassword=x" -> "postgres://app:[REDACTED]@db/telemeet?
+// sslpassword=[REDACTED]". A URL without them comes back unchanged.
+std::string RedactUrl(std::string_view url);
+
 // A JSON value with every secret member replaced, at any depth.
 nlohmann::json RedactJson(const nlohmann::json& value);
 

@@ -15,6 +15,18 @@ TEST(RedactTest, FormAndTargetHideSecretsOnly) {
   EXPECT_EQ(RedactTarget("/healthz"), "/healthz");
 }
 
+TEST(RedactTest, UrlHidesItsPasswordAndSecretParameters) {
+  EXPECT_EQ(RedactUrl("postgres://app:s3cr%40t@db.internal:5432/telemeet"),
+            "postgres://app:[REDACTED]@db.internal:5432/telemeet");
+  EXPECT_EQ(RedactUrl("postgresql://app:p@ss@db/tm?sslmode=require&password=x"),
+            "postgresql://app:[REDACTED]@db/tm?sslmode=require&password=[REDACTED]");
+  EXPECT_EQ(RedactUrl("postgres://app@db/tm"), "postgres://app@db/tm");
+  EXPECT_EQ(RedactUrl("postgres://db/tm?user=app"), "postgres://db/tm?user=app");
+  EXPECT_EQ(RedactUrl("sqlite:/var/lib/telemeet/telemeet.db"),
+            "sqlite:/var/lib/telemeet/telemeet.db");
+  EXPECT_EQ(RedactUrl("postgres://app:pw@db"), "postgres://app:[REDACTED]@db");
+}
+
 TEST(RedactTest, HeadersKeepTheSchemeOnly) {
   EXPECT_EQ(RedactHeader("Authorization", "Bearer ya29.secret"), "Bearer [REDACTED]");
   EXPECT_EQ(RedactHeader("cookie", "sid=1"), "[REDACTED]");

@@ -1,9 +1,11 @@
 #include "web/web.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
 
+#include "api/accounts.h"
 #include "api/auth.h"
 #include "base/strings.h"
 #include "core/ics.h"
@@ -51,6 +53,8 @@ net::Response NotFound() {
 
 // The pages, rendered once at start-up, by URL path.
 using PageMap = std::map<std::string, Asset, std::less<>>;
+// The key of /signin's variant with the first-admin notice (not a URL path).
+constexpr std::string_view kSetupSignInPage = "signin:setup";
 
 std::shared_ptr<const PageMap> RenderPages(const WebOptions& options) {
   static constexpr std::pair<std::string_view, std::string_view> kPages[] = {
@@ -60,13 +64,27 @@ std::shared_ptr<const PageMap> RenderPages(const WebOptions& options) {
       {"/p", "patient.html"},
   };
   auto pages = std::make_shared<PageMap>();
+  const PageField no_notice[] = {{"setup_notice", ""}};
   for (const auto& [path, file] : kPages) {
     const Asset* source = FindAsset(file);
     // The page list and the embedded files come from the same source tree.
     if (source == nullptr) std::abort();
     pages->emplace(
         std::string(path),
-        MakeAsset(std::string(file), RenderPage(source->content, options.sandbox ? kBanner : "")));
+        MakeAsset(std::string(file),
+                  RenderPage(source->content, options.sandbox ? kBanner : "", no_notice)));
+  }
+  if (!options.first_admin_command.empty()) {
+    const std::string notice =
+        "<div class=\"status info\" role=\"note\" id=\"setup-notice\"><strong>No administrator "
+        "yet.</strong> Nobody can sign in until one exists. On the server, create the first "
+        "with:<pre><code>" +
+        HtmlEscape(options.first_admin_command) + "</code></pre></div>";
+    const PageField with_notice[] = {{"setup_notice", notice}};
+    pages->emplace(
+        std::string(kSetupSignInPage),
+        MakeAsset("signin.html", RenderPage(FindAsset("signin.html")->content,
+                                            options.sandbox ? kBanner : "", with_notice)));
   }
   return pages;
 }
@@ -147,11 +165,31 @@ api::PageRenderer BrowserPages(const WebOptions& options) {
 void RegisterWebRoutes(net::Router& router, api::ApiDeps& deps, const WebOptions& options) {
   std::shared_ptr<const PageMap> pages = RenderPages(options);
   for (const auto& [path, page] : *pages) {
+    const bool has_setup_variant = pages->contains(kSetupSignInPage);
+    if (!path.starts_with('/') || (path == "/signin" && has_setup_variant)) continue;
     const Asset* shell = &page;
     router.Get(path, [pages, shell](net::Request& req) {
       // Pages are small shells whose data comes from the API; revalidated on every visit.
       return Send(*shell, req, "no-cache");
     });
+  }
+  if (auto setup = pages->find(kSetupSignInPage); setup != pages->end()) {
+    const Asset* plain = &pages->at("/signin");
+    const Asset* notice = &setup->second;
+    // Whether an admin exists is read until one does (created by the CLI while we run); an
+    // admin never goes away by itself, so the answer is then kept.
+    auto admin_seen = std::make_shared<std::atomic<bool>>(false);
+    router.Get("/signin",
+               [pages, plain, notice, admin_seen, &deps](net::Request& req) {
+                 if (!admin_seen->load(std::memory_order_relaxed)) {
+                   auto has =
+                       deps.store.Read([](store::Tx& tx) { return api::HasActiveAdmin(tx); });
+                   if (has && *has) admin_seen->store(true, std::memory_order_relaxed);
+                   if (!has || !*has) return Send(*notice, req, "no-cache");
+                 }
+                 return Send(*plain, req, "no-cache");
+               },
+               {.offload = true});
   }
 
   router.Get("/assets/{name}", [](net::Request& req) {

@@ -31,6 +31,9 @@ namespace telemeet::web {
 struct WebOptions {
   // Google is the in-process emulator (no Google credentials configured).
   bool sandbox = false;
+  // While no enabled admin exists, /signin says "No administrator yet" and shows this command
+  // (the CLI's, run on the server; nothing on the web creates an admin). Empty: never shown.
+  std::string first_admin_command = {};
 };
 
 // The Content-Security-Policy of every page and asset.

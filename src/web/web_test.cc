@@ -59,6 +59,31 @@ TEST_F(WebTest, SandboxBannerIsRenderedIntoEveryPageOnlyInSandboxMode) {
   }
 }
 
+// While no enabled admin exists, /signin says so and names the command that makes one; once one
+// exists (made by the CLI while the service runs) the plain page is back.
+TEST_F(WebTest, SignInSaysNoAdministratorYetUntilOneExists) {
+  RegisterWebRoutes(env_.router, *env_.deps,
+                    {.first_admin_command = "telemeet users create --email <e> --role admin"});
+  auto admin =
+      env_.store().Read([](store::Tx& tx) { return tx.GetUserByEmail("admin@clinic.example"); });
+  ASSERT_TRUE(admin.has_value());
+  admin->disabled = true;
+  ASSERT_TRUE(env_.store().Transact([&](store::Tx& tx) { return tx.UpdateUser(*admin); }));
+  auto r = Get("/signin");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("No administrator yet"), std::string::npos);
+  EXPECT_NE(r.body.find("telemeet users create --email &lt;e&gt; --role admin"), std::string::npos);
+  EXPECT_EQ(r.body.find("{{"), std::string::npos);
+  ExpectSecure(r);
+
+  admin->disabled = false;
+  ASSERT_TRUE(env_.store().Transact([&](store::Tx& tx) { return tx.UpdateUser(*admin); }));
+  r = Get("/signin");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.find("No administrator yet"), std::string::npos);
+  EXPECT_NE(r.body.find("<form id=\"signin-form\""), std::string::npos);
+}
+
 // The Google connect flow's last page (answered by the API's callback route) looks like the
 // UI's pages: stylesheet, header, a way back, the UI's security headers, the banner in sandbox
 // mode only.

@@ -31,6 +31,7 @@ async function startTelemeet() {
   proc.stderr.on('data', d => { stderr += d; });
   const lines = readline.createInterface({input: proc.stdout});
   const found = {};
+  const signIns = new Map();  // email -> password, from "    demo sign-in (role): email / password"
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('telemeet did not start: ' + stderr)), 30000);
     proc.once('exit', code => reject(new Error(`telemeet exited with ${code}: ${stderr}`)));
@@ -38,6 +39,7 @@ async function startTelemeet() {
       let m;
       if ((m = /is running at (http:\/\/\S+?)\/?$/.exec(line))) found.base = m[1];
       if ((m = /Sandbox: Google is emulated at (http:\/\/\S+?) /.exec(line))) found.google = m[1];
+      if ((m = /demo sign-in \(\w+\): (\S+) \/ (\S+)$/.exec(line))) signIns.set(m[1], m[2]);
       if (line.startsWith('Press Ctrl-C')) {
         clearTimeout(timer);
         resolve();
@@ -72,7 +74,7 @@ async function startTelemeet() {
     await exited;
     fs.rmSync(dir, {recursive: true, force: true});
   }
-  return {base: found.base, google: found.google, apiKey, dataDir, api, emulator, stop};
+  return {base: found.base, google: found.google, apiKey, dataDir, signIns, api, emulator, stop};
 }
 
 async function launchChromium() {

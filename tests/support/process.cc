@@ -118,7 +118,11 @@ std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
     Drain(err_fd_, errors_, std::chrono::milliseconds(0));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  Drain(out_fd_, output_, std::chrono::milliseconds(0));
+  // All that is left in the pipe, not one read's worth: a command's output may be long.
+  for (size_t before = output_.size() + 1; output_.size() != before;) {
+    before = output_.size();
+    Drain(out_fd_, output_, std::chrono::milliseconds(0));
+  }
   return exit_code_;
 }
 
