@@ -944,6 +944,16 @@ TEST_F(ApiTest, WebhookSecretRotationShowsTheNewSecretOnceAndKeepsTheOldOneForTh
   EXPECT_EQ(env_.Call("POST", path + "/rotate_secret", nullptr, no_csrf).status, 403);
   Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
   ExpectError(env_.Call("POST", path + "/rotate_secret", nullptr, ada), 403, "permission_denied");
+  // Each rotation is in the admin audit, without either secret.
+  auto audit = env_.Call("GET", "/api/v1/audit?kind=webhook_endpoint", nullptr, env_.admin);
+  ASSERT_EQ(audit.status, 200);
+  int rotations = 0;
+  const json entries = ApiEnv::J(audit)["data"];
+  for (const auto& e : entries) {
+    rotations += e["action"] == "webhook_endpoint.secret_rotated";
+  }
+  EXPECT_EQ(rotations, 2) << audit.body;
+  EXPECT_EQ(audit.body.find(r["secret"].get<std::string>()), std::string::npos);
 }
 
 TEST(WebhookSignatureTest, VerifiesAndRefusesTamperingAndReplays) {

@@ -627,8 +627,13 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                   std::string secret = "whsec_" + crypto::RandomToken(32);
                   std::string sealed = TM_TRY(c.deps.keys->Seal(secret, WebhookSecretAad(id)));
                   Instant until = c.deps.clock.Now() + grace;
-                  core::WebhookEndpoint out = TM_TRY(c.deps.store.Transact(
-                      [&](store::Tx& tx) { return tx.RotateWebhookSecret(id, sealed, until); }));
+                  core::WebhookEndpoint out = TM_TRY(
+                      c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
+                        auto rotated = TM_TRY(tx.RotateWebhookSecret(id, sealed, until));
+                        TM_TRY(AuditWebhookEndpoint(tx, c.principal,
+                                                    "webhook_endpoint.secret_rotated", rotated, {}));
+                        return rotated;
+                      }));
                   json j = WebhookEndpointJson(out);
                   j["secret"] = secret;  // shown once
                   net::Response resp = net::JsonResponse(200, j);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "api/admin_audit.h"
 #include "api/google_settings.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -96,18 +97,18 @@ Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
   std::string session_hash = c.principal.via_cookie ? SessionHash(c.req) : std::string();
   auto sealed = c.deps.keys->Seal(auth->code_verifier, StateAad(state_hash, session_hash));
   if (!sealed) return std::unexpected(sealed.error());
-  if (!c.principal.via_cookie) {
-    // Whoever completes it, a flow an integrator started is traceable to its key.
-    obs::Log().Info("google connect started",
-                    {{"doctor_id", doctor_id}, {"actor", c.principal.actor}});
-  }
   Instant expires = c.deps.clock.Now() + c.deps.options.oauth_state_ttl;
-  auto put = c.deps.store.Transact([&](store::Tx& tx) {
-    return tx.PutOAuthState({.state_hash = state_hash,
+  auto put = c.deps.store.Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutOAuthState({.state_hash = state_hash,
                              .doctor_id = doctor_id,
                              .sealed_verifier = *sealed,
                              .return_to = return_to,
-                             .expires_at = expires});
+                             .expires_at = expires}));
+    // Whoever completes it, the flow is traceable to who started it: an integrator's flow is
+    // bound to no browser, so its key is what the audit can name.
+    return AuditAdminChange(tx, c.principal, "google_connection", "google.connect_started",
+                            "doctor:" + std::to_string(doctor_id),
+                            {{"bound_to_session", !session_hash.empty()}});
   });
   if (!put) return std::unexpected(put.error());
   return json{{"object", "google_connect"},

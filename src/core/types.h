@@ -207,7 +207,8 @@ struct AuditEntry {
 };
 
 // An administrator's change (M25): settings, Google settings, users, API keys, webhook
-// endpoints. Apart from AuditEntry because those belong to one appointment each.
+// endpoints; and who started a doctor's Google connect flow, and a change of the doctor's Google
+// account. Apart from AuditEntry because those belong to one appointment each.
 struct AdminAuditEntry {
   int64_t id = 0;
   Instant at{};
@@ -217,8 +218,8 @@ struct AdminAuditEntry {
   std::string target;  // what changed: "user:3", "api_key:7", "settings:meetings"
   std::string detail;  // JSON: the field names and new non-secret values; never a secret
 };
-inline constexpr std::array<std::string_view, 5> kAdminAuditKinds = {
-    "settings", "google_settings", "user", "api_key", "webhook_endpoint"};
+inline constexpr std::array<std::string_view, 6> kAdminAuditKinds = {
+    "settings", "google_settings", "user", "api_key", "webhook_endpoint", "google_connection"};
 
 struct ApiKey {
   int64_t id = 0;

@@ -141,6 +141,14 @@ Status NoteAccount(store::Tx& tx, const std::optional<core::GoogleGrant>& previo
     }
   }
   if (!before.empty() && !EqualsIgnoreCase(before, account)) {
+    // Google decided which account the doctor signed in with: no person to name as the actor.
+    TM_TRY(tx.AppendAdminAudit({.actor = "system",
+                                .kind = "google_connection",
+                                .action = "google.account_changed",
+                                .target = "doctor:" + std::to_string(doctor_id),
+                                .detail = nlohmann::json{{"previous_account_email", before},
+                                                         {"account_email", account}}
+                                              .dump()}));
     core::OutboxEvent event;
     event.topic = std::string(kAccountChangedTopic);
     event.doctor_id = doctor_id;

@@ -235,6 +235,24 @@ TEST_F(EdgesTest, ConnectingAnotherGoogleAccountIsAnnounced) {
   EXPECT_EQ(changes(), 0);
   connect(server_.DemoLogin("doctor", 1).email);  // another account for the same doctor
   EXPECT_EQ(changes(), 1);
+  // The admin audit says so, and names the API key that started each flow.
+  auto [as, audit] = server_.Call(*admin, "GET", "/api/v1/audit?kind=google_connection");
+  ASSERT_EQ(as, 200) << audit.dump();
+  int started = 0, changed = 0;
+  for (const auto& e : audit["data"]) {
+    if (e["action"] == "google.connect_started") {
+      ++started;
+      EXPECT_TRUE(e["actor"].get<std::string>().starts_with("api_key:")) << e.dump();
+      EXPECT_EQ(e["target"], "doctor:1");
+    }
+    if (e["action"] == "google.account_changed") {
+      ++changed;
+      EXPECT_EQ(e["detail"]["account_email"], server_.DemoLogin("doctor", 1).email) << e.dump();
+      EXPECT_EQ(e["detail"]["previous_account_email"], server_.DemoLogin("doctor", 0).email);
+    }
+  }
+  EXPECT_EQ(started, 3);
+  EXPECT_EQ(changed, 1);
 }
 
 TEST_F(EdgesTest, MetricsKeepOneSeriesForEveryUnknownMethod) {

@@ -905,7 +905,8 @@
   // ===== Audit of admin changes =====
   const AUDIT_KINDS = [['', 'All changes'], ['settings', 'Settings'],
                        ['google_settings', 'Google settings'], ['user', 'Users'],
-                       ['api_key', 'API keys'], ['webhook_endpoint', 'Webhook endpoints']];
+                       ['api_key', 'API keys'], ['webhook_endpoint', 'Webhook endpoints'],
+                       ['google_connection', 'Google connections']];
   async function showAudit(root, kind) {
     const users = await listAll('/api/v1/users').catch(() => []);
     const who = actor => {
