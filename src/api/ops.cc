@@ -36,7 +36,10 @@ void RegisterOpsRoutes(net::Router& router, const obs::Registry& metrics, OpsOpt
       {.quiet = true, .any_host = true});
   router.Get("/metrics",
              [&metrics, token = std::move(options.metrics_token)](net::Request& req) {
-               bool allowed = IsLoopbackAddress(req.remote_address);
+               // A reverse proxy on this host makes every client look like loopback; what it
+               // forwards carries X-Forwarded-For or Forwarded, and needs the token.
+               bool proxied = req.Header("X-Forwarded-For") || req.Header("Forwarded");
+               bool allowed = IsLoopbackAddress(req.remote_address) && !proxied;
                if (!allowed && !token.empty()) {
                  std::string header = req.Header("Authorization").value_or("");
                  std::string_view auth = Trim(header);

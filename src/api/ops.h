@@ -6,8 +6,9 @@
 //                      {"draining", [&] { return server_running(); }}});
 //
 // All three answer whatever the Host header names (load balancers probe by address). /metrics
-// answers loopback clients, and others only with "Authorization: Bearer <metrics_token>":
-// its series name routes and counts that outsiders need not see. /readyz names a failing
+// answers loopback clients (not when a proxy forwarded the request: X-Forwarded-For or
+// Forwarded), and others only with "Authorization: Bearer <metrics_token>": its series name
+// routes and counts that outsiders need not see. /readyz names a failing
 // check but never its error text (which may hold addresses or database messages); the text
 // goes to the log.
 #pragma once

@@ -8,13 +8,14 @@ namespace telemeet::api {
 namespace {
 
 net::Response Get(net::Router& router, std::string path, std::string remote = "127.0.0.1",
-                  std::string authorization = "") {
+                  std::string authorization = "", std::string forwarded_for = "") {
   net::Request req;
   req.method = "GET";
   req.path = path;
   req.target = path;
   req.remote_address = std::move(remote);
   if (!authorization.empty()) req.headers.Add("Authorization", authorization);
+  if (!forwarded_for.empty()) req.headers.Add("X-Forwarded-For", forwarded_for);
   return router.Dispatch(req);
 }
 
@@ -62,6 +63,8 @@ TEST(OpsTest, MetricsRendersTheRegistryToLoopbackClients) {
   // Nobody else, when no token is configured, whatever they send.
   EXPECT_EQ(Get(router, "/metrics", "203.0.113.7").status, 403);
   EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer ").status, 403);
+  // A reverse proxy on this host: the client is whoever it forwards for.
+  EXPECT_EQ(Get(router, "/metrics", "127.0.0.1", "", "203.0.113.7").status, 403);
 }
 
 TEST(OpsTest, MetricsAnswerOthersOnlyWithTheToken) {
@@ -72,6 +75,9 @@ TEST(OpsTest, MetricsAnswerOthersOnlyWithTheToken) {
   EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer wrong-token-0123456789").status, 403);
   EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer scrape-token-0123456789").status, 200);
   EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "bearer scrape-token-0123456789").status, 200);
+  EXPECT_EQ(
+      Get(router, "/metrics", "127.0.0.1", "Bearer scrape-token-0123456789", "203.0.113.7").status,
+      200);
 }
 
 }  // namespace
