@@ -212,6 +212,20 @@ std::optional<std::string> CookieValue(const net::Request& req, std::string_view
   return std::nullopt;
 }
 
+std::string ClientAddress(const net::Request& req) {
+  std::string_view peer = req.remote_address;
+  bool local = peer == "::1" || peer.starts_with("127.") || peer.starts_with("::ffff:127.");
+  auto forwarded = req.Header("X-Forwarded-For");
+  if (!local || !forwarded) return req.remote_address;
+  std::string_view last = *forwarded;
+  if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
+    last = last.substr(comma + 1);
+  }
+  last = Trim(last);
+  if (last.empty() || last.size() > 64) return req.remote_address;
+  return std::string(last);
+}
+
 Result<Principal> Authenticate(const net::Request& req, ApiDeps& deps) {
   if (auto auth = req.Header("Authorization")) {
     std::string_view v = Trim(*auth);

@@ -118,6 +118,11 @@ std::optional<ParsedKey> ParseApiKey(std::string_view bearer);
 // The value of cookie `name` in a Cookie header, or nullopt.
 std::optional<std::string> CookieValue(const net::Request& req, std::string_view name);
 
+// The client's address for throttling: the peer, or, when the peer is a proxy on this host
+// (loopback) that added X-Forwarded-For, the address that proxy saw (the header's last entry:
+// entries before it come from the client and prove nothing).
+std::string ClientAddress(const net::Request& req);
+
 // Resolves the request's credentials. kUnauthenticated when there are none, when a key is
 // unknown, malformed, wrong or revoked, or when the session is unknown, expired or its user
 // disabled. Writes last_used_at of an API key at most every api_key_touch_interval.

@@ -69,14 +69,17 @@ LoginThrottle::Attempt LoginThrottle::Begin(std::string_view address, std::strin
   a.account_key = !device_cookie.empty() && ValidDevice(device_cookie, email, &nonce)
                       ? "device:" + nonce
                       : "account:" + std::string(email);
+  const bool known_device = a.account_key.starts_with("device:");
   std::lock_guard lock(mu_);
-  // The address first: one source spraying many accounts is stopped whatever the accounts.
+  // The address first: one source spraying many accounts is stopped whatever the accounts. Not
+  // the owner's browser: behind a NAT or a proxy an attacker may share its address.
   auto at = addresses_.find(a.address_key);
   if (at != addresses_.end() && now - at->second.first >= options_.window) {
     addresses_.erase(at);
     at = addresses_.end();
   }
-  if (at != addresses_.end() && at->second.failures >= options_.address_failures) {
+  if (!known_device && at != addresses_.end() &&
+      at->second.failures >= options_.address_failures) {
     a.by_address = true;
     a.retry_after = Until(at->second.first + options_.window, now);
     return a;

@@ -13,8 +13,9 @@
 //   - per account: after `free_failures` failures in a row, each further attempt must wait a
 //     delay that doubles from `first_delay` up to `max_delay`: growing delays, never a lockout;
 //   - a browser that signed in to the account before carries a device cookie (DeviceCookie)
-//     and is counted on its own, not on the account: an attacker hammering an account from
-//     elsewhere keeps it in delay for strangers, never for its owner's browser;
+//     and is counted on its own, not on the account nor its address: an attacker hammering an
+//     account, or sharing the owner's address (a NAT, a proxy), keeps strangers waiting, never
+//     the owner's browser;
 //   - each attempt is counted in Begin, before the password is checked, so guesses sent in
 //     parallel cannot slip through together; Succeeded takes the count back.
 // Nothing here is stored: an unauthenticated caller can add no row. Memory is bounded by

@@ -69,6 +69,15 @@ TEST_F(LoginThrottleTest, OneAddressIsStoppedWhateverTheAccounts) {
   EXPECT_TRUE(throttle_.Begin("203.0.113.9", "fresh@clinic.example", "", now_).allowed);
 }
 
+TEST_F(LoginThrottleTest, TheOwnersBrowserIsNotStoppedByItsSharedAddress) {
+  std::string device = throttle_.DeviceCookie("admin@clinic.example");
+  // Everyone behind one proxy address: an attacker's failures stop strangers there ...
+  for (int i = 0; i < 20; ++i) Guess("127.0.0.1", "user" + std::to_string(i) + "@x.example");
+  EXPECT_FALSE(throttle_.Begin("127.0.0.1", "admin@clinic.example", "", now_).allowed);
+  // ... but not the browser that signed in to the account before.
+  EXPECT_TRUE(throttle_.Begin("127.0.0.1", "admin@clinic.example", device, now_).allowed);
+}
+
 TEST_F(LoginThrottleTest, ASuccessClearsTheAccountAndTakesBackItsOwnCount) {
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(Guess("10.0.0.1"));
   auto a = throttle_.Begin("10.0.0.1", "admin@clinic.example", "", now_);
