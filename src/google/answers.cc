@@ -133,7 +133,10 @@ GoogleResult<Channel> ParseChannel(std::string_view body) {
              .resource_uri = Str(*v, "resourceUri"),
              .expiration = std::nullopt};
   if (ch.resource_id.empty()) return GFail(ErrorKind::kBadResponse, "watch without resourceId");
-  if (auto ms = Int(*v, "expiration")) {
+  // Milliseconds since 1970. One past year 9999 would overflow Instant's microseconds: such a
+  // value is treated as absent (the caller then assumes the TTL it asked for).
+  constexpr int64_t kMaxMillis = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  if (auto ms = Int(*v, "expiration"); ms && *ms > 0 && *ms <= kMaxMillis) {
     ch.expiration = Instant(std::chrono::milliseconds(*ms));
   }
   return ch;
@@ -161,8 +164,12 @@ GoogleResult<TokenGrant> ParseTokenAnswer(std::string_view body, Instant now) {
   }
   grant.refresh_token = Str(v, "refresh_token");
   grant.id_token = Str(v, "id_token");
-  // Google always sends expires_in; an hour is its documented lifetime if it ever does not.
-  const int64_t expires_in = Int(v, "expires_in").value_or(3600);
+  // Google always sends expires_in, an hour or less. One that is absent, not a number, not
+  // positive or above a day counts as the documented hour: a negative one would make every call
+  // refresh, a huge one would overflow the instant (a token that dies sooner is refreshed on its
+  // first 401 anyway).
+  int64_t expires_in = Int(v, "expires_in").value_or(3600);
+  if (expires_in <= 0 || expires_in > 86'400) expires_in = 3600;
   grant.expires_at = now + std::chrono::seconds(expires_in);
   grant.scopes = SplitScopes(Str(v, "scope"));
   return grant;
