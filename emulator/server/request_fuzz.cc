@@ -43,6 +43,19 @@ struct Credentials {
   std::string pending_id;
 };
 
+// A timed event with a Meet conference and a weekly all-day series (ids as in the seeds).
+constexpr std::string_view kFixtureEvents[] = {
+    R"({"id":"tm0123456789abcdef","summary":"Consultation",)"
+    R"("start":{"dateTime":"2026-06-02T09:00:00+02:00","timeZone":"Europe/Berlin"},)"
+    R"("end":{"dateTime":"2026-06-02T09:30:00+02:00","timeZone":"Europe/Berlin"},)"
+    R"("attendees":[{"email":"patient@example.org"}],)"
+    R"("extendedProperties":{"private":{"telemeet_appointment":"42"}},)"
+    R"("conferenceData":{"createRequest":{"requestId":"appt-42-1",)"
+    R"("conferenceSolutionKey":{"type":"hangoutsMeet"}}}})",
+    R"({"id":"tm0123456789abcdeg","start":{"date":"2026-06-05"},"end":{"date":"2026-06-06"},)"
+    R"("recurrence":["RRULE:FREQ=WEEKLY;COUNT=4"]})",
+};
+
 AuthorizationRequest ConsentRequest() {
   AuthorizationRequest r;
   r.client_id = std::string(kFuzzClientId);
@@ -56,6 +69,18 @@ AuthorizationRequest ConsentRequest() {
   r.code_challenge = std::string(kFuzzCodeVerifier);
   r.code_challenge_method = "plain";
   return r;
+}
+
+// Runs the matched handler itself, not through Router::Dispatch, whose catch-all would turn an
+// escaping exception into a quiet 500: here it ends the run and libFuzzer reports it.
+net::Response Run(Emulator& e, net::Request& req) {
+  const net::Router& router =
+      req.path.starts_with("/calendar/v3") || req.path.starts_with("/_emulator/calendars")
+          ? e.calendar_router
+          : e.oauth_router;
+  net::Router::Match match = router.Find(req);
+  if (match.handler == nullptr) return match.error;
+  return (*match.handler)(req);
 }
 
 // Forgets the previous input's calendars, events, grants and tokens, so that each input runs
@@ -82,6 +107,15 @@ Credentials Reset(Emulator& e) {
   c.refresh_token = tokens->refresh_token;
   c.code = e.oauth.IssueCode(ConsentRequest(), account);
   c.pending_id = e.oauth.StartPending(ConsentRequest());
+  // The events the seeds get, patch, update and delete, so that their mutations reach the
+  // event parsing and merging rather than a 404.
+  for (std::string_view event : kFixtureEvents) {
+    net::Request insert = net::RequestOf(net::SplitHttpText(
+        "POST /calendar/v3/calendars/primary/events?conferenceDataVersion=1 HTTP/1.1\r\n"
+        "Authorization: Bearer " +
+        c.access_token + "\r\nContent-Type: application/json\r\n\r\n" + std::string(event)));
+    Check(Run(e, insert).status == 200);
+  }
   return c;
 }
 
@@ -95,18 +129,6 @@ void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
 void Substitute(std::string& s, std::string_view placeholder, std::string_view live) {
   ReplaceAll(s, placeholder, live);
   ReplaceAll(s, UrlEncode(placeholder), UrlEncode(live));
-}
-
-// Runs the matched handler itself, not through Router::Dispatch, whose catch-all would turn an
-// escaping exception into a quiet 500: here it ends the run and libFuzzer reports it.
-net::Response Run(Emulator& e, net::Request& req) {
-  const net::Router& router =
-      req.path.starts_with("/calendar/v3") || req.path.starts_with("/_emulator/calendars")
-          ? e.calendar_router
-          : e.oauth_router;
-  net::Router::Match match = router.Find(req);
-  if (match.handler == nullptr) return match.error;
-  return (*match.handler)(req);
 }
 
 void CheckAnswer(const net::Response& r) {
