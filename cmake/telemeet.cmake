@@ -54,3 +54,30 @@ function(telemeet_test name)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 30
                        PROPERTIES LABELS "${ARG_LABELS}" ${ARG_PROPERTIES})
 endfunction()
+
+# A libFuzzer target (clang only; the `fuzz` preset turns TELEMEET_FUZZERS on). SOURCES are the
+# code under test and its harness, compiled with libFuzzer's coverage instrumentation
+# (fuzzer-no-link) and linked alone, not the layers' libraries whole, so that each fuzzer
+# builds in seconds in CI; the link proves the list complete. The sources every fuzzer needs
+# (errors, strings, HTTP types, JSON, net/testing/http_text) are telemeet_fuzz_common's, built
+# once. MAIN holds LLVMFuzzerTestOneInput and links libFuzzer. The `fuzzers` target builds all.
+if(TELEMEET_FUZZERS)
+  add_custom_target(fuzzers)
+endif()
+function(telemeet_fuzzer name)
+  if(NOT TELEMEET_FUZZERS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "MAIN" "SOURCES;LIBS" ${ARGN})
+  add_library(${name}_code STATIC ${ARG_SOURCES})
+  target_link_libraries(${name}_code PUBLIC telemeet_options telemeet_fuzz_common ${ARG_LIBS})
+  # -Wno-deprecated-declarations: libstdc++ 12's std::stable_sort calls get_temporary_buffer,
+  # which clang 19 flags under C++23.
+  target_compile_options(${name}_code PRIVATE -fsanitize=fuzzer-no-link
+                                              -Wno-deprecated-declarations)
+  add_executable(${name} ${ARG_MAIN})
+  target_link_libraries(${name} PRIVATE telemeet_options ${name}_code)
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(fuzzers ${name})
+endfunction()

@@ -152,7 +152,8 @@ Response CalendarService::State::StopChannel(Request& req, const Principal& who,
   }
   const std::string id = (*body)["id"];
   auto it = channels.find(who.client_id + "\n" + id);
-  if (it == channels.end() || it->second.resource_id != (*body)["resourceId"] ||
+  if (it == channels.end() ||
+      it->second.resource_id != (*body)["resourceId"].get_ref<const std::string&>() ||
       it->second.owner != who.email) {
     return ApiError(
         404, {.reason = "notFound",

@@ -9,9 +9,9 @@
 //   }
 //
 // Two drivers. body_fuzz_test.cc runs deterministic mutations under g++ in every test run.
-// body_fuzz_main.cc is the libFuzzer entry: `scripts/fuzz.sh [seconds]` (CI runs it for 60 s)
-// builds it with clang 19 (the `fuzz` preset: ASan + UBSan, only the sources body parsing links)
-// and runs it from the seeds in fuzz_corpus/; a crashing input is left in
+// body_fuzz_main.cc is the libFuzzer entry: `scripts/fuzz.sh api_body_fuzzer SECONDS` (CI runs
+// it for 30 s) builds it with clang 19 (the `fuzz` preset: ASan + UBSan, only the sources body
+// parsing links) and runs it from the seeds in fuzz_corpus/; a crashing input is left in
 // build/fuzz/fuzz-artifacts/ and replays with `build/fuzz/src/api/api_body_fuzzer <file>`.
 // Debian's default clang, 14, cannot build it: libstdc++ 12's <expected> needs C++20 concepts
 // at level 202002, which clang 14 does not announce; clang 19 (Debian 12 main) does.

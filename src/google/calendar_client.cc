@@ -31,14 +31,6 @@ std::string WithQuery(std::string path, const KeyValues& query) {
 
 bool Is2xx(int status) { return status >= 200 && status < 300; }
 
-GoogleResult<json> ParseObject(std::string_view body, std::string_view what) {
-  json v = ParseOrDiscard(body);
-  if (!v.is_object()) {
-    return GFail(ErrorKind::kBadResponse, std::string(what) + " answer is not a JSON object");
-  }
-  return v;
-}
-
 bool PropertiesInclude(const std::map<std::string, std::string>& have,
                        const std::map<std::string, std::string>& want) {
   for (const auto& [k, v] : want) {
@@ -331,19 +323,7 @@ GoogleResult<EventPage> CalendarClient::ListEvents(std::string_view doctor,
                            .method = "GET",
                            .target = WithQuery(EventsPath(calendar_id), q)});
   if (!res) return std::unexpected(res.error());
-  GoogleResult<json> v = ParseObject(res->body, "events.list");
-  if (!v) return std::unexpected(v.error());
-  EventPage page;
-  page.next_page_token = Str(*v, "nextPageToken");
-  page.next_sync_token = Str(*v, "nextSyncToken");
-  if (const json* items = Arr(*v, "items")) {
-    for (const json& item : *items) {
-      GoogleResult<Event> e = EventFromJson(item);
-      if (!e) return std::unexpected(e.error());
-      page.items.push_back(std::move(*e));
-    }
-  }
-  return page;
+  return ParseEventPage(res->body);
 }
 
 GoogleResult<EventPage> CalendarClient::ListAllEvents(std::string_view doctor,
@@ -379,22 +359,7 @@ GoogleResult<std::map<std::string, CalendarBusy>> CalendarClient::FreeBusy(
                                                         .target = std::string(kApi) + "/freeBusy",
                                                         .body = std::move(body)});
   if (!res) return std::unexpected(res.error());
-  GoogleResult<json> v = ParseObject(res->body, "freeBusy");
-  if (!v) return std::unexpected(v.error());
-  std::map<std::string, CalendarBusy> out;
-  if (const json* calendars = Obj(*v, "calendars")) {
-    for (auto it = calendars->begin(); it != calendars->end(); ++it) {
-      CalendarBusy cb;
-      if (const json* busy = Arr(*it, "busy")) {
-        for (const json& b : *busy) cb.busy.push_back({Str(b, "start"), Str(b, "end")});
-      }
-      if (const json* errors = Arr(*it, "errors")) {
-        for (const json& e : *errors) cb.errors.push_back(Str(e, "reason"));
-      }
-      out.emplace(it.key(), std::move(cb));
-    }
-  }
-  return out;
+  return ParseFreeBusy(res->body);
 }
 
 GoogleResult<Channel> CalendarClient::WatchEvents(std::string_view doctor,
@@ -412,17 +377,7 @@ GoogleResult<Channel> CalendarClient::WatchEvents(std::string_view doctor,
                            .target = EventsPath(calendar_id) + "/watch",
                            .body = std::move(body)});
   if (!res) return std::unexpected(res.error());
-  GoogleResult<json> v = ParseObject(res->body, "events.watch");
-  if (!v) return std::unexpected(v.error());
-  Channel ch{.id = Str(*v, "id"),
-             .resource_id = Str(*v, "resourceId"),
-             .resource_uri = Str(*v, "resourceUri"),
-             .expiration = std::nullopt};
-  if (ch.resource_id.empty()) return GFail(ErrorKind::kBadResponse, "watch without resourceId");
-  if (auto ms = Int(*v, "expiration")) {
-    ch.expiration = Instant(std::chrono::milliseconds(*ms));
-  }
-  return ch;
+  return ParseChannel(res->body);
 }
 
 GoogleStatus CalendarClient::StopChannel(std::string_view doctor, std::string_view channel_id,
@@ -435,17 +390,6 @@ GoogleStatus CalendarClient::StopChannel(std::string_view doctor, std::string_vi
   if (!res && res.error().kind() != ErrorKind::kNotFound) return std::unexpected(res.error());
   return {};
 }
-
-namespace {
-GoogleResult<CalendarInfo> ParseCalendarInfo(std::string_view body) {
-  json v = ParseOrDiscard(body);
-  if (!v.is_object() || Str(v, "id").empty()) {
-    return GFail(ErrorKind::kBadResponse, "calendars.get answer has no id");
-  }
-  return CalendarInfo{
-      .id = Str(v, "id"), .summary = Str(v, "summary"), .time_zone = Str(v, "timeZone")};
-}
-}  // namespace
 
 GoogleResult<CalendarInfo> CalendarClient::PrimaryCalendar(std::string_view doctor) {
   GoogleResult<HttpResponse> res =

@@ -259,4 +259,11 @@ std::string EncodeBatch(const std::vector<BatchPart>& parts, std::string_view bo
 GoogleResult<std::vector<HttpResponse>> DecodeBatch(std::string_view content_type,
                                                     std::string_view body);
 
+// The calendar calls' success answers as typed values, kBadResponse when a body is not that
+// answer's shape (the clients call them after a 2xx; answers.cc, like the batch codec).
+GoogleResult<EventPage> ParseEventPage(std::string_view body);  // any bad item fails the page
+GoogleResult<std::map<std::string, CalendarBusy>> ParseFreeBusy(std::string_view body);
+GoogleResult<Channel> ParseChannel(std::string_view body);  // kBadResponse without resourceId
+GoogleResult<CalendarInfo> ParseCalendarInfo(std::string_view body);  // ... without an id
+
 }  // namespace telemeet::google

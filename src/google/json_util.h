@@ -4,7 +4,9 @@
 //   const json* cd = Obj(event, "conferenceData");
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -39,20 +41,24 @@ inline bool Bool(const nlohmann::json& o, const char* key, bool fallback = false
   return it != o.end() && it->is_boolean() ? it->get<bool>() : fallback;
 }
 
-// An integer sent as a number or as a decimal string (Google's int64 fields).
+// An integer sent as a number or as a decimal string (Google's int64 fields); nullopt when it
+// is neither or does not fit an int64 (a 19-digit string can overflow it).
 inline std::optional<int64_t> Int(const nlohmann::json& o, const char* key) {
   if (!o.is_object()) return std::nullopt;
   auto it = o.find(key);
   if (it == o.end()) return std::nullopt;
+  if (it->is_number_unsigned()) {
+    const uint64_t v = it->get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(v);
+  }
   if (it->is_number_integer()) return it->get<int64_t>();
   if (it->is_string()) {
     const std::string& s = it->get_ref<const std::string&>();
-    if (s.empty() || s.size() > 19) return std::nullopt;
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
     int64_t v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + (c - '0');
-    }
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
     return v;
   }
   return std::nullopt;

@@ -135,30 +135,18 @@ GoogleResult<TokenGrant> OAuthClient::TokenCall(const OAuthConfig& config,
                                                 std::string_view previous_refresh_token) {
   GoogleResult<HttpResponse> res = Post(config, operation, config.token_url, form, idempotent);
   if (!res) return std::unexpected(res.error());
-  json v = ParseOrDiscard(res->body);
-  if (!v.is_object() || Str(v, "access_token").empty()) {
-    return GFail(ErrorKind::kBadResponse, "token answer has no access_token", res->status);
-  }
-  TokenGrant grant;
-  grant.access_token = Str(v, "access_token");
-  grant.token_type = Str(v, "token_type");
-  if (!grant.token_type.empty() && !EqualsIgnoreCase(grant.token_type, "Bearer")) {
-    return GFail(ErrorKind::kBadResponse, "token_type is not Bearer", res->status);
-  }
-  grant.refresh_token = Str(v, "refresh_token");
-  if (grant.refresh_token.empty()) grant.refresh_token = std::string(previous_refresh_token);
-  grant.id_token = Str(v, "id_token");
-  // Google always sends expires_in; an hour is its documented lifetime if it ever does not.
-  const int64_t expires_in = Int(v, "expires_in").value_or(3600);
-  grant.expires_at = deps_.clock.Now() + std::chrono::seconds(expires_in);
-  grant.scopes = SplitScopes(Str(v, "scope"));
+  GoogleResult<TokenGrant> grant = ParseTokenAnswer(res->body, deps_.clock.Now());
+  if (!grant) return GFail(grant.error().kind(), grant.error().message(), res->status);
+  if (grant->refresh_token.empty()) grant->refresh_token = std::string(previous_refresh_token);
   const std::vector<std::string> required = RequiredCalendarScopes(config);
   const bool granted = std::any_of(required.begin(), required.end(),
-                                   [&](const std::string& s) { return grant.HasScope(s); });
+                                   [&](const std::string& s) { return grant->HasScope(s); });
   if (!granted) {
+    std::string have;
+    for (const std::string& s : grant->scopes) have += (have.empty() ? "" : " ") + s;
     return GFail(ErrorKind::kScopeNotGranted,
                  "Google Calendar access was not granted (granted: " +
-                     (grant.scopes.empty() ? std::string("none") : Str(v, "scope")) +
+                     (have.empty() ? std::string("none") : have) +
                      "); reconnect and keep the calendar box ticked",
                  res->status);
   }

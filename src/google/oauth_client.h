@@ -81,6 +81,11 @@ struct TokenGrant {
   bool HasScope(std::string_view scope) const;
 };
 
+// A token endpoint's success answer (code exchange or refresh) as a grant expiring relative to
+// `now`: kBadResponse without an access_token or with a token_type other than Bearer. Which
+// scopes must be granted, and which refresh token to keep, are the client's to decide.
+GoogleResult<TokenGrant> ParseTokenAnswer(std::string_view body, Instant now);
+
 // The OAuth client secret at rest (the settings table) is sealed like refresh tokens:
 // XChaCha20-Poly1305 under the key ring, bound to this AAD (its setting's name).
 inline constexpr std::string_view kClientSecretAad = "setting:google.client_secret";

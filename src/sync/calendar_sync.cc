@@ -10,6 +10,7 @@
 #include "core/time.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
+#include "google/push.h"
 #include "obs/log.h"
 
 namespace telemeet::sync {
@@ -98,21 +99,21 @@ bool SameText(std::string_view a, std::string_view b) {
 }  // namespace
 
 net::Response CalendarSync::HandlePush(const net::Request& request) {
-  auto channel = request.Header("X-Goog-Channel-ID");
-  auto state = request.Header("X-Goog-Resource-State");
-  if (!channel || !state) return net::Response::Empty(400);
-  const std::string token = request.Header("X-Goog-Channel-Token").value_or("");
-  auto sync = store_.Read([&](store::Tx& tx) { return tx.GetCalendarSyncByChannel(*channel); });
+  Result<google::PushNotification> push = google::ParsePushNotification(request.headers);
+  if (!push) return net::Response::Empty(400);
+  const std::string& channel = push->channel_id;
+  auto sync = store_.Read([&](store::Tx& tx) { return tx.GetCalendarSyncByChannel(channel); });
   if (!sync) {
     if (sync.error().code() == ErrorCode::kNotFound) return net::Response::Empty(204);
     obs::Log().Warn("push notification not handled", {{"error", sync.error().ToString()}});
     return net::Response::Empty(503);
   }
-  if (!SameText(token, sync->channel_token)) {
-    obs::Log().Warn("push notification with a wrong channel token", {{"channel", *channel}});
+  if (!SameText(push->token, sync->channel_token)) {
+    obs::Log().Warn("push notification with a wrong channel token", {{"channel", channel}});
     return net::Response::Empty(204);
   }
-  if (*state == "sync") return net::Response::Empty(204);  // the channel is open; no change yet
+  // "sync": the channel is open; nothing changed yet.
+  if (push->state == google::ResourceState::kSync) return net::Response::Empty(204);
   const Instant now = clock_.Now();
   auto due =
       store_.Transact([&](store::Tx& tx) { return EnqueueCalendarSync(tx, sync->doctor_id, now); });

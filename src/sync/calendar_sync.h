@@ -90,7 +90,8 @@ class CalendarSync : public JobRunner {
   // The push receiver (POST kPushPath, no body, X-Goog-* headers): a notification on a channel
   // we hold, with its token, makes that doctor's sync due now and calls the on-due hook. It
   // answers 204 to every well-formed notification, ours or not, so probing learns nothing;
-  // 503 when the store is unavailable (Google retries 5xx).
+  // 400 to a malformed one (google::ParsePushNotification's rules); 503 when the store is
+  // unavailable (Google retries 5xx).
   net::Response HandlePush(const net::Request& request);
   // Called after a push made a sync due (e.g. the sync worker's Nudge).
   void SetOnDue(std::function<void()> on_due);

@@ -1111,6 +1111,12 @@ TEST_P(SyncIntegrationTest, PushNotificationsTriggerTheSync) {
   EXPECT_EQ(sync.HandlePush(forged).status, 204);
   forged.headers.Set("X-Goog-Channel-ID", "unknown");
   EXPECT_EQ(sync.HandlePush(forged).status, 204);
+  // A malformed one is refused before any lookup (google::ParsePushNotification).
+  forged.headers.Set("X-Goog-Channel-ID", std::string(65, 'c'));
+  EXPECT_EQ(sync.HandlePush(forged).status, 400);
+  forged.headers.Set("X-Goog-Channel-ID", state->channel_id);
+  forged.headers.Remove("X-Goog-Resource-State");
+  EXPECT_EQ(sync.HandlePush(forged).status, 400);
   auto after =
       store_->Read([&](store::Tx& tx) { return tx.GetJob(CalendarSyncJobKey(clinic_.doctor.id)); });
   ASSERT_TRUE(before.has_value() && after.has_value());
