@@ -96,12 +96,12 @@ admin_api() { curl -fsS -b "$jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: app
 doctor=$(admin_api -d '{"name":"Dr Ada Lovelace","email":"ada@clinic.example","time_zone":"Europe/London"}' \
   "$public/api/v1/doctors" | json 'd["id"]')
 printf '%s\n' "ada's own password" | tm users create --email ada@clinic.example --role doctor --doctor-id "$doctor"
-# The doctor signs in and presses "Connect Google": a flow started from a browser session
-# completes only in that browser, so the callback carries the doctor's cookies.
+# The doctor signs in and presses "Connect Google": a flow started from a browser completes only
+# there, so the callback carries the tm_oauth cookie the start set in the doctor's cookie jar.
 doctor_jar="$dir/doctor-cookies"
 doctor_csrf=$(curl -fsS -c "$doctor_jar" -H 'Content-Type: application/json' \
   -d "{\"email\":\"ada@clinic.example\",\"password\":\"ada's own password\"}" "$public/api/v1/session" | json 'd["csrf_token"]')
-auth_url=$(curl -fsS -b "$doctor_jar" -H "X-CSRF-Token: $doctor_csrf" -X POST \
+auth_url=$(curl -fsS -b "$doctor_jar" -c "$doctor_jar" -H "X-CSRF-Token: $doctor_csrf" -X POST \
   "$public/api/v1/doctors/$doctor/google/connect" | json 'd["authorization_url"]')
 # The doctor's browser: Google's consent (auto-approved here) redirects back to telemeet.
 callback=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$auth_url&login_hint=ada@clinic.example")

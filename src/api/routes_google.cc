@@ -52,21 +52,35 @@ net::Response Page(const ApiDeps& deps, int status, std::string_view title, std:
   return r;
 }
 
-// The verifier is sealed to its state and, for a flow started from a browser session, to that
-// session: only a callback carrying the same session cookie can open it, so a consent link
-// lured out of one browser cannot be completed in another. A flow started with an API key is
-// bound to no session (the integrator hands the link to the doctor).
-std::string StateAad(std::string_view state_hash, std::string_view session_hash) {
+// The verifier is sealed to its state and, for a flow started from a browser session, to a
+// random nonce kept in that browser's tm_oauth cookie: only a callback carrying the cookie can
+// open it, so a consent link lured out of one browser cannot be completed in another. Not the
+// session cookie: it is SameSite=Strict, and a browser does not send it on the navigation from
+// Google back to the callback (another site); tm_oauth is Lax, which a top-level GET carries. A
+// flow started with an API key is bound to no browser (the integrator hands the link on).
+constexpr std::string_view kOAuthCookie = "tm_oauth";
+
+std::string StateAad(std::string_view state_hash, std::string_view nonce_hash) {
   std::string aad = "oauth_state:" + std::string(state_hash) + "/verifier";
-  if (!session_hash.empty()) aad += "/session:" + std::string(session_hash);
+  if (!nonce_hash.empty()) aad += "/browser:" + std::string(nonce_hash);
   return aad;
 }
 
-// The hash of the request's session cookie, or empty.
-std::string SessionHash(const net::Request& req) {
-  auto cookie = CookieValue(req, kSessionCookie);
-  return cookie && !cookie->empty() ? TokenHash(*cookie) : std::string();
+// The Set-Cookie value binding a flow to this browser for as long as the state lives; an empty
+// nonce clears it.
+std::string OAuthCookie(const ApiOptions& options, std::string_view nonce) {
+  std::string c = std::string(kOAuthCookie) + "=" + std::string(nonce) +
+                  "; Path=/oauth/google/callback; HttpOnly; SameSite=Lax; Max-Age=" +
+                  std::to_string(nonce.empty() ? 0 : options.oauth_state_ttl.count());
+  if (options.public_url.starts_with("https://")) c += "; Secure";
+  return c;
 }
+
+// A flow started: the authorization URL, and the cookie to set in a browser that started it.
+struct Started {
+  json body;
+  std::string set_cookie;  // empty for API keys
+};
 
 Status NeedGoogle(ApiDeps& deps) {
   if (deps.oauth == nullptr || deps.keys == nullptr || deps.tokens == nullptr) {
@@ -83,7 +97,7 @@ void FreshGoogleSettings(ApiDeps& deps) {
 
 // Starts a connect flow for the doctor: a random single-use state (stored hashed, expiring,
 // bound to the doctor) and a sealed PKCE verifier. Returns the authorization URL.
-Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
+Result<Started> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
   // Who may comes first: a caller without the right learns nothing about the configuration.
   TM_TRY(AuthorizeDoctor(c.principal, doctor_id));
   TM_TRY(NeedGoogle(c.deps));
@@ -94,8 +108,9 @@ Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
   auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email);
   if (!auth) return std::unexpected(auth.error());
   std::string state_hash = TokenHash(state);
-  std::string session_hash = c.principal.via_cookie ? SessionHash(c.req) : std::string();
-  auto sealed = c.deps.keys->Seal(auth->code_verifier, StateAad(state_hash, session_hash));
+  std::string nonce = c.principal.via_cookie ? crypto::RandomToken(24) : std::string();
+  auto sealed = c.deps.keys->Seal(auth->code_verifier,
+                                  StateAad(state_hash, nonce.empty() ? "" : TokenHash(nonce)));
   if (!sealed) return std::unexpected(sealed.error());
   Instant expires = c.deps.clock.Now() + c.deps.options.oauth_state_ttl;
   auto put = c.deps.store.Transact([&](store::Tx& tx) -> Status {
@@ -108,12 +123,13 @@ Result<json> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
     // bound to no browser, so its key is what the audit can name.
     return AuditAdminChange(tx, c.principal, "google_connection", "google.connect_started",
                             "doctor:" + std::to_string(doctor_id),
-                            {{"bound_to_session", !session_hash.empty()}});
+                            {{"bound_to_browser", !nonce.empty()}});
   });
   if (!put) return std::unexpected(put.error());
-  return json{{"object", "google_connect"},
-              {"authorization_url", auth->url},
-              {"expires_at", TimeJson(expires)}};
+  return Started{json{{"object", "google_connect"},
+                      {"authorization_url", auth->url},
+                      {"expires_at", TimeJson(expires)}},
+                 nonce.empty() ? std::string() : OAuthCookie(c.deps.options, nonce)};
 }
 
 // A path on this site without control characters, or empty. Not "//host" or "/\\host"
@@ -195,11 +211,11 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
                 "The answer from Google carried no authorization code. Please press \"Connect "
                 "Google\" again.");
   }
-  // Bound to the browser session that started it, if one did (StateAad).
-  std::string session_hash = SessionHash(req);
-  Result<std::string> verifier = Fail(ErrorCode::kNotFound, "no session");
-  if (!session_hash.empty()) {
-    verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash, session_hash));
+  // Bound to the browser that started it, if one did (StateAad).
+  std::string nonce = CookieValue(req, kOAuthCookie).value_or("");
+  Result<std::string> verifier = Fail(ErrorCode::kNotFound, "no browser binding");
+  if (!nonce.empty()) {
+    verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash, TokenHash(nonce)));
   }
   if (!verifier) verifier = deps.keys->Open(st->sealed_verifier, StateAad(state_hash, ""));
   if (!verifier) {
@@ -250,13 +266,17 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
     obs::Log().Warn("waking the doctor's work failed", {{"doctor_id", st->doctor_id}});
   }
   NotifyWork(deps);
+  net::Response done;
   if (std::string to = SafeReturnTo(st->return_to); !to.empty()) {
-    return net::Response::Redirect(to, 303);
+    done = net::Response::Redirect(to, 303);
+  } else {
+    done = Page(deps, 200, "Google Calendar is connected",
+                "telemeet is now connected" + (email.empty() ? std::string() : " to " + email) +
+                    ". Your telemedicine appointments will appear in your Google Calendar with "
+                    "a Google Meet link. You can close this page.");
   }
-  return Page(deps, 200, "Google Calendar is connected",
-              "telemeet is now connected" + (email.empty() ? std::string() : " to " + email) +
-                  ". Your telemedicine appointments will appear in your Google Calendar with a "
-                  "Google Meet link. You can close this page.");
+  if (!nonce.empty()) done.headers.Add("Set-Cookie", OAuthCookie(deps.options, ""));
+  return done;
 }
 
 Result<json> GrantStatus(store::Tx& tx, int64_t doctor_id) {
@@ -534,7 +554,9 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                   }
                   auto out = StartConnect(c, *id, return_to);
                   if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(201, *out);
+                  net::Response resp = net::JsonResponse(201, out->body);
+                  if (!out->set_cookie.empty()) resp.headers.Add("Set-Cookie", out->set_cookie);
+                  return resp;
                 }),
          kOffload);
 
@@ -558,7 +580,10 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                auto out =
                    StartConnect(c, doctor_id, SafeReturnTo(c.req.Query("return_to").value_or("")));
                if (!out) return std::unexpected(out.error());
-               return net::Response::Redirect((*out)["authorization_url"].get<std::string>(), 302);
+               net::Response resp = net::Response::Redirect(
+                   out->body["authorization_url"].get<std::string>(), 302);
+               if (!out->set_cookie.empty()) resp.headers.Add("Set-Cookie", out->set_cookie);
+               return resp;
              }),
       kOffload);
 

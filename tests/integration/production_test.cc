@@ -148,8 +148,14 @@ class ProductionTest : public ::testing::Test {
       ADD_FAILURE() << method << " " << path << ": " << res.error().ToString();
       return {0, nullptr};
     }
+    last_headers_ = res->headers;
     return {res->status, json::parse(res->body, nullptr, false)};
   }
+  // "name=value" of a cookie the last Request's answer set, or empty.
+  std::string LastSetCookie(const std::string& name) const {
+    return testing::SandboxServer::SetCookie(last_headers_, name);
+  }
+  net::Headers last_headers_;
   int SignIn(const std::string& email, const std::string& password) {
     return Request("POST", "/api/v1/session", {{"email", email}, {"password", password}}).first;
   }
@@ -495,13 +501,14 @@ TEST_F(ProductionTest, RotateRekeyDropTheOldKeyAndStillConnect) {
   const std::string doctor_path = "/api/v1/doctors/" + std::to_string(doctor["id"].get<int64_t>());
   auto [cs, connect] = Request("POST", doctor_path + "/google/connect", nullptr, "", &*admin);
   ASSERT_EQ(cs, 201) << connect.dump();
+  const std::string oauth_cookie = LastSetCookie("tm_oauth");
   auto consent = http_.Send({.url = connect["authorization_url"].get<std::string>() +
                                     "&login_hint=dr.who@clinic.example"});
   ASSERT_TRUE(consent.has_value());
   ASSERT_EQ(consent->status, 302) << consent->body;
-  // The flow was started from the admin's session: it completes in that browser only.
+  // The flow was started from the admin's browser: it completes there only, with its cookie.
   net::ClientRequest back{.url = *consent->headers.Get("Location")};
-  back.headers.Add("Cookie", admin->cookie);
+  back.headers.Add("Cookie", oauth_cookie);
   auto callback = http_.Send(std::move(back));
   ASSERT_TRUE(callback.has_value());
   auto [ts, tested] = Request("POST", doctor_path + "/google/test", nullptr, "", &*admin);

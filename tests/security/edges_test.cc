@@ -73,7 +73,8 @@ TEST_F(EdgesTest, ReturnToCannotSplitTheCallbacksResponse) {
   ASSERT_TRUE(redirect.has_value());
   ASSERT_EQ(redirect->status, 302) << redirect->body;
   auto landed = server_.FinishConnect(*redirect->headers.Get("Location"),
-                                      server_.DemoLogin("doctor", 1).email, &*doctor);
+                                      server_.DemoLogin("doctor", 1).email,
+                                      SandboxServer::SetCookie(redirect->headers, "tm_oauth"));
   ASSERT_TRUE(landed.has_value()) << landed.error().ToString();
   EXPECT_EQ(landed->status, 200) << landed->body;
   for (const auto& [name, value] : landed->headers) {
@@ -185,8 +186,9 @@ TEST_F(EdgesTest, AConnectStartedInOneBrowserCannotBeFinishedInAnother) {
   auto [st, started] =
       server_.Call(*doctor, "POST", "/api/v1/doctors/" + std::to_string(id) + "/google/connect");
   ASSERT_EQ(st, 201) << started.dump();
-  // The consent link, lured into a browser without the doctor's session: refused.
-  auto elsewhere = server_.FinishConnect(started["authorization_url"], email);
+  // The consent link, lured into another browser (without the flow's cookie, even with a
+  // session of its own): refused.
+  auto elsewhere = server_.FinishConnect(started["authorization_url"], email, doctor->cookie);
   ASSERT_TRUE(elsewhere.has_value());
   EXPECT_EQ(elsewhere->status, 400);
   EXPECT_NE(elsewhere->body.find("another browser"), std::string::npos);
@@ -196,7 +198,11 @@ TEST_F(EdgesTest, AConnectStartedInOneBrowserCannotBeFinishedInAnother) {
   std::tie(st, started) =
       server_.Call(*doctor, "POST", "/api/v1/doctors/" + std::to_string(id) + "/google/connect");
   ASSERT_EQ(st, 201);
-  auto here = server_.FinishConnect(started["authorization_url"], email, &*doctor);
+  // The cookie is SameSite=Lax: Google's redirect back (another site) carries it, where the
+  // Strict session cookie would stay behind.
+  std::string oauth_cookie = server_.LastSetCookie("tm_oauth");
+  ASSERT_NE(oauth_cookie.find("tm_oauth="), std::string::npos);
+  auto here = server_.FinishConnect(started["authorization_url"], email, oauth_cookie);
   ASSERT_TRUE(here.has_value());
   EXPECT_EQ(here->status, 200) << here->body;
   std::tie(gs, grant) = server_.Api("GET", "/api/v1/doctors/" + std::to_string(id) + "/google");

@@ -140,7 +140,9 @@ std::pair<int, json> SandboxServer::Api(const std::string& method, const std::st
                                         const json& body) {
   net::ClientRequest r = JsonRequest(method, base_ + path, body);
   if (!key_.empty()) r.headers.Add("Authorization", "Bearer " + key_);
-  return Parsed(Send(std::move(r)), method + " " + path);
+  auto res = Send(std::move(r));
+  last_headers_ = res ? res->headers : net::Headers{};
+  return Parsed(res, method + " " + path);
 }
 
 std::pair<int, json> SandboxServer::Call(const Session& session, const std::string& method,
@@ -148,7 +150,22 @@ std::pair<int, json> SandboxServer::Call(const Session& session, const std::stri
   net::ClientRequest r = JsonRequest(method, base_ + path, body);
   r.headers.Add("Cookie", session.cookie);
   if (method != "GET") r.headers.Add("X-CSRF-Token", session.csrf_token);
-  return Parsed(Send(std::move(r)), method + " " + path);
+  auto res = Send(std::move(r));
+  last_headers_ = res ? res->headers : net::Headers{};
+  return Parsed(res, method + " " + path);
+}
+
+std::string SandboxServer::SetCookie(const net::Headers& headers, const std::string& name) {
+  for (const auto& [field, value] : headers) {
+    if (!EqualsIgnoreCase(field, "Set-Cookie")) continue;
+    std::string pair = value.substr(0, value.find(';'));
+    if (pair.starts_with(name + "=")) return pair;
+  }
+  return {};
+}
+
+std::string SandboxServer::LastSetCookie(const std::string& name) const {
+  return SetCookie(last_headers_, name);
 }
 
 Result<net::ClientResponse> SandboxServer::Send(net::ClientRequest request) {
@@ -157,7 +174,7 @@ Result<net::ClientResponse> SandboxServer::Send(net::ClientRequest request) {
 
 Result<net::ClientResponse> SandboxServer::FinishConnect(const std::string& authorization_url,
                                                          const std::string& google_email,
-                                                         const Session* session) {
+                                                         const std::string& cookie) {
   net::ClientRequest settings{.method = "PATCH", .url = google_ + "/_emulator/settings"};
   settings.headers.Add("Content-Type", "application/json");
   settings.body = R"({"autoApprove":true})";
@@ -178,7 +195,7 @@ Result<net::ClientResponse> SandboxServer::FinishConnect(const std::string& auth
         "the emulator did not redirect: " + std::to_string(consent->status) + " " + consent->body);
   }
   net::ClientRequest callback{.url = *location};
-  if (session != nullptr) callback.headers.Add("Cookie", session->cookie);
+  if (!cookie.empty()) callback.headers.Add("Cookie", cookie);
   return http_.Send(std::move(callback));
 }
 

@@ -69,11 +69,16 @@ class SandboxServer {
 
   // Completes a doctor's Google connect flow against the emulator (auto-approve for
   // `google_email`), given the authorization URL telemeet answered; the callback's answer. The
-  // callback carries `session`'s cookie when given (a flow started from a session completes
-  // only in it).
+  // callback carries `cookie` ("tm_oauth=..."): a flow started from a browser completes only
+  // with the cookie its start set there.
   Result<net::ClientResponse> FinishConnect(const std::string& authorization_url,
                                             const std::string& google_email,
-                                            const Session* session = nullptr);
+                                            const std::string& cookie = "");
+
+  // "name=value" of the cookie `name` the last Api() or Call() answer set, or empty.
+  std::string LastSetCookie(const std::string& name) const;
+  // The same from any answer's headers.
+  static std::string SetCookie(const net::Headers& headers, const std::string& name);
 
   const std::string& base_url() const { return base_; }      // http://127.0.0.1:PORT
   const std::string& google_url() const { return google_; }  // the emulator
@@ -89,6 +94,7 @@ class SandboxServer {
   std::string base_, google_, key_;
   int port_ = 0;
   std::vector<std::pair<std::string, Login>> logins_;  // role → login, in printed order
+  net::Headers last_headers_;                          // of the last Api() or Call() answer
   net::HttpClient http_;
 };
 
