@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/error.h"
@@ -55,6 +56,8 @@ struct ApiOptions {
   crypto::PasswordLimits password_limits = crypto::PasswordLimits::Interactive();
   // Failed sign-ins: per address and per account, in memory (login_throttle.h).
   LoginThrottleOptions login_throttle{};
+  // Peers (reverse proxies) whose X-Forwarded-For names the client (auth.h ClientAddress).
+  std::vector<std::string> trusted_proxies{};
   // A session ends `session_ttl` after sign-in, or `session_idle` after its last use.
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
   std::chrono::seconds session_idle{std::chrono::minutes(30)};

@@ -213,14 +213,17 @@ TEST_F(ApiTest, FailedSignInsSlowTheAccountDownWithoutLockingIt) {
   for (const auto& [k, v] : *settings) EXPECT_FALSE(k.starts_with("login.")) << k;
 }
 
-TEST(ClientAddressTest, AProxyOnThisHostNamesTheClientOthersCannot) {
+TEST(ClientAddressTest, OnlyATrustedProxyNamesTheClient) {
+  const std::vector<std::string> proxies = {"127.0.0.1"};
   net::Request r;
   r.remote_address = "127.0.0.1";
-  EXPECT_EQ(ClientAddress(r), "127.0.0.1");
+  EXPECT_EQ(ClientAddress(r, proxies), "127.0.0.1");
   r.headers.Add("X-Forwarded-For", "10.9.9.9, 198.51.100.7");  // the first entry is the client's
-  EXPECT_EQ(ClientAddress(r), "198.51.100.7");
-  r.remote_address = "203.0.113.5";  // not a local proxy: its header proves nothing
-  EXPECT_EQ(ClientAddress(r), "203.0.113.5");
+  EXPECT_EQ(ClientAddress(r, proxies), "198.51.100.7");
+  // Not configured as a proxy (a tunnel that passes the client's header on): ignored.
+  EXPECT_EQ(ClientAddress(r, {}), "127.0.0.1");
+  r.remote_address = "203.0.113.5";
+  EXPECT_EQ(ClientAddress(r, proxies), "203.0.113.5");
 }
 
 TEST_F(ApiTest, SignInRefusesAnEmailThatIsNoneBeforeCountingIt) {

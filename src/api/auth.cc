@@ -212,11 +212,12 @@ std::optional<std::string> CookieValue(const net::Request& req, std::string_view
   return std::nullopt;
 }
 
-std::string ClientAddress(const net::Request& req) {
-  std::string_view peer = req.remote_address;
-  bool local = peer == "::1" || peer.starts_with("127.") || peer.starts_with("::ffff:127.");
+std::string ClientAddress(const net::Request& req,
+                          const std::vector<std::string>& trusted_proxies) {
   auto forwarded = req.Header("X-Forwarded-For");
-  if (!local || !forwarded) return req.remote_address;
+  bool trusted = std::find(trusted_proxies.begin(), trusted_proxies.end(), req.remote_address) !=
+                 trusted_proxies.end();
+  if (!trusted || !forwarded) return req.remote_address;
   std::string_view last = *forwarded;
   if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
     last = last.substr(comma + 1);

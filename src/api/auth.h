@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/api.h"
 #include "api/login_throttle.h"
@@ -118,10 +119,12 @@ std::optional<ParsedKey> ParseApiKey(std::string_view bearer);
 // The value of cookie `name` in a Cookie header, or nullopt.
 std::optional<std::string> CookieValue(const net::Request& req, std::string_view name);
 
-// The client's address for throttling: the peer, or, when the peer is a proxy on this host
-// (loopback) that added X-Forwarded-For, the address that proxy saw (the header's last entry:
-// entries before it come from the client and prove nothing).
-std::string ClientAddress(const net::Request& req);
+// The client's address for throttling: the peer, or, when the peer is one of
+// `trusted_proxies` (server.trusted_proxies) and sent X-Forwarded-For, the address that proxy
+// saw (the header's last entry: entries before it come from the client and prove nothing).
+// Any other peer's header is ignored: a client could send a new one with every guess.
+std::string ClientAddress(const net::Request& req,
+                          const std::vector<std::string>& trusted_proxies);
 
 // Resolves the request's credentials. kUnauthenticated when there are none, when a key is
 // unknown, malformed, wrong or revoked, or when the session is unknown, expired or its user

@@ -1,5 +1,8 @@
 #include "api/login_throttle.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -45,26 +48,37 @@ std::chrono::seconds LoginThrottle::Delay(int failures) const {
   return std::min(options_.first_delay * (int64_t{1} << doublings), options_.max_delay);
 }
 
-void LoginThrottle::MakeRoom(std::map<std::string, Entry, std::less<>>& table, Instant now) {
-  if (table.size() < options_.max_entries) return;
+bool LoginThrottle::MakeRoom(std::map<std::string, Entry, std::less<>>& table, int holds_at,
+                             Instant now) {
+  if (table.size() < options_.max_entries) return true;
+  // Forgotten first: entries quiet for a whole window; then those that hold nobody back yet.
+  // Never one that makes someone wait: that would let a flood of new keys lift a delay.
   std::erase_if(table, [&](const auto& e) {
-    return now - e.second.last > options_.window && now >= e.second.next_at;
+    return now - e.second.last >= options_.window && now >= e.second.next_at;
   });
-  if (table.size() < options_.max_entries) return;
-  // Still full (an attack from very many addresses): forget the oldest half.
-  std::vector<Instant> lasts;
-  lasts.reserve(table.size());
-  for (const auto& [k, e] : table) lasts.push_back(e.last);
-  auto mid = lasts.begin() + static_cast<std::ptrdiff_t>(lasts.size() / 2);
-  std::nth_element(lasts.begin(), mid, lasts.end());
-  Instant cut = *mid;
-  std::erase_if(table, [&](const auto& e) { return e.second.last <= cut; });
+  if (table.size() < options_.max_entries) return true;
+  std::erase_if(table, [&](const auto& e) {
+    return e.second.failures < holds_at && now >= e.second.next_at;
+  });
+  return table.size() < options_.max_entries;
+}
+
+std::string LoginThrottle::AddressKey(std::string_view address) {
+  // An IPv6 client holds a /64 at least: counted per /64, or one host would be 2^64 addresses.
+  in6_addr a6{};
+  std::string text(address);
+  if (inet_pton(AF_INET6, text.c_str(), &a6) != 1) return text;
+  if (IN6_IS_ADDR_V4MAPPED(&a6)) return text;
+  std::fill(a6.s6_addr + 8, a6.s6_addr + 16, 0);
+  char out[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET6, &a6, out, sizeof(out)) == nullptr) return text;
+  return std::string(out) + "/64";
 }
 
 LoginThrottle::Attempt LoginThrottle::Begin(std::string_view address, std::string_view email,
                                             std::string_view device_cookie, Instant now) {
   Attempt a;
-  a.address_key = std::string(address);
+  a.address_key = AddressKey(address);
   std::string nonce;
   a.account_key = !device_cookie.empty() && ValidDevice(device_cookie, email, &nonce)
                       ? "device:" + nonce
@@ -94,17 +108,19 @@ LoginThrottle::Attempt LoginThrottle::Begin(std::string_view address, std::strin
     a.retry_after = Until(ac->second.next_at, now);
     return a;
   }
-  // Counted as a failure now; Succeeded takes it back.
-  if (at == addresses_.end()) {
-    MakeRoom(addresses_, now);
-    at = addresses_.emplace(a.address_key, Entry{.first = now}).first;
+  // Counted as a failure now; Succeeded takes it back. With the tables full of entries that
+  // hold someone back (a flood from very many addresses), a new one is refused, not untracked.
+  if ((at == addresses_.end() && !MakeRoom(addresses_, options_.address_failures, now)) ||
+      (ac == accounts_.end() && !MakeRoom(accounts_, options_.free_failures, now))) {
+    a.retry_after = std::chrono::seconds(60);
+    return a;
   }
+  at = addresses_.find(a.address_key);  // MakeRoom may have erased entries
+  if (at == addresses_.end()) at = addresses_.emplace(a.address_key, Entry{.first = now}).first;
   at->second.failures++;
   at->second.last = now;
-  if (ac == accounts_.end()) {
-    MakeRoom(accounts_, now);
-    ac = accounts_.emplace(a.account_key, Entry{.first = now}).first;
-  }
+  ac = accounts_.find(a.account_key);
+  if (ac == accounts_.end()) ac = accounts_.emplace(a.account_key, Entry{.first = now}).first;
   ac->second.failures++;
   ac->second.last = now;
   ac->second.next_at = now + Delay(ac->second.failures);

@@ -19,7 +19,9 @@
 //   - each attempt is counted in Begin, before the password is checked, so guesses sent in
 //     parallel cannot slip through together; Succeeded takes the count back.
 // Nothing here is stored: an unauthenticated caller can add no row. Memory is bounded by
-// `max_entries` per table (entries past the window are dropped first, then the oldest half).
+// `max_entries` per table: quiet entries are dropped first, then those holding nobody back; an
+// entry that makes someone wait is never dropped, and when only such entries remain a new key
+// is refused (fail closed) rather than counted nowhere. IPv6 clients count per /64.
 // With several instances each counts on its own (README: sign-in throttling).
 //
 // Thread-safe.
@@ -79,7 +81,11 @@ class LoginThrottle {
   };
   bool ValidDevice(std::string_view cookie, std::string_view email, std::string* nonce) const;
   std::chrono::seconds Delay(int failures) const;
-  void MakeRoom(std::map<std::string, Entry, std::less<>>& table, Instant now);
+  // False when `table` is full of entries that hold someone back (failures >= holds_at, or a
+  // delay running); then a new key is refused rather than left uncounted.
+  bool MakeRoom(std::map<std::string, Entry, std::less<>>& table, int holds_at, Instant now);
+  // The key of a client address: itself, an IPv6 address as its /64.
+  static std::string AddressKey(std::string_view address);
 
   const LoginThrottleOptions options_;
   const std::string key_;  // MAC key of device cookies; a restart forgets counts and devices

@@ -112,5 +112,27 @@ TEST_F(LoginThrottleTest, MemoryStaysBoundedUnderASprayOfAccounts) {
   EXPECT_LE(throttle_.size(), 2000u);
 }
 
+TEST_F(LoginThrottleTest, AFloodOfNewKeysNeverLiftsADelay) {
+  for (int i = 0; i < 6; ++i) Guess("10.0.0.1");  // the victim's account is in delay
+  // A flood of fresh emails from fresh addresses fills both tables.
+  for (int i = 0; i < 3000; ++i) {
+    Guess("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250),
+          "flood" + std::to_string(i) + "@x.example");
+  }
+  auto victim = throttle_.Begin("10.2.0.1", "admin@clinic.example", "", now_);
+  EXPECT_FALSE(victim.allowed);
+  EXPECT_GT(victim.retry_after, std::chrono::seconds(0));
+}
+
+TEST_F(LoginThrottleTest, AnIpv6ClientIsCountedPerSlash64) {
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(Guess("2001:db8:1:2::" + std::to_string(i + 1),
+                      "user" + std::to_string(i) + "@clinic.example"));
+  }
+  // Another address in the same /64: the same client.
+  EXPECT_FALSE(throttle_.Begin("2001:db8:1:2:ffff::9", "fresh@clinic.example", "", now_).allowed);
+  EXPECT_TRUE(throttle_.Begin("2001:db8:1:3::1", "fresh@clinic.example", "", now_).allowed);
+}
+
 }  // namespace
 }  // namespace telemeet::api

@@ -49,7 +49,7 @@ void RegisterSession(net::Router& r, ApiDeps& deps) {
                   auto login = Login(c.deps,
                                      {.email = *email,
                                       .password = *password,
-                                      .remote_address = ClientAddress(c.req),
+                                      .remote_address = ClientAddress(c.req, c.deps.options.trusted_proxies),
                                       .device_cookie = CookieValue(c.req, kDeviceCookie)
                                                            .value_or("")},
                                      &retry_after);

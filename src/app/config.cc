@@ -105,6 +105,8 @@ const std::vector<Key>& Keys() {
        0, 3'600'000, nullptr},
       {"server.allowed_hosts", Kind::kStrings, At(&C::server, &C::Server::allowed_hosts), 0, 0,
        HostName},
+      {"server.trusted_proxies", Kind::kStrings, At(&C::server, &C::Server::trusted_proxies), 0,
+       0, HostName},
       {"session.idle_timeout_minutes", Kind::kInt,
        At(&C::session, &C::Session::idle_timeout_minutes), 1, 7 * 24 * 60, nullptr},
       {"session.max_age_hours", Kind::kInt, At(&C::session, &C::Session::max_age_hours), 1,

@@ -34,6 +34,9 @@ struct Config {
     // Host names besides public_url's (and loopback) that requests may name: the names a
     // reverse proxy forwards. Others get 421 (DNS rebinding).
     std::vector<std::string> allowed_hosts;
+    // Reverse proxies (IP addresses) whose X-Forwarded-For names the client, for sign-in
+    // throttling per address; empty: the peer is the client.
+    std::vector<std::string> trusted_proxies;
   } server;
   struct Session {
     int64_t idle_timeout_minutes = 30;  // a web session ends after this long unused ...

@@ -424,6 +424,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                               sync_worker.Nudge();
                             },
                         .options = {.public_url = config.PublicUrl(),
+                                    .trusted_proxies = config.server.trusted_proxies,
                                     .session_ttl = std::chrono::hours(config.session.max_age_hours),
                                     .session_idle = std::chrono::minutes(
                                         config.session.idle_timeout_minutes),
