@@ -40,6 +40,10 @@ Status CheckPassword(std::string_view password) {
         "password must have at least " + std::to_string(kMinPasswordLength) + " characters",
         "password");
   }
+  if (password.size() > kMaxPasswordBytes) {  // sign-in refuses longer ones (auth.h)
+    return Invalid("password is longer than " + std::to_string(kMaxPasswordBytes) + " bytes",
+                   "password");
+  }
   return Ok();
 }
 

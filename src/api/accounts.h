@@ -26,7 +26,8 @@ namespace telemeet::api {
 
 inline constexpr size_t kMinPasswordLength = 10;
 
-// kInvalidArgument (field "password") when shorter than kMinPasswordLength.
+// kInvalidArgument (field "password") when shorter than kMinPasswordLength or longer than
+// kMaxPasswordBytes (which sign-in would refuse).
 Status CheckPassword(std::string_view password);
 
 struct NewUser {

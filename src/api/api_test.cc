@@ -442,6 +442,11 @@ TEST_F(ApiTest, DoctorCannotChangeTheCatalogOrUseAdminRoutes) {
 // The user rules (api/accounts.h) the routes share with the admin command line.
 TEST_F(ApiTest, UserRulesNameTheField) {
   auto create = [&](json body) { return env_.Call("POST", "/api/v1/users", body, env_.admin); };
+  // A password sign-in would refuse is refused when set.
+  ExpectError(create({{"email", "long@clinic.example"},
+                      {"password", std::string(kMaxPasswordBytes + 1, 'p')},
+                      {"role", "admin"}}),
+              400, "invalid_argument", "password");
   ExpectError(create({{"email", "d@clinic.example"},
                       {"password", "0123456789ab"},
                       {"role", "doctor"},

@@ -6,9 +6,10 @@
 //                      {"draining", [&] { return server_running(); }}});
 //
 // All three answer whatever the Host header names (load balancers probe by address). /metrics
-// answers loopback clients (not when a proxy forwarded the request: X-Forwarded-For or
-// Forwarded), and others only with "Authorization: Bearer <metrics_token>": its series name
-// routes and counts that outsiders need not see. /readyz names a failing
+// answers loopback clients that name a loopback host (not a rebound name) and were not
+// forwarded by a proxy (X-Forwarded-For, Forwarded), and others only with
+// "Authorization: Bearer <metrics_token>": its series name routes and counts that outsiders
+// need not see. /readyz names a failing
 // check but never its error text (which may hold addresses or database messages); the text
 // goes to the log.
 #pragma once
@@ -36,5 +37,7 @@ void RegisterOpsRoutes(net::Router& router, const obs::Registry& metrics, OpsOpt
 
 // True for a loopback client address ("127.0.0.1", "::1", "::ffff:127.0.0.1").
 bool IsLoopbackAddress(std::string_view address);
+// True for a Host header naming loopback ("localhost:8080", "127.0.0.1", "[::1]:80").
+bool IsLoopbackHost(std::string_view host);
 
 }  // namespace telemeet::api

@@ -14,6 +14,7 @@ net::Response Get(net::Router& router, std::string path, std::string remote = "1
   req.path = path;
   req.target = path;
   req.remote_address = std::move(remote);
+  req.headers.Add("Host", "127.0.0.1:8080");
   if (!authorization.empty()) req.headers.Add("Authorization", authorization);
   if (!forwarded_for.empty()) req.headers.Add("X-Forwarded-For", forwarded_for);
   return router.Dispatch(req);
@@ -65,6 +66,16 @@ TEST(OpsTest, MetricsRendersTheRegistryToLoopbackClients) {
   EXPECT_EQ(Get(router, "/metrics", "203.0.113.7", "Bearer ").status, 403);
   // A reverse proxy on this host: the client is whoever it forwards for.
   EXPECT_EQ(Get(router, "/metrics", "127.0.0.1", "", "203.0.113.7").status, 403);
+  // A page whose name was rebound to 127.0.0.1 names its own host.
+  net::Request rebound;
+  rebound.method = "GET";
+  rebound.path = rebound.target = "/metrics";
+  rebound.remote_address = "127.0.0.1";
+  rebound.headers.Add("Host", "attacker.example:8080");
+  EXPECT_EQ(router.Dispatch(rebound).status, 403);
+  EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_TRUE(IsLoopbackHost("[::1]:8080"));
+  EXPECT_FALSE(IsLoopbackHost("127.0.0.1.attacker.example"));
 }
 
 TEST(OpsTest, MetricsAnswerOthersOnlyWithTheToken) {

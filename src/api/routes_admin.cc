@@ -575,7 +575,7 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                    if (!active) return std::unexpected(active.error());
                    auto out =
                        c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
-                         core::WebhookEndpoint e = TM_TRY(tx.GetWebhookEndpoint(*id));
+                         core::WebhookEndpoint e = TM_TRY(tx.LockWebhookEndpoint(*id));
                          if (*url) e.url = **url;
                          if (joined) e.topics = *joined;
                          if (*active) e.active = **active;

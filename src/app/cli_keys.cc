@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "api/accounts.h"
 #include "app/cli.h"
 #include "app/rekey.h"
 #include "app/serve.h"
@@ -30,10 +31,17 @@ int RunRekey(const Config& config, int batch) {
     return CliFailed(report.error().message() +
                      " (what was re-sealed before stays so; run `telemeet rekey` again to go on)");
   }
-  AuditCli("keys.rekeyed", {{"primary_key_id", keys->primary_id()},
-                            {"resealed", report->resealed},
-                            {"already_current", report->already_current},
-                            {"old_key_ids", report->old_key_ids}});
+  const nlohmann::json detail = {{"primary_key_id", keys->primary_id()},
+                                 {"resealed", report->resealed},
+                                 {"already_current", report->already_current},
+                                 {"old_key_ids", report->old_key_ids}};
+  AuditCli("keys.rekeyed", detail);
+  if (auto s = (*db)->Transact([&](store::Tx& tx) {
+        return api::AuditAs(tx, "cli", "settings", "keys.rekeyed", "master_key", detail);
+      });
+      !s) {
+    return CliFailed(s.error());
+  }
   std::cout << "done: " << report->resealed << " secret(s) re-sealed, " << report->already_current
             << " already under \"" << keys->primary_id() << "\".\n";
   if (keys->size() > 1) {

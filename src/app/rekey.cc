@@ -103,11 +103,27 @@ Result<RekeyReport> Rekey(store::Store& store, const crypto::KeyRing& keys,
   if (!endpoints) return std::unexpected(endpoints.error());
   TM_TRY(InBatches(store, *endpoints, options, "webhook endpoints", report,
                    [&](store::Tx& tx, int64_t id) -> Status {
-                     core::WebhookEndpoint e = TM_TRY(tx.GetWebhookEndpoint(id));
-                     const std::string was = e.sealed_secret;
+                     // Locked: a rotation or an edit racing this one is not written over.
+                     core::WebhookEndpoint e = TM_TRY(tx.LockWebhookEndpoint(id));
+                     const core::WebhookEndpoint was = e;
                      TM_TRY(Reseal(keys, e.sealed_secret, api::WebhookSecretAad(id),
                                    "webhook endpoint " + std::to_string(id), report));
-                     if (e.sealed_secret != was) TM_TRY(tx.UpdateWebhookEndpoint(e));
+                     // The secret a rotation replaced still signs until its grace ends; once
+                     // it has ended the secret goes rather than being carried over.
+                     if (!e.previous_secret_expires_at || *e.previous_secret_expires_at <= tx.Now()) {
+                       e.previous_sealed_secret.clear();
+                     }
+                     if (!e.previous_sealed_secret.empty()) {
+                       TM_TRY(Reseal(keys, e.previous_sealed_secret, api::WebhookSecretAad(id),
+                                     "webhook endpoint " + std::to_string(id) +
+                                         " (previous secret)",
+                                     report));
+                     }
+                     if (e.sealed_secret != was.sealed_secret ||
+                         e.previous_sealed_secret != was.previous_sealed_secret) {
+                       TM_TRY(tx.ResealWebhookSecrets(id, e.sealed_secret,
+                                                      e.previous_sealed_secret));
+                     }
                      return Ok();
                    }));
 

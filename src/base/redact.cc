@@ -62,7 +62,12 @@ std::string RedactTarget(std::string_view target) {
 std::string RedactUrl(std::string_view url) {
   const size_t scheme = url.find("://");
   const size_t authority = scheme == std::string_view::npos ? 0 : scheme + 3;
-  const size_t path = url.find_first_of("/?#", authority);
+  // The userinfo ends at the last '@' before the first '/', as libpq reads it: a password may
+  // hold '?' or '#', which must not be taken for the start of a query or fragment.
+  const size_t slash = url.find('/', authority);
+  const size_t last_at = url.substr(authority, slash - authority).rfind('@');
+  const size_t host_from = last_at == std::string_view::npos ? authority : authority + last_at;
+  const size_t path = url.find_first_of("/?#", host_from);
   std::string_view host_part = url.substr(authority, path - authority);
   std::string out(url.substr(0, authority));
   // The userinfo ends at the last '@' of the authority (a password may hold an unescaped '@').

@@ -25,6 +25,9 @@ TEST(RedactTest, UrlHidesItsPasswordAndSecretParameters) {
   EXPECT_EQ(RedactUrl("sqlite:/var/lib/telemeet/telemeet.db"),
             "sqlite:/var/lib/telemeet/telemeet.db");
   EXPECT_EQ(RedactUrl("postgres://app:pw@db"), "postgres://app:[REDACTED]@db");
+  // '?' and '#' in a password are not a query or fragment: libpq reads up to the last '@'.
+  EXPECT_EQ(RedactUrl("postgresql://u:pa?ss@db/telemeet"), "postgresql://u:[REDACTED]@db/telemeet");
+  EXPECT_EQ(RedactUrl("postgresql://u:p#w@db:5432/tm"), "postgresql://u:[REDACTED]@db:5432/tm");
 }
 
 TEST(RedactTest, HeadersKeepTheSchemeOnly) {

@@ -331,6 +331,13 @@ class Tx {
   // Makes `sealed_secret` the endpoint's secret; the one it replaces becomes the previous secret
   // until `previous_expires_at` (a previous one still in its grace period is dropped);
   // secret_rotated_at = now. kNotFound.
+  // The endpoint, locked for the rest of the transaction on PostgreSQL (SELECT ... FOR UPDATE;
+  // SQLite's write transaction holds the database): a read-modify-write of an endpoint takes
+  // it first, so a concurrent rotation or edit is not written over. kNotFound.
+  Result<core::WebhookEndpoint> LockWebhookEndpoint(int64_t id);
+  // Replaces the sealed current and previous secrets only (telemeet rekey).
+  Status ResealWebhookSecrets(int64_t id, std::string_view sealed_secret,
+                              std::string_view previous_sealed_secret);
   Result<core::WebhookEndpoint> RotateWebhookSecret(int64_t id, std::string_view sealed_secret,
                                                     Instant previous_expires_at);
   Status DeleteWebhookEndpoint(int64_t id);

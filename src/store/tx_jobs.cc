@@ -393,6 +393,24 @@ Result<core::WebhookEndpoint> Tx::GetWebhookEndpoint(int64_t id) {
   return EndpointFrom(*row);
 }
 
+Result<core::WebhookEndpoint> Tx::LockWebhookEndpoint(int64_t id) {
+  if (!postgres()) return GetWebhookEndpoint(id);  // the write transaction holds the lock
+  auto row = ExecOne(Sql("SELECT {} FROM webhook_endpoints WHERE id = ? FOR UPDATE", kEndpointCols),
+                     {id}, fmt::format("webhook endpoint {}", id));
+  if (!row) return std::unexpected(row.error());
+  return EndpointFrom(*row);
+}
+
+Status Tx::ResealWebhookSecrets(int64_t id, std::string_view sealed_secret,
+                                std::string_view previous_sealed_secret) {
+  auto r = Exec(
+      "UPDATE webhook_endpoints SET sealed_secret = ?, previous_sealed_secret = ? WHERE id = ?",
+      {std::string(sealed_secret), std::string(previous_sealed_secret), id});
+  if (!r) return std::unexpected(r.error());
+  if (r->affected == 0) return Fail(ErrorCode::kNotFound, fmt::format("webhook endpoint {}", id));
+  return Ok();
+}
+
 Result<core::WebhookEndpoint> Tx::RotateWebhookSecret(int64_t id, std::string_view sealed_secret,
                                                       Instant previous_expires_at) {
   // One statement: the right-hand sides see the row as it was, so the current secret moves to

@@ -4,6 +4,7 @@
 // demo clinic's random sign-ins and key die when real credentials arrive, and stay dead.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -448,6 +449,22 @@ TEST_F(ProductionTest, AppointmentsAndDoctorsForTheOperatorWithoutABrowser) {
   EXPECT_NE(doctors.out.find("GOOGLE"), std::string::npos);
 }
 
+// The first column of the first row `sql` gives in the SQLite database at `db`.
+std::string SqliteText(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  std::string out;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return out;
+}
+
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -493,6 +510,12 @@ TEST_F(ProductionTest, RotateRekeyDropTheOldKeyAndStillConnect) {
   auto [ws, hook] = Request("POST", "/api/v1/webhook_endpoints",
                             {{"url", "https://hooks.clinic.example/telemeet"}}, "", &*admin);
   ASSERT_EQ(ws, 201) << hook.dump();
+  // A rotated secret keeps signing through its grace period: it must be re-sealed too.
+  auto [rs, rotated] = Request(
+      "POST", "/api/v1/webhook_endpoints/" + std::to_string(hook["id"].get<int64_t>()) +
+                  "/rotate_secret",
+      json::object(), "", &*admin);
+  ASSERT_EQ(rs, 200) << rotated.dump();
   auto [ds, doctor] = Request(
       "POST", "/api/v1/doctors",
       {{"name", "Dr Who"}, {"email", "dr.who@clinic.example"}, {"time_zone", "Europe/London"}}, "",
@@ -536,6 +559,13 @@ TEST_F(ProductionTest, RotateRekeyDropTheOldKeyAndStillConnect) {
   Ran again = Cli("rekey", data, "", {both});
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("done: 0 secret(s) re-sealed"), std::string::npos) << again.out;
+  // Both secrets of the rotated endpoint are under the new key now.
+  for (std::string column : {"sealed_secret", "previous_sealed_secret"}) {
+    EXPECT_EQ(SqliteText(data / "telemeet.db", "SELECT " + column + " FROM webhook_endpoints")
+                  .substr(0, 4),
+              "new.")
+        << column;
+  }
 
   // The old key dropped: the doctor still connects, through a refresh of the re-sealed token
   // with the re-sealed client secret.
