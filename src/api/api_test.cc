@@ -124,6 +124,22 @@ TEST_F(ApiTest, KeyRevokedByAnotherInstanceStopsWithinTheCacheTtl) {
   ExpectError(env_.Call("GET", "/api/v1/doctors", nullptr, env_.write_key), 401, "unauthenticated");
 }
 
+TEST_F(ApiTest, ARequestWithAKeyWritesNothingItself) {
+  // With SQLite a read runs on an I/O thread: the key's last use is left to the background
+  // writer (UsageRecorder), never written inside the request.
+  auto fresh = CreateApiKey(env_.store(), "fresh", "read");
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_EQ(env_.Call("GET", "/api/v1/doctors", nullptr, {.bearer = fresh->secret}).status, 200);
+  auto last_used = [&] {
+    auto k = env_.store().Read(
+        [&](store::Tx& tx) { return tx.GetApiKeyByPrefix(fresh->key.prefix); });
+    return k && k->last_used_at.has_value();
+  };
+  EXPECT_FALSE(last_used());
+  ASSERT_TRUE(env_.deps->usage->Flush().has_value());
+  EXPECT_TRUE(last_used());
+}
+
 TEST_F(ApiTest, KeySecretIsStoredHashedAndLastUseRecorded) {
   ASSERT_TRUE(env_.deps->usage->Flush().has_value());  // written in the background
   auto keys = ApiEnv::J(env_.Call("GET", "/api/v1/api_keys", nullptr, env_.admin));
