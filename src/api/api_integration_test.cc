@@ -65,6 +65,8 @@ class Receiver {
     server_ = std::make_unique<net::HttpServer>(net::ServerOptions{.port = 0}, router_);
     EXPECT_TRUE(server_->Start());
   }
+  // The server stops first: a delivery still arriving must not meet a destroyed vector.
+  ~Receiver() { server_->Shutdown(std::chrono::milliseconds(0)); }
   std::string url() const { return server_->BaseUrl() + "/hooks"; }
   int port() const { return server_->port(); }
   void Script(std::vector<int> statuses) {
