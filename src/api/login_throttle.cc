@@ -92,8 +92,7 @@ LoginThrottle::Attempt LoginThrottle::Begin(std::string_view address, std::strin
     addresses_.erase(at);
     at = addresses_.end();
   }
-  if (!known_device && at != addresses_.end() &&
-      at->second.failures >= options_.address_failures) {
+  if (!known_device && at != addresses_.end() && at->second.failures >= options_.address_failures) {
     a.by_address = true;
     a.retry_after = Until(at->second.first + options_.window, now);
     return a;
