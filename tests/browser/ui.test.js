@@ -351,8 +351,17 @@ test('an admin adds a doctor with a sign-in, an API key shown once (then revoked
   const whsec = page.getByRole('textbox', {name: 'Signing secret', exact: true});
   await whsec.waitFor();
   assert.match(await whsec.inputValue(), /^whsec_/);
-  await page.locator('li.card', {hasText: 'http://localhost:9/telemeet-hook'})
-      .getByText('meeting.ready').waitFor();
+  const hookCard = page.locator('li.card', {hasText: 'http://localhost:9/telemeet-hook'});
+  await hookCard.getByText('meeting.ready').waitFor();
+  // A new signing secret, shown once; the old one keeps signing through the grace period.
+  const first = await whsec.inputValue();
+  await hookCard.getByRole('button', {name: /^Rotate secret of webhook/}).click();
+  const rotated = hookCard.getByRole('textbox', {name: 'New signing secret', exact: true});
+  await rotated.waitFor();
+  assert.match(await rotated.inputValue(), /^whsec_/);
+  assert.notEqual(await rotated.inputValue(), first);
+  await hookCard.getByText(/signature with v1 for this secret and for the old one until/i)
+      .waitFor();
 
   await page.getByRole('link', {name: 'Services'}).click();
   const add = page.locator('form', {hasText: 'Add a service'});

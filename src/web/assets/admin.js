@@ -610,7 +610,8 @@
 
   // ===== Webhooks =====
   const TOPICS = ['meeting.ready', 'meeting.updated', 'meeting.failed', 'meeting.cancelled',
-                  'doctor.needs_reconnect', 'appointment.changed_in_google'];
+                  'doctor.needs_reconnect', 'appointment.changed_in_google',
+                  'doctor.google_account_changed'];
   async function showWebhooks(root) {
     const [endpoints, events] = await Promise.all([listAll('/api/v1/webhook_endpoints'),
                                                    api('GET', '/api/v1/events?limit=20')]);
@@ -628,10 +629,30 @@
         if (await act(del, box, () => api('DELETE', '/api/v1/webhook_endpoints/' + w.id),
                       'Deleted.')) await showWebhooks(root);
       });
-      ul.append(el('li', {class: 'card'}, el('div', {class: 'title'}, el('code', {text: w.url})),
-                   el('div', {class: 'meta', text: (w.topics && w.topics.length
-                                                        ? w.topics.join(', ') : 'all topics')}),
-                   el('div', {class: 'row'}, active.label, del), box));
+      // A new signing secret; until the grace ends deliveries carry both signatures, so the
+      // receiver can switch over without losing one.
+      const rotate = el('button', {type: 'button', class: 'secondary', text: 'Rotate secret',
+                                   'aria-label': 'Rotate secret of webhook ' + w.url});
+      const card = el('li', {class: 'card'});
+      rotate.addEventListener('click', async () => {
+        if (!confirm('Make a new signing secret for ' + w.url + '? For a day, deliveries are ' +
+                     'signed with the new and the old one.')) return;
+        const r = await act(rotate, box,
+                            () => api('POST', '/api/v1/webhook_endpoints/' + w.id +
+                                      '/rotate_secret', {}), 'Rotated.');
+        if (r) {
+          card.querySelector('[role=group]')?.remove();
+          card.append(secretShownOnce('New signing secret', r.secret,
+              'Deliveries carry a Telemeet-Signature with v1 for this secret and for the old one ' +
+              'until ' + new Date(r.previous_secret_expires_at).toLocaleString() +
+              ': give it to the receiver before then. Shown only now.'));
+        }
+      });
+      card.append(el('div', {class: 'title'}, el('code', {text: w.url})),
+                  el('div', {class: 'meta', text: (w.topics && w.topics.length
+                                                       ? w.topics.join(', ') : 'all topics')}),
+                  el('div', {class: 'row'}, active.label, rotate, del), box);
+      ul.append(card);
     }
     const form = el('form', {class: 'panel', novalidate: true});
     const url = input({type: 'url', autocomplete: 'off', placeholder: 'https://'});
@@ -651,7 +672,7 @@
       if (w) {
         await showWebhooks(root);
         root.querySelector('form').append(secretShownOnce('Signing secret', w.secret,
-            'Verify the X-Telemeet-Signature HMAC with it. Shown only now.'));
+            'Verify the Telemeet-Signature HMAC with it. Shown only now.'));
       }
     });
     const evUl = el('ul', {class: 'list'});
