@@ -66,7 +66,8 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
       "('Mary', '', '', 'UTC', '2026-01-01T00:00:00.000000Z'), "
       "('Gone', '', '', 'UTC', '2026-01-01T00:00:00.000000Z');"
       "INSERT INTO settings (key, value) VALUES ('inactive:service:2', '1'), "
-      "('inactive:patient:2', '1'), ('inactive:patient:1', '0'), ('policy.x', 'kept');"));
+      "('inactive:patient:2', '1'), ('inactive:patient:1', '0'), ('policy.x', 'kept'), "
+      "('login.failures:admin@clinic.example', '5 1800000000');"));
   auto s = OpenStore((*old)->url(), clock_);
   ASSERT_TRUE(s);
   EXPECT_EQ(*(*s)->SchemaVersion(), 1);
@@ -91,6 +92,11 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   EXPECT_EQ(CodeOf((*s)->Read([&](Tx& tx) { return tx.GetSetting("inactive:patient:1"); })),
             ErrorCode::kNotFound);
   EXPECT_EQ(*(*s)->Read([&](Tx& tx) { return tx.GetSetting("policy.x"); }), "kept");
+  // Sign-in failures are counted in memory since version 7: the rows anyone could add go.
+  EXPECT_EQ(CodeOf((*s)->Read([&](Tx& tx) {
+              return tx.GetSetting("login.failures:admin@clinic.example");
+            })),
+            ErrorCode::kNotFound);
 }
 
 // Before version 5 the delivery log kept the transport's text ("Couldn't connect to server
