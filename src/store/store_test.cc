@@ -93,9 +93,8 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
             ErrorCode::kNotFound);
   EXPECT_EQ(*(*s)->Read([&](Tx& tx) { return tx.GetSetting("policy.x"); }), "kept");
   // Sign-in failures are counted in memory since version 7: the rows anyone could add go.
-  EXPECT_EQ(CodeOf((*s)->Read([&](Tx& tx) {
-              return tx.GetSetting("login.failures:admin@clinic.example");
-            })),
+  EXPECT_EQ(CodeOf((*s)->Read(
+                [&](Tx& tx) { return tx.GetSetting("login.failures:admin@clinic.example"); })),
             ErrorCode::kNotFound);
 }
 
