@@ -3,67 +3,34 @@
 // consent flow, and the reconciler gives the appointment its Meet link, keeps it through a
 // reschedule and removes the event on cancellation.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "net/http_client.h"
-#include "tests/support/process.h"
+#include "tests/support/sandbox_server.h"
 
 namespace telemeet {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using testing::ChildProcess;
 
 class SandboxFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("telemeet-sandbox-flow-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    auto child = ChildProcess::Start(
-        {TELEMEET_BINARY, "serve", "--port", "0", "--data-dir", (dir_ / "data").string()});
-    ASSERT_TRUE(child.has_value());
-    server_ = std::move(*child);
-    auto line = server_->WaitForLine("is running at", 30s);
-    ASSERT_TRUE(line.has_value()) << server_->errors();
-    base_ = "http://127.0.0.1:" + std::to_string(testing::PortFromUrlLine(*line));
-    auto google = server_->WaitForLine("Sandbox: Google is emulated at", 5s);
-    ASSERT_TRUE(google.has_value());
-    google_ = "http://127.0.0.1:" + std::to_string(testing::PortFromUrlLine(*google));
-    server_->WaitForLine("Press Ctrl-C", 5s);
-    std::ifstream key_file(dir_ / "data" / "sandbox-api-key");
-    std::getline(key_file, key_);
-    ASSERT_TRUE(key_.starts_with("tm_"));
+    ASSERT_TRUE(sandbox_.Start());
+    ASSERT_TRUE(sandbox_.api_key().starts_with("tm_"));
+    base_ = sandbox_.base_url();
+    google_ = sandbox_.google_url();
   }
-  void TearDown() override {
-    if (server_) {
-      server_->Signal(SIGTERM);
-      EXPECT_EQ(server_->Wait(20s), 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { EXPECT_EQ(sandbox_.Stop(), 0); }
 
   // An API call with the demo key; the parsed body (null when empty) and the status.
   std::pair<int, json> Api(const std::string& method, const std::string& path,
                            const json& body = nullptr) {
-    net::ClientRequest r{.method = method, .url = base_ + path};
-    r.headers.Add("Authorization", "Bearer " + key_);
-    if (!body.is_null()) {
-      r.headers.Add("Content-Type", "application/json");
-      r.body = body.dump();
-    }
-    auto res = http_.Send(std::move(r));
-    if (!res) {
-      ADD_FAILURE() << method << " " << path << ": " << res.error().ToString();
-      return {0, nullptr};
-    }
-    return {res->status, res->body.empty() ? json(nullptr) : json::parse(res->body, nullptr, false)};
+    return sandbox_.Api(method, path, body);
   }
 
   // Polls the appointment until `done(meeting)` holds; the last appointment seen.
@@ -78,9 +45,8 @@ class SandboxFlowTest : public ::testing::Test {
     return a;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<ChildProcess> server_;
-  std::string base_, google_, key_;
+  testing::SandboxServer sandbox_;
+  std::string base_, google_;
   net::HttpClient http_;
 };
 
