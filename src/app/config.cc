@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -70,10 +72,6 @@ std::string UrlHost(std::string_view url) {
   if (rest.starts_with('[')) return std::string(rest.substr(1, rest.find(']') - 1));
   return std::string(rest.substr(0, rest.rfind(':') == std::string_view::npos ? rest.size()
                                                                                 : rest.rfind(':')));
-}
-
-bool IsLoopbackName(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 template <typename T>
@@ -403,7 +401,7 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
                 "config: google.client_secret: must be set when google.client_id is set",
                 "google.client_secret");
   }
-  if (!IsLoopbackName(config.server.address) && config.server.public_url.empty()) {
+  if (!IsLoopbackAddress(config.server.address) && config.server.public_url.empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 "config: server.public_url: must be set when server.address is " +
                     config.server.address +
@@ -439,6 +437,13 @@ nlohmann::json ConfigToJson(const Config& config) {
   out["storage.url"] = RedactUrl(config.storage.url);
   if (!config.ops.metrics_token.empty()) out["ops.metrics_token"] = kRedacted;
   return out;
+}
+
+bool IsLoopbackAddress(std::string_view address) {
+  if (address == "localhost" || address == "::1" || address == "[::1]") return true;
+  in_addr v4{};
+  const std::string text(address);
+  return ::inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 std::vector<std::string> ConfigKeys() {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -128,6 +129,10 @@ Result<Config> LoadConfig(const ConfigSources& sources);
 
 // The effective configuration as JSON, secrets replaced by "[REDACTED]" (for `telemeet config`).
 nlohmann::json ConfigToJson(const Config& config);
+
+// True for 127.0.0.0/8, ::1 and localhost (parsed, so "127.example.com" is not): the addresses
+// sandbox mode may listen on, and those that need no explicit server.public_url.
+bool IsLoopbackAddress(std::string_view address);
 
 // Every key's dotted name, in documentation order.
 std::vector<std::string> ConfigKeys();

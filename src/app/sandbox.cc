@@ -1,6 +1,5 @@
 #include "app/sandbox.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -293,13 +292,6 @@ Result<std::unique_ptr<Sandbox>> StartSandbox() {
                 "sandbox: cannot start the Google emulator: " + s.error().message());
   }
   return std::make_unique<Sandbox>(std::move(google), std::move(secret));
-}
-
-bool IsLoopbackAddress(std::string_view address) {
-  if (address == "localhost" || address == "::1" || address == "[::1]") return true;
-  in_addr v4{};
-  const std::string text(address);
-  return ::inet_pton(AF_INET, text.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 }  // namespace telemeet::app

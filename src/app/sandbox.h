@@ -71,7 +71,4 @@ Result<DemoClinic> SeedDemoClinic(store::Store& store, const std::string& data_d
 // not seed or re-enable them. True when it retired the clinic now.
 Result<bool> RetireDemoClinic(store::Store& store, const std::string& data_dir);
 
-// True for 127.0.0.0/8, ::1 and localhost: the only addresses sandbox mode listens on.
-bool IsLoopbackAddress(std::string_view address);
-
 }  // namespace telemeet::app
