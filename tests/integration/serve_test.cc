@@ -66,19 +66,25 @@ TEST_F(ServeTest, ServesHealthReadinessAndMetrics) {
   ASSERT_TRUE(Fetch(port, "GET", "/nowhere").has_value());
   // A request is counted once its answer is written, which may be just after the client has
   // read it: give the server a moment.
+  // Each request came on its own connection, so wait for all three, not only the last.
+  const std::string healthz_line =
+      "telemeet_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1";
+  const std::string unmatched_line = "route=\"unmatched\",status=\"404\"} 1";
+  const std::string readyz_line = "route=\"/readyz\",status=\"200\"} 1";
+  auto all_counted = [&](const std::string& body) {
+    return body.find(healthz_line) != std::string::npos &&
+           body.find(readyz_line) != std::string::npos &&
+           body.find(unmatched_line) != std::string::npos;
+  };
   auto metrics = Fetch(port, "GET", "/metrics");
-  for (int i = 0; i < 100 && metrics &&
-                  metrics->body.find("route=\"unmatched\",status=\"404\"} 1") == std::string::npos;
-       ++i) {
+  for (int i = 0; i < 250 && metrics && !all_counted(metrics->body); ++i) {
     std::this_thread::sleep_for(20ms);
     metrics = Fetch(port, "GET", "/metrics");
   }
   ASSERT_TRUE(metrics.has_value());
-  EXPECT_NE(metrics->body.find("telemeet_http_requests_total{method=\"GET\",route=\"/healthz\","
-                               "status=\"200\"} 1"),
-            std::string::npos)
-      << metrics->body;
-  EXPECT_NE(metrics->body.find("route=\"unmatched\",status=\"404\"} 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find(healthz_line), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find(readyz_line), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find(unmatched_line), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find("telemeet_http_request_duration_seconds_bucket"),
             std::string::npos);
   server_->Signal(SIGTERM);
