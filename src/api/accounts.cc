@@ -48,7 +48,8 @@ Status CheckPassword(std::string_view password) {
 }
 
 Result<core::User> CreateUser(store::Store& store, const NewUser& in, std::string_view actor,
-                              const crypto::PasswordLimits& limits) {
+                              const crypto::PasswordLimits& limits,
+                              const std::function<Status(store::Tx&, const core::User&)>& also) {
   TM_TRY(core::ValidateEmail(in.email, "email"));
   core::User u;
   u.email = in.email;
@@ -78,6 +79,7 @@ Result<core::User> CreateUser(store::Store& store, const NewUser& in, std::strin
                   {"role", core::Name(created.role)},
                   {"doctor_id", created.doctor_id ? nlohmann::json(created.doctor_id)
                                                   : nlohmann::json()}}));
+    if (also) TM_TRY(also(tx, created));
     return created;
   });
 }

@@ -41,9 +41,11 @@ struct NewUser {
 // Creates a user. kInvalidArgument naming the field (email, role, doctor_id, password);
 // kAlreadyExists (field "email") when the email is taken. With an `actor` ("user:3", "cli")
 // the admin audit records it in the same transaction; empty: not audited (the sandbox seed).
+// `also` runs in that transaction too, after the insert (the route's Idempotency-Key record).
 Result<core::User> CreateUser(
     store::Store& store, const NewUser& user, std::string_view actor,
-    const crypto::PasswordLimits& limits = crypto::PasswordLimits::Interactive());
+    const crypto::PasswordLimits& limits = crypto::PasswordLimits::Interactive(),
+    const std::function<Status(store::Tx&, const core::User&)>& also = {});
 
 // What changes about a user; absent fields stay.
 struct UserChange {

@@ -80,8 +80,8 @@ net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn);
 
 // A patient's fields in a body (POST and PATCH /patients; a new patient inside
 // POST /appointments): what the body holds is applied to `p`.
-inline constexpr std::array<std::string_view, 5> kPatientFields = {"name", "email", "phone",
-                                                                   "time_zone", "active"};
+inline constexpr std::array<std::string_view, 6> kPatientFields = {
+    "name", "email", "phone", "time_zone", "active", "external_ref"};
 Status ApplyPatient(const Body& b, core::Patient& p);
 
 // Text of an Instant for JSON, or null for the zero instant.

@@ -2,9 +2,10 @@
 // endpoints and the event/delivery log.
 #include <algorithm>
 
-#include "api/admin_audit.h"
 #include "api/accounts.h"
+#include "api/admin_audit.h"
 #include "api/google_settings.h"
+#include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "api/webhooks.h"
@@ -124,9 +125,19 @@ void RegisterUsers(net::Router& r, ApiDeps& deps) {
                   u.role = TM_TRY(body.String("role"));
                   u.doctor_id = TM_TRY(body.OptInt("doctor_id"));
                   u.password = TM_TRY(body.String("password"));
-                  auto out = TM_TRY(
-                      CreateUser(c.deps.store, u, c.principal.actor, c.deps.options.password_limits));
-                  return net::JsonResponse(201, UserJson(out));
+                  // The password is no part of what makes a retry the same request: its hash
+                  // is not kept beside the key.
+                  json same = body.json();
+                  same.erase("password");
+                  auto key = TM_TRY(IdempotencyKey::From(c, "users", same.dump()));
+                  return CreateOnce(c, key, [&]() -> Result<net::Response> {
+                    auto out = TM_TRY(CreateUser(
+                        c.deps.store, u, c.principal.actor, c.deps.options.password_limits,
+                        [&](store::Tx& tx, const core::User& made) {
+                          return key.Remember(tx, c.deps, 201, UserJson(made));
+                        }));
+                    return net::JsonResponse(201, UserJson(out));
+                  });
                 }),
          kOffload);
   r.Get("/api/v1/users",
@@ -171,14 +182,22 @@ void RegisterApiKeys(net::Router& r, ApiDeps& deps) {
                   if (!scopes) return std::unexpected(scopes.error());
                   auto joined =
                       TM_TRY(JoinScopes(scopes->value_or(std::vector<std::string>{"read"})));
-                  auto key = CreateApiKey(c.deps.store, *name, joined,
-                                          ApiKeyCreatedAudit(c.principal.actor));
-                  if (!key) return std::unexpected(key.error());
-                  json out = ApiKeyJson(key->key);
-                  out["secret"] = key->secret;  // shown once
-                  net::Response resp = net::JsonResponse(201, out);
-                  resp.headers.Set("Cache-Control", "no-store");
-                  return resp;
+                  auto idem = TM_TRY(IdempotencyKey::From(c, "api_keys", body->json().dump()));
+                  return CreateOnce(c, idem, [&]() -> Result<net::Response> {
+                    auto audit = ApiKeyCreatedAudit(c.principal.actor);
+                    auto also = [&](store::Tx& tx, const core::ApiKey& made) -> Status {
+                      TM_TRY(audit(tx, made));
+                      json kept = ApiKeyJson(made);
+                      kept["secret"] = nullptr;  // never kept: a replay cannot show it
+                      return idem.Remember(tx, c.deps, 201, kept);
+                    };
+                    auto key = TM_TRY(CreateApiKey(c.deps.store, *name, joined, also));
+                    json out = ApiKeyJson(key.key);
+                    out["secret"] = key.secret;  // shown once
+                    net::Response resp = net::JsonResponse(201, out);
+                    resp.headers.Set("Cache-Control", "no-store");
+                    return resp;
+                  });
                 }),
          kOffload);
   r.Get("/api/v1/api_keys",
@@ -504,29 +523,37 @@ void RegisterWebhooks(net::Router& r, ApiDeps& deps) {
                   if (!joined) return std::unexpected(joined.error());
                   auto active = body->OptBool("active");
                   if (!active) return std::unexpected(active.error());
-                  std::string secret = "whsec_" + crypto::RandomToken(32);
-                  auto out =
-                      c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
-                        core::WebhookEndpoint e{.url = *url,
-                                                .sealed_secret = "-",
-                                                .topics = *joined,
-                                                .active = active->value_or(true)};
-                        auto created = tx.CreateWebhookEndpoint(e);
-                        if (!created) return created;
-                        // The AAD binds the sealed secret to its endpoint id, known only now.
-                        auto sealed = c.deps.keys->Seal(secret, WebhookSecretAad(created->id));
-                        if (!sealed) return std::unexpected(sealed.error());
-                        created->sealed_secret = *sealed;
-                        TM_TRY(AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.created",
-                                                    *created, {"url", "topics", "active"}));
-                        return tx.UpdateWebhookEndpoint(*created);
-                      });
-                  if (!out) return std::unexpected(out.error());
-                  json j = WebhookEndpointJson(*out);
-                  j["secret"] = secret;  // shown once
-                  net::Response resp = net::JsonResponse(201, j);
-                  resp.headers.Set("Cache-Control", "no-store");
-                  return resp;
+                  auto idem =
+                      TM_TRY(IdempotencyKey::From(c, "webhook_endpoints", body->json().dump()));
+                  return CreateOnce(c, idem, [&]() -> Result<net::Response> {
+                    std::string secret = "whsec_" + crypto::RandomToken(32);
+                    auto out =
+                        c.deps.store.Transact([&](store::Tx& tx) -> Result<core::WebhookEndpoint> {
+                          core::WebhookEndpoint e{.url = *url,
+                                                  .sealed_secret = "-",
+                                                  .topics = *joined,
+                                                  .active = active->value_or(true)};
+                          auto created = tx.CreateWebhookEndpoint(e);
+                          if (!created) return created;
+                          // The AAD binds the sealed secret to its endpoint id, known only now.
+                          auto sealed = c.deps.keys->Seal(secret, WebhookSecretAad(created->id));
+                          if (!sealed) return std::unexpected(sealed.error());
+                          created->sealed_secret = *sealed;
+                          TM_TRY(AuditWebhookEndpoint(tx, c.principal, "webhook_endpoint.created",
+                                                      *created, {"url", "topics", "active"}));
+                          auto updated = TM_TRY(tx.UpdateWebhookEndpoint(*created));
+                          json kept = WebhookEndpointJson(updated);
+                          kept["secret"] = nullptr;  // never kept: a replay cannot show it
+                          TM_TRY(idem.Remember(tx, c.deps, 201, kept));
+                          return updated;
+                        });
+                    if (!out) return std::unexpected(out.error());
+                    json j = WebhookEndpointJson(*out);
+                    j["secret"] = secret;  // shown once
+                    net::Response resp = net::JsonResponse(201, j);
+                    resp.headers.Set("Cache-Control", "no-store");
+                    return resp;
+                  });
                 }),
          kOffload);
   r.Get("/api/v1/webhook_endpoints",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "core/appointment.h"
@@ -15,17 +16,6 @@ namespace telemeet::api {
 using nlohmann::json;
 
 namespace {
-
-constexpr size_t kMaxIdempotencyKey = 255;
-
-// The answer a write produced inside its transaction (committed even when it is a refusal that
-// wrote nothing, like an idempotency conflict).
-struct Outcome {
-  int status = 200;
-  json body;
-};
-
-net::Response Render(const Outcome& o) { return net::JsonResponse(o.status, o.body); }
 
 Status Audit(store::Tx& tx, int64_t appointment_id, const Principal& p, std::string action,
              json detail = json::object()) {
@@ -78,11 +68,13 @@ Result<std::string> IssueAccessLink(store::Tx& tx, ApiDeps& deps, const core::Ap
 }
 
 // The fields of a patient created inside a booking.
-constexpr std::array<std::string_view, 4> kNewPatientFields = {"name", "email", "phone",
-                                                               "time_zone"};
+constexpr std::array<std::string_view, 5> kNewPatientFields = {"name", "email", "phone",
+                                                               "time_zone", "external_ref"};
 
-Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& idem_key,
-                                  const std::string& request_hash) {
+// Creates the appointment the body describes, or answers an earlier request with the same key.
+// `created` says which (the reconciler has new work only then).
+Result<net::Response> CreateAppointment(Call& c, const Body& body, const IdempotencyKey& key,
+                                        bool& created) {
   ApiDeps& deps = c.deps;
   auto doctor_id = body.Int("doctor_id");
   if (!doctor_id) return std::unexpected(doctor_id.error());
@@ -113,6 +105,7 @@ Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& 
   if (!status_text) return std::unexpected(status_text.error());
   auto notes = body.OptString("notes");
   if (!notes) return std::unexpected(notes.error());
+  std::optional<std::string> external_ref = TM_TRY(body.OptString("external_ref"));
   core::AppointmentStatus status = core::AppointmentStatus::kBooked;
   if (*status_text) {
     auto st = core::ParseAppointmentStatus(**status_text, "status");
@@ -120,24 +113,9 @@ Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& 
     status = *st;
   }
 
-  return deps.store.Transact([&](store::Tx& tx) -> Result<Outcome> {
-    if (!idem_key.empty()) {
-      auto prior = tx.GetIdempotency(idem_key);
-      if (prior) {
-        if (prior->request_hash != request_hash) {
-          json error = json::object();
-          error["code"] = "idempotency_key_reused";
-          error["message"] =
-              "this Idempotency-Key was used with a different request; use a new key for a new "
-              "request";
-          error["field"] = "Idempotency-Key";
-          return Outcome{422, json{{"error", std::move(error)}}};
-        }
-        json replay = json::parse(prior->response_body, nullptr, false);
-        return Outcome{prior->response_status, std::move(replay)};
-      }
-      if (prior.error().code() != ErrorCode::kNotFound) return std::unexpected(prior.error());
-    }
+  return deps.store.Transact([&](store::Tx& tx) -> Result<net::Response> {
+    // Checked in the create's own transaction: one round trip less than CreateOnce's read.
+    if (auto earlier = TM_TRY(key.Earlier(tx))) return std::move(*earlier);
     auto doctor = Bookable(tx.GetDoctor(*doctor_id), "doctor", *doctor_id, "doctor_id");
     if (!doctor) return std::unexpected(doctor.error());
     auto service = Bookable(tx.GetService(*service_id), "service", *service_id, "service_id");
@@ -169,62 +147,45 @@ Result<Outcome> CreateAppointment(Call& c, const Body& body, const std::string& 
     }
     a.status = status;
     a.notes = notes->value_or("");
-    auto created = tx.CreateAppointment(a);
-    if (!created) return std::unexpected(created.error());
-    auto url = IssueAccessLink(tx, deps, *created);
+    a.external_ref = external_ref.value_or("");
+    auto made = tx.CreateAppointment(a);
+    if (!made) return std::unexpected(made.error());
+    auto url = IssueAccessLink(tx, deps, *made);
     if (!url) return std::unexpected(url.error());
-    if (auto s = Audit(tx, created->id, c.principal, "appointment.created",
-                       {{"status", core::Name(created->status)},
-                        {"start", core::FormatRfc3339(created->start)},
-                        {"end", core::FormatRfc3339(created->end)}});
+    if (auto s = Audit(tx, made->id, c.principal, "appointment.created",
+                       {{"status", core::Name(made->status)},
+                        {"start", core::FormatRfc3339(made->start)},
+                        {"end", core::FormatRfc3339(made->end)}});
         !s) {
       return std::unexpected(s.error());
     }
-    auto out = AppointmentJson(tx, *created, *url);
+    auto out = AppointmentJson(tx, *made, *url);
     if (!out) return std::unexpected(out.error());
-    if (!idem_key.empty()) {
-      // The stored answer never holds the link's token: a replay shows the link without url.
-      json stored = *out;
-      stored["access_link"]["url"] = nullptr;
-      core::IdempotencyRecord rec{.key = idem_key,
-                                  .request_hash = request_hash,
-                                  .response_status = 201,
-                                  .response_body = stored.dump(),
-                                  .expires_at = deps.clock.Now() + deps.options.idempotency_ttl};
-      if (auto s = tx.PutIdempotency(rec); !s) return std::unexpected(s.error());
-    }
-    return Outcome{201, std::move(*out)};
+    // The stored answer never holds the link's token: a replay shows the link without url.
+    json stored = *out;
+    stored["access_link"]["url"] = nullptr;
+    TM_TRY(key.Remember(tx, deps, 201, stored));
+    created = true;
+    return net::JsonResponse(201, *out);
   });
 }
 
 Result<net::Response> HandleCreate(Call& c) {
   {
-    auto body = Body::Parse(
-        c.req, c.deps.options,
-        {"doctor_id", "service_id", "patient_id", "patient", "start", "end", "time_zone", "status",
-         "notes"});
+    auto body = Body::Parse(c.req, c.deps.options,
+                            {"doctor_id", "service_id", "patient_id", "patient", "start", "end",
+                             "time_zone", "status", "notes", "external_ref"});
     if (!body) return std::unexpected(body.error());
-    std::string idem_key;
-    std::string request_hash;
-    if (auto header = c.req.Header("Idempotency-Key")) {
-      std::string_view k = Trim(*header);
-      bool printable = std::all_of(k.begin(), k.end(), [](char ch) { return ch > 32 && ch < 127; });
-      if (k.empty() || k.size() > kMaxIdempotencyKey || !printable) {
-        return Fail(ErrorCode::kInvalidArgument,
-                    "Idempotency-Key must be 1 to 255 printable characters", "Idempotency-Key");
-      }
-      idem_key = c.principal.actor + ":appointments:" + std::string(k);
-      request_hash = TokenHash(body->json().dump());
-    }
-    auto out = CreateAppointment(c, *body, idem_key, request_hash);
-    if (!out && out.error().code() == ErrorCode::kAlreadyExists && out.error().field() == "key") {
+    auto key = TM_TRY(IdempotencyKey::From(c, "appointments", body->json().dump()));
+    bool created = false;
+    auto out = CreateAppointment(c, *body, key, created);
+    if (!out && IdempotencyKey::LostRace(out.error())) {
       // A concurrent request with the same key committed first: answer as a retry would.
-      out = CreateAppointment(c, *body, idem_key, request_hash);
+      out = CreateAppointment(c, *body, key, created);
     }
     if (!out) return std::unexpected(out.error());
-    net::Response resp = Render(*out);
-    if (out->status == 201) NotifyWork(c.deps);
-    return resp;
+    if (created) NotifyWork(c.deps);
+    return std::move(*out);
   }
 }
 
@@ -334,6 +295,7 @@ Result<net::Response> List(Call& c) {
     if (!parsed) return std::unexpected(parsed.error());
     f.status = *parsed;
   }
+  if (auto ref = FindValue(params, "external_ref")) f.external_ref = *ref;
   for (auto [name, target] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
     if (auto t = FindValue(params, name)) {
       auto parsed = core::ParseRfc3339(*t, name);
@@ -382,6 +344,25 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  return net::JsonResponse(200, *out);
                }),
         reads);
+  // PATCH changes what is not the consultation itself: the booking system's id ("" removes
+  // it). Times move by reschedule and the status by its actions, each with its own rules.
+  r.Patch("/api/v1/appointments/{id}",
+          Handle(deps, Access::kWrite,
+                 [](Call& c) -> Result<net::Response> {
+                   const int64_t id = TM_TRY(PathId(c.req, "appointment"));
+                   Body body = TM_TRY(Body::Parse(c.req, c.deps.options, {"external_ref"}));
+                   const std::string ref = TM_TRY(body.String("external_ref"));
+                   auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                     core::Appointment a = TM_TRY(LoadOwned(tx, c.principal, id));
+                     if (a.external_ref == ref) return AppointmentJson(tx, a);
+                     core::Appointment changed = TM_TRY(tx.SetAppointmentExternalRef(id, ref));
+                     TM_TRY(Audit(tx, id, c.principal, "appointment.external_ref_changed",
+                                  {{"from", RefJson(a.external_ref)}, {"to", RefJson(ref)}}));
+                     return AppointmentJson(tx, changed);
+                   }));
+                   return net::JsonResponse(200, out);
+                 }),
+          writes);
   r.Post("/api/v1/appointments/{id}/confirm",
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kConfirmed, "appointment.confirmed")),

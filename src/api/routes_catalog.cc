@@ -3,6 +3,7 @@
 #include <optional>
 #include <span>
 
+#include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "net/json.h"
@@ -32,16 +33,44 @@ Status Assign32(Result<std::optional<int64_t>> v, int32_t& target, std::string_v
   return Ok();
 }
 
+// ?external_ref=: the one record of a kind with that booking system id.
+std::optional<std::string> ExternalRefParam(const net::Request& req) {
+  auto params = req.QueryParams();
+  if (!params) return std::nullopt;
+  return FindValue(*params, "external_ref");
+}
+
+// The record with external_ref `ref`, or nullopt when none has it.
+template <typename T>
+Result<std::optional<T>> FindByRef(store::Tx& tx, store::RefKind kind, const std::string& ref,
+                                   Result<T> (store::Tx::*get)(int64_t)) {
+  auto id = tx.IdByExternalRef(kind, ref);
+  if (!id) {
+    if (id.error().code() == ErrorCode::kNotFound) return std::nullopt;
+    return std::unexpected(id.error());
+  }
+  return TM_TRY((tx.*get)(*id));
+}
+
+// A list's shape for a lookup: the record found, or an empty list.
+template <typename T, typename F>
+json FoundJson(const std::optional<T>& found, F&& to_json) {
+  json data = json::array();
+  if (found) data.push_back(to_json(*found));
+  return json{{"data", std::move(data)}, {"next_cursor", nullptr}};
+}
+
 // --- Doctors ---
 
-constexpr std::array<std::string_view, 5> kDoctorFields = {"name", "email", "time_zone",
-                                                           "calendar_id", "active"};
+constexpr std::array<std::string_view, 6> kDoctorFields = {"name",        "email",  "time_zone",
+                                                           "calendar_id", "active", "external_ref"};
 
 Status ApplyDoctor(const Body& b, core::Doctor& d) {
   if (auto s = Assign(b.OptString("name"), d.name); !s) return s;
   if (auto s = Assign(b.OptString("email"), d.email); !s) return s;
   if (auto s = Assign(b.OptString("time_zone"), d.time_zone); !s) return s;
   if (auto s = Assign(b.OptString("calendar_id"), d.calendar_id); !s) return s;
+  if (auto s = Assign(b.OptString("external_ref"), d.external_ref); !s) return s;
   return Assign(b.OptBool("active"), d.active);
 }
 
@@ -54,6 +83,16 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                  auto page = PageFrom(c.req);
                  if (!page) return std::unexpected(page.error());
                  auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   if (auto ref = ExternalRefParam(c.req)) {
+                     // A doctor finds only themself, as in the list without the filter.
+                     auto d = TM_TRY(
+                         FindByRef(tx, store::RefKind::kDoctor, *ref, &store::Tx::GetDoctor));
+                     if (d && c.principal.kind == Principal::Kind::kDoctor &&
+                         d->id != c.principal.doctor_id) {
+                       d.reset();
+                     }
+                     return FoundJson(d, DoctorJson);
+                   }
                    if (c.principal.kind == Principal::Kind::kDoctor) {
                      // A doctor's list holds their own record only.
                      auto d = tx.GetDoctor(c.principal.doctor_id);
@@ -83,10 +122,15 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                   if (!body->Has("email")) {
                     return Fail(ErrorCode::kInvalidArgument, "email is required", "email");
                   }
-                  auto out =
-                      c.deps.store.Transact([&](store::Tx& tx) { return tx.CreateDoctor(d); });
-                  if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(201, DoctorJson(*out));
+                  auto key = TM_TRY(IdempotencyKey::From(c, "doctors", body->json().dump()));
+                  return CreateOnce(c, key, [&]() -> Result<net::Response> {
+                    auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                      json j = DoctorJson(TM_TRY(tx.CreateDoctor(d)));
+                      TM_TRY(key.Remember(tx, c.deps, 201, j));
+                      return j;
+                    }));
+                    return net::JsonResponse(201, out);
+                  });
                 }),
          writes);
 
@@ -146,8 +190,8 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
 // Their routes have one shape; their `active` flag lives in the settings table because the
 // store has no column for it (InactiveKey in views.h).
 
-constexpr std::array<std::string_view, 5> kServiceFields = {
-    "name", "telemedicine", "default_duration_minutes", "title_template", "active"};
+constexpr std::array<std::string_view, 6> kServiceFields = {
+    "name", "telemedicine", "default_duration_minutes", "title_template", "active", "external_ref"};
 
 Status ApplyService(const Body& b, core::Service& s) {
   TM_TRY(Assign(b.OptString("name"), s.name));
@@ -155,6 +199,7 @@ Status ApplyService(const Body& b, core::Service& s) {
   TM_TRY(Assign32(b.OptInt("default_duration_minutes"), s.default_duration_minutes,
                   "default_duration_minutes"));
   TM_TRY(Assign(b.OptString("title_template"), s.event_title_template));
+  TM_TRY(Assign(b.OptString("external_ref"), s.external_ref));
   return Assign(b.OptBool("active"), s.active);
 }
 
@@ -165,6 +210,7 @@ Status ApplyPatient(const Body& b, core::Patient& p) {
   TM_TRY(Assign(b.OptString("email"), p.email));
   TM_TRY(Assign(b.OptString("phone"), p.phone));
   TM_TRY(Assign(b.OptString("time_zone"), p.time_zone));
+  TM_TRY(Assign(b.OptString("external_ref"), p.external_ref));
   return Assign(b.OptBool("active"), p.active);
 }
 
@@ -175,6 +221,7 @@ namespace {
 template <typename T>
 struct CatalogKind {
   std::string_view kind;  // "service": the path ("/api/v1/services"), errors, the active key
+  store::RefKind ref_kind;
   std::span<const std::string_view> fields;
   Status (*apply)(const Body&, T&);
   Result<T> (store::Tx::*create)(T);
@@ -201,6 +248,7 @@ Status PatientReadable(const Principal& p, int64_t id, store::Tx& tx) {
 }
 
 const CatalogKind<core::Service> kServices{.kind = "service",
+                                           .ref_kind = store::RefKind::kService,
                                            .fields = kServiceFields,
                                            .apply = ApplyService,
                                            .create = &store::Tx::CreateService,
@@ -212,6 +260,7 @@ const CatalogKind<core::Service> kServices{.kind = "service",
                                            .authorize_read = AnyoneWhoMayRead};
 
 const CatalogKind<core::Patient> kPatients{.kind = "patient",
+                                           .ref_kind = store::RefKind::kPatient,
                                            .fields = kPatientFields,
                                            .apply = ApplyPatient,
                                            .create = &store::Tx::CreatePatient,
@@ -233,6 +282,9 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                  TM_TRY(k.authorize_list(c.principal));
                  store::PageRequest page = TM_TRY(PageFrom(c.req));
                  auto out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   if (auto ref = ExternalRefParam(c.req)) {
+                     return FoundJson(TM_TRY(FindByRef(tx, k.ref_kind, *ref, k.get)), k.to_json);
+                   }
                    store::Page<T> p = TM_TRY((tx.*k.list)(page));
                    json data = json::array();
                    for (const T& item : p.items) data.push_back(k.to_json(item));
@@ -254,11 +306,16 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
                   if (!body.Has("name")) {
                     return Fail(ErrorCode::kInvalidArgument, "name is required", "name");
                   }
-                  auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-                    T created = TM_TRY((tx.*k.create)(item));
-                    return k.to_json(created);
-                  }));
-                  return net::JsonResponse(201, out);
+                  auto key = TM_TRY(
+                      IdempotencyKey::From(c, std::string(k.kind) + "s", body.json().dump()));
+                  return CreateOnce(c, key, [&]() -> Result<net::Response> {
+                    auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                      json j = k.to_json(TM_TRY((tx.*k.create)(item)));
+                      TM_TRY(key.Remember(tx, c.deps, 201, j));
+                      return j;
+                    }));
+                    return net::JsonResponse(201, out);
+                  });
                 }),
          writes);
 

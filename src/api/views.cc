@@ -21,6 +21,10 @@ json Topics(std::string_view topics) {
 
 }  // namespace
 
+json RefJson(const std::string& external_ref) {
+  return external_ref.empty() ? json(nullptr) : json(external_ref);
+}
+
 json DoctorJson(const core::Doctor& d) {
   return {{"id", d.id},
           {"object", "doctor"},
@@ -29,6 +33,7 @@ json DoctorJson(const core::Doctor& d) {
           {"time_zone", d.time_zone},
           {"calendar_id", d.calendar_id},
           {"active", d.active},
+          {"external_ref", RefJson(d.external_ref)},
           {"created_at", TimeJson(d.created_at)}};
 }
 
@@ -40,14 +45,20 @@ json ServiceJson(const core::Service& s) {
           {"default_duration_minutes", s.default_duration_minutes},
           {"title_template", s.event_title_template},
           {"active", s.active},
+          {"external_ref", RefJson(s.external_ref)},
           {"created_at", TimeJson(s.created_at)}};
 }
 
 json PatientJson(const core::Patient& p) {
-  return {{"id", p.id},         {"object", "patient"},
-          {"name", p.name},     {"email", p.email},
-          {"phone", p.phone},   {"time_zone", p.time_zone},
-          {"active", p.active}, {"created_at", TimeJson(p.created_at)}};
+  return {{"id", p.id},
+          {"object", "patient"},
+          {"name", p.name},
+          {"email", p.email},
+          {"phone", p.phone},
+          {"time_zone", p.time_zone},
+          {"active", p.active},
+          {"external_ref", RefJson(p.external_ref)},
+          {"created_at", TimeJson(p.created_at)}};
 }
 
 json UserJson(const core::User& u) {
@@ -189,6 +200,7 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
   out["status"] = core::Name(a.status);
   out["revision"] = a.revision;
   out["notes"] = a.notes;
+  out["external_ref"] = RefJson(a.external_ref);
   out["created_at"] = TimeJson(a.created_at);
   out["updated_at"] = TimeJson(a.updated_at);
   out["meeting"] = MeetingJson(meeting, job, a.id);

@@ -15,6 +15,8 @@
 
 namespace telemeet::api {
 
+// A record's external_ref, or null when it has none.
+nlohmann::json RefJson(const std::string& external_ref);
 nlohmann::json DoctorJson(const core::Doctor& d);
 nlohmann::json ServiceJson(const core::Service& s);
 nlohmann::json PatientJson(const core::Patient& p);

@@ -67,6 +67,7 @@ struct Doctor {
   std::string calendar_id = "primary";  // the Google calendar events go to
   bool active = true;
   Instant created_at{};
+  std::string external_ref;  // the booking system's id ("" = none); unique among doctors
 };
 
 struct Service {
@@ -78,6 +79,7 @@ struct Service {
   std::string event_title_template = "{service} with {doctor}";
   bool active = true;  // a deactivated service takes no new bookings
   Instant created_at{};
+  std::string external_ref;  // the booking system's id ("" = none); unique among services
 };
 
 struct Patient {
@@ -88,6 +90,7 @@ struct Patient {
   std::string time_zone = "UTC";
   bool active = true;  // a deactivated patient takes no new bookings
   Instant created_at{};
+  std::string external_ref;  // the booking system's id ("" = none); unique among patients
 };
 
 struct Appointment {
@@ -106,6 +109,9 @@ struct Appointment {
   std::string notes;
   Instant created_at{};
   Instant updated_at{};
+  // The booking system's id ("" = none); unique among appointments. Not part of the event:
+  // changing it makes no new revision.
+  std::string external_ref;
 };
 
 // What exists at Google for one appointment.

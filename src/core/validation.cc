@@ -74,6 +74,21 @@ Status ValidateName(std::string_view name, std::string_view field) {
   return Ok();
 }
 
+Status ValidateExternalRef(std::string_view ref) {
+  if (ref.empty()) return Ok();
+  if (ref.size() > kMaxExternalRefLength) {
+    return Invalid("external_ref",
+                   fmt::format("external_ref is longer than {} characters", kMaxExternalRefLength));
+  }
+  if (Trim(ref).size() != ref.size()) {
+    return Invalid("external_ref", "external_ref has leading or trailing spaces");
+  }
+  for (char c : ref) {
+    if (IsControl(c)) return Invalid("external_ref", "external_ref contains a control character");
+  }
+  return Ok();
+}
+
 Status ValidateAppointment(const Appointment& a) {
   if (a.doctor_id <= 0) return Invalid("doctor_id", "doctor_id is required");
   if (a.service_id <= 0) return Invalid("service_id", "service_id is required");
@@ -92,7 +107,7 @@ Status ValidateAppointment(const Appointment& a) {
   }
   if (auto s = ValidateTimeZone(a.time_zone, "time_zone"); !s) return s;
   if (a.notes.size() > 10'000) return Invalid("notes", "notes are longer than 10000 characters");
-  return Ok();
+  return ValidateExternalRef(a.external_ref);
 }
 
 Status ValidateDoctor(const Doctor& d) {
@@ -100,7 +115,7 @@ Status ValidateDoctor(const Doctor& d) {
   if (auto s = ValidateEmail(d.email, "email"); !s) return s;
   if (auto s = ValidateTimeZone(d.time_zone, "time_zone"); !s) return s;
   if (Trim(d.calendar_id).empty()) return Invalid("calendar_id", "calendar_id is required");
-  return Ok();
+  return ValidateExternalRef(d.external_ref);
 }
 
 Status ValidateService(const Service& s) {
@@ -116,7 +131,7 @@ Status ValidateService(const Service& s) {
   if (Trim(s.event_title_template).empty() || s.event_title_template.size() > 500) {
     return Invalid("event_title_template", "event_title_template must be 1-500 characters");
   }
-  return Ok();
+  return ValidateExternalRef(s.external_ref);
 }
 
 Status ValidatePatient(const Patient& p) {
@@ -128,7 +143,7 @@ Status ValidatePatient(const Patient& p) {
     if (!ok) return Invalid("phone", "phone may contain digits, spaces, + - ( ) only");
   }
   if (auto s = ValidateTimeZone(p.time_zone, "time_zone"); !s) return s;
-  return Ok();
+  return ValidateExternalRef(p.external_ref);
 }
 
 bool Overlaps(const Appointment& a, const Appointment& b) {

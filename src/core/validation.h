@@ -18,6 +18,7 @@ inline constexpr std::chrono::minutes kMinAppointment{5};
 inline constexpr std::chrono::hours kMaxAppointment{12};
 inline constexpr size_t kMaxNameLength = 200;
 inline constexpr size_t kMaxEmailLength = 254;
+inline constexpr size_t kMaxExternalRefLength = 200;
 
 // A pragmatic address check: one '@', a non-empty local part without spaces or control
 // characters, a domain of dot-separated labels (letters, digits, hyphens; no leading/trailing
@@ -30,6 +31,10 @@ Status ValidateName(std::string_view name, std::string_view field);
 // Start and end well-formed (set), end after start, duration within
 // [kMinAppointment, kMaxAppointment], zone a known IANA zone, parties set.
 Status ValidateAppointment(const Appointment& a);
+
+// A booking system's id ("kivicare:doctor:12"): empty (none), or at most
+// kMaxExternalRefLength bytes without control characters or surrounding spaces.
+Status ValidateExternalRef(std::string_view ref);
 
 Status ValidateDoctor(const Doctor& d);
 Status ValidateService(const Service& s);

@@ -304,7 +304,20 @@ constexpr std::string_view kV7 = R"sql(
 DELETE FROM settings WHERE key LIKE 'login.failures:%';
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations{{
+// The booking system's own ids (issue 16, M21): an integrator finds its records by them. NULL
+// when unset, so the unique indexes hold only the ids that exist.
+constexpr std::string_view kV8 = R"sql(
+ALTER TABLE doctors ADD COLUMN external_ref TEXT;
+ALTER TABLE services ADD COLUMN external_ref TEXT;
+ALTER TABLE patients ADD COLUMN external_ref TEXT;
+ALTER TABLE appointments ADD COLUMN external_ref TEXT;
+CREATE UNIQUE INDEX doctors_external_ref ON doctors (external_ref);
+CREATE UNIQUE INDEX services_external_ref ON services (external_ref);
+CREATE UNIQUE INDEX patients_external_ref ON patients (external_ref);
+CREATE UNIQUE INDEX appointments_external_ref ON appointments (external_ref);
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -312,6 +325,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, "admin audit and retention indexes", kV5},
     {6, "webhook secret rotation", kV6},
     {7, "sign-in failures out of the settings", kV7},
+    {8, "external_ref on doctors, services, patients and appointments", kV8},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -58,12 +58,16 @@ struct Page {
   std::string next_cursor;  // empty: no more
 };
 
+// The kinds of record that carry a booking system's id (external_ref).
+enum class RefKind { kDoctor, kService, kPatient, kAppointment };
+
 struct AppointmentFilter {
   int64_t doctor_id = 0;        // 0 = any
   int64_t patient_id = 0;       // 0 = any
   std::optional<Instant> from;  // start >= from
   std::optional<Instant> to;    // start < to
   std::optional<core::AppointmentStatus> status;
+  std::optional<std::string> external_ref;  // exact match
 };
 
 struct LeaseRequest {
@@ -230,6 +234,15 @@ class Tx {
   // Ordered by (start, id).
   Result<Page<core::Appointment>> ListAppointments(const AppointmentFilter& filter,
                                                    const PageRequest& page);
+  // Sets (or, with "", removes) the booking system's id of appointment `id`: no new revision and
+  // no job, since the event does not carry it. kAlreadyExists (field "external_ref") when another
+  // appointment has it.
+  Result<core::Appointment> SetAppointmentExternalRef(int64_t id, std::string ref);
+
+  // The id of the record whose external_ref is `ref` (exact match); kNotFound when none.
+  // Creates and updates of all four kinds refuse a taken external_ref with kAlreadyExists
+  // naming the field "external_ref".
+  Result<int64_t> IdByExternalRef(RefKind kind, std::string_view ref);
 
   // --- Meetings (one per appointment; event id unique per calendar) ---
   Result<core::Meeting> GetMeeting(int64_t appointment_id);  // kNotFound when none yet

@@ -186,6 +186,79 @@ TEST_P(StoreContract, ServicesAndPatientsKeepTheirActiveFlag) {
   EXPECT_FALSE(listed->items[0].active);
 }
 
+// External refs (issue 16): unique per kind, not across kinds; NULL when unset, so any number
+// of records have none; found by exact match; a taken one is refused naming the field, with
+// the email rule of doctors still named as before.
+TEST_P(StoreContract, ExternalRefsAreUniquePerKindAndFindTheirRecord) {
+  Seed();
+  auto d = store_->Transact([&](Tx& tx) -> Result<core::Doctor> {
+    core::Doctor doc = TM_TRY(tx.GetDoctor(doctor_));
+    doc.external_ref = "kivicare:doctor:12";
+    return tx.UpdateDoctor(doc);
+  });
+  ASSERT_TRUE(d) << d.error().ToString();
+  EXPECT_EQ(d->external_ref, "kivicare:doctor:12");
+  core::Doctor other{
+      .name = "Dr. B", .email = "b@clinic.example", .external_ref = "kivicare:doctor:12"};
+  auto dup = store_->Transact([&](Tx& tx) { return tx.CreateDoctor(other); });
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(dup.error().field(), "external_ref");
+  other.external_ref = "";
+  other.email = d->email;
+  auto same_email = store_->Transact([&](Tx& tx) { return tx.CreateDoctor(other); });
+  ASSERT_FALSE(same_email);
+  EXPECT_EQ(same_email.error().field(), "email");
+  // Two patients without a ref, and one with the doctor's ref text: other kinds do not collide.
+  for (std::string ref : {"", "", "kivicare:doctor:12"}) {
+    core::Patient p{.name = "P", .external_ref = ref};
+    auto made = store_->Transact([&](Tx& tx) { return tx.CreatePatient(p); });
+    ASSERT_TRUE(made) << made.error().ToString();
+  }
+  auto found = store_->Read(
+      [&](Tx& tx) { return tx.IdByExternalRef(RefKind::kDoctor, "kivicare:doctor:12"); });
+  ASSERT_TRUE(found) << found.error().ToString();
+  EXPECT_EQ(*found, doctor_);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) {
+              return tx.IdByExternalRef(RefKind::kDoctor, "KIVICARE:doctor:12");
+            })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.IdByExternalRef(RefKind::kService, ""); })),
+            ErrorCode::kNotFound);
+
+  // An appointment's ref changes without a new revision; taken refs are refused; "" clears.
+  core::Appointment na = NewAppointment("2026-03-30T08:00:00Z");
+  na.external_ref = "kivicare:appointment:1";
+  auto a = Create(na);
+  ASSERT_TRUE(a) << a.error().ToString();
+  auto b = Create(NewAppointment("2026-03-31T08:00:00Z"));
+  ASSERT_TRUE(b) << b.error().ToString();
+  auto taken = store_->Transact(
+      [&](Tx& tx) { return tx.SetAppointmentExternalRef(b->id, "kivicare:appointment:1"); });
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().field(), "external_ref");
+  auto set = store_->Transact(
+      [&](Tx& tx) { return tx.SetAppointmentExternalRef(b->id, "kivicare:appointment:2"); });
+  ASSERT_TRUE(set) << set.error().ToString();
+  auto got = store_->Read([&](Tx& tx) { return tx.GetAppointment(b->id); });
+  EXPECT_EQ(got->external_ref, "kivicare:appointment:2");
+  EXPECT_EQ(got->revision, b->revision);
+  EXPECT_EQ(*store_->Read([&](Tx& tx) {
+    return tx.IdByExternalRef(RefKind::kAppointment, "kivicare:appointment:2");
+  }),
+            b->id);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.SetAppointmentExternalRef(a->id, ""); }));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) {
+              return tx.IdByExternalRef(RefKind::kAppointment, "kivicare:appointment:1");
+            })),
+            ErrorCode::kNotFound);
+  auto bad = store_->Transact(
+      [&](Tx& tx) { return tx.SetAppointmentExternalRef(a->id, std::string(201, 'x')); });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(bad.error().field(), "external_ref");
+}
+
 TEST_P(StoreContract, InvalidInputNamesTheFieldAndStoresNothing) {
   core::Patient p;
   p.name = "Eve";

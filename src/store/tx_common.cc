@@ -19,6 +19,7 @@ core::Doctor DoctorFrom(const Row& r) {
   d.calendar_id = r.Text(4);
   d.active = r.Bool(5);
   d.created_at = r.Time(6);
+  d.external_ref = r.Text(7);
   return d;
 }
 
@@ -31,6 +32,7 @@ core::Service ServiceFrom(const Row& r) {
   s.event_title_template = r.Text(4);
   s.active = r.Bool(5);
   s.created_at = r.Time(6);
+  s.external_ref = r.Text(7);
   return s;
 }
 
@@ -43,6 +45,7 @@ core::Patient PatientFrom(const Row& r) {
   p.time_zone = r.Text(4);
   p.active = r.Bool(5);
   p.created_at = r.Time(6);
+  p.external_ref = r.Text(7);
   return p;
 }
 
@@ -61,6 +64,7 @@ core::Appointment AppointmentFrom(const Row& r) {
   a.notes = r.Text(10);
   a.created_at = r.Time(11);
   a.updated_at = r.Time(12);
+  a.external_ref = r.Text(13);
   return a;
 }
 

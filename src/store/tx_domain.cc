@@ -26,6 +26,38 @@ std::string Sql(std::string_view format_with_cols, std::string_view cols) {
   return fmt::format(fmt::runtime(format_with_cols), cols);
 }
 
+// An external_ref as stored: NULL when there is none, so the unique index holds real ids only.
+SqlValue RefValue(const std::string& ref) {
+  return ref.empty() ? SqlValue(nullptr) : SqlValue(ref);
+}
+
+// A unique violation of an insert or update of `table`: the external_ref's (the database names
+// the index or column in its message on both backends), else `other` (nullopt: as it came).
+Error UniqueViolation(const Error& e, std::string_view what,
+                      std::optional<std::pair<std::string, std::string>> other = std::nullopt) {
+  if (e.code() != ErrorCode::kAlreadyExists) return e;
+  if (e.message().find("external_ref") != std::string::npos) {
+    return Error(ErrorCode::kAlreadyExists, fmt::format("another {} has this external_ref", what),
+                 "external_ref");
+  }
+  if (other) return Error(ErrorCode::kAlreadyExists, other->first, other->second);
+  return e;
+}
+
+std::string_view RefTable(RefKind kind) {
+  switch (kind) {
+    case RefKind::kDoctor:
+      return "doctors";
+    case RefKind::kService:
+      return "services";
+    case RefKind::kPatient:
+      return "patients";
+    case RefKind::kAppointment:
+      return "appointments";
+  }
+  return "doctors";
+}
+
 }  // namespace
 
 // --- Doctors ---
@@ -34,15 +66,14 @@ Result<core::Doctor> Tx::CreateDoctor(core::Doctor d) {
   if (auto s = core::ValidateDoctor(d); !s) return std::unexpected(s.error());
   d.created_at = Now();
   auto row = ExecOne(
-      "INSERT INTO doctors (name, email, time_zone, calendar_id, active, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-      {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, TimeValue(d.created_at)},
+      "INSERT INTO doctors (name, email, time_zone, calendar_id, active, created_at, "
+      "external_ref) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, TimeValue(d.created_at),
+       RefValue(d.external_ref)},
       "doctor");
   if (!row) {
-    if (row.error().code() == ErrorCode::kAlreadyExists) {
-      return Fail(ErrorCode::kAlreadyExists, "a doctor with this email exists", "email");
-    }
-    return std::unexpected(row.error());
+    return std::unexpected(UniqueViolation(row.error(), "doctor",
+                                           std::pair{"a doctor with this email exists", "email"}));
   }
   d.id = row->Int(0);
   return d;
@@ -58,10 +89,14 @@ Result<core::Doctor> Tx::GetDoctor(int64_t id) {
 Result<core::Doctor> Tx::UpdateDoctor(const core::Doctor& d) {
   if (auto s = core::ValidateDoctor(d); !s) return std::unexpected(s.error());
   auto r = Exec(
-      "UPDATE doctors SET name = ?, email = ?, time_zone = ?, calendar_id = ?, active = ? "
-      "WHERE id = ?",
-      {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, d.id});
-  if (!r) return std::unexpected(r.error());
+      "UPDATE doctors SET name = ?, email = ?, time_zone = ?, calendar_id = ?, active = ?, "
+      "external_ref = ? WHERE id = ?",
+      {d.name, d.email, d.time_zone, d.calendar_id, int64_t{d.active}, RefValue(d.external_ref),
+       d.id});
+  if (!r) {
+    return std::unexpected(UniqueViolation(r.error(), "doctor",
+                                           std::pair{"a doctor with this email exists", "email"}));
+  }
   if (r->affected == 0)
     return Fail(ErrorCode::kNotFound, fmt::format("doctor {} does not exist", d.id));
   return GetDoctor(d.id);
@@ -79,11 +114,12 @@ Result<core::Service> Tx::CreateService(core::Service s) {
   s.created_at = Now();
   auto row = ExecOne(
       "INSERT INTO services (name, telemedicine, default_duration_minutes, "
-      "event_title_template, active, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      "event_title_template, active, created_at, external_ref) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "RETURNING id",
       {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes}, s.event_title_template,
-       int64_t{s.active}, TimeValue(s.created_at)},
+       int64_t{s.active}, TimeValue(s.created_at), RefValue(s.external_ref)},
       "service");
-  if (!row) return std::unexpected(row.error());
+  if (!row) return std::unexpected(UniqueViolation(row.error(), "service"));
   s.id = row->Int(0);
   return s;
 }
@@ -99,10 +135,10 @@ Result<core::Service> Tx::UpdateService(const core::Service& s) {
   if (auto v = core::ValidateService(s); !v) return std::unexpected(v.error());
   auto r = Exec(
       "UPDATE services SET name = ?, telemedicine = ?, default_duration_minutes = ?, "
-      "event_title_template = ?, active = ? WHERE id = ?",
+      "event_title_template = ?, active = ?, external_ref = ? WHERE id = ?",
       {s.name, int64_t{s.telemedicine}, int64_t{s.default_duration_minutes}, s.event_title_template,
-       int64_t{s.active}, s.id});
-  if (!r) return std::unexpected(r.error());
+       int64_t{s.active}, RefValue(s.external_ref), s.id});
+  if (!r) return std::unexpected(UniqueViolation(r.error(), "service"));
   if (r->affected == 0) {
     return Fail(ErrorCode::kNotFound, fmt::format("service {} does not exist", s.id));
   }
@@ -120,11 +156,12 @@ Result<core::Patient> Tx::CreatePatient(core::Patient p) {
   if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
   p.created_at = Now();
   auto row = ExecOne(
-      "INSERT INTO patients (name, email, phone, time_zone, active, created_at) "
-      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-      {p.name, p.email, p.phone, p.time_zone, int64_t{p.active}, TimeValue(p.created_at)},
+      "INSERT INTO patients (name, email, phone, time_zone, active, created_at, external_ref) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {p.name, p.email, p.phone, p.time_zone, int64_t{p.active}, TimeValue(p.created_at),
+       RefValue(p.external_ref)},
       "patient");
-  if (!row) return std::unexpected(row.error());
+  if (!row) return std::unexpected(UniqueViolation(row.error(), "patient"));
   p.id = row->Int(0);
   return p;
 }
@@ -139,9 +176,10 @@ Result<core::Patient> Tx::GetPatient(int64_t id) {
 Result<core::Patient> Tx::UpdatePatient(const core::Patient& p) {
   if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
   auto r = Exec(
-      "UPDATE patients SET name = ?, email = ?, phone = ?, time_zone = ?, active = ? WHERE id = ?",
-      {p.name, p.email, p.phone, p.time_zone, int64_t{p.active}, p.id});
-  if (!r) return std::unexpected(r.error());
+      "UPDATE patients SET name = ?, email = ?, phone = ?, time_zone = ?, active = ?, "
+      "external_ref = ? WHERE id = ?",
+      {p.name, p.email, p.phone, p.time_zone, int64_t{p.active}, RefValue(p.external_ref), p.id});
+  if (!r) return std::unexpected(UniqueViolation(r.error(), "patient"));
   if (r->affected == 0) {
     return Fail(ErrorCode::kNotFound, fmt::format("patient {} does not exist", p.id));
   }
@@ -200,13 +238,13 @@ Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
   a.created_at = a.updated_at = Now();
   auto row = ExecOne(
       "INSERT INTO appointments (uid, doctor_id, service_id, patient_id, start_at, end_at, "
-      "time_zone, status, revision, notes, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      "time_zone, status, revision, notes, created_at, updated_at, external_ref) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
       {a.uid, a.doctor_id, a.service_id, a.patient_id, TimeValue(a.start), TimeValue(a.end),
        a.time_zone, std::string(core::Name(a.status)), a.revision, a.notes, TimeValue(a.created_at),
-       TimeValue(a.updated_at)},
+       TimeValue(a.updated_at), RefValue(a.external_ref)},
       "appointment");
-  if (!row) return std::unexpected(row.error());
+  if (!row) return std::unexpected(UniqueViolation(row.error(), "appointment"));
   a.id = row->Int(0);
   if (auto j = UpsertReconcileJob(a.id, a.doctor_id); !j) return std::unexpected(j.error());
   return a;
@@ -281,6 +319,25 @@ Result<core::Appointment> Tx::UpdateAppointment(const core::Appointment& next,
   return a;
 }
 
+Result<core::Appointment> Tx::SetAppointmentExternalRef(int64_t id, std::string ref) {
+  core::Appointment a = TM_TRY(GetAppointment(id));
+  a.external_ref = std::move(ref);
+  TM_TRY(core::ValidateExternalRef(a.external_ref));
+  auto r =
+      Exec("UPDATE appointments SET external_ref = ? WHERE id = ?", {RefValue(a.external_ref), id});
+  if (!r) return std::unexpected(UniqueViolation(r.error(), "appointment"));
+  return a;
+}
+
+Result<int64_t> Tx::IdByExternalRef(RefKind kind, std::string_view ref) {
+  const std::string_view table = RefTable(kind);
+  auto row =
+      ExecOne(fmt::format("SELECT id FROM {} WHERE external_ref = ?", table), {std::string(ref)},
+              fmt::format("{} with external_ref", table.substr(0, table.size() - 1)));
+  if (!row) return std::unexpected(row.error());
+  return row->Int(0);
+}
+
 Result<core::Appointment> Tx::Reschedule(int64_t id, Instant start, Instant end) {
   auto cur = GetAppointment(id);
   if (!cur) return cur;
@@ -322,6 +379,10 @@ Result<Page<core::Appointment>> Tx::ListAppointments(const AppointmentFilter& f,
   if (f.status) {
     sql += " AND status = ?";
     params.emplace_back(std::string(core::Name(*f.status)));
+  }
+  if (f.external_ref) {
+    sql += " AND external_ref = ?";
+    params.emplace_back(*f.external_ref);
   }
   if (!page.cursor.empty()) {
     auto parts = DecodeCursor(page.cursor, 2);
