@@ -18,6 +18,7 @@
 #include "api/ops.h"
 #include "api/webhooks.h"
 #include "app/sandbox.h"
+#include "app/serve_lock.h"
 #include "app/version.h"
 #include "crypto/master_key.h"
 #include "crypto/random.h"
@@ -33,6 +34,7 @@
 #include "notify/smtp.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "store/backup.h"
 #include "store/retention.h"
 #include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
@@ -222,9 +224,24 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   if (auto s = MakeDataDir(config); !s) return StartupFailed(log, s.error());
   auto keys = LoadKeys(config);
   if (!keys) return StartupFailed(log, keys.error());
+  // SQLite: this process alone serves the database file (serve_lock.h), taken before it is
+  // opened or migrated; so every lease in it belongs to a process that is gone.
+  std::optional<ServeLock> serve_lock;
+  if (auto file = store::SqliteFileOf(config.StorageUrl()); file) {
+    auto lock = ServeLock::Take(*file);
+    if (!lock) return StartupFailed(log, lock.error());
+    serve_lock.emplace(std::move(*lock));
+  }
   auto db = OpenConfiguredStore(config, config.storage.migrate_on_start);
   if (!db) return StartupFailed(log, db.error());
   store::Store& store = **db;
+  if (serve_lock) {
+    auto reclaimed = store.Transact([](store::Tx& tx) { return tx.ReclaimLeases(); });
+    if (!reclaimed) return StartupFailed(log, reclaimed.error());
+    if (*reclaimed > 0) {
+      log.Info("took back the jobs the previous telemeet serve held", {{"jobs", *reclaimed}});
+    }
+  }
 
   // Sandbox mode: no client id in the configuration and none saved through the settings API,
   // decided here once (google_settings.h). Credentials saved later take effect after a restart.

@@ -297,6 +297,11 @@ class Tx {
   // is taken over by the next LeaseJobs). PostgreSQL: FOR UPDATE SKIP LOCKED, so instances never
   // wait for each other; SQLite: inside the write transaction. Oldest due first.
   Result<std::vector<core::Job>> LeaseJobs(const LeaseRequest& request);
+  // Every leased job is released and due now, its lease fenced off (lease_seq moves on, so a
+  // holder still at work would lose it). Only for a start that knows no other process holds
+  // a lease: with SQLite, `telemeet serve` owns the database file (app/serve_lock.h), so what
+  // the jobs table says is leased was held by a process that is gone. Returns how many.
+  Result<int64_t> ReclaimLeases();
   // The following take the job as leased (id, lease_owner, lease_seq) and fail with
   // kFailedPrecondition ("lease lost") when another lease replaced it.
   //

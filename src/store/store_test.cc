@@ -637,6 +637,44 @@ TEST_P(StoreContract, LeaseCompleteRetryAndRelease) {
   EXPECT_EQ((*retry)[0].key, failed.key);
 }
 
+// A restarted serve that owns the database (SQLite's serve lock) takes back at once what its
+// dead predecessor leased: due now, the old holder fenced off; unleased, backed-off and parked
+// jobs keep their times.
+TEST_P(StoreContract, ReclaimedLeasesAreDueNowAndFenceTheOldHolder) {
+  for (std::string key : {"held:1", "held:2", "waiting", "parked"}) {
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob(key)); }));
+  }
+  LeaseRequest req{.owner = "dead", .max = 4, .lease_for = seconds(60), .now = clock_.Now()};
+  auto held = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(held) << held.error().ToString();
+  ASSERT_EQ(held->size(), 4u);
+  std::map<std::string, core::Job> by_key;
+  for (const core::Job& j : *held) by_key[j.key] = j;
+  const Instant backoff = clock_.Now() + minutes(5);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.RetryJob(by_key["waiting"], backoff, "x"); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.ParkJob(by_key["parked"], "grant"); }));
+  clock_.Advance(seconds(2));
+  auto n = store_->Transact([&](Tx& tx) { return tx.ReclaimLeases(); });
+  ASSERT_TRUE(n) << n.error().ToString();
+  EXPECT_EQ(*n, 2);
+  for (std::string key : {"held:1", "held:2"}) {
+    auto j = store_->Read([&](Tx& tx) { return tx.GetJob(key); });
+    ASSERT_TRUE(j);
+    EXPECT_TRUE(j->lease_owner.empty()) << key;
+    EXPECT_EQ(j->run_at, clock_.Now()) << key;
+    // The old holder's lease is gone: its late result is refused.
+    EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.CompleteJob(by_key[key]); })),
+              ErrorCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetJob("waiting"); })->run_at, backoff);
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetJob("parked"); })->state, core::JobState::kParked);
+  req.owner = "alive";
+  req.now = clock_.Now();
+  auto again = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->size(), 2u);
+}
+
 TEST_P(StoreContract, ChangeWhileLeasedRunsAgainAfterCompletionNotInParallel) {
   Seed();
   auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
@@ -777,6 +815,7 @@ TEST_P(StoreContract, ExpiredLeaseIsTakenOverAndTheOldHolderIsFenced) {
   auto first = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
   ASSERT_TRUE(first && first->size() == 1u);
   req.owner = "alive";
+  req.now = clock_.Now();
   req.now = clock_.Now() + seconds(29);
   EXPECT_TRUE(store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); })->empty());
   req.now = clock_.Now() + seconds(31);

@@ -153,6 +153,15 @@ Result<std::vector<core::Job>> Tx::LeaseJobs(const LeaseRequest& req) {
   return jobs;
 }
 
+Result<int64_t> Tx::ReclaimLeases() {
+  auto r = Exec(
+      "UPDATE jobs SET lease_owner = NULL, lease_seq = lease_seq + 1, rerun = 0, run_at = ? "
+      "WHERE lease_owner IS NOT NULL AND state = 'ready'",
+      {TimeValue(Now())});
+  if (!r) return std::unexpected(r.error());
+  return r->affected;
+}
+
 Status Tx::LeasedUpdate(const core::Job& job, std::string_view set_clause,
                         std::initializer_list<SqlValue> params) {
   std::vector<SqlValue> all(params);

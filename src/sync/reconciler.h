@@ -95,7 +95,7 @@ struct ReconcilerOptions {
   std::chrono::microseconds retry_max{std::chrono::minutes(5)};
   // The worker's lease length: a write that checks the lease before a Google call (the
   // insert's intent record) extends it to now + lease_for.
-  std::chrono::microseconds lease_for{std::chrono::seconds(60)};
+  std::chrono::microseconds lease_for{std::chrono::seconds(15)};  // = WorkerOptions::lease_for
   // Who the audit trail names ("worker:<host>").
   std::string actor = "worker";
 };

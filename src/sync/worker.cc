@@ -86,7 +86,7 @@ void Worker::RenewLeases() {
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, held] : held_) {
-      if (held.leased_at + options_.lease_for / 2 <= now) due.push_back(held.job);
+      if (held.leased_at + options_.lease_for / 3 <= now) due.push_back(held.job);
     }
   }
   for (const core::Job& job : due) {

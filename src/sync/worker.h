@@ -42,7 +42,11 @@ struct WorkerOptions {
   std::string kind = std::string(store::kReconcileJobKind);
   int threads = 16;
   int batch = 8;  // at most this many jobs per lease call
-  std::chrono::microseconds lease_for{std::chrono::seconds(60)};
+  // Renewed every third of it while the job is held, so a live worker never loses a job while
+  // a dead one's jobs go to the living within about this long (PostgreSQL; with SQLite a
+  // restarted serve takes them back at once, serve_lock.h). The reconciler's intent record
+  // extends a lease by its own lease_for: keep the two equal.
+  std::chrono::microseconds lease_for{std::chrono::seconds(15)};
   // The longest an idle worker sleeps before reading when the next job is due again (a read
   // transaction): the reaction time to work other processes add without a Nudge. Backoffs and
   // expired leases it already knows of wake it when they fall due.

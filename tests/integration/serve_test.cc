@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/clock.h"
 #include "net/testing/raw_client.h"
+#include "store/store.h"
 #include "tests/support/process.h"
 
 namespace telemeet {
@@ -30,7 +32,7 @@ class ServeTest : public ::testing::Test {
 
   std::unique_ptr<ChildProcess> Launch(std::vector<std::string> extra = {},
                                        std::vector<std::string> env = {}) {
-    std::vector<std::string> argv = {TELEMEET_BINARY, "serve", "--port", "0", "--data-dir",
+    std::vector<std::string> argv = {TELEMEET_BINARY,         "serve", "--port", "0", "--data-dir",
                                      (dir_ / "data").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto child = ChildProcess::Start(argv, env);
@@ -85,8 +87,7 @@ TEST_F(ServeTest, ServesHealthReadinessAndMetrics) {
   EXPECT_NE(metrics->body.find(healthz_line), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find(readyz_line), std::string::npos) << metrics->body;
   EXPECT_NE(metrics->body.find(unmatched_line), std::string::npos) << metrics->body;
-  EXPECT_NE(metrics->body.find("telemeet_http_request_duration_seconds_bucket"),
-            std::string::npos);
+  EXPECT_NE(metrics->body.find("telemeet_http_request_duration_seconds_bucket"), std::string::npos);
   server_->Signal(SIGTERM);
   EXPECT_EQ(server_->Wait(15s), 0);
 }
@@ -189,10 +190,57 @@ TEST_F(ServeTest, APortInUseFailsWithAMessage) {
             std::string::npos);
 }
 
+// One serve per SQLite database (issue 17): a second one on the same data dir refuses, naming
+// the first; the admin commands still work beside it; once the first dies (SIGKILL: nothing
+// cleans up) a new one starts, and takes back the jobs the dead one leased at once.
+TEST_F(ServeTest, ASecondServeOnTheSameDatabaseRefusesAndARestartTakesOver) {
+  int port = StartServer();
+  ASSERT_GT(port, 0);
+  auto second = Launch();
+  EXPECT_EQ(second->Wait(15s), 1);
+  EXPECT_NE(second->errors().find("another telemeet serve (pid " + std::to_string(server_->pid()) +
+                                  ") is using the database"),
+            std::string::npos)
+      << second->errors();
+  auto cli = ChildProcess::Start(
+      {TELEMEET_BINARY, "doctors", "list", "--data-dir", (dir_ / "data").string()});
+  ASSERT_TRUE(cli.has_value());
+  EXPECT_EQ((*cli)->Wait(20s), 0) << (*cli)->errors();
+
+  server_->Signal(SIGKILL);
+  server_->Wait(10s);
+  // The dead process held a lease (as if killed mid-job): the next start makes it due now.
+  {
+    auto db = store::OpenStore("sqlite:" + (dir_ / "data" / "telemeet.db").string(),
+                               SystemClock::Instance());
+    ASSERT_TRUE(db) << db.error().ToString();
+    core::Job job;
+    job.kind = "nothing";
+    job.key = "nothing:1";
+    ASSERT_TRUE((*db)->Transact([&](store::Tx& tx) { return tx.UpsertJob(job); }));
+    auto leased = (*db)->Transact([](store::Tx& tx) {
+      return tx.LeaseJobs({.owner = "dead-host:1:abc",
+                           .max = 1,
+                           .lease_for = 1h,
+                           .now = Instant{},
+                           .kind = "nothing"});
+    });
+    ASSERT_TRUE(leased && leased->size() == 1u);
+  }
+  server_ = Launch();
+  ASSERT_TRUE(server_->WaitForLine("is running at", 20s).has_value()) << server_->errors();
+  const std::string& log = server_->errors();  // the JSON log is on stderr
+  const size_t took = log.find("took back the jobs the previous telemeet serve held");
+  ASSERT_NE(took, std::string::npos) << log;
+  EXPECT_NE(log.rfind("{\"jobs\":1,", took), std::string::npos) << log;
+  server_->Signal(SIGTERM);
+  EXPECT_EQ(server_->Wait(15s), 0);
+}
+
 TEST_F(ServeTest, MigrateCreatesTheSchemaAndIsSafeToRunTwice) {
   for (int run = 0; run < 2; ++run) {
-    auto migrate = ChildProcess::Start(
-        {TELEMEET_BINARY, "migrate", "--data-dir", (dir_ / "data").string()});
+    auto migrate =
+        ChildProcess::Start({TELEMEET_BINARY, "migrate", "--data-dir", (dir_ / "data").string()});
     ASSERT_TRUE(migrate.has_value());
     EXPECT_EQ((*migrate)->Wait(20s), 0) << (*migrate)->errors();
     EXPECT_NE((*migrate)->output().find("schema version "), std::string::npos);
@@ -204,8 +252,7 @@ TEST_F(ServeTest, MigrateCreatesTheSchemaAndIsSafeToRunTwice) {
 TEST_F(ServeTest, RefusesAnUnmigratedDatabaseWhenToldNotToMigrate) {
   auto child = Launch({"--set", "storage.migrate_on_start=false"});
   EXPECT_EQ(child->Wait(20s), 1);
-  EXPECT_NE(child->errors().find("run `telemeet migrate`"), std::string::npos)
-      << child->errors();
+  EXPECT_NE(child->errors().find("run `telemeet migrate`"), std::string::npos) << child->errors();
 }
 
 TEST_F(ServeTest, SandboxStartsTheGoogleEmulatorWithTheDemoAccounts) {
@@ -222,9 +269,10 @@ TEST_F(ServeTest, SandboxStartsTheGoogleEmulatorWithTheDemoAccounts) {
       "http%3A%2F%2F127.0.0.1%3A" + std::to_string(port) + "%2Foauth%2Fgoogle%2Fcallback";
   auto consent = Fetch(google_port, "GET",
                        "/o/oauth2/v2/auth?client_id=telemeet-sandbox.apps.googleusercontent.com"
-                       "&redirect_uri=" + redirect +
-                       "&response_type=code&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2F"
-                       "calendar&access_type=offline&state=s1");
+                       "&redirect_uri=" +
+                           redirect +
+                           "&response_type=code&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2F"
+                           "calendar&access_type=offline&state=s1");
   ASSERT_TRUE(consent.has_value());
   EXPECT_EQ(consent->status, 200) << consent->body;
   EXPECT_NE(consent->body.find("dr.ada.lovelace@sandbox.telemeet.test"), std::string::npos);
@@ -258,9 +306,10 @@ TEST_F(ServeTest, RequestLogsAreJsonWithRequestIdsAndNoSecrets) {
   ASSERT_GT(port, 0);
   RawClient c;
   ASSERT_TRUE(c.Connect(static_cast<uint16_t>(port)));
-  ASSERT_TRUE(c.Send("GET /oauth/google/callback?code=4/SECRETCODE&state=STATEVALUE HTTP/1.1\r\n"
-                     "Host: 127.0.0.1\r\nX-Request-Id: req-42\r\n"
-                     "Authorization: Bearer ya29.SECRETTOKEN\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /oauth/google/callback?code=4/SECRETCODE&state=STATEVALUE HTTP/1.1\r\n"
+             "Host: 127.0.0.1\r\nX-Request-Id: req-42\r\n"
+             "Authorization: Bearer ya29.SECRETTOKEN\r\n\r\n"));
   ASSERT_TRUE(c.ReadResponse().has_value());
   server_->Signal(SIGTERM);
   ASSERT_EQ(server_->Wait(15s), 0);
