@@ -304,7 +304,22 @@ constexpr std::string_view kV7 = R"sql(
 DELETE FROM settings WHERE key LIKE 'login.failures:%';
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations{{
+// Patient reminder emails (M23): one row per reminder ever claimed, keyed by appointment, the
+// start it was for and its lead time, so a reminder goes once whichever instance sees it due,
+// and a moved appointment's new time gets reminders of its own. The row lives as long as its
+// appointment (appointments are never deleted).
+constexpr std::string_view kV11 = R"sql(
+CREATE TABLE patient_reminders (
+  appointment_id BIGINT NOT NULL REFERENCES appointments (id),
+  start_at {TIME} NOT NULL,
+  lead_seconds BIGINT NOT NULL,
+  outcome TEXT NOT NULL,
+  claimed_at {TIME} NOT NULL,
+  PRIMARY KEY (appointment_id, start_at, lead_seconds)
+);
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -312,6 +327,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, "admin audit and retention indexes", kV5},
     {6, "webhook secret rotation", kV6},
     {7, "sign-in failures out of the settings", kV7},
+    {11, "patient reminders", kV11},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
