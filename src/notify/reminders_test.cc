@@ -283,6 +283,20 @@ TEST_P(ReminderTest, TheAdminsLeadTimesReplaceTheConfiguration) {
   EXPECT_EQ(leads->current, (LeadTimes{hours(24), hours(1)}));
 }
 
+TEST_P(ReminderTest, AnEditedTemplateIsWhatGoes) {
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
+    return SaveTemplatePart(tx, kReminderTemplate, Part::kSubject,
+                            "Reminder: {{clinic_name}} sees you in {{reminder_lead}}");
+  }));
+  const Instant start = clock_.Now() + hours(5);
+  Book(start);
+  clock_.Set(start - hours(1));
+  Pass();
+  auto sent = Reminders();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].subject, "Reminder: Example Clinic sees you in 1 hour");
+}
+
 // Two instances see the same reminders due at the same moment: each goes once.
 TEST_P(ReminderTest, TwoNotifiersRacingSendEachReminderOnce) {
   std::unique_ptr<Notifier> second = MakeNotifier("instance-b");
