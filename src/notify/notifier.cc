@@ -323,7 +323,7 @@ Status Notifier::Run(const core::Job& job) {
         !p.reminder_start ||
         (ctx->meeting && (ctx->meeting->state == core::MeetingState::kReady ||
                           ctx->meeting->state == core::MeetingState::kUpdating));
-    if (p.reminder_start) vars["reminder_lead"] = HumanLeadTime(p.reminder_lead);
+    if (p.reminder_start) vars["reminder_lead"] = HumanTimeLeft(a.start - clock_.Now());
     if (ctx->meeting && !IsCancelledTopic(p.topic) && link_ready) {
       vars["meet_link"] = ctx->meeting->join_url;
       vars["meet_event_link"] = ctx->meeting->event_url;

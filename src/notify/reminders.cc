@@ -92,14 +92,17 @@ std::string FormatLeadTime(seconds lead) {
   return std::to_string(s / kMinute) + "m";
 }
 
-std::string HumanLeadTime(seconds lead) {
-  const int64_t s = lead.count();
+std::string HumanTimeLeft(std::chrono::microseconds left) {
   auto words = [](int64_t n, std::string_view unit) {
     return std::to_string(n) + " " + std::string(unit) + (n == 1 ? "" : "s");
   };
-  if (s >= 2 * kDay && s % kDay == 0) return words(s / kDay, "day");
-  if (s % kHour == 0) return words(s / kHour, "hour");
-  return words(s / kMinute, "minute");
+  // To the nearest minute (a reminder goes a moment after its time: 23:59:58 reads "24 hours"),
+  // then to the nearest hour from 2 hours on and the nearest day from 2 days on.
+  const int64_t m = std::max<int64_t>(1, (left.count() + 30'000'000) / 60'000'000);
+  if (m >= 2 * kDay / kMinute) return words((m + 720) / 1440, "day");
+  if (m >= 120) return words((m + 30) / 60, "hour");
+  if (m == 60) return words(1, "hour");
+  return words(m, "minute");
 }
 
 Result<LeadTimes> ParseLeadTimes(std::span<const std::string> items, std::string_view field) {

@@ -49,8 +49,10 @@ inline constexpr size_t kMaxLeadTimes = 10;
 Result<std::chrono::seconds> ParseLeadTime(std::string_view text, std::string_view field);
 // Days from 2 days on, else hours when whole, else minutes: "24h", "90m", "3d".
 std::string FormatLeadTime(std::chrono::seconds lead);
-// "24 hours", "1 hour", "90 minutes", "3 days": {{reminder_lead}} in emails.
-std::string HumanLeadTime(std::chrono::seconds lead);
+// How long until the start, rounded for a reader: "24 hours", "1 hour", "90 minutes", "3 days"
+// ({{reminder_lead}}). The time left when the email is made, not the lead time: a reminder sent
+// late (telemeet was down, or an admin added a lead time) never says more than is left.
+std::string HumanTimeLeft(std::chrono::microseconds left);
 // Each item parsed, at most kMaxLeadTimes, sorted largest first, duplicates dropped. An empty
 // list is allowed: no reminders.
 Result<LeadTimes> ParseLeadTimes(std::span<const std::string> items, std::string_view field);

@@ -32,10 +32,14 @@ TEST(LeadTimeTest, SpelledBackAndInWords) {
   EXPECT_EQ(FormatLeadTime(hours(48)), "2d");
   EXPECT_EQ(FormatLeadTime(minutes(90)), "90m");
   EXPECT_EQ(FormatLeadTime(hours(1)), "1h");
-  EXPECT_EQ(HumanLeadTime(hours(24)), "24 hours");
-  EXPECT_EQ(HumanLeadTime(hours(1)), "1 hour");
-  EXPECT_EQ(HumanLeadTime(minutes(90)), "90 minutes");
-  EXPECT_EQ(HumanLeadTime(hours(72)), "3 days");
+  EXPECT_EQ(HumanTimeLeft(hours(24)), "24 hours");
+  EXPECT_EQ(HumanTimeLeft(hours(24) - seconds(2)), "24 hours");
+  EXPECT_EQ(HumanTimeLeft(hours(1) - seconds(20)), "1 hour");
+  EXPECT_EQ(HumanTimeLeft(minutes(90)), "90 minutes");
+  EXPECT_EQ(HumanTimeLeft(minutes(1)), "1 minute");
+  EXPECT_EQ(HumanTimeLeft(seconds(3)), "1 minute");
+  EXPECT_EQ(HumanTimeLeft(hours(5) + minutes(40)), "6 hours");
+  EXPECT_EQ(HumanTimeLeft(hours(72) - minutes(5)), "3 days");
 }
 
 TEST(LeadTimeTest, AListIsSortedLargestFirstWithoutDuplicates) {

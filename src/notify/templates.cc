@@ -34,7 +34,8 @@ constexpr std::array<VariableInfo, 14> kVariables{{
     {"app_link", "telemeet's address, where staff sign in", "https://telemeet.example"},
     {"reconnect_reason", "Why the doctor's Google connection stopped working",
      "the Google grant was revoked or expired"},
-    {"reminder_lead", "How long before the start a reminder goes (reminders only)", "24 hours"},
+    {"reminder_lead", "How long until the start, when a reminder goes (reminders only)",
+     "24 hours"},
 }};
 
 constexpr std::array<std::string_view, 8> kTemplateNames{
