@@ -76,6 +76,10 @@ struct ApiOptions {
   // saved, its resolved addresses again when a delivery connects. Default: https only, no
   // internal address.
   net::DestinationPolicy webhook_destinations{};
+  // Patient reminders' lead times from the configuration (notify.reminders), largest first;
+  // what GET /api/v1/settings/reminders answers until an admin saves others.
+  std::vector<std::chrono::seconds> reminder_lead_times{std::chrono::hours(24),
+                                                        std::chrono::hours(1)};
 };
 
 class AuthCache;

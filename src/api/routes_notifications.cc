@@ -6,6 +6,9 @@
 //   PUT   /api/v1/settings/notifications/{name}          replace all three parts
 //   POST  /api/v1/settings/notifications/{name}/preview  render (saved or draft parts) with
 //                                                        sample values; nothing is stored
+//   GET   /api/v1/settings/reminders                     the patient reminders' lead times
+//   PATCH /api/v1/settings/reminders                     {"lead_times": ["24h", "1h"]} saves
+//                                                        them, null goes back to the config's
 // A template that does not validate is refused with 400 naming the part (error.field) and the
 // unknown variable (error.message); nothing is stored then.
 #include <nlohmann/json.hpp>
@@ -13,6 +16,7 @@
 #include "api/admin_audit.h"
 #include "api/request.h"
 #include "net/json.h"
+#include "notify/reminders.h"
 #include "notify/templates.h"
 
 namespace telemeet::api {
@@ -109,9 +113,62 @@ Result<json> Update(Call& c, bool all) {
   });
 }
 
+Result<json> ReminderSettingsJson(store::Tx& tx, const ApiOptions& options) {
+  auto leads = notify::LoadLeadTimes(tx, options.reminder_lead_times);
+  if (!leads) return std::unexpected(leads.error());
+  return json{{"object", "reminder_settings"},
+              {"lead_times", notify::FormatLeadTimes(leads->current)},
+              {"defaults", notify::FormatLeadTimes(options.reminder_lead_times)},
+              {"customized", leads->customized}};
+}
+
+Result<json> PatchReminders(Call& c) {
+  auto body = Body::Parse(c.req, c.deps.options, {"lead_times"});
+  if (!body) return std::unexpected(body.error());
+  if (!body->json().contains("lead_times")) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "lead_times is required: a list like [\"24h\", \"1h\"], or null for the "
+                "configuration's",
+                "lead_times");
+  }
+  auto items = body->OptStrings("lead_times");
+  if (!items) return std::unexpected(items.error());
+  std::optional<notify::LeadTimes> leads;
+  if (*items) {
+    auto parsed = notify::ParseLeadTimes(**items, "lead_times");
+    if (!parsed) return std::unexpected(parsed.error());
+    leads = std::move(*parsed);
+  }
+  return c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+    TM_TRY(notify::SaveLeadTimes(tx, leads));
+    json detail =
+        leads ? json{{"lead_times", notify::FormatLeadTimes(*leads)}} : json{{"reset", true}};
+    TM_TRY(AuditAdminChange(tx, c.principal, "settings", "settings.reminders.updated",
+                            "settings:reminders", detail));
+    return ReminderSettingsJson(tx, c.deps.options);
+  });
+}
+
 }  // namespace
 
 void RegisterNotificationRoutes(net::Router& r, ApiDeps& deps) {
+  r.Get("/api/v1/settings/reminders",
+        Handle(deps, Access::kAdmin,
+               [](Call& c) -> Result<net::Response> {
+                 auto out = c.deps.store.Read(
+                     [&](store::Tx& tx) { return ReminderSettingsJson(tx, c.deps.options); });
+                 if (!out) return std::unexpected(out.error());
+                 return net::JsonResponse(200, *out);
+               }),
+        kOffload);
+  r.Patch("/api/v1/settings/reminders",
+          Handle(deps, Access::kAdmin,
+                 [](Call& c) -> Result<net::Response> {
+                   auto out = PatchReminders(c);
+                   if (!out) return std::unexpected(out.error());
+                   return net::JsonResponse(200, *out);
+                 }),
+          kOffload);
   r.Get("/api/v1/settings/notifications",
         Handle(deps, Access::kAdmin,
                [](Call& c) -> Result<net::Response> {

@@ -126,5 +126,67 @@ TEST_F(NotificationRoutesTest, PreviewRendersSavedOrDraftPartsWithSamples) {
   EXPECT_EQ(t["customized"]["html"], false);
 }
 
+// The reminder template is edited and previewed like the others.
+TEST_F(NotificationRoutesTest, TheReminderTemplateIsEditableAndPreviews) {
+  const std::string url = kBase + "/appointment.reminder.patient";
+  auto r = env_.Call("POST", url + "/preview", json::object(), env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = ApiEnv::J(r);
+  EXPECT_NE(j["text"].get<std::string>().find("in 24 hours"), std::string::npos) << r.body;
+  EXPECT_NE(j["text"].get<std::string>().find("https://telemeet.example/p/tok_sample"),
+            std::string::npos);
+  EXPECT_NE(j["html"].get<std::string>().find("Example Clinic"), std::string::npos);
+
+  r = env_.Call("PATCH", url, {{"subject", "{{clinic_name}}: see you in {{reminder_lead}}"}},
+                env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ApiEnv::J(r)["customized"]["subject"], true);
+  j = ApiEnv::J(env_.Call("POST", url + "/preview", json::object(), env_.admin));
+  EXPECT_EQ(j["subject"], "Example Clinic: see you in 24 hours");
+  ExpectError(env_.Call("PATCH", url, {{"text", "{{reminder_leed}}"}}, env_.admin), 400,
+              "invalid_argument", "text");
+}
+
+TEST_F(NotificationRoutesTest, ReminderLeadTimesAreSavedResetAndCheckedNamingTheField) {
+  const std::string url = "/api/v1/settings/reminders";
+  auto r = env_.Call("GET", url, nullptr, env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = ApiEnv::J(r);
+  EXPECT_EQ(j["object"], "reminder_settings");
+  EXPECT_EQ(j["lead_times"], json({"24h", "1h"}));
+  EXPECT_EQ(j["customized"], false);
+
+  r = env_.Call("PATCH", url, {{"lead_times", {"30m", "2d", "90m", "2d"}}}, env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = ApiEnv::J(r);
+  EXPECT_EQ(j["lead_times"], json({"2d", "90m", "30m"}));
+  EXPECT_EQ(j["defaults"], json({"24h", "1h"}));
+  EXPECT_EQ(j["customized"], true);
+  EXPECT_EQ(ApiEnv::J(env_.Call("GET", url, nullptr, env_.admin))["lead_times"],
+            json({"2d", "90m", "30m"}));
+
+  ExpectError(env_.Call("PATCH", url, {{"lead_times", {"24h", "soon"}}}, env_.admin), 400,
+              "invalid_argument", "lead_times");
+  ExpectError(env_.Call("PATCH", url, {{"lead_times", {"1m"}}}, env_.admin), 400,
+              "invalid_argument", "lead_times");
+  ExpectError(env_.Call("PATCH", url, {{"lead_times", "24h"}}, env_.admin), 400, "invalid_argument",
+              "lead_times");
+  ExpectError(env_.Call("PATCH", url, json::object(), env_.admin), 400, "invalid_argument",
+              "lead_times");
+  ExpectError(env_.Call("PATCH", url, {{"lead_times", {"1h"}}}, env_.write_key), 403,
+              "permission_denied");
+  EXPECT_EQ(ApiEnv::J(env_.Call("GET", url, nullptr, env_.admin))["lead_times"],
+            json({"2d", "90m", "30m"}))
+      << "a refused change stores nothing";
+
+  r = env_.Call("PATCH", url, {{"lead_times", json::array()}}, env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ApiEnv::J(r)["lead_times"], json::array());
+  r = env_.Call("PATCH", url, {{"lead_times", nullptr}}, env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ApiEnv::J(r)["lead_times"], json({"24h", "1h"}));
+  EXPECT_EQ(ApiEnv::J(r)["customized"], false);
+}
+
 }  // namespace
 }  // namespace telemeet::api

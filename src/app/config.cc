@@ -12,6 +12,7 @@
 
 #include "base/redact.h"
 #include "base/strings.h"
+#include "notify/reminders.h"
 
 namespace telemeet::app {
 
@@ -72,6 +73,11 @@ std::string UrlHost(std::string_view url) {
   if (rest.starts_with('[')) return std::string(rest.substr(1, rest.find(']') - 1));
   return std::string(rest.substr(0, rest.rfind(':') == std::string_view::npos ? rest.size()
                                                                                 : rest.rfind(':')));
+}
+
+std::string LeadTime(const std::string& v) {
+  if (notify::ParseLeadTime(v, "")) return {};
+  return "must list lead times like 24h, 90m or 2d (from 5m to 30d)";
 }
 
 template <typename T>
@@ -162,6 +168,10 @@ const std::vector<Key>& Keys() {
       {"smtp.from", Kind::kString, At(&C::smtp, &C::Smtp::from), 0, 0, nullptr},
       {"smtp.timeout_ms", Kind::kInt, At(&C::smtp, &C::Smtp::timeout_ms), 1'000, 600'000,
        nullptr},
+      {"notify.clinic_name", Kind::kString, At(&C::notify, &C::Notify::clinic_name), 0, 0,
+       nullptr},
+      {"notify.reminders", Kind::kStrings, At(&C::notify, &C::Notify::reminders), 0, 0,
+       LeadTime},
       {"webhooks.allowed_hosts", Kind::kStrings, At(&C::webhooks, &C::Webhooks::allowed_hosts),
        0, 0, HostName},
       {"webhooks.allow_http", Kind::kBool, At(&C::webhooks, &C::Webhooks::allow_http), 0, 0,
@@ -409,6 +419,10 @@ Result<Config> LoadConfig(const ConfigSources& sources) {
                     "http://127.0.0.1; set it to the URL browsers use, like "
                     "--set server.public_url=https://telemeet.clinic.example",
                 "server.public_url");
+  }
+  if (auto leads = notify::ParseLeadTimes(config.notify.reminders, "notify.reminders"); !leads) {
+    return Fail(ErrorCode::kInvalidArgument, "config: " + leads.error().message(),
+                "notify.reminders");
   }
   if (config.smtp.enabled && (config.smtp.host.empty() || config.smtp.from.empty())) {
     std::string key = config.smtp.host.empty() ? "smtp.host" : "smtp.from";

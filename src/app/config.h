@@ -95,10 +95,18 @@ struct Config {
     std::string tls = "starttls";  // none | starttls | tls (implicit, usually port 465)
     std::string username;          // AUTH only when set
     std::string password;          // never echoed back or logged
-    std::string from;              // "Example Clinic <noreply@clinic.example>"; the display name
-                                   // is also {{clinic_name}} in templates
+    std::string from;              // "Example Clinic <noreply@clinic.example>"; its display name
+                                   // is {{clinic_name}} unless notify.clinic_name is set
     int64_t timeout_ms = 60'000;
   } smtp;
+
+  // What the emails say (M23).
+  struct Notify {
+    std::string clinic_name;  // {{clinic_name}}; empty: smtp.from's display name, else "telemeet"
+    // Lead times of the patient reminders ("24h", "90m", "2d"); [] sends none. An admin's saved
+    // list (PATCH /api/v1/settings/reminders) replaces it.
+    std::vector<std::string> reminders{"24h", "1h"};
+  } notify;
 
   // Outbound webhooks (issue 15): where integrators' endpoints may point.
   struct Webhooks {

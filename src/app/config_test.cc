@@ -211,6 +211,47 @@ TEST_F(ConfigTest, SmtpSectionLoadsChecksAndHidesThePassword) {
   EXPECT_FALSE(defaults->smtp.enabled);
 }
 
+TEST_F(ConfigTest, NotifySectionLoadsAndBadLeadTimesAreNamed) {
+  auto defaults = LoadConfig({});
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_EQ(defaults->notify.reminders, (std::vector<std::string>{"24h", "1h"}));
+  EXPECT_EQ(defaults->notify.clinic_name, "");
+
+  auto file = LoadConfig({.file = WriteToml("[notify]\nclinic_name = \"Example Clinic\"\n"
+                                            "reminders = [\"2d\", \"90m\"]\n")});
+  ASSERT_TRUE(file.has_value()) << file.error().message();
+  EXPECT_EQ(file->notify.clinic_name, "Example Clinic");
+  EXPECT_EQ(file->notify.reminders, (std::vector<std::string>{"2d", "90m"}));
+
+  std::string env_entry = "TELEMEET_NOTIFY_REMINDERS=24h, 30m";
+  char* env[] = {env_entry.data(), nullptr};
+  auto from_env = LoadConfig({.env = env});
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message();
+  EXPECT_EQ(from_env->notify.reminders, (std::vector<std::string>{"24h", "30m"}));
+  auto none = LoadConfig({.sets = {"notify.reminders="}});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->notify.reminders.empty());
+  nlohmann::json dump = ConfigToJson(*from_env);
+  EXPECT_EQ(dump["notify.reminders"], nlohmann::json::array({"24h", "30m"}));
+  EXPECT_EQ(dump["notify.clinic_name"], "");
+
+  for (const std::string bad : {"notify.reminders=24h,tomorrow", "notify.reminders=1m",
+                                "notify.reminders=31d", "notify.reminders=h"}) {
+    auto c = LoadConfig({.sets = {bad}});
+    ASSERT_FALSE(c.has_value()) << bad;
+    EXPECT_EQ(c.error().field(), "notify.reminders") << bad;
+    EXPECT_NE(c.error().message().find("notify.reminders"), std::string::npos)
+        << c.error().message();
+  }
+  auto wrong_type = LoadConfig({.file = WriteToml("[notify]\nreminders = \"24h\"\n")});
+  ASSERT_FALSE(wrong_type.has_value());
+  EXPECT_EQ(wrong_type.error().field(), "notify.reminders");
+  auto too_many = LoadConfig({.sets = {"notify.reminders=1h,2h,3h,4h,5h,6h,7h,8h,9h,10h,11h"}});
+  ASSERT_FALSE(too_many.has_value());
+  EXPECT_EQ(too_many.error().field(), "notify.reminders");
+  EXPECT_NE(too_many.error().message().find("at most 10"), std::string::npos);
+}
+
 TEST_F(ConfigTest, WebhookDestinationsLoadFromEveryKindOfSource) {
   auto defaults = LoadConfig({});
   ASSERT_TRUE(defaults.has_value());

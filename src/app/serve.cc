@@ -388,9 +388,15 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   notify_options.owner = worker.owner() + ":notify";
   notify_options.public_url = config.PublicUrl();
   notify_options.metrics = &metrics;
-  if (auto from = notify::ParseMailbox(config.smtp.from); from && !from->name.empty()) {
+  if (!config.notify.clinic_name.empty()) {
+    notify_options.clinic_name = config.notify.clinic_name;
+  } else if (auto from = notify::ParseMailbox(config.smtp.from); from && !from->name.empty()) {
     notify_options.clinic_name = from->name;
   }
+  // Checked when the configuration was loaded.
+  notify_options.reminder_leads =
+      notify::ParseLeadTimes(config.notify.reminders, "notify.reminders")
+          .value_or(notify::LeadTimes{});
   // {{patient_page_link}}: a new access link per patient email, made as the API makes them
   // (only the token's hash is stored; it expires a while after the appointment).
   const std::chrono::seconds link_after_end = api::ApiOptions{}.access_link_after_end;
@@ -446,7 +452,8 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                     .session_idle = std::chrono::minutes(
                                         config.session.idle_timeout_minutes),
 
-                                    .webhook_destinations = webhook_destinations},
+                                    .webhook_destinations = webhook_destinations,
+                                    .reminder_lead_times = notify_options.reminder_leads},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);

@@ -42,6 +42,9 @@ struct EmailPayload {
   int64_t appointment_id = 0;
   int64_t doctor_id = 0;
   json data;  // the event's payload
+  // A patient reminder (reminders.h): the start it is for and its lead time.
+  std::optional<Instant> reminder_start;
+  std::chrono::seconds reminder_lead{};
 };
 
 Result<EmailPayload> ParsePayload(std::string_view text) {
@@ -55,6 +58,11 @@ Result<EmailPayload> ParsePayload(std::string_view text) {
   p.appointment_id = j.value("appointment_id", int64_t{0});
   p.doctor_id = j.value("doctor_id", int64_t{0});
   p.data = j.contains("data") ? j["data"] : json::object();
+  if (j.contains("reminder") && j["reminder"].is_object()) {
+    p.reminder_start =
+        Instant(std::chrono::microseconds(j["reminder"].value("start_us", int64_t{0})));
+    p.reminder_lead = std::chrono::seconds(j["reminder"].value("lead_seconds", int64_t{0}));
+  }
   if (!IsTemplateName(p.template_name)) {
     return Fail(ErrorCode::kInvalidArgument, "email job names no known template");
   }
@@ -271,6 +279,24 @@ Status Notifier::Run(const core::Job& job) {
     detail["reason"] = "the appointment was cancelled meanwhile";
     return finish("email.skipped", detail, false, {}, "");
   }
+  if (p.reminder_start) {
+    detail["reminder_lead_seconds"] = p.reminder_lead.count();
+    const char* reason = nullptr;
+    if (!ctx->appointment) {
+      reason = "a reminder names no appointment";
+    } else if (ctx->appointment->status != core::AppointmentStatus::kBooked &&
+               ctx->appointment->status != core::AppointmentStatus::kConfirmed) {
+      reason = "the appointment is no longer booked or confirmed";
+    } else if (ctx->appointment->start != *p.reminder_start) {
+      reason = "the appointment moved to another time (the new time has reminders of its own)";
+    } else if (clock_.Now() >= ctx->appointment->start) {
+      reason = "the appointment has started";
+    }
+    if (reason != nullptr) {
+      detail["reason"] = reason;
+      return finish("email.skipped", detail, false, {}, "");
+    }
+  }
 
   // 2. The message.
   // The recipient's zone; a record left at the default "UTC" most likely means "never set",
@@ -291,7 +317,14 @@ Status Notifier::Run(const core::Job& job) {
     vars["service_name"] = ctx->service.name;
     vars["appointment_start"] = HumanTime(a.start, zone);
     vars["appointment_end"] = HumanTime(a.end, zone);
-    if (ctx->meeting && !IsCancelledTopic(p.topic)) {
+    // A reminder shows the link only while the meeting is ready (a reschedule's patch keeps
+    // it); otherwise the patient page stands in and shows the link once there is one.
+    const bool link_ready =
+        !p.reminder_start ||
+        (ctx->meeting && (ctx->meeting->state == core::MeetingState::kReady ||
+                          ctx->meeting->state == core::MeetingState::kUpdating));
+    if (p.reminder_start) vars["reminder_lead"] = HumanTimeLeft(a.start - clock_.Now());
+    if (ctx->meeting && !IsCancelledTopic(p.topic) && link_ready) {
       vars["meet_link"] = ctx->meeting->join_url;
       vars["meet_event_link"] = ctx->meeting->event_url;
     }
@@ -316,7 +349,7 @@ Status Notifier::Run(const core::Job& job) {
   email.subject = std::move(rendered->subject);
   email.text = std::move(rendered->text);
   email.html = std::move(rendered->html);
-  if (ctx->appointment && to_patient) {
+  if (ctx->appointment && to_patient && !p.reminder_start) {
     const core::Appointment& a = *ctx->appointment;
     core::IcsEvent ev;
     ev.uid = core::IcsUid(a.uid);
@@ -376,14 +409,22 @@ Result<int> Notifier::RunDue() {
   return static_cast<int>(jobs->size());
 }
 
+Result<int> Notifier::QueueReminders() {
+  return QueueDueReminders(store_, clock_.Now(), options_.reminder_leads);
+}
+
 bool Notifier::Pass() {
   auto scanned = Scan();
   if (!scanned) {
     obs::Log().Warn("outbox scan for email failed", {{"error", scanned.error().ToString()}});
   }
+  auto reminders = QueueReminders();
+  if (!reminders) {
+    obs::Log().Warn("queueing reminders failed", {{"error", reminders.error().ToString()}});
+  }
   auto ran = RunDue();
   if (!ran) obs::Log().Warn("email lease failed", {{"error", ran.error().ToString()}});
-  return (ran && *ran > 0) || (scanned && *scanned > 0);
+  return (ran && *ran > 0) || (scanned && *scanned > 0) || (reminders && *reminders > 0);
 }
 
 }  // namespace telemeet::notify

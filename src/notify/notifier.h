@@ -22,12 +22,12 @@
 //     upgraded with old history) are passed over without mail.
 //  2. Send: leases due "email" jobs, reads the CURRENT appointment, doctor, patient and meeting
 //     (so a reschedule mail says the new time; times in the recipient's zone, or the
-//     appointment's when the recipient's record was left at the default UTC), renders the stored template (or the default),
-//     attaches the .ics to patient mails (doctors have the event in their Google Calendar
-//     already; a second copy would duplicate it), sends through the Mailer, and then
-//     CompleteJob, or RetryJob at BackoffAfter(retry_base, retry_max) for a transient failure,
-//     until max_attempts; a permanent failure (the server refused the recipient) or the last
-//     attempt gives up. Every outcome (sent with the server's reply, failed, gave up, skipped)
+//     appointment's when the recipient's record was left at the default UTC), renders the stored
+//     template (or the default), attaches the .ics to patient mails (doctors have the event in
+//     their Google Calendar already; a second copy would duplicate it), sends through the Mailer,
+//     and then CompleteJob, or RetryJob at BackoffAfter(retry_base, retry_max) for a transient
+//     failure, until max_attempts; a permanent failure (the server refused the recipient) or the
+//     last attempt gives up. Every outcome (sent with the server's reply, failed, gave up, skipped)
 //     lands in the appointment's audit trail as "email.sent" / "email.failed" /
 //     "email.skipped"; never a password. A mail that no longer makes sense (a "ready" mail for
 //     an appointment cancelled meanwhile, a recipient without an address) is skipped.
@@ -36,6 +36,12 @@
 // meeting.rescheduled.{patient,doctor}; meeting.cancelled → meeting.cancelled.{patient,doctor};
 // doctor.needs_reconnect → doctor.needs_reconnect.doctor. meeting.failed sends nothing (admins
 // see failed meetings in the UI, and webhooks carry them).
+//
+// Reminders (reminders.h) come from no outbox event: each pass also queues the patient
+// reminders falling due (appointment.reminder.patient), and sending one checks again that the
+// appointment is booked or confirmed, still starts at the time the reminder was for, and has not
+// started. A reminder carries the Meet link only once the meeting is ready, and always the
+// patient page, which shows the link as soon as there is one; no .ics (the patient has it).
 //
 // Thread safety: Scan, RunDue and Run may be called from several threads and instances (the
 // store serializes them); Start/Stop from one controlling thread.
@@ -50,6 +56,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "core/types.h"
+#include "notify/reminders.h"
 #include "notify/smtp.h"
 #include "notify/templates.h"
 #include "obs/metrics.h"
@@ -73,8 +80,11 @@ struct NotifierOptions {
   int scan_limit = 500;  // events turned into jobs per Scan
   std::chrono::microseconds settle{std::chrono::seconds(10)};
   std::chrono::microseconds max_event_age{std::chrono::hours(24)};
-  std::string clinic_name = "telemeet";  // {{clinic_name}}
-  std::string public_url;                // {{app_link}}
+  std::string clinic_name = "telemeet";  // {{clinic_name}}: config notify.clinic_name
+  // Patient reminders (reminders.h): the configuration's lead times (notify.reminders), which
+  // an admin's saved ones replace.
+  LeadTimes reminder_leads{std::chrono::hours(24), std::chrono::hours(1)};
+  std::string public_url;  // {{app_link}}
   // Makes {{patient_page_link}} for a patient mail (a new access link: the API's token rules
   // live in api/, above this layer). Runs in its own write transaction before the send. Unset,
   // or an error: the variable is empty.
@@ -99,6 +109,8 @@ class Notifier {
 
   // Turns new outbox events into email jobs (step 1); returns how many events it consumed.
   Result<int> Scan();
+  // Queues the patient reminders due now (reminders.h, QueueDueReminders); returns how many.
+  Result<int> QueueReminders();
   // Sends the email of one leased "email" job and records the outcome (step 2). Errors: the
   // store's (kFailedPrecondition "lease lost" when another lease replaced this one).
   Status Run(const core::Job& job);

@@ -13,7 +13,7 @@ namespace telemeet::notify {
 
 namespace {
 
-constexpr std::array<VariableInfo, 13> kVariables{{
+constexpr std::array<VariableInfo, 14> kVariables{{
     {"recipient_name", "Name of the person the email goes to", "Grace Hopper"},
     {"patient_name", "The patient's name", "Grace Hopper"},
     {"doctor_name", "The doctor's name", "Dr. Ada Lovelace"},
@@ -34,12 +34,14 @@ constexpr std::array<VariableInfo, 13> kVariables{{
     {"app_link", "telemeet's address, where staff sign in", "https://telemeet.example"},
     {"reconnect_reason", "Why the doctor's Google connection stopped working",
      "the Google grant was revoked or expired"},
+    {"reminder_lead", "How long until the start, when a reminder goes (reminders only)",
+     "24 hours"},
 }};
 
-constexpr std::array<std::string_view, 7> kTemplateNames{
-    "meeting.ready.patient",        "meeting.ready.doctor",      "meeting.rescheduled.patient",
-    "meeting.rescheduled.doctor",   "meeting.cancelled.patient", "meeting.cancelled.doctor",
-    "doctor.needs_reconnect.doctor"};
+constexpr std::array<std::string_view, 8> kTemplateNames{
+    "meeting.ready.patient",         "meeting.ready.doctor",        "meeting.rescheduled.patient",
+    "meeting.rescheduled.doctor",    "meeting.cancelled.patient",   "meeting.cancelled.doctor",
+    "doctor.needs_reconnect.doctor", "appointment.reminder.patient"};
 
 bool IsKnownVariable(std::string_view name) {
   for (const VariableInfo& v : kVariables) {
@@ -368,6 +370,27 @@ Template DefaultTemplate(std::string_view name) {
                           "a video consultation has been cancelled; its Google Calendar event "
                           "was removed.",
                           false);
+  }
+  if (name == "appointment.reminder.patient") {
+    // No .ics (the patient has it from the first email); the page shows the link once the
+    // meeting has one, so it is there even when the link is not yet.
+    Template t;
+    t.subject = "Reminder: your video consultation with {{doctor_name}} on {{appointment_start}}";
+    t.text =
+        "Hello {{patient_name}},\n\nthis is a reminder of your video consultation in "
+        "{{reminder_lead}}.\n\nWhen: {{appointment_start}}\nDoctor: {{doctor_name}}\n"
+        "{{#meet_link}}\nJoin Google Meet: {{meet_link}}\n{{/meet_link}}"
+        "{{#patient_page_link}}\nYour appointment page (the join link is there as soon as it is "
+        "ready): {{patient_page_link}}\n{{/patient_page_link}}\n{{clinic_name}}\n";
+    t.html = HtmlPage(
+        "<p>Hello {{patient_name}},</p>\n<p>this is a reminder of your video consultation in "
+        "{{reminder_lead}}.</p>\n<p><strong>When:</strong> {{appointment_start}}<br>\n"
+        "<strong>Doctor:</strong> {{doctor_name}}</p>\n" +
+        std::string(kJoinButton) +
+        "{{#patient_page_link}}<p>Your appointment page (the join link is there as soon as it "
+        "is ready): <a href=\"{{patient_page_link}}\">{{patient_page_link}}</a></p>\n"
+        "{{/patient_page_link}}");
+    return t;
   }
   if (name == "doctor.needs_reconnect.doctor") {
     Template t;

@@ -78,7 +78,7 @@ Result<Message> RenderTemplate(const Template& t, const Variables& vars);
 
 // "meeting.ready.patient", "meeting.ready.doctor", "meeting.rescheduled.patient",
 // "meeting.rescheduled.doctor", "meeting.cancelled.patient", "meeting.cancelled.doctor",
-// "doctor.needs_reconnect.doctor".
+// "doctor.needs_reconnect.doctor", "appointment.reminder.patient".
 std::span<const std::string_view> TemplateNames();
 bool IsTemplateName(std::string_view name);
 // The built-in template; an unknown name is a programming error (terminates).

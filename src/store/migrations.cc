@@ -317,7 +317,22 @@ CREATE UNIQUE INDEX patients_external_ref ON patients (external_ref);
 CREATE UNIQUE INDEX appointments_external_ref ON appointments (external_ref);
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations{{
+// Patient reminder emails (M23): one row per reminder ever claimed, keyed by appointment, the
+// start it was for and its lead time, so a reminder goes once whichever instance sees it due,
+// and a moved appointment's new time gets reminders of its own. The row lives as long as its
+// appointment (appointments are never deleted).
+constexpr std::string_view kV9 = R"sql(
+CREATE TABLE patient_reminders (
+  appointment_id BIGINT NOT NULL REFERENCES appointments (id),
+  start_at {TIME} NOT NULL,
+  lead_seconds BIGINT NOT NULL,
+  outcome TEXT NOT NULL,
+  claimed_at {TIME} NOT NULL,
+  PRIMARY KEY (appointment_id, start_at, lead_seconds)
+);
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -326,6 +341,7 @@ constexpr std::array<Migration, 8> kMigrations{{
     {6, "webhook secret rotation", kV6},
     {7, "sign-in failures out of the settings", kV7},
     {8, "external_ref on doctors, services, patients and appointments", kV8},
+    {9, "patient reminders", kV9},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -126,6 +126,12 @@ enum class RetentionTable {
   kAuditEntries,       // at before audit_before
   kAdminAudit,         // at before audit_before
 };
+// An appointment a patient reminder may be due for (Tx::ListUnclaimedReminders).
+struct ReminderCandidate {
+  core::Appointment appointment;
+  std::string patient_email;
+};
+
 struct RetentionCutoffs {
   Instant now{};
   Instant data_before{};   // now - retention.days
@@ -422,6 +428,18 @@ class Tx {
   Status PutOAuthState(const core::OAuthState& state);
   // Deletes and returns it; kNotFound when absent, already used, or expired at `now`.
   Result<core::OAuthState> ConsumeOAuthState(std::string_view state_hash, Instant now);
+
+  // --- Patient reminders (M23; tx_reminders.cc) ---
+  // Booked or confirmed appointments starting in (now, now + lead] whose reminder `lead` before
+  // their current start was never claimed, ordered by start; at most `limit`.
+  Result<std::vector<ReminderCandidate>> ListUnclaimedReminders(Instant now,
+                                                                std::chrono::seconds lead,
+                                                                int32_t limit);
+  // Claims the reminder `lead` before `start` for the appointment, recording `outcome`; false
+  // when it was claimed before (by this or another instance: on PostgreSQL a second claim waits
+  // for the first one's commit and then finds the row). kNotFound: no such appointment.
+  Result<bool> ClaimReminder(int64_t appointment_id, Instant start, std::chrono::seconds lead,
+                             std::string_view outcome);
 
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound

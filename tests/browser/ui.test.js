@@ -495,6 +495,47 @@ test('an admin edits an email template: unknown placeholders are refused, previe
   await page.context().close();
 });
 
+test('an admin sets the patient reminders\' lead times and previews the reminder email',
+     async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.getByRole('link', {name: 'Notification templates'}).click();
+  const leads = page.getByLabel('Remind patients before the start');
+  await leads.waitFor();
+  assert.equal(await leads.inputValue(), '24h, 1h');
+  assert.match(await page.locator('#reminder-leads-hint').textContent(), /From the configuration/);
+
+  await leads.fill('24h, tomorrow');
+  await page.getByRole('button', {name: 'Save reminders'}).click();
+  const error = page.locator('#reminders-form .status.error');
+  await error.waitFor();
+  assert.match(await error.textContent(), /tomorrow/);
+  assert.equal(await leads.getAttribute('aria-invalid'), 'true');
+
+  await leads.fill('90m, 2d');
+  await page.getByRole('button', {name: 'Save reminders'}).click();
+  await page.getByText('Saved. Upcoming consultations get reminders').waitFor();
+  assert.equal(await leads.inputValue(), '2d, 90m');
+  assert.match(await page.locator('#reminder-leads-hint').textContent(), /Set here/);
+  await page.reload();
+  await page.getByLabel('Remind patients before the start').waitFor();
+  assert.equal(await page.getByLabel('Remind patients before the start').inputValue(), '2d, 90m');
+
+  await page.getByLabel('Email', {exact: true}).selectOption('appointment.reminder.patient');
+  await page.getByRole('button', {name: 'Preview'}).click();
+  await page.getByText('Preview with sample values').waitFor();
+  assert.match(await page.locator('#template-form pre').first().textContent(), /in 24 hours/);
+  await screenshot(page, 'admin-reminders');
+
+  await page.getByRole('button', {name: 'Use the configuration\'s'}).click();
+  await page.getByText('Back to the configuration\'s reminders.').waitFor();
+  assert.equal(await page.getByLabel('Remind patients before the start').inputValue(), '24h, 1h');
+  await checkA11y(page, 'admin reminders');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('every admin section loads, passes axe-core and fits 375 px', async () => {
   const sections = ['appointments', 'meetings', 'doctors', 'services', 'api-keys', 'webhooks',
                     'google', 'policies', 'notifications', 'audit'];

@@ -806,6 +806,7 @@
   const EVENT_WORDS = {
     'meeting.ready': 'Meet link ready', 'meeting.rescheduled': 'Rescheduled',
     'meeting.cancelled': 'Cancelled', 'doctor.needs_reconnect': 'Google needs reconnecting',
+    'appointment.reminder': 'Reminder before the consultation',
   };
   function templateTitle(t) {
     const event = t.event || t.name.split('.').slice(0, -1).join('.');
@@ -846,8 +847,58 @@
     const render = () => editor.replaceChildren(templateEditor(
         templates.find(t => t.name === pick.value), root));
     pick.addEventListener('change', render);
-    root.replaceChildren(field('Email', pick), vars, editor);
+    const reminders = await remindersForm();
+    root.replaceChildren(...(reminders ? [reminders] : []), field('Email', pick), vars, editor);
     render();
+  }
+
+  // The lead times of the patient reminder emails: the admin's list replaces the configuration's
+  // (notify.reminders) until reset.
+  async function remindersForm() {
+    let r;
+    try {
+      r = await api('GET', '/api/v1/settings/reminders');
+    } catch (e) {
+      if (e.status === 404 || e.status === 405) return null;
+      throw e;
+    }
+    const form = el('form', {class: 'panel', novalidate: true, id: 'reminders-form'});
+    const leads = input({value: r.lead_times.join(', '), id: 'reminder-leads',
+                         autocomplete: 'off'});
+    const source = out => (out.customized ? 'Set here. ' : 'From the configuration. ') +
+        'The configuration says ' + (out.defaults.join(', ') || 'none') + '.';
+    const box = statusBox();
+    const save = el('button', {type: 'submit', text: 'Save reminders'});
+    const reset = el('button', {type: 'button', class: 'secondary',
+                                text: 'Use the configuration\'s'});
+    form.append(el('h3', {text: 'Patient reminders'}),
+                el('p', {class: 'hint', text: 'An email to the patient before each booked or ' +
+                    'confirmed consultation, with the Google Meet link (or, until the link is ' +
+                    'ready, their appointment page). Write the times before the start with ' +
+                    'commas, like 24h, 1h or 2d, 90m; leave empty for no reminders.'}),
+                field('Remind patients before the start', leads, source(r)),
+                el('div', {class: 'row'}, save, reset), box);
+    const saved = out => {
+      leads.removeAttribute('aria-invalid');
+      leads.value = out.lead_times.join(', ');
+      form.querySelector('#reminder-leads-hint').textContent = source(out);
+    };
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      const list = leads.value.split(',').map(v => v.trim()).filter(Boolean);
+      const out = await act(save, box,
+                            () => api('PATCH', '/api/v1/settings/reminders', {lead_times: list}),
+                            'Saved. Upcoming consultations get reminders at these times.');
+      if (out) saved(out);
+      else leads.setAttribute('aria-invalid', 'true');
+    });
+    reset.addEventListener('click', async () => {
+      const out = await act(reset, box,
+                            () => api('PATCH', '/api/v1/settings/reminders', {lead_times: null}),
+                            'Back to the configuration\'s reminders.');
+      if (out) saved(out);
+    });
+    return form;
   }
 
   function templateEditor(t, root) {
