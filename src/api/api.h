@@ -46,6 +46,10 @@ namespace telemeet::crypto {
 class KeyRing;
 }
 
+namespace telemeet::sync {
+class GoogleAvailability;
+}
+
 namespace telemeet::api {
 
 struct ApiOptions {
@@ -76,6 +80,8 @@ struct ApiOptions {
   // saved, its resolved addresses again when a delivery connects. Default: https only, no
   // internal address.
   net::DestinationPolicy webhook_destinations{};
+  // The booking policy google_busy ("ignore", "warn", "refuse") until the settings API sets one.
+  std::string google_busy_default = "warn";
 };
 
 class AuthCache;
@@ -109,6 +115,9 @@ struct ApiDeps {
   LiveGoogleConfig* google_config = nullptr;
   google::TokenProvider* tokens = nullptr;
   google::CalendarClient* calendar = nullptr;
+  // Google's busy times through the free/busy cache (sync/availability.h); null: availability
+  // answers from telemeet's own appointments and bookings are never checked against Google.
+  sync::GoogleAvailability* availability = nullptr;
   // Seals the OAuth client secret, PKCE verifiers and webhook secrets at rest; opens grants to
   // revoke them. Required for settings, connect and webhook endpoints (else 503).
   crypto::KeyRing* keys = nullptr;

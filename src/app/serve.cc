@@ -34,6 +34,7 @@
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "store/retention.h"
+#include "sync/availability.h"
 #include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
@@ -296,7 +297,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                             std::random_device{}());
   google::RateLimiter limiter(google::RateLimitOptions{}, clock,
                               google::RealSleeper::Instance());
-  sync::CallCollector calls;
+  // Free/busy answers per doctor (M17); every write the Calendar client makes to a doctor's
+  // calendar drops that doctor's answers, through the observer chain.
+  sync::FreeBusyCache freebusy_cache(
+      sync::FreeBusyCacheOptions{
+          .ttl = std::chrono::seconds(config.availability.cache_ttl_seconds),
+          .max_entries = static_cast<size_t>(config.availability.cache_max_entries)},
+      clock);
+  sync::CallCollector calls(&freebusy_cache);
   sync::StoreGrantStore grants(store);
   google::OAuthConfig oauth_config;
   oauth_config.client_id = config.google.client_id;
@@ -322,6 +330,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       calendar_options, google::CalendarDeps{transport, tokens, retry, clock,
                                              google::RealSleeper::Instance(), &limiter, &calls});
 
+  sync::GoogleAvailability availability(calendar, freebusy_cache);
   sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
@@ -340,6 +349,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   sync_worker_options.poll_interval = std::chrono::seconds(2);
   sync::Worker sync_worker(store, calendar_sync, clock, sync_worker_options);
   calendar_sync.SetOnDue([&] { sync_worker.Nudge(); });
+  calendar_sync.SetOnCalendarChanged([&](int64_t doctor) { freebusy_cache.Invalidate(doctor); });
   router.Post(std::string(sync::kPushPath),
               [&](net::Request& r) { return calendar_sync.HandlePush(r); }, {.offload = true});
   if (auto n = calendar_sync.EnsureJobs(); !n) {
@@ -415,6 +425,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                         .google_config = &live_google,
                         .tokens = &tokens,
                         .calendar = &calendar,
+                        .availability = &availability,
                         .keys = &*keys,
                         .on_work_enqueued =
                             [&] {
@@ -429,7 +440,8 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                     .session_idle = std::chrono::minutes(
                                         config.session.idle_timeout_minutes),
 
-                                    .webhook_destinations = webhook_destinations},
+                                    .webhook_destinations = webhook_destinations,
+                                    .google_busy_default = config.booking.google_busy},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);
