@@ -560,6 +560,25 @@ TEST_F(CalendarListTest, ChannelsExpire) {
 
 // --- control routes -----------------------------------------------------------------------
 
+TEST_F(CalendarListTest, ControlInsertsAnEventAsTheOwnerWithoutAToken) {
+  json ev = {{"summary", "Dentist"},
+             {"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
+             {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}};
+  auto made = Call("POST", "/_emulator/calendars/doc%40example.com/events", ev, "");
+  ASSERT_EQ(made.status, 200) << made.raw;
+  EXPECT_EQ(made.body["organizer"]["email"], "doc@example.com");
+  auto bad = Call("POST", "/_emulator/calendars/doc%40example.com/events",
+                  json{{"start", {{"dateTime", "soon"}}}}, "");
+  EXPECT_EQ(bad.status, 400);
+  json q = {{"timeMin", "2026-01-05T00:00:00Z"},
+            {"timeMax", "2026-01-06T00:00:00Z"},
+            {"items", {{{"id", "primary"}}}}};
+  auto r = Call("POST", "/calendar/v3/freeBusy", q);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["calendars"]["primary"]["busy"],
+            (json::array({{{"start", "2026-01-05T10:00:00Z"}, {"end", "2026-01-05T11:00:00Z"}}})));
+}
+
 TEST_F(CalendarListTest, ControlRoutesReadAndSetCalendarState) {
   EXPECT_EQ(Call("GET", "/_emulator/calendars/nobody%40example.com", nullptr, "").status, 404);
   Insert({{"id", "state0001"}});
