@@ -561,12 +561,17 @@ TEST_F(CalendarListTest, ChannelsExpire) {
 // --- control routes -----------------------------------------------------------------------
 
 TEST_F(CalendarListTest, ControlInsertsAnEventAsTheOwnerWithoutAToken) {
+  ASSERT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("chan-c")).status, 200);
+  TakePushes();
   json ev = {{"summary", "Dentist"},
              {"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
              {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}};
   auto made = Call("POST", "/_emulator/calendars/doc%40example.com/events", ev, "");
   ASSERT_EQ(made.status, 200) << made.raw;
   EXPECT_EQ(made.body["organizer"]["email"], "doc@example.com");
+  auto pushes = TakePushes();  // the owner's change is pushed like any other
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].headers.Get("X-Goog-Resource-State"), "exists");
   auto bad = Call("POST", "/_emulator/calendars/doc%40example.com/events",
                   json{{"start", {{"dateTime", "soon"}}}}, "");
   EXPECT_EQ(bad.status, 400);

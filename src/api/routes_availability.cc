@@ -341,7 +341,10 @@ BookingVerdict CheckGoogleBusy(ApiDeps& deps, const BookingCheck& check) {
           "the doctor's availability could not be checked with Google Calendar (" + why + ")", {}));
     }
   };
-  auto google = deps.availability->Busy(check.doctor, check.grant, check.times);
+  // Asked over the whole days (the cache's window anyway), so a refusal names Google's busy
+  // intervals as they are rather than cut to the appointment.
+  auto google =
+      deps.availability->Busy(check.doctor, check.grant, sync::FreeBusyCache::Window(check.times));
   if (!google) {
     unchecked(google.error().message());
     return verdict;

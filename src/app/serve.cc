@@ -330,7 +330,19 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       calendar_options, google::CalendarDeps{transport, tokens, retry, clock,
                                              google::RealSleeper::Instance(), &limiter, &calls});
 
-  sync::GoogleAvailability availability(calendar, freebusy_cache);
+  // freeBusy runs inside a booking's request: a Google that does not answer is given up on in
+  // seconds (the policy then warns or refuses), not after the reconciler's two minutes.
+  google::RetryPolicy freebusy_retry(
+      google::RetryOptions{.max_attempts = 2,
+                           .initial_backoff = std::chrono::milliseconds(250),
+                           .deadline = std::chrono::seconds(8)},
+      clock, google::RealSleeper::Instance(), std::random_device{}());
+  google::CalendarOptions freebusy_options = calendar_options;
+  freebusy_options.timeout = std::chrono::seconds(5);
+  google::CalendarClient freebusy_calendar(
+      freebusy_options, google::CalendarDeps{transport, tokens, freebusy_retry, clock,
+                                             google::RealSleeper::Instance(), &limiter, &calls});
+  sync::GoogleAvailability availability(freebusy_calendar, freebusy_cache);
   sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
