@@ -95,7 +95,21 @@ FreeBusyCache::Answer FreeBusyCache::Get(int64_t doctor_id, core::Interval windo
       epoch_at_start = epoch_;
       lock.unlock();
       const Instant sent = clock_.Now();
-      Answer answer = fetch(window);
+      std::optional<Answer> fetched;
+      try {
+        fetched.emplace(fetch(window));
+      } catch (...) {
+        // Never leave a flight behind that no one will land: its waiters get the exception, and
+        // the next caller starts a new one.
+        lock.lock();
+        if (auto f2 = flights_.find(key); f2 != flights_.end() && f2->second == flight) {
+          flights_.erase(f2);
+        }
+        lock.unlock();
+        promise.set_exception(std::current_exception());
+        throw;
+      }
+      Answer answer = std::move(*fetched);
       lock.lock();
       if (auto f2 = flights_.find(key); f2 != flights_.end() && f2->second == flight) {
         flights_.erase(f2);

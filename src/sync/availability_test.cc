@@ -26,8 +26,8 @@ class FreeBusyCacheTest : public ::testing::Test {
   std::atomic<int> calls_{0};
   FreeBusyCache::Fetch fetch_ = [this](core::Interval w) -> FreeBusyCache::Answer {
     ++calls_;
-    return std::vector<core::Interval>{{w.start + std::chrono::hours(9),
-                                        w.start + std::chrono::hours(10)}};
+    return std::vector<core::Interval>{
+        {w.start + std::chrono::hours(9), w.start + std::chrono::hours(10)}};
   };
   const core::Interval morning_{T("2026-03-02T09:00:00Z"), T("2026-03-02T12:00:00Z")};
 };
@@ -82,6 +82,14 @@ TEST_F(FreeBusyCacheTest, ErrorsAreNotCached) {
   EXPECT_FALSE(cache_.Get(1, FreeBusyCache::Window(morning_), failing));
   EXPECT_EQ(calls_, 2);
   EXPECT_EQ(cache_.size(), 0u);
+}
+
+TEST_F(FreeBusyCacheTest, AThrowingFetchLeavesNoFlightBehind) {
+  auto throwing = [](core::Interval) -> FreeBusyCache::Answer { throw std::bad_alloc(); };
+  EXPECT_THROW(cache_.Get(1, FreeBusyCache::Window(morning_), throwing), std::bad_alloc);
+  auto again = Get(1, morning_);  // a new flight, not a wait on the dead one
+  ASSERT_TRUE(again);
+  EXPECT_EQ(calls_, 1);
 }
 
 TEST_F(FreeBusyCacheTest, ConcurrentMissesMakeOneCall) {
