@@ -149,14 +149,13 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                     return std::unexpected(s.error());
                   auto id = PathId(c.req, "doctor");
                   if (!id) return std::unexpected(id.error());
-                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::Doctor> {
-                    auto d = tx.GetDoctor(*id);
-                    if (!d) return d;
-                    d->active = false;
-                    return tx.UpdateDoctor(*d);
+                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                    auto d = TM_TRY(tx.GetDoctor(*id));
+                    d.active = false;
+                    return DoctorWithHoursJson(tx, TM_TRY(tx.UpdateDoctor(d)));
                   });
                   if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(200, DoctorJson(*out));
+                  return net::JsonResponse(200, *out);
                 }),
          writes);
 }
