@@ -5,6 +5,7 @@
 # under a steady light load: 4 connections, each pausing 20 ms after every answer (about 190
 # requests/s; wrk holds no exact rate, so it prints the rate it reached).
 # Targets (issue 7): GET >= 0.40 of the bare server; POST >= 2,000/s; POST p99 < 20 ms at ~200/s.
+# Then availability.sh: the doctor's availability with a warm free/busy cache (issue 16).
 #
 #   bench/api/run.sh [seconds]     (default 10)
 #   SYNC=full bench/api/run.sh     SQLite synchronous mode (default normal: WAL commits without
@@ -76,3 +77,5 @@ printf 'POST appointment   : %10.0f req/s  p99 %s  (target >= 2000/s; SQLite syn
 printf 'POST, paced        : %10.0f req/s  p99 %s  (target p99 < 20ms at ~200/s)\n' \
   "$(rps "$light")" "$(p99 "$light")"
 printf 'POST errors        : %10d\n' "$errors"
+
+bench/api/availability.sh "$secs"

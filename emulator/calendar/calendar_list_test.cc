@@ -560,6 +560,30 @@ TEST_F(CalendarListTest, ChannelsExpire) {
 
 // --- control routes -----------------------------------------------------------------------
 
+TEST_F(CalendarListTest, ControlInsertsAnEventAsTheOwnerWithoutAToken) {
+  ASSERT_EQ(Call("POST", std::string(kEvents) + "/watch", Channel("chan-c")).status, 200);
+  TakePushes();
+  json ev = {{"summary", "Dentist"},
+             {"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
+             {"end", {{"dateTime", "2026-01-05T11:00:00Z"}}}};
+  auto made = Call("POST", "/_emulator/calendars/doc%40example.com/events", ev, "");
+  ASSERT_EQ(made.status, 200) << made.raw;
+  EXPECT_EQ(made.body["organizer"]["email"], "doc@example.com");
+  auto pushes = TakePushes();  // the owner's change is pushed like any other
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].headers.Get("X-Goog-Resource-State"), "exists");
+  auto bad = Call("POST", "/_emulator/calendars/doc%40example.com/events",
+                  json{{"start", {{"dateTime", "soon"}}}}, "");
+  EXPECT_EQ(bad.status, 400);
+  json q = {{"timeMin", "2026-01-05T00:00:00Z"},
+            {"timeMax", "2026-01-06T00:00:00Z"},
+            {"items", {{{"id", "primary"}}}}};
+  auto r = Call("POST", "/calendar/v3/freeBusy", q);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["calendars"]["primary"]["busy"],
+            (json::array({{{"start", "2026-01-05T10:00:00Z"}, {"end", "2026-01-05T11:00:00Z"}}})));
+}
+
 TEST_F(CalendarListTest, ControlRoutesReadAndSetCalendarState) {
   EXPECT_EQ(Call("GET", "/_emulator/calendars/nobody%40example.com", nullptr, "").status, 404);
   Insert({{"id", "state0001"}});

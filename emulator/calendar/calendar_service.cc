@@ -318,6 +318,7 @@ void CalendarService::Register(net::Router& router) {
   router.Post(prefix, control(&State::ControlSet));
   router.Post(prefix + "/conference", control(&State::ControlConference));
   router.Post(prefix + "/invalidate-sync-tokens", control(&State::ControlInvalidate));
+  router.Post(prefix + "/events", control(&State::ControlInsertEvent));
 }
 
 }  // namespace telemeet::emulator

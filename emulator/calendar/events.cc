@@ -33,9 +33,18 @@ Response CalendarService::State::Run(Request& req, Access access, std::string_vi
 }
 
 Response CalendarService::State::RunControl(Request& req, ControlHandler fn) {
-  std::lock_guard lock(mu);
-  Outbox unused;
-  return (this->*fn)(req, unused);
+  Outbox out;  // a change made by control (an owner's event) is pushed like any other
+  Response response;
+  std::function<void(PushMessage)> send;
+  {
+    std::lock_guard lock(mu);
+    response = (this->*fn)(req, out);
+    if (!out.empty()) send = push;
+  }
+  if (send) {
+    for (PushMessage& m : out) send(std::move(m));
+  }
+  return response;
 }
 
 CalendarService::State::Calendar& CalendarService::State::CalendarFor(std::string_view id) {

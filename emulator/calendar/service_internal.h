@@ -201,6 +201,7 @@ struct CalendarService::State {
   net::Response ControlSet(net::Request& req, Outbox& out);
   net::Response ControlConference(net::Request& req, Outbox& out);
   net::Response ControlInvalidate(net::Request& req, Outbox& out);
+  net::Response ControlInsertEvent(net::Request& req, Outbox& out);
 };
 
 }  // namespace telemeet::emulator

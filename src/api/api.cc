@@ -3,6 +3,7 @@
 #include "api/admin_audit.h"
 #include "api/accounts.h"
 #include "api/auth.h"
+#include "api/availability.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "core/validation.h"
@@ -38,6 +39,7 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   RegisterGoogleRoutes(router, deps);
   RegisterNotificationRoutes(router, deps);
   RegisterAuditRoutes(router, deps);
+  RegisterAvailabilityRoutes(router, deps);
 }
 
 Result<core::User> CreateAdmin(store::Store& store, std::string_view email,

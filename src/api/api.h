@@ -46,6 +46,10 @@ namespace telemeet::crypto {
 class KeyRing;
 }
 
+namespace telemeet::sync {
+class GoogleAvailability;
+}
+
 namespace telemeet::api {
 
 struct ApiOptions {
@@ -80,6 +84,8 @@ struct ApiOptions {
   // what GET /api/v1/settings/reminders answers until an admin saves others.
   std::vector<std::chrono::seconds> reminder_lead_times{std::chrono::hours(24),
                                                         std::chrono::hours(1)};
+  // The booking policy google_busy ("ignore", "warn", "refuse") until the settings API sets one.
+  std::string google_busy_default = "warn";
 };
 
 class AuthCache;
@@ -113,6 +119,9 @@ struct ApiDeps {
   LiveGoogleConfig* google_config = nullptr;
   google::TokenProvider* tokens = nullptr;
   google::CalendarClient* calendar = nullptr;
+  // Google's busy times through the free/busy cache (sync/availability.h); null: availability
+  // answers from telemeet's own appointments and bookings are never checked against Google.
+  sync::GoogleAvailability* availability = nullptr;
   // Seals the OAuth client secret, PKCE verifiers and webhook secrets at rest; opens grants to
   // revoke them. Required for settings, connect and webhook endpoints (else 503).
   crypto::KeyRing* keys = nullptr;

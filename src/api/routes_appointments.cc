@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "api/availability.h"
 #include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -72,9 +73,9 @@ constexpr std::array<std::string_view, 5> kNewPatientFields = {"name", "email", 
                                                                "time_zone", "external_ref"};
 
 // Creates the appointment the body describes, or answers an earlier request with the same key.
-// `created` says which (the reconciler has new work only then).
+// `created` says which (the reconciler has new work only then). `warnings` go into the answer.
 Result<net::Response> CreateAppointment(Call& c, const Body& body, const IdempotencyKey& key,
-                                        bool& created) {
+                                        const json& warnings, bool& created) {
   ApiDeps& deps = c.deps;
   auto doctor_id = body.Int("doctor_id");
   if (!doctor_id) return std::unexpected(doctor_id.error());
@@ -161,6 +162,7 @@ Result<net::Response> CreateAppointment(Call& c, const Body& body, const Idempot
     }
     auto out = AppointmentJson(tx, *made, *url);
     if (!out) return std::unexpected(out.error());
+    (*out)["warnings"] = warnings;
     // The stored answer never holds the link's token: a replay shows the link without url.
     json stored = *out;
     stored["access_link"]["url"] = nullptr;
@@ -170,6 +172,49 @@ Result<net::Response> CreateAppointment(Call& c, const Body& body, const Idempot
   });
 }
 
+// The booking policy's check of a new appointment (availability.h), before its transaction.
+// What the check cannot resolve (a missing doctor, a bad time, another doctor's booking) it
+// leaves to the transaction, which refuses it with the usual error; a replay of an idempotent
+// request is never checked (its appointment's own event would count as busy).
+Result<BookingVerdict> CheckCreate(Call& c, const Body& body, const IdempotencyKey& key) {
+  if (c.deps.availability == nullptr) return BookingVerdict{};
+  auto doctor_id = body.Int("doctor_id");
+  auto service_id = body.Int("service_id");
+  auto start_text = body.String("start");
+  auto end_text = body.OptString("end");
+  auto zone = body.OptString("time_zone");
+  auto status_text = body.OptString("status");
+  if (!doctor_id || !service_id || !start_text || !end_text || !zone || !status_text ||
+      !AuthorizeDoctor(c.principal, *doctor_id)) {
+    return BookingVerdict{};
+  }
+  auto check = c.deps.store.Read([&](store::Tx& tx) -> Result<std::optional<BookingCheck>> {
+    if (auto earlier = TM_TRY(key.Earlier(tx))) return std::nullopt;  // a replay: not checked
+    auto doctor = tx.GetDoctor(*doctor_id);
+    auto service = tx.GetService(*service_id);
+    if (!doctor || !service) return std::nullopt;
+    BookingCheck check = TM_TRY(PrepareCheck(tx, c.deps.options, *doctor));
+    if (*status_text) {
+      auto st = core::ParseAppointmentStatus(**status_text, "status");
+      if (!st) return std::nullopt;
+      check.status = *st;
+    }
+    const std::string z = zone->value_or(doctor->time_zone);
+    auto start = ParseTime(*start_text, z, "start");
+    if (!start) return std::nullopt;
+    check.times = {*start, *start + std::chrono::minutes(service->default_duration_minutes)};
+    if (*end_text) {
+      auto end = ParseTime(**end_text, z, "end");
+      if (!end) return std::nullopt;
+      check.times.end = *end;
+    }
+    return check;
+  });
+  if (!check) return std::unexpected(check.error());
+  if (!*check) return BookingVerdict{};
+  return CheckGoogleBusy(c.deps, **check);
+}
+
 Result<net::Response> HandleCreate(Call& c) {
   {
     auto body = Body::Parse(c.req, c.deps.options,
@@ -177,11 +222,13 @@ Result<net::Response> HandleCreate(Call& c) {
                              "time_zone", "status", "notes", "external_ref"});
     if (!body) return std::unexpected(body.error());
     auto key = TM_TRY(IdempotencyKey::From(c, "appointments", body->json().dump()));
+    BookingVerdict verdict = TM_TRY(CheckCreate(c, *body, key));
+    if (verdict.refusal) return std::move(*verdict.refusal);
     bool created = false;
-    auto out = CreateAppointment(c, *body, key, created);
+    auto out = CreateAppointment(c, *body, key, verdict.warnings, created);
     if (!out && IdempotencyKey::LostRace(out.error())) {
       // A concurrent request with the same key committed first: answer as a retry would.
-      out = CreateAppointment(c, *body, key, created);
+      out = CreateAppointment(c, *body, key, verdict.warnings, created);
     }
     if (!out) return std::unexpected(out.error());
     if (created) NotifyWork(c.deps);
@@ -222,6 +269,40 @@ CallHandler StatusAction(core::AppointmentStatus to, std::string action) {
   };
 }
 
+// The booking policy's check of new times for an appointment (availability.h). Its own event,
+// at the appointment's stored times and at the times it has at Google as last synced, is not
+// busy. What cannot be resolved is left to the transaction.
+Result<BookingVerdict> CheckReschedule(Call& c, int64_t id, const std::string& start_text,
+                                       const std::optional<std::string>& end_text,
+                                       const std::optional<std::string>& zone) {
+  if (c.deps.availability == nullptr) return BookingVerdict{};
+  auto check = c.deps.store.Read([&](store::Tx& tx) -> Result<std::optional<BookingCheck>> {
+    auto a = LoadOwned(tx, c.principal, id);
+    if (!a) return std::nullopt;
+    auto doctor = TM_TRY(tx.GetDoctor(a->doctor_id));
+    BookingCheck check = TM_TRY(PrepareCheck(tx, c.deps.options, doctor));
+    check.status = a->status;
+    const std::string z = zone.value_or(a->time_zone);
+    auto start = ParseTime(start_text, z, "start");
+    if (!start) return std::nullopt;
+    check.times = {*start, *start + (a->end - a->start)};
+    if (end_text) {
+      auto end = ParseTime(*end_text, z, "end");
+      if (!end) return std::nullopt;
+      check.times.end = *end;
+    }
+    if (check.times == core::Interval{a->start, a->end}) return std::nullopt;
+    check.own.push_back({a->start, a->end});
+    if (auto m = tx.GetMeeting(id); m && !m->event_id.empty()) {
+      check.own.push_back({m->synced_start, m->synced_end});
+    }
+    return check;
+  });
+  if (!check) return std::unexpected(check.error());
+  if (!*check) return BookingVerdict{};
+  return CheckGoogleBusy(c.deps, **check);
+}
+
 Result<net::Response> Reschedule(Call& c) {
   auto id = PathId(c.req, "appointment");
   if (!id) return std::unexpected(id.error());
@@ -233,6 +314,8 @@ Result<net::Response> Reschedule(Call& c) {
   if (!end_text) return std::unexpected(end_text.error());
   auto zone = body->OptString("time_zone");
   if (!zone) return std::unexpected(zone.error());
+  BookingVerdict verdict = TM_TRY(CheckReschedule(c, *id, *start_text, *end_text, *zone));
+  if (verdict.refusal) return std::move(*verdict.refusal);
   auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
     auto a = LoadOwned(tx, c.principal, *id);
     if (!a) return std::unexpected(a.error());
@@ -264,7 +347,9 @@ Result<net::Response> Reschedule(Call& c) {
         return std::unexpected(s.error());
       }
     }
-    return AppointmentJson(tx, *updated);
+    auto j = TM_TRY(AppointmentJson(tx, *updated));
+    j["warnings"] = verdict.warnings;
+    return j;
   });
   if (!out) return std::unexpected(out.error());
   NotifyWork(c.deps);
@@ -328,7 +413,11 @@ Result<net::Response> List(Call& c) {
 void RegisterAppointments(net::Router& r, ApiDeps& deps) {
   const net::RouteOptions reads = StoreReadRoute(deps);
   const net::RouteOptions writes = StoreWriteRoute(deps);
-  r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), writes);
+  // Booking and rescheduling may ask Google (the google_busy policy): never in the serial lane
+  // of the store's writes, where one slow answer would hold every other write.
+  const net::RouteOptions checked =
+      deps.availability != nullptr ? net::RouteOptions{.offload = true} : writes;
+  r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), checked);
   r.Get("/api/v1/appointments", Handle(deps, Access::kRead, List), reads);
   r.Get("/api/v1/appointments/{id}",
         Handle(deps, Access::kRead,
@@ -375,7 +464,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
          Handle(deps, Access::kWrite,
                 StatusAction(core::AppointmentStatus::kCompleted, "appointment.completed")),
          writes);
-  r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule), writes);
+  r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule), checked);
 
   r.Get("/api/v1/appointments/{id}/meeting",
         Handle(deps, Access::kRead,

@@ -3,6 +3,7 @@
 #include <optional>
 #include <span>
 
+#include "api/availability.h"
 #include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -62,8 +63,15 @@ json FoundJson(const std::optional<T>& found, F&& to_json) {
 
 // --- Doctors ---
 
-constexpr std::array<std::string_view, 6> kDoctorFields = {"name",        "email",  "time_zone",
-                                                           "calendar_id", "active", "external_ref"};
+constexpr std::array<std::string_view, 7> kDoctorFields = {
+    "name", "email", "time_zone", "calendar_id", "active", "working_hours", "external_ref"};
+
+// The body's working hours when it names them: nullopt (leave them), or the new value (a null
+// inside clears them).
+Result<std::optional<std::optional<core::WorkingHours>>> BodyWorkingHours(const Body& b) {
+  if (!b.json().contains("working_hours")) return std::nullopt;
+  return TM_TRY(ParseWorkingHours(b.json()["working_hours"]));
+}
 
 Status ApplyDoctor(const Body& b, core::Doctor& d) {
   if (auto s = Assign(b.OptString("name"), d.name); !s) return s;
@@ -91,17 +99,25 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                          d->id != c.principal.doctor_id) {
                        d.reset();
                      }
-                     return FoundJson(d, DoctorJson);
+                     json data = json::array();
+                     if (d) data.push_back(TM_TRY(DoctorWithHoursJson(tx, *d)));
+                     return json{{"data", std::move(data)}, {"next_cursor", nullptr}};
                    }
                    if (c.principal.kind == Principal::Kind::kDoctor) {
                      // A doctor's list holds their own record only.
                      auto d = tx.GetDoctor(c.principal.doctor_id);
                      if (!d) return std::unexpected(d.error());
-                     return json{{"data", json::array({DoctorJson(*d)})}, {"next_cursor", nullptr}};
+                     auto j = TM_TRY(DoctorWithHoursJson(tx, *d));
+                     return json{{"data", json::array({std::move(j)})}, {"next_cursor", nullptr}};
                    }
                    auto p = tx.ListDoctors(*page);
                    if (!p) return std::unexpected(p.error());
-                   return PageJson(*p, DoctorJson);
+                   json out = PageJson(*p, DoctorJson);
+                   for (json& d : out["data"]) {
+                     auto hours = TM_TRY(LoadWorkingHours(tx, d["id"].get<int64_t>()));
+                     d["working_hours"] = hours ? WorkingHoursJson(*hours) : json(nullptr);
+                   }
+                   return out;
                  });
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
@@ -122,10 +138,13 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                   if (!body->Has("email")) {
                     return Fail(ErrorCode::kInvalidArgument, "email is required", "email");
                   }
+                  auto hours = TM_TRY(BodyWorkingHours(*body));
                   auto key = TM_TRY(IdempotencyKey::From(c, "doctors", body->json().dump()));
                   return CreateOnce(c, key, [&]() -> Result<net::Response> {
                     auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
-                      json j = DoctorJson(TM_TRY(tx.CreateDoctor(d)));
+                      auto made = TM_TRY(tx.CreateDoctor(d));
+                      if (hours) TM_TRY(SaveWorkingHours(tx, made.id, *hours));
+                      json j = TM_TRY(DoctorWithHoursJson(tx, made));
                       TM_TRY(key.Remember(tx, c.deps, 201, j));
                       return j;
                     }));
@@ -141,9 +160,10 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                  if (!id) return std::unexpected(id.error());
                  if (auto s = AuthorizeDoctor(c.principal, *id); !s)
                    return std::unexpected(s.error());
-                 auto d = c.deps.store.Read([&](store::Tx& tx) { return tx.GetDoctor(*id); });
-                 if (!d) return std::unexpected(d.error());
-                 return net::JsonResponse(200, DoctorJson(*d));
+                 auto d = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                   return DoctorWithHoursJson(tx, TM_TRY(tx.GetDoctor(*id)));
+                 }));
+                 return net::JsonResponse(200, d);
                }),
         reads);
 
@@ -156,14 +176,15 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                    if (!id) return std::unexpected(id.error());
                    auto body = Body::Parse(c.req, c.deps.options, kDoctorFields);
                    if (!body) return std::unexpected(body.error());
-                   auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::Doctor> {
-                     auto d = tx.GetDoctor(*id);
-                     if (!d) return d;
-                     if (auto s = ApplyDoctor(*body, *d); !s) return std::unexpected(s.error());
-                     return tx.UpdateDoctor(*d);
-                   });
-                   if (!out) return std::unexpected(out.error());
-                   return net::JsonResponse(200, DoctorJson(*out));
+                   auto hours = TM_TRY(BodyWorkingHours(*body));
+                   auto out = TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                     auto d = TM_TRY(tx.GetDoctor(*id));
+                     TM_TRY(ApplyDoctor(*body, d));
+                     auto updated = TM_TRY(tx.UpdateDoctor(d));
+                     if (hours) TM_TRY(SaveWorkingHours(tx, updated.id, *hours));
+                     return DoctorWithHoursJson(tx, updated);
+                   }));
+                   return net::JsonResponse(200, out);
                  }),
           writes);
 
@@ -174,14 +195,13 @@ void RegisterDoctors(net::Router& r, ApiDeps& deps) {
                     return std::unexpected(s.error());
                   auto id = PathId(c.req, "doctor");
                   if (!id) return std::unexpected(id.error());
-                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<core::Doctor> {
-                    auto d = tx.GetDoctor(*id);
-                    if (!d) return d;
-                    d->active = false;
-                    return tx.UpdateDoctor(*d);
+                  auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                    auto d = TM_TRY(tx.GetDoctor(*id));
+                    d.active = false;
+                    return DoctorWithHoursJson(tx, TM_TRY(tx.UpdateDoctor(d)));
                   });
                   if (!out) return std::unexpected(out.error());
-                  return net::JsonResponse(200, DoctorJson(*out));
+                  return net::JsonResponse(200, *out);
                 }),
          writes);
 }

@@ -176,6 +176,12 @@ const std::vector<Key>& Keys() {
        0, 0, HostName},
       {"webhooks.allow_http", Kind::kBool, At(&C::webhooks, &C::Webhooks::allow_http), 0, 0,
        nullptr},
+      {"booking.google_busy", Kind::kString, At(&C::booking, &C::Booking::google_busy), 0, 0,
+       [](const std::string& v) { return OneOf(v, {"ignore", "warn", "refuse"}); }},
+      {"availability.cache_ttl_seconds", Kind::kInt,
+       At(&C::availability, &C::Availability::cache_ttl_seconds), 0, 3'600, nullptr},
+      {"availability.cache_max_entries", Kind::kInt,
+       At(&C::availability, &C::Availability::cache_max_entries), 1, 1'000'000, nullptr},
   };
   return keys;
 }

@@ -116,6 +116,17 @@ struct Config {
     bool allow_http = false;  // plain http endpoints; always allowed in sandbox mode
   } webhooks;
 
+  // Bookings against the doctor's Google Calendar (M17).
+  struct Booking {
+    // A booking or reschedule into a slot Google says is busy: ignore | warn | refuse. The
+    // settings API (PATCH /api/v1/settings/booking) overrides it.
+    std::string google_busy = "warn";
+  } booking;
+  struct Availability {
+    int64_t cache_ttl_seconds = 60;      // free/busy answers per doctor; 0: not cached
+    int64_t cache_max_entries = 10'000;  // answers held at most (a few per doctor)
+  } availability;
+
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }
   std::string PublicUrl() const;

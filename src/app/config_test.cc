@@ -141,6 +141,35 @@ TEST_F(ConfigTest, RetentionHasDefaultsAndAFloorOfOneDay) {
       << e.error().message();
 }
 
+TEST_F(ConfigTest, BookingPolicyAndAvailabilityCache) {
+  auto d = LoadConfig({});
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  EXPECT_EQ(d->booking.google_busy, "warn");
+  EXPECT_EQ(d->availability.cache_ttl_seconds, 60);
+  EXPECT_EQ(ConfigToJson(*d)["booking.google_busy"], "warn");
+  EXPECT_EQ(ConfigToJson(*d)["availability.cache_max_entries"], 10'000);
+
+  std::string file = WriteToml(
+      "[booking]\ngoogle_busy = \"refuse\"\n[availability]\n"
+      "cache_ttl_seconds = 5\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->booking.google_busy, "refuse");
+  EXPECT_EQ(c->availability.cache_ttl_seconds, 5);
+
+  std::string env_text = "TELEMEET_BOOKING_GOOGLE_BUSY=ignore";
+  char* env[] = {env_text.data(), nullptr};
+  EXPECT_EQ(LoadConfig({.env = env})->booking.google_busy, "ignore");
+  auto bad = LoadConfig({.sets = {"booking.google_busy=block"}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("booking.google_busy: must be one of ignore, warn, refuse"),
+            std::string::npos)
+      << bad.error().message();
+  auto ttl = LoadConfig({.sets = {"availability.cache_ttl_seconds=-1"}});
+  ASSERT_FALSE(ttl.has_value());
+  EXPECT_EQ(ttl.error().field(), "availability.cache_ttl_seconds");
+}
+
 TEST_F(ConfigTest, StringRulesAreChecked) {
   auto level = LoadConfig({.sets = {"log.level=loud"}});
   ASSERT_FALSE(level.has_value());

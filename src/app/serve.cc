@@ -36,6 +36,7 @@
 #include "obs/metrics.h"
 #include "store/backup.h"
 #include "store/retention.h"
+#include "sync/availability.h"
 #include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
@@ -313,7 +314,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                             std::random_device{}());
   google::RateLimiter limiter(google::RateLimitOptions{}, clock,
                               google::RealSleeper::Instance());
-  sync::CallCollector calls;
+  // Free/busy answers per doctor (M17); every write the Calendar client makes to a doctor's
+  // calendar drops that doctor's answers, through the observer chain.
+  sync::FreeBusyCache freebusy_cache(
+      sync::FreeBusyCacheOptions{
+          .ttl = std::chrono::seconds(config.availability.cache_ttl_seconds),
+          .max_entries = static_cast<size_t>(config.availability.cache_max_entries)},
+      clock);
+  sync::CallCollector calls(&freebusy_cache);
   sync::StoreGrantStore grants(store);
   google::OAuthConfig oauth_config;
   oauth_config.client_id = config.google.client_id;
@@ -339,6 +347,19 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       calendar_options, google::CalendarDeps{transport, tokens, retry, clock,
                                              google::RealSleeper::Instance(), &limiter, &calls});
 
+  // freeBusy runs inside a booking's request: a Google that does not answer is given up on in
+  // seconds (the policy then warns or refuses), not after the reconciler's two minutes.
+  google::RetryPolicy freebusy_retry(
+      google::RetryOptions{.max_attempts = 2,
+                           .initial_backoff = std::chrono::milliseconds(250),
+                           .deadline = std::chrono::seconds(8)},
+      clock, google::RealSleeper::Instance(), std::random_device{}());
+  google::CalendarOptions freebusy_options = calendar_options;
+  freebusy_options.timeout = std::chrono::seconds(5);
+  google::CalendarClient freebusy_calendar(
+      freebusy_options, google::CalendarDeps{transport, tokens, freebusy_retry, clock,
+                                             google::RealSleeper::Instance(), &limiter, &calls});
+  sync::GoogleAvailability availability(freebusy_calendar, freebusy_cache);
   sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
@@ -357,6 +378,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   sync_worker_options.poll_interval = std::chrono::seconds(2);
   sync::Worker sync_worker(store, calendar_sync, clock, sync_worker_options);
   calendar_sync.SetOnDue([&] { sync_worker.Nudge(); });
+  calendar_sync.SetOnCalendarChanged([&](int64_t doctor) { freebusy_cache.Invalidate(doctor); });
   router.Post(std::string(sync::kPushPath),
               [&](net::Request& r) { return calendar_sync.HandlePush(r); }, {.offload = true});
   if (auto n = calendar_sync.EnsureJobs(); !n) {
@@ -438,6 +460,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                         .google_config = &live_google,
                         .tokens = &tokens,
                         .calendar = &calendar,
+                        .availability = &availability,
                         .keys = &*keys,
                         .on_work_enqueued =
                             [&] {
@@ -453,7 +476,8 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                         config.session.idle_timeout_minutes),
 
                                     .webhook_destinations = webhook_destinations,
-                                    .reminder_lead_times = notify_options.reminder_leads},
+                                    .reminder_lead_times = notify_options.reminder_leads,
+                                    .google_busy_default = config.booking.google_busy},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);

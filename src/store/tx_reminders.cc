@@ -27,7 +27,7 @@ Result<std::vector<ReminderCandidate>> Tx::ListUnclaimedReminders(Instant now,
   std::vector<ReminderCandidate> out;
   out.reserve(r->rows.size());
   for (const Row& row : r->rows) {
-    out.push_back({AppointmentFrom(row), row.Text(13)});
+    out.push_back({AppointmentFrom(row), row.Text(row.size() - 1)});  // the email comes last
   }
   return out;
 }

@@ -74,6 +74,11 @@ void CalendarSync::SetOnDue(std::function<void()> on_due) {
   on_due_ = std::move(on_due);
 }
 
+void CalendarSync::SetOnCalendarChanged(std::function<void(int64_t)> on_changed) {
+  std::lock_guard lock(mu_);
+  on_calendar_changed_ = std::move(on_changed);
+}
+
 Result<int64_t> CalendarSync::EnsureJobs() {
   const Instant now = clock_.Now();
   return store_.Transact([&](store::Tx& tx) -> Result<int64_t> {
@@ -114,6 +119,12 @@ net::Response CalendarSync::HandlePush(const net::Request& request) {
   }
   // "sync": the channel is open; nothing changed yet.
   if (push->state == google::ResourceState::kSync) return net::Response::Empty(204);
+  std::function<void(int64_t)> on_changed;
+  {
+    std::lock_guard lock(mu_);
+    on_changed = on_calendar_changed_;
+  }
+  if (on_changed) on_changed(sync->doctor_id);
   const Instant now = clock_.Now();
   auto due =
       store_.Transact([&](store::Tx& tx) { return EnqueueCalendarSync(tx, sync->doctor_id, now); });

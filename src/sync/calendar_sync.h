@@ -95,6 +95,9 @@ class CalendarSync : public JobRunner {
   net::Response HandlePush(const net::Request& request);
   // Called after a push made a sync due (e.g. the sync worker's Nudge).
   void SetOnDue(std::function<void()> on_due);
+  // Called with the doctor's id when a push says their calendar changed, before the sync is
+  // made due (the free/busy cache drops the doctor's answers).
+  void SetOnCalendarChanged(std::function<void(int64_t doctor_id)> on_changed);
 
   // Start-up: a sync job for every doctor with a live grant (an existing one is due now).
   Result<int64_t> EnsureJobs();
@@ -110,7 +113,8 @@ class CalendarSync : public JobRunner {
   const Clock& clock_;
   const CalendarSyncOptions options_;
   std::mutex mu_;
-  std::function<void()> on_due_;  // guarded by mu_
+  std::function<void()> on_due_;                      // guarded by mu_
+  std::function<void(int64_t)> on_calendar_changed_;  // guarded by mu_
 };
 
 }  // namespace telemeet::sync

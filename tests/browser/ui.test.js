@@ -5,6 +5,7 @@
 // "Start Google Meet" to the doctor and "Join Google Meet" to the patient, a reschedule keeping
 // the link, a revoked grant showing the reconnect banner, the sandbox banner on every page (the
 // connect flow's callback pages too),
+// the doctor's next free times (a private Google event taking one away), the booking policy,
 // axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
 //
 //   TELEMEET_BIN=build/debug/src/app/telemeet node --test tests/browser/
@@ -170,6 +171,40 @@ test('a doctor connects Google through the consent page and lands back connected
   assertNoProblems(page);
   const grant = await tm.api('GET', `/api/v1/doctors/${doctors.get(ADA.email).id}/google`);
   assert.equal(grant.body.status, 'active');
+  await page.context().close();
+});
+
+test('the doctor sees their next free times, checked against Google Calendar', async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  const state = page.locator('#free-state');
+  await page.locator('#free li').first().waitFor();
+  assert.match(await state.textContent(), /checked against your Google Calendar/);
+  const firstFree = () => page.locator('#free li').first().getAttribute('data-start');
+  const first = await firstFree();
+  // The listed times are the API's free slots.
+  const now = new Date(Date.now() - 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const later = new Date(Date.now() + 15 * 86400 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const api = await tm.api('GET', `/api/v1/doctors/${doctors.get(ADA.email).id}/availability` +
+                                      `?from=${now}&to=${later}`);
+  assert.equal(api.status, 200, JSON.stringify(api.body));
+  assert.ok(api.body.free.some(f => f.start === first), 'the first listed time is free');
+  // The doctor adds a private event over that time in Google Calendar: Google's push drops the
+  // cached answer, and the page no longer offers it.
+  const end = new Date(Date.parse(first) + 30 * 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const made = await tm.emulator('POST', `/_emulator/calendars/${encodeURIComponent(ADA.email)}` +
+                                             '/events',
+                                 {summary: 'Private', start: {dateTime: first},
+                                  end: {dateTime: end}});
+  assert.equal(made.status, 200, JSON.stringify(made.body));
+  await waitFor(async () => {
+    await page.reload();
+    await page.locator('#free li').first().waitFor();
+    return (await firstFree()) !== first;
+  }, 15000, 'the busy time to leave the free list');
+  await checkA11y(page, 'doctor (free times)');
+  assertNoProblems(page);
   await page.context().close();
 });
 
@@ -395,6 +430,21 @@ test('an admin signs in and changes a meeting policy', async () => {
   await page.getByRole('button', {name: 'Save policies'}).waitFor();
   assert.equal(await page.getByLabel("Google's own invitation emails (sendUpdates)").inputValue(),
                'externalOnly');
+  // The booking policy for a busy Google Calendar: refuse, saved and shown again; back to warn.
+  const googleBusy = page.getByLabel("When the doctor's Google Calendar is busy at the booked time");
+  assert.equal(await googleBusy.inputValue(), 'warn');
+  await googleBusy.selectOption('refuse');
+  await page.getByRole('button', {name: 'Save booking policy'}).click();
+  await page.getByText('Saved. Bookings and reschedules follow this policy').waitFor();
+  assert.equal((await tm.api('GET', '/api/v1/settings/booking')).status, 403);  // admins only
+  await page.reload();
+  await page.getByRole('button', {name: 'Save booking policy'}).waitFor();
+  assert.equal(await page.getByLabel("When the doctor's Google Calendar is busy at the booked time")
+                   .inputValue(), 'refuse');
+  await page.getByLabel("When the doctor's Google Calendar is busy at the booked time")
+      .selectOption('warn');
+  await page.getByRole('button', {name: 'Save booking policy'}).click();
+  await page.getByText('Saved. Bookings and reschedules follow this policy').waitFor();
   // The Google settings show the redirect URI to copy, and never the secret.
   await page.getByRole('link', {name: 'Google settings'}).click();
   const redirect = page.getByLabel('Redirect URI', {exact: true});

@@ -799,7 +799,32 @@
         create_on: createOn.value, send_updates: sendUpdates.value, cancel_mode: cancelMode.value,
       }), 'Saved. New and changed appointments follow these policies.');
     });
-    root.replaceChildren(form);
+    root.replaceChildren(form, await bookingPolicyForm());
+  }
+
+  // The booking policy (google_busy): what a booking into a time the doctor's Google Calendar
+  // is busy does.
+  async function bookingPolicyForm() {
+    const b = await api('GET', '/api/v1/settings/booking');
+    const form = el('form', {class: 'panel', novalidate: true, id: 'booking-policy-form'});
+    const googleBusy = select([['warn', 'Book it, with a warning'],
+                               ['refuse', 'Refuse the booking'],
+                               ['ignore', 'Do not check Google Calendar']], b.google_busy,
+                              {id: 'policy-google-busy'});
+    const box = statusBox();
+    const save = el('button', {type: 'submit', text: 'Save booking policy'});
+    form.append(field('When the doctor\'s Google Calendar is busy at the booked time', googleBusy,
+                      'Checked when an appointment is booked or moved. The appointment\'s own ' +
+                          'Google event never counts. If Google cannot be asked, "Refuse" ' +
+                          'refuses the booking and "warn" books it with a warning.'),
+                el('div', {class: 'row'}, save), box);
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      await act(save, box, () => api('PATCH', '/api/v1/settings/booking',
+                                     {google_busy: googleBusy.value}),
+                'Saved. Bookings and reschedules follow this policy from now on.');
+    });
+    return form;
   }
 
   // ===== Notification templates =====

@@ -1,5 +1,7 @@
 // The doctor's page: the Google connection (connect, reconnect, test, disconnect, a banner when
-// the grant needs reconnecting) and upcoming consultations with "Start Google Meet".
+// the grant needs reconnecting), the next free times (availability: Google Calendar's busy
+// times and telemeet's appointments, inside the working hours) and upcoming consultations with
+// "Start Google Meet".
 'use strict';
 
 (async () => {
@@ -148,6 +150,35 @@
     return item;
   }
 
+  // --- Next free times (GET /doctors/{id}/availability over the next two weeks) ---
+  const FREE_SHOWN = 8;
+  async function loadFree() {
+    const iso = d => d.toISOString().replace(/\.\d+Z$/, 'Z');
+    const from = new Date();
+    const to = new Date(from.getTime() + 14 * 24 * 60 * 60 * 1000);
+    try {
+      const a = await tm.api('GET', base + '/availability?slot_minutes=30&from=' +
+                                        encodeURIComponent(iso(from)) + '&to=' +
+                                        encodeURIComponent(iso(to)));
+      const zone = a.time_zone || doctor.time_zone;
+      const slots = a.free.slice(0, FREE_SHOWN);
+      $('free').replaceChildren(...slots.map(s => tm.el(
+          'li', {class: 'card', 'data-start': s.start},
+          tm.formatTime(s.start, zone) + '–' + tm.formatClock(s.end, zone), ' ',
+          tm.el('span', {class: 'muted small', text: '(' + zone + ')'}))));
+      let text = slots.length === 0 ? 'No free half hour in the next two weeks'
+                                    : 'Your next ' + slots.length + ' free half hours';
+      text += a.working_hours ? ' within your working hours' : '';
+      text += a.google_consulted
+          ? ', checked against your Google Calendar.'
+          : ': from your telemeet consultations only (Google Calendar was not consulted).';
+      $('free-state').textContent = text;
+    } catch (e) {
+      $('free').replaceChildren();
+      $('free-state').textContent = 'Your free times could not be loaded: ' + e.message;
+    }
+  }
+
   let pollTimer = null;
   let lastSummary = '';
   async function loadAppointments() {
@@ -191,5 +222,6 @@
     tm.say('status', 'Part of your page could not be loaded: ' + e.message, 'error');
   }
   await loadGrant();
+  await loadFree();
   await loadAppointments();
 })();
