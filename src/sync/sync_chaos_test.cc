@@ -62,7 +62,9 @@ class Child {
  public:
   Child(const std::string& store_url, const std::string& base, const std::string& key_hex) {
     std::string threads = "8";
-    std::string lease = "1500";
+    // The production lease (WorkerOptions): on PostgreSQL a killed instance's jobs wait it out
+    // on the living; on SQLite the restarted process takes them back at once (ReclaimLeases).
+    std::string lease = "15000";
     std::vector<std::string> args = {SYNC_WORKER_CHILD, store_url, base, kClientId, threads, lease};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -256,7 +258,8 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   }
 
   // Let the last worker finish: no reconcile job due or leased.
-  auto deadline = std::chrono::steady_clock::now() + seconds(240);
+  const auto last_change = std::chrono::steady_clock::now();
+  auto deadline = last_change + seconds(240);
   for (;;) {
     auto left = store_->Read(
         [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
@@ -267,6 +270,10 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
         << left->items[0].last_error;
     std::this_thread::sleep_for(milliseconds(100));
   }
+  // The figure the issue asks for (printed, not asserted: timing belongs to benchmarks).
+  std::printf("converged %.1f s after the last change (%s, %d instances, %d kills)\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - last_change).count(),
+              GetParam().c_str(), instances, killed);
   for (auto& child : children) child->Kill(SIGTERM);
   EXPECT_EQ(killed, kills);
 

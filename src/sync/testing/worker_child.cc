@@ -113,6 +113,11 @@ int main(int argc, char** argv) {
   worker_options.lease_for = milliseconds(lease_ms);
   worker_options.poll_interval = milliseconds(20);
   sync::Worker worker(*store, reconciler, clock, worker_options);
+  if (std::string_view(store_url).starts_with("sqlite:")) {
+    // As `telemeet serve` does once it holds the database's serve lock: the one worker process
+    // takes back at once what a killed predecessor leased (app/serve_lock.h).
+    if (auto n = store->Transact([](store::Tx& tx) { return tx.ReclaimLeases(); }); !n) return 1;
+  }
   worker.Start();
   std::printf("ready\n");
   std::fflush(stdout);
