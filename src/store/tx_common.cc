@@ -61,6 +61,7 @@ core::Appointment AppointmentFrom(const Row& r) {
   a.notes = r.Text(10);
   a.created_at = r.Time(11);
   a.updated_at = r.Time(12);
+  a.series_id = r.Int(13);
   return a;
 }
 

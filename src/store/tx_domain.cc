@@ -200,11 +200,11 @@ Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
   a.created_at = a.updated_at = Now();
   auto row = ExecOne(
       "INSERT INTO appointments (uid, doctor_id, service_id, patient_id, start_at, end_at, "
-      "time_zone, status, revision, notes, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      "time_zone, status, revision, notes, created_at, updated_at, series_id) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
       {a.uid, a.doctor_id, a.service_id, a.patient_id, TimeValue(a.start), TimeValue(a.end),
        a.time_zone, std::string(core::Name(a.status)), a.revision, a.notes, TimeValue(a.created_at),
-       TimeValue(a.updated_at)},
+       TimeValue(a.updated_at), a.series_id ? SqlValue(a.series_id) : SqlValue(nullptr)},
       "appointment");
   if (!row) return std::unexpected(row.error());
   a.id = row->Int(0);
