@@ -373,4 +373,11 @@ Result<Instant> AtLocalTimeOfDay(Instant t, std::string_view zone, std::string_v
   return LocalToInstant(fmt::format("{}T{:02}:{:02}", DateText(day), *h, *m), zone, field);
 }
 
+Result<Instant> ShiftWallTime(Instant t, std::string_view zone, std::chrono::minutes by,
+                              std::string_view field) {
+  const date::time_zone* tz = TM_TRY(Zone(zone));
+  const auto local = tz->to_local(std::chrono::floor<seconds>(t)) + by;
+  return LocalToInstant(date::format("%Y-%m-%dT%H:%M:%S", local), zone, field);
+}
+
 }  // namespace telemeet::core

@@ -31,6 +31,7 @@
 //   std::string google = FormatRecurrence(*rule);   // "RRULE:FREQ=WEEKLY;COUNT=10;BYDAY=MO,TH"
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -87,5 +88,11 @@ Result<std::vector<Occurrence>> ExpandRecurrence(const Recurrence& rule, Instant
 // does not exist that day (the date is named).
 Result<Instant> AtLocalTimeOfDay(Instant t, std::string_view zone, std::string_view hh_mm,
                                  std::string_view field = "time_of_day");
+
+// `t`'s local wall time in `zone` moved by `by` (a series shifted by an hour stays at the same
+// local time on both sides of a DST change). kInvalidArgument naming `field`: unknown zone, a
+// wall time that does not exist (the date is named).
+Result<Instant> ShiftWallTime(Instant t, std::string_view zone, std::chrono::minutes by,
+                              std::string_view field = "shift_minutes");
 
 }  // namespace telemeet::core

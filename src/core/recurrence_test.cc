@@ -185,5 +185,17 @@ TEST(RecurrenceTest, MovesToAnotherLocalTimeOfDay) {
   EXPECT_FALSE(AtLocalTimeOfDay(At("2026-03-29T08:00:00Z"), "Europe/Berlin", "25:00"));
 }
 
+TEST(RecurrenceTest, ShiftsTheLocalWallTime) {
+  // 2026-03-30 10:00 Berlin + 90 minutes = 11:30 local.
+  auto later = ShiftWallTime(At("2026-03-30T08:00:00Z"), "Europe/Berlin", std::chrono::minutes(90));
+  ASSERT_TRUE(later);
+  EXPECT_EQ(FormatRfc3339(*later), "2026-03-30T09:30:00Z");
+  // 2026-03-29 01:30 Berlin + 60 minutes = 02:30, which does not exist that day.
+  auto gap = ShiftWallTime(At("2026-03-29T00:30:00Z"), "Europe/Berlin", std::chrono::minutes(60));
+  ASSERT_FALSE(gap);
+  EXPECT_EQ(gap.error().field(), "shift_minutes");
+  EXPECT_NE(gap.error().message().find("2026-03-29"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace telemeet::core
