@@ -6,6 +6,10 @@
 // times and one conference, none for cancelled ones, and exactly one successful insert per
 // event (every other insert was answered 409 and adopted).
 //
+// Recurring series (M15) take part: each doctor has a weekly series across the end of summer
+// time whose occurrences are appointments like the others (one event each, kept at 10:00 local
+// unless moved), and one series has the rest of its occurrences cancelled mid-run.
+//
 // SYNC_CHAOS_APPOINTMENTS (default 300) and SYNC_CHAOS_KILLS (default 5) scale it.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -24,6 +28,7 @@
 
 #include "base/strings.h"
 #include "core/meeting.h"
+#include "core/recurrence.h"
 #include "core/time.h"
 #include "crypto/encoding.h"
 #include "crypto/keyring.h"
@@ -235,6 +240,50 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     appointments.push_back(*made);
     maybe_kill(step, steps);
   }
+  // A weekly series per doctor, Mondays 10:00 Berlin across the change of offset on 2026-10-25,
+  // booked as the API books one: the series row and one confirmed appointment per occurrence.
+  const core::Recurrence weekly = *core::ParseRecurrence("FREQ=WEEKLY;COUNT=6");
+  std::vector<int64_t> series_ids;
+  std::set<int64_t> series_appointments;
+  for (int d = 0; d < kDoctors; ++d) {
+    const testing::Clinic& c = clinics[static_cast<size_t>(d)];
+    const Instant first =
+        *core::LocalToInstant(fmt::format("2026-10-12T10:{:02}", d * 5), "Europe/Berlin", "start");
+    auto occurrences = core::ExpandRecurrence(weekly, first, first + minutes(30), "Europe/Berlin");
+    ASSERT_TRUE(occurrences.has_value()) << occurrences.error().ToString();
+    auto booked = store_->Transact([&](store::Tx& tx) -> Result<std::vector<core::Appointment>> {
+      core::AppointmentSeries series;
+      series.doctor_id = c.doctor.id;
+      series.service_id = c.service.id;
+      series.patient_id = c.patient.id;
+      series.rrule = core::FormatRecurrence(weekly);
+      series.time_zone = "Europe/Berlin";
+      series.first_start = first;
+      series.first_end = first + minutes(30);
+      series = TM_TRY(tx.CreateSeries(series));
+      series_ids.push_back(series.id);
+      std::vector<core::Appointment> out;
+      for (const core::Occurrence& o : *occurrences) {
+        core::Appointment a;
+        a.doctor_id = c.doctor.id;
+        a.service_id = c.service.id;
+        a.patient_id = c.patient.id;
+        a.start = o.start;
+        a.end = o.end;
+        a.time_zone = "Europe/Berlin";
+        a.status = core::AppointmentStatus::kConfirmed;
+        a.series_id = series.id;
+        out.push_back(TM_TRY(tx.CreateAppointment(a)));
+      }
+      return out;
+    });
+    ASSERT_TRUE(booked.has_value()) << booked.error().ToString();
+    for (const core::Appointment& a : *booked) {
+      series_appointments.insert(a.id);
+      appointments.push_back(a);
+    }
+  }
+
   // Reschedules (some several times) and cancels, spread over the run.
   std::uniform_int_distribution<size_t> pick(0, appointments.size() - 1);
   for (int k = 0; k < n / 2; ++k, ++step) {
@@ -253,6 +302,24 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     ASSERT_TRUE(changed.has_value()) << changed.error().ToString();
     a = *changed;
     maybe_kill(step, steps);
+    if (k == n / 4) {
+      // The rest of the first series is cancelled (what DELETE /appointment_series/{id} does):
+      // every occurrence after the second.
+      auto rest = store_->Transact([&](store::Tx& tx) -> Status {
+        auto all = TM_TRY(tx.ListSeriesAppointments(series_ids[0]));
+        for (size_t i = 2; i < all.size(); ++i) {
+          TM_TRY(tx.SetStatus(all[i].id, core::AppointmentStatus::kCancelled));
+        }
+        return Ok();
+      });
+      ASSERT_TRUE(rest.has_value()) << rest.error().ToString();
+      for (core::Appointment& x : appointments) {
+        if (x.series_id != series_ids[0]) continue;
+        auto now = store_->Read([&](store::Tx& tx) { return tx.GetAppointment(x.id); });
+        ASSERT_TRUE(now.has_value());
+        x = *now;
+      }
+    }
   }
 
   // Let the last worker finish: no reconcile job due or leased.
@@ -301,6 +368,29 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     EXPECT_EQ(e["end"]["dateTime"], *core::FormatWithOffset(a.end, "Europe/Berlin")) << a.id;
     EXPECT_EQ(e["conferenceData"]["createRequest"]["status"]["statusCode"], "success");
     EXPECT_EQ(e["hangoutLink"], m->join_url);
+    if (series_appointments.count(a.id) && a.revision == 1) {
+      // An occurrence never moved keeps its series' local wall time on both sides of the change.
+      EXPECT_EQ(e["start"]["dateTime"].get<std::string>().substr(11, 3), "10:") << a.id;
+    }
+  }
+  // Every occurrence had its own event and link.
+  std::set<std::string> links;
+  int series_active = 0;
+  for (const core::Appointment& a : appointments) {
+    if (!series_appointments.count(a.id) || a.status == core::AppointmentStatus::kCancelled) {
+      continue;
+    }
+    ++series_active;
+    auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(a.id); });
+    if (m) links.insert(m->join_url);
+  }
+  EXPECT_EQ(static_cast<int>(links.size()), series_active);
+  auto first_series =
+      store_->Read([&](store::Tx& tx) { return tx.ListSeriesAppointments(series_ids[0]); });
+  ASSERT_TRUE(first_series.has_value());
+  ASSERT_EQ(first_series->size(), 6u);
+  for (size_t i = 2; i < first_series->size(); ++i) {
+    EXPECT_EQ((*first_series)[i].status, core::AppointmentStatus::kCancelled);
   }
   int live = 0;
   for (const auto& [id, e] : events) live += e["status"] != "cancelled" ? 1 : 0;
@@ -324,11 +414,12 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   int rate_limited = 0;
   for (const auto& r : google_->RequestLog()) rate_limited += r.status == 429 ? 1 : 0;
   std::printf(
-      "chaos: %d appointments (%d active, %d cancelled), %d kills, %d storms (%d "
+      "chaos: %d appointments and %zu series occurrences (%d active, %d cancelled), %d kills, %d "
+      "storms (%d "
       "calls answered 429), %zu events, %d insert requests (%d answered 409, %d "
       "faulted)\n",
-      n, active, cancelled, killed, storms_, rate_limited, events.size(), inserts, conflicts,
-      faults);
+      n, series_appointments.size(), active, cancelled, killed, storms_, rate_limited,
+      events.size(), inserts, conflicts, faults);
   EXPECT_GT(storms_, 0);
 }
 
