@@ -10,6 +10,7 @@
 #include <charconv>
 #include <exception>
 
+#include "core/meeting.h"
 #include "core/time.h"
 
 namespace telemeet::core {
@@ -378,6 +379,28 @@ Result<Instant> ShiftWallTime(Instant t, std::string_view zone, std::chrono::min
   const date::time_zone* tz = TM_TRY(Zone(zone));
   const auto local = tz->to_local(std::chrono::floor<seconds>(t)) + by;
   return LocalToInstant(date::format("%Y-%m-%dT%H:%M:%S", local), zone, field);
+}
+
+std::string SeriesEventIdFor(std::string_view series_uid) {
+  return EventIdFor("series-" + std::string(series_uid));
+}
+
+std::string InstanceEventId(std::string_view series_event_id, Instant original_start) {
+  std::string t = FormatRfc3339(std::chrono::floor<seconds>(original_start));
+  std::erase(t, '-');
+  std::erase(t, ':');
+  return std::string(series_event_id) + "_" + t;
+}
+
+bool IsInstanceEventId(std::string_view id) {
+  size_t underscore = id.rfind('_');
+  if (underscore == std::string_view::npos) return false;
+  std::string_view t = id.substr(underscore + 1);
+  if (t.size() != 16 || t[8] != 'T' || t[15] != 'Z') return false;
+  for (size_t i = 0; i < 15; ++i) {
+    if (i != 8 && (t[i] < '0' || t[i] > '9')) return false;
+  }
+  return IsValidEventId(id.substr(0, underscore));
 }
 
 }  // namespace telemeet::core

@@ -95,4 +95,14 @@ Result<Instant> AtLocalTimeOfDay(Instant t, std::string_view zone, std::string_v
 Result<Instant> ShiftWallTime(Instant t, std::string_view zone, std::chrono::minutes by,
                               std::string_view field = "shift_minutes");
 
+// A single-event series (google-protocol.md §15): the recurring event's id, ours and stable
+// for the series' life like an appointment's (core::EventIdFor of "series-" + uid), so a
+// repeated insert answers 409 and is adopted.
+std::string SeriesEventIdFor(std::string_view series_uid);
+// Google's id of one instance: "<event id>_<original start in basic UTC>", e.g.
+// "tm..._20260330T080000Z".
+std::string InstanceEventId(std::string_view series_event_id, Instant original_start);
+// True for an id InstanceEventId makes (a valid event id, '_', a basic UTC time).
+bool IsInstanceEventId(std::string_view id);
+
 }  // namespace telemeet::core

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/meeting.h"
 #include "core/time.h"
 
 namespace telemeet::core {
@@ -195,6 +196,19 @@ TEST(RecurrenceTest, ShiftsTheLocalWallTime) {
   ASSERT_FALSE(gap);
   EXPECT_EQ(gap.error().field(), "shift_minutes");
   EXPECT_NE(gap.error().message().find("2026-03-29"), std::string::npos);
+}
+
+TEST(RecurrenceTest, SeriesAndInstanceEventIds) {
+  const std::string master = SeriesEventIdFor("0123456789abcdef0123456789abcdef");
+  EXPECT_TRUE(IsValidEventId(master));
+  EXPECT_EQ(master, SeriesEventIdFor("0123456789abcdef0123456789abcdef"));
+  EXPECT_NE(master, EventIdFor("0123456789abcdef0123456789abcdef"));
+  const std::string instance = InstanceEventId(master, At("2026-03-30T08:00:00.5Z"));
+  EXPECT_EQ(instance, master + "_20260330T080000Z");
+  EXPECT_TRUE(IsInstanceEventId(instance));
+  EXPECT_FALSE(IsInstanceEventId(master));
+  EXPECT_FALSE(IsInstanceEventId(master + "_20260330T0800Z"));
+  EXPECT_FALSE(IsInstanceEventId("bad!_20260330T080000Z"));
 }
 
 }  // namespace

@@ -107,6 +107,9 @@ struct Appointment {
   Instant created_at{};
   Instant updated_at{};
   int64_t series_id = 0;  // the AppointmentSeries this is an occurrence of; 0 = none
+  // For an occurrence: the start the series' rule gave it (set by the store at creation, kept
+  // when it moves); the zero instant otherwise.
+  Instant original_start{};
 };
 
 // A recurring series (M15): the rule its occurrences were expanded from. Each occurrence is an

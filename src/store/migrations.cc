@@ -306,7 +306,8 @@ DELETE FROM settings WHERE key LIKE 'login.failures:%';
 
 // Recurring series (M15): the rule a series was expanded from, and on each occurrence (an
 // ordinary appointment with its own lifecycle, meeting and reconcile job) the series it belongs
-// to. Nullable: most appointments belong to none.
+// to and the start the rule gave it (a single-event series names Google's instance by it,
+// however often the occurrence moves). Nullable: most appointments belong to none.
 constexpr std::string_view kV10 = R"sql(
 CREATE TABLE appointment_series (
   id {ID},
@@ -327,6 +328,7 @@ CREATE TABLE appointment_series (
 );
 CREATE INDEX appointment_series_doctor ON appointment_series (doctor_id, id);
 ALTER TABLE appointments ADD COLUMN series_id BIGINT REFERENCES appointment_series (id);
+ALTER TABLE appointments ADD COLUMN original_start {TIME};
 CREATE INDEX appointments_series ON appointments (series_id, start_at);
 )sql";
 

@@ -51,6 +51,7 @@ TEST_P(SeriesContract, SeriesRoundTripAndItsOccurrencesAreAppointments) {
   EXPECT_EQ((*occurrences)[2].start, T("2026-03-30T08:00:00Z"));
   for (const core::Appointment& a : *occurrences) {
     EXPECT_EQ(a.series_id, made->id);
+    EXPECT_EQ(a.original_start, a.start);
     // Each occurrence has its own reconcile job, as any appointment does.
     auto job = store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a.id)); });
     EXPECT_TRUE(job) << a.id;
@@ -62,6 +63,17 @@ TEST_P(SeriesContract, SeriesRoundTripAndItsOccurrencesAreAppointments) {
   ASSERT_TRUE(single);
   ASSERT_EQ(single->items.size(), 1u);
   EXPECT_EQ(single->items[0].series_id, 0);
+  EXPECT_EQ(single->items[0].original_start, Instant{});
+  // A moved occurrence keeps the start its rule gave it.
+  auto moved = store_->Transact([&](Tx& tx) {
+    return tx.Reschedule((*occurrences)[1].id, T("2026-03-23T10:00:00Z"),
+                         T("2026-03-23T10:30:00Z"));
+  });
+  ASSERT_TRUE(moved) << moved.error().ToString();
+  auto reread = store_->Read([&](Tx& tx) { return tx.GetAppointment((*occurrences)[1].id); });
+  ASSERT_TRUE(reread);
+  EXPECT_EQ(reread->start, T("2026-03-23T10:00:00Z"));
+  EXPECT_EQ(reread->original_start, T("2026-03-23T09:00:00Z"));
 }
 
 TEST_P(SeriesContract, UpdateListAndRefusals) {

@@ -62,6 +62,7 @@ core::Appointment AppointmentFrom(const Row& r) {
   a.created_at = r.Time(11);
   a.updated_at = r.Time(12);
   a.series_id = r.Int(13);
+  a.original_start = r.Time(14);
   return a;
 }
 
