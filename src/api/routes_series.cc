@@ -3,6 +3,8 @@
 // occurrences. Each occurrence is an appointment with its own lifecycle (routes_appointments.cc
 // changes one occurrence like any appointment); these routes change many in one transaction.
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 
 #include "api/request.h"
 #include "api/views.h"
