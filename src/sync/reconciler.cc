@@ -452,9 +452,9 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
       // A series' conference is its recurring event's: asking again from one occurrence would
       // give that instance a link of its own, so the occurrence fails visibly instead.
       m.state = MeetingState::kFailed;
-      m.last_error = fmt::format(
-          "Google has no Google Meet conference for the series' event (status {}).",
-          google::ConferenceStatusName(c.status));
+      m.last_error =
+          fmt::format("Google has no Google Meet conference for the series' event (status {}).",
+                      google::ConferenceStatusName(c.status));
       plan.error = m.last_error;
       plan.disposition = Disposition::kCompleted;
       return;
