@@ -1,10 +1,13 @@
 #include "emulator/calendar/event_time.h"
 
+#include <date/tz.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <set>
 
 #include "base/strings.h"
@@ -216,8 +219,29 @@ std::unexpected<Error> Invalid(std::string message) {
 
 }  // namespace
 
+namespace {
+
+const date::time_zone* FindZone(std::string_view name) {
+  if (name.empty()) return nullptr;
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+int OffsetSecondsAt(Instant t, std::string_view time_zone, int fallback) {
+  const date::time_zone* zone = FindZone(time_zone);
+  if (zone == nullptr) return fallback;
+  auto info = zone->get_info(std::chrono::floor<seconds>(t));
+  return int(std::chrono::duration_cast<seconds>(info.offset).count());
+}
+
 Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& lines, Instant first,
-                                              int offset_seconds, RecurrenceLimits limits) {
+                                              int offset_seconds, RecurrenceLimits limits,
+                                              std::string_view time_zone) {
   enum class Freq { kNone, kDaily, kWeekly, kMonthly } freq = Freq::kNone;
   int interval = 1;
   std::optional<long> count;
@@ -226,6 +250,16 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
   std::set<Instant> exdates, rdates;
   bool saw_rrule = false;
   const seconds offset(offset_seconds);
+  const date::time_zone* zone = FindZone(time_zone);
+  // A local wall time (held as an Instant) to the instant it names.
+  auto to_utc = [&](Instant local) -> Instant {
+    if (zone == nullptr) return local - offset;
+    auto info =
+        zone->get_info(date::local_seconds(std::chrono::floor<seconds>(local).time_since_epoch()));
+    // Unique, or the earlier of two (fall back); in a gap the offset before it, which lands
+    // past the gap.
+    return local - info.first.offset;
+  };
 
   auto add_dates = [&](std::string_view line, std::set<Instant>& into) -> Status {
     auto colon = line.find(':');
@@ -234,10 +268,9 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
       auto b = ParseBasic(Trim(v));
       if (!b) return Invalid("bad date in " + std::string(line.substr(0, colon)));
       if (b->date_only) {
-        into.insert(b->local + (first + offset - std::chrono::floor<days>(first + offset)) -
-                    offset);
+        into.insert(to_utc(b->local + (first + offset - std::chrono::floor<days>(first + offset))));
       } else {
-        into.insert(b->utc ? b->local : b->local - offset);
+        into.insert(b->utc ? b->local : to_utc(b->local));
       }
     }
     return Ok();
@@ -318,11 +351,11 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
         if (std::chrono::floor<days>(local_start) > std::chrono::floor<days>(until->local)) {
           return true;
         }
-      } else if ((until->utc ? local_start - offset : local_start) > until->local) {
+      } else if ((until->utc ? to_utc(local_start) : local_start) > until->local) {
         return true;
       }
     }
-    if (limits.horizon && local_start - offset >= *limits.horizon) return true;
+    if (limits.horizon && to_utc(local_start) >= *limits.horizon) return true;
     return produced >= long(limits.max_instances);
   };
   // Days past the year 9999 end every series (and keep microsecond instants in range).
@@ -333,7 +366,7 @@ Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& li
     Instant local_start = Instant(day) + time_of_day;
     if (past_end(local_start)) return false;
     ++produced;
-    starts.insert(local_start - offset);
+    starts.insert(to_utc(local_start));
     return true;
   };
 

@@ -53,7 +53,15 @@ struct RecurrenceLimits {
 // Lines are "RRULE:...", "EXDATE...:..." and "RDATE...:..." as in the event's `recurrence`.
 // Supported: FREQ=DAILY|WEEKLY|MONTHLY, INTERVAL, COUNT, UNTIL, BYDAY (plain days), WKST.
 // kInvalidArgument for anything else. Starts are sorted and unique.
+// With `time_zone` (the event's start.timeZone, an IANA name), occurrences keep the first one's
+// local wall time across daylight-saving changes, as Google's do (google-protocol.md §15); a
+// wall time inside a spring-forward gap moves past it. Without one (or an unknown name) the
+// first start's offset holds throughout.
 Result<std::vector<Instant>> ExpandRecurrence(const std::vector<std::string>& lines, Instant first,
-                                              int offset_seconds, RecurrenceLimits limits);
+                                              int offset_seconds, RecurrenceLimits limits,
+                                              std::string_view time_zone = {});
+
+// The UTC offset in force at `t` in `time_zone`, or `fallback` without a known zone.
+int OffsetSecondsAt(Instant t, std::string_view time_zone, int fallback);
 
 }  // namespace telemeet::emulator

@@ -77,6 +77,26 @@ TEST(EventTimeTest, DailyByDayAndExdate) {
                                       "2026-01-13T10:00:00Z"}));
 }
 
+TEST(EventTimeTest, SeriesWithATimeZoneKeepsLocalTimeAcrossDst) {
+  // Mondays 10:00 Berlin from 2026-10-19 (+02:00); summer time ends on 2026-10-25.
+  auto first = ParseRfc3339("2026-10-19T10:00:00+02:00");
+  ASSERT_TRUE(first);
+  auto zoned = ExpandRecurrence({"RRULE:FREQ=WEEKLY;COUNT=3"}, first->instant,
+                                first->offset_seconds, {}, "Europe/Berlin");
+  ASSERT_TRUE(zoned);
+  std::vector<std::string> ids;
+  for (Instant t : *zoned) ids.push_back(FormatBasicUtc(t));
+  EXPECT_EQ(ids,
+            (std::vector<std::string>{"20261019T080000Z", "20261026T090000Z", "20261102T090000Z"}));
+  EXPECT_EQ(OffsetSecondsAt((*zoned)[1], "Europe/Berlin", 0), 3600);
+  // Without a zone the first offset holds.
+  auto fixed =
+      ExpandRecurrence({"RRULE:FREQ=WEEKLY;COUNT=2"}, first->instant, first->offset_seconds, {});
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(FormatBasicUtc(fixed->back()), "20261026T080000Z");
+  EXPECT_EQ(OffsetSecondsAt((*zoned)[1], "", 7200), 7200);
+}
+
 TEST(EventTimeTest, UnboundedSeriesStopsAtHorizonOrLimit) {
   RecurrenceLimits limits{.max_instances = 5, .horizon = std::nullopt};
   EXPECT_EQ(Starts({"RRULE:FREQ=DAILY"}, "2026-01-05T10:00:00Z", limits).size(), 5u);

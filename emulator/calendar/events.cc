@@ -116,12 +116,25 @@ void CalendarService::State::Notify(Calendar& cal, Outbox& out) {
   }
 }
 
+namespace {
+
+// The event's start.timeZone, or empty.
+std::string StartZone(const json& body) {
+  auto start = body.find("start");
+  if (start == body.end() || !start->is_object()) return {};
+  auto zone = start->find("timeZone");
+  return zone != start->end() && zone->is_string() ? zone->get<std::string>() : std::string();
+}
+
+}  // namespace
+
 std::vector<Instant> CalendarService::State::Starts(const Event& ev,
                                                     std::optional<Instant> horizon) const {
   if (!ev.recurring()) return {ev.times.start};
   auto lines = ev.body["recurrence"].get<std::vector<std::string>>();
-  auto r = ExpandRecurrence(lines, ev.times.start, ev.times.offset_seconds,
-                            {.max_instances = kMaxInstances, .horizon = horizon});
+  auto r =
+      ExpandRecurrence(lines, ev.times.start, ev.times.offset_seconds,
+                       {.max_instances = kMaxInstances, .horizon = horizon}, StartZone(ev.body));
   return r ? *r : std::vector<Instant>{};
 }
 
@@ -202,7 +215,9 @@ json CalendarService::State::InstanceBody(const Event& ev, Instant start) const 
     if (ev.times.all_day) {
       w["date"] = FormatDate(t);
     } else {
-      w["dateTime"] = FormatRfc3339(t, ev.times.offset_seconds);
+      // The offset in force at the instance in the event's zone (summer or winter time).
+      w["dateTime"] =
+          FormatRfc3339(t, OffsetSecondsAt(t, StartZone(ev.body), ev.times.offset_seconds));
     }
     if (ev.body[key].contains("timeZone")) w["timeZone"] = ev.body[key]["timeZone"];
     return w;
@@ -630,6 +645,17 @@ json CalendarService::State::StateJson(std::string_view calendar_id) const {
     json e = Render(*c, *ev, std::nullopt);
     if (ev->body.contains("conferenceData")) e["conferenceData"] = ev->body["conferenceData"];
     e["_pendingReads"] = ev->conference_reads_left;
+    if (ev->recurring()) {
+      // A series' first instances as events.instances shows them (moved, cancelled or not).
+      json instances = json::array();
+      for (Instant start : Starts(*ev, std::nullopt)) {
+        if (instances.size() == 100) break;
+        json i = RenderInstance(*c, *ev, start, std::nullopt);
+        if (InstanceCancelled(*ev, start)) i["status"] = "cancelled";
+        instances.push_back(std::move(i));
+      }
+      e["_instances"] = std::move(instances);
+    }
     events.push_back(std::move(e));
   }
   json chans = json::array();

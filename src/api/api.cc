@@ -35,6 +35,7 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   });
   RegisterCatalogRoutes(router, deps);
   RegisterAppointmentRoutes(router, deps);
+  RegisterSeriesRoutes(router, deps);
   RegisterAdminRoutes(router, deps);
   RegisterGoogleRoutes(router, deps);
   RegisterNotificationRoutes(router, deps);

@@ -203,6 +203,7 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
   out["external_ref"] = RefJson(a.external_ref);
   out["created_at"] = TimeJson(a.created_at);
   out["updated_at"] = TimeJson(a.updated_at);
+  out["series_id"] = a.series_id != 0 ? json(a.series_id) : json(nullptr);
   out["meeting"] = MeetingJson(meeting, job, a.id);
   out["access_link"] = std::move(link);
   return out;

@@ -41,5 +41,6 @@ void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps);
 void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps);
 void RegisterAdminRoutes(net::Router& router, ApiDeps& deps);
 void RegisterGoogleRoutes(net::Router& router, ApiDeps& deps);
+void RegisterSeriesRoutes(net::Router& router, ApiDeps& deps);  // routes_series.cc
 
 }  // namespace telemeet::api

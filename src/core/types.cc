@@ -68,6 +68,14 @@ constexpr std::array<std::pair<Role, std::string_view>, 2> kRole{{
     {Role::kAdmin, "admin"},
     {Role::kDoctor, "doctor"},
 }};
+constexpr std::array<std::pair<SeriesMode, std::string_view>, 2> kSeriesMode{{
+    {SeriesMode::kPerOccurrence, "per_occurrence"},
+    {SeriesMode::kSingleEvent, "single_event"},
+}};
+constexpr std::array<std::pair<SeriesStatus, std::string_view>, 2> kSeriesStatus{{
+    {SeriesStatus::kActive, "active"},
+    {SeriesStatus::kCancelled, "cancelled"},
+}};
 
 }  // namespace
 
@@ -95,6 +103,14 @@ Result<DeliveryStatus> ParseDeliveryStatus(std::string_view s, std::string_view 
 }
 Result<Role> ParseRole(std::string_view s, std::string_view field) {
   return ParseByName(kRole, s, field, "role");
+}
+std::string_view Name(SeriesMode m) { return NameOf(kSeriesMode, m); }
+std::string_view Name(SeriesStatus s) { return NameOf(kSeriesStatus, s); }
+Result<SeriesMode> ParseSeriesMode(std::string_view s, std::string_view field) {
+  return ParseByName(kSeriesMode, s, field, "series mode");
+}
+Result<SeriesStatus> ParseSeriesStatus(std::string_view s, std::string_view field) {
+  return ParseByName(kSeriesStatus, s, field, "series status");
 }
 
 }  // namespace telemeet::core

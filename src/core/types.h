@@ -112,6 +112,36 @@ struct Appointment {
   // The booking system's id ("" = none); unique among appointments. Not part of the event:
   // changing it makes no new revision.
   std::string external_ref;
+  int64_t series_id = 0;  // the AppointmentSeries this is an occurrence of; 0 = none
+  // For an occurrence: the start the series' rule gave it (set by the store at creation, kept
+  // when it moves); the zero instant otherwise.
+  Instant original_start{};
+};
+
+// A recurring series (M15): the rule its occurrences were expanded from. Each occurrence is an
+// Appointment with series_id set and its own lifecycle (core/recurrence.h expands the rule).
+enum class SeriesMode { kPerOccurrence, kSingleEvent };
+enum class SeriesStatus { kActive, kCancelled };
+std::string_view Name(SeriesMode m);
+std::string_view Name(SeriesStatus s);
+Result<SeriesMode> ParseSeriesMode(std::string_view s, std::string_view field = "mode");
+Result<SeriesStatus> ParseSeriesStatus(std::string_view s, std::string_view field = "status");
+
+struct AppointmentSeries {
+  int64_t id = 0;
+  std::string uid;  // random public id (32 hex chars) assigned by the store
+  int64_t doctor_id = 0;
+  int64_t service_id = 0;
+  int64_t patient_id = 0;
+  std::string rrule;  // canonical, as core::FormatRecurrence writes it
+  std::string time_zone = "UTC";
+  SeriesMode mode = SeriesMode::kPerOccurrence;
+  Instant first_start{};  // the first occurrence as booked
+  Instant first_end{};
+  SeriesStatus status = SeriesStatus::kActive;
+  std::string notes;
+  Instant created_at{};
+  Instant updated_at{};
 };
 
 // What exists at Google for one appointment.

@@ -153,6 +153,7 @@ json EventSpecToJson(const EventSpec& spec) {
   if (!spec.private_properties.empty()) {
     body["extendedProperties"] = {{"private", spec.private_properties}};
   }
+  if (!spec.recurrence.empty()) body["recurrence"] = spec.recurrence;
   if (!spec.conference_request_id.empty()) {
     body["conferenceData"] = {{"createRequest",
                                {{"requestId", spec.conference_request_id},

@@ -69,6 +69,9 @@ struct EventSpec {
   std::map<std::string, std::string> private_properties{};  // extendedProperties.private
   // Non-empty: ask for a Google Meet (createRequest, hangoutsMeet) under this requestId.
   std::string conference_request_id{};
+  // RFC 5545 lines ("RRULE:FREQ=WEEKLY;COUNT=10") making this a recurring event; start and end
+  // are then the first occurrence and must carry timeZone (google-protocol.md §15).
+  std::vector<std::string> recurrence{};
 };
 
 enum class ConferenceStatus { kNone, kPending, kSuccess, kFailure };

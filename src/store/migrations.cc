@@ -332,7 +332,35 @@ CREATE TABLE patient_reminders (
 );
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations{{
+// Recurring series (M15): the rule a series was expanded from, and on each occurrence (an
+// ordinary appointment with its own lifecycle, meeting and reconcile job) the series it belongs
+// to and the start the rule gave it (a single-event series names Google's instance by it,
+// however often the occurrence moves). Nullable: most appointments belong to none.
+constexpr std::string_view kV10 = R"sql(
+CREATE TABLE appointment_series (
+  id {ID},
+  uid TEXT NOT NULL UNIQUE,
+  doctor_id BIGINT NOT NULL REFERENCES doctors (id),
+  service_id BIGINT NOT NULL REFERENCES services (id),
+  patient_id BIGINT NOT NULL REFERENCES patients (id),
+  rrule TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  mode TEXT NOT NULL CHECK (mode IN ('per_occurrence', 'single_event')),
+  first_start {TIME} NOT NULL,
+  first_end {TIME} NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'cancelled')),
+  notes TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  updated_at {TIME} NOT NULL,
+  CHECK (first_end > first_start)
+);
+CREATE INDEX appointment_series_doctor ON appointment_series (doctor_id, id);
+ALTER TABLE appointments ADD COLUMN series_id BIGINT REFERENCES appointment_series (id);
+ALTER TABLE appointments ADD COLUMN original_start {TIME};
+CREATE INDEX appointments_series ON appointments (series_id, start_at);
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -342,6 +370,7 @@ constexpr std::array<Migration, 9> kMigrations{{
     {7, "sign-in failures out of the settings", kV7},
     {8, "external_ref on doctors, services, patients and appointments", kV8},
     {9, "patient reminders", kV9},
+    {10, "appointment series", kV10},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

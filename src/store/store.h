@@ -250,6 +250,18 @@ class Tx {
   // naming the field "external_ref".
   Result<int64_t> IdByExternalRef(RefKind kind, std::string_view ref);
 
+  // --- Recurring series (tx_series.cc): the rule; occurrences are appointments whose
+  // series_id names it (CreateAppointment writes it) ---
+  // Assigns id, uid; validates the zone and times. kNotFound naming the missing party's field.
+  Result<core::AppointmentSeries> CreateSeries(core::AppointmentSeries series);
+  Result<core::AppointmentSeries> GetSeries(int64_t id);  // kNotFound
+  // Writes rrule, first_start, first_end, status and notes (updated_at = now). kNotFound.
+  Result<core::AppointmentSeries> UpdateSeries(const core::AppointmentSeries& series);
+  // Ordered by id; doctor_id 0 = any.
+  Result<Page<core::AppointmentSeries>> ListSeries(int64_t doctor_id, const PageRequest& page);
+  // The series' occurrences, ordered by (start, id): at most core::kMaxOccurrences.
+  Result<std::vector<core::Appointment>> ListSeriesAppointments(int64_t series_id);
+
   // --- Meetings (one per appointment; event id unique per calendar) ---
   Result<core::Meeting> GetMeeting(int64_t appointment_id);  // kNotFound when none yet
   // Inserts or replaces the meeting of m.appointment_id (doctor and calendar come from m).

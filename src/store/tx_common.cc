@@ -65,6 +65,8 @@ core::Appointment AppointmentFrom(const Row& r) {
   a.created_at = r.Time(11);
   a.updated_at = r.Time(12);
   a.external_ref = r.Text(13);
+  a.series_id = r.Int(14);
+  a.original_start = r.Time(15);
   return a;
 }
 

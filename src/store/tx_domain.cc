@@ -5,6 +5,7 @@
 
 #include "core/appointment.h"
 #include "core/meeting.h"
+#include "core/recurrence.h"
 #include "core/time.h"
 #include "core/validation.h"
 #include "store/store.h"
@@ -238,14 +239,17 @@ Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
   a.created_at = a.updated_at = Now();
   auto row = ExecOne(
       "INSERT INTO appointments (uid, doctor_id, service_id, patient_id, start_at, end_at, "
-      "time_zone, status, revision, notes, created_at, updated_at, external_ref) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      "time_zone, status, revision, notes, created_at, updated_at, external_ref, series_id, "
+      "original_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
       {a.uid, a.doctor_id, a.service_id, a.patient_id, TimeValue(a.start), TimeValue(a.end),
        a.time_zone, std::string(core::Name(a.status)), a.revision, a.notes, TimeValue(a.created_at),
-       TimeValue(a.updated_at), RefValue(a.external_ref)},
+       TimeValue(a.updated_at), RefValue(a.external_ref),
+       a.series_id ? SqlValue(a.series_id) : SqlValue(nullptr),
+       a.series_id ? TimeValue(a.start) : SqlValue(nullptr)},
       "appointment");
   if (!row) return std::unexpected(UniqueViolation(row.error(), "appointment"));
   a.id = row->Int(0);
+  a.original_start = a.series_id ? a.start : Instant{};
   if (auto j = UpsertReconcileJob(a.id, a.doctor_id); !j) return std::unexpected(j.error());
   return a;
 }
@@ -422,7 +426,7 @@ Result<core::Meeting> Tx::GetMeeting(int64_t appointment_id) {
 }
 
 Status Tx::PutMeeting(const core::Meeting& m) {
-  if (!core::IsValidEventId(m.event_id)) {
+  if (!core::IsValidEventId(m.event_id) && !core::IsInstanceEventId(m.event_id)) {
     return Fail(ErrorCode::kInvalidArgument, "event_id is not a valid Google event id", "event_id");
   }
   auto cur = GetMeeting(m.appointment_id);

@@ -21,7 +21,7 @@ inline constexpr std::string_view kPatientCols =
     "id, name, email, phone, time_zone, active, created_at, external_ref";
 inline constexpr std::string_view kAppointmentCols =
     "id, uid, doctor_id, service_id, patient_id, start_at, end_at, time_zone, status, revision, "
-    "notes, created_at, updated_at, external_ref";
+    "notes, created_at, updated_at, external_ref, series_id, original_start";
 inline constexpr std::string_view kMeetingCols =
     "appointment_id, doctor_id, calendar_id, state, event_id, conference_id, join_url, "
     "event_url, etag, synced_revision, synced_start, synced_end, conference_attempt, attempts, "

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/recurrence.h"
 #include "core/time.h"
 #include "obs/log.h"
 
@@ -122,6 +123,11 @@ struct Reconciler::Snapshot {
   core::Desired desired;
   std::string doctor_key;  // the doctor as the Google layer names it
   int polls = 0;
+  // A single-event series' occurrence (M15): the series whose recurring event the occurrence
+  // is an instance of; nullopt for every other appointment (per-occurrence series included).
+  std::optional<core::AppointmentSeries> series;
+  // Another occurrence of that series has a meeting the series' event exists for.
+  bool sibling_has_event = false;
 };
 
 struct Reconciler::Plan {
@@ -131,6 +137,7 @@ struct Reconciler::Plan {
   Disposition disposition = Disposition::kCompleted;
   std::string error;
   std::chrono::microseconds repoll_after{0};
+  bool series_event_made = false;  // an insert of a series' event answered with the event
 };
 
 Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar, CallCollector& calls,
@@ -180,8 +187,43 @@ Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
     } else {
       return std::unexpected(meeting.error());
     }
+    if (s.appointment.series_id != 0) {
+      auto series = TM_TRY(tx.GetSeries(s.appointment.series_id));
+      if (series.mode == core::SeriesMode::kSingleEvent) {
+        // The occurrence's meeting is its instance of the series' event.
+        s.meeting.event_id =
+            core::InstanceEventId(core::SeriesEventIdFor(series.uid), s.appointment.original_start);
+        for (const core::Appointment& other : TM_TRY(tx.ListSeriesAppointments(series.id))) {
+          if (other.id == s.appointment.id) continue;
+          auto m = tx.GetMeeting(other.id);
+          if (m && (m->state == MeetingState::kReady || m->state == MeetingState::kUpdating ||
+                    m->state == MeetingState::kConferencePending)) {
+            s.sibling_has_event = true;
+            break;
+          }
+        }
+        s.series = std::move(series);
+      }
+    }
     return s;
   });
+}
+
+core::Decision Reconciler::SeriesDecision(Snapshot& snap) const {
+  // The series' event holds every occurrence from the start: each one not cancelled wants its
+  // instance (whether confirmed yet or not), a cancelled one wants it gone.
+  snap.desired.wanted = snap.service.telemedicine && !snap.desired.cancelled;
+  core::Decision d = core::NextAction(snap.desired, snap.meeting);
+  // A cancelled occurrence that never had a meeting of its own still has an instance once the
+  // series' event exists (another occurrence made it): it is deleted, unless a deletion already
+  // happened for this revision.
+  if (d.action == Action::kNothing && snap.desired.cancelled && snap.sibling_has_event &&
+      !core::MayHaveEvent(snap.meeting.state) &&
+      snap.meeting.synced_revision != snap.desired.revision &&
+      snap.desired.grant == core::GrantStatus::kActive) {
+    return {Action::kDelete, MeetingState::kCancelling};
+  }
+  return d;
 }
 
 Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
@@ -247,6 +289,39 @@ Result<google::EventSpec> Reconciler::SpecFor(const Snapshot& snap,
                              {std::string(kAppointmentUidProperty), a.uid}};
   spec.conference_request_id = core::RequestIdFor(a.uid, conference_attempt);
   return spec;
+}
+
+// The series' recurring event as a whole: its first occurrence's times in the series' zone, the
+// rule, and one conference for every instance (requestId from the series, so every occurrence
+// asking for it asks for the same one).
+Result<google::EventSpec> Reconciler::SeriesSpecFor(const Snapshot& snap,
+                                                    int32_t conference_attempt) const {
+  const core::AppointmentSeries& series = *snap.series;
+  google::EventSpec spec = TM_TRY(SpecFor(snap, conference_attempt));
+  spec.id = core::SeriesEventIdFor(series.uid);
+  spec.start.date_time = TM_TRY(core::FormatWithOffset(series.first_start, series.time_zone));
+  spec.start.time_zone = series.time_zone;
+  spec.end.date_time = TM_TRY(core::FormatWithOffset(series.first_end, series.time_zone));
+  spec.end.time_zone = series.time_zone;
+  spec.recurrence = {series.rrule};
+  spec.private_properties = {{std::string(kSeriesIdProperty), std::to_string(series.id)},
+                             {std::string(kSeriesUidProperty), series.uid}};
+  spec.conference_request_id = core::RequestIdFor("series-" + series.uid, conference_attempt);
+  return spec;
+}
+
+// The series' event as this occurrence's instance sees it before any change of its own: the
+// instance id, the times the rule gave it, the series' conference. Moved occurrences are patched
+// from there (NextAction sees other times).
+google::Event Reconciler::AsInstance(const Snapshot& snap, google::Event master) const {
+  const core::AppointmentSeries& series = *snap.series;
+  const Instant start = snap.appointment.original_start;
+  master.id = snap.meeting.event_id;
+  master.start.date_time = core::FormatWithOffset(start, series.time_zone).value_or("");
+  master.end.date_time =
+      core::FormatWithOffset(start + (series.first_end - series.first_start), series.time_zone)
+          .value_or("");
+  return master;
 }
 
 namespace {
@@ -373,6 +448,17 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
     }
     // No conference, a failed one, or success without a link.
     m.join_url.clear();
+    if (snap.series) {
+      // A series' conference is its recurring event's: asking again from one occurrence would
+      // give that instance a link of its own, so the occurrence fails visibly instead.
+      m.state = MeetingState::kFailed;
+      m.last_error =
+          fmt::format("Google has no Google Meet conference for the series' event (status {}).",
+                      google::ConferenceStatusName(c.status));
+      plan.error = m.last_error;
+      plan.disposition = Disposition::kCompleted;
+      return;
+    }
     const std::string ours = core::RequestIdFor(snap.appointment.uid, m.conference_attempt);
     const bool ours_failed = c.request_id == ours && c.status != google::ConferenceStatus::kNone;
     const int per_round = std::max(1, options_.conference_attempts);
@@ -416,7 +502,8 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
 }
 
 void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
-  auto spec = SpecFor(snap, plan.meeting.conference_attempt);
+  auto spec = snap.series ? SeriesSpecFor(snap, plan.meeting.conference_attempt)
+                          : SpecFor(snap, plan.meeting.conference_attempt);
   if (!spec) {
     plan.meeting.state = MeetingState::kFailed;
     plan.meeting.last_error = spec.error().message();
@@ -433,13 +520,17 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
                                            made->event.id, spec->start, spec->end,
                                            snap.settings.send_updates);
     if (!restored) return ApplyError(snap, restored.error(), plan);
-    return ApplyEvent(snap, std::move(*restored), plan);
+    return ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(*restored)) : *restored, plan);
   }
-  ApplyEvent(snap, std::move(made->event), plan);
+  plan.series_event_made = snap.series.has_value();
+  ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(made->event)) : made->event, plan);
 }
 
 void Reconciler::ActPoll(const Snapshot& snap, Plan& plan) {
-  auto event = calendar_.GetEvent(snap.doctor_key, plan.meeting.calendar_id, plan.meeting.event_id);
+  // A series' conference is read from the recurring event itself.
+  auto event = calendar_.GetEvent(
+      snap.doctor_key, plan.meeting.calendar_id,
+      snap.series ? core::SeriesEventIdFor(snap.series->uid) : plan.meeting.event_id);
   if (!event) {
     if (event.error().kind() == ErrorKind::kNotFound) {
       // The event is gone at Google: make it again at once.
@@ -450,7 +541,7 @@ void Reconciler::ActPoll(const Snapshot& snap, Plan& plan) {
     }
     return ApplyError(snap, event.error(), plan);
   }
-  ApplyEvent(snap, std::move(*event), plan);
+  ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(*event)) : *event, plan);
 }
 
 void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
@@ -496,7 +587,11 @@ void Reconciler::ActDelete(const Snapshot& snap, Plan& plan) {
   plan.meeting.etag.clear();
   plan.meeting.attempts = 0;
   plan.meeting.last_error.clear();
-  plan.meeting.synced_revision = snap.desired.revision;
+  // A series' instance that was not there may be made yet, with the series' event: only a real
+  // deletion counts as done (see Commit: an insert of the series' event revisits the others).
+  if (!snap.series || *gone == google::DeleteOutcome::kDeleted) {
+    plan.meeting.synced_revision = snap.desired.revision;
+  }
 }
 
 void Reconciler::Act(const Snapshot& snap, const core::Decision& decision, Plan& plan) {
@@ -562,7 +657,12 @@ RunResult Reconciler::Run(const core::Job& job) {
   snap->doctor_key = std::to_string(snap->appointment.doctor_id);
   snap->desired =
       core::DesiredFor(snap->service, snap->appointment, snap->settings.policy, snap->grant);
-  core::Decision decision = core::NextAction(snap->desired, snap->meeting);
+  core::Decision decision;
+  if (snap->series) {
+    decision = SeriesDecision(*snap);
+  } else {
+    decision = core::NextAction(snap->desired, snap->meeting);
+  }
   plan.action = decision.action;
   plan.decided = decision.state;
   plan.meeting = snap->meeting;
@@ -748,6 +848,14 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
     }
 
+    if (plan.series_event_made &&
+        (after.state == MeetingState::kReady || after.state == MeetingState::kConferencePending)) {
+      // The series' event exists now, with an instance for every occurrence: the cancelled ones
+      // whose instance is not known deleted get it deleted (even one cancelled while no event
+      // existed yet, whose delete found nothing).
+      if (auto s = RevisitCancelledOccurrences(tx, snap, after); !s) return s;
+    }
+
     for (std::string_view topic : topics) {
       core::OutboxEvent event;
       event.topic = std::string(topic);
@@ -768,6 +876,33 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
     }
     return Ok();
   });
+}
+
+Status Reconciler::RevisitCancelledOccurrences(store::Tx& tx, const Snapshot& snap,
+                                               const core::Meeting& ours) {
+  const std::string series_event = core::SeriesEventIdFor(snap.series->uid);
+  for (const core::Appointment& other : TM_TRY(tx.ListSeriesAppointments(snap.series->id))) {
+    if (other.id == snap.appointment.id || other.status != core::AppointmentStatus::kCancelled) {
+      continue;
+    }
+    core::Meeting m;
+    if (auto found = tx.GetMeeting(other.id)) {
+      m = std::move(*found);
+    } else if (found.error().code() == ErrorCode::kNotFound) {
+      m.appointment_id = other.id;
+      m.doctor_id = other.doctor_id;
+      m.calendar_id = ours.calendar_id;
+      m.state = MeetingState::kNotNeeded;
+    } else {
+      return std::unexpected(found.error());
+    }
+    if (core::MayHaveEvent(m.state) || m.synced_revision == other.revision) continue;
+    m.event_id = core::InstanceEventId(series_event, other.original_start);
+    m.state = MeetingState::kCreating;  // an instance may exist: NextAction deletes it
+    TM_TRY(tx.PutMeeting(m));
+    TM_TRY(tx.EnqueueReconcile(other.id));
+  }
+  return Ok();
 }
 
 }  // namespace telemeet::sync

@@ -49,6 +49,9 @@ inline constexpr std::string_view kDriftDeleted = "deleted";
 // extendedProperties.private keys on our events.
 inline constexpr std::string_view kAppointmentIdProperty = "telemeetAppointmentId";
 inline constexpr std::string_view kAppointmentUidProperty = "telemeetAppointmentUid";
+// ... and on a single-event series' recurring event (M15).
+inline constexpr std::string_view kSeriesIdProperty = "telemeetSeriesId";
+inline constexpr std::string_view kSeriesUidProperty = "telemeetSeriesUid";
 
 // How a cancelled appointment's event ends (M12): deleted, or patched to status "cancelled".
 enum class CancelMode { kDelete, kMarkCancelled };
@@ -156,6 +159,18 @@ class Reconciler : public JobRunner {
   void ApplyEvent(const Snapshot& snap, google::Event event, Plan& plan);
   void ApplyError(const Snapshot& snap, const google::GoogleError& error, Plan& plan);
   Result<google::EventSpec> SpecFor(const Snapshot& snap, int32_t conference_attempt) const;
+  // Single-event series (M15): an occurrence's meeting is its instance of the series' one
+  // recurring event. Every occurrence's job may insert that event (our id for the series: a
+  // second insert answers 409 and is adopted), reads the series' conference from it, and
+  // patches or deletes its own instance, so the link never changes and the reconciler's
+  // guarantees hold per occurrence.
+  core::Decision SeriesDecision(Snapshot& snap) const;
+  Result<google::EventSpec> SeriesSpecFor(const Snapshot& snap, int32_t conference_attempt) const;
+  google::Event AsInstance(const Snapshot& snap, google::Event series_event) const;
+  // Makes the cancelled occurrences whose instance is not known deleted due, marked as maybe
+  // having one (in the Commit of an insert that found the series' event).
+  Status RevisitCancelledOccurrences(store::Tx& tx, const Snapshot& snap,
+                                     const core::Meeting& ours);
   Status Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
                 std::vector<google::CallRecord> calls);
 

@@ -6,6 +6,12 @@
 // times and one conference, none for cancelled ones, and exactly one successful insert per
 // event (every other insert was answered 409 and adopted).
 //
+// Recurring series (M15) take part: each doctor has a weekly series across the end of summer
+// time whose occurrences are appointments like the others (one event each, kept at 10:00 local
+// unless moved), and one series has the rest of its occurrences cancelled mid-run. One more
+// series is a single-event one: exactly one recurring event must exist for it, every occurrence
+// sharing its link, each moved one's instance moved and each cancelled one's instance deleted.
+//
 // SYNC_CHAOS_APPOINTMENTS (default 300) and SYNC_CHAOS_KILLS (default 5) scale it.
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -24,6 +30,7 @@
 
 #include "base/strings.h"
 #include "core/meeting.h"
+#include "core/recurrence.h"
 #include "core/time.h"
 #include "crypto/encoding.h"
 #include "crypto/keyring.h"
@@ -237,6 +244,57 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     appointments.push_back(*made);
     maybe_kill(step, steps);
   }
+  // A weekly series per doctor, Mondays 10:00 Berlin across the change of offset on 2026-10-25,
+  // booked as the API books one: the series row and one confirmed appointment per occurrence.
+  const core::Recurrence weekly = *core::ParseRecurrence("FREQ=WEEKLY;COUNT=6");
+  std::vector<int64_t> series_ids;
+  std::vector<std::string> series_uids;
+  std::set<int64_t> series_appointments;
+  std::set<int64_t> single_event_appointments;  // of the last series
+  for (int d = 0; d <= kDoctors; ++d) {
+    const bool single_event = d == kDoctors;
+    const testing::Clinic& c = clinics[static_cast<size_t>(d % kDoctors)];
+    const Instant first =
+        *core::LocalToInstant(fmt::format("2026-10-12T{}:{:02}", single_event ? 12 : 10, d * 5),
+                              "Europe/Berlin", "start");
+    auto occurrences = core::ExpandRecurrence(weekly, first, first + minutes(30), "Europe/Berlin");
+    ASSERT_TRUE(occurrences.has_value()) << occurrences.error().ToString();
+    auto booked = store_->Transact([&](store::Tx& tx) -> Result<std::vector<core::Appointment>> {
+      core::AppointmentSeries series;
+      series.doctor_id = c.doctor.id;
+      series.service_id = c.service.id;
+      series.patient_id = c.patient.id;
+      series.rrule = core::FormatRecurrence(weekly);
+      series.time_zone = "Europe/Berlin";
+      series.first_start = first;
+      series.first_end = first + minutes(30);
+      if (single_event) series.mode = core::SeriesMode::kSingleEvent;
+      series = TM_TRY(tx.CreateSeries(series));
+      series_ids.push_back(series.id);
+      series_uids.push_back(series.uid);
+      std::vector<core::Appointment> out;
+      for (const core::Occurrence& o : *occurrences) {
+        core::Appointment a;
+        a.doctor_id = c.doctor.id;
+        a.service_id = c.service.id;
+        a.patient_id = c.patient.id;
+        a.start = o.start;
+        a.end = o.end;
+        a.time_zone = "Europe/Berlin";
+        a.status = core::AppointmentStatus::kConfirmed;
+        a.series_id = series.id;
+        out.push_back(TM_TRY(tx.CreateAppointment(a)));
+      }
+      return out;
+    });
+    ASSERT_TRUE(booked.has_value()) << booked.error().ToString();
+    for (const core::Appointment& a : *booked) {
+      series_appointments.insert(a.id);
+      if (single_event) single_event_appointments.insert(a.id);
+      appointments.push_back(a);
+    }
+  }
+
   // Reschedules (some several times) and cancels, spread over the run.
   std::uniform_int_distribution<size_t> pick(0, appointments.size() - 1);
   for (int k = 0; k < n / 2; ++k, ++step) {
@@ -255,6 +313,24 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     ASSERT_TRUE(changed.has_value()) << changed.error().ToString();
     a = *changed;
     maybe_kill(step, steps);
+    if (k == n / 4) {
+      // The rest of the first series is cancelled (what DELETE /appointment_series/{id} does):
+      // every occurrence after the second.
+      auto rest = store_->Transact([&](store::Tx& tx) -> Status {
+        auto all = TM_TRY(tx.ListSeriesAppointments(series_ids[0]));
+        for (size_t i = 2; i < all.size(); ++i) {
+          TM_TRY(tx.SetStatus(all[i].id, core::AppointmentStatus::kCancelled));
+        }
+        return Ok();
+      });
+      ASSERT_TRUE(rest.has_value()) << rest.error().ToString();
+      for (core::Appointment& x : appointments) {
+        if (x.series_id != series_ids[0]) continue;
+        auto now = store_->Read([&](store::Tx& tx) { return tx.GetAppointment(x.id); });
+        ASSERT_TRUE(now.has_value());
+        x = *now;
+      }
+    }
   }
 
   // Let the last worker finish: no reconcile job due or leased.
@@ -284,8 +360,41 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     if (!state) continue;
     for (const auto& e : (*state)["events"]) events[e["id"].get<std::string>()] = e;
   }
+  // The single-event series: its one recurring event, checked apart.
+  const std::string master_id = core::SeriesEventIdFor(series_uids.back());
+  ASSERT_EQ(events.count(master_id), 1u) << "no recurring event for the single-event series";
+  const nlohmann::json master = events[master_id];
+  events.erase(master_id);
+  EXPECT_NE(master["status"], "cancelled");
+  EXPECT_EQ(master["recurrence"], nlohmann::json::array({"RRULE:FREQ=WEEKLY;COUNT=6"}));
+  const std::string series_link = master.value("hangoutLink", "");
+  EXPECT_FALSE(series_link.empty());
+  std::map<std::string, nlohmann::json> series_instances;
+  for (const auto& i : master["_instances"]) series_instances[i["id"].get<std::string>()] = i;
+  EXPECT_EQ(series_instances.size(), 6u);
+  for (const core::Appointment& a : appointments) {
+    if (!single_event_appointments.count(a.id)) continue;
+    auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(a.id); });
+    ASSERT_TRUE(m.has_value()) << a.id;
+    EXPECT_EQ(events.count(core::EventIdFor(a.uid)), 0u) << "an event of its own for " << a.id;
+    const std::string instance_id = core::InstanceEventId(master_id, a.original_start);
+    EXPECT_EQ(m->event_id, instance_id);
+    ASSERT_EQ(series_instances.count(instance_id), 1u) << instance_id;
+    const nlohmann::json& i = series_instances[instance_id];
+    if (a.status == core::AppointmentStatus::kCancelled) {
+      EXPECT_EQ(m->state, core::MeetingState::kCancelled) << a.id << " " << m->last_error;
+      EXPECT_EQ(i["status"], "cancelled") << a.id;
+      continue;
+    }
+    EXPECT_EQ(m->state, core::MeetingState::kReady) << a.id << " " << m->last_error;
+    EXPECT_EQ(m->join_url, series_link) << a.id;
+    EXPECT_NE(i["status"], "cancelled") << a.id;
+    EXPECT_EQ(i["start"]["dateTime"], *core::FormatWithOffset(a.start, "Europe/Berlin")) << a.id;
+  }
+
   int active = 0, cancelled = 0;
   for (const core::Appointment& a : appointments) {
+    if (single_event_appointments.count(a.id)) continue;
     const std::string id = core::EventIdFor(a.uid);
     auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(a.id); });
     auto it = events.find(id);
@@ -308,6 +417,30 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     EXPECT_EQ(e["end"]["dateTime"], *core::FormatWithOffset(a.end, "Europe/Berlin")) << a.id;
     EXPECT_EQ(e["conferenceData"]["createRequest"]["status"]["statusCode"], "success");
     EXPECT_EQ(e["hangoutLink"], m->join_url);
+    if (series_appointments.count(a.id) && a.revision == 1) {
+      // An occurrence never moved keeps its series' local wall time on both sides of the change.
+      EXPECT_EQ(e["start"]["dateTime"].get<std::string>().substr(11, 3), "10:") << a.id;
+    }
+  }
+  // Every occurrence had its own event and link.
+  std::set<std::string> links;
+  int series_active = 0;
+  for (const core::Appointment& a : appointments) {
+    if (!series_appointments.count(a.id) || single_event_appointments.count(a.id) ||
+        a.status == core::AppointmentStatus::kCancelled) {
+      continue;
+    }
+    ++series_active;
+    auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeeting(a.id); });
+    if (m) links.insert(m->join_url);
+  }
+  EXPECT_EQ(static_cast<int>(links.size()), series_active);
+  auto first_series =
+      store_->Read([&](store::Tx& tx) { return tx.ListSeriesAppointments(series_ids[0]); });
+  ASSERT_TRUE(first_series.has_value());
+  ASSERT_EQ(first_series->size(), 6u);
+  for (size_t i = 2; i < first_series->size(); ++i) {
+    EXPECT_EQ((*first_series)[i].status, core::AppointmentStatus::kCancelled);
   }
   int live = 0;
   for (const auto& [id, e] : events) live += e["status"] != "cancelled" ? 1 : 0;
@@ -316,7 +449,7 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
   // Client-chosen ids: no appointment ever had a second event, whatever was retried. Every
   // event was made by exactly one insert: a clean 200, or one whose answer was lost after it
   // ran (503); every other insert was refused (409 → adopted) or failed before running.
-  EXPECT_LE(events.size(), appointments.size());
+  EXPECT_LE(events.size() + 1, appointments.size());
   int inserts = 0, conflicts = 0, faults = 0, clean = 0, lost_answers = 0;
   for (const auto& r : google_->RequestLog()) {
     if (r.method != "POST" || !r.path.ends_with("/events")) continue;
@@ -326,16 +459,18 @@ TEST_P(SyncChaosTest, EveryAppointmentEndsWithExactlyTheRightEvent) {
     clean += r.fault.empty() && r.status == 200 ? 1 : 0;
     lost_answers += r.fault == "unavailable" ? 1 : 0;
   }
-  EXPECT_LE(clean, static_cast<int>(events.size()));
-  EXPECT_LE(static_cast<int>(events.size()), clean + lost_answers);
+  // (events no longer holds the series' event: one more.)
+  EXPECT_LE(clean, static_cast<int>(events.size()) + 1);
+  EXPECT_LE(static_cast<int>(events.size()) + 1, clean + lost_answers);
   int rate_limited = 0;
   for (const auto& r : google_->RequestLog()) rate_limited += r.status == 429 ? 1 : 0;
   std::printf(
-      "chaos: %d appointments (%d active, %d cancelled), %d kills, %d storms (%d "
+      "chaos: %d appointments and %zu series occurrences (%d active, %d cancelled), %d kills, %d "
+      "storms (%d "
       "calls answered 429), %zu events, %d insert requests (%d answered 409, %d "
       "faulted)\n",
-      n, active, cancelled, killed, storms_, rate_limited, events.size(), inserts, conflicts,
-      faults);
+      n, series_appointments.size(), active, cancelled, killed, storms_, rate_limited,
+      events.size(), inserts, conflicts, faults);
   EXPECT_GT(storms_, 0);
 }
 

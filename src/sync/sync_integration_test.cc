@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "core/meeting.h"
+#include "core/recurrence.h"
 #include "core/time.h"
 #include "crypto/keyring.h"
 #include "crypto/random.h"
@@ -1210,6 +1211,142 @@ TEST_P(SyncIntegrationTest, AnIdleWorkerWakesWhenTheNextJobFallsDue) {
 
 // The same behaviour on both backends; the PostgreSQL half is registered with the label
 // postgres and a server fixture (see CMakeLists.txt).
+// A single-event series (M15): one recurring event with one Meet link for every occurrence;
+// moving one occurrence patches its instance, cancelling one deletes its instance, and the link
+// never changes. An occurrence cancelled before the series' event existed loses its instance
+// once another occurrence makes the event.
+TEST_P(SyncIntegrationTest, SingleEventSeriesSharesOneLinkAndChangesOnlyItsInstances) {
+  Connect();
+  // Mondays 10:00 Berlin from 2026-10-19, across the end of summer time on 2026-10-25.
+  const core::Recurrence rule = *core::ParseRecurrence("FREQ=WEEKLY;COUNT=4");
+  const Instant first = *core::LocalToInstant("2026-10-19T10:00", "Europe/Berlin", "start");
+  auto occurrences = core::ExpandRecurrence(rule, first, first + minutes(30), "Europe/Berlin");
+  ASSERT_TRUE(occurrences.has_value());
+  core::AppointmentSeries series;
+  std::vector<core::Appointment> appointments;
+  auto booked = store_->Transact([&](store::Tx& tx) -> Status {
+    core::AppointmentSeries s;
+    s.doctor_id = clinic_.doctor.id;
+    s.service_id = clinic_.service.id;
+    s.patient_id = clinic_.patient.id;
+    s.rrule = core::FormatRecurrence(rule);
+    s.time_zone = "Europe/Berlin";
+    s.mode = core::SeriesMode::kSingleEvent;
+    s.first_start = first;
+    s.first_end = first + minutes(30);
+    series = TM_TRY(tx.CreateSeries(s));
+    for (const core::Occurrence& o : *occurrences) {
+      core::Appointment a;
+      a.doctor_id = clinic_.doctor.id;
+      a.service_id = clinic_.service.id;
+      a.patient_id = clinic_.patient.id;
+      a.start = o.start;
+      a.end = o.end;
+      a.time_zone = "Europe/Berlin";
+      a.status = core::AppointmentStatus::kConfirmed;
+      a.series_id = series.id;
+      appointments.push_back(TM_TRY(tx.CreateAppointment(a)));
+    }
+    // The last occurrence is cancelled before any worker ran: it never has a meeting of its
+    // own, but the series' event will hold an instance for it.
+    TM_TRY(tx.SetStatus(appointments[3].id, core::AppointmentStatus::kCancelled));
+    return Ok();
+  });
+  ASSERT_TRUE(booked.has_value()) << booked.error().ToString();
+  worker_->Start();
+  worker_->Nudge();
+  for (int i = 0; i < 3; ++i) WaitForState(appointments[i].id, core::MeetingState::kReady);
+  WaitIdle();
+
+  // Exactly one event at Google: the recurring one, with the rule and the zone.
+  const std::string master_id = core::SeriesEventIdFor(series.uid);
+  auto events = Events();
+  ASSERT_EQ(events.size(), 1u) << events.dump();
+  EXPECT_EQ(events[0]["id"], master_id);
+  EXPECT_EQ(events[0]["recurrence"], nlohmann::json::array({"RRULE:FREQ=WEEKLY;COUNT=4"}));
+  EXPECT_EQ(events[0]["start"]["timeZone"], "Europe/Berlin");
+  EXPECT_EQ(events[0]["start"]["dateTime"], "2026-10-19T10:00:00+02:00");
+  int clean_inserts = 0;
+  for (const auto& e : google_->RequestLog()) {
+    clean_inserts += e.method == "POST" && e.path == kEventsPath && e.status == 200 ? 1 : 0;
+  }
+  EXPECT_EQ(clean_inserts, 1);
+
+  // One link for all; each occurrence's meeting is its instance, at 10:00 local.
+  const std::string link = MeetingOf(appointments[0].id)->join_url;
+  ASSERT_FALSE(link.empty());
+  for (int i = 0; i < 3; ++i) {
+    core::Meeting m = *MeetingOf(appointments[i].id);
+    EXPECT_EQ(m.join_url, link) << i;
+    EXPECT_EQ(m.event_id, core::InstanceEventId(master_id, appointments[i].start)) << i;
+    auto instance = calendar_->GetEvent(DoctorKey(), "primary", m.event_id);
+    ASSERT_TRUE(instance.has_value()) << instance.error().ToString();
+    EXPECT_EQ(instance->start.date_time.substr(11, 8), "10:00:00") << instance->start.date_time;
+    EXPECT_EQ(instance->conference.join_url, link);
+  }
+  // The occurrence cancelled early has no instance left.
+  WaitFor(
+      appointments[3].id,
+      [](const core::Meeting& m) { return m.state == core::MeetingState::kCancelled; },
+      "the early cancellation's instance deleted");
+  auto gone = calendar_->GetEvent(DoctorKey(), "primary",
+                                  core::InstanceEventId(master_id, appointments[3].start));
+  EXPECT_TRUE(!gone.has_value() || gone->cancelled());
+
+  // Move the second occurrence by an hour: its instance alone moves, the link stays.
+  const int inserts_before = Inserts();
+  auto moved = store_->Transact([&](store::Tx& tx) {
+    return tx.Reschedule(appointments[1].id, appointments[1].start + minutes(60),
+                         appointments[1].end + minutes(60));
+  });
+  ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
+  worker_->Nudge();
+  core::Meeting after_move = WaitFor(
+      appointments[1].id,
+      [&](const core::Meeting& m) {
+        return m.state == core::MeetingState::kReady && m.synced_start == moved->start;
+      },
+      "the moved instance");
+  EXPECT_EQ(after_move.join_url, link);
+  EXPECT_EQ(after_move.event_id, core::InstanceEventId(master_id, appointments[1].start));
+  auto moved_instance = calendar_->GetEvent(DoctorKey(), "primary", after_move.event_id);
+  ASSERT_TRUE(moved_instance.has_value());
+  EXPECT_EQ(moved_instance->start.date_time,
+            *core::FormatWithOffset(moved->start, "Europe/Berlin"));
+  EXPECT_EQ(moved_instance->conference.join_url, link);
+
+  // Cancel the third: its instance is deleted, the first stays as it was.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) {
+    return tx.SetStatus(appointments[2].id, core::AppointmentStatus::kCancelled);
+  }));
+  worker_->Nudge();
+  WaitForState(appointments[2].id, core::MeetingState::kCancelled);
+  WaitIdle();
+  auto third = calendar_->GetEvent(DoctorKey(), "primary",
+                                   core::InstanceEventId(master_id, appointments[2].start));
+  EXPECT_TRUE(!third.has_value() || third->cancelled());
+  auto first_instance = calendar_->GetEvent(
+      DoctorKey(), "primary", core::InstanceEventId(master_id, appointments[0].start));
+  ASSERT_TRUE(first_instance.has_value());
+  EXPECT_FALSE(first_instance->cancelled());
+  EXPECT_EQ(first_instance->conference.join_url, link);
+  auto master = calendar_->GetEvent(DoctorKey(), "primary", master_id);
+  ASSERT_TRUE(master.has_value());
+  EXPECT_FALSE(master->cancelled());
+  EXPECT_EQ(master->conference.join_url, link);
+  EXPECT_EQ(Inserts(), inserts_before);  // no new event for a change
+  EXPECT_EQ(Events().size(), 1u);
+  // Webhooks and emails per occurrence, as for any appointment.
+  for (int i = 0; i < 3; ++i) {
+    auto topics = OutboxTopics(appointments[i].id);
+    EXPECT_EQ(std::count(topics.begin(), topics.end(), std::string(kMeetingReady)), 1) << i;
+  }
+  auto cancelled_topics = OutboxTopics(appointments[2].id);
+  EXPECT_EQ(
+      std::count(cancelled_topics.begin(), cancelled_topics.end(), std::string(kMeetingCancelled)),
+      1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SyncIntegrationTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

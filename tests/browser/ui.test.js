@@ -3,7 +3,7 @@
 // an appointment's history, a doctor connecting Google
 // through the emulator's consent page, an appointment booked over the REST API showing
 // "Start Google Meet" to the doctor and "Join Google Meet" to the patient, a reschedule keeping
-// the link, a revoked grant showing the reconnect banner, the sandbox banner on every page (the
+// the link, a weekly series listed on the doctor's page and cancelled there, a revoked grant showing the reconnect banner, the sandbox banner on every page (the
 // connect flow's callback pages too),
 // the doctor's next free times (a private Google event taking one away), the booking policy,
 // axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
@@ -293,6 +293,44 @@ test('a reschedule moves the time and keeps the link', async () => {
   assert.ok((await page.locator('#when').textContent()).includes(expected),
             'the page shows the new time in the patient\'s zone');
   await screenshot(page, 'patient-rescheduled');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('a weekly series booked over the API is listed with its occurrences; the doctor ' +
+     'cancels the rest', async () => {
+  const patient = await tm.api('POST', '/api/v1/patients', {
+    name: 'Florence Nightingale', email: 'florence@patients.example', time_zone: 'Europe/Berlin',
+  });
+  assert.equal(patient.status, 201, JSON.stringify(patient.body));
+  const created = await tm.api('POST', '/api/v1/appointment_series', {
+    doctor_id: doctors.get(ADA.email).id, service_id: service.id, patient_id: patient.body.id,
+    start: hoursAhead(100), time_zone: 'Europe/Berlin', rrule: 'FREQ=WEEKLY;COUNT=3',
+    confirm: true,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const series = created.body;
+  assert.equal(series.occurrences.length, 3);
+  await waitFor(async () => {
+    const s = (await tm.api('GET', '/api/v1/appointment_series/' + series.id)).body;
+    return s.occurrences.every(o => o.meeting.state === 'ready' && o.meeting.join_url) ? s : null;
+  }, 30000, 'a Meet link for every occurrence');
+
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  const card = page.locator(`[data-series="${series.id}"]`);
+  await card.waitFor();
+  assert.match(await card.textContent(), /Weekly, 3 times/);
+  assert.equal(await card.locator('[data-occurrence]').count(), 3);
+  assert.equal(await card.getByRole('link', {name: 'Meet link'}).count(), 3);
+  await screenshot(page, 'doctor-series');
+  page.once('dialog', dialog => dialog.accept());
+  await card.getByRole('button', {name: `Cancel the rest of series #${series.id}`}).click();
+  await page.getByText(`Series #${series.id} is cancelled from now on.`).waitFor();
+  const after = (await tm.api('GET', '/api/v1/appointment_series/' + series.id)).body;
+  assert.equal(after.status, 'cancelled');
+  assert.ok(after.occurrences.every(o => o.status === 'cancelled'));
   assertNoProblems(page);
   await page.context().close();
 });

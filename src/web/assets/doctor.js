@@ -1,7 +1,8 @@
 // The doctor's page: the Google connection (connect, reconnect, test, disconnect, a banner when
 // the grant needs reconnecting), the next free times (availability: Google Calendar's busy
-// times and telemeet's appointments, inside the working hours) and upcoming consultations with
-// "Start Google Meet".
+// times and telemeet's appointments, inside the working hours), upcoming consultations with
+// "Start Google Meet", and the doctor's recurring series with their occurrences (cancel the
+// rest of one).
 'use strict';
 
 (async () => {
@@ -128,7 +129,8 @@
     const service = services.get(a.service_id);
     item.append(tm.el('div', {class: 'meta'}, await patientName(a.patient_id), ' · ',
                       service ? service.name : 'Service #' + a.service_id, ' · ',
-                      a.status === 'booked' ? 'Booked (not confirmed yet)' : 'Confirmed'));
+                      a.status === 'booked' ? 'Booked (not confirmed yet)' : 'Confirmed',
+                      a.series_id ? ' · Part of series #' + a.series_id : ''));
     const m = a.meeting || {state: 'not_needed'};
     const line = tm.el('div', {class: 'row'});
     if (m.join_url && (m.state === 'ready' || m.state === 'updating')) {
@@ -213,6 +215,76 @@
     }, moving ? 3000 : 15000);
   }
 
+  // --- Recurring series ---
+  const ruleWords = {DAILY: 'Daily', WEEKLY: 'Weekly', MONTHLY: 'Monthly'};
+  function describeRule(rrule) {
+    const parts = new Map(rrule.replace(/^RRULE:/, '').split(';').map(p => p.split('=')));
+    let text = ruleWords[parts.get('FREQ')] || parts.get('FREQ');
+    if (parts.get('INTERVAL')) text += ', every ' + parts.get('INTERVAL');
+    if (parts.get('BYDAY')) text += ' on ' + parts.get('BYDAY');
+    if (parts.get('COUNT')) text += ', ' + parts.get('COUNT') + ' times';
+    if (parts.get('UNTIL')) text += ', until ' + parts.get('UNTIL');
+    return text;
+  }
+
+  function renderSeries(s) {
+    const zone = s.time_zone;
+    const item = tm.el('li', {class: 'card', 'data-series': s.id});
+    item.append(tm.el('div', {class: 'title'}, 'Series #' + s.id + ': ' + describeRule(s.rrule),
+                      ' ', tm.el('span', {class: 'muted small', text: '(' + zone + ')'})));
+    item.append(tm.el('div', {class: 'meta'},
+                      s.status === 'cancelled' ? 'Cancelled' : 'Active', ' · ',
+                      s.mode === 'single_event' ? 'One recurring event, one Meet link'
+                                                : 'One Meet link per occurrence', ' · ',
+                      s.active_occurrence_count + ' of ' + s.occurrence_count +
+                          ' occurrences not cancelled'));
+    const list = tm.el('ol', {class: 'occurrences small'});
+    for (const o of s.occurrences || []) {
+      const m = o.meeting || {state: 'not_needed'};
+      const line = tm.el('li', {'data-occurrence': o.id},
+                         tm.formatTime(o.start, zone) + ' · ' + o.status + ' · ');
+      if (m.join_url && (m.state === 'ready' || m.state === 'updating')) {
+        line.append(tm.el('a', {href: m.join_url, target: '_blank', rel: 'noopener noreferrer',
+                                text: 'Meet link'}));
+      } else {
+        line.append('Meet link: ' + tm.meetingWords(m).text);
+      }
+      list.append(line);
+    }
+    item.append(list);
+    if (s.status === 'active') {
+      const cancel = tm.el('button', {class: 'danger', type: 'button',
+                                      text: 'Cancel the rest of series #' + s.id});
+      cancel.addEventListener('click', event => {
+        if (!confirm('Cancel every occurrence of this series that has not begun yet?')) return;
+        return tm.busy(event.currentTarget, 'series-state', async () => {
+          await tm.api('DELETE', '/api/v1/appointment_series/' + s.id);
+          tm.say('series-state', 'Series #' + s.id + ' is cancelled from now on.', 'ok');
+          await loadSeries();
+          await loadAppointments();
+        });
+      });
+      item.append(tm.el('div', {class: 'row'}, cancel));
+    }
+    return item;
+  }
+
+  async function loadSeries() {
+    try {
+      const page = await tm.api('GET', '/api/v1/appointment_series?limit=20');
+      const items = [];
+      for (const s of page.data) {
+        items.push(renderSeries(await tm.api('GET', '/api/v1/appointment_series/' + s.id)));
+      }
+      $('series').replaceChildren(...items);
+      $('series-state').textContent = items.length === 0
+          ? 'No recurring series.'
+          : items.length + ' recurring series.';
+    } catch (e) {
+      $('series-state').textContent = 'Your series could not be loaded: ' + e.message;
+    }
+  }
+
   try {
     doctor = await tm.api('GET', base);
     $('title').textContent = 'Consultations of ' + doctor.name;
@@ -224,4 +296,5 @@
   await loadGrant();
   await loadFree();
   await loadAppointments();
+  await loadSeries();
 })();
