@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "api/availability.h"
+#include "api/booking.h"
 #include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
@@ -18,17 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-Status Audit(store::Tx& tx, int64_t appointment_id, const Principal& p, std::string action,
-             json detail = json::object()) {
-  core::AuditEntry e{.appointment_id = appointment_id,
-                     .actor = p.actor,
-                     .action = std::move(action),
-                     .detail = detail.dump()};
-  auto r = tx.AppendAudit(e);
-  if (!r) return std::unexpected(r.error());
-  return Ok();
-}
-
 Result<core::Appointment> LoadOwned(store::Tx& tx, const Principal& p, int64_t id) {
   auto a = tx.GetAppointment(id);
   if (!a) {
@@ -40,37 +30,6 @@ Result<core::Appointment> LoadOwned(store::Tx& tx, const Principal& p, int64_t i
   if (auto s = AuthorizeDoctor(p, a->doctor_id); !s) return std::unexpected(s.error());
   return a;
 }
-
-// The doctor, service or patient a booking names, as read: kNotFound when it does not exist,
-// kFailedPrecondition when it is deactivated, both naming `field`.
-template <typename T>
-Result<T> Bookable(Result<T> found, std::string_view kind, int64_t id, std::string_view field) {
-  const std::string what = std::string(kind) + " " + std::to_string(id);
-  if (!found) {
-    if (found.error().code() != ErrorCode::kNotFound) return found;
-    return Fail(ErrorCode::kNotFound, what + " does not exist", std::string(field));
-  }
-  if (!found->active) {
-    return Fail(ErrorCode::kFailedPrecondition, what + " is deactivated", std::string(field));
-  }
-  return found;
-}
-
-// A new patient access link; returns its URL (the token is only ever in this URL).
-Result<std::string> IssueAccessLink(store::Tx& tx, ApiDeps& deps, const core::Appointment& a) {
-  std::string token = crypto::RandomToken(32);
-  Instant now = deps.clock.Now();
-  Instant expires = std::max(a.end, now) + deps.options.access_link_after_end;
-  auto link = tx.CreateAccessLink(
-      {.appointment_id = a.id, .token_hash = TokenHash(token), .expires_at = expires});
-  if (!link) return std::unexpected(link.error());
-  // The token travels as the "token" parameter, which access logs redact (base/redact.h).
-  return deps.options.public_url + "/p?token=" + token;
-}
-
-// The fields of a patient created inside a booking.
-constexpr std::array<std::string_view, 5> kNewPatientFields = {"name", "email", "phone",
-                                                               "time_zone", "external_ref"};
 
 // Creates the appointment the body describes, or answers an earlier request with the same key.
 // `created` says which (the reconciler has new work only then). `warnings` go into the answer.
@@ -153,10 +112,10 @@ Result<net::Response> CreateAppointment(Call& c, const Body& body, const Idempot
     if (!made) return std::unexpected(made.error());
     auto url = IssueAccessLink(tx, deps, *made);
     if (!url) return std::unexpected(url.error());
-    if (auto s = Audit(tx, made->id, c.principal, "appointment.created",
-                       {{"status", core::Name(made->status)},
-                        {"start", core::FormatRfc3339(made->start)},
-                        {"end", core::FormatRfc3339(made->end)}});
+    if (auto s = AuditAppointment(tx, made->id, c.principal, "appointment.created",
+                                  {{"status", core::Name(made->status)},
+                                   {"start", core::FormatRfc3339(made->start)},
+                                   {"end", core::FormatRfc3339(made->end)}});
         !s) {
       return std::unexpected(s.error());
     }
@@ -257,7 +216,7 @@ CallHandler StatusAction(core::AppointmentStatus to, std::string action) {
       if (updated->revision != a->revision) {
         json detail = {{"from", core::Name(a->status)}, {"to", core::Name(to)}};
         if (reason) detail["reason"] = *reason;
-        if (auto s = Audit(tx, *id, c.principal, action, detail); !s) {
+        if (auto s = AuditAppointment(tx, *id, c.principal, action, detail); !s) {
           return std::unexpected(s.error());
         }
       }
@@ -339,10 +298,10 @@ Result<net::Response> Reschedule(Call& c) {
     auto updated = tx.UpdateAppointment(next);
     if (!updated) return std::unexpected(updated.error());
     if (updated->revision != a->revision) {
-      if (auto s = Audit(tx, *id, c.principal, "appointment.rescheduled",
-                         {{"from", core::FormatRfc3339(a->start)},
-                          {"to", core::FormatRfc3339(updated->start)},
-                          {"end", core::FormatRfc3339(updated->end)}});
+      if (auto s = AuditAppointment(tx, *id, c.principal, "appointment.rescheduled",
+                                    {{"from", core::FormatRfc3339(a->start)},
+                                     {"to", core::FormatRfc3339(updated->start)},
+                                     {"end", core::FormatRfc3339(updated->end)}});
           !s) {
         return std::unexpected(s.error());
       }
@@ -445,8 +404,9 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                      core::Appointment a = TM_TRY(LoadOwned(tx, c.principal, id));
                      if (a.external_ref == ref) return AppointmentJson(tx, a);
                      core::Appointment changed = TM_TRY(tx.SetAppointmentExternalRef(id, ref));
-                     TM_TRY(Audit(tx, id, c.principal, "appointment.external_ref_changed",
-                                  {{"from", RefJson(a.external_ref)}, {"to", RefJson(ref)}}));
+                     TM_TRY(AuditAppointment(
+                         tx, id, c.principal, "appointment.external_ref_changed",
+                         {{"from", RefJson(a.external_ref)}, {"to", RefJson(ref)}}));
                      return AppointmentJson(tx, changed);
                    }));
                    return net::JsonResponse(200, out);
@@ -500,8 +460,8 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                       }
                       return std::unexpected(m.error());
                     }
-                    if (auto s = Audit(tx, *id, c.principal, "meeting.retry_requested",
-                                       {{"conference_attempt", m->conference_attempt}});
+                    if (auto s = AuditAppointment(tx, *id, c.principal, "meeting.retry_requested",
+                                                  {{"conference_attempt", m->conference_attempt}});
                         !s) {
                       return std::unexpected(s.error());
                     }
@@ -550,7 +510,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                     }
                     auto url = IssueAccessLink(tx, c.deps, *a);
                     if (!url) return std::unexpected(url.error());
-                    if (auto s = Audit(tx, *id, c.principal, "access_link.issued"); !s) {
+                    if (auto s = AuditAppointment(tx, *id, c.principal, "access_link.issued"); !s) {
                       return std::unexpected(s.error());
                     }
                     auto j = AppointmentJson(tx, *a, *url);
@@ -575,7 +535,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                         if (l.revoked_at) continue;
                         if (auto v = tx.RevokeAccessLink(l.id); !v) return v;
                       }
-                      return Audit(tx, *id, c.principal, "access_link.revoked");
+                      return AuditAppointment(tx, *id, c.principal, "access_link.revoked");
                     });
                     if (!s) return std::unexpected(s.error());
                     return net::Response::Empty(204);

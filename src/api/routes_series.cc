@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <map>
 
+#include "api/booking.h"
+#include "api/idempotency.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "core/recurrence.h"
@@ -19,40 +21,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxIdempotencyKey = 255;
-constexpr std::array<std::string_view, 4> kNewPatientFields = {"name", "email", "phone",
-                                                               "time_zone"};
 // A shift of a series' future occurrences: at most a week either way, so a typo cannot move a
 // series by months.
 constexpr int64_t kMaxShiftMinutes = 7 * 24 * 60;
-
-struct Outcome {
-  int status = 200;
-  json body;
-};
-
-Status Audit(store::Tx& tx, int64_t appointment_id, const Principal& p, std::string action,
-             json detail) {
-  core::AuditEntry e{.appointment_id = appointment_id,
-                     .actor = p.actor,
-                     .action = std::move(action),
-                     .detail = detail.dump()};
-  TM_TRY(tx.AppendAudit(e));
-  return Ok();
-}
-
-template <typename T>
-Result<T> Bookable(Result<T> found, std::string_view kind, int64_t id, std::string_view field) {
-  const std::string what = std::string(kind) + " " + std::to_string(id);
-  if (!found) {
-    if (found.error().code() != ErrorCode::kNotFound) return found;
-    return Fail(ErrorCode::kNotFound, what + " does not exist", std::string(field));
-  }
-  if (!found->active) {
-    return Fail(ErrorCode::kFailedPrecondition, what + " is deactivated", std::string(field));
-  }
-  return found;
-}
 
 // The series, when the principal may see it: a doctor's session sees only their own (another
 // doctor's answers 403, as appointments do).
@@ -108,55 +79,6 @@ Result<json> SeriesJson(store::Tx& tx, const core::AppointmentSeries& s,
   return out;
 }
 
-// The Idempotency-Key header as POST /appointments takes it: the key scoped by the caller and
-// route, and the hash of the body it was first used with. Empty when no header.
-struct IdempotencyKey {
-  std::string key;
-  std::string request_hash;
-};
-Result<IdempotencyKey> IdempotencyFrom(const Call& c, const Body& body) {
-  IdempotencyKey out;
-  auto header = c.req.Header("Idempotency-Key");
-  if (!header) return out;
-  std::string_view k = Trim(*header);
-  bool printable = std::all_of(k.begin(), k.end(), [](char ch) { return ch > 32 && ch < 127; });
-  if (k.empty() || k.size() > kMaxIdempotencyKey || !printable) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "Idempotency-Key must be 1 to 255 printable characters", "Idempotency-Key");
-  }
-  out.key = c.principal.actor + ":appointment_series:" + std::string(k);
-  out.request_hash = TokenHash(body.json().dump());
-  return out;
-}
-
-// A stored answer for this key: the same answer again, or 422 when the body differs.
-Result<std::optional<Outcome>> Replay(store::Tx& tx, const IdempotencyKey& idem) {
-  if (idem.key.empty()) return std::nullopt;
-  auto prior = tx.GetIdempotency(idem.key);
-  if (!prior) {
-    if (prior.error().code() != ErrorCode::kNotFound) return std::unexpected(prior.error());
-    return std::nullopt;
-  }
-  if (prior->request_hash != idem.request_hash) {
-    json error = {{"code", "idempotency_key_reused"},
-                  {"message",
-                   "this Idempotency-Key was used with a different request; use a new key for a "
-                   "new request"},
-                  {"field", "Idempotency-Key"}};
-    return Outcome{422, json{{"error", std::move(error)}}};
-  }
-  return Outcome{prior->response_status, json::parse(prior->response_body, nullptr, false)};
-}
-
-// A new patient access link for one occurrence; returns its URL (the token is only in it).
-Result<std::string> IssueAccessLink(store::Tx& tx, ApiDeps& deps, const core::Appointment& a) {
-  std::string token = crypto::RandomToken(32);
-  Instant expires = std::max(a.end, deps.clock.Now()) + deps.options.access_link_after_end;
-  TM_TRY(tx.CreateAccessLink(
-      {.appointment_id = a.id, .token_hash = TokenHash(token), .expires_at = expires}));
-  return deps.options.public_url + "/p?token=" + token;
-}
-
 // The refusal of one occurrence, naming which: "occurrence 3 (2026-03-30): ...".
 Error ForOccurrence(const Error& e, size_t index, std::string_view local_date) {
   return Error(e.code(),
@@ -165,7 +87,10 @@ Error ForOccurrence(const Error& e, size_t index, std::string_view local_date) {
                e.field());
 }
 
-Result<Outcome> CreateSeries(Call& c, const Body& body, const IdempotencyKey& idem) {
+// Creates the series the body describes, or answers an earlier request with the same key;
+// `created` says which.
+Result<net::Response> CreateSeries(Call& c, const Body& body, const IdempotencyKey& idem,
+                                   bool& created) {
   ApiDeps& deps = c.deps;
   const int64_t doctor_id = TM_TRY(body.Int("doctor_id"));
   TM_TRY(AuthorizeDoctor(c.principal, doctor_id));
@@ -191,8 +116,8 @@ Result<Outcome> CreateSeries(Call& c, const Body& body, const IdempotencyKey& id
   const bool confirm = TM_TRY(body.OptBool("confirm")).value_or(false);
   const std::string notes = TM_TRY(body.OptString("notes")).value_or("");
 
-  return deps.store.Transact([&](store::Tx& tx) -> Result<Outcome> {
-    if (auto replay = TM_TRY(Replay(tx, idem))) return *replay;
+  return deps.store.Transact([&](store::Tx& tx) -> Result<net::Response> {
+    if (auto earlier = TM_TRY(idem.Earlier(tx))) return std::move(*earlier);
     auto doctor = TM_TRY(Bookable(tx.GetDoctor(doctor_id), "doctor", doctor_id, "doctor_id"));
     auto service = TM_TRY(Bookable(tx.GetService(service_id), "service", service_id, "service_id"));
     int64_t patient = 0;
@@ -236,26 +161,21 @@ Result<Outcome> CreateSeries(Call& c, const Body& body, const IdempotencyKey& id
       if (!created)
         return std::unexpected(ForOccurrence(created.error(), i, occurrences[i].local_date));
       links[created->id] = TM_TRY(IssueAccessLink(tx, deps, *created));
-      TM_TRY(Audit(tx, created->id, c.principal, "appointment.created",
-                   {{"status", core::Name(created->status)},
-                    {"start", core::FormatRfc3339(created->start)},
-                    {"end", core::FormatRfc3339(created->end)},
-                    {"series_id", s.id}}));
+      TM_TRY(AuditAppointment(tx, created->id, c.principal, "appointment.created",
+                              {{"status", core::Name(created->status)},
+                               {"start", core::FormatRfc3339(created->start)},
+                               {"end", core::FormatRfc3339(created->end)},
+                               {"series_id", s.id}}));
     }
     json out = TM_TRY(SeriesJson(tx, s, Occurrences::kInclude, links));
-    if (!idem.key.empty()) {
-      // The stored answer never holds a link's token: a replay shows the links without url.
-      json stored = out;
-      for (json& o : stored["occurrences"]) {
-        if (o["access_link"].is_object()) o["access_link"]["url"] = nullptr;
-      }
-      TM_TRY(tx.PutIdempotency({.key = idem.key,
-                                .request_hash = idem.request_hash,
-                                .response_status = 201,
-                                .response_body = stored.dump(),
-                                .expires_at = deps.clock.Now() + deps.options.idempotency_ttl}));
+    // The stored answer never holds a link's token: a replay shows the links without url.
+    json stored = out;
+    for (json& o : stored["occurrences"]) {
+      if (o["access_link"].is_object()) o["access_link"]["url"] = nullptr;
     }
-    return Outcome{201, std::move(out)};
+    TM_TRY(idem.Remember(tx, deps, 201, stored));
+    created = true;
+    return net::JsonResponse(201, out);
   });
 }
 
@@ -263,15 +183,16 @@ Result<net::Response> HandleCreate(Call& c) {
   const Body body = TM_TRY(Body::Parse(c.req, c.deps.options,
                                        {"doctor_id", "service_id", "patient_id", "patient", "start",
                                         "end", "time_zone", "rrule", "mode", "confirm", "notes"}));
-  const IdempotencyKey idem = TM_TRY(IdempotencyFrom(c, body));
-  auto out = CreateSeries(c, body, idem);
-  if (!out && out.error().code() == ErrorCode::kAlreadyExists && out.error().field() == "key") {
+  const auto idem = TM_TRY(IdempotencyKey::From(c, "appointment_series", body.json().dump()));
+  bool created = false;
+  auto out = CreateSeries(c, body, idem, created);
+  if (!out && IdempotencyKey::LostRace(out.error())) {
     // A concurrent request with the same key committed first: answer as a retry would.
-    out = CreateSeries(c, body, idem);
+    out = CreateSeries(c, body, idem, created);
   }
   if (!out) return std::unexpected(out.error());
-  if (out->status == 201) NotifyWork(c.deps);
-  return net::JsonResponse(out->status, out->body);
+  if (created) NotifyWork(c.deps);
+  return std::move(*out);
 }
 
 // What a change of the series does to its future occurrences.
@@ -308,7 +229,7 @@ Result<json> ApplyChange(Call& c, int64_t id, const SeriesChange& change) {
         if (!done) return std::unexpected(ForOccurrence(done.error(), i, local_date));
         json detail = {{"from", core::Name(a.status)}, {"to", "cancelled"}, {"series_id", s.id}};
         if (change.reason) detail["reason"] = *change.reason;
-        TM_TRY(Audit(tx, a.id, c.principal, "appointment.cancelled", detail));
+        TM_TRY(AuditAppointment(tx, a.id, c.principal, "appointment.cancelled", detail));
         continue;
       }
       Result<Instant> start =
@@ -323,11 +244,11 @@ Result<json> ApplyChange(Call& c, int64_t id, const SeriesChange& change) {
       auto moved = tx.UpdateAppointment(next);
       if (!moved) return std::unexpected(ForOccurrence(moved.error(), i, local_date));
       if (moved->revision != a.revision) {
-        TM_TRY(Audit(tx, a.id, c.principal, "appointment.rescheduled",
-                     {{"from", core::FormatRfc3339(a.start)},
-                      {"to", core::FormatRfc3339(moved->start)},
-                      {"end", core::FormatRfc3339(moved->end)},
-                      {"series_id", s.id}}));
+        TM_TRY(AuditAppointment(tx, a.id, c.principal, "appointment.rescheduled",
+                                {{"from", core::FormatRfc3339(a.start)},
+                                 {"to", core::FormatRfc3339(moved->start)},
+                                 {"end", core::FormatRfc3339(moved->end)},
+                                 {"series_id", s.id}}));
       }
       if (a.start == s.first_start) {
         s.first_start = moved->start;
