@@ -76,6 +76,10 @@ struct ApiOptions {
   // saved, its resolved addresses again when a delivery connects. Default: https only, no
   // internal address.
   net::DestinationPolicy webhook_destinations{};
+  // The configuration's defaults of two meeting policies (config meeting.invite_patient and
+  // meeting.event_reminders), answered while the settings hold none.
+  bool meeting_invite_patient = false;
+  std::string meeting_event_reminders = "default";
 };
 
 class AuthCache;

@@ -108,6 +108,14 @@ struct Config {
     bool allow_http = false;  // plain http endpoints; always allowed in sandbox mode
   } webhooks;
 
+  // Defaults of the admin's meeting policies (issue 16); the admin UI's values, saved in the
+  // settings, win over these.
+  struct Meeting {
+    bool invite_patient = false;  // the patient is an attendee of the Google event (M14)
+    // The event's own reminders: "default" (the calendar's) or "popup:10,email:60".
+    std::string event_reminders = "default";
+  } meeting;
+
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }
   std::string PublicUrl() const;

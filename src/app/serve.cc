@@ -322,7 +322,13 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       calendar_options, google::CalendarDeps{transport, tokens, retry, clock,
                                              google::RealSleeper::Instance(), &limiter, &calls});
 
-  sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
+  sync::ReconcilerOptions reconciler_options;
+  reconciler_options.policy.invite_patient = config.meeting.invite_patient;
+  // Checked when the configuration was loaded.
+  reconciler_options.policy.reminders =
+      core::ParseEventReminders(config.meeting.event_reminders, "meeting.event_reminders")
+          .value_or(core::EventReminders{});
+  sync::Reconciler reconciler(store, calendar, calls, clock, reconciler_options);
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
                                           .metrics = &metrics});
@@ -429,7 +435,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                     .session_idle = std::chrono::minutes(
                                         config.session.idle_timeout_minutes),
 
-                                    .webhook_destinations = webhook_destinations},
+                                    .webhook_destinations = webhook_destinations,
+                                    .meeting_invite_patient = config.meeting.invite_patient,
+                                    .meeting_event_reminders = config.meeting.event_reminders},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options)};
   api::RegisterApiRoutes(router, api_deps);

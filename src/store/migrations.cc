@@ -304,7 +304,16 @@ constexpr std::string_view kV7 = R"sql(
 DELETE FROM settings WHERE key LIKE 'login.failures:%';
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations{{
+// Patient invitations and the event's reminders (issue 16, M14/M23): what the event's attendees
+// and reminders were last set to, as digests (core/meeting.h), so a change of the patient's
+// email or of the meeting policy is patched without asking Google. '' is what every earlier
+// event has: no attendees, the calendar's default reminders.
+constexpr std::string_view kV8 = R"sql(
+ALTER TABLE meetings ADD COLUMN attendees_fingerprint TEXT NOT NULL DEFAULT '';
+ALTER TABLE meetings ADD COLUMN reminders_fingerprint TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 8> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -312,6 +321,7 @@ constexpr std::array<Migration, 7> kMigrations{{
     {5, "admin audit and retention indexes", kV5},
     {6, "webhook secret rotation", kV6},
     {7, "sign-in failures out of the settings", kV7},
+    {8, "meeting attendees and reminders fingerprints", kV8},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -63,6 +63,9 @@ inline constexpr std::string_view kSettingSendUpdates =
     "meeting.send_updates";  // all|externalOnly|none
 inline constexpr std::string_view kSettingCancelMode =
     "meeting.cancel_mode";  // delete|mark_cancelled
+inline constexpr std::string_view kSettingInvitePatient = "meeting.invite_patient";  // true|false
+inline constexpr std::string_view kSettingEventReminders =
+    "meeting.event_reminders";  // default | "popup:10,email:60" (core::ParseEventReminders)
 
 struct MeetingSettings {
   core::MeetingPolicy policy{};
@@ -74,15 +77,12 @@ MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::strin
                              MeetingSettings defaults);
 
 struct ReconcilerOptions {
-  // Defaults of the admin settings above.
+  // Defaults of the admin settings above: policy.invite_patient adds the patient (when they
+  // have an email) as an attendee; policy.reminders are the event's own reminders.
   core::MeetingPolicy policy{};
   // sendUpdates on every call (M14): none by default, so the clinic controls messaging.
   google::SendUpdates send_updates = google::SendUpdates::kNone;
   CancelMode cancel_mode = CancelMode::kDelete;
-  // Add the patient (when they have an email) as an attendee.
-  bool invite_patient = false;
-  // nullopt: the calendar's default reminders.
-  std::optional<google::Reminders> reminders{};
   // Conference attempts (requestIds) per start, automatic ones included: a failed conference is
   // retried with a new requestId until the attempt number is a multiple of this, then the
   // meeting is failed until an admin retry (which starts the next round).
@@ -151,6 +151,7 @@ class Reconciler : public JobRunner {
   void ActInsert(const Snapshot& snap, Plan& plan);
   void ActPoll(const Snapshot& snap, Plan& plan);
   void ActPatch(const Snapshot& snap, Plan& plan);
+  void ActPatchGuests(const Snapshot& snap, Plan& plan);
   void ActDelete(const Snapshot& snap, Plan& plan);
   // Records what Google holds; retries a failed conference by policy.
   void ApplyEvent(const Snapshot& snap, google::Event event, Plan& plan);

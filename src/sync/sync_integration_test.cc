@@ -686,12 +686,9 @@ TEST_P(SyncIntegrationTest, TimeoutsAreRetried) {
 
 TEST_P(SyncIntegrationTest, InvitesThePatientWhenConfigured) {
   ReconcilerOptions options;
-  options.invite_patient = true;
+  options.policy.invite_patient = true;
   options.send_updates = google::SendUpdates::kExternalOnly;
-  google::Reminders reminders;
-  reminders.use_default = false;
-  reminders.overrides.push_back({"popup", 10});
-  options.reminders = reminders;
+  options.policy.reminders = {.use_default = false, .overrides = {{"popup", 10}}};
   MakeReconciler(options);
   Connect();
   worker_->Start();
@@ -702,6 +699,174 @@ TEST_P(SyncIntegrationTest, InvitesThePatientWhenConfigured) {
   ASSERT_TRUE((*event)["attendees"].is_array());
   EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
   EXPECT_EQ((*event)["reminders"]["useDefault"], false);
+  EXPECT_EQ((*event)["reminders"]["overrides"],
+            (nlohmann::json{{{"method", "popup"}, {"minutes", 10}}}));
+  EXPECT_EQ(m.reminders_fingerprint, "popup:10");
+}
+
+// The sendUpdates query parameter of the emulator's logged requests `method` on our events.
+std::vector<std::string> SendUpdatesOf(const std::vector<emulator::RequestLogEntry>& log,
+                                       const std::string& method) {
+  std::vector<std::string> out;
+  for (const auto& e : log) {
+    if (e.method != method || !e.path.starts_with(kEventsPath)) continue;
+    size_t at = e.query.find("sendUpdates=");
+    out.push_back(
+        at == std::string::npos ? "" : e.query.substr(at + 12, e.query.find('&', at) - at - 12));
+  }
+  return out;
+}
+
+TEST_P(SyncIntegrationTest, InvitationsGoWithSendUpdatesOnCreateRescheduleAndCancel) {
+  ReconcilerOptions options;
+  options.policy.invite_patient = true;
+  options.send_updates = google::SendUpdates::kAll;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  ASSERT_EQ((*event)["attendees"].size(), 1u) << event->dump();
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
+  EXPECT_EQ((*event)["attendees"][0]["displayName"], clinic_.patient.name);
+  EXPECT_EQ(m.attendees_fingerprint,
+            core::GuestsFingerprint({{"amy@patients.example", clinic_.patient.name}}));
+  EXPECT_EQ(SendUpdatesOf(google_->RequestLog(), "POST"), std::vector<std::string>{"all"});
+
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(a.id, At(3, 10), At(3, 10) + minutes(30)); }));
+  worker_->Nudge();
+  WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady && x.synced_start == At(3, 10);
+      },
+      "the reschedule");
+  EXPECT_EQ(SendUpdatesOf(google_->RequestLog(), "PATCH"), std::vector<std::string>{"all"});
+
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  WaitForState(a.id, core::MeetingState::kCancelled);
+  EXPECT_EQ(SendUpdatesOf(google_->RequestLog(), "DELETE"), std::vector<std::string>{"all"});
+}
+
+TEST_P(SyncIntegrationTest, WithoutInvitationsTheEventHasNoAttendees) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 9));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(!event->contains("attendees") || (*event)["attendees"].empty()) << event->dump();
+  EXPECT_EQ((*event)["reminders"]["useDefault"], true);
+  EXPECT_EQ(m.attendees_fingerprint, "");
+  EXPECT_EQ(m.reminders_fingerprint, "");
+  // A new email of the patient costs no call when nobody is invited.
+  const size_t calls = google_->RequestLog().size();
+  core::Patient p = clinic_.patient;
+  p.email = "amy@new.example";
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.UpdatePatient(p); }));
+  worker_->Nudge();
+  WaitIdle();
+  EXPECT_EQ(google_->RequestLog().size(), calls);
+}
+
+TEST_P(SyncIntegrationTest, ANewPatientEmailPatchesOnlyTheAttendees) {
+  ReconcilerOptions options;
+  options.policy.invite_patient = true;
+  options.send_updates = google::SendUpdates::kExternalOnly;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 11));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto before = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(before.has_value());
+  const size_t calls = google_->RequestLog().size();
+
+  core::Patient p = clinic_.patient;
+  p.email = "amy@new.example";
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.UpdatePatient(p); }));
+  worker_->Nudge();
+  core::Meeting after = WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady &&
+               x.attendees_fingerprint != m.attendees_fingerprint;
+      },
+      "the attendees patch");
+  WaitIdle();
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  ASSERT_EQ((*event)["attendees"].size(), 1u) << event->dump();
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@new.example");
+  // One PATCH and nothing else; the times, the conference and the sequence (which grows with
+  // times, status or location) are as they were.
+  std::vector<emulator::RequestLogEntry> log = google_->RequestLog();
+  log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(calls));
+  std::vector<std::string> methods;
+  for (const auto& e : log) {
+    if (e.path.starts_with(kEventsPath)) methods.push_back(e.method);
+  }
+  EXPECT_EQ(methods, std::vector<std::string>{"PATCH"});
+  EXPECT_EQ(SendUpdatesOf(log, "PATCH"), std::vector<std::string>{"externalOnly"});
+  EXPECT_EQ((*event)["start"], (*before)["start"]);
+  EXPECT_EQ((*event)["end"], (*before)["end"]);
+  EXPECT_EQ((*event)["sequence"], (*before)["sequence"]);
+  EXPECT_EQ((*event)["conferenceData"], (*before)["conferenceData"]);
+  EXPECT_EQ((*event)["reminders"], (*before)["reminders"]);
+  EXPECT_EQ(after.join_url, m.join_url);
+  EXPECT_EQ(after.synced_start, m.synced_start);
+}
+
+TEST_P(SyncIntegrationTest, ThePolicyInTheSettingsReachesTheEventAtItsNextReconcile) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 13));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutSetting(kSettingInvitePatient, "true"));
+    TM_TRY(tx.PutSetting(kSettingEventReminders, "popup:10,email:60"));
+    TM_TRY(tx.EnqueueReconcile(a.id));
+    return Ok();
+  }));
+  worker_->Nudge();
+  WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady &&
+               x.reminders_fingerprint == "popup:10,email:60" && !x.attendees_fingerprint.empty();
+      },
+      "the guests patch");
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
+  EXPECT_EQ((*event)["reminders"]["useDefault"], false);
+  EXPECT_EQ((*event)["reminders"]["overrides"],
+            (nlohmann::json{{{"method", "popup"}, {"minutes", 10}},
+                            {{"method", "email"}, {"minutes", 60}}}));
+  // Back to the calendar's defaults and no invitations: patched back.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutSetting(kSettingInvitePatient, "false"));
+    TM_TRY(tx.PutSetting(kSettingEventReminders, "default"));
+    TM_TRY(tx.EnqueueReconcile(a.id));
+    return Ok();
+  }));
+  worker_->Nudge();
+  WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady && x.reminders_fingerprint.empty() &&
+               x.attendees_fingerprint.empty();
+      },
+      "the guests removed");
+  event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(!event->contains("attendees") || (*event)["attendees"].empty()) << event->dump();
+  EXPECT_EQ((*event)["reminders"]["useDefault"], true);
 }
 
 TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
