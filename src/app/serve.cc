@@ -38,6 +38,7 @@
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/janitor.h"
+#include "sync/meeting_refresh.h"
 #include "sync/reconciler.h"
 #include "sync/worker.h"
 #include "web/web.h"
@@ -329,6 +330,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       core::ParseEventReminders(config.meeting.event_reminders, "meeting.event_reminders")
           .value_or(core::EventReminders{});
   sync::Reconciler reconciler(store, calendar, calls, clock, reconciler_options);
+  sync::MeetingRefresher refresher(store, calendar, clock);
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
                                           .metrics = &metrics});
@@ -439,7 +441,12 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                     .meeting_invite_patient = config.meeting.invite_patient,
                                     .meeting_event_reminders = config.meeting.event_reminders},
                         // The connect flow's last page looks like the UI's, banner included.
-                        .render_page = web::BrowserPages(web_options)};
+                        .render_page = web::BrowserPages(web_options),
+                        .refresh_meeting = [&](int64_t id, std::string_view actor,
+                                               std::chrono::seconds* retry_after) -> Status {
+                          TM_TRY(refresher.Refresh(id, actor, retry_after));
+                          return Ok();
+                        }};
   api::RegisterApiRoutes(router, api_deps);
   web::RegisterWebRoutes(router, api_deps, web_options);
 

@@ -91,6 +91,20 @@ std::string FormatReconcilePayload(const ReconcilePayload& p) {
   return fmt::format("{} poll={}", p.appointment_id, p.polls);
 }
 
+nlohmann::json MeetingEventPayload(const core::Appointment& a, const core::Meeting& m) {
+  nlohmann::json payload{{"appointment_id", a.id},
+                         {"appointment_uid", a.uid},
+                         {"doctor_id", a.doctor_id},
+                         {"state", core::Name(m.state)},
+                         {"start", core::FormatRfc3339(a.start)},
+                         {"end", core::FormatRfc3339(a.end)},
+                         {"time_zone", a.time_zone}};
+  if (!m.join_url.empty()) payload["join_url"] = m.join_url;
+  if (!m.event_url.empty()) payload["event_url"] = m.event_url;
+  if (!m.last_error.empty()) payload["error"] = m.last_error;
+  return payload;
+}
+
 MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
                              MeetingSettings out) {
   for (const auto& [key, value] : settings) {
@@ -840,17 +854,7 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       event.topic = std::string(topic);
       event.appointment_id = appointment_id;
       event.doctor_id = snap.appointment.doctor_id;
-      nlohmann::json payload{{"appointment_id", appointment_id},
-                             {"appointment_uid", snap.appointment.uid},
-                             {"doctor_id", snap.appointment.doctor_id},
-                             {"state", core::Name(after.state)},
-                             {"start", core::FormatRfc3339(snap.appointment.start)},
-                             {"end", core::FormatRfc3339(snap.appointment.end)},
-                             {"time_zone", snap.appointment.time_zone}};
-      if (!after.join_url.empty()) payload["join_url"] = after.join_url;
-      if (!after.event_url.empty()) payload["event_url"] = after.event_url;
-      if (!after.last_error.empty()) payload["error"] = after.last_error;
-      event.payload = payload.dump();
+      event.payload = MeetingEventPayload(snap.appointment, after).dump();
       if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
     }
     return Ok();

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -166,6 +167,10 @@ class Reconciler : public JobRunner {
   const Clock& clock_;
   const ReconcilerOptions options_;
 };
+
+// The payload of the meeting.* outbox events (webhooks and emails read it).
+nlohmann::json MeetingEventPayload(const core::Appointment& appointment,
+                                   const core::Meeting& meeting);
 
 // "{service} with {doctor}" with {service}, {doctor} and {patient} filled in.
 std::string RenderTitle(std::string_view title_template, std::string_view service,

@@ -27,6 +27,7 @@
 #include "net/router.h"
 #include "sync/calendar_sync.h"
 #include "sync/grant_store_adapter.h"
+#include "sync/meeting_refresh.h"
 #include "sync/reconciler.h"
 #include "sync/testing_util.h"
 #include "sync/worker.h"
@@ -867,6 +868,133 @@ TEST_P(SyncIntegrationTest, ThePolicyInTheSettingsReachesTheEventAtItsNextReconc
   ASSERT_TRUE(event.has_value());
   EXPECT_TRUE(!event->contains("attendees") || (*event)["attendees"].empty()) << event->dump();
   EXPECT_EQ((*event)["reminders"]["useDefault"], true);
+}
+
+// M13: a refresh reads the event again and corrects the meeting to what Google holds: a new
+// Meet link put on the event by hand, a move by hand (reported once, as the sync reports it),
+// and the event put back (the drift cleared). The appointment is never changed.
+TEST_P(SyncIntegrationTest, RefreshCorrectsTheMeetingFromGoogle) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(4, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  MeetingRefresher refresher(*store_, *calendar_, clock_, {.min_interval = seconds(0)});
+  std::chrono::seconds retry_after{0};
+
+  // In step: nothing changes but the audit.
+  auto same = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(same.has_value()) << same.error().ToString();
+  EXPECT_FALSE(same->link_changed);
+  EXPECT_EQ(same->drift, "");
+  EXPECT_EQ(MeetingOf(a.id)->join_url, ready.join_url);
+
+  // The doctor replaces the Meet in Google Calendar (a new conference on the event).
+  auto token = tokens_->AccessTokenFor(DoctorKey());
+  ASSERT_TRUE(token.has_value());
+  google::HttpRequest by_hand;
+  by_hand.method = "PATCH";
+  by_hand.url =
+      google_->base_url() + kEventsPath + "/" + ready.event_id + "?conferenceDataVersion=1";
+  by_hand.headers.Set("Authorization", "Bearer " + *token);
+  by_hand.headers.Set("Content-Type", "application/json");
+  by_hand.body =
+      nlohmann::json{
+          {"conferenceData",
+           {{"createRequest",
+             {{"requestId", "by-hand-1"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}}}}
+          .dump();
+  auto replaced = transport_.Send(by_hand);
+  ASSERT_TRUE(replaced.has_value());
+  ASSERT_EQ(replaced->status, 200) << replaced->body;
+  const std::string new_link = nlohmann::json::parse(replaced->body)["hangoutLink"];
+  ASSERT_NE(new_link, ready.join_url);
+
+  auto relinked = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(relinked.has_value()) << relinked.error().ToString();
+  EXPECT_TRUE(relinked->link_changed);
+  core::Meeting m = *MeetingOf(a.id);
+  EXPECT_EQ(m.join_url, new_link);
+  EXPECT_EQ(m.state, core::MeetingState::kReady);
+  EXPECT_TRUE(m.drift.empty());
+  std::vector<std::string> topics = OutboxTopics(a.id);
+  EXPECT_EQ(std::count(topics.begin(), topics.end(), std::string(kMeetingUpdated)), 1)
+      << "webhooks and emails hear of the new link";
+
+  // The doctor drags the event an hour later: reported once, the appointment unchanged, and the
+  // reconciler leaves it so (no patch) until the appointment changes.
+  google::EventDateTime start{*core::FormatWithOffset(a.start + std::chrono::hours(1), "UTC"),
+                              "UTC", ""};
+  google::EventDateTime end{*core::FormatWithOffset(a.end + std::chrono::hours(1), "UTC"), "UTC",
+                            ""};
+  ASSERT_TRUE(calendar_->PatchEventTimes(DoctorKey(), "primary", ready.event_id, start, end,
+                                         google::SendUpdates::kNone));
+  auto moved = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
+  EXPECT_EQ(moved->drift, "moved");
+  m = *MeetingOf(a.id);
+  EXPECT_EQ(m.drift, "moved");
+  EXPECT_EQ(m.synced_start, a.start) << "our last write, put back when the appointment changes";
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+  auto again = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u) << "the same version is not news";
+  auto appointment = store_->Read([&](store::Tx& tx) { return tx.GetAppointment(a.id); });
+  ASSERT_TRUE(appointment.has_value());
+  EXPECT_EQ(appointment->start, a.start);
+  EXPECT_EQ(appointment->revision, a.revision);
+
+  // Put back by hand: the drift is cleared.
+  start.date_time = *core::FormatWithOffset(a.start, "UTC");
+  end.date_time = *core::FormatWithOffset(a.end, "UTC");
+  ASSERT_TRUE(calendar_->PatchEventTimes(DoctorKey(), "primary", ready.event_id, start, end,
+                                         google::SendUpdates::kNone));
+  auto back = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->drift, "");
+  EXPECT_TRUE(MeetingOf(a.id)->drift.empty());
+
+  // Deleted by hand: reported as deleted.
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  auto deleted = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(deleted->drift, "deleted");
+  EXPECT_EQ(MeetingOf(a.id)->drift, "deleted");
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 2u);
+}
+
+TEST_P(SyncIntegrationTest, RefreshIsRateLimitedAndNeedsAnEvent) {
+  worker_->Start();
+  core::Appointment waiting = Book(At(4, 10));
+  MeetingRefresher refresher(*store_, *calendar_, clock_, {.min_interval = seconds(10)});
+  std::chrono::seconds retry_after{0};
+  // The doctor has not connected: no event, and no Google call.
+  WaitForState(waiting.id, core::MeetingState::kAwaitingDoctor);
+  auto none = refresher.Refresh(waiting.id, "user:1", &retry_after);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(none.error().field(), "meeting.state");
+  EXPECT_NE(none.error().message().find("has not connected Google Calendar"), std::string::npos)
+      << none.error().message();
+  EXPECT_EQ(retry_after.count(), 0);
+  auto unknown = refresher.Refresh(9999, "user:1", &retry_after);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+
+  Connect();
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.WakeDoctor(clinic_.doctor.id); }));
+  worker_->Nudge();
+  WaitForState(waiting.id, core::MeetingState::kReady);
+  WaitIdle();
+  google_->ClearRequestLog();
+  ASSERT_TRUE(refresher.Refresh(waiting.id, "user:1", &retry_after).has_value());
+  auto soon = refresher.Refresh(waiting.id, "user:1", &retry_after);
+  ASSERT_FALSE(soon.has_value());
+  EXPECT_EQ(soon.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_GE(retry_after.count(), 1);
+  EXPECT_LE(retry_after.count(), 10);
+  EXPECT_EQ(Requests("GET", kEventsPath), 1) << "a refused refresh costs no Google call";
 }
 
 TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
