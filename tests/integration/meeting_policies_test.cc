@@ -1,7 +1,9 @@
-// POST /api/v1/appointments/{id}/meeting/refresh (issue 16, M13) through the real binary in
-// sandbox mode: the meeting view as Google has it, who may ask (another doctor's appointment is
-// refused as reading it is), an appointment without an event (409 naming why), and the rate
-// limit per appointment (429 with Retry-After, no Google call).
+// Issue 16 through the real binary in sandbox mode. Patient invitations (M14): the admin's policy
+// puts the patient on the Google event with the configured sendUpdates, and a new email of the
+// patient patches the attendees. POST /api/v1/appointments/{id}/meeting/refresh (M13): the meeting
+// view as Google has it, who may ask (another doctor's appointment is refused as reading it is), an
+// appointment without an event (409 naming why), and the rate limit per appointment (429 with
+// Retry-After, no Google call).
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -17,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class MeetingRefreshTest : public ::testing::Test {
+class MeetingPoliciesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(sandbox_.Start({"--set", "log.level=warn"}));
@@ -122,7 +124,64 @@ class MeetingRefreshTest : public ::testing::Test {
   net::HttpClient http_;
 };
 
-TEST_F(MeetingRefreshTest, RefreshAnswersTheMeetingOnceInTenSecondsForThoseWhoMayWrite) {
+TEST_F(MeetingPoliciesTest, InvitedPatientsAreGuestsOfTheEventAndFollowTheirEmail) {
+  auto admin = sandbox_.SignIn(sandbox_.DemoLogin("admin"));
+  ASSERT_TRUE(admin.has_value());
+  auto [ps, policy] = sandbox_.Call(*admin, "PATCH", "/api/v1/settings/meetings",
+                                    {{"invite_patient", true}, {"send_updates", "all"}});
+  ASSERT_EQ(ps, 200) << policy.dump();
+  ConnectMine();
+  const int64_t id = BookConfirmed(mine_, "2030-03-06T10:00:00Z", "2030-03-06T10:30:00Z");
+  json ready = AwaitMeeting(id, [](const json& m) { return m["state"] == "ready"; });
+  const std::string event_id = ready["event_id"];
+
+  auto event = [&]() -> json {
+    auto state =
+        http_.Send({.url = google_ + "/_emulator/calendars/" + mine_["email"].get<std::string>()});
+    EXPECT_TRUE(state.has_value());
+    if (!state) return nullptr;
+    const json calendar = json::parse(state->body);
+    for (const json& e : calendar["events"]) {
+      if (e.value("id", "") == event_id) return e;
+    }
+    return nullptr;
+  };
+  json made = event();
+  ASSERT_TRUE(made.is_object());
+  ASSERT_EQ(made["attendees"].size(), 1u) << made.dump();
+  EXPECT_EQ(made["attendees"][0]["email"], "mary@patients.example");
+  // The insert asked Google to send its invitation.
+  auto log = http_.Send({.url = google_ + "/_emulator/requests"});
+  ASSERT_TRUE(log.has_value());
+  const json requests = json::parse(log->body)["requests"];
+  int inserts = 0;
+  for (const json& r : requests) {
+    if (r["method"] == "POST" && r["path"] == "/calendar/v3/calendars/primary/events") {
+      ++inserts;
+      EXPECT_NE(r.value("query", "").find("sendUpdates=all"), std::string::npos) << r.dump();
+    }
+  }
+  EXPECT_EQ(inserts, 1);
+
+  // The patient's new email reaches the event; nothing else of it changes.
+  auto [us, updated] = sandbox_.Api("PATCH", "/api/v1/patients/" + std::to_string(patient_id_),
+                                    {{"email", "mary@new.example"}});
+  ASSERT_EQ(us, 200) << updated.dump();
+  json now;
+  for (int i = 0; i < 100; ++i) {
+    now = event();
+    if (now.is_object() && now["attendees"].size() == 1u &&
+        now["attendees"][0]["email"] == "mary@new.example") {
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(now["attendees"][0]["email"], "mary@new.example") << now.dump();
+  EXPECT_EQ(now["start"], made["start"]);
+  EXPECT_EQ(now["hangoutLink"], made["hangoutLink"]);
+}
+
+TEST_F(MeetingPoliciesTest, RefreshAnswersTheMeetingOnceInTenSecondsForThoseWhoMayWrite) {
   ConnectMine();
   const int64_t id = BookConfirmed(mine_, "2030-03-04T10:00:00Z", "2030-03-04T10:30:00Z");
   json ready = AwaitMeeting(id, [](const json& m) { return m["state"] == "ready"; });
@@ -158,7 +217,7 @@ TEST_F(MeetingRefreshTest, RefreshAnswersTheMeetingOnceInTenSecondsForThoseWhoMa
   EXPECT_LE(seconds, 10);
 }
 
-TEST_F(MeetingRefreshTest, AnotherDoctorsAppointmentIsRefusedAndNoEventIsAConflict) {
+TEST_F(MeetingPoliciesTest, AnotherDoctorsAppointmentIsRefusedAndNoEventIsAConflict) {
   // The other doctor never connected: their confirmed appointment has no event.
   const int64_t theirs = BookConfirmed(other_, "2030-03-05T10:00:00Z", "2030-03-05T10:30:00Z");
   AwaitMeeting(theirs, [](const json& m) { return m["state"] == "awaiting_doctor"; });
