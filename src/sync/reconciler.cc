@@ -727,7 +727,8 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
   if (after.state == MeetingState::kReady) {
     if (plan.action == Action::kPatch) {
       topics.push_back(kMeetingUpdated);
-    } else if (before.state != MeetingState::kReady) {
+    } else if (plan.action != Action::kPatchGuests && before.state != MeetingState::kReady) {
+      // (A guests patch after a failed try starts from "updating": its link was long ready.)
       topics.push_back(kMeetingReady);
     }
   }

@@ -823,6 +823,40 @@ TEST_P(SyncIntegrationTest, ANewPatientEmailPatchesOnlyTheAttendees) {
   EXPECT_EQ(after.synced_start, m.synced_start);
 }
 
+TEST_P(SyncIntegrationTest, AFailedGuestsPatchIsRetriedAndAnnouncesNothing) {
+  ReconcilerOptions options;
+  options.policy.invite_patient = true;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 15));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  emulator::FaultRule down;
+  down.method = "PATCH";
+  down.path_prefix = kEventsPath;
+  down.kind = emulator::FaultKind::kBackendError;
+  down.next = 4;  // more than one run's client retries (3)
+  google_->faults().Add(down);
+  core::Patient p = clinic_.patient;
+  p.email = "amy@new.example";
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.UpdatePatient(p); }));
+  worker_->Nudge();
+  WaitFor(
+      a.id, [](const core::Meeting& x) { return x.attempts >= 1; }, "a visible failure");
+  core::Meeting after = WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady &&
+               x.attendees_fingerprint != m.attendees_fingerprint;
+      },
+      "the attendees patch");
+  EXPECT_EQ(after.attempts, 0);
+  EXPECT_EQ((*EventAtGoogle(m.event_id))["attendees"][0]["email"], "amy@new.example");
+  // The link was announced once, when it was made; a new guest list is no news for webhooks.
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{std::string(kMeetingReady)});
+}
+
 TEST_P(SyncIntegrationTest, ThePolicyInTheSettingsReachesTheEventAtItsNextReconcile) {
   Connect();
   worker_->Start();
