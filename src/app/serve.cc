@@ -439,7 +439,8 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
 
                                     .webhook_destinations = webhook_destinations,
                                     .meeting_invite_patient = config.meeting.invite_patient,
-                                    .meeting_event_reminders = config.meeting.event_reminders},
+                                    .meeting_event_reminders = core::FormatEventReminders(
+                                        reconciler_options.policy.reminders)},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options),
                         .refresh_meeting = [&](int64_t id, std::string_view actor,

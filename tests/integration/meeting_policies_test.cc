@@ -22,7 +22,9 @@ using nlohmann::json;
 class MeetingPoliciesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(sandbox_.Start({"--set", "log.level=warn"}));
+    std::vector<std::string> args = {"--set", "log.level=warn"};
+    for (std::string& a : ExtraArgs()) args.push_back(std::move(a));
+    ASSERT_TRUE(sandbox_.Start(args));
     google_ = sandbox_.google_url();
     auto [ds, doctors] = sandbox_.Api("GET", "/api/v1/doctors");
     ASSERT_EQ(ds, 200) << doctors.dump();
@@ -49,6 +51,7 @@ class MeetingPoliciesTest : public ::testing::Test {
     patient_id_ = patient["id"];
   }
   void TearDown() override { EXPECT_EQ(sandbox_.Stop(), 0); }
+  virtual std::vector<std::string> ExtraArgs() { return {}; }
 
   int64_t BookConfirmed(const json& doctor, const std::string& start, const std::string& end) {
     auto [as, a] = sandbox_.Api("POST", "/api/v1/appointments",
@@ -244,6 +247,43 @@ TEST_F(MeetingPoliciesTest, AnotherDoctorsAppointmentIsRefusedAndNoEventIsAConfl
   auto refused = sandbox_.Send(anonymous);
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->status, 401);
+}
+
+// The config file's meeting.* keys are the defaults: shown by the settings and applied by the
+// worker until an admin saves a policy.
+class MeetingPoliciesFromConfigTest : public MeetingPoliciesTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    return {"--set", "meeting.invite_patient=true", "--set",
+            "meeting.event_reminders=popup:5, email:30"};
+  }
+};
+
+TEST_F(MeetingPoliciesFromConfigTest, TheConfiguredDefaultsApply) {
+  auto admin = sandbox_.SignIn(sandbox_.DemoLogin("admin"));
+  ASSERT_TRUE(admin.has_value());
+  auto [gs, policy] = sandbox_.Call(*admin, "GET", "/api/v1/settings/meetings");
+  ASSERT_EQ(gs, 200) << policy.dump();
+  EXPECT_EQ(policy["invite_patient"], true);
+  EXPECT_EQ(policy["event_reminders"], "popup:5,email:30");
+  ConnectMine();
+  const int64_t id = BookConfirmed(mine_, "2030-03-07T10:00:00Z", "2030-03-07T10:30:00Z");
+  json ready = AwaitMeeting(id, [](const json& m) { return m["state"] == "ready"; });
+  auto state =
+      http_.Send({.url = google_ + "/_emulator/calendars/" + mine_["email"].get<std::string>()});
+  ASSERT_TRUE(state.has_value());
+  const json calendar = json::parse(state->body);
+  json event;
+  for (const json& e : calendar["events"]) {
+    if (e["id"] == ready["event_id"]) event = e;
+  }
+  ASSERT_TRUE(event.is_object()) << state->body;
+  EXPECT_EQ(event["attendees"][0]["email"], "mary@patients.example");
+  EXPECT_EQ(
+      event["reminders"],
+      (json{{"useDefault", false},
+            {"overrides",
+             {{{"method", "popup"}, {"minutes", 5}}, {{"method", "email"}, {"minutes", 30}}}}}));
 }
 
 }  // namespace
