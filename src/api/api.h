@@ -86,6 +86,10 @@ struct ApiOptions {
                                                         std::chrono::hours(1)};
   // The booking policy google_busy ("ignore", "warn", "refuse") until the settings API sets one.
   std::string google_busy_default = "warn";
+  // The configuration's defaults of two meeting policies (config meeting.invite_patient and
+  // meeting.event_reminders), answered while the settings hold none.
+  bool meeting_invite_patient = false;
+  std::string meeting_event_reminders = "default";
 };
 
 class AuthCache;
@@ -132,6 +136,13 @@ struct ApiDeps {
   // Dresses the browser pages above as the web UI's pages (serve.cc passes web::BrowserPages).
   // Null: a bare HTML page with the same words.
   PageRenderer render_page{};
+  // POST /api/v1/appointments/{id}/meeting/refresh's work (M13; serve.cc wires
+  // sync::MeetingRefresher): reads the event from Google again and corrects the stored meeting,
+  // naming `actor` in the audit trail. kResourceExhausted sets *retry_after (429 Retry-After);
+  // kFailedPrecondition when there is no event to read. Null: the route answers 503.
+  std::function<Status(int64_t appointment_id, std::string_view actor,
+                       std::chrono::seconds* retry_after)>
+      refresh_meeting{};
   // Internal state of the routes, created by RegisterApiRoutes: the API key cache, the
   // sign-in throttle and the writer of usage times.
   std::shared_ptr<AuthCache> auth_cache{};

@@ -866,6 +866,43 @@ TEST_F(ApiTest, MeetingPoliciesAreValidated) {
       "invalid_argument", "cancel_mode");
 }
 
+// M14/M23: invitations and the event's reminders are meeting policies like the others; what is
+// saved is what the reconciler reads (sync/reconciler.h kSettingInvitePatient, ...).
+TEST_F(ApiTest, InvitationAndReminderPoliciesAreSavedAndValidated) {
+  json s = ApiEnv::J(env_.Call("GET", "/api/v1/settings/meetings", nullptr, env_.admin));
+  EXPECT_EQ(s["invite_patient"], false);
+  EXPECT_EQ(s["event_reminders"], "default");
+  auto r = env_.Call("PATCH", "/api/v1/settings/meetings",
+                     {{"invite_patient", true}, {"event_reminders", " popup:10 , email:60"}},
+                     env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ApiEnv::J(r)["invite_patient"], true);
+  EXPECT_EQ(ApiEnv::J(r)["event_reminders"], "popup:10,email:60");
+  auto saved = env_.store().Read([](store::Tx& tx) -> Result<std::pair<std::string, std::string>> {
+    return std::pair{TM_TRY(tx.GetSetting("meeting.invite_patient")),
+                     TM_TRY(tx.GetSetting("meeting.event_reminders"))};
+  });
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->first, "true");
+  EXPECT_EQ(saved->second, "popup:10,email:60");
+  ExpectError(
+      env_.Call("PATCH", "/api/v1/settings/meetings", {{"invite_patient", "yes"}}, env_.admin), 400,
+      "invalid_argument", "invite_patient");
+  for (const char* bad :
+       {"sms:10", "popup:40321", "popup:1,popup:2,popup:3,popup:4,popup:5,popup:6", ""}) {
+    ExpectError(
+        env_.Call("PATCH", "/api/v1/settings/meetings", {{"event_reminders", bad}}, env_.admin),
+        400, "invalid_argument", "event_reminders");
+  }
+  // Refused changes left the saved values alone; an integrator may not change the policy.
+  s = ApiEnv::J(env_.Call("GET", "/api/v1/settings/meetings", nullptr, env_.admin));
+  EXPECT_EQ(s["event_reminders"], "popup:10,email:60");
+  EXPECT_EQ(
+      env_.Call("PATCH", "/api/v1/settings/meetings", {{"invite_patient", false}}, env_.write_key)
+          .status,
+      403);
+}
+
 TEST_F(ApiTest, WebhookSecretIsShownOnce) {
   auto r = env_.Call("POST", "/api/v1/webhook_endpoints",
                      {{"url", "https://booking.example/hooks"}, {"topics", {"meeting.ready"}}},

@@ -9,6 +9,7 @@
 #include "api/request.h"
 #include "api/views.h"
 #include "api/webhooks.h"
+#include "core/meeting.h"
 #include "core/validation.h"
 #include "crypto/keyring.h"
 #include "crypto/random.h"
@@ -375,11 +376,16 @@ Result<net::Response> TestGoogleSettings(Call& c) {
   return net::JsonResponse(200, out);
 }
 
-Result<json> MeetingSettingsJson(store::Tx& tx) {
-  return json{{"object", "meeting_settings"},
-              {"create_on", SettingOr(tx, "meeting.create_on", "confirmation")},
-              {"send_updates", SettingOr(tx, "meeting.send_updates", "none")},
-              {"cancel_mode", SettingOr(tx, "meeting.cancel_mode", "delete")}};
+Result<json> MeetingSettingsJson(store::Tx& tx, const ApiOptions& options) {
+  return json{
+      {"object", "meeting_settings"},
+      {"create_on", SettingOr(tx, "meeting.create_on", "confirmation")},
+      {"send_updates", SettingOr(tx, "meeting.send_updates", "none")},
+      {"cancel_mode", SettingOr(tx, "meeting.cancel_mode", "delete")},
+      {"invite_patient", SettingOr(tx, "meeting.invite_patient",
+                                   options.meeting_invite_patient ? "true" : "false") == "true"},
+      {"event_reminders",
+       SettingOr(tx, "meeting.event_reminders", options.meeting_event_reminders)}};
 }
 
 Status OneOf(const std::optional<std::string>& v, std::initializer_list<std::string_view> allowed,
@@ -407,8 +413,8 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
   r.Get("/api/v1/settings/meetings",
         Handle(deps, Access::kAdmin,
                [](Call& c) -> Result<net::Response> {
-                 auto out =
-                     c.deps.store.Read([](store::Tx& tx) { return MeetingSettingsJson(tx); });
+                 auto out = c.deps.store.Read(
+                     [&](store::Tx& tx) { return MeetingSettingsJson(tx, c.deps.options); });
                  if (!out) return std::unexpected(out.error());
                  return net::JsonResponse(200, *out);
                }),
@@ -417,8 +423,9 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
       "/api/v1/settings/meetings",
       Handle(deps, Access::kAdmin,
              [](Call& c) -> Result<net::Response> {
-               auto body =
-                   Body::Parse(c.req, c.deps.options, {"create_on", "send_updates", "cancel_mode"});
+               auto body = Body::Parse(c.req, c.deps.options,
+                                       {"create_on", "send_updates", "cancel_mode",
+                                        "invite_patient", "event_reminders"});
                if (!body) return std::unexpected(body.error());
                auto create_on = body->OptString("create_on");
                if (!create_on) return std::unexpected(create_on.error());
@@ -436,24 +443,38 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                if (auto s = OneOf(*cancel_mode, {"delete", "mark_cancelled"}, "cancel_mode"); !s) {
                  return std::unexpected(s.error());
                }
+               auto invite = TM_TRY(body->OptBool("invite_patient"));
+               std::optional<std::string> invite_patient;
+               if (invite) invite_patient = *invite ? "true" : "false";
+               auto event_reminders = TM_TRY(body->OptString("event_reminders"));
+               if (event_reminders) {
+                 // Saved in its normal form ("popup:10,email:60").
+                 auto r = TM_TRY(core::ParseEventReminders(*event_reminders, "event_reminders"));
+                 event_reminders = core::FormatEventReminders(r);
+               }
                auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
                  for (auto [key, v] : {std::pair{"meeting.create_on", &*create_on},
                                        std::pair{"meeting.send_updates", &*send_updates},
-                                       std::pair{"meeting.cancel_mode", &*cancel_mode}}) {
+                                       std::pair{"meeting.cancel_mode", &*cancel_mode},
+                                       std::pair{"meeting.invite_patient", &invite_patient},
+                                       std::pair{"meeting.event_reminders", &event_reminders}}) {
                    if (!*v) continue;
                    if (auto s = tx.PutSetting(key, **v); !s) return std::unexpected(s.error());
                  }
                  json detail = {{"changed", json::array()}};
                  for (auto [field, v] : {std::pair{"create_on", &*create_on},
                                          std::pair{"send_updates", &*send_updates},
-                                         std::pair{"cancel_mode", &*cancel_mode}}) {
+                                         std::pair{"cancel_mode", &*cancel_mode},
+                                         std::pair{"invite_patient", &invite_patient},
+                                         std::pair{"event_reminders", &event_reminders}}) {
                    if (!*v) continue;
                    detail["changed"].push_back(field);
                    detail[field] = **v;
                  }
+                 if (invite_patient) detail["invite_patient"] = *invite;
                  TM_TRY(AuditAdminChange(tx, c.principal, "settings", "settings.meetings.updated",
                                          "settings:meetings", detail));
-                 return MeetingSettingsJson(tx);
+                 return MeetingSettingsJson(tx, c.deps.options);
                });
                if (!out) return std::unexpected(out.error());
                return net::JsonResponse(200, *out);

@@ -442,6 +442,35 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  return net::JsonResponse(200, *out);
                }),
         reads);
+  // M13: the meeting as Google has it now. Read rules as for the appointment (another doctor's
+  // is a 404) and a write permission, since the stored meeting changes.
+  r.Post("/api/v1/appointments/{id}/meeting/refresh",
+         Handle(deps, Access::kWrite,
+                [](Call& c) -> Result<net::Response> {
+                  int64_t id = TM_TRY(PathId(c.req, "appointment"));
+                  TM_TRY(c.deps.store.Read(
+                      [&](store::Tx& tx) { return LoadOwned(tx, c.principal, id); }));
+                  if (!c.deps.refresh_meeting) {
+                    return Fail(ErrorCode::kUnavailable,
+                                "refreshing meetings from Google is not available here");
+                  }
+                  std::chrono::seconds retry_after{0};
+                  Status refreshed = c.deps.refresh_meeting(id, c.principal.actor, &retry_after);
+                  if (!refreshed) {
+                    if (retry_after.count() == 0) return std::unexpected(refreshed.error());
+                    net::Response refused = net::ErrorResponse(refreshed.error());
+                    refused.headers.Set("Retry-After", std::to_string(retry_after.count()));
+                    return refused;
+                  }
+                  json out = TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                    core::Appointment a = TM_TRY(LoadOwned(tx, c.principal, id));
+                    json j = TM_TRY(AppointmentJson(tx, a));
+                    return j["meeting"];
+                  }));
+                  NotifyWork(c.deps);  // webhooks of a new link or a drift
+                  return net::JsonResponse(200, out);
+                }),
+         writes);
   r.Post("/api/v1/appointments/{id}/meeting/retry",
          Handle(deps, Access::kWrite,
                 [](Call& c) -> Result<net::Response> {

@@ -369,6 +369,7 @@ void RegisterCatalogKind(net::Router& r, ApiDeps& deps, const CatalogKind<T>& k)
         item = TM_TRY((tx.*k.update)(item));
         return k.to_json(item);
       }));
+      NotifyWork(c.deps);  // a patient's new email makes their events' reconciles due
       return net::JsonResponse(200, out);
     };
   };

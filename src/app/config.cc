@@ -12,6 +12,7 @@
 
 #include "base/redact.h"
 #include "base/strings.h"
+#include "core/meeting.h"
 #include "notify/reminders.h"
 
 namespace telemeet::app {
@@ -182,6 +183,15 @@ const std::vector<Key>& Keys() {
        At(&C::availability, &C::Availability::cache_ttl_seconds), 0, 3'600, nullptr},
       {"availability.cache_max_entries", Kind::kInt,
        At(&C::availability, &C::Availability::cache_max_entries), 1, 1'000'000, nullptr},
+      {"meeting.invite_patient", Kind::kBool, At(&C::meeting, &C::Meeting::invite_patient), 0,
+       0, nullptr},
+      {"meeting.event_reminders", Kind::kString, At(&C::meeting, &C::Meeting::event_reminders),
+       0, 0,
+       [](const std::string& v) -> std::string {
+         if (core::ParseEventReminders(v, "meeting.event_reminders")) return {};
+         return "must be \"default\" or up to 5 overrides such as \"popup:10,email:60\" "
+                "(method popup or email, minutes 0..40320)";
+       }},
   };
   return keys;
 }

@@ -126,6 +126,13 @@ struct Config {
     int64_t cache_ttl_seconds = 60;      // free/busy answers per doctor; 0: not cached
     int64_t cache_max_entries = 10'000;  // answers held at most (a few per doctor)
   } availability;
+  // Defaults of the admin's meeting policies (issue 16); the admin UI's values, saved in the
+  // settings, win over these.
+  struct Meeting {
+    bool invite_patient = false;  // the patient is an attendee of the Google event (M14)
+    // The event's own reminders: "default" (the calendar's) or "popup:10,email:60".
+    std::string event_reminders = "default";
+  } meeting;
 
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }

@@ -170,6 +170,34 @@ TEST_F(ConfigTest, BookingPolicyAndAvailabilityCache) {
   EXPECT_EQ(ttl.error().field(), "availability.cache_ttl_seconds");
 }
 
+TEST_F(ConfigTest, MeetingPolicyDefaults) {
+  auto d = LoadConfig({});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_FALSE(d->meeting.invite_patient);
+  EXPECT_EQ(d->meeting.event_reminders, "default");
+  EXPECT_EQ(ConfigToJson(*d)["meeting.invite_patient"], false);
+  EXPECT_EQ(ConfigToJson(*d)["meeting.event_reminders"], "default");
+
+  std::string file =
+      WriteToml("[meeting]\ninvite_patient = true\nevent_reminders = \"popup:10,email:60\"\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_TRUE(c->meeting.invite_patient);
+  EXPECT_EQ(c->meeting.event_reminders, "popup:10,email:60");
+  std::string on = "TELEMEET_MEETING_INVITE_PATIENT=true";
+  char* env[] = {on.data(), nullptr};
+  auto e = LoadConfig({.env = env});
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  EXPECT_TRUE(e->meeting.invite_patient);
+
+  auto bad = LoadConfig({.sets = {"meeting.event_reminders=sms:5"}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().field(), "meeting.event_reminders");
+  EXPECT_NE(bad.error().message().find("meeting.event_reminders: must be \"default\" or up to 5"),
+            std::string::npos)
+      << bad.error().message();
+}
+
 TEST_F(ConfigTest, StringRulesAreChecked) {
   auto level = LoadConfig({.sets = {"log.level=loud"}});
   ASSERT_FALSE(level.has_value());

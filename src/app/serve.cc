@@ -41,6 +41,7 @@
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/janitor.h"
+#include "sync/meeting_refresh.h"
 #include "sync/reconciler.h"
 #include "sync/worker.h"
 #include "web/web.h"
@@ -360,7 +361,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       freebusy_options, google::CalendarDeps{transport, tokens, freebusy_retry, clock,
                                              google::RealSleeper::Instance(), &limiter, &calls});
   sync::GoogleAvailability availability(freebusy_calendar, freebusy_cache);
-  sync::Reconciler reconciler(store, calendar, calls, clock, sync::ReconcilerOptions{});
+  sync::ReconcilerOptions reconciler_options;
+  reconciler_options.policy.invite_patient = config.meeting.invite_patient;
+  // Checked when the configuration was loaded.
+  reconciler_options.policy.reminders =
+      core::ParseEventReminders(config.meeting.event_reminders, "meeting.event_reminders")
+          .value_or(core::EventReminders{});
+  sync::Reconciler reconciler(store, calendar, calls, clock, reconciler_options);
+  sync::MeetingRefresher refresher(store, calendar, clock);
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
                                           .metrics = &metrics});
@@ -477,9 +485,17 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
 
                                     .webhook_destinations = webhook_destinations,
                                     .reminder_lead_times = notify_options.reminder_leads,
-                                    .google_busy_default = config.booking.google_busy},
+                                    .google_busy_default = config.booking.google_busy,
+                                    .meeting_invite_patient = config.meeting.invite_patient,
+                                    .meeting_event_reminders = core::FormatEventReminders(
+                                        reconciler_options.policy.reminders)},
                         // The connect flow's last page looks like the UI's, banner included.
-                        .render_page = web::BrowserPages(web_options)};
+                        .render_page = web::BrowserPages(web_options),
+                        .refresh_meeting = [&](int64_t id, std::string_view actor,
+                                               std::chrono::seconds* retry_after) -> Status {
+                          TM_TRY(refresher.Refresh(id, actor, retry_after));
+                          return Ok();
+                        }};
   api::RegisterApiRoutes(router, api_deps);
   web::RegisterWebRoutes(router, api_deps, web_options);
 

@@ -14,16 +14,60 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "core/types.h"
 
 namespace telemeet::core {
 
+// The event's own reminders (M23): the calendar's defaults, or at most 5 overrides, each a
+// method ("popup" or "email") and 0..40320 minutes before the start (Google's limits).
+struct ReminderOverride {
+  std::string method;
+  int minutes = 0;
+  friend bool operator==(const ReminderOverride&, const ReminderOverride&) = default;
+};
+struct EventReminders {
+  bool use_default = true;
+  std::vector<ReminderOverride> overrides;  // empty when use_default
+  friend bool operator==(const EventReminders&, const EventReminders&) = default;
+};
+inline constexpr size_t kMaxReminderOverrides = 5;
+inline constexpr int kMaxReminderMinutes = 40320;
+
+// The text form kept in settings and the config file: "default", or overrides such as
+// "popup:10,email:60". kInvalidArgument naming `field` for anything else (an unknown method,
+// minutes out of range, more than 5 overrides).
+Result<EventReminders> ParseEventReminders(std::string_view text, std::string_view field);
+std::string FormatEventReminders(const EventReminders& reminders);
+
 struct MeetingPolicy {
   // false: a meeting is wanted once the appointment is confirmed; true: already when booked.
   bool create_at_booking = false;
+  // M14: the patient (when they have an email) is an attendee of the event, so Google's
+  // invitation and update emails (sendUpdates) reach them.
+  bool invite_patient = false;
+  EventReminders reminders{};
 };
+
+// An attendee of the event as we want it.
+struct Guest {
+  std::string email;
+  std::string name;
+  friend bool operator==(const Guest&, const Guest&) = default;
+};
+
+// The event's attendees under `policy`: the patient when invitations are on and they have an
+// email; else none.
+std::vector<Guest> GuestsFor(const Patient& patient, const MeetingPolicy& policy);
+
+// Stable short digests that tell whether an event's attendees or reminders need a patch
+// (Meeting::attendees_fingerprint, reminders_fingerprint). Emails are not kept in the meeting
+// row, only a digest; the order of guests and the case of emails do not matter. No guests and
+// the calendar's defaults give "" (what meetings made before these existed hold).
+std::string GuestsFingerprint(const std::vector<Guest>& guests);
+std::string RemindersFingerprint(const EventReminders& reminders);
 
 // Telemedicine service, appointment not cancelled, and confirmed (or booked when the policy
 // says so). Completed appointments keep the meeting they have, so they count as wanted.
@@ -59,9 +103,17 @@ struct Desired {
   int64_t revision = 0;
   // The doctor's grant: nullopt = never connected.
   std::optional<GrantStatus> grant;
+  // The event's attendees and reminders, and their fingerprints.
+  std::vector<Guest> guests;
+  EventReminders reminders;
+  std::string attendees_fingerprint;
+  std::string reminders_fingerprint;
 };
 
+// Without a patient: no guests.
 Desired DesiredFor(const Service& service, const Appointment& appointment,
+                   const MeetingPolicy& policy, std::optional<GrantStatus> grant);
+Desired DesiredFor(const Service& service, const Appointment& appointment, const Patient& patient,
                    const MeetingPolicy& policy, std::optional<GrantStatus> grant);
 
 enum class Action {
@@ -69,8 +121,11 @@ enum class Action {
   kInsert,   // events.insert with our event id and a createRequest (409 → adopt)
   kPoll,     // events.get until the conference leaves "pending"
   kPatch,    // events.patch start/end
-  kDelete,   // events.delete (404/410 = done)
-  kPark,     // Google work is due but the grant is gone: park until reconnect
+  // events.patch of attendees and/or reminders only (the patient's email or the policy
+  // changed); the times and the conference are not touched.
+  kPatchGuests,
+  kDelete,  // events.delete (404/410 = done)
+  kPark,    // Google work is due but the grant is gone: park until reconnect
 };
 std::string_view Name(Action a);
 
@@ -85,6 +140,7 @@ struct Decision {
 // Pure: the one step that closes the gap between `desired` and `actual`. A meeting whose event
 // drifted in Google (actual.drift: moved or deleted there by hand) is left as it is until the
 // appointment changes (a new revision); then it is patched back (restored) like a reschedule.
+// Attendees and reminders are patched once the times are in step and there is no drift.
 Decision NextAction(const Desired& desired, const Meeting& actual);
 
 }  // namespace telemeet::core

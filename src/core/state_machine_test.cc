@@ -162,6 +162,83 @@ TEST_F(NextActionTest, DriftInGoogleIsRestoredOnlyWhenTheAppointmentChanges) {
   }
 }
 
+TEST_F(NextActionTest, PatchesGuestsWhenTheirFingerprintsDiffer) {
+  Patient amy{.id = 1, .name = "Amy", .email = "amy@patients.example"};
+  Service tele{.id = 1, .name = "Video", .telemedicine = true};
+  Appointment a{.id = 1, .uid = "u1", .status = AS::kConfirmed, .revision = 3};
+  MeetingPolicy off;
+  MeetingPolicy on{.invite_patient = true};
+  Desired without = DesiredFor(tele, a, amy, off, GrantStatus::kActive);
+  Desired with = DesiredFor(tele, a, amy, on, GrantStatus::kActive);
+  EXPECT_TRUE(without.guests.empty());
+  ASSERT_EQ(with.guests.size(), 1u);
+  EXPECT_EQ(with.guests[0].email, "amy@patients.example");
+  EXPECT_EQ(without.attendees_fingerprint, "") << "what every earlier meeting holds";
+  EXPECT_NE(with.attendees_fingerprint, "");
+  // The fingerprint holds no email.
+  EXPECT_EQ(with.attendees_fingerprint.find("amy"), std::string::npos);
+  // Invitations on but no email: nobody to invite.
+  Patient no_email = amy;
+  no_email.email.clear();
+  EXPECT_TRUE(DesiredFor(tele, a, no_email, on, GrantStatus::kActive).guests.empty());
+
+  // A meeting made with invitations off: turning them on patches the guests, nothing else.
+  Meeting made = With(MS::kReady, without);
+  EXPECT_EQ(NextAction(without, made).action, Action::kNothing);
+  Decision invite = NextAction(with, made);
+  EXPECT_EQ(invite.action, Action::kPatchGuests);
+  EXPECT_EQ(invite.state, MS::kUpdating);
+  // A new email is a new fingerprint; the case of an email is not.
+  Patient moved = amy;
+  moved.email = "amy@elsewhere.example";
+  Meeting invited = made;
+  invited.attendees_fingerprint = with.attendees_fingerprint;
+  EXPECT_EQ(NextAction(with, invited).action, Action::kNothing);
+  EXPECT_EQ(NextAction(DesiredFor(tele, a, moved, on, GrantStatus::kActive), invited).action,
+            Action::kPatchGuests);
+  Patient shouting = amy;
+  shouting.email = "AMY@patients.example";
+  EXPECT_EQ(NextAction(DesiredFor(tele, a, shouting, on, GrantStatus::kActive), invited).action,
+            Action::kNothing);
+  // Reminders too.
+  MeetingPolicy popup{.invite_patient = true,
+                      .reminders = {.use_default = false, .overrides = {{"popup", 10}}}};
+  Desired with_popup = DesiredFor(tele, a, amy, popup, GrantStatus::kActive);
+  EXPECT_EQ(with_popup.reminders_fingerprint, "popup:10");
+  EXPECT_EQ(NextAction(with_popup, invited).action, Action::kPatchGuests);
+  // Times first: a moved appointment is patched (times) before its guests.
+  Meeting late = made;
+  late.synced_start = with.start - std::chrono::hours(1);
+  EXPECT_EQ(NextAction(with, late).action, Action::kPatch);
+  // A drifted event is left as the doctor made it, guests included, until the appointment
+  // changes.
+  Meeting drifted = made;
+  drifted.drift = "moved";
+  drifted.synced_revision = with.revision;
+  EXPECT_EQ(NextAction(with, drifted).action, Action::kNothing);
+}
+
+TEST(EventRemindersTest, ParsesAndFormats) {
+  auto d = ParseEventReminders("default", "event_reminders");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->use_default);
+  EXPECT_EQ(FormatEventReminders(*d), "default");
+  auto two = ParseEventReminders(" popup:10, email:60 ", "event_reminders");
+  ASSERT_TRUE(two.has_value()) << two.error().ToString();
+  EXPECT_FALSE(two->use_default);
+  ASSERT_EQ(two->overrides.size(), 2u);
+  EXPECT_EQ(two->overrides[1], (ReminderOverride{"email", 60}));
+  EXPECT_EQ(FormatEventReminders(*two), "popup:10,email:60");
+  EXPECT_TRUE(ParseEventReminders("popup:0,popup:40320", "f").has_value());
+  for (const char* bad : {"", "sms:5", "popup", "popup:-1", "popup:40321", "popup:1x", "popup:",
+                          "popup:10,", "popup:1,popup:2,popup:3,popup:4,popup:5,popup:6"}) {
+    auto r = ParseEventReminders(bad, "event_reminders");
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << bad;
+    EXPECT_EQ(r.error().field(), "event_reminders") << bad;
+  }
+}
+
 TEST_F(NextActionTest, DeletesWhenNoLongerWanted) {
   Desired d = Want();
   d.wanted = false;

@@ -166,6 +166,11 @@ struct Meeting {
   // Google Calendar by hand, "moved" or "deleted"; empty while in step.
   std::string drift;
   std::string drift_etag;  // the event version that drift was reported for
+  // What the event's attendees and reminders were last set to (core/meeting.h GuestsFingerprint,
+  // RemindersFingerprint): a change of the patient's email or of the meeting policy is told
+  // from these without asking Google. Empty: no attendees, the calendar's default reminders.
+  std::string attendees_fingerprint;
+  std::string reminders_fingerprint;
 };
 
 struct GoogleGrant {

@@ -232,6 +232,29 @@ GoogleResult<Event> CalendarClient::PatchEventTimes(
   return ParseEvent(res->body);
 }
 
+GoogleResult<Event> CalendarClient::PatchEventGuests(std::string_view doctor,
+                                                     std::string_view calendar_id,
+                                                     std::string_view event_id,
+                                                     const GuestsPatch& patch,
+                                                     SendUpdates send_updates) {
+  json body = json::object();
+  if (patch.attendees) body["attendees"] = AttendeesToJson(*patch.attendees);
+  if (patch.reminders) {
+    body["reminders"] = RemindersToJson(*patch.reminders);
+    // A patch merges objects: back to the defaults, the stored overrides must be emptied too,
+    // or Google refuses both at once (400 cannotUseDefaultRemindersAndSpecifyOverride).
+    if (patch.reminders->use_default) body["reminders"]["overrides"] = json::array();
+  }
+  Call call{.operation = "events.patch",
+            .method = "PATCH",
+            .target = WithQuery(EventPath(calendar_id, event_id),
+                                {{"sendUpdates", std::string(SendUpdatesName(send_updates))}}),
+            .body = std::move(body)};
+  GoogleResult<HttpResponse> res = Execute(doctor, call);
+  if (!res) return std::unexpected(res.error());
+  return ParseEvent(res->body);
+}
+
 GoogleResult<Event> CalendarClient::RestoreEvent(
     std::string_view doctor, std::string_view calendar_id, std::string_view event_id,
     const EventDateTime& start, const EventDateTime& end, SendUpdates send_updates) {

@@ -48,6 +48,12 @@ struct CalendarDeps {
   CallObserver* observer = nullptr;  // optional
 };
 
+// What a guests patch sends (google-protocol.md §5): nullopt leaves the field out of the body.
+struct GuestsPatch {
+  std::optional<std::vector<Attendee>> attendees{};  // an empty list removes every attendee
+  std::optional<Reminders> reminders{};
+};
+
 struct InsertResult {
   Event event{};
   bool adopted = false;  // the id existed (409): the existing event was fetched and is ours
@@ -152,6 +158,13 @@ class CalendarClient {
                                       std::string_view event_id, const EventDateTime& start,
                                       const EventDateTime& end, SendUpdates send_updates,
                                       std::string_view if_match = {});
+
+  // events.patch of attendees and/or reminders only (M14, M23): times, status and the
+  // conference stay as they are. With sendUpdates "all", Google invites added attendees and
+  // tells removed ones.
+  GoogleResult<Event> PatchEventGuests(std::string_view doctor, std::string_view calendar_id,
+                                       std::string_view event_id, const GuestsPatch& patch,
+                                       SendUpdates send_updates);
 
   // Puts back an event the doctor deleted in Google Calendar: events.patch of start and end
   // with status "confirmed" (a deleted event keeps its id, its conference and its link).

@@ -221,6 +221,64 @@ TEST_F(CalendarClientTest, PatchSendsOnlyStartAndEnd) {
             {"end", {{"dateTime", "2026-03-03T10:30:00+01:00"}, {"timeZone", "Europe/Paris"}}}}));
 }
 
+TEST_F(CalendarClientTest, GuestsPatchSendsOnlyWhatItIsGiven) {
+  transport_.On("PATCH", kEvent, Json(200, MeetEvent("success")));
+  GuestsPatch attendees_only;
+  attendees_only.attendees =
+      std::vector<Attendee>{{.email = "amy@patients.example", .display_name = "Amy"}};
+  ASSERT_TRUE(
+      Client().PatchEventGuests("doc-1", "primary", kEventId, attendees_only, SendUpdates::kAll));
+  HttpRequest r = Only();
+  // No conferenceDataVersion: the conference is left alone; sendUpdates as the policy says.
+  EXPECT_EQ(r.url, kEvent + "?sendUpdates=all");
+  EXPECT_EQ(json::parse(r.body),
+            (json{{"attendees", {{{"email", "amy@patients.example"}, {"displayName", "Amy"}}}}}));
+
+  transport_.On("PATCH", kEvent, Json(200, MeetEvent("success")));
+  GuestsPatch none_and_popup;
+  none_and_popup.attendees = std::vector<Attendee>{};
+  none_and_popup.reminders = Reminders{.use_default = false, .overrides = {{"popup", 10}}};
+  ASSERT_TRUE(
+      Client().PatchEventGuests("doc-1", "primary", kEventId, none_and_popup, SendUpdates::kNone));
+  ASSERT_EQ(transport_.requests().size(), 2u);
+  EXPECT_EQ(
+      json::parse(transport_.requests()[1].body),
+      (json{{"attendees", json::array()},
+            {"reminders",
+             {{"useDefault", false}, {"overrides", {{{"method", "popup"}, {"minutes", 10}}}}}}}));
+
+  // Back to the calendar's defaults: the merged-in overrides are emptied as well.
+  transport_.On("PATCH", kEvent, Json(200, MeetEvent("success")));
+  GuestsPatch defaults;
+  defaults.reminders = Reminders{};
+  ASSERT_TRUE(
+      Client().PatchEventGuests("doc-1", "primary", kEventId, defaults, SendUpdates::kNone));
+  ASSERT_EQ(transport_.requests().size(), 3u);
+  EXPECT_EQ(json::parse(transport_.requests()[2].body),
+            (json{{"reminders", {{"useDefault", true}, {"overrides", json::array()}}}}));
+}
+
+TEST_F(CalendarClientTest, EventsReadTheirRemindersAndTheOwnersEntry) {
+  json e = MeetEvent("success");
+  e["attendees"] = {{{"email", "who@clinic.example"}, {"organizer", true}, {"self", true}},
+                    {{"email", "amy@patients.example"}}};
+  e["reminders"] = {
+      {"useDefault", false},
+      {"overrides",
+       {{{"method", "email"}, {"minutes", 60}}, {{"method", "popup"}, {"minutes", 99999999999}}}}};
+  auto parsed = EventFromJson(e);
+  ASSERT_TRUE(parsed.has_value());
+  ASSERT_EQ(parsed->attendees.size(), 2u);
+  EXPECT_TRUE(parsed->attendees[0].self);
+  EXPECT_FALSE(parsed->attendees[1].self);
+  ASSERT_TRUE(parsed->reminders.has_value());
+  EXPECT_FALSE(parsed->reminders->use_default);
+  ASSERT_EQ(parsed->reminders->overrides.size(), 2u);
+  EXPECT_EQ(parsed->reminders->overrides[0], (ReminderOverride{"email", 60}));
+  EXPECT_EQ(parsed->reminders->overrides[1].minutes, 0) << "out of Google's range: not trusted";
+  EXPECT_FALSE(EventFromJson(MeetEvent("success"))->reminders.has_value());
+}
+
 TEST_F(CalendarClientTest, PatchEtagMismatchIsTyped) {
   transport_.On("PATCH", kEvent, ApiError(412, "conditionNotMet", "Precondition Failed"));
   auto e =

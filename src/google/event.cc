@@ -123,6 +123,29 @@ json EventDateTimeToJson(const EventDateTime& t) {
   return out;
 }
 
+json AttendeesToJson(const std::vector<Attendee>& attendees) {
+  json out = json::array();
+  for (const Attendee& a : attendees) {
+    json item = {{"email", a.email}};
+    if (!a.display_name.empty()) item["displayName"] = a.display_name;
+    if (a.optional) item["optional"] = true;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json RemindersToJson(const Reminders& reminders) {
+  json out = {{"useDefault", reminders.use_default}};
+  if (!reminders.use_default) {
+    json overrides = json::array();
+    for (const ReminderOverride& r : reminders.overrides) {
+      overrides.push_back({{"method", r.method}, {"minutes", r.minutes}});
+    }
+    out["overrides"] = std::move(overrides);
+  }
+  return out;
+}
+
 json EventSpecToJson(const EventSpec& spec) {
   json body = json::object();
   if (!spec.id.empty()) body["id"] = spec.id;
@@ -131,25 +154,9 @@ json EventSpecToJson(const EventSpec& spec) {
   if (!spec.location.empty()) body["location"] = spec.location;
   body["start"] = EventDateTimeToJson(spec.start);
   body["end"] = EventDateTimeToJson(spec.end);
-  if (!spec.attendees.empty()) {
-    json attendees = json::array();
-    for (const Attendee& a : spec.attendees) {
-      json item = {{"email", a.email}};
-      if (!a.display_name.empty()) item["displayName"] = a.display_name;
-      if (a.optional) item["optional"] = true;
-      attendees.push_back(std::move(item));
-    }
-    body["attendees"] = std::move(attendees);
-  }
+  if (!spec.attendees.empty()) body["attendees"] = AttendeesToJson(spec.attendees);
   if (spec.visibility != Visibility::kDefault) body["visibility"] = VisibilityName(spec.visibility);
-  if (spec.reminders) {
-    json overrides = json::array();
-    for (const ReminderOverride& r : spec.reminders->overrides) {
-      overrides.push_back({{"method", r.method}, {"minutes", r.minutes}});
-    }
-    body["reminders"] = {{"useDefault", spec.reminders->use_default}};
-    if (!spec.reminders->use_default) body["reminders"]["overrides"] = std::move(overrides);
-  }
+  if (spec.reminders) body["reminders"] = RemindersToJson(*spec.reminders);
   if (!spec.private_properties.empty()) {
     body["extendedProperties"] = {{"private", spec.private_properties}};
   }
@@ -185,8 +192,23 @@ GoogleResult<Event> EventFromJson(const json& v) {
       e.attendees.push_back(Attendee{.email = Str(a, "email"),
                                      .display_name = Str(a, "displayName"),
                                      .optional = Bool(a, "optional"),
-                                     .response_status = Str(a, "responseStatus")});
+                                     .response_status = Str(a, "responseStatus"),
+                                     .self = Bool(a, "self")});
     }
+  }
+  if (const json* reminders = Obj(v, "reminders")) {
+    Reminders r;
+    r.use_default = Bool(*reminders, "useDefault");
+    if (const json* overrides = Arr(*reminders, "overrides")) {
+      for (const json& o : *overrides) {
+        // Google keeps 0..40320; anything else is read as 0 rather than trusted.
+        std::optional<int64_t> minutes = Int(o, "minutes");
+        const bool sane = minutes && *minutes >= 0 && *minutes <= 40320;
+        r.overrides.push_back(ReminderOverride{.method = Str(o, "method"),
+                                               .minutes = sane ? static_cast<int>(*minutes) : 0});
+      }
+    }
+    e.reminders = std::move(r);
   }
   if (const json* ext = Obj(v, "extendedProperties")) {
     if (const json* priv = Obj(*ext, "private")) {

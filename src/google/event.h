@@ -40,6 +40,7 @@ struct Attendee {
   std::string display_name{};
   bool optional = false;
   std::string response_status{};  // read only: needsAction, accepted, ...
+  bool self = false;              // read only: the calendar's owner (Google lists the organizer)
   friend bool operator==(const Attendee&, const Attendee&) = default;
 };
 
@@ -101,6 +102,7 @@ struct Event {
   EventDateTime end{};
   std::string visibility{};
   std::vector<Attendee> attendees{};
+  std::optional<Reminders> reminders{};  // nullopt when the answer has none
   std::map<std::string, std::string> private_properties{};
   Conference conference{};
   std::string hangout_link{};
@@ -115,6 +117,10 @@ bool ValidEventId(std::string_view id);
 // spec.conference_request_id is set.
 nlohmann::json EventSpecToJson(const EventSpec& spec);
 nlohmann::json EventDateTimeToJson(const EventDateTime& t);
+// `attendees` (an array, possibly empty) and `reminders` ({"useDefault": ...}) as Google reads
+// them in insert, update and patch bodies.
+nlohmann::json AttendeesToJson(const std::vector<Attendee>& attendees);
+nlohmann::json RemindersToJson(const Reminders& reminders);
 
 // Parses an event resource. kBadResponse when the body is not an event.
 GoogleResult<Event> ParseEvent(std::string_view body);

@@ -360,7 +360,16 @@ ALTER TABLE appointments ADD COLUMN original_start {TIME};
 CREATE INDEX appointments_series ON appointments (series_id, start_at);
 )sql";
 
-constexpr std::array<Migration, 10> kMigrations{{
+// Patient invitations and the event's reminders (issue 16, M14/M23): what the event's attendees
+// and reminders were last set to, as digests (core/meeting.h), so a change of the patient's
+// email or of the meeting policy is patched without asking Google. '' is what every earlier
+// event has: no attendees, the calendar's default reminders.
+constexpr std::string_view kV11 = R"sql(
+ALTER TABLE meetings ADD COLUMN attendees_fingerprint TEXT NOT NULL DEFAULT '';
+ALTER TABLE meetings ADD COLUMN reminders_fingerprint TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<Migration, 11> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -371,6 +380,7 @@ constexpr std::array<Migration, 10> kMigrations{{
     {8, "external_ref on doctors, services, patients and appointments", kV8},
     {9, "patient reminders", kV9},
     {10, "appointment series", kV10},
+    {11, "meeting attendees and reminders fingerprints", kV11},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

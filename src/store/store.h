@@ -220,6 +220,8 @@ class Tx {
 
   Result<core::Patient> CreatePatient(core::Patient patient);
   Result<core::Patient> GetPatient(int64_t id);
+  // A change of the email or name upserts the reconcile job of each of the patient's
+  // appointments whose event may exist (the patient may be its attendee, M14).
   Result<core::Patient> UpdatePatient(const core::Patient& patient);
   Result<Page<core::Patient>> ListPatients(const PageRequest& page);
 

@@ -438,6 +438,74 @@ TEST_P(StoreContract, MeetingsOnePerAppointmentAndEventIdsUniquePerCalendar) {
   EXPECT_EQ(list->items[0].appointment_id, a->id);
 }
 
+// M14: a meeting keeps what its event's attendees and reminders were set to, and a new email
+// (or name) of the patient makes each of their live events due for a reconcile; other
+// appointments and other changes of the patient do not.
+TEST_P(StoreContract, PatientEmailChangeEnqueuesTheirLiveMeetings) {
+  Seed();
+  auto live = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto gone = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  auto waiting = Create(NewAppointment("2026-03-30T10:00:00Z"));
+  ASSERT_TRUE(live && gone && waiting);
+  auto put = [&](int64_t id, const std::string& uid, MeetingState state) {
+    core::Meeting m;
+    m.appointment_id = id;
+    m.doctor_id = doctor_;
+    m.state = MeetingState::kCreating;
+    m.event_id = core::EventIdFor(uid);
+    m.attendees_fingerprint = "g1:00000000000000aa";
+    m.reminders_fingerprint = "popup:10";
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+    if (state == MeetingState::kCancelled) {
+      m.state = MeetingState::kCancelling;
+      ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+    }
+    m.state = state;
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(m); }));
+  };
+  put(live->id, live->uid, MeetingState::kReady);
+  put(gone->id, gone->uid, MeetingState::kCancelled);
+  auto read = store_->Read([&](Tx& tx) { return tx.GetMeeting(live->id); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->attendees_fingerprint, "g1:00000000000000aa");
+  EXPECT_EQ(read->reminders_fingerprint, "popup:10");
+
+  // Every job done: what follows is due only because of the patient's change.
+  auto finish_all = [&] {
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+      LeaseRequest r;
+      r.owner = "test";
+      r.max = 100;
+      r.lease_for = seconds(30);
+      r.now = clock_.Now();
+      auto jobs = TM_TRY(tx.LeaseJobs(r));
+      for (const core::Job& j : jobs) TM_TRY(tx.CompleteJob(j));
+      return Ok();
+    }));
+  };
+  auto due = [&] {
+    std::vector<std::string> keys;
+    auto jobs = store_->Read(
+        [&](Tx& tx) { return tx.ListJobs(kReconcileJobKind, core::JobState::kReady, {}); });
+    EXPECT_TRUE(jobs);
+    if (jobs) {
+      for (const auto& j : jobs->items) keys.push_back(j.key);
+    }
+    return keys;
+  };
+  finish_all();
+  ASSERT_TRUE(due().empty());
+  auto patient = store_->Read([&](Tx& tx) { return tx.GetPatient(patient_); });
+  ASSERT_TRUE(patient);
+  core::Patient p = *patient;
+  p.phone = "+49 30 1234567";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpdatePatient(p); }));
+  EXPECT_TRUE(due().empty()) << "a new phone number changes no event";
+  p.email = "bob@new.example";
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpdatePatient(p); }));
+  EXPECT_EQ(due(), std::vector<std::string>{ReconcileJobKey(live->id)});
+}
+
 // The calendar sync's rows: meetings found by event id, drift that PutMeeting leaves alone, and
 // the per-doctor sync token and push channel.
 TEST_P(StoreContract, CalendarSyncStateAndMeetingDrift) {

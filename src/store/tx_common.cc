@@ -90,6 +90,8 @@ core::Meeting MeetingFrom(const Row& r) {
   m.updated_at = r.Time(15);
   m.drift = r.Text(16);
   m.drift_etag = r.Text(17);
+  m.attendees_fingerprint = r.Text(18);
+  m.reminders_fingerprint = r.Text(19);
   return m;
 }
 

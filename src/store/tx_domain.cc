@@ -176,6 +176,8 @@ Result<core::Patient> Tx::GetPatient(int64_t id) {
 
 Result<core::Patient> Tx::UpdatePatient(const core::Patient& p) {
   if (auto v = core::ValidatePatient(p); !v) return std::unexpected(v.error());
+  auto before = GetPatient(p.id);
+  if (!before) return std::unexpected(before.error());
   auto r = Exec(
       "UPDATE patients SET name = ?, email = ?, phone = ?, time_zone = ?, active = ?, "
       "external_ref = ? WHERE id = ?",
@@ -183,6 +185,21 @@ Result<core::Patient> Tx::UpdatePatient(const core::Patient& p) {
   if (!r) return std::unexpected(UniqueViolation(r.error(), "patient"));
   if (r->affected == 0) {
     return Fail(ErrorCode::kNotFound, fmt::format("patient {} does not exist", p.id));
+  }
+  if (before->email != p.email || before->name != p.name) {
+    // The patient may be an attendee of their events (M14): each live event is reconciled,
+    // and the reconciler patches its attendees when the invitation policy makes them differ.
+    auto live = Exec(
+        "SELECT m.appointment_id, m.doctor_id FROM meetings m "
+        "JOIN appointments a ON a.id = m.appointment_id WHERE a.patient_id = ? "
+        "AND m.state IN ('creating', 'conference_pending', 'ready', 'updating') "
+        "ORDER BY m.appointment_id",
+        {p.id});
+    if (!live) return std::unexpected(live.error());
+    for (const Row& row : live->rows) {
+      auto job = UpsertReconcileJob(row.Int(0), row.Int(1));
+      if (!job) return std::unexpected(job.error());
+    }
   }
   return GetPatient(p.id);
 }
@@ -438,8 +455,9 @@ Status Tx::PutMeeting(const core::Meeting& m) {
   auto r = Exec(
       "INSERT INTO meetings (appointment_id, doctor_id, calendar_id, state, event_id, "
       "conference_id, join_url, event_url, etag, synced_revision, synced_start, synced_end, "
-      "conference_attempt, attempts, last_error, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "conference_attempt, attempts, last_error, updated_at, attendees_fingerprint, "
+      "reminders_fingerprint) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
       "calendar_id = excluded.calendar_id, state = excluded.state, "
       "event_id = excluded.event_id, conference_id = excluded.conference_id, "
@@ -447,12 +465,14 @@ Status Tx::PutMeeting(const core::Meeting& m) {
       "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
       "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
       "attempts = excluded.attempts, last_error = excluded.last_error, "
-      "updated_at = excluded.updated_at",
+      "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
+      "reminders_fingerprint = excluded.reminders_fingerprint",
       {m.appointment_id, m.doctor_id, m.calendar_id, std::string(core::Name(m.state)), m.event_id,
        m.conference_id, m.join_url, m.event_url, m.etag, m.synced_revision,
        m.synced_start == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_start),
        m.synced_end == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_end),
-       int64_t{m.conference_attempt}, int64_t{m.attempts}, m.last_error, TimeValue(Now())});
+       int64_t{m.conference_attempt}, int64_t{m.attempts}, m.last_error, TimeValue(Now()),
+       m.attendees_fingerprint, m.reminders_fingerprint});
   if (!r) {
     if (r.error().code() == ErrorCode::kAlreadyExists) {
       return Fail(ErrorCode::kAlreadyExists,

@@ -25,7 +25,7 @@ inline constexpr std::string_view kAppointmentCols =
 inline constexpr std::string_view kMeetingCols =
     "appointment_id, doctor_id, calendar_id, state, event_id, conference_id, join_url, "
     "event_url, etag, synced_revision, synced_start, synced_end, conference_attempt, attempts, "
-    "last_error, updated_at, drift, drift_etag";
+    "last_error, updated_at, drift, drift_etag, attendees_fingerprint, reminders_fingerprint";
 inline constexpr std::string_view kGrantCols =
     "doctor_id, account_email, scopes, sealed_refresh_token, access_token, "
     "access_token_expires_at, status, last_error, updated_at, version";

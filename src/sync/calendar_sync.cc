@@ -58,6 +58,47 @@ std::optional<std::string> DriftOf(const core::Meeting& m, const core::Appointme
   return std::string(kDriftMoved);
 }
 
+Status RecordDrift(store::Tx& tx, const core::Appointment& a, const core::Meeting& before,
+                   const google::Event& e, const std::string& drift, std::string_view actor) {
+  const int64_t appointment_id = before.appointment_id;
+  TM_TRY(tx.SetMeetingDrift(appointment_id, drift, drift.empty() ? "" : e.etag));
+  nlohmann::json detail{{"appointment_id", appointment_id},
+                        {"appointment_uid", a.uid},
+                        {"doctor_id", a.doctor_id},
+                        {"event_id", e.id},
+                        {"start", core::FormatRfc3339(a.start)},
+                        {"end", core::FormatRfc3339(a.end)},
+                        {"time_zone", a.time_zone}};
+  core::AuditEntry entry;
+  entry.appointment_id = appointment_id;
+  entry.actor = std::string(actor);
+  if (drift.empty()) {
+    entry.action = "meeting.drift_cleared";
+    detail["was"] = before.drift;
+    entry.detail = detail.dump();
+    TM_TRY(tx.AppendAudit(std::move(entry)));
+    return Ok();
+  }
+  detail["change"] = drift;
+  if (drift == kDriftMoved) {
+    detail["google_start"] = e.start.date_time;
+    detail["google_end"] = e.end.date_time;
+  }
+  detail["policy"] =
+      "The appointment was not changed; the event is put back when the appointment next "
+      "changes.";
+  entry.action = std::string(kAppointmentChangedInGoogle);
+  entry.detail = detail.dump();
+  TM_TRY(tx.AppendAudit(std::move(entry)));
+  core::OutboxEvent event;
+  event.topic = std::string(kAppointmentChangedInGoogle);
+  event.appointment_id = appointment_id;
+  event.doctor_id = a.doctor_id;
+  event.payload = detail.dump();
+  TM_TRY(tx.AppendOutbox(std::move(event)));
+  return Ok();
+}
+
 struct CalendarSync::Found {
   core::Meeting meeting;
   core::Appointment appointment;
@@ -356,46 +397,8 @@ RunResult CalendarSync::Run(const core::Job& job) {
         stale = true;  // the reconciler wrote meanwhile: list these changes again
         continue;
       }
-      if (auto s = tx.SetMeetingDrift(appointment_id, f.drift, f.drift.empty() ? "" : f.event.etag);
-          !s) {
-        return s;
-      }
-      const core::Appointment& a = f.appointment;
-      nlohmann::json detail{{"appointment_id", appointment_id},
-                            {"appointment_uid", a.uid},
-                            {"doctor_id", a.doctor_id},
-                            {"event_id", f.event.id},
-                            {"start", core::FormatRfc3339(a.start)},
-                            {"end", core::FormatRfc3339(a.end)},
-                            {"time_zone", a.time_zone}};
-      core::AuditEntry entry;
-      entry.appointment_id = appointment_id;
-      entry.actor = options_.actor;
-      if (f.drift.empty()) {
-        entry.action = "meeting.drift_cleared";
-        detail["was"] = f.meeting.drift;
-        entry.detail = detail.dump();
-        if (auto e = tx.AppendAudit(std::move(entry)); !e) return std::unexpected(e.error());
-        continue;
-      }
-      detail["change"] = f.drift;
-      if (f.drift == kDriftMoved) {
-        detail["google_start"] = f.event.start.date_time;
-        detail["google_end"] = f.event.end.date_time;
-      }
-      detail["policy"] =
-          "The appointment was not changed; the event is put back when the appointment next "
-          "changes.";
-      entry.action = std::string(kAppointmentChangedInGoogle);
-      entry.detail = detail.dump();
-      if (auto e = tx.AppendAudit(std::move(entry)); !e) return std::unexpected(e.error());
-      core::OutboxEvent event;
-      event.topic = std::string(kAppointmentChangedInGoogle);
-      event.appointment_id = appointment_id;
-      event.doctor_id = a.doctor_id;
-      event.payload = detail.dump();
-      if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
-      ++reported;
+      TM_TRY(RecordDrift(tx, f.appointment, f.meeting, f.event, f.drift, options_.actor));
+      if (!f.drift.empty()) ++reported;
     }
     store::CalendarSyncState save = st;
     Instant next =

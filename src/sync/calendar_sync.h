@@ -62,6 +62,12 @@ std::optional<std::string> DriftOf(const core::Meeting& meeting,
                                    const core::Appointment& appointment,
                                    const google::Event& event);
 
+// Inside a write transaction: records what DriftOf found for `before` (the meeting as read):
+// the meeting's drift, an audit entry, and for a new drift ("moved", "deleted") the outbox
+// event appointment.changed_in_google; "" (put back) is audited as meeting.drift_cleared.
+Status RecordDrift(store::Tx& tx, const core::Appointment& appointment, const core::Meeting& before,
+                   const google::Event& event, const std::string& drift, std::string_view actor);
+
 struct CalendarSyncOptions {
   // Without push: how long after a sync the next one runs (the reaction time to changes).
   std::chrono::microseconds sweep_interval{std::chrono::minutes(5)};

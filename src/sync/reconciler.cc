@@ -92,6 +92,20 @@ std::string FormatReconcilePayload(const ReconcilePayload& p) {
   return fmt::format("{} poll={}", p.appointment_id, p.polls);
 }
 
+nlohmann::json MeetingEventPayload(const core::Appointment& a, const core::Meeting& m) {
+  nlohmann::json payload{{"appointment_id", a.id},
+                         {"appointment_uid", a.uid},
+                         {"doctor_id", a.doctor_id},
+                         {"state", core::Name(m.state)},
+                         {"start", core::FormatRfc3339(a.start)},
+                         {"end", core::FormatRfc3339(a.end)},
+                         {"time_zone", a.time_zone}};
+  if (!m.join_url.empty()) payload["join_url"] = m.join_url;
+  if (!m.event_url.empty()) payload["event_url"] = m.event_url;
+  if (!m.last_error.empty()) payload["error"] = m.last_error;
+  return payload;
+}
+
 MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
                              MeetingSettings out) {
   for (const auto& [key, value] : settings) {
@@ -106,6 +120,11 @@ MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::strin
     } else if (key == kSettingCancelMode) {
       if (value == "delete") out.cancel_mode = CancelMode::kDelete;
       if (value == "mark_cancelled") out.cancel_mode = CancelMode::kMarkCancelled;
+    } else if (key == kSettingInvitePatient) {
+      if (value == "true") out.policy.invite_patient = true;
+      if (value == "false") out.policy.invite_patient = false;
+    } else if (key == kSettingEventReminders) {
+      if (auto r = core::ParseEventReminders(value, key)) out.policy.reminders = std::move(*r);
     }
   }
   return out;
@@ -262,6 +281,56 @@ Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
   return Ok();
 }
 
+namespace {
+
+std::vector<google::Attendee> AttendeesFor(const core::Desired& d) {
+  std::vector<google::Attendee> out;
+  for (const core::Guest& g : d.guests) {
+    out.push_back(google::Attendee{.email = g.email, .display_name = g.name});
+  }
+  return out;
+}
+
+google::Reminders RemindersFor(const core::Desired& d) {
+  google::Reminders r;
+  r.use_default = d.reminders.use_default;
+  for (const core::ReminderOverride& o : d.reminders.overrides) {
+    r.overrides.push_back({o.method, o.minutes});
+  }
+  return r;
+}
+
+// What an event we adopted (made by an earlier run, or changed since) holds, in the
+// fingerprints' terms. The calendar owner's own entry, which Google lists among the attendees,
+// is not a guest.
+void RecordGuestsOf(const google::Event& e, core::Meeting& m) {
+  std::vector<core::Guest> guests;
+  for (const google::Attendee& a : e.attendees) {
+    if (!a.self) guests.push_back({a.email, a.display_name});
+  }
+  m.attendees_fingerprint = core::GuestsFingerprint(guests);
+  core::EventReminders r;
+  if (e.reminders) {
+    r.use_default = e.reminders->use_default;
+    for (const google::ReminderOverride& o : e.reminders->overrides) {
+      r.overrides.push_back({o.method, o.minutes});
+    }
+  }
+  m.reminders_fingerprint = core::RemindersFingerprint(r);
+}
+
+void RecordGuestsOf(const core::Desired& d, core::Meeting& m) {
+  m.attendees_fingerprint = d.attendees_fingerprint;
+  m.reminders_fingerprint = d.reminders_fingerprint;
+}
+
+bool GuestsDiffer(const core::Desired& d, const core::Meeting& m) {
+  return d.attendees_fingerprint != m.attendees_fingerprint ||
+         d.reminders_fingerprint != m.reminders_fingerprint;
+}
+
+}  // namespace
+
 Result<google::EventSpec> Reconciler::SpecFor(const Snapshot& snap,
                                               int32_t conference_attempt) const {
   const core::Appointment& a = snap.appointment;
@@ -277,14 +346,10 @@ Result<google::EventSpec> Reconciler::SpecFor(const Snapshot& snap,
   spec.start.time_zone = a.time_zone;
   spec.end.date_time = std::move(*end);
   spec.end.time_zone = a.time_zone;
-  if (options_.invite_patient && !snap.patient.email.empty()) {
-    google::Attendee patient;
-    patient.email = snap.patient.email;
-    patient.display_name = snap.patient.name;
-    spec.attendees.push_back(std::move(patient));
-  }
+  spec.attendees = AttendeesFor(snap.desired);
   spec.visibility = google::Visibility::kPrivate;
-  spec.reminders = options_.reminders;
+  // The calendar's defaults are what an event without `reminders` gets.
+  if (!snap.desired.reminders.use_default) spec.reminders = RemindersFor(snap.desired);
   spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
                              {std::string(kAppointmentUidProperty), a.uid}};
   spec.conference_request_id = core::RequestIdFor(a.uid, conference_attempt);
@@ -367,7 +432,9 @@ bool SameMeeting(const core::Meeting& a, const core::Meeting& b) {
          a.join_url == b.join_url && a.event_url == b.event_url && a.etag == b.etag &&
          a.synced_revision == b.synced_revision && a.synced_start == b.synced_start &&
          a.synced_end == b.synced_end && a.conference_attempt == b.conference_attempt &&
-         a.attempts == b.attempts && a.last_error == b.last_error && a.calendar_id == b.calendar_id;
+         a.attempts == b.attempts && a.last_error == b.last_error &&
+         a.calendar_id == b.calendar_id && a.attendees_fingerprint == b.attendees_fingerprint &&
+         a.reminders_fingerprint == b.reminders_fingerprint;
 }
 
 }  // namespace
@@ -431,8 +498,10 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
       m.state = MeetingState::kReady;
       plan.disposition = Disposition::kCompleted;
       if (core::FloorToSecond(m.synced_start) != core::FloorToSecond(snap.desired.start) ||
-          core::FloorToSecond(m.synced_end) != core::FloorToSecond(snap.desired.end)) {
-        // An adopted event with older times: run again at once to patch it.
+          core::FloorToSecond(m.synced_end) != core::FloorToSecond(snap.desired.end) ||
+          GuestsDiffer(snap.desired, m)) {
+        // An adopted event with older times or guests, or a patch of the times when the guests
+        // changed too: run again at once to patch the rest.
         plan.disposition = Disposition::kRepoll;
         plan.repoll_after = std::chrono::microseconds(0);
       }
@@ -497,6 +566,7 @@ void Reconciler::ApplyEvent(const Snapshot& snap, google::Event event, Plan& pla
       ApplyError(snap, updated.error(), plan);
       return;
     }
+    RecordGuestsOf(snap.desired, m);  // the whole resource was sent
     event = std::move(*updated);
   }
 }
@@ -513,6 +583,11 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
   auto made = calendar_.InsertEvent(snap.doctor_key, plan.meeting.calendar_id, *spec,
                                     snap.settings.send_updates);
   if (!made) return ApplyError(snap, made.error(), plan);
+  if (made->adopted) {
+    RecordGuestsOf(made->event, plan.meeting);  // as an earlier run or a person left it
+  } else {
+    RecordGuestsOf(snap.desired, plan.meeting);
+  }
   if (made->event.cancelled()) {
     // The 409 adopted an event with our id that was deleted (the doctor disconnected with
     // meetings=cancel, then reconnected). Google keeps a deleted id, so it is put back.
@@ -572,6 +647,30 @@ void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
   ApplyEvent(snap, std::move(*event), plan);
 }
 
+void Reconciler::ActPatchGuests(const Snapshot& snap, Plan& plan) {
+  // Only what differs is sent: a new patient email patches `attendees` alone.
+  google::GuestsPatch patch;
+  if (snap.desired.attendees_fingerprint != snap.meeting.attendees_fingerprint) {
+    patch.attendees = AttendeesFor(snap.desired);
+  }
+  if (snap.desired.reminders_fingerprint != snap.meeting.reminders_fingerprint) {
+    patch.reminders = RemindersFor(snap.desired);
+  }
+  auto event = calendar_.PatchEventGuests(snap.doctor_key, plan.meeting.calendar_id,
+                                          plan.meeting.event_id, patch, snap.settings.send_updates);
+  if (!event) {
+    if (event.error().kind() == ErrorKind::kNotFound) {
+      plan.meeting.state = MeetingState::kCreating;
+      plan.disposition = Disposition::kRepoll;
+      plan.repoll_after = std::chrono::microseconds(0);
+      return;
+    }
+    return ApplyError(snap, event.error(), plan);
+  }
+  RecordGuestsOf(snap.desired, plan.meeting);
+  ApplyEvent(snap, std::move(*event), plan);
+}
+
 void Reconciler::ActDelete(const Snapshot& snap, Plan& plan) {
   // A cancelled appointment's event may be kept as "cancelled" (the admin's cancel_mode); a
   // meeting no longer wanted for another reason (not telemedicine, not yet confirmed) is deleted.
@@ -618,6 +717,8 @@ void Reconciler::Act(const Snapshot& snap, const core::Decision& decision, Plan&
       return ActPoll(snap, plan);
     case Action::kPatch:
       return ActPatch(snap, plan);
+    case Action::kPatchGuests:
+      return ActPatchGuests(snap, plan);
     case Action::kDelete:
       return ActDelete(snap, plan);
   }
@@ -655,8 +756,8 @@ RunResult Reconciler::Run(const core::Job& job) {
   }
 
   snap->doctor_key = std::to_string(snap->appointment.doctor_id);
-  snap->desired =
-      core::DesiredFor(snap->service, snap->appointment, snap->settings.policy, snap->grant);
+  snap->desired = core::DesiredFor(snap->service, snap->appointment, snap->patient,
+                                   snap->settings.policy, snap->grant);
   core::Decision decision;
   if (snap->series) {
     decision = SeriesDecision(*snap);
@@ -726,7 +827,8 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
   if (after.state == MeetingState::kReady) {
     if (plan.action == Action::kPatch) {
       topics.push_back(kMeetingUpdated);
-    } else if (before.state != MeetingState::kReady) {
+    } else if (plan.action != Action::kPatchGuests && before.state != MeetingState::kReady) {
+      // (A guests patch after a failed try starts from "updating": its link was long ready.)
       topics.push_back(kMeetingReady);
     }
   }
@@ -861,17 +963,7 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       event.topic = std::string(topic);
       event.appointment_id = appointment_id;
       event.doctor_id = snap.appointment.doctor_id;
-      nlohmann::json payload{{"appointment_id", appointment_id},
-                             {"appointment_uid", snap.appointment.uid},
-                             {"doctor_id", snap.appointment.doctor_id},
-                             {"state", core::Name(after.state)},
-                             {"start", core::FormatRfc3339(snap.appointment.start)},
-                             {"end", core::FormatRfc3339(snap.appointment.end)},
-                             {"time_zone", snap.appointment.time_zone}};
-      if (!after.join_url.empty()) payload["join_url"] = after.join_url;
-      if (!after.event_url.empty()) payload["event_url"] = after.event_url;
-      if (!after.last_error.empty()) payload["error"] = after.last_error;
-      event.payload = payload.dump();
+      event.payload = MeetingEventPayload(snap.appointment, after).dump();
       if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
     }
     return Ok();

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +67,9 @@ inline constexpr std::string_view kSettingSendUpdates =
     "meeting.send_updates";  // all|externalOnly|none
 inline constexpr std::string_view kSettingCancelMode =
     "meeting.cancel_mode";  // delete|mark_cancelled
+inline constexpr std::string_view kSettingInvitePatient = "meeting.invite_patient";  // true|false
+inline constexpr std::string_view kSettingEventReminders =
+    "meeting.event_reminders";  // default | "popup:10,email:60" (core::ParseEventReminders)
 
 struct MeetingSettings {
   core::MeetingPolicy policy{};
@@ -77,15 +81,12 @@ MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::strin
                              MeetingSettings defaults);
 
 struct ReconcilerOptions {
-  // Defaults of the admin settings above.
+  // Defaults of the admin settings above: policy.invite_patient adds the patient (when they
+  // have an email) as an attendee; policy.reminders are the event's own reminders.
   core::MeetingPolicy policy{};
   // sendUpdates on every call (M14): none by default, so the clinic controls messaging.
   google::SendUpdates send_updates = google::SendUpdates::kNone;
   CancelMode cancel_mode = CancelMode::kDelete;
-  // Add the patient (when they have an email) as an attendee.
-  bool invite_patient = false;
-  // nullopt: the calendar's default reminders.
-  std::optional<google::Reminders> reminders{};
   // Conference attempts (requestIds) per start, automatic ones included: a failed conference is
   // retried with a new requestId until the attempt number is a multiple of this, then the
   // meeting is failed until an admin retry (which starts the next round).
@@ -154,6 +155,7 @@ class Reconciler : public JobRunner {
   void ActInsert(const Snapshot& snap, Plan& plan);
   void ActPoll(const Snapshot& snap, Plan& plan);
   void ActPatch(const Snapshot& snap, Plan& plan);
+  void ActPatchGuests(const Snapshot& snap, Plan& plan);
   void ActDelete(const Snapshot& snap, Plan& plan);
   // Records what Google holds; retries a failed conference by policy.
   void ApplyEvent(const Snapshot& snap, google::Event event, Plan& plan);
@@ -180,6 +182,10 @@ class Reconciler : public JobRunner {
   const Clock& clock_;
   const ReconcilerOptions options_;
 };
+
+// The payload of the meeting.* outbox events (webhooks and emails read it).
+nlohmann::json MeetingEventPayload(const core::Appointment& appointment,
+                                   const core::Meeting& meeting);
 
 // "{service} with {doctor}" with {service}, {doctor} and {patient} filled in.
 std::string RenderTitle(std::string_view title_template, std::string_view service,

@@ -28,6 +28,7 @@
 #include "net/router.h"
 #include "sync/calendar_sync.h"
 #include "sync/grant_store_adapter.h"
+#include "sync/meeting_refresh.h"
 #include "sync/reconciler.h"
 #include "sync/testing_util.h"
 #include "sync/worker.h"
@@ -687,12 +688,9 @@ TEST_P(SyncIntegrationTest, TimeoutsAreRetried) {
 
 TEST_P(SyncIntegrationTest, InvitesThePatientWhenConfigured) {
   ReconcilerOptions options;
-  options.invite_patient = true;
+  options.policy.invite_patient = true;
   options.send_updates = google::SendUpdates::kExternalOnly;
-  google::Reminders reminders;
-  reminders.use_default = false;
-  reminders.overrides.push_back({"popup", 10});
-  options.reminders = reminders;
+  options.policy.reminders = {.use_default = false, .overrides = {{"popup", 10}}};
   MakeReconciler(options);
   Connect();
   worker_->Start();
@@ -703,6 +701,335 @@ TEST_P(SyncIntegrationTest, InvitesThePatientWhenConfigured) {
   ASSERT_TRUE((*event)["attendees"].is_array());
   EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
   EXPECT_EQ((*event)["reminders"]["useDefault"], false);
+  EXPECT_EQ((*event)["reminders"]["overrides"],
+            (nlohmann::json{{{"method", "popup"}, {"minutes", 10}}}));
+  EXPECT_EQ(m.reminders_fingerprint, "popup:10");
+}
+
+// The sendUpdates query parameter of the emulator's logged requests `method` on our events.
+std::vector<std::string> SendUpdatesOf(const std::vector<emulator::RequestLogEntry>& log,
+                                       const std::string& method) {
+  std::vector<std::string> out;
+  for (const auto& e : log) {
+    if (e.method != method || !e.path.starts_with(kEventsPath)) continue;
+    size_t at = e.query.find("sendUpdates=");
+    out.push_back(
+        at == std::string::npos ? "" : e.query.substr(at + 12, e.query.find('&', at) - at - 12));
+  }
+  return out;
+}
+
+TEST_P(SyncIntegrationTest, InvitationsGoWithSendUpdatesOnCreateRescheduleAndCancel) {
+  ReconcilerOptions options;
+  options.policy.invite_patient = true;
+  options.send_updates = google::SendUpdates::kAll;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 8));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  ASSERT_EQ((*event)["attendees"].size(), 1u) << event->dump();
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
+  EXPECT_EQ((*event)["attendees"][0]["displayName"], clinic_.patient.name);
+  EXPECT_EQ(m.attendees_fingerprint,
+            core::GuestsFingerprint({{"amy@patients.example", clinic_.patient.name}}));
+  EXPECT_EQ(SendUpdatesOf(google_->RequestLog(), "POST"), std::vector<std::string>{"all"});
+
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.Reschedule(a.id, At(3, 10), At(3, 10) + minutes(30)); }));
+  worker_->Nudge();
+  WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady && x.synced_start == At(3, 10);
+      },
+      "the reschedule");
+  EXPECT_EQ(SendUpdatesOf(google_->RequestLog(), "PATCH"), std::vector<std::string>{"all"});
+
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(a.id, core::AppointmentStatus::kCancelled); }));
+  worker_->Nudge();
+  WaitForState(a.id, core::MeetingState::kCancelled);
+  EXPECT_EQ(SendUpdatesOf(google_->RequestLog(), "DELETE"), std::vector<std::string>{"all"});
+}
+
+TEST_P(SyncIntegrationTest, WithoutInvitationsTheEventHasNoAttendees) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 9));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(!event->contains("attendees") || (*event)["attendees"].empty()) << event->dump();
+  EXPECT_EQ((*event)["reminders"]["useDefault"], true);
+  EXPECT_EQ(m.attendees_fingerprint, "");
+  EXPECT_EQ(m.reminders_fingerprint, "");
+  // A new email of the patient costs no call when nobody is invited.
+  const size_t calls = google_->RequestLog().size();
+  core::Patient p = clinic_.patient;
+  p.email = "amy@new.example";
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.UpdatePatient(p); }));
+  worker_->Nudge();
+  WaitIdle();
+  EXPECT_EQ(google_->RequestLog().size(), calls);
+}
+
+TEST_P(SyncIntegrationTest, ANewPatientEmailPatchesOnlyTheAttendees) {
+  ReconcilerOptions options;
+  options.policy.invite_patient = true;
+  options.send_updates = google::SendUpdates::kExternalOnly;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 11));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  auto before = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(before.has_value());
+  const size_t calls = google_->RequestLog().size();
+
+  core::Patient p = clinic_.patient;
+  p.email = "amy@new.example";
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.UpdatePatient(p); }));
+  worker_->Nudge();
+  core::Meeting after = WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady &&
+               x.attendees_fingerprint != m.attendees_fingerprint;
+      },
+      "the attendees patch");
+  WaitIdle();
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  ASSERT_EQ((*event)["attendees"].size(), 1u) << event->dump();
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@new.example");
+  // One PATCH and nothing else; the times, the conference and the sequence (which grows with
+  // times, status or location) are as they were.
+  std::vector<emulator::RequestLogEntry> log = google_->RequestLog();
+  log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(calls));
+  std::vector<std::string> methods;
+  for (const auto& e : log) {
+    if (e.path.starts_with(kEventsPath)) methods.push_back(e.method);
+  }
+  EXPECT_EQ(methods, std::vector<std::string>{"PATCH"});
+  EXPECT_EQ(SendUpdatesOf(log, "PATCH"), std::vector<std::string>{"externalOnly"});
+  EXPECT_EQ((*event)["start"], (*before)["start"]);
+  EXPECT_EQ((*event)["end"], (*before)["end"]);
+  EXPECT_EQ((*event)["sequence"], (*before)["sequence"]);
+  EXPECT_EQ((*event)["conferenceData"], (*before)["conferenceData"]);
+  EXPECT_EQ((*event)["reminders"], (*before)["reminders"]);
+  EXPECT_EQ(after.join_url, m.join_url);
+  EXPECT_EQ(after.synced_start, m.synced_start);
+}
+
+TEST_P(SyncIntegrationTest, AFailedGuestsPatchIsRetriedAndAnnouncesNothing) {
+  ReconcilerOptions options;
+  options.policy.invite_patient = true;
+  MakeReconciler(options);
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 15));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  emulator::FaultRule down;
+  down.method = "PATCH";
+  down.path_prefix = kEventsPath;
+  down.kind = emulator::FaultKind::kBackendError;
+  down.next = 4;  // more than one run's client retries (3)
+  google_->faults().Add(down);
+  core::Patient p = clinic_.patient;
+  p.email = "amy@new.example";
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.UpdatePatient(p); }));
+  worker_->Nudge();
+  WaitFor(
+      a.id, [](const core::Meeting& x) { return x.attempts >= 1; }, "a visible failure");
+  core::Meeting after = WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady &&
+               x.attendees_fingerprint != m.attendees_fingerprint;
+      },
+      "the attendees patch");
+  EXPECT_EQ(after.attempts, 0);
+  EXPECT_EQ((*EventAtGoogle(m.event_id))["attendees"][0]["email"], "amy@new.example");
+  // The link was announced once, when it was made; a new guest list is no news for webhooks.
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{std::string(kMeetingReady)});
+}
+
+TEST_P(SyncIntegrationTest, ThePolicyInTheSettingsReachesTheEventAtItsNextReconcile) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(3, 13));
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutSetting(kSettingInvitePatient, "true"));
+    TM_TRY(tx.PutSetting(kSettingEventReminders, "popup:10,email:60"));
+    TM_TRY(tx.EnqueueReconcile(a.id));
+    return Ok();
+  }));
+  worker_->Nudge();
+  WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady &&
+               x.reminders_fingerprint == "popup:10,email:60" && !x.attendees_fingerprint.empty();
+      },
+      "the guests patch");
+  auto event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ((*event)["attendees"][0]["email"], "amy@patients.example");
+  EXPECT_EQ((*event)["reminders"]["useDefault"], false);
+  EXPECT_EQ((*event)["reminders"]["overrides"],
+            (nlohmann::json{{{"method", "popup"}, {"minutes", 10}},
+                            {{"method", "email"}, {"minutes", 60}}}));
+  // Back to the calendar's defaults and no invitations: patched back.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutSetting(kSettingInvitePatient, "false"));
+    TM_TRY(tx.PutSetting(kSettingEventReminders, "default"));
+    TM_TRY(tx.EnqueueReconcile(a.id));
+    return Ok();
+  }));
+  worker_->Nudge();
+  WaitFor(
+      a.id,
+      [&](const core::Meeting& x) {
+        return x.state == core::MeetingState::kReady && x.reminders_fingerprint.empty() &&
+               x.attendees_fingerprint.empty();
+      },
+      "the guests removed");
+  event = EventAtGoogle(m.event_id);
+  ASSERT_TRUE(event.has_value());
+  EXPECT_TRUE(!event->contains("attendees") || (*event)["attendees"].empty()) << event->dump();
+  EXPECT_EQ((*event)["reminders"]["useDefault"], true);
+}
+
+// M13: a refresh reads the event again and corrects the meeting to what Google holds: a new
+// Meet link put on the event by hand, a move by hand (reported once, as the sync reports it),
+// and the event put back (the drift cleared). The appointment is never changed.
+TEST_P(SyncIntegrationTest, RefreshCorrectsTheMeetingFromGoogle) {
+  Connect();
+  worker_->Start();
+  core::Appointment a = Book(At(4, 8));
+  core::Meeting ready = WaitForState(a.id, core::MeetingState::kReady);
+  WaitIdle();
+  MeetingRefresher refresher(*store_, *calendar_, clock_, {.min_interval = seconds(0)});
+  std::chrono::seconds retry_after{0};
+
+  // In step: nothing changes but the audit.
+  auto same = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(same.has_value()) << same.error().ToString();
+  EXPECT_FALSE(same->link_changed);
+  EXPECT_EQ(same->drift, "");
+  EXPECT_EQ(MeetingOf(a.id)->join_url, ready.join_url);
+
+  // The doctor replaces the Meet in Google Calendar (a new conference on the event).
+  auto token = tokens_->AccessTokenFor(DoctorKey());
+  ASSERT_TRUE(token.has_value());
+  google::HttpRequest by_hand;
+  by_hand.method = "PATCH";
+  by_hand.url =
+      google_->base_url() + kEventsPath + "/" + ready.event_id + "?conferenceDataVersion=1";
+  by_hand.headers.Set("Authorization", "Bearer " + *token);
+  by_hand.headers.Set("Content-Type", "application/json");
+  by_hand.body =
+      nlohmann::json{
+          {"conferenceData",
+           {{"createRequest",
+             {{"requestId", "by-hand-1"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}}}}
+          .dump();
+  auto replaced = transport_.Send(by_hand);
+  ASSERT_TRUE(replaced.has_value());
+  ASSERT_EQ(replaced->status, 200) << replaced->body;
+  const std::string new_link = nlohmann::json::parse(replaced->body)["hangoutLink"];
+  ASSERT_NE(new_link, ready.join_url);
+
+  auto relinked = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(relinked.has_value()) << relinked.error().ToString();
+  EXPECT_TRUE(relinked->link_changed);
+  core::Meeting m = *MeetingOf(a.id);
+  EXPECT_EQ(m.join_url, new_link);
+  EXPECT_EQ(m.state, core::MeetingState::kReady);
+  EXPECT_TRUE(m.drift.empty());
+  std::vector<std::string> topics = OutboxTopics(a.id);
+  EXPECT_EQ(std::count(topics.begin(), topics.end(), std::string(kMeetingUpdated)), 1)
+      << "webhooks and emails hear of the new link";
+
+  // The doctor drags the event an hour later: reported once, the appointment unchanged, and the
+  // reconciler leaves it so (no patch) until the appointment changes.
+  google::EventDateTime start{*core::FormatWithOffset(a.start + std::chrono::hours(1), "UTC"),
+                              "UTC", ""};
+  google::EventDateTime end{*core::FormatWithOffset(a.end + std::chrono::hours(1), "UTC"), "UTC",
+                            ""};
+  ASSERT_TRUE(calendar_->PatchEventTimes(DoctorKey(), "primary", ready.event_id, start, end,
+                                         google::SendUpdates::kNone));
+  auto moved = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(moved.has_value()) << moved.error().ToString();
+  EXPECT_EQ(moved->drift, "moved");
+  m = *MeetingOf(a.id);
+  EXPECT_EQ(m.drift, "moved");
+  EXPECT_EQ(m.synced_start, a.start) << "our last write, put back when the appointment changes";
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u);
+  auto again = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 1u) << "the same version is not news";
+  auto appointment = store_->Read([&](store::Tx& tx) { return tx.GetAppointment(a.id); });
+  ASSERT_TRUE(appointment.has_value());
+  EXPECT_EQ(appointment->start, a.start);
+  EXPECT_EQ(appointment->revision, a.revision);
+
+  // Put back by hand: the drift is cleared.
+  start.date_time = *core::FormatWithOffset(a.start, "UTC");
+  end.date_time = *core::FormatWithOffset(a.end, "UTC");
+  ASSERT_TRUE(calendar_->PatchEventTimes(DoctorKey(), "primary", ready.event_id, start, end,
+                                         google::SendUpdates::kNone));
+  auto back = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->drift, "");
+  EXPECT_TRUE(MeetingOf(a.id)->drift.empty());
+
+  // Deleted by hand: reported as deleted.
+  ASSERT_TRUE(
+      calendar_->DeleteEvent(DoctorKey(), "primary", ready.event_id, google::SendUpdates::kNone));
+  auto deleted = refresher.Refresh(a.id, "user:1", &retry_after);
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(deleted->drift, "deleted");
+  EXPECT_EQ(MeetingOf(a.id)->drift, "deleted");
+  EXPECT_EQ(ChangedInGoogle(a.id).size(), 2u);
+}
+
+TEST_P(SyncIntegrationTest, RefreshIsRateLimitedAndNeedsAnEvent) {
+  worker_->Start();
+  core::Appointment waiting = Book(At(4, 10));
+  MeetingRefresher refresher(*store_, *calendar_, clock_, {.min_interval = seconds(10)});
+  std::chrono::seconds retry_after{0};
+  // The doctor has not connected: no event, and no Google call.
+  WaitForState(waiting.id, core::MeetingState::kAwaitingDoctor);
+  auto none = refresher.Refresh(waiting.id, "user:1", &retry_after);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(none.error().field(), "meeting.state");
+  EXPECT_NE(none.error().message().find("has not connected Google Calendar"), std::string::npos)
+      << none.error().message();
+  EXPECT_EQ(retry_after.count(), 0);
+  auto unknown = refresher.Refresh(9999, "user:1", &retry_after);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+
+  Connect();
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.WakeDoctor(clinic_.doctor.id); }));
+  worker_->Nudge();
+  WaitForState(waiting.id, core::MeetingState::kReady);
+  WaitIdle();
+  google_->ClearRequestLog();
+  ASSERT_TRUE(refresher.Refresh(waiting.id, "user:1", &retry_after).has_value());
+  auto soon = refresher.Refresh(waiting.id, "user:1", &retry_after);
+  ASSERT_FALSE(soon.has_value());
+  EXPECT_EQ(soon.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_GE(retry_after.count(), 1);
+  EXPECT_LE(retry_after.count(), 10);
+  EXPECT_EQ(Requests("GET", kEventsPath), 1) << "a refused refresh costs no Google call";
 }
 
 TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {

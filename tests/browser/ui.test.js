@@ -483,6 +483,27 @@ test('an admin signs in and changes a meeting policy', async () => {
       .selectOption('warn');
   await page.getByRole('button', {name: 'Save booking policy'}).click();
   await page.getByText('Saved. Bookings and reschedules follow this policy').waitFor();
+  // Patient invitations and the event's reminders (issue 16); "All guests" says when it matters.
+  assert.match(await page.locator('#policy-send-updates option[value="all"]').textContent(),
+               /only with patient invitations on/);
+  assert.match(await page.locator('#policy-send-updates-hint').textContent(),
+               /only matter with patient invitations on/);
+  const invite = page.getByLabel('Invite the patient to the Google event');
+  assert.equal(await invite.isChecked(), false);
+  await invite.check();
+  const reminders = page.getByLabel('Event reminders');
+  assert.equal(await reminders.inputValue(), 'default');
+  await reminders.fill('sms:5');
+  await page.getByRole('button', {name: 'Save policies'}).click();
+  await page.locator('#policies-form .status.error', {hasText: 'event_reminders'}).waitFor();
+  await reminders.fill('popup:10, email:60');
+  await page.getByRole('button', {name: 'Save policies'}).click();
+  await page.getByText('Saved. New and changed appointments').waitFor();
+  assert.equal(await reminders.inputValue(), 'popup:10,email:60');
+  await page.reload();
+  await page.getByRole('button', {name: 'Save policies'}).waitFor();
+  assert.equal(await page.getByLabel('Invite the patient to the Google event').isChecked(), true);
+  assert.equal(await page.getByLabel('Event reminders').inputValue(), 'popup:10,email:60');
   // The Google settings show the redirect URI to copy, and never the secret.
   await page.getByRole('link', {name: 'Google settings'}).click();
   const redirect = page.getByLabel('Redirect URI', {exact: true});

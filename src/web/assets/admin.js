@@ -784,20 +784,42 @@
                             {id: 'policy-create-on'});
     const sendUpdates = select([['none', 'None (the clinic sends its own emails)'],
                                 ['externalOnly', 'Only to guests outside the clinic'],
-                                ['all', 'All guests']], p.send_updates, {id: 'policy-send-updates'});
+                                ['all', 'All guests (only with patient invitations on)']],
+                               p.send_updates, {id: 'policy-send-updates'});
     const cancelMode = select([['delete', 'Delete the event'],
                                ['mark_cancelled', 'Keep the event, marked cancelled']],
                               p.cancel_mode, {id: 'policy-cancel-mode'});
+    // Older servers answer without these two; they are then left out of the save.
+    const invite = checkbox('Invite the patient to the Google event', p.invite_patient,
+                            {id: 'policy-invite-patient'});
+    const reminders = input({id: 'policy-event-reminders', value: p.event_reminders || 'default',
+                             placeholder: 'default', spellcheck: 'false'});
     const box = statusBox();
     const save = el('button', {type: 'submit', text: 'Save policies'});
     form.append(field('Create the Google Meet meeting', createOn),
-                field('Google\'s own invitation emails (sendUpdates)', sendUpdates),
-                field('On cancellation', cancelMode), el('div', {class: 'row'}, save), box);
+                invite.label,
+                el('p', {class: 'hint', text: 'The patient (when they have an email) becomes a ' +
+                    'guest of the event. Changing it, or the patient\'s email, updates the ' +
+                    'guests of each event when its appointment is next reconciled.'}),
+                field('Google\'s own invitation emails (sendUpdates)', sendUpdates,
+                      'Google emails guests on create, reschedule and cancel. The event\'s only ' +
+                      'guest is the invited patient: "All guests" and "Only to guests outside ' +
+                      'the clinic" only matter with patient invitations on.'),
+                field('On cancellation', cancelMode),
+                field('Event reminders', reminders,
+                      '"default" for the calendar\'s own reminders, or up to 5 such as ' +
+                      '"popup:10,email:60" (popup or email, minutes before the start, ' +
+                      'at most 40320).'),
+                el('div', {class: 'row'}, save), box);
     form.addEventListener('submit', async event => {
       event.preventDefault();
-      await act(save, box, () => api('PATCH', '/api/v1/settings/meetings', {
-        create_on: createOn.value, send_updates: sendUpdates.value, cancel_mode: cancelMode.value,
-      }), 'Saved. New and changed appointments follow these policies.');
+      const body = {create_on: createOn.value, send_updates: sendUpdates.value,
+                    cancel_mode: cancelMode.value};
+      if (p.invite_patient !== undefined) body.invite_patient = invite.box.checked;
+      if (p.event_reminders !== undefined) body.event_reminders = reminders.value.trim();
+      const saved = await act(save, box, () => api('PATCH', '/api/v1/settings/meetings', body),
+                              'Saved. New and changed appointments follow these policies.');
+      if (saved && saved.event_reminders) reminders.value = saved.event_reminders;  // normal form
     });
     root.replaceChildren(form, await bookingPolicyForm());
   }

@@ -259,9 +259,10 @@
         if (!confirm('Cancel every occurrence of this series that has not begun yet?')) return;
         return tm.busy(event.currentTarget, 'series-state', async () => {
           await tm.api('DELETE', '/api/v1/appointment_series/' + s.id);
-          tm.say('series-state', 'Series #' + s.id + ' is cancelled from now on.', 'ok');
+          // Reload first: the list's reload rewrites the status line this message goes to.
           await loadSeries();
           await loadAppointments();
+          tm.say('series-state', 'Series #' + s.id + ' is cancelled from now on.', 'ok');
         });
       });
       item.append(tm.el('div', {class: 'row'}, cancel));
