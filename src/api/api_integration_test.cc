@@ -567,17 +567,26 @@ TEST_F(ApiIntegrationTest, WebhookGivesUpAfterMaxAttemptsAndLoopDeliversOnNudge)
   };
   auto first = append("meeting.failed");
   ASSERT_TRUE(first);
+  obs::Registry metrics;
   WebhookDispatcher dispatcher(*store_, clock_, keys_,
                                {.owner = "test",
                                 .max_attempts = 2,
                                 .poll_interval = std::chrono::seconds(30),
-                                .destinations = LocalReceivers()});
+                                .destinations = LocalReceivers(),
+                                .metrics = &metrics});
+  auto has = [&](const std::string& line) {
+    return metrics.Render().find(line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has(R"(telemeet_webhook_deliveries_total{outcome="delivered"} 0)"));
   ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
   clock_.Advance(std::chrono::seconds(3));
   ASSERT_EQ(dispatcher.RunDue().value_or(-1), 1);
   json log = J(AsAdmin("GET", "/api/v1/events/" + std::to_string(first->id) + "/deliveries"));
   EXPECT_EQ(log["data"][0]["status"], "failed");
   EXPECT_EQ(log["data"][0]["attempts"], 2);
+  EXPECT_TRUE(has(R"(telemeet_webhook_deliveries_total{outcome="retry"} 1)")) << metrics.Render();
+  EXPECT_TRUE(has(R"(telemeet_webhook_deliveries_total{outcome="failed"} 1)"));
+  EXPECT_TRUE(has(R"(telemeet_webhook_delivery_errors_total{error="http_5xx"} 2)"));
 
   // The loop: a nudge wakes it long before its 30 s poll.
   dispatcher.Start();
@@ -589,6 +598,8 @@ TEST_F(ApiIntegrationTest, WebhookGivesUpAfterMaxAttemptsAndLoopDeliversOnNudge)
   dispatcher.Stop();
   ASSERT_EQ(receiver.received().size(), 3u);
   EXPECT_EQ(receiver.received()[2].Header("Telemeet-Event-Type"), "meeting.cancelled");
+  EXPECT_TRUE(has(R"(telemeet_webhook_deliveries_total{outcome="delivered"} 1)"))
+      << metrics.Render();
 }
 
 // What an attempt's failure was, per endpoint id, as the delivery log of `event_id` shows it.

@@ -75,7 +75,8 @@ void RegisterOpsRoutes(net::Router& router, const obs::Registry& metrics, OpsOpt
                return net::Response::Text(200, metrics.Render(),
                                           "text/plain; version=0.0.4; charset=utf-8");
              },
-             {.quiet = true, .any_host = true});
+             // Offloaded: a render may read the store (the job queue's gauges).
+             {.offload = true, .quiet = true, .any_host = true});
 }
 
 }  // namespace telemeet::api

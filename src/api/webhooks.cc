@@ -22,6 +22,12 @@ bool Subscribed(const core::WebhookEndpoint& e, std::string_view topic) {
   return false;
 }
 
+constexpr std::string_view kErrorsHelp =
+    "Webhook delivery attempts that did not deliver, by error class.";
+constexpr std::string_view kDeliveriesHelp =
+    "Webhook delivery attempts by outcome: delivered, retry (to be tried again), failed (given "
+    "up).";
+
 std::string BodyFor(const core::OutboxEvent& e) {
   nlohmann::json data = nlohmann::json::parse(e.payload, nullptr, false);
   if (data.is_discarded()) data = nlohmann::json::object();
@@ -96,9 +102,34 @@ WebhookDispatcher::WebhookDispatcher(store::Store& store, Clock& clock, const cr
           // The answer's body is not read: a receiver cannot make us hold more than this (a
           // larger answer fails the attempt as too_large).
           .max_response_bytes = 1 << 20,
-          .destinations = options_.destinations}) {}
+          .destinations = options_.destinations}) {
+  if (options_.metrics != nullptr) {
+    options_.metrics->DeclareCounter("telemeet_webhook_delivery_errors_total", kErrorsHelp);
+    for (const char* outcome : {"delivered", "retry", "failed"}) {
+      options_.metrics->GetCounter("telemeet_webhook_deliveries_total", kDeliveriesHelp,
+                                   {{"outcome", outcome}});
+    }
+  }
+}
 
 WebhookDispatcher::~WebhookDispatcher() { Stop(); }
+
+void WebhookDispatcher::Count(const core::WebhookDelivery& attempt) {
+  if (options_.metrics == nullptr) return;
+  std::string outcome = attempt.status == core::DeliveryStatus::kDelivered ? "delivered"
+                        : attempt.status == core::DeliveryStatus::kFailed  ? "failed"
+                                                                           : "retry";
+  options_.metrics
+      ->GetCounter("telemeet_webhook_deliveries_total", kDeliveriesHelp, {{"outcome", outcome}})
+      .Inc();
+  if (attempt.status != core::DeliveryStatus::kDelivered) {
+    // One word from DeliveryErrorClass (or "secret"): bounded, and never the receiver's URL.
+    options_.metrics
+        ->GetCounter("telemeet_webhook_delivery_errors_total", kErrorsHelp,
+                     {{"error", attempt.last_error.empty() ? "unknown" : attempt.last_error}})
+        .Inc();
+  }
+}
 
 Status WebhookDispatcher::Run(const core::Job& job) {
   int64_t event_id = 0;
@@ -158,6 +189,7 @@ Status WebhookDispatcher::Run(const core::Job& job) {
                       {{"endpoint", ep.id}, {"error", secret.error().ToString()}});
       d.status = core::DeliveryStatus::kFailed;
       d.last_error = "secret";
+      Count(d);
       results.push_back(d);
       continue;
     }
@@ -200,6 +232,7 @@ Status WebhookDispatcher::Run(const core::Job& job) {
         last_error = d.last_error;
       }
     }
+    Count(d);
     results.push_back(d);
   }
 

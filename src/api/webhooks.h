@@ -40,6 +40,7 @@
 #include "crypto/keyring.h"
 #include "net/destination_policy.h"
 #include "net/http_client.h"
+#include "obs/metrics.h"
 #include "store/store.h"
 
 namespace telemeet::api {
@@ -79,6 +80,9 @@ struct WebhookOptions {
   int batch = 8;
   // Where deliveries may go. The default is the strict one: https only, no internal address.
   net::DestinationPolicy destinations{};
+  // Each attempt counted: telemeet_webhook_deliveries_total{outcome="delivered"|"retry"|
+  // "failed"} and, when it did not deliver, telemeet_webhook_delivery_errors_total{error=<class>}.
+  obs::Registry* metrics = nullptr;
 };
 
 class WebhookDispatcher {
@@ -105,6 +109,7 @@ class WebhookDispatcher {
  private:
   // One pass of the background loop: RunDue; true when it ran jobs.
   bool Pass();
+  void Count(const core::WebhookDelivery& attempt);
 
   store::Store& store_;
   Clock& clock_;

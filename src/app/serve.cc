@@ -39,9 +39,11 @@
 #include "sync/availability.h"
 #include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
+#include "sync/google_metrics.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/janitor.h"
 #include "sync/meeting_refresh.h"
+#include "sync/queue_metrics.h"
 #include "sync/reconciler.h"
 #include "sync/worker.h"
 #include "web/web.h"
@@ -315,6 +317,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                             std::random_device{}());
   google::RateLimiter limiter(google::RateLimitOptions{}, clock,
                               google::RealSleeper::Instance());
+  sync::QuotaMetrics quota_metrics(limiter, metrics);
   // Free/busy answers per doctor (M17); every write the Calendar client makes to a doctor's
   // calendar drops that doctor's answers, through the observer chain.
   sync::FreeBusyCache freebusy_cache(
@@ -322,7 +325,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
           .ttl = std::chrono::seconds(config.availability.cache_ttl_seconds),
           .max_entries = static_cast<size_t>(config.availability.cache_max_entries)},
       clock);
-  sync::CallCollector calls(&freebusy_cache);
+  // Every call also counts on /metrics (by operation and status, never a doctor or a path).
+  sync::GoogleCallMetrics call_metrics(metrics, &freebusy_cache);
+  sync::CallCollector calls(&call_metrics);
   sync::StoreGrantStore grants(store);
   google::OAuthConfig oauth_config;
   oauth_config.client_id = config.google.client_id;
@@ -399,7 +404,11 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
       .allowed_hosts = config.webhooks.allowed_hosts};
   api::WebhookDispatcher webhooks(store, clock, *keys,
                                   api::WebhookOptions{.owner = worker.owner() + ":webhooks",
-                                                      .destinations = webhook_destinations});
+                                                      .destinations = webhook_destinations,
+                                                      .metrics = &metrics});
+  // The job queue (reconcile, deliver, email, gsync) on /metrics: one read per scrape at most
+  // every two seconds, never on a request's path.
+  sync::QueueMetrics queue_metrics(store, clock, metrics);
 
   // Email (M23): SMTP when [smtp] is enabled, else every email lands as an .eml file in
   // <data_dir>/mail (always so in sandbox mode unless SMTP is configured).

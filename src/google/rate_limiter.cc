@@ -32,6 +32,7 @@ std::chrono::microseconds RateLimiter::ReserveDoctorSlot(std::string_view doctor
 
 std::chrono::microseconds RateLimiter::ReserveProjectSlot() {
   std::lock_guard lock(mu_);
+  ++granted_;
   return ReserveLocked(project_, clock_.Now());
 }
 
@@ -64,6 +65,7 @@ void RateLimiter::Decrease(Bucket& b) const {
 
 void RateLimiter::OnRateLimited(std::string_view doctor, bool user_limit) {
   std::lock_guard lock(mu_);
+  ++(user_limit ? rate_limited_user_ : rate_limited_project_);
   Decrease(user_limit ? DoctorLocked(doctor) : project_);
 }
 
@@ -82,6 +84,28 @@ double RateLimiter::DoctorRate(std::string_view doctor) const {
 double RateLimiter::ProjectRate() const {
   std::lock_guard lock(mu_);
   return project_.rate;
+}
+
+RateLimiterStats RateLimiter::Stats() const {
+  std::lock_guard lock(mu_);
+  RateLimiterStats s;
+  s.project_configured_per_minute = project_.configured;
+  s.project_rate_per_minute = project_.rate;
+  s.project_burst = project_.burst;
+  // GCRA: the n-th request from now is admitted at tat + (n - 1) * interval - tolerance.
+  const auto interval = Interval(project_.rate);
+  const auto tolerance = interval * (project_.burst - 1);
+  const auto slack = clock_.Now() - (project_.tat - tolerance);
+  const int64_t admitted = slack.count() < 0 ? 0 : 1 + slack / interval;
+  s.project_tokens_available = static_cast<int>(std::min<int64_t>(admitted, project_.burst));
+  s.doctors = static_cast<int>(doctors_.size());
+  for (const auto& [name, b] : doctors_) {
+    if (b.rate < b.configured) ++s.doctors_backed_off;
+  }
+  s.granted = granted_;
+  s.rate_limited_user = rate_limited_user_;
+  s.rate_limited_project = rate_limited_project_;
+  return s;
 }
 
 }  // namespace telemeet::google

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +34,19 @@ struct RateLimitOptions {
   double decrease_factor = 0.5;     // multiplicative decrease on a rate-limit answer
   double increase_fraction = 0.02;  // additive increase per success, of the configured rate
   double min_fraction = 0.05;       // the rate never drops below this share of the configured
+};
+
+// What the limiter holds now, for /metrics: no doctor is named, so the labels stay bounded.
+struct RateLimiterStats {
+  double project_configured_per_minute = 0;
+  double project_rate_per_minute = 0;  // below the configured rate while backing off
+  int project_tokens_available = 0;    // requests the project bucket admits at once (<= burst)
+  int project_burst = 0;
+  int doctors = 0;                         // doctors with a bucket
+  int doctors_backed_off = 0;              // of which below their configured rate
+  std::uint64_t granted = 0;               // project slots reserved since start
+  std::uint64_t rate_limited_user = 0;     // OnRateLimited(.., user_limit = true) since start
+  std::uint64_t rate_limited_project = 0;  // OnRateLimited(.., user_limit = false) since start
 };
 
 class RateLimiter {
@@ -56,6 +70,7 @@ class RateLimiter {
   // Current rates in requests per minute.
   double DoctorRate(std::string_view doctor) const;
   double ProjectRate() const;
+  RateLimiterStats Stats() const;
 
  private:
   struct Bucket {
@@ -76,6 +91,9 @@ class RateLimiter {
   mutable std::mutex mu_;
   Bucket project_;                                      // guarded by mu_
   std::map<std::string, Bucket, std::less<>> doctors_;  // guarded by mu_
+  std::uint64_t granted_ = 0;                           // guarded by mu_
+  std::uint64_t rate_limited_user_ = 0;                 // guarded by mu_
+  std::uint64_t rate_limited_project_ = 0;              // guarded by mu_
 };
 
 }  // namespace telemeet::google

@@ -94,6 +94,34 @@ TEST_F(RateLimiterTest, SlowerRateAfterRateLimitSpacesRequests) {
   EXPECT_EQ(limiter.Acquire("a"), seconds(1));
 }
 
+TEST_F(RateLimiterTest, StatsShowTokensUsedAndTheBackOff) {
+  RateLimitOptions opts{
+      .doctor_per_minute = 600, .project_per_minute = 60, .doctor_burst = 10, .project_burst = 4};
+  RateLimiter limiter(opts, clock_, sleeper_);
+  RateLimiterStats s = limiter.Stats();
+  EXPECT_EQ(s.project_tokens_available, 4);
+  EXPECT_EQ(s.project_burst, 4);
+  EXPECT_EQ(s.granted, 0u);
+  EXPECT_EQ(s.doctors, 0);
+
+  for (int i = 0; i < 3; ++i) limiter.Acquire("a");
+  s = limiter.Stats();
+  EXPECT_EQ(s.granted, 3u);
+  EXPECT_EQ(s.project_tokens_available, 1);
+  EXPECT_EQ(s.doctors, 1);
+  clock_.Advance(seconds(2));  // one a second comes back
+  EXPECT_EQ(limiter.Stats().project_tokens_available, 3);
+
+  limiter.OnRateLimited("a", /*user_limit=*/true);
+  limiter.OnRateLimited("b", /*user_limit=*/false);
+  s = limiter.Stats();
+  EXPECT_EQ(s.rate_limited_user, 1u);
+  EXPECT_EQ(s.rate_limited_project, 1u);
+  EXPECT_EQ(s.doctors_backed_off, 1);  // a; b's own bucket was not lowered
+  EXPECT_DOUBLE_EQ(s.project_configured_per_minute, 60);
+  EXPECT_DOUBLE_EQ(s.project_rate_per_minute, 30);
+}
+
 TEST_F(RateLimiterTest, ConcurrentCallersGetDistinctSlots) {
   RateLimitOptions opts{.doctor_per_minute = 60'000,
                         .project_per_minute = 1e7,

@@ -13,6 +13,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::string_view kEmailsHelp =
+    "Emails by outcome: sent, skipped, retry (to be tried again), gave_up.";
 constexpr int32_t kScanPage = 100;
 
 struct Cursor {
@@ -100,15 +102,19 @@ std::vector<Recipient> RecipientsFor(std::string_view topic) {
 }
 
 Notifier::Notifier(store::Store& store, Clock& clock, Mailer& mailer, NotifierOptions options)
-    : store_(store), clock_(clock), mailer_(mailer), options_(std::move(options)) {}
+    : store_(store), clock_(clock), mailer_(mailer), options_(std::move(options)) {
+  // On /metrics from the start, before the first email (dashboards and their checks).
+  if (options_.metrics != nullptr) {
+    options_.metrics->DeclareCounter("telemeet_emails_total", kEmailsHelp);
+  }
+}
 
 Notifier::~Notifier() { Stop(); }
 
 void Notifier::Count(std::string_view outcome) {
   if (options_.metrics == nullptr) return;
   options_.metrics
-      ->GetCounter("telemeet_emails_total", "Email notifications by outcome",
-                   {{"outcome", std::string(outcome)}})
+      ->GetCounter("telemeet_emails_total", kEmailsHelp, {{"outcome", std::string(outcome)}})
       .Inc();
 }
 

@@ -86,6 +86,19 @@ std::string WithLabel(const std::string& rendered, std::string_view name, std::s
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
+// The caller holds mu_ exclusively.
+Registry::Family& Registry::FamilyFor(std::string_view name, std::string_view help, Kind kind) {
+  auto fam = families_.find(name);
+  if (fam == families_.end()) {
+    auto f = std::make_unique<Family>();
+    f->help = std::string(help);
+    f->kind = kind;
+    fam = families_.emplace(std::string(name), std::move(f)).first;
+  }
+  if (fam->second->kind != kind) std::abort();  // one name, one kind: a programming error
+  return *fam->second;
+}
+
 template <typename T>
 T& Registry::Series(std::string_view name, std::string_view help, Kind kind,
                     const Labels& labels) {
@@ -100,15 +113,7 @@ T& Registry::Series(std::string_view name, std::string_view help, Kind kind,
     }
   }
   std::unique_lock lock(mu_);
-  auto fam = families_.find(name);
-  if (fam == families_.end()) {
-    auto f = std::make_unique<Family>();
-    f->help = std::string(help);
-    f->kind = kind;
-    fam = families_.emplace(std::string(name), std::move(f)).first;
-  }
-  if (fam->second->kind != kind) std::abort();  // one name, one kind: a programming error
-  auto& ptr = fam->second->template Map<T>()[key];
+  auto& ptr = FamilyFor(name, help, kind).template Map<T>()[key];
   if (!ptr) ptr = std::make_unique<T>();
   return *ptr;
 }
@@ -124,7 +129,28 @@ Histogram& Registry::GetHistogram(std::string_view name, std::string_view help,
   return Series<Histogram>(name, help, Kind::kHistogram, labels);
 }
 
+void Registry::DeclareCounter(std::string_view name, std::string_view help) {
+  std::unique_lock lock(mu_);
+  FamilyFor(name, help, Kind::kCounter);
+}
+
+void Registry::DeclareHistogram(std::string_view name, std::string_view help) {
+  std::unique_lock lock(mu_);
+  FamilyFor(name, help, Kind::kHistogram);
+}
+
+void Registry::AddCollector(std::function<void()> collect) {
+  std::lock_guard lock(collectors_mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string Registry::Render() const {
+  std::vector<std::function<void()>> collectors;
+  {
+    std::lock_guard lock(collectors_mu_);
+    collectors = collectors_;
+  }
+  for (const auto& collect : collectors) collect();
   std::shared_lock lock(mu_);
   std::string out;
   for (const auto& [name, fam] : families_) {

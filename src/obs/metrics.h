@@ -6,13 +6,20 @@
 //                      {{"route", "/healthz"}, {"status", "200"}}).Inc();
 //   std::string text = metrics.Render();
 //
+// Values kept elsewhere (a queue's depth in the database, a rate limiter's state) are read when
+// scraped, by a collector that sets gauges:
+//
+//   metrics.AddCollector([&] { metrics.GetGauge("queue_depth", "Jobs waiting.").Set(Depth()); });
+//
 // A Registry and the series it hands out are safe for concurrent use; a series lives as long
-// as its registry, so callers may keep references.
+// as its registry, so callers may keep references. Collectors run on the scraping thread, maybe
+// on two at once, so they must be thread-safe themselves.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,7 +78,16 @@ class Registry {
   Gauge& GetGauge(std::string_view name, std::string_view help, const Labels& labels = {});
   Histogram& GetHistogram(std::string_view name, std::string_view help, const Labels& labels = {});
 
-  // The text exposition format, families sorted by name, series by labels.
+  // A family shown (HELP and TYPE, no sample) before its first series exists: dashboards and
+  // their checks find every name telemeet exports from the start.
+  void DeclareCounter(std::string_view name, std::string_view help);
+  void DeclareHistogram(std::string_view name, std::string_view help);
+
+  // Runs before every Render, outside the registry's lock (a collector may add series).
+  void AddCollector(std::function<void()> collect);
+
+  // The text exposition format, families sorted by name, series by labels; the collectors run
+  // first.
   std::string Render() const;
 
  private:
@@ -83,6 +99,8 @@ class Registry {
 
   mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
+  mutable std::mutex collectors_mu_;
+  std::vector<std::function<void()>> collectors_;  // guarded by collectors_mu_
 };
 
 }  // namespace telemeet::obs

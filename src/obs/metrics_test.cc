@@ -52,5 +52,32 @@ TEST(MetricsTest, ConcurrentIncrementsAreNotLost) {
   EXPECT_EQ(r.GetCounter("hits", "Hits.", {{"t", "x"}}).Value(), 40000u);
 }
 
+TEST(MetricsTest, DeclaredFamiliesShowBeforeTheirFirstSeries) {
+  Registry r;
+  r.DeclareCounter("calls_total", "Calls.");
+  r.DeclareHistogram("call_seconds", "Call latency.");
+  std::string text = r.Render();
+  EXPECT_NE(text.find("# HELP calls_total Calls.\n# TYPE calls_total counter\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE call_seconds histogram\n"), std::string::npos);
+  EXPECT_EQ(text.find("\ncalls_total"), std::string::npos);  // no sample
+  r.GetCounter("calls_total", "Calls.", {{"op", "a"}}).Inc();
+  EXPECT_NE(r.Render().find("calls_total{op=\"a\"} 1\n"), std::string::npos);
+}
+
+TEST(MetricsTest, CollectorsRunAtEveryRenderBeforeTheText) {
+  Registry r;
+  int depth = 3;
+  int runs = 0;
+  r.AddCollector([&] {
+    ++runs;
+    r.GetGauge("queue_depth", "Jobs waiting.").Set(depth);
+  });
+  EXPECT_NE(r.Render().find("queue_depth 3\n"), std::string::npos);
+  depth = 5;
+  EXPECT_NE(r.Render().find("queue_depth 5\n"), std::string::npos);
+  EXPECT_EQ(runs, 2);
+}
+
 }  // namespace
 }  // namespace telemeet::obs

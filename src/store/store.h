@@ -89,6 +89,15 @@ std::string ReconcileJobKey(int64_t appointment_id);
 inline constexpr std::string_view kReconcileJobKind = "reconcile";
 inline constexpr std::string_view kDeliverJobKind = "deliver";
 
+// One line of the job queue's summary (Tx::JobQueueCounts), for /metrics.
+struct JobQueueCount {
+  std::string kind;   // "reconcile", "deliver", ...
+  std::string state;  // "ready" (due, waiting for a worker), "scheduled" (due later: a backoff),
+                      // "leased" (a live lease), "parked"
+  int64_t jobs = 0;
+  std::optional<Instant> oldest_run_at;  // the earliest run_at among them
+};
+
 // Everything the reconciler reads for one appointment, in one call.
 struct ReconcileView {
   core::Appointment appointment;
@@ -352,6 +361,9 @@ class Tx {
   Result<Page<core::Job>> ListJobs(std::string_view kind, std::optional<core::JobState> state,
                                    const PageRequest& page);
   Result<int64_t> CountJobs(std::optional<core::JobState> state);
+  // The queue by kind and state (JobQueueCount) as of `now`, in one aggregate query; an expired
+  // lease counts as ready.
+  Result<std::vector<JobQueueCount>> JobQueueCounts(Instant now);
   // When the next ready job falls due (a live lease counts as due at its expiry), so an idle
   // worker can sleep until then; nullopt when no job is ready. kind empty = any.
   Result<std::optional<Instant>> NextDueAt(std::string_view kind);

@@ -645,6 +645,53 @@ core::Job NewJob(std::string key, int64_t doctor = 0) {
   return j;
 }
 
+TEST_P(StoreContract, JobQueueCountsByKindAndState) {
+  const Instant created = clock_.Now();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("job:" + std::to_string(i))); }));
+  }
+  core::Job deliver = NewJob("deliver:1");
+  deliver.kind = "deliver";
+  deliver.run_at = created - seconds(40);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(deliver); }));
+  auto initial = store_->Read([&](Tx& tx) { return tx.JobQueueCounts(clock_.Now()); });
+  ASSERT_TRUE(initial) << initial.error().ToString();
+  EXPECT_EQ(initial->size(), 2u);  // test/ready and deliver/ready
+
+  clock_.Advance(seconds(5));
+  LeaseRequest req{
+      .owner = "w1", .max = 4, .lease_for = seconds(30), .now = clock_.Now(), .kind = "test"};
+  auto leased = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(leased && leased->size() == 4u);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.ParkJob((*leased)[0], "grant"); }));
+  ASSERT_TRUE(store_->Transact(
+      [&](Tx& tx) { return tx.RetryJob((*leased)[1], clock_.Now() + minutes(1), "timeout"); }));
+  clock_.Advance(seconds(5));
+
+  auto counts = store_->Read([&](Tx& tx) { return tx.JobQueueCounts(clock_.Now()); });
+  ASSERT_TRUE(counts) << counts.error().ToString();
+  std::map<std::string, JobQueueCount> by;
+  for (const auto& c : *counts) by[c.kind + "/" + c.state] = c;
+  ASSERT_EQ(by.size(), 5u);
+  EXPECT_EQ(by["test/ready"].jobs, 2);
+  EXPECT_EQ(by["test/ready"].oldest_run_at, created);
+  EXPECT_EQ(by["test/leased"].jobs, 2);
+  EXPECT_EQ(by["test/scheduled"].jobs, 1);
+  EXPECT_EQ(by["test/parked"].jobs, 1);
+  EXPECT_EQ(by["deliver/ready"].jobs, 1);
+  EXPECT_EQ(by["deliver/ready"].oldest_run_at, created - seconds(40));
+
+  // A lease that ran out is work waiting for a worker again.
+  clock_.Advance(seconds(30));
+  counts = store_->Read([&](Tx& tx) { return tx.JobQueueCounts(clock_.Now()); });
+  ASSERT_TRUE(counts);
+  by.clear();
+  for (const auto& c : *counts) by[c.kind + "/" + c.state] = c;
+  EXPECT_EQ(by["test/ready"].jobs, 4);
+  EXPECT_EQ(by.count("test/leased"), 0u);
+}
+
 TEST_P(StoreContract, LeaseCompleteRetryAndRelease) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(

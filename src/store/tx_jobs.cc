@@ -277,6 +277,24 @@ Result<int64_t> Tx::CountJobs(std::optional<core::JobState> state) {
   return r->rows.at(0).Int(0);
 }
 
+Result<std::vector<JobQueueCount>> Tx::JobQueueCounts(Instant now) {
+  auto r = Exec(
+      "SELECT kind, CASE WHEN state = 'parked' THEN 'parked' "
+      "WHEN lease_owner IS NOT NULL AND run_at > ? THEN 'leased' "
+      "WHEN run_at <= ? THEN 'ready' ELSE 'scheduled' END, count(*), MIN(run_at) "
+      "FROM jobs GROUP BY 1, 2 ORDER BY 1, 2",
+      {TimeValue(now), TimeValue(now)});
+  if (!r) return std::unexpected(r.error());
+  std::vector<JobQueueCount> out;
+  for (const auto& row : r->rows) {
+    out.push_back(JobQueueCount{.kind = row.Text(0),
+                                .state = row.Text(1),
+                                .jobs = row.Int(2),
+                                .oldest_run_at = row.OptTime(3)});
+  }
+  return out;
+}
+
 Result<std::optional<Instant>> Tx::NextDueAt(std::string_view kind) {
   auto r = kind.empty() ? Exec("SELECT MIN(run_at) FROM jobs WHERE state = 'ready'", {})
                         : Exec("SELECT MIN(run_at) FROM jobs WHERE state = 'ready' AND kind = ?",
