@@ -332,7 +332,28 @@ CREATE TABLE patient_reminders (
 );
 )sql";
 
-constexpr std::array<Migration, 9> kMigrations{{
+// Google quota shared by every instance on one database (issue 17): permits counted per scope
+// (the project, or one doctor) and fixed window (a number of the rate limiter's windows since the
+// epoch), and a scope's slow-down after a rate-limit answer. Rows of past windows are purged by
+// the instances as they go (StoreQuotaBudget), so the table holds a minute or so.
+constexpr std::string_view kV12 = R"sql(
+CREATE TABLE google_quota_windows (
+  scope TEXT NOT NULL,
+  window_no BIGINT NOT NULL,
+  cap BIGINT NOT NULL,
+  used BIGINT NOT NULL,
+  granted BIGINT NOT NULL,
+  PRIMARY KEY (scope, window_no)
+);
+CREATE TABLE google_quota_slowdowns (
+  scope TEXT PRIMARY KEY,
+  permille BIGINT NOT NULL,
+  slow_until {TIME} NOT NULL,
+  window_no BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 10> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -342,6 +363,7 @@ constexpr std::array<Migration, 9> kMigrations{{
     {7, "sign-in failures out of the settings", kV7},
     {8, "external_ref on doctors, services, patients and appointments", kV8},
     {9, "patient reminders", kV9},
+    {12, "Google quota shared by instances", kV12},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {
