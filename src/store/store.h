@@ -456,8 +456,9 @@ class Tx {
   // Halves the scope's share of its cap (down to 1/20) until `until`; a second call in the same
   // window while slowed changes nothing.
   Status SlowQuota(std::string_view scope, Instant now, Instant until, int64_t window);
-  // Forgets the windows before `window`; returns how many rows went.
-  Result<int64_t> PurgeQuotaWindows(int64_t window);
+  // Forgets the windows before `window` and the slow-downs over before `now`; returns how many
+  // rows went.
+  Result<int64_t> PurgeQuota(int64_t window, Instant now);
 
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound

@@ -58,14 +58,18 @@ TEST_P(QuotaContract, SlowDownHalvesOncePerWindowUntilItEnds) {
   EXPECT_EQ(Take("project", 13, 100, 10).cap, 5);
 }
 
-TEST_P(QuotaContract, PurgeForgetsPastWindows) {
+TEST_P(QuotaContract, PurgeForgetsPastWindowsAndSlowDowns) {
   Take("project", 1, 1, 10);
   Take("project", 2, 1, 10);
   Take("doctor:1", 3, 1, 10);
-  auto gone = store_->Transact([&](Tx& tx) { return tx.PurgeQuotaWindows(3); });
+  Slow("doctor:1", seconds(10), 3);
+  Slow("doctor:2", seconds(1), 3);
+  clock_.Advance(seconds(5));
+  auto gone = store_->Transact([&](Tx& tx) { return tx.PurgeQuota(3, clock_.Now()); });
   ASSERT_TRUE(gone) << gone.error().ToString();
-  EXPECT_EQ(*gone, 2);
-  EXPECT_EQ(Take("doctor:1", 3, 10, 10).granted, 9);  // the current window is kept
+  EXPECT_EQ(*gone, 3);                                // two windows, doctor 2's slow-down
+  EXPECT_EQ(Take("doctor:1", 3, 10, 10).granted, 4);  // the current window and slow-down kept
+  EXPECT_EQ(*db_->QueryInt("SELECT COUNT(*) FROM google_quota_slowdowns"), 1);
 }
 
 TEST_P(QuotaContract, ConcurrentTakersNeverExceedTheCap) {

@@ -63,10 +63,13 @@ Status Tx::SlowQuota(std::string_view scope, Instant now, Instant until, int64_t
   return Ok();
 }
 
-Result<int64_t> Tx::PurgeQuotaWindows(int64_t window) {
-  auto r = Exec("DELETE FROM google_quota_windows WHERE window_no < ?", {window});
-  if (!r) return std::unexpected(r.error());
-  return r->affected;
+Result<int64_t> Tx::PurgeQuota(int64_t window, Instant now) {
+  auto windows = Exec("DELETE FROM google_quota_windows WHERE window_no < ?", {window});
+  if (!windows) return std::unexpected(windows.error());
+  auto slowdowns =
+      Exec("DELETE FROM google_quota_slowdowns WHERE slow_until < ?", {TimeValue(now)});
+  if (!slowdowns) return std::unexpected(slowdowns.error());
+  return windows->affected + slowdowns->affected;
 }
 
 }  // namespace telemeet::store

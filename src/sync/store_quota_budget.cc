@@ -7,7 +7,7 @@ Result<google::QuotaSlice> StoreQuotaBudget::Take(std::string_view scope, int64_
   // Each instance purges at most once per `keep` windows; several doing it is harmless.
   int64_t below = purged_below_.load();
   if (window - keep_ > below && purged_below_.compare_exchange_strong(below, window - keep_)) {
-    (void)store_.Transact([&](store::Tx& tx) { return tx.PurgeQuotaWindows(window - keep_); });
+    (void)store_.Transact([&](store::Tx& tx) { return tx.PurgeQuota(window - keep_, now); });
   }
   auto taken =
       store_.Transact([&](store::Tx& tx) { return tx.TakeQuota(scope, window, want, cap, now); });
