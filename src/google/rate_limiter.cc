@@ -107,7 +107,9 @@ std::chrono::microseconds RateLimiter::TakeShared(std::string_view scope, double
 std::chrono::microseconds RateLimiter::Acquire(std::string_view doctor) {
   if (shared_ != nullptr) {
     // Doctor first, then project, as below: a busy doctor waits on its own windows and holds
-    // no project permits while it waits.
+    // no project permits while it waits. The project's permit is the last wait, so the call
+    // goes out in the window it was counted in; a doctor's may be counted a window early, which
+    // its share of the margin covers.
     std::chrono::microseconds first =
         TakeShared(DoctorScope(doctor), options_.doctor_per_minute, doctor);
     return first + TakeShared(kProjectScope, options_.project_per_minute, {});
