@@ -34,10 +34,16 @@ Instant RateLimiter::WindowEnd(int64_t window) const {
   return Instant{} + std::chrono::duration_cast<Instant::duration>(options_.window * (window + 1));
 }
 
-int RateLimiter::CapPerWindow(double per_minute) const {
-  const double share =
-      static_cast<double>(options_.window.count()) / static_cast<double>(options_.minute.count());
-  return std::max(1, static_cast<int>(std::floor(per_minute * share)));
+int RateLimiter::CapPerWindow(double per_minute, int64_t window) const {
+  // The permits due by the window's end less those due by its start: a fractional rate (9.5 a
+  // window) alternates 9 and 10 instead of losing the half, and any run of windows holds at
+  // most one permit more than its exact share.
+  const double per_window = per_minute * static_cast<double>(options_.window.count()) /
+                            static_cast<double>(options_.minute.count());
+  const auto due = [&](int64_t w) {
+    return static_cast<int64_t>(std::floor(per_window * static_cast<double>(w)));
+  };
+  return std::max(1, static_cast<int>(due(window + 1) - due(window)));
 }
 
 RateLimiter::SharedScope& RateLimiter::Shared(std::string_view scope) {
@@ -52,7 +58,6 @@ RateLimiter::SharedScope& RateLimiter::Shared(std::string_view scope) {
 std::chrono::microseconds RateLimiter::TakeShared(std::string_view scope, double per_minute,
                                                   std::string_view fallback_doctor) {
   SharedScope& s = Shared(scope);
-  const int cap = CapPerWindow(per_minute);
   std::chrono::microseconds waited{0};
   s.waiting.fetch_add(1);
   for (;;) {
@@ -61,6 +66,7 @@ std::chrono::microseconds RateLimiter::TakeShared(std::string_view scope, double
       std::lock_guard lock(s.mu);
       const Instant now = clock_.Now();
       const int64_t window = WindowOf(now);
+      const int cap = CapPerWindow(per_minute, window);
       if (s.window == window && s.remaining > 0) {
         --s.remaining;
         s.waiting.fetch_sub(1);

@@ -114,7 +114,7 @@ class RateLimiter {
   // for a slot of `fallback` instead. Returns the wait.
   std::chrono::microseconds TakeShared(std::string_view scope, double per_minute,
                                        std::string_view fallback_doctor);
-  int CapPerWindow(double per_minute) const;
+  int CapPerWindow(double per_minute, int64_t window) const;
 
   const RateLimitOptions options_;
   const Clock& clock_;

@@ -169,6 +169,19 @@ TEST_F(SharedRateLimiterTest, PermitsComeInSlicesNotOneRoundTripEach) {
   EXPECT_EQ(limiter.Acquire("d"), seconds(1));
 }
 
+TEST_F(SharedRateLimiterTest, FractionalRatesLoseNothing) {
+  RateLimiter limiter(Options(60'000, 570), clock_, sleeper_, &budget_);  // 9.5 per window
+  const int64_t first = limiter.WindowOf(clock_.Now());
+  for (int i = 0; i < 200; ++i) limiter.Acquire("d");
+  int total = 0;
+  for (int64_t w = first; w < first + 10; ++w) {
+    const int used = budget_.Used("project", w);
+    EXPECT_TRUE(used == 9 || used == 10) << used;
+    total += used;
+  }
+  EXPECT_EQ(total, 95);  // not 90, as a cap of 9 a window would give
+}
+
 TEST_F(SharedRateLimiterTest, PermitsDoNotOutliveTheirWindow) {
   RateLimiter a(Options(60'000, 6'000), clock_, sleeper_, &budget_);
   a.Acquire("d");  // takes a slice of 5, spends 1
