@@ -220,10 +220,14 @@ int main(int argc, char** argv) {
   for (auto& i : instances) i->worker->Stop();
   google.Stop();
 
-  // Calls Google counted inside the run; those answered 403/429 (rate limits) apart.
+  // Calls Google counted inside the run, over whole seconds after the first (the limiter's
+  // windows: a partial window at either end would count a whole window's calls in part of its
+  // time); those answered 403/429 (rate limits) apart.
+  const int64_t from_ms = (t0_ms / 1000 + 2) * 1000;
+  const int64_t to_ms = t1_ms / 1000 * 1000;
   int64_t accepted = 0, limited = 0, total = 0;
   for (const auto& r : google.RequestLog()) {
-    if (!r.path.starts_with("/calendar/") || r.time_ms < t0_ms || r.time_ms > t1_ms) continue;
+    if (!r.path.starts_with("/calendar/") || r.time_ms < from_ms || r.time_ms >= to_ms) continue;
     ++total;
     if (r.status == 429 || r.status == 403) {
       ++limited;
@@ -231,7 +235,7 @@ int main(int argc, char** argv) {
       ++accepted;
     }
   }
-  const double minutes = static_cast<double>(t1_ms - t0_ms) / 60'000.0;
+  const double minutes = static_cast<double>(to_ms - from_ms) / 60'000.0;
   std::printf("instances %d\ndoctors %d\nshared %d\nseconds %.1f\n", kInstances, kDoctors,
               shared ? 1 : 0, minutes * 60);
   std::printf("quota_per_project_per_minute %d\nquota_per_user_per_minute %d\n", per_project,
