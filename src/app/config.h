@@ -84,6 +84,13 @@ struct Config {
     std::string api_base_url = "https://www.googleapis.com";
     std::string oauth_base_url = "https://oauth2.googleapis.com";
     std::string accounts_base_url = "https://accounts.google.com";
+    // The project's Calendar quotas as Google Cloud shows them; telemeet keeps to
+    // safety_margin_percent of them, shared by every instance on one PostgreSQL.
+    struct Quota {
+      int64_t per_user_per_minute = 600;
+      int64_t per_project_per_minute = 10'000;
+      int64_t safety_margin_percent = 95;
+    } quota;
   } google;
 
   // Email notifications (M23). Disabled: every email is written as an .eml file into

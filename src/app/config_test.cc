@@ -198,6 +198,34 @@ TEST_F(ConfigTest, MeetingPolicyDefaults) {
       << bad.error().message();
 }
 
+TEST_F(ConfigTest, GoogleQuotaLoadsFromEverySourceAndIsChecked) {
+  auto d = LoadConfig({});
+  ASSERT_TRUE(d.has_value()) << d.error().message();
+  EXPECT_EQ(d->google.quota.per_user_per_minute, 600);
+  EXPECT_EQ(d->google.quota.per_project_per_minute, 10'000);
+  EXPECT_EQ(d->google.quota.safety_margin_percent, 95);
+  EXPECT_EQ(ConfigToJson(*d)["google.quota.per_project_per_minute"], 10'000);
+
+  std::string file = WriteToml("[google.quota]\nper_user_per_minute = 300\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->google.quota.per_user_per_minute, 300);
+  std::string env_text = "TELEMEET_GOOGLE_QUOTA_PER_PROJECT_PER_MINUTE=20000";
+  char* env[] = {env_text.data(), nullptr};
+  EXPECT_EQ(LoadConfig({.env = env})->google.quota.per_project_per_minute, 20'000);
+  EXPECT_EQ(LoadConfig({.sets = {"google.quota.safety_margin_percent=90"}})
+                ->google.quota.safety_margin_percent,
+            90);
+
+  for (const char* bad :
+       {"google.quota.per_user_per_minute=0", "google.quota.per_project_per_minute=-5",
+        "google.quota.safety_margin_percent=101"}) {
+    auto r = LoadConfig({.sets = {bad}});
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().field(), std::string(bad).substr(0, std::string(bad).find('=')));
+  }
+}
+
 TEST_F(ConfigTest, StringRulesAreChecked) {
   auto level = LoadConfig({.sets = {"log.level=loud"}});
   ASSERT_FALSE(level.has_value());

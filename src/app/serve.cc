@@ -45,6 +45,7 @@
 #include "sync/meeting_refresh.h"
 #include "sync/queue_metrics.h"
 #include "sync/reconciler.h"
+#include "sync/store_quota_budget.h"
 #include "sync/worker.h"
 #include "web/web.h"
 
@@ -315,8 +316,20 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   google::HttpTransport transport(http);
   google::RetryPolicy retry(google::RetryOptions{}, clock, google::RealSleeper::Instance(),
                             std::random_device{}());
-  google::RateLimiter limiter(google::RateLimitOptions{}, clock,
-                              google::RealSleeper::Instance());
+  // Google's quotas less the safety margin. With PostgreSQL every instance takes its permits
+  // from one budget in the database, so N instances together keep to them (issue 17); with
+  // SQLite this process is the only one and its own buckets keep to them.
+  google::RateLimitOptions limits;
+  const double margin = static_cast<double>(config.google.quota.safety_margin_percent) / 100.0;
+  limits.doctor_per_minute = static_cast<double>(config.google.quota.per_user_per_minute) * margin;
+  limits.project_per_minute =
+      static_cast<double>(config.google.quota.per_project_per_minute) * margin;
+  std::unique_ptr<sync::StoreQuotaBudget> shared_quota;
+  if (store.backend() == "postgres") shared_quota = std::make_unique<sync::StoreQuotaBudget>(store);
+  log.Info("Google quota", {{"per_user_per_minute", limits.doctor_per_minute},
+                            {"per_project_per_minute", limits.project_per_minute},
+                            {"shared", shared_quota != nullptr}});
+  google::RateLimiter limiter(limits, clock, google::RealSleeper::Instance(), shared_quota.get());
   sync::QuotaMetrics quota_metrics(limiter, metrics);
   // Free/busy answers per doctor (M17); every write the Calendar client makes to a doctor's
   // calendar drops that doctor's answers, through the observer chain.

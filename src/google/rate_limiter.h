@@ -11,17 +11,26 @@
 //   if (rate limited) limiter.OnRateLimited(doctor_id, error.reason() == "userRateLimitExceeded");
 //   else limiter.OnSuccess(doctor_id);
 //
+// With a QuotaBudget (quota_budget.h) the limits are shared by every instance on one database:
+// a call then takes a permit of its doctor's window and then one of the project's, from slices
+// taken in the budget, and a rate-limit answer slows every instance through the budget. The
+// same two stages keep the fairness; the local buckets pace only while the budget cannot be
+// asked.
+//
 // Thread-safe. Buckets use GCRA (theoretical arrival times), so waiting callers never spin.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 
 #include "base/clock.h"
+#include "google/quota_budget.h"
 #include "google/retry.h"
 
 namespace telemeet::google {
@@ -34,6 +43,20 @@ struct RateLimitOptions {
   double decrease_factor = 0.5;     // multiplicative decrease on a rate-limit answer
   double increase_fraction = 0.02;  // additive increase per success, of the configured rate
   double min_fraction = 0.05;       // the rate never drops below this share of the configured
+
+  // With a shared budget: Google counts each quota over a sliding `minute`; the budget counts
+  // fixed windows of `window`, each allowed per_minute * window / minute permits. Any sliding
+  // minute then overlaps at most minute / window + 1 windows, so it sees at most
+  // per_minute * (1 + window / minute): 1/60 over with 1 s windows, which the configured safety
+  // margin covers. Tests shorten `minute`.
+  std::chrono::microseconds minute{std::chrono::seconds(60)};
+  std::chrono::microseconds window{std::chrono::seconds(1)};
+  // How long one rate-limit answer slows a scope for every instance.
+  std::chrono::microseconds slow_for{std::chrono::seconds(10)};
+  // Permits asked per round trip to the budget: the callers waiting, at least 1/min_slices of the
+  // window's cap (fewer round trips) and at most 1/max_slices of it (a share for the others).
+  int min_slices = 20;
+  int max_slices = 4;
 };
 
 // What the limiter holds now, for /metrics: no doctor is named, so the labels stay bounded.
@@ -51,7 +74,9 @@ struct RateLimiterStats {
 
 class RateLimiter {
  public:
-  RateLimiter(RateLimitOptions options, const Clock& clock, Sleeper& sleeper);
+  // `shared` (optional, outliving the limiter): the budget all instances share.
+  RateLimiter(RateLimitOptions options, const Clock& clock, Sleeper& sleeper,
+              QuotaBudget* shared = nullptr);
 
   // Waits until `doctor` may send one request; returns how long it waited.
   std::chrono::microseconds Acquire(std::string_view doctor);
@@ -67,10 +92,17 @@ class RateLimiter {
   void OnRateLimited(std::string_view doctor, bool user_limit);
   void OnSuccess(std::string_view doctor);
 
-  // Current rates in requests per minute.
+  // Current rates in requests per minute (of the local buckets).
   double DoctorRate(std::string_view doctor) const;
   double ProjectRate() const;
   RateLimiterStats Stats() const;
+
+  // The budget's scope names: one per doctor, one for the project.
+  static std::string DoctorScope(std::string_view doctor);
+  static constexpr std::string_view kProjectScope = "project";
+  // The window number `t` falls in, and when that window ends.
+  int64_t WindowOf(Instant t) const;
+  Instant WindowEnd(int64_t window) const;
 
  private:
   struct Bucket {
@@ -85,15 +117,32 @@ class RateLimiter {
   void Increase(Bucket& b) const;
   void Decrease(Bucket& b) const;
 
+  // The permits this instance holds of one scope's current window.
+  struct SharedScope {
+    std::mutex mu;        // held across the round trip, so one slice is asked at a time
+    int64_t window = -1;  // guarded by mu
+    int remaining = 0;    // guarded by mu
+    std::atomic<int> waiting{0};
+  };
+  SharedScope& Shared(std::string_view scope);
+  // Waits for one permit of `scope` (cap per window from `per_minute`); when the budget fails,
+  // for a slot of `fallback` instead. Returns the wait.
+  std::chrono::microseconds TakeShared(std::string_view scope, double per_minute,
+                                       std::string_view fallback_doctor);
+  int CapPerWindow(double per_minute, int64_t window) const;
+
   const RateLimitOptions options_;
   const Clock& clock_;
   Sleeper& sleeper_;
+  QuotaBudget* const shared_;
   mutable std::mutex mu_;
   Bucket project_;                                      // guarded by mu_
   std::map<std::string, Bucket, std::less<>> doctors_;  // guarded by mu_
   std::uint64_t granted_ = 0;                           // guarded by mu_
   std::uint64_t rate_limited_user_ = 0;                 // guarded by mu_
   std::uint64_t rate_limited_project_ = 0;              // guarded by mu_
+  // Never erased, so a reference outlives mu_.
+  std::map<std::string, std::unique_ptr<SharedScope>, std::less<>> scopes_;  // guarded by mu_
 };
 
 }  // namespace telemeet::google

@@ -369,7 +369,28 @@ ALTER TABLE meetings ADD COLUMN attendees_fingerprint TEXT NOT NULL DEFAULT '';
 ALTER TABLE meetings ADD COLUMN reminders_fingerprint TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<Migration, 11> kMigrations{{
+// Google quota shared by every instance on one database (issue 17): permits counted per scope
+// (the project, or one doctor) and fixed window (a number of the rate limiter's windows since the
+// epoch), and a scope's slow-down after a rate-limit answer. Rows of past windows are purged by
+// the instances as they go (StoreQuotaBudget), so the table holds a minute or so.
+constexpr std::string_view kV12 = R"sql(
+CREATE TABLE google_quota_windows (
+  scope TEXT NOT NULL,
+  window_no BIGINT NOT NULL,
+  cap BIGINT NOT NULL,
+  used BIGINT NOT NULL,
+  granted BIGINT NOT NULL,
+  PRIMARY KEY (scope, window_no)
+);
+CREATE TABLE google_quota_slowdowns (
+  scope TEXT PRIMARY KEY,
+  permille BIGINT NOT NULL,
+  slow_until {TIME} NOT NULL,
+  window_no BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 12> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -381,6 +402,7 @@ constexpr std::array<Migration, 11> kMigrations{{
     {9, "patient reminders", kV9},
     {10, "appointment series", kV10},
     {11, "meeting attendees and reminders fingerprints", kV11},
+    {12, "Google quota shared by instances", kV12},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -153,6 +153,12 @@ struct AdminAuditFilter {
   std::string kind;
 };
 
+// What TakeQuota took: permits granted, and the window's cap after the scope's slow-down.
+struct QuotaTaken {
+  int32_t granted = 0;
+  int32_t cap = 0;
+};
+
 class Tx;
 
 class Store {
@@ -466,6 +472,19 @@ class Tx {
   // for the first one's commit and then finds the row). kNotFound: no such appointment.
   Result<bool> ClaimReminder(int64_t appointment_id, Instant start, std::chrono::seconds lead,
                              std::string_view outcome);
+
+  // --- Google quota shared by instances (issue 17; tx_quota.cc) ---
+  // Takes up to `want` permits of `scope` in window `window`, of which all takers together get
+  // at most `cap` scaled by the scope's slow-down at `now` (at least 1); one statement, so on
+  // PostgreSQL concurrent takers queue on the row and each sees the others' count.
+  Result<QuotaTaken> TakeQuota(std::string_view scope, int64_t window, int32_t want, int32_t cap,
+                               Instant now);
+  // Halves the scope's share of its cap (down to 1/20) until `until`; a second call in the same
+  // window while slowed changes nothing.
+  Status SlowQuota(std::string_view scope, Instant now, Instant until, int64_t window);
+  // Forgets the windows before `window` and the slow-downs over before `now`; returns how many
+  // rows went.
+  Result<int64_t> PurgeQuota(int64_t window, Instant now);
 
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound
