@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,11 +18,6 @@
 #include "store/store.h"
 
 namespace telemeet::api {
-
-// The fields of a patient described inside a booking ("patient": {...}), which is how a doctor
-// books someone new (doctors cannot create patients otherwise).
-inline constexpr std::array<std::string_view, 5> kNewPatientFields = {"name", "email", "phone",
-                                                                      "time_zone", "external_ref"};
 
 // The doctor, service or patient a booking names, as read: kNotFound when it does not exist,
 // kFailedPrecondition when it is deactivated, both naming `field`.
@@ -37,6 +33,23 @@ Result<T> Bookable(Result<T> found, std::string_view kind, int64_t id, std::stri
   }
   return found;
 }
+
+// The patient a booking names: an existing one by id ("patient_id"), or a new one described
+// inline ("patient": {...}), which is how a doctor books someone new (doctors cannot create
+// patients otherwise).
+class BookingPatient {
+ public:
+  // kInvalidArgument naming the field: neither or both given, or a bad inline patient.
+  static Result<BookingPatient> From(const Body& body);
+  // In the booking's transaction: the patient's id, the new one created. A doctor books only
+  // patients they may read (another doctor's answers 404 as a missing one would); a deactivated
+  // patient is refused.
+  Result<int64_t> Resolve(store::Tx& tx, const Principal& p) const;
+
+ private:
+  std::optional<int64_t> id_;
+  std::optional<core::Patient> new_;
+};
 
 // A new patient access link for `a`; returns its URL (the token is only ever in this URL, which
 // access logs redact: base/redact.h).

@@ -41,20 +41,7 @@ Result<net::Response> CreateAppointment(Call& c, const Body& body, const Idempot
   if (auto s = AuthorizeDoctor(c.principal, *doctor_id); !s) return std::unexpected(s.error());
   auto service_id = body.Int("service_id");
   if (!service_id) return std::unexpected(service_id.error());
-  // The patient: an existing one by id, or a new one described inline ("patient": {...}),
-  // which is how a doctor books someone new (doctors cannot create patients otherwise).
-  std::optional<int64_t> patient_id = TM_TRY(body.OptInt("patient_id"));
-  std::optional<core::Patient> new_patient;
-  if (auto inline_patient = TM_TRY(body.OptObject("patient", kNewPatientFields))) {
-    if (patient_id) {
-      return Fail(ErrorCode::kInvalidArgument, "give patient_id or patient, not both", "patient");
-    }
-    new_patient.emplace();
-    TM_TRY(ApplyPatient(*inline_patient, *new_patient));
-    if (new_patient->time_zone.empty()) new_patient->time_zone = "UTC";
-  } else if (!patient_id) {
-    return Fail(ErrorCode::kInvalidArgument, "patient_id is required", "patient_id");
-  }
+  const BookingPatient patient = TM_TRY(BookingPatient::From(body));
   auto start_text = body.String("start");
   if (!start_text) return std::unexpected(start_text.error());
   auto end_text = body.OptString("end");
@@ -80,17 +67,10 @@ Result<net::Response> CreateAppointment(Call& c, const Body& body, const Idempot
     if (!doctor) return std::unexpected(doctor.error());
     auto service = Bookable(tx.GetService(*service_id), "service", *service_id, "service_id");
     if (!service) return std::unexpected(service.error());
-    if (new_patient) {
-      patient_id = TM_TRY(tx.CreatePatient(*new_patient)).id;
-    } else {
-      // A doctor books only their own patients; another's answers as a missing one would.
-      TM_TRY(AuthorizePatientRead(c.principal, *patient_id, tx, "patient_id"));
-      TM_TRY(Bookable(tx.GetPatient(*patient_id), "patient", *patient_id, "patient_id"));
-    }
     core::Appointment a;
     a.doctor_id = *doctor_id;
     a.service_id = *service_id;
-    a.patient_id = *patient_id;
+    a.patient_id = TM_TRY(patient.Resolve(tx, c.principal));
     a.time_zone = zone->value_or(doctor->time_zone);
     if (auto s = core::ValidateTimeZone(a.time_zone, "time_zone"); !s) {
       return std::unexpected(s.error());

@@ -95,18 +95,7 @@ Result<net::Response> CreateSeries(Call& c, const Body& body, const IdempotencyK
   const int64_t doctor_id = TM_TRY(body.Int("doctor_id"));
   TM_TRY(AuthorizeDoctor(c.principal, doctor_id));
   const int64_t service_id = TM_TRY(body.Int("service_id"));
-  std::optional<int64_t> patient_id = TM_TRY(body.OptInt("patient_id"));
-  std::optional<core::Patient> new_patient;
-  if (auto inline_patient = TM_TRY(body.OptObject("patient", kNewPatientFields))) {
-    if (patient_id) {
-      return Fail(ErrorCode::kInvalidArgument, "give patient_id or patient, not both", "patient");
-    }
-    new_patient.emplace();
-    TM_TRY(ApplyPatient(*inline_patient, *new_patient));
-    if (new_patient->time_zone.empty()) new_patient->time_zone = "UTC";
-  } else if (!patient_id) {
-    return Fail(ErrorCode::kInvalidArgument, "patient_id is required", "patient_id");
-  }
+  const BookingPatient booked_patient = TM_TRY(BookingPatient::From(body));
   const std::string start_text = TM_TRY(body.String("start"));
   const std::optional<std::string> end_text = TM_TRY(body.OptString("end"));
   const std::optional<std::string> zone = TM_TRY(body.OptString("time_zone"));
@@ -120,15 +109,7 @@ Result<net::Response> CreateSeries(Call& c, const Body& body, const IdempotencyK
     if (auto earlier = TM_TRY(idem.Earlier(tx))) return std::move(*earlier);
     auto doctor = TM_TRY(Bookable(tx.GetDoctor(doctor_id), "doctor", doctor_id, "doctor_id"));
     auto service = TM_TRY(Bookable(tx.GetService(service_id), "service", service_id, "service_id"));
-    int64_t patient = 0;
-    if (new_patient) {
-      patient = TM_TRY(tx.CreatePatient(*new_patient)).id;
-    } else {
-      // A doctor books only their own patients; another's answers as a missing one would.
-      TM_TRY(AuthorizePatientRead(c.principal, *patient_id, tx, "patient_id"));
-      TM_TRY(Bookable(tx.GetPatient(*patient_id), "patient", *patient_id, "patient_id"));
-      patient = *patient_id;
-    }
+    const int64_t patient = TM_TRY(booked_patient.Resolve(tx, c.principal));
     core::AppointmentSeries s;
     s.doctor_id = doctor_id;
     s.service_id = service_id;
