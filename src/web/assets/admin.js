@@ -187,9 +187,9 @@
     const service = select(services.filter(s => s.active !== false).map(
         s => [s.id, s.name + (s.telemedicine ? ' (telemedicine)' : '')]), '',
                            {id: 'book-service'});
+    const patientText = p => p.name + (p.email ? ' <' + p.email + '>' : '') + refText(p);
     const patient = select([['new', 'A new patient…'],
-                            ...patients.map(p => [p.id, p.name + (p.email ? ' <' + p.email + '>' : '') +
-                                                          refText(p)])],
+                            ...patients.map(p => [p.id, patientText(p)])],
                            'new', {id: 'book-patient'});
     const pName = input({id: 'book-patient-name', autocomplete: 'off'});
     const pEmail = input({id: 'book-patient-email', type: 'email', autocomplete: 'off'});

@@ -332,7 +332,7 @@
       target.setAttribute('aria-invalid', 'true');
       target.focus();
     }
-    tm.say('series-status', message + (fieldName ? ' (field: ' + fieldName + ')' : ''), 'error');
+    tm.say('series-status', message, 'error');
   }
 
   async function setUpSeriesForm() {
@@ -400,11 +400,16 @@
       try {
         s = await tm.api('POST', '/api/v1/appointment_series', body, {'Idempotency-Key': key});
       } catch (e) {
-        seriesInvalid(e.field, 'Not booked: ' + e.message);
+        seriesInvalid(e.field, 'Not booked: ' + e.message + (e.field ? ' (field: ' + e.field + ')'
+                                                                       : ''));
         return;
       }
       seriesKey = null;
-      for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+      for (const node of form.querySelectorAll('[aria-invalid]')) {
+        node.removeAttribute('aria-invalid');
+      }
+      // The new patient can be picked for the next series.
+      if (isNew) $('series-patient').append(tm.el('option', {value: s.patient_id, text: name}));
       $('series-patient-name').value = '';
       $('series-patient-email').value = '';
       await loadSeries();
