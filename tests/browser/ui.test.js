@@ -6,6 +6,8 @@
 // the link, a weekly series listed on the doctor's page and cancelled there, a revoked grant showing the reconnect banner, the sandbox banner on every page (the
 // connect flow's callback pages too),
 // the doctor's next free times (a private Google event taking one away), the booking policy,
+// a series booked from the doctor's page (once on a double click), a meeting refreshed from
+// Google (and the rate limit's wait), the booking system's ids in the admin pages,
 // axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
 //
 //   TELEMEET_BIN=build/debug/src/app/telemeet node --test tests/browser/
@@ -335,6 +337,108 @@ test('a weekly series booked over the API is listed with its occurrences; the do
   await page.context().close();
 });
 
+// Wall time in `zone` as a datetime-local value (YYYY-MM-DDTHH:MM).
+function localValue(date, zone) {
+  const parts = {};
+  for (const p of new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+    minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(date)) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+// The next last Sunday of March (London's clocks jump from 01:00 to 02:00), as YYYY-MM-DD.
+function nextLondonSpringForward() {
+  for (let y = new Date().getUTCFullYear(); ; ++y) {
+    const d = new Date(Date.UTC(y, 2, 31));
+    d.setUTCDate(31 - d.getUTCDay());
+    if (d.getTime() > Date.now() + 24 * 3600e3) return d.toISOString().slice(0, 10);
+  }
+}
+
+test('the doctor books a weekly series from the page: errors name the field, a double click ' +
+     'books once', async () => {
+  const page = await newPage(browser);
+  const keys = [];
+  page.on('request', r => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/appointment_series') {
+      keys.push(r.headers()['idempotency-key']);
+    }
+  });
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  const form = page.locator('form', {hasText: 'Book a weekly series'});
+  await form.getByLabel('Service').selectOption(String(service.id));
+  await form.getByLabel('Patient', {exact: true}).selectOption('new');
+  await form.getByLabel('Patient name').fill('Clara Barton');
+  await form.getByLabel('Patient email (optional)').fill('clara@patients.example');
+  await form.getByLabel('Repeat').selectOption('WEEKLY');
+
+  // Checked here: a count out of range never reaches the API.
+  await form.getByLabel('Number of consultations').fill('25');
+  await form.getByRole('button', {name: 'Book series'}).click();
+  await form.getByText('The number of consultations is from 2 to 20.').waitFor();
+  assert.equal(await form.getByLabel('Number of consultations').getAttribute('aria-invalid'),
+               'true');
+  assert.equal(keys.length, 0);
+
+  // Refused by the API: 01:30 does not exist in London that day; the answer names the field.
+  await form.getByLabel('Number of consultations').fill('3');
+  await form.getByLabel('First start (Europe/London)').fill(nextLondonSpringForward() + 'T01:30');
+  await form.getByRole('button', {name: 'Book series'}).click();
+  await form.getByText(/does not exist in Europe\/London.*\(field: start\)/).waitFor();
+  assert.equal(await form.getByLabel('First start (Europe/London)').getAttribute('aria-invalid'),
+               'true');
+
+  keys.length = 0;
+  const first = localValue(new Date(Date.now() + 10 * 24 * 3600e3), 'Europe/London')
+      .slice(0, 11) + '09:00';
+  await form.getByLabel('First start (Europe/London)').fill(first);
+  await form.getByRole('button', {name: 'Book series'}).dblclick();
+  const done = form.getByText(/^Series #\d+ is booked: 3 consultations from /);
+  await done.waitFor();
+  const id = Number((await done.textContent()).match(/#(\d+)/)[1]);
+  assert.ok(keys.length >= 1 && keys.every(k => k && k === keys[0]),
+            'every request of one booking carries the same Idempotency-Key: ' + keys);
+
+  const clara = (await tm.api('GET', '/api/v1/patients?limit=100')).body.data
+      .filter(p => p.name === 'Clara Barton');
+  assert.equal(clara.length, 1, 'one patient made');
+  const series = (await tm.api('GET', '/api/v1/appointment_series?limit=100')).body.data
+      .filter(x => x.patient_id === clara[0].id);
+  assert.equal(series.length, 1, 'one series booked');
+  assert.equal(series[0].id, id);
+  const s = (await tm.api('GET', '/api/v1/appointment_series/' + id)).body;
+  assert.match(s.rrule, /FREQ=WEEKLY/);
+  assert.equal(s.mode, 'per_occurrence');
+  assert.equal(s.occurrences.length, 3);
+  assert.ok(s.occurrences.every(o => o.status === 'confirmed'));
+  assert.ok(s.occurrences.every(o => localValue(new Date(o.start), 'Europe/London')
+      .endsWith('T09:00')), 'every occurrence at 09:00 London time');
+  await page.locator(`[data-series="${id}"]`).waitFor();
+  await screenshot(page, 'doctor-series-form');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('the doctor refreshes a consultation\'s meeting from Google; a second press soon after ' +
+     'says when to try again', async () => {
+  assert.ok(booked && joinUrl, 'the booking test ran');
+  await awaitMeeting(booked.id, m => m.state === 'ready' && m.join_url, 'a ready meeting');
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  const card = page.locator(`[data-appointment="${booked.id}"]`);
+  await card.getByRole('button', {name: /^Refresh from Google/}).click();
+  await page.getByText(/^Refreshed from Google \(.*\): Google Meet link ready\.$/).waitFor();
+  await card.getByRole('button', {name: /^Refresh from Google/}).click();
+  await page.getByText(/^Refreshed a moment ago; try again in \d+ s\.$/).waitFor();
+  const after = (await tm.api('GET', '/api/v1/appointments/' + booked.id)).body;
+  assert.equal(after.meeting.join_url, joinUrl, 'a refresh keeps the link');
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('a failed meeting shows its reason, and the admin retries it', async () => {
   const ada = doctors.get(ADA.email);
   const set = await tm.emulator('POST', `/_emulator/calendars/${encodeURIComponent(ADA.email)}` +
@@ -450,6 +554,61 @@ test('an admin adds a doctor with a sign-in, an API key shown once (then revoked
   const home = services.find(x => x.name === 'Home visit');
   assert.equal(home.telemedicine, false);
   assert.equal(home.default_duration_minutes, 45);
+  assertNoProblems(page);
+  await page.context().close();
+});
+
+test('an admin sets the booking system\'s ids of a doctor and a service and sees them, and a ' +
+     'patient\'s, where they are listed', async () => {
+  const patient = await tm.api('POST', '/api/v1/patients', {
+    name: 'Edith Cavell', time_zone: 'Europe/London', external_ref: 'kivicare:patient:7',
+  });
+  assert.equal(patient.status, 201, JSON.stringify(patient.body));
+  const appointment = await tm.api('POST', '/api/v1/appointments', {
+    doctor_id: doctors.get(BARRY.email).id, service_id: service.id, patient_id: patient.body.id,
+    start: hoursAhead(150), time_zone: 'Europe/London',
+  });
+  assert.equal(appointment.status, 201, JSON.stringify(appointment.body));
+
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  await page.locator(`[data-appointment="${appointment.body.id}"]`)
+      .getByText(/Edith Cavell · External ID kivicare:patient:7/).waitFor();
+
+  await page.getByRole('link', {name: 'Doctors'}).click();
+  const form = page.locator('form', {hasText: 'Add a doctor'});
+  await form.getByLabel('Name').fill('Dr Mary Walker');
+  await form.getByLabel('Email').fill('dr.walker@sandbox.telemeet.test');
+  await form.getByLabel('Time zone').fill('America/New_York');
+  await form.getByLabel('External ID (your booking system\'s)').fill('kivicare:doctor:99');
+  await form.getByRole('button', {name: 'Add doctor'}).click();
+  await page.getByText('Dr Mary Walker was added.').waitFor();
+  await page.locator('li.card', {hasText: 'Dr Mary Walker'})
+      .getByText(/External ID kivicare:doctor:99/).waitFor();
+  const found = await tm.api('GET', '/api/v1/doctors?external_ref=kivicare%3Adoctor%3A99');
+  assert.equal(found.body.data.length, 1);
+  assert.equal(found.body.data[0].name, 'Dr Mary Walker');
+
+  await page.getByRole('link', {name: 'Services'}).click();
+  const add = page.locator('form', {hasText: 'Add a service'});
+  await add.getByLabel('Name').fill('Follow-up call');
+  await add.getByLabel('External ID (your booking system\'s)').fill('kivicare:service:5');
+  await add.getByRole('button', {name: 'Add service'}).click();
+  const saved = page.locator('form', {has: page.getByRole('heading', {name: 'Follow-up call'})});
+  await saved.getByText('External ID kivicare:service:5').waitFor();
+  assert.equal(await saved.getByLabel('External ID (your booking system\'s)').inputValue(),
+               'kivicare:service:5');
+  const svc = await tm.api('GET', '/api/v1/services?external_ref=kivicare%3Aservice%3A5');
+  assert.equal(svc.body.data.length, 1);
+  assert.equal(svc.body.data[0].name, 'Follow-up call');
+  // Saving another field leaves the id alone.
+  await saved.getByLabel('Duration (minutes)').fill('20');
+  await saved.getByRole('button', {name: 'Save service Follow-up call'}).click();
+  await saved.getByText('Saved Follow-up call.').waitFor();
+  const again = (await tm.api('GET', '/api/v1/services/' + svc.body.data[0].id)).body;
+  assert.equal(again.external_ref, 'kivicare:service:5');
+  assert.equal(again.default_duration_minutes, 20);
   assertNoProblems(page);
   await page.context().close();
 });

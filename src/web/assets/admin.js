@@ -35,6 +35,11 @@
   const statusBox = () => el('div', {class: 'status', role: 'status', 'aria-live': 'polite'});
   const errorText = e => e.message + (e.field ? ' (field: ' + e.field + ')' : '');
   const when = (iso, zone) => tm.formatTime(iso, zone) + ' (' + zone + ')';
+  // The booking system's own id of a doctor, service or patient, when it has one.
+  const refText = x => (x && x.external_ref ? ' · External ID ' + x.external_ref : '');
+  const REF_LABEL = 'External ID (your booking system\'s)';
+  const REF_HINT = 'Optional: the id this record has in your booking system (up to 200 ' +
+                   'characters), so it can be found by it over the API.';
 
   // Runs a write from a button; reports success or the API's error in `box`.
   async function act(button, box, work, done) {
@@ -182,8 +187,9 @@
     const service = select(services.filter(s => s.active !== false).map(
         s => [s.id, s.name + (s.telemedicine ? ' (telemedicine)' : '')]), '',
                            {id: 'book-service'});
+    const patientText = p => p.name + (p.email ? ' <' + p.email + '>' : '') + refText(p);
     const patient = select([['new', 'A new patient…'],
-                            ...patients.map(p => [p.id, p.name + (p.email ? ' <' + p.email + '>' : '')])],
+                            ...patients.map(p => [p.id, patientText(p)])],
                            'new', {id: 'book-patient'});
     const pName = input({id: 'book-patient-name', autocomplete: 'off'});
     const pEmail = input({id: 'book-patient-email', type: 'email', autocomplete: 'off'});
@@ -262,7 +268,8 @@
     const box = appointmentStatus;
     const card = el('li', {class: 'card', 'data-appointment': a.id},
                     el('div', {class: 'title', text: when(a.start, a.time_zone)}),
-                    el('div', {class: 'meta', text: (p ? p.name : 'Patient #' + a.patient_id) +
+                    el('div', {class: 'meta', text: (p ? p.name + refText(p)
+                                                       : 'Patient #' + a.patient_id) +
                                ' with ' + (d ? d.name : 'doctor #' + a.doctor_id) + ' · ' +
                                (s ? s.name : 'service #' + a.service_id) + ' · ' + a.status}));
     const meeting = el('div', {class: 'row'},
@@ -469,7 +476,7 @@
                      disconnected: 'Google disconnected'}[g.status] || 'Google status unknown';
       ul.append(el('li', {class: 'card'},
                    el('div', {class: 'title', text: d.name + (d.active === false ? ' (deactivated)' : '')}),
-                   el('div', {class: 'meta', text: d.email + ' · ' + d.time_zone}),
+                   el('div', {class: 'meta', text: d.email + ' · ' + d.time_zone + refText(d)}),
                    el('span', {class: 'badge ' + kind, text: words})));
     }
     const form = el('form', {class: 'panel', novalidate: true});
@@ -477,20 +484,22 @@
     const email = input({type: 'email', autocomplete: 'off'});
     const zone = input({value: tm.browserZone(), autocomplete: 'off'});
     const password = input({type: 'password', autocomplete: 'new-password', minlength: '10'});
+    const ref = input({autocomplete: 'off', maxlength: '200'});
     const box = statusBox();
     const submit = el('button', {type: 'submit', text: 'Add doctor'});
     form.append(el('h3', {text: 'Add a doctor'}), field('Name', name),
                 field('Email', email, 'Also the doctor\'s sign-in name.'),
-                field('Time zone', zone),
+                field('Time zone', zone), field(REF_LABEL, ref, REF_HINT),
                 field('Sign-in password', password,
                       'At least 10 characters. Leave empty to add the doctor without a sign-in.'),
                 el('div', {class: 'row'}, submit), box);
     form.addEventListener('submit', async event => {
       event.preventDefault();
       const made = await act(submit, box, async () => {
-        const d = await api('POST', '/api/v1/doctors', {name: name.value.trim(),
-                                                        email: email.value.trim(),
-                                                        time_zone: zone.value.trim()});
+        const body = {name: name.value.trim(), email: email.value.trim(),
+                      time_zone: zone.value.trim()};
+        if (ref.value.trim()) body.external_ref = ref.value.trim();
+        const d = await api('POST', '/api/v1/doctors', body);
         if (password.value) {
           try {
             await api('POST', '/api/v1/users', {email: d.email, name: d.name,
@@ -529,18 +538,24 @@
     const minutes = input({type: 'number', min: '1', max: '1440',
                            value: s ? s.default_duration_minutes : 30});
     const title = input({value: s ? s.title_template : '{service} with {doctor}', autocomplete: 'off'});
+    const ref = input({value: s && s.external_ref ? s.external_ref : '', autocomplete: 'off',
+                       maxlength: '200'});
     const box = statusBox();
     const submit = el('button', {type: 'submit', text: s ? 'Save service' : 'Add service',
                                  'aria-label': s ? 'Save service ' + s.name : 'Add service'});
-    form.append(el('h3', {text: s ? s.name : 'Add a service'}), field('Name', name), tele.label,
+    form.append(el('h3', {text: s ? s.name : 'Add a service'}),
+                s && s.external_ref ? el('div', {class: 'meta', text: refText(s).slice(3)}) : null,
+                field('Name', name), tele.label,
                 field('Duration (minutes)', minutes),
                 field('Calendar event title', title,
                       'Placeholders: {service} {doctor} {patient}. Keep patient data minimal.'),
-                el('div', {class: 'row'}, submit), box);
+                field(REF_LABEL, ref, REF_HINT), el('div', {class: 'row'}, submit), box);
     form.addEventListener('submit', async event => {
       event.preventDefault();
       const body = {name: name.value.trim(), telemedicine: tele.box.checked,
                     default_duration_minutes: Number(minutes.value), title_template: title.value};
+      // Sent only when set or changed, so saving a service leaves its id alone.
+      if (ref.value.trim() !== ((s && s.external_ref) || '')) body.external_ref = ref.value.trim();
       const out = await act(submit, box,
                             () => s ? api('PATCH', '/api/v1/services/' + s.id, body)
                                     : api('POST', '/api/v1/services', body),

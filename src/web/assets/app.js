@@ -39,8 +39,11 @@ const tm = (() => {
     }
     if (!res.ok) {
       const err = (data && data.error) || {};
-      throw new ApiError(res.status, err.code || 'http_' + res.status,
-                         err.message || 'The server answered ' + res.status + '.', err.field);
+      const e = new ApiError(res.status, err.code || 'http_' + res.status,
+                             err.message || 'The server answered ' + res.status + '.', err.field);
+      // Seconds to wait before asking again (rate limits answer 429 with it).
+      e.retryAfter = Number(res.headers.get('Retry-After')) || 0;
+      throw e;
     }
     return data;
   }

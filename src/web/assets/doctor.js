@@ -1,8 +1,8 @@
 // The doctor's page: the Google connection (connect, reconnect, test, disconnect, a banner when
 // the grant needs reconnecting), the next free times (availability: Google Calendar's busy
 // times and telemeet's appointments, inside the working hours), upcoming consultations with
-// "Start Google Meet", and the doctor's recurring series with their occurrences (cancel the
-// rest of one).
+// "Start Google Meet" and "Refresh from Google", and the doctor's recurring series with their
+// occurrences (cancel the rest of one; book a new one for a patient).
 'use strict';
 
 (async () => {
@@ -148,8 +148,34 @@
       }
       line.append(tm.el('span', {class: 'badge ' + words.kind, text: 'Meet link: ' + text}));
     }
+    // Re-reads the event from Google (the stored link, times, drift); rate-limited per
+    // appointment, so a second press soon after says how long to wait.
+    if (m.event_url || m.join_url) {
+      const refresh = tm.el('button', {class: 'secondary', type: 'button',
+                                       text: 'Refresh from Google',
+                                       'aria-label': 'Refresh from Google: ' + when});
+      refresh.addEventListener('click', event => refreshMeeting(event.currentTarget, a.id, when));
+      line.append(refresh);
+    }
     item.append(line);
     return item;
+  }
+
+  async function refreshMeeting(button, id, when) {
+    await tm.busy(button, null, async () => {
+      tm.say('upcoming-status', 'Asking Google for the consultation of ' + when + '…', 'info');
+      try {
+        const m = await tm.api('POST', '/api/v1/appointments/' + id + '/meeting/refresh');
+        tm.say('upcoming-status', 'Refreshed from Google (' + when + '): ' +
+                   tm.meetingWords(m).text + '.', 'ok');
+      } catch (e) {
+        tm.say('upcoming-status', e.status === 429 && e.retryAfter
+                   ? 'Refreshed a moment ago; try again in ' + e.retryAfter + ' s.'
+                   : 'Not refreshed: ' + e.message, 'error');
+        return;
+      }
+      await loadAppointments();
+    });
   }
 
   // --- Next free times (GET /doctors/{id}/availability over the next two weeks) ---
@@ -286,6 +312,114 @@
     }
   }
 
+  // --- Booking a series (POST /appointment_series) ---
+  // One key per booking: a double click or a retry after a lost answer books once; any change
+  // to the form makes it a new booking.
+  let seriesKey = null;
+  const newKey = () => 'ui-series-' + (crypto.randomUUID ? crypto.randomUUID()
+      : Date.now() + '-' + Math.random().toString(36).slice(2));
+  const seriesInputs = {
+    patient_id: 'series-patient', patient: 'series-patient-name', 'patient.name':
+    'series-patient-name', 'patient.email': 'series-patient-email', service_id: 'series-service',
+    start: 'series-start', rrule: 'series-count', mode: 'series-freq',
+  };
+  function seriesInvalid(fieldName, message) {
+    for (const node of $('series-form').querySelectorAll('[aria-invalid]')) {
+      node.removeAttribute('aria-invalid');
+    }
+    const target = fieldName && $(seriesInputs[fieldName] || '');
+    if (target) {
+      target.setAttribute('aria-invalid', 'true');
+      target.focus();
+    }
+    tm.say('series-status', message, 'error');
+  }
+
+  async function setUpSeriesForm() {
+    $('series-start-label').textContent = 'First start (' + doctor.time_zone + ')';
+    const first = new Date(Date.now() + 24 * 3600e3);
+    first.setMinutes(0, 0, 0);
+    const parts = {};
+    for (const p of new Intl.DateTimeFormat('en-GB', {
+      timeZone: tm.zoneOk(doctor.time_zone) ? doctor.time_zone : undefined, year: 'numeric',
+      month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(first)) parts[p.type] = p.value;
+    $('series-start').value =
+        `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+    $('series-service').replaceChildren(...[...services.values()]
+        .filter(s => s.active !== false)
+        .map(s => tm.el('option', {value: s.id,
+                                   text: s.name + (s.telemedicine ? ' (telemedicine)' : '')})));
+    try {
+      const page = await tm.api('GET', '/api/v1/patients?limit=100');
+      $('series-patient').append(...page.data.map(p => tm.el(
+          'option', {value: p.id, text: p.name + (p.email ? ' <' + p.email + '>' : '')})));
+    } catch (e) {
+      tm.say('series-status', 'Your patients could not be loaded: ' + e.message, 'error');
+    }
+    const showNew = () => { $('series-new-patient').hidden = $('series-patient').value !== 'new'; };
+    $('series-patient').addEventListener('change', showNew);
+    showNew();
+    $('series-form').addEventListener('input', () => { seriesKey = null; });
+    $('series-form').addEventListener('change', () => { seriesKey = null; });
+    $('series-form').addEventListener('submit', submitSeries);
+  }
+
+  async function submitSeries(event) {
+    event.preventDefault();
+    const form = $('series-form');
+    const isNew = $('series-patient').value === 'new';
+    const name = $('series-patient-name').value.trim();
+    const count = Number($('series-count').value);
+    if (isNew && !name) return seriesInvalid('patient.name', 'Enter the new patient\'s name.');
+    if (!$('series-start').value) return seriesInvalid('start', 'Choose the first start.');
+    if (!Number.isInteger(count) || count < 2 || count > 20) {
+      return seriesInvalid('rrule', 'The number of consultations is from 2 to 20.');
+    }
+    const body = {
+      doctor_id: doctorId, service_id: Number($('series-service').value),
+      start: $('series-start').value, time_zone: doctor.time_zone,
+      rrule: 'FREQ=' + $('series-freq').value + ';COUNT=' + count,
+      mode: form.querySelector('input[name="series-mode"]:checked').value,
+      confirm: $('series-confirm').checked,
+    };
+    if (isNew) {
+      body.patient = {name, time_zone: doctor.time_zone};
+      const email = $('series-patient-email').value.trim();
+      if (email) body.patient.email = email;
+    } else {
+      body.patient_id = Number($('series-patient').value);
+    }
+    if (!seriesKey) seriesKey = newKey();
+    const key = seriesKey;
+    const button = $('series-submit');
+    if (button.disabled) return;
+    await tm.busy(button, null, async () => {
+      tm.say('series-status', 'Booking the series…', 'info');
+      let s;
+      try {
+        s = await tm.api('POST', '/api/v1/appointment_series', body, {'Idempotency-Key': key});
+      } catch (e) {
+        seriesInvalid(e.field, 'Not booked: ' + e.message + (e.field ? ' (field: ' + e.field + ')'
+                                                                       : ''));
+        return;
+      }
+      seriesKey = null;
+      for (const node of form.querySelectorAll('[aria-invalid]')) {
+        node.removeAttribute('aria-invalid');
+      }
+      // The new patient can be picked for the next series.
+      if (isNew) $('series-patient').append(tm.el('option', {value: s.patient_id, text: name}));
+      $('series-patient-name').value = '';
+      $('series-patient-email').value = '';
+      await loadSeries();
+      await loadAppointments();
+      tm.say('series-status', 'Series #' + s.id + ' is booked: ' + s.occurrences.length +
+                 ' consultations from ' + tm.formatTime(s.occurrences[0].start, s.time_zone) +
+                 '.', 'ok');
+    });
+  }
+
   try {
     doctor = await tm.api('GET', base);
     $('title').textContent = 'Consultations of ' + doctor.name;
@@ -298,4 +432,5 @@
   await loadFree();
   await loadAppointments();
   await loadSeries();
+  await setUpSeriesForm();
 })();
