@@ -358,7 +358,10 @@ TEST_F(ApiTest, DoctorSeesOnlyPatientsOfTheirAppointments) {
   EXPECT_EQ(ApiEnv::J(foreign)["error"]["message"], "patient " + std::to_string(stranger) +
                                                         " does not exist");
   EXPECT_EQ(ApiEnv::J(missing)["error"]["message"], "patient 999999 does not exist");
-  ExpectError(env_.Call("GET", "/api/v1/patients", nullptr, ada), 403, "permission_denied");
+  // Ada's list holds only her own patients: none yet.
+  auto listed = env_.Call("GET", "/api/v1/patients", nullptr, ada);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_TRUE(ApiEnv::J(listed)["data"].empty()) << listed.body;
   // Booking someone who is not their patient, by id: the same 404, and nothing is written.
   auto booked = env_.Call("POST", "/api/v1/appointments",
                           {{"doctor_id", doctor_},
@@ -376,6 +379,11 @@ TEST_F(ApiTest, DoctorSeesOnlyPatientsOfTheirAppointments) {
   EXPECT_EQ(env_.Call("GET", "/api/v1/patients/" + std::to_string(patient_), nullptr, ada).status,
             200);
   ASSERT_EQ(Book(doctor_, ada, "2026-06-09T09:00:00Z").status, 201);
+  auto own = ApiEnv::J(env_.Call("GET", "/api/v1/patients", nullptr, ada));
+  ASSERT_EQ(own["data"].size(), 1u) << own;
+  EXPECT_EQ(own["data"][0]["id"], patient_);
+  EXPECT_EQ(ApiEnv::J(env_.Call("GET", "/api/v1/patients", nullptr, env_.admin))["data"].size(),
+            2u);
   EXPECT_EQ(
       env_.Call("GET", "/api/v1/patients/" + std::to_string(stranger), nullptr, env_.admin).status,
       200);

@@ -230,8 +230,18 @@ TEST_F(IntegratorTest, ADoctorFindsOnlyTheirOwnRecordsByExternalRef) {
   EXPECT_TRUE(
       ApiEnv::J(env_.Call("GET", "/api/v1/doctors?external_ref=kc:doctor:2", nullptr, doc))["data"]
           .empty());
-  EXPECT_EQ(env_.Call("GET", "/api/v1/patients?external_ref=kc:patient:1", nullptr, doc).status,
-            403);
+  // Patients: only the doctor's own are found; another's answers as one that does not exist.
+  ASSERT_EQ(Post("/api/v1/patients", {{"name", "Not Anna's"}, {"external_ref", "kc:patient:1"}},
+                 env_.write_key)
+                .status,
+            201);
+  auto stranger = env_.Call("GET", "/api/v1/patients?external_ref=kc:patient:1", nullptr, doc);
+  ASSERT_EQ(stranger.status, 200) << stranger.body;
+  EXPECT_TRUE(ApiEnv::J(stranger)["data"].empty()) << stranger.body;
+  EXPECT_EQ(ApiEnv::J(env_.Call("GET", "/api/v1/patients?external_ref=kc:patient:1", nullptr,
+                                env_.admin))["data"]
+                .size(),
+            1u);
 }
 
 }  // namespace

@@ -239,6 +239,9 @@ class Tx {
   // appointments whose event may exist (the patient may be its attendee, M14).
   Result<core::Patient> UpdatePatient(const core::Patient& patient);
   Result<Page<core::Patient>> ListPatients(const PageRequest& page);
+  // The patients who have an appointment (of any status) with the doctor: those the doctor may
+  // read (api AuthorizePatientRead).
+  Result<Page<core::Patient>> ListPatientsOfDoctor(int64_t doctor_id, const PageRequest& page);
 
   // --- Appointments: every change bumps the revision and upserts the appointment's one
   // reconcile job (run_at = now) in this same transaction. ---

@@ -209,6 +209,14 @@ Result<Page<core::Patient>> Tx::ListPatients(const PageRequest& page) {
                                  {}, page, PatientFrom);
 }
 
+Result<Page<core::Patient>> Tx::ListPatientsOfDoctor(int64_t doctor_id, const PageRequest& page) {
+  return PageById<core::Patient>(conn_,
+                                 Sql("SELECT {} FROM patients WHERE id IN "
+                                     "(SELECT patient_id FROM appointments WHERE doctor_id = ?)",
+                                     kPatientCols),
+                                 {doctor_id}, page, PatientFrom);
+}
+
 // --- Appointments ---
 
 Status Tx::CheckOverlap(const core::Appointment& a) {
