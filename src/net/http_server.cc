@@ -1,6 +1,7 @@
 #include "net/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <boost/asio/co_spawn.hpp>
@@ -280,6 +281,7 @@ class HttpServer::Impl {
         Response r = ReadErrorResponse(ec);
         co_await Write(*s, r, "", false, false);
         Record(*s, "-", "unmatched", r.status, started);
+        co_await LingerBeforeClose(*s);
         break;
       }
 
@@ -341,6 +343,25 @@ class HttpServer::Impl {
                SteadyClock::now().time_since_epoch())
         .count();
   }
+  // After refusing a request whose body is still coming (413, 431, 400): the client may still
+  // be sending. Closing with its bytes unread makes the kernel reset the connection, and a reset
+  // can destroy our answer in the client's buffers before it reads it. So stop sending, then
+  // read and drop what comes until the client closes, for at most kLinger (the sweeper closes
+  // the socket at the deadline).
+  asio::awaitable<void> LingerBeforeClose(Session& s) {
+    constexpr std::chrono::milliseconds kLinger{2'000};
+    error_code ec;
+    s.socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    SetDeadline(s, std::min(opts_.read_timeout, kLinger));
+    std::array<char, 16 * 1024> sink;
+    while (!ec) {
+      co_await s.socket.async_read_some(asio::buffer(sink),
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    }
+    ClearDeadline(s);
+  }
+
   static void SetDeadline(Session& s, std::chrono::milliseconds timeout) {
     s.deadline.store(SteadyNanos() + std::chrono::nanoseconds(timeout).count(),
                      std::memory_order_relaxed);
