@@ -601,19 +601,22 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
   ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(made->event)) : made->event, plan);
 }
 
+// The event is gone at Google: make it again at once. (A template: Plan is private to
+// Reconciler.)
+template <typename PlanT>
+static void RecreateAtOnce(PlanT& plan) {
+  plan.meeting.state = MeetingState::kCreating;
+  plan.disposition = Disposition::kRepoll;
+  plan.repoll_after = std::chrono::microseconds(0);
+}
+
 void Reconciler::ActPoll(const Snapshot& snap, Plan& plan) {
   // A series' conference is read from the recurring event itself.
   auto event = calendar_.GetEvent(
       snap.doctor_key, plan.meeting.calendar_id,
       snap.series ? core::SeriesEventIdFor(snap.series->uid) : plan.meeting.event_id);
   if (!event) {
-    if (event.error().kind() == ErrorKind::kNotFound) {
-      // The event is gone at Google: make it again at once.
-      plan.meeting.state = MeetingState::kCreating;
-      plan.disposition = Disposition::kRepoll;
-      plan.repoll_after = std::chrono::microseconds(0);
-      return;
-    }
+    if (event.error().kind() == ErrorKind::kNotFound) return RecreateAtOnce(plan);
     return ApplyError(snap, event.error(), plan);
   }
   ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(*event)) : *event, plan);
@@ -636,12 +639,7 @@ void Reconciler::ActPatch(const Snapshot& snap, Plan& plan) {
                                                    plan.meeting.event_id, spec->start, spec->end,
                                                    snap.settings.send_updates);
   if (!event) {
-    if (event.error().kind() == ErrorKind::kNotFound) {
-      plan.meeting.state = MeetingState::kCreating;
-      plan.disposition = Disposition::kRepoll;
-      plan.repoll_after = std::chrono::microseconds(0);
-      return;
-    }
+    if (event.error().kind() == ErrorKind::kNotFound) return RecreateAtOnce(plan);
     return ApplyError(snap, event.error(), plan);
   }
   ApplyEvent(snap, std::move(*event), plan);
@@ -659,12 +657,7 @@ void Reconciler::ActPatchGuests(const Snapshot& snap, Plan& plan) {
   auto event = calendar_.PatchEventGuests(snap.doctor_key, plan.meeting.calendar_id,
                                           plan.meeting.event_id, patch, snap.settings.send_updates);
   if (!event) {
-    if (event.error().kind() == ErrorKind::kNotFound) {
-      plan.meeting.state = MeetingState::kCreating;
-      plan.disposition = Disposition::kRepoll;
-      plan.repoll_after = std::chrono::microseconds(0);
-      return;
-    }
+    if (event.error().kind() == ErrorKind::kNotFound) return RecreateAtOnce(plan);
     return ApplyError(snap, event.error(), plan);
   }
   RecordGuestsOf(snap.desired, plan.meeting);
