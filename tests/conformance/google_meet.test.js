@@ -251,8 +251,9 @@ test('conference records by meeting code, participants and sessions with paging'
     [`${DAY}T10:06:00Z`, `${DAY}T10:28:00Z`],
     [`${DAY}T10:00:00Z`, `${DAY}T10:05:00Z`],
   ]);
-  const {data: session} =
-      await meet.conferenceRecords.participants.participantSessions.get({name: sessions.items[0].name});
+  const {data: session} = await meet.conferenceRecords.participants.participantSessions.get({
+    name: sessions.items[0].name,
+  });
   assert.deepEqual(session, sessions.items[0]);
 });
 
