@@ -212,6 +212,38 @@ TEST_F(SqliteGroupCommitTest, AnExceptionReachesItsOwnCallerAndTheGroupCommits) 
   EXPECT_EQ(Committed(), (std::set<std::string>{"lead", "other"}));
 }
 
+// A failure that shows only at COMMIT (a deferred foreign key) fails the shared commit: each
+// writer then runs again alone, so only the one that broke the rule is refused.
+TEST_F(SqliteGroupCommitTest, AFailureAtCommitFailsOnlyItsOwnWriter) {
+  ASSERT_TRUE(Write([](Conn& c) {
+    return Exec(c, "CREATE TABLE child (parent TEXT NOT NULL REFERENCES t (k))");
+  }));
+  base_ = driver_->write_stats();
+  Blocker lead(*this);
+  auto before = std::async(std::launch::async,
+                           [&] { return Write([](Conn& c) { return Insert(c, "before"); }); });
+  AwaitWaiting(2);
+  auto orphan = std::async(std::launch::async, [&] {
+    return Write([](Conn& c) -> Status {
+      TM_TRY(Exec(c, "PRAGMA defer_foreign_keys = ON"));
+      return Exec(c, "INSERT INTO child (parent) VALUES ('nobody')");
+    });
+  });
+  AwaitWaiting(3);
+  auto after = std::async(std::launch::async,
+                          [&] { return Write([](Conn& c) { return Insert(c, "after"); }); });
+  AwaitWaiting(4);
+  ASSERT_TRUE(lead.Release());
+  Status rb = before.get(), ro = orphan.get(), ra = after.get();
+  EXPECT_TRUE(rb) << rb.error().ToString();
+  EXPECT_TRUE(ra) << ra.error().ToString();
+  EXPECT_EQ(CodeOf(ro), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(Committed(), (std::set<std::string>{"lead", "before", "after"}));
+  // The leader alone; the group's commit failed; "before" and "after" committed alone.
+  EXPECT_EQ(Commits(), 3);
+  EXPECT_EQ(Writes(), 3);
+}
+
 // Many threads, some writes refused after writing: exactly the accepted ones are committed,
 // and under contention writes share commits.
 TEST_F(SqliteGroupCommitTest, ManyThreadsCommitExactlyTheAcceptedWrites) {
