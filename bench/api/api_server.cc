@@ -1,7 +1,8 @@
 // The API routes over a fresh SQLite store in `dir`, served by the real HttpServer: seeds one
 // doctor, service, patient and appointment plus a read/write API key, prints
 //   port <n>\nkey <bearer>\nappointment <id>\ndoctor <id>\nservice <id>\npatient <id>
-// and serves until stdin closes or SIGTERM.
+// and serves until SIGTERM; on SIGUSR1 it prints "writes <n> commits <m>" (the store's write
+// transactions so far and the commits that held them).
 //
 //   bench_api_server <dir> [io_threads] [worker_threads] [full|normal]   (SQLite synchronous)
 #include <unistd.h>
@@ -24,6 +25,13 @@ int main(int argc, char** argv) {
     std::cerr << "usage: bench_api_server <dir> [io_threads] [worker_threads]\n";
     return 2;
   }
+  // Blocked before any thread starts (they inherit the mask), so only sigwait below sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::string dir = argv[1];
   int io = argc > 2 ? std::stoi(argv[2]) : 2;
   int workers = argc > 3 ? std::stoi(argv[3]) : 8;
@@ -68,13 +76,12 @@ int main(int argc, char** argv) {
   std::cout << "port " << server.port() << "\nkey " << key->secret << "\nappointment " << (*ids)[0]
             << "\ndoctor " << (*ids)[1] << "\nservice " << (*ids)[2] << "\npatient " << (*ids)[3]
             << std::endl;
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   int sig = 0;
-  sigwait(&set, &sig);
+  // SIGUSR1: the store's write transactions and the commits that held them so far (group commit).
+  while (sigwait(&set, &sig) == 0 && sig == SIGUSR1) {
+    store::WriteStats w = (*store)->write_stats();
+    std::cout << "writes " << w.writes << " commits " << w.commits << std::endl;
+  }
   server.Shutdown(std::chrono::seconds(2));
   return 0;
 }

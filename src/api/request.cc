@@ -67,9 +67,7 @@ net::RouteOptions StoreReadRoute(const ApiDeps& deps) {
   return {.offload = deps.store.backend() != "sqlite"};
 }
 
-net::RouteOptions StoreWriteRoute(const ApiDeps& deps) {
-  return {.offload = true, .serial = deps.store.backend() == "sqlite"};
-}
+net::RouteOptions StoreWriteRoute(const ApiDeps& /*deps*/) { return {.offload = true}; }
 
 net::Handler Handle(ApiDeps& deps, Access access, CallHandler fn) {
   return [&deps, access, fn = std::move(fn)](net::Request& req) -> net::Response {

@@ -70,9 +70,10 @@ using CallHandler = std::function<Result<net::Response>(Call&)>;
 // SQLite a short transaction: an API key's last-used time, at most once per touch interval.)
 net::RouteOptions StoreReadRoute(const ApiDeps& deps);
 
-// The options of a route that writes the store and calls nothing outside it. On the worker pool;
-// with SQLite, whose writers take one lock in turn, these routes run one at a time
-// (RouteOptions::serial) instead of waking each other on that lock.
+// The options of a route that writes the store and calls nothing outside it: on the worker pool,
+// in parallel. With SQLite the store's group commit (store.h Store::Run) turns the writes that
+// arrive together into one transaction and one fsync; a serial lane here would leave it nothing
+// to group.
 net::RouteOptions StoreWriteRoute(const ApiDeps& deps);
 
 // Authenticates and checks `access`, runs `fn`, and renders an error result as JSON.

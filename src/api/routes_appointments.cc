@@ -352,8 +352,8 @@ Result<net::Response> List(Call& c) {
 void RegisterAppointments(net::Router& r, ApiDeps& deps) {
   const net::RouteOptions reads = StoreReadRoute(deps);
   const net::RouteOptions writes = StoreWriteRoute(deps);
-  // Booking and rescheduling may ask Google (the google_busy policy): never in the serial lane
-  // of the store's writes, where one slow answer would hold every other write.
+  // Booking and rescheduling may ask Google (the google_busy policy): on the worker pool, and
+  // outside the store's transaction, where one slow answer would hold a whole group commit.
   const net::RouteOptions checked =
       deps.availability != nullptr ? net::RouteOptions{.offload = true} : writes;
   r.Post("/api/v1/appointments", Handle(deps, Access::kWrite, HandleCreate), checked);

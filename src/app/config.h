@@ -25,7 +25,9 @@ struct Config {
     int64_t port = 8080;
     std::string public_url;  // how browsers reach us; default http://<address>:<port>
     int64_t io_threads = 2;
-    int64_t worker_threads = 8;
+    // Blocking work; with SQLite, requests waiting for a group commit hold a thread each, so
+    // this bounds how many writes share one fsync.
+    int64_t worker_threads = 32;
     int64_t max_header_bytes = 16 * 1024;
     int64_t max_body_bytes = 1024 * 1024;
     int64_t read_timeout_ms = 30'000;

@@ -66,6 +66,14 @@ class Conn {
 
 enum class TxMode { kWrite, kRead };
 
+// Write transactions and the commits that made them durable (SQLite's group commit: several
+// writes share one commit), and the writers queued for the next commit now.
+struct WriteStats {
+  int64_t commits = 0;
+  int64_t writes = 0;
+  int64_t waiting = 0;
+};
+
 // A backend: a pool of connections and how a transaction begins and ends on it.
 // Thread-safe.
 class Driver {
@@ -73,8 +81,13 @@ class Driver {
   virtual ~Driver() = default;
   virtual Dialect dialect() const = 0;
   // Runs `fn` inside BEGIN/COMMIT on a pooled connection; rolls back when fn fails or the
-  // commit does. Does not retry.
+  // commit does; returns only once the commit is durable. Does not retry. SQLite's write
+  // transactions from concurrent callers may share one commit (group commit): each fn runs in
+  // a savepoint of its own, sees the writes of those before it in the group, and gets its own
+  // result: a failing fn undoes only its own writes. A thrown exception reaches fn's caller.
   virtual Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) = 0;
+  // Zero where the backend does not count (PostgreSQL groups commits in the server).
+  virtual WriteStats write_stats() { return {}; }
   // Runs `fn` on a pooled connection outside a transaction (migrations take their own locks).
   virtual Status RunRaw(const std::function<Status(Conn&)>& fn) = 0;
 };

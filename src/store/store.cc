@@ -131,6 +131,8 @@ class SqlStore final : public Store {
     return version;
   }
 
+  WriteStats write_stats() override { return driver_->write_stats(); }
+
   Status Run(TxMode mode, const std::function<Status(Tx&)>& fn) override {
     const int attempts = std::max(1, options_.max_tx_attempts);
     for (int attempt = 1;; ++attempt) {

@@ -179,8 +179,13 @@ class Store {
   // error. A conflict (kAborted) restarts `fn` up to StoreOptions::max_tx_attempts times, so
   // fn must have no effects outside the transaction. Read mode takes no write lock (and must not
   // write). fn must not start another transaction: it would not be part of this one, and it
-  // could wait forever for a pooled connection.
+  // could wait forever for a pooled connection. On SQLite, concurrent write transactions share
+  // commits (group commit, sql.h Driver::RunTx): fn may run on another caller's thread while
+  // this one waits, in a savepoint of its own; Run returns once its commit is durable.
   virtual Status Run(TxMode mode, const std::function<Status(Tx&)>& fn) = 0;
+
+  // Write transactions committed and the commits that held them, since the store opened.
+  virtual WriteStats write_stats() { return {}; }
 
   // Transact(fn) with fn returning Result<T> (or Status): the value of the committed run.
   template <typename F>

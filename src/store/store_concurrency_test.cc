@@ -200,6 +200,29 @@ TEST(PostgresReconnect, DeadPooledConnectionsAreReplaced) {
   EXPECT_EQ(*(*store)->Read([&](Tx& tx) { return tx.GetSetting("a"); }), "2");
 }
 
+// Reads run without BEGIN/COMMIT on PostgreSQL: a dead pooled connection is replaced for them
+// too, and they still cannot write.
+TEST(PostgresReconnect, ReadsReplaceDeadConnectionsAndCannotWrite) {
+  auto db = testing::TestDatabase::Create("postgres");
+  ASSERT_TRUE(db) << db.error().ToString();
+  std::string app = "reconnect_read_" + std::to_string(getpid());
+  FakeClock clock;
+  auto store = OpenStore((*db)->url() + "&application_name=" + app, clock, {.pool_size = 2});
+  ASSERT_TRUE(store) << store.error().ToString();
+  ASSERT_TRUE((*store)->Migrate());
+  ASSERT_TRUE((*store)->Transact([&](Tx& tx) { return tx.PutSetting("a", "1"); }));
+  ASSERT_TRUE(
+      (*db)->ExecSql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                     "application_name = '" +
+                     app + "'"));
+  auto got = (*store)->Read([&](Tx& tx) { return tx.GetSetting("a"); });
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(*got, "1");
+  auto wrote = (*store)->Read([&](Tx& tx) { return tx.PutSetting("a", "3"); });
+  EXPECT_FALSE(wrote) << "a read transaction wrote";
+  EXPECT_EQ(*(*store)->Read([&](Tx& tx) { return tx.GetSetting("a"); }), "1");
+}
+
 class CrashTest : public StoreFixture {};
 
 TEST_P(CrashTest, KilledMidTransactionLeavesNoPartialState) {

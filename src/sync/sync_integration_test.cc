@@ -1073,6 +1073,42 @@ TEST_P(SyncIntegrationTest, StopReleasesLeasedJobsAndAnotherWorkerFinishes) {
   EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
 }
 
+// A worker holds `prefetch` jobs leased beyond its busy runners, so a runner that finishes
+// starts the next job at once, without waiting for a lease of its own; never more.
+TEST_P(SyncIntegrationTest, AWorkerLeasesItsPrefetchAheadOfItsRunners) {
+  MakeCalendar(seconds(5));
+  MakeReconciler(ReconcilerOptions{});
+  Connect();
+  google_->SetLatency(milliseconds(150));
+  for (int i = 0; i < 8; ++i) Book(At(7, 6 + i));
+  auto most_held = [&](int prefetch) {
+    WorkerOptions w;
+    w.threads = 1;
+    w.batch = 4;
+    w.prefetch = prefetch;
+    w.poll_interval = milliseconds(10);
+    w.lease_for = seconds(30);
+    Worker worker(*store_, *reconciler_, clock_, w);
+    worker.Start();
+    size_t most = 0;
+    for (int i = 0; i < 40; ++i) {  // about 400 ms: the runner is through two or three jobs
+      auto jobs = store_->Read([&](store::Tx& tx) {
+        return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {.limit = 100});
+      });
+      if (jobs) {
+        size_t held = 0;
+        for (const core::Job& j : jobs->items) held += j.lease_owner == worker.owner() ? 1 : 0;
+        most = std::max(most, held);
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    worker.Stop();
+    return most;
+  };
+  EXPECT_EQ(most_held(0), 1u);
+  EXPECT_EQ(most_held(2), 3u);
+}
+
 TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {
   Connect();
   core::Appointment a = Book(At(2, 8));

@@ -23,6 +23,11 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
   if (options_.owner.empty()) options_.owner = DefaultWorkerOwner();
   options_.threads = std::max(1, options_.threads);
   options_.batch = std::max(1, options_.batch);
+  options_.prefetch = std::max(0, options_.prefetch);
+}
+
+int Worker::Room() const {
+  return options_.threads + options_.prefetch - busy_ - static_cast<int>(queue_.size());
 }
 
 Worker::~Worker() { Stop(); }
@@ -128,7 +133,7 @@ void Worker::DispatchLoop() {
   while (running_) {
     const bool nudged = nudged_;
     nudged_ = false;
-    const int free = options_.threads - busy_ - static_cast<int>(queue_.size());
+    const int free = Room();
     bool leased = false;
     bool maybe_more = false;
     if (free > 0 && (lease_now || nudged)) {
@@ -151,7 +156,7 @@ void Worker::DispatchLoop() {
     RenewLeases();
     lock.lock();
     if (!running_) break;
-    const bool room = options_.threads - busy_ - static_cast<int>(queue_.size()) > 0;
+    const bool room = Room() > 0;
     if (maybe_more && room) {
       lease_now = true;
       continue;

@@ -1,10 +1,11 @@
 // The worker pool (DESIGN.md "The heart", M27): leases due reconcile jobs from the store in
 // small batches and runs them on N threads through the Reconciler, so many Google calls are in
 // flight at once (the Calendar client blocks its thread; the rate limiter it holds paces them).
-// One dispatcher thread owns the queue side: it leases as many jobs as there are idle runners,
-// renews the leases of jobs held longer than half their lease, and when nothing is due sleeps
-// until the next job falls due (Tx::NextDueAt in a read transaction), at most the poll interval,
-// woken early by Nudge() or a runner finishing; an idle worker makes no write transactions.
+// One dispatcher thread owns the queue side: it leases as many jobs as there are idle runners
+// and `prefetch` more (so a runner never waits for a lease), renews the leases of jobs held
+// longer than half their lease, and when nothing is due sleeps until the next job falls due
+// (Tx::NextDueAt in a read transaction), at most the poll interval, woken early by Nudge() or a
+// runner finishing; an idle worker makes no write transactions.
 // On Stop() it gives back the jobs it leased but did not start. Any number of workers, in one
 // process or many sharing one PostgreSQL, split the work: a job is leased by one owner at a time
 // (SKIP LOCKED).
@@ -42,6 +43,9 @@ struct WorkerOptions {
   std::string kind = std::string(store::kReconcileJobKind);
   int threads = 16;
   int batch = 8;  // at most this many jobs per lease call
+  // Jobs leased ahead of the runners, so one that finishes starts its next job at once instead
+  // of waiting for a lease transaction (a commit) of its own. 0: lease only for idle runners.
+  int prefetch = 8;
   // Renewed every third of it while the job is held, so a live worker never loses a job while
   // a dead one's jobs go to the living within about this long (PostgreSQL; with SQLite a
   // restarted serve takes them back at once, serve_lock.h). The reconciler's intent record
@@ -88,6 +92,8 @@ class Worker {
     bool started = false;
   };
 
+  // With mu_ held: how many more jobs to hold (runners idle, plus the prefetch, less the queue).
+  int Room() const;
   void DispatchLoop();
   // How long until the next reconcile job is due (read transaction): nullopt when none is
   // ready; zero or less when one is due now; the poll interval when the store could not say.

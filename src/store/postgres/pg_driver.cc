@@ -148,15 +148,21 @@ class PgDriver final : public Driver {
     // Quiet NOTICEs (e.g. "relation already exists, skipping") instead of stderr.
     PQsetNoticeProcessor(
         c, [](void*, const char*) {}, nullptr);
+    // Read-only unless a transaction says otherwise: reads run as single statements (RunRead)
+    // and still cannot write; write transactions begin READ WRITE.
+    if (auto s = conn->ExecScript("SET default_transaction_read_only = on"); !s) {
+      return std::unexpected(s.error());
+    }
     return conn;
   }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
+    if (mode == TxMode::kRead) return RunRead(fn);
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
-    const char* begin = mode == TxMode::kWrite ? "BEGIN" : "BEGIN READ ONLY";
+    const char* begin = "BEGIN READ WRITE";
     // A pooled connection may have died while idle (server restart, terminated backend); that
     // shows at BEGIN, before anything ran, so trying a fresh connection is safe.
     Status began = (*conn)->ExecScript(begin);
@@ -175,6 +181,27 @@ class PgDriver final : public Driver {
     }();
     Release(std::move(*conn));
     return result;
+  }
+
+  // A read runs its statements on their own, without BEGIN and COMMIT: two round trips fewer
+  // for every read (a GET, an API key's check before a POST, the reconciler's snapshot). Under
+  // READ COMMITTED (PostgreSQL's default, which telemeet's transactions are written for) each
+  // statement of a transaction takes its own snapshot anyway, so reads see what they saw
+  // before; the session default (Connect) keeps them read-only.
+  Status RunRead(const std::function<Status(Conn&)>& fn) {
+    auto conn = Acquire();
+    if (!conn) return std::unexpected(conn.error());
+    Status s = fn(**conn);
+    // A pooled connection that died while idle shows at the first statement; a read has no
+    // effects, so it runs again on a fresh connection.
+    for (int tries = 0; !s && (*conn)->broken() && tries <= options_.pool_size; ++tries) {
+      Release(std::move(*conn));  // drops it
+      conn = Acquire();
+      if (!conn) return std::unexpected(conn.error());
+      s = fn(**conn);
+    }
+    Release(std::move(*conn));
+    return s;
   }
 
   Status RunRaw(const std::function<Status(Conn&)>& fn) override {

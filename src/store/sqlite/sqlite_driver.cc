@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <exception>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -22,6 +24,9 @@ namespace {
 // checkpoints what is left itself, as SQLite would, so the WAL stays bounded.
 constexpr int kCheckpointPages = 1000;
 constexpr int kInlineCheckpointPages = 4000;  // 16 MB of 4 KB pages
+
+// At most this many writes share one commit: bounds how long the first of them waits.
+constexpr size_t kMaxGroup = 128;
 
 Error SqliteError(sqlite3* db, int rc, std::string_view doing) {
   int ext = db ? sqlite3_extended_errcode(db) : rc;
@@ -168,28 +173,17 @@ class SqliteDriver final : public Driver {
   Dialect dialect() const override { return Dialect::kSqlite; }
 
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
-    // Writers queue on the mutex before taking a connection, so waiting writers do not hold
-    // connections that readers could use.
-    std::unique_lock<std::mutex> write_lock;
-    if (mode == TxMode::kWrite) write_lock = std::unique_lock(write_mu_);
+    if (mode == TxMode::kWrite) return RunWrite(fn);
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
-    // BEGIN, COMMIT and ROLLBACK go through the connection's statement cache: sqlite3_exec
-    // would prepare them anew for every transaction (a twentieth of a cached API read).
-    auto run = [&](std::string_view sql) -> Status {
-      auto r = (*conn)->Exec(sql, {});
-      if (!r) return std::unexpected(r.error());
-      return Ok();
-    };
-    Status result = [&]() -> Status {
-      if (auto s = run(mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) return s;
-      Status s = fn(**conn);
-      if (s) s = run("COMMIT");
-      if (!s) (void)run("ROLLBACK");
-      return s;
-    }();
+    Status result = RunAlone(**conn, TxMode::kRead, fn);
     Release(std::move(*conn));
     return result;
+  }
+
+  WriteStats write_stats() override {
+    std::lock_guard lock(writers_mu_);
+    return {commits_, writes_, static_cast<int64_t>(writers_.size())};
   }
 
   Status RunRaw(const std::function<Status(Conn&)>& fn) override {
@@ -201,6 +195,158 @@ class SqliteDriver final : public Driver {
   }
 
  private:
+  // A write transaction waiting for, or in, a group commit: on its caller's stack, which waits
+  // until `done`.
+  struct Writer {
+    const std::function<Status(Conn&)>* fn;
+    Status result = Ok();
+    std::exception_ptr thrown;  // fn threw: rethrown on the caller's thread
+    bool done = false;          // guarded by writers_mu_
+    std::condition_variable cv;
+  };
+
+  // Group commit (the leader/follower scheme of LevelDB's DBImpl::Write): writers queue in
+  // arrival order; the one at the front leads, runs every writer queued behind it, each in its
+  // own savepoint, in one transaction and one commit (one fsync), then hands each its result
+  // and the lead to the next in line. Writers that arrive during a commit form the next group,
+  // so the busier the store, the more writes share each fsync; a lone writer commits alone, as
+  // before. Nobody hears back before the commit that holds its writes is durable.
+  Status RunWrite(const std::function<Status(Conn&)>& fn) {
+    Writer self{&fn};
+    std::unique_lock lock(writers_mu_);
+    writers_.push_back(&self);
+    self.cv.wait(lock, [&] { return self.done || writers_.front() == &self; });
+    if (!self.done) {
+      const size_t n = std::min(writers_.size(), kMaxGroup);
+      std::vector<Writer*> group(writers_.begin(), writers_.begin() + static_cast<ptrdiff_t>(n));
+      lock.unlock();
+      const GroupOutcome outcome = CommitGroup(group);
+      lock.lock();
+      commits_ += outcome.commits;
+      writes_ += outcome.writes;
+      for (size_t i = 0; i < n; ++i) {
+        Writer* w = writers_.front();
+        writers_.pop_front();
+        w->done = true;
+        // Under the lock: the follower cannot see `done` and leave (destroying its cv) before
+        // this returns.
+        if (w != &self) w->cv.notify_one();
+      }
+      if (!writers_.empty()) writers_.front()->cv.notify_one();
+    }
+    lock.unlock();
+    if (self.thrown) std::rethrow_exception(self.thrown);
+    return self.result;
+  }
+
+  struct GroupOutcome {
+    int64_t commits = 0;
+    int64_t writes = 0;  // writers whose work was committed
+  };
+
+  GroupOutcome CommitGroup(const std::vector<Writer*>& group) {
+    GroupOutcome outcome;
+    auto conn = Acquire();
+    if (!conn) {
+      for (Writer* w : group) w->result = std::unexpected(conn.error());
+      return outcome;
+    }
+    SqliteConn& c = **conn;
+    auto count = [&](Writer* w) {
+      if (w->result) {
+        ++outcome.commits;
+        ++outcome.writes;
+      }
+    };
+    if (group.size() == 1) {
+      group[0]->result = RunAlone(c, TxMode::kWrite, *group[0]->fn, &group[0]->thrown);
+      count(group[0]);
+      Release(std::move(*conn));
+      return outcome;
+    }
+    // Writers whose work is not (or no longer) in the shared transaction: they run again alone.
+    std::vector<Writer*> alone;
+    if (Status began = Run(c, "BEGIN IMMEDIATE"); !began) {
+      for (Writer* w : group) w->result = began;  // busy (another process): kAborted, retried
+      Release(std::move(*conn));
+      return outcome;
+    }
+    std::vector<Writer*> in_tx;
+    size_t next = 0;
+    for (; next < group.size(); ++next) {
+      Writer* w = group[next];
+      if (Status s = Run(c, "SAVEPOINT tm_group"); !s) break;
+      w->result = Invoke(c, *w->fn, &w->thrown);
+      if (sqlite3_get_autocommit(c.db())) {
+        // Its statement ended the whole transaction (SQLITE_FULL, IOERR...): what ran before is
+        // gone. A failure is this writer's own answer; everyone else runs again alone.
+        if (w->result) alone.push_back(w);
+        ++next;
+        break;
+      }
+      // A failed writer's work is undone alone; the others' stays.
+      Status closed = w->result ? Ok() : Run(c, "ROLLBACK TO tm_group");
+      if (closed) closed = Run(c, "RELEASE tm_group");
+      if (!closed) {
+        alone.push_back(w);
+        ++next;
+        break;
+      }
+      if (w->result) in_tx.push_back(w);
+    }
+    const bool broken = next < group.size() || !alone.empty();
+    alone.insert(alone.end(), group.begin() + static_cast<ptrdiff_t>(next), group.end());
+    Status committed =
+        broken ? Fail(ErrorCode::kAborted, "group transaction broken") : Run(c, "COMMIT");
+    if (committed) {
+      if (!in_tx.empty()) ++outcome.commits;
+      outcome.writes += static_cast<int64_t>(in_tx.size());
+    } else {
+      if (!sqlite3_get_autocommit(c.db())) (void)Run(c, "ROLLBACK");
+      // The commit failed, or the transaction broke: one writer's deferred failure must not be
+      // everyone's, so each runs again in a transaction of its own (fn is re-runnable: Store::Run
+      // retries it too).
+      alone.insert(alone.begin(), in_tx.begin(), in_tx.end());
+    }
+    for (Writer* w : alone) {
+      w->thrown = nullptr;
+      w->result = RunAlone(c, TxMode::kWrite, *w->fn, &w->thrown);
+      count(w);
+    }
+    Release(std::move(*conn));
+    return outcome;
+  }
+
+  // BEGIN, COMMIT and ROLLBACK go through the connection's statement cache: sqlite3_exec would
+  // prepare them anew for every transaction (a twentieth of a cached API read).
+  static Status Run(SqliteConn& c, std::string_view sql) {
+    auto r = c.Exec(sql, {});
+    if (!r) return std::unexpected(r.error());
+    return Ok();
+  }
+
+  // fn's status; an exception is caught into `thrown` (for its caller's thread) and fails it.
+  static Status Invoke(SqliteConn& c, const std::function<Status(Conn&)>& fn,
+                       std::exception_ptr* thrown) {
+    if (thrown == nullptr) return fn(c);
+    try {
+      return fn(c);
+    } catch (...) {
+      *thrown = std::current_exception();
+      return Fail(ErrorCode::kInternal, "the transaction function threw");
+    }
+  }
+
+  // One transaction of its own.
+  static Status RunAlone(SqliteConn& c, TxMode mode, const std::function<Status(Conn&)>& fn,
+                         std::exception_ptr* thrown = nullptr) {
+    if (auto s = Run(c, mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"); !s) return s;
+    Status s = Invoke(c, fn, thrown);
+    if (s) s = Run(c, "COMMIT");
+    if (!s && !sqlite3_get_autocommit(c.db())) (void)Run(c, "ROLLBACK");
+    return s;
+  }
+
   Result<std::unique_ptr<SqliteConn>> Acquire() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !idle_.empty() || open_ < options_.pool_size; });
@@ -271,7 +417,12 @@ class SqliteDriver final : public Driver {
 
   const std::string path_;
   const SqliteOptions options_;
-  std::mutex write_mu_;  // one writer at a time in this process; BEGIN IMMEDIATE for others
+  // Writers waiting for or in a group commit, in arrival order; the front one leads. One
+  // group at a time in this process; BEGIN IMMEDIATE for other processes.
+  std::mutex writers_mu_;
+  std::deque<Writer*> writers_;  // guarded by writers_mu_
+  int64_t commits_ = 0;          // guarded by writers_mu_
+  int64_t writes_ = 0;           // guarded by writers_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqliteConn>> idle_;  // guarded by mu_

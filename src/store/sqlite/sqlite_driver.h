@@ -1,6 +1,8 @@
 // The SQLite backend: one database file in WAL mode, a pool of connections (readers run
-// concurrently), write transactions serialized in-process and started with BEGIN IMMEDIATE
-// (busy_timeout covers another process, e.g. `telemeet migrate`), foreign keys on.
+// concurrently), foreign keys on. Write transactions are group-committed in-process: those that
+// arrive while a commit is under way run together in the next transaction, each in its own
+// savepoint, and share its one fsync (sql.h Driver::RunTx); BEGIN IMMEDIATE and busy_timeout
+// cover another process (e.g. `telemeet migrate`).
 //
 //   Result<std::unique_ptr<Driver>> d = OpenSqlite("/var/lib/telemeet/telemeet.db", {});
 #pragma once
