@@ -221,8 +221,9 @@ class Provider extends KCAbstractTelemedProvider
             'notes' => (string) $data['topic'],
             'external_ref' => $ref,
         ], $ref . ':create');
-        if (is_wp_error($created) && (int) ($created->get_error_data()['status'] ?? 0) === 409) {
-            // Booked before (a retry whose first answer was lost): the same appointment.
+        if (is_wp_error($created) && in_array((int) ($created->get_error_data()['status'] ?? 0), [409, 422], true)) {
+            // Booked before (a retry whose first answer was lost, maybe with other details):
+            // the same appointment, never a second one.
             $list = $this->client()->call('GET', '/api/v1/appointments?limit=1&external_ref=' . rawurlencode($ref));
             if (!is_wp_error($list) && !empty($list['data'][0]['id'])) {
                 $created = $list['data'][0];
