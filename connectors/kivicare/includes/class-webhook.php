@@ -44,8 +44,12 @@ final class Webhook
             case 'meeting.failed':
             case 'meeting.cancelled':
                 $appointment_id = self::kivicare_appointment($provider, $telemeet_appointment);
-                if ($appointment_id > 0 && ($event['type'] !== 'meeting.cancelled' || MeetingRecord::get($appointment_id) !== null)) {
+                $before = $appointment_id > 0 ? MeetingRecord::get($appointment_id) : null;
+                if ($appointment_id > 0 && ($event['type'] !== 'meeting.cancelled' || $before !== null)) {
                     MeetingRecord::save($appointment_id, $telemeet_appointment, $data);
+                    if (empty($before['url']) && !empty($data['join_url'])) {
+                        self::send_link_emails($appointment_id, (string) $data['join_url'], (string) ($data['event_url'] ?? ''));
+                    }
                 }
                 break;
             case 'doctor.needs_reconnect':
@@ -61,6 +65,26 @@ final class Webhook
             set_transient($seen_key, 1, 2 * Signature::TOLERANCE);
         }
         return ['status' => 200, 'body' => ['ok' => true]];
+    }
+
+    /**
+     * KiviCare sends its Meet link emails (templates meet_link, add_doctor_meet_link) when the
+     * booking is saved, and only if the link exists then. A link that came later is sent here,
+     * through KiviCare's own sender and templates, to the patient and the doctor.
+     */
+    private static function send_link_emails(int $appointment_id, string $url, string $event_url): void
+    {
+        if (!class_exists('App\\emails\\KCEmailSender')) {
+            return;
+        }
+        $sender = \App\emails\KCEmailSender::get_instance();
+        if ($sender === null) {
+            return;
+        }
+        $data = ['appointment' => ['id' => $appointment_id], 'meet_link' => $url, 'meet_event_link' => $event_url];
+        foreach (['patient', 'doctor'] as $recipient) {
+            $sender->sendVideoConferenceLink('meet', $data, $url, $recipient);
+        }
     }
 
     /** The KiviCare appointment of telemeet appointment `$telemeet_id` (0 when none). */
