@@ -361,6 +361,24 @@ gone() { local s l t; read -r s l t < <(event); [ "$s" = cancelled ] || [ "$s" =
 wait_for 30 "the event to be deleted at the emulator" gone
 [ "$(tmapi GET "/api/v1/appointments/$tm_id" | json 'd["status"]')" = cancelled ] || fail "telemeet's appointment is not cancelled"
 
+step "a booking whose link is ready within the wait carries it at once; deleting it removes the event"
+emu POST "$calendar/conference" '{"mode":"success"}' >/dev/null
+kc POST /telemeet-kivicare/v1/settings '{"link_wait_seconds":5}' >/dev/null
+expect 200 "setting link_wait_seconds"
+booked=$(book 14:00)
+expect 2xx "booking the second telemed appointment"
+second=$(json 'd["data"]["appointment_id"]' <<<"$booked")
+now_link=$(kc GET "/kivicare/v1/appointments/$second" | json 'd["data"].get("meet_link") or ""')
+[[ "$now_link" == https://meet.google.com/* ]] && [ "$now_link" != "$kivicare_link" ] ||
+  fail "the second booking's answer came without its own link: '$now_link'"
+second_tm=$(tmapi GET "/api/v1/appointments?external_ref=kivicare:appointment:$second" | json 'd["data"][0]["id"]')
+kc DELETE "/kivicare/v1/appointments/$second" >/dev/null
+expect 200 "deleting the second appointment"
+deleted() { local s; s=$(emu GET "$calendar" | python3 -c 'import json,sys; d=json.load(sys.stdin)
+print(" ".join(e.get("status","") for e in d["events"] if e.get("hangoutLink") == sys.argv[1]))' "$now_link"); [ -z "$s" ] || [ "$s" = cancelled ]; }
+wait_for 30 "the deleted appointment's event to go" deleted
+[ "$(tmapi GET "/api/v1/appointments/$second_tm" | json 'd["status"]')" = cancelled ] || fail "telemeet's second appointment is not cancelled"
+
 step "the grant revoked at Google: KiviCare shows \"needs reconnect\""
 emu POST /_emulator/grants/revoke "{\"email\":\"$doctor_email\"}" >/dev/null
 kc POST "/telemeet-kivicare/v1/doctors/$doctor_id/test" >/dev/null

@@ -253,10 +253,13 @@ class Provider extends KCAbstractTelemedProvider
         ];
     }
 
-    /** A meeting whose state will not bring a link without someone acting. */
+    /**
+     * A meeting whose state will not bring a link without someone acting. ("not_needed" is not
+     * one: telemeet answers it for a new appointment its worker has not picked up yet.)
+     */
     private static function settled(array $meeting): bool
     {
-        return in_array($meeting['state'] ?? '', ['failed', 'needs_reconnect', 'awaiting_doctor', 'cancelled', 'not_needed'], true);
+        return in_array($meeting['state'] ?? '', ['failed', 'needs_reconnect', 'awaiting_doctor', 'cancelled'], true);
     }
 
     /**
