@@ -381,9 +381,14 @@ wait_for 30 "the deleted appointment's event to go" deleted
 
 step "the grant revoked at Google: KiviCare shows \"needs reconnect\""
 emu POST /_emulator/grants/revoke "{\"email\":\"$doctor_email\"}" >/dev/null
-kc POST "/telemeet-kivicare/v1/doctors/$doctor_id/test" >/dev/null
+# telemeet finds out on its next Google call (here: its own connection test, not the
+# connector's), so KiviCare can learn it only from the doctor.needs_reconnect webhook.
+tm_doctor=$(tmapi GET "/api/v1/doctors?external_ref=kivicare:doctor:$doctor_id" | json 'd["data"][0]["id"]')
+tmapi POST "/api/v1/doctors/$tm_doctor/google/test" >/dev/null
 reconnect() { [ "$(kc GET "/kivicare/v1/doctors/$doctor_id" | json 'd["data"]["telemeet_connection"]["status"]')" = needs_reconnect ]; }
-wait_for 30 "needs_reconnect in KiviCare" reconnect
+wait_for 30 "needs_reconnect in KiviCare (webhook doctor.needs_reconnect)" reconnect
+tested=$(kc POST "/telemeet-kivicare/v1/doctors/$doctor_id/test")
+[ "$(json 'd["status"]' <<<"$tested")" = needs_reconnect ] || fail "the connector's doctor test: $tested"
 listed=$(kc GET /kivicare/v1/doctors | json '[x.get("telemeet_connection",{}).get("status") for x in d["data"]["doctors"] if int(x["id"]) == '"$doctor_id"']')
 [ "$listed" = '["needs_reconnect"]' ] || fail "KiviCare's doctor list shows $listed"
 
