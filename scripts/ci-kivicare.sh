@@ -281,6 +281,12 @@ state=$(kc GET "/telemeet-kivicare/v1/doctors/$doctor_id/connection")
 [ "$(json 'd["status"]' <<<"$state")" = active ] || fail "the doctor's connection after the consent: $state"
 [ "$(kc GET "/kivicare/v1/doctors/$doctor_id" | json 'd["data"]["telemeet_connection"]["status"]')" = active ] ||
   fail "KiviCare's doctor does not show the connection"
+# The return page is open to anyone (the doctor may not be signed in here): it creates nothing.
+curl -sS -o /dev/null "$wp/wp-admin/admin-post.php?action=telemeet_kivicare_connected&doctor_id=1"
+[ "$(tmapi GET "/api/v1/doctors?external_ref=kivicare:doctor:1" | json 'len(d["data"])')" = 0 ] ||
+  fail "an anonymous visit to the return page made a telemeet doctor of the site's admin"
+kc POST /telemeet-kivicare/v1/doctors/1/connect >/dev/null
+expect 502 "connecting a user who is not a KiviCare doctor"
 
 step "a booking whose Meet link is still pending succeeds; meeting.ready (signed webhook) brings the link"
 emu POST "/_emulator/calendars/$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$doctor_email")/conference" \

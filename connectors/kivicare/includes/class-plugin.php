@@ -305,14 +305,15 @@ final class Plugin
     }
 
     /**
-     * admin-post: where telemeet sends the doctor back. It only reads: the doctor's connection
-     * is fetched from telemeet (whoever calls, the answer is telemeet's), then the browser goes
-     * to the doctor's profile, which shows it.
+     * admin-post: where telemeet sends the doctor back, signed in here or not. It only reads:
+     * the connection of a doctor telemeet already knows is fetched from telemeet (whoever calls,
+     * what is stored is telemeet's answer, and nothing is created), then the browser goes to the
+     * doctor's profile, which shows it.
      */
     public static function connected(): void
     {
         $doctor = isset($_GET['doctor_id']) ? (int) $_GET['doctor_id'] : 0;
-        if ($doctor > 0 && get_userdata($doctor)) {
+        if ($doctor > 0 && (int) get_user_meta($doctor, Provider::META_TELEMEET_DOCTOR, true) > 0) {
             self::provider()->refresh_connection($doctor);
         }
         wp_safe_redirect(is_user_logged_in() ? admin_url('profile.php?telemeet=connected#telemeet') : home_url('/'));
@@ -364,7 +365,7 @@ final class Plugin
     /** The doctor's Google connection on their profile, with Connect / Reconnect. */
     public static function profile_section(\WP_User $user): void
     {
-        if (!in_array('kiviCare_doctor', (array) $user->roles, true) || self::provider() === null || !self::provider()->is_configured()) {
+        if (!in_array(Provider::DOCTOR_ROLE, (array) $user->roles, true) || self::provider() === null || !self::provider()->is_configured()) {
             return;
         }
         $state = Provider::connection($user->ID);

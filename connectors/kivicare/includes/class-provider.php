@@ -32,6 +32,8 @@ class Provider extends KCAbstractTelemedProvider
     public const META_CONNECTION = 'telemeet_connection';
     /** The user meta KiviCare 4.3.0 reads to list a doctor for telemedicine bookings. */
     public const META_KIVICARE_MEET_CONNECT = 'kiviCare_google_meet_connect';
+    /** KiviCare's role for doctors (KCBase::getDoctorRole()). */
+    public const DOCTOR_ROLE = 'kiviCare_doctor';
 
     private ?Client $client = null;
 
@@ -122,8 +124,9 @@ class Provider extends KCAbstractTelemedProvider
             return $known;
         }
         $user = get_userdata($doctor_id);
-        if (!$user) {
-            return new \WP_Error('telemeet_no_doctor', sprintf(__('KiviCare doctor %d does not exist.', 'telemeet-kivicare'), $doctor_id));
+        // Only KiviCare's doctors become telemeet's: no other account (an admin's) is sent there.
+        if (!$user || !in_array(self::DOCTOR_ROLE, (array) $user->roles, true)) {
+            return new \WP_Error('telemeet_no_doctor', sprintf(__('User %d is not a KiviCare doctor.', 'telemeet-kivicare'), $doctor_id));
         }
         $id = $this->ensure('doctors', 'kivicare:doctor:' . $doctor_id, [
             'name' => $user->display_name ?: $user->user_login,
