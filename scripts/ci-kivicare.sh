@@ -350,7 +350,13 @@ sig() { printf '%s' "$2.$3" | openssl dgst -sha256 -hmac "$1" | awk '{print $NF}
 old=$((now - 3600))
 [ "$(hook_post "t=$old,v1=$(sig "$hook_secret" "$old" "$forged")" "$forged")" = 401 ] || fail "an hour-old signature was accepted"
 [ "$(hook_post "" "$forged")" = 401 ] || fail "an unsigned delivery was accepted"
-[ "$(meet_link)" = "$kivicare_link" ] || fail "a refused delivery changed the link"
+# A delivery replayed inside the window (its event id seen already) changes nothing either.
+ready_id=$(curl -sS -b "$jar" "$tm/api/v1/events?limit=100" | json '[e["id"] for e in d["data"] if e["type"] == "meeting.ready"][0]')
+replayed=$(echo "$forged" | sed "s/\"id\":999/\"id\":$ready_id/")
+status=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H "Telemeet-Event-Id: $ready_id" \
+  -H "Telemeet-Signature: t=$now,v1=$(sig "$hook_secret" "$now" "$replayed")" --data "$replayed" "$hook_url")
+[ "$status" = 200 ] || fail "a replayed delivery answered $status"
+[ "$(meet_link)" = "$kivicare_link" ] || fail "a refused or replayed delivery changed the link"
 
 step "reschedule in KiviCare: the same link, the event moved at the emulator"
 kc PUT "/kivicare/v1/appointments/$appointment_id" "{\"appointmentStartDate\":\"$day\",\"appointmentStartTime\":\"11:30\"}" >/dev/null
