@@ -391,6 +391,17 @@ print(" ".join(e.get("status","") for e in d["events"] if e.get("hangoutLink") =
 wait_for 30 "the deleted appointment's event to go" deleted
 [ "$(tmapi GET "/api/v1/appointments/$second_tm" | json 'd["status"]')" = cancelled ] || fail "telemeet's second appointment is not cancelled"
 
+step "telemeet unreachable: the booking fails with telemeet's reason and leaves nothing in KiviCare"
+before=$(wp_php 'global $wpdb; echo $wpdb->get_var("SELECT COUNT(*) FROM {$wpdb->prefix}kc_appointments");')
+kc POST /telemeet-kivicare/v1/settings "{\"url\":\"http://127.0.0.1:$(free_port)\"}" >/dev/null
+refused=$(book 15:00)
+grep -q "telemeet did not answer" <<<"$refused" || fail "the failed booking does not say why: $refused"
+[ "$(cat "$dir/kc.status")" -ge 400 ] || fail "a booking without telemeet was accepted"
+[ "$(wp_php 'global $wpdb; echo $wpdb->get_var("SELECT COUNT(*) FROM {$wpdb->prefix}kc_appointments");')" = "$before" ] ||
+  fail "the failed booking left an appointment in KiviCare"
+kc POST /telemeet-kivicare/v1/settings "{\"url\":\"$tm\"}" >/dev/null
+expect 200 "restoring telemeet's URL"
+
 step "the grant revoked at Google: KiviCare shows \"needs reconnect\""
 emu POST /_emulator/grants/revoke "{\"email\":\"$doctor_email\"}" >/dev/null
 # telemeet finds out on its next Google call (here: its own connection test, not the

@@ -496,7 +496,27 @@ class Provider extends KCAbstractTelemedProvider
             // phpcs:ignore WordPress.PHP.DevelopmentFunctions.error_log_error_log
             error_log('[telemeet] ' . $step . ': ' . $this->last_error);
         }
+        if ($step === 'create_meeting' && self::called_by_booking()) {
+            // KiviCare's booking treats any object as success (a WP_Error too) and reports only
+            // an exception's message: throwing makes it roll the booking back and show why.
+            throw new \RuntimeException($this->last_error);
+        }
         return $error;
+    }
+
+    /**
+     * True inside KiviCare's booking (AppointmentsController::createAppointment). Its other
+     * callers (a payment's confirmation, "regenerate link") take a WP_Error; an exception there
+     * would undo a confirmed payment.
+     */
+    private static function called_by_booking(): bool
+    {
+        foreach (debug_backtrace(DEBUG_BACKTRACE_IGNORE_ARGS, 8) as $frame) {
+            if (($frame['function'] ?? '') === 'createAppointment' && str_ends_with((string) ($frame['class'] ?? ''), 'AppointmentsController')) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
