@@ -391,6 +391,22 @@ print(" ".join(e.get("status","") for e in d["events"] if e.get("hangoutLink") =
 wait_for 30 "the deleted appointment's event to go" deleted
 [ "$(tmapi GET "/api/v1/appointments/$second_tm" | json 'd["status"]')" = cancelled ] || fail "telemeet's second appointment is not cancelled"
 
+step "a booking KiviCare rolls back after the meeting was made leaves no meeting at telemeet"
+rolled=$(wp_php 'global $wpdb; $t = $wpdb->prefix . "kc_appointments";
+  $wpdb->query("START TRANSACTION");
+  $wpdb->insert($t, ["appointment_start_date" => $argv[1], "appointment_start_time" => "16:00:00",
+    "appointment_end_date" => $argv[1], "appointment_end_time" => "16:30:00", "clinic_id" => (int) $argv[2],
+    "doctor_id" => (int) $argv[3], "patient_id" => (int) $argv[4], "status" => 1, "appointment_timezone" => "UTC"]);
+  $id = (int) $wpdb->insert_id;
+  $p = new \TelemeetKiviCare\Provider(\TelemeetKiviCare\Provider::SETTINGS_KEY);
+  $r = $p->create_meeting(["appointment_id" => $id, "doctor_id" => (int) $argv[3], "patient_id" => (int) $argv[4],
+    "start_time" => $argv[1] . " 16:00:00", "duration" => 30, "topic" => "Video consultation"]);
+  if (!is_array($r)) { fwrite(STDERR, "create_meeting failed\n"); exit(1); }
+  $wpdb->query("ROLLBACK");  // as KiviCare does when a later step of the booking fails
+  echo $id;' "$day" "$clinic_id" "$doctor_id" "$patient_id") || fail "the rolled-back booking"
+[ "$(tmapi GET "/api/v1/appointments?external_ref=kivicare:appointment:$rolled" | json 'd["data"][0]["status"]')" = cancelled ] ||
+  fail "the rolled-back booking's telemeet appointment is not cancelled"
+
 step "telemeet unreachable: the booking fails with telemeet's reason and leaves nothing in KiviCare"
 before=$(wp_php 'global $wpdb; echo $wpdb->get_var("SELECT COUNT(*) FROM {$wpdb->prefix}kc_appointments");')
 kc POST /telemeet-kivicare/v1/settings "{\"url\":\"http://127.0.0.1:$(free_port)\"}" >/dev/null

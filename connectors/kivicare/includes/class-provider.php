@@ -246,6 +246,7 @@ class Provider extends KCAbstractTelemedProvider
             }
         }
         MeetingRecord::save($appointment_id, $telemeet_id, $meeting);
+        self::watch_booking($this, $appointment_id, $telemeet_id);
         return [
             'id' => (string) $telemeet_id,
             'appointment_id' => $appointment_id,
@@ -263,6 +264,31 @@ class Provider extends KCAbstractTelemedProvider
     private static function settled(array $meeting): bool
     {
         return in_array($meeting['state'] ?? '', ['failed', 'needs_reconnect', 'awaiting_doctor', 'cancelled'], true);
+    }
+
+    /**
+     * KiviCare calls create_meeting inside its booking's database transaction and may still
+     * roll the booking back afterwards (a payment step failing, say). At the end of the request
+     * a telemeet appointment whose KiviCare appointment did not survive is cancelled, so no
+     * Google event is left without a booking.
+     */
+    private static function watch_booking(Provider $provider, int $appointment_id, int $telemeet_id): void
+    {
+        static $watched = [];
+        if (empty($watched)) {
+            add_action('shutdown', static function () use (&$watched) {
+                global $wpdb;
+                foreach ($watched as [$p, $kc, $tm]) {
+                    $exists = $wpdb->get_var($wpdb->prepare("SELECT id FROM {$wpdb->prefix}kc_appointments WHERE id = %d", $kc));
+                    if (!$exists) {
+                        $p->client()->call('POST', '/api/v1/appointments/' . $tm . '/cancel', ['reason' => 'the KiviCare booking was rolled back'], null, 5);
+                        MeetingRecord::delete($kc);
+                    }
+                }
+                $watched = [];
+            }, 1);
+        }
+        $watched[] = [$provider, $appointment_id, $telemeet_id];
     }
 
     /**
