@@ -282,6 +282,10 @@ state=$(kc GET "/telemeet-kivicare/v1/doctors/$doctor_id/connection")
 [ "$(json 'd["status"]' <<<"$state")" = active ] || fail "the doctor's connection after the consent: $state"
 [ "$(kc GET "/kivicare/v1/doctors/$doctor_id" | json 'd["data"]["telemeet_connection"]["status"]')" = active ] ||
   fail "KiviCare's doctor does not show the connection"
+# KiviCare's booking widget lists the doctor as offering telemedicine.
+widget=$(kc GET "/kivicare/v1/static-data&dataType=staticData&staticDataType=doctorsWithAllDetails")
+[ "$(json '[x.get("is_telemed_connected") for x in d["data"]["doctors"] if int(x["id"]) == '"$doctor_id"']' <<<"$widget")" = '[true]' ] ||
+  fail "KiviCare's booking widget does not offer the doctor's telemedicine: $(head -c 600 <<<"$widget")"
 # The return page is open to anyone (the doctor may not be signed in here): it creates nothing.
 curl -sS -o /dev/null "$wp/wp-admin/admin-post.php?action=telemeet_kivicare_connected&doctor_id=1"
 [ "$(tmapi GET "/api/v1/doctors?external_ref=kivicare:doctor:1" | json 'len(d["data"])')" = 0 ] ||

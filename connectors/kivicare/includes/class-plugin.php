@@ -77,6 +77,28 @@ final class Plugin
         }
         require_once __DIR__ . '/compat-googlemeet-model.php';
         define('KIVICARE_GOOGLE_MEET_ADDON_VERSION', 'telemeet-' . TELEMEET_KIVICARE_VERSION);
+        add_action('init', [self::class, 'enable_kivicare_listing'], 30);
+    }
+
+    /**
+     * KiviCare's booking widget lists a doctor's telemedicine services when the Google Meet
+     * add-on's settings say "enabled" and the doctor's kiviCare_google_meet_connect is "on"
+     * (Provider::remember_connection keeps that flag). With the add-on absent and telemeet
+     * configured, this connector writes that one setting, marked as its own.
+     */
+    public static function enable_kivicare_listing(): void
+    {
+        $option = KIVI_CARE_PREFIX . 'google_meet_setting';
+        $current = get_option($option, []);
+        $ours = is_array($current) && ($current['managed_by'] ?? '') === 'telemeet-kivicare';
+        if (!empty($current) && !$ours) {
+            return;  // the add-on's own settings, left alone
+        }
+        $enabled = self::provider() !== null && self::provider()->is_configured();
+        if ($ours && ($current['enabled'] ?? '') === ($enabled ? 'true' : 'false')) {
+            return;
+        }
+        update_option($option, ['enabled' => $enabled ? 'true' : 'false', 'managed_by' => 'telemeet-kivicare']);
     }
 
     public static function provider(): ?Provider
