@@ -23,4 +23,5 @@ require_once __DIR__ . '/includes/class-meeting-record.php';
 require_once __DIR__ . '/includes/class-plugin.php';
 
 register_activation_hook(__FILE__, [\TelemeetKiviCare\Plugin::class, 'activate']);
+register_deactivation_hook(__FILE__, [\TelemeetKiviCare\Plugin::class, 'deactivate']);
 add_action('plugins_loaded', [\TelemeetKiviCare\Plugin::class, 'boot'], 20);

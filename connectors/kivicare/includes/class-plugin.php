@@ -23,6 +23,16 @@ final class Plugin
         MeetingRecord::install();
     }
 
+    /** KiviCare stops offering telemedicine through this connector: its setting goes. */
+    public static function deactivate(): void
+    {
+        $option = 'kiviCare_google_meet_setting';
+        $current = get_option($option, []);
+        if (is_array($current) && ($current['managed_by'] ?? '') === 'telemeet-kivicare') {
+            delete_option($option);
+        }
+    }
+
     public static function boot(): void
     {
         if (!class_exists('App\\abstracts\\KCAbstractTelemedProvider')) {
