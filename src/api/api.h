@@ -90,6 +90,9 @@ struct ApiOptions {
   // meeting.event_reminders), answered while the settings hold none.
   bool meeting_invite_patient = false;
   std::string meeting_event_reminders = "default";
+  // Origins ("https://clinic.example", exact scheme://host[:port]) besides this site that a
+  // Google connect's return_to may lead back to (config integrations.allowed_return_origins).
+  std::vector<std::string> allowed_return_origins{};
 };
 
 class AuthCache;

@@ -132,18 +132,38 @@ Result<Started> StartConnect(Call& c, int64_t doctor_id, std::string return_to) 
                  nonce.empty() ? std::string() : OAuthCookie(c.deps.options, nonce)};
 }
 
-// A path on this site without control characters, or empty. Not "//host" or "/\\host"
-// (browsers read both as another site: an open redirect), and no CR, LF or other control
-// character: the path becomes a Location header, where CR LF would start a header of the
-// caller's choosing.
-std::string SafeReturnTo(std::string_view r) {
+// True when absolute URL `r` lies on one of `origins` (integrations.allowed_return_origins):
+// its scheme://host[:port] equals a listed origin exactly (ASCII case aside). Userinfo is refused
+// ("https://clinic.example@evil.example/" goes to evil.example), so is the backslash (browsers
+// read it as a slash) and any space: they are how a URL names a host other than the one it seems
+// to.
+bool OnAllowedOrigin(std::string_view r, const std::vector<std::string>& origins) {
+  if (r.find_first_of(" \\") != std::string_view::npos) return false;
+  size_t scheme_end = r.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view scheme = r.substr(0, scheme_end);
+  if (!EqualsIgnoreCase(scheme, "https") && !EqualsIgnoreCase(scheme, "http")) return false;
+  std::string_view origin = r.substr(0, r.find_first_of("/?#", scheme_end + 3));
+  if (origin.find('@') != std::string_view::npos) return false;
+  return std::any_of(origins.begin(), origins.end(),
+                     [&](const std::string& o) { return EqualsIgnoreCase(origin, o); });
+}
+
+// Where the browser goes after a successful connect, or empty: a path on this site, or an
+// absolute URL on one of `origins` (the booking system that started the flow). Not "//host" or
+// "/\\host" (browsers read both as another site: an open redirect), and no CR, LF or other
+// control character: the value becomes a Location header, where CR LF would start a header of
+// the caller's choosing.
+std::string SafeReturnTo(std::string_view r, const std::vector<std::string>& origins) {
   bool controls = std::any_of(r.begin(), r.end(), [](unsigned char ch) {
     return ch < 0x20 || ch == 0x7f;
   });
+  if (controls || r.size() >= 2048) return {};
   if (r.starts_with("/") && !r.starts_with("//") && r.find('\\') == std::string_view::npos &&
-      !controls && r.size() < 512) {
+      r.size() < 512) {
     return std::string(r);
   }
+  if (OnAllowedOrigin(r, origins)) return std::string(r);
   return {};
 }
 
@@ -267,7 +287,8 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
   }
   NotifyWork(deps);
   net::Response done;
-  if (std::string to = SafeReturnTo(st->return_to); !to.empty()) {
+  if (std::string to = SafeReturnTo(st->return_to, deps.options.allowed_return_origins);
+      !to.empty()) {
     done = net::Response::Redirect(to, 303);
   } else {
     done = Page(deps, 200, "Google Calendar is connected",
@@ -544,10 +565,12 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                     auto rt = body->OptString("return_to");
                     if (!rt) return std::unexpected(rt.error());
                     if (*rt) {
-                      return_to = SafeReturnTo(**rt);
+                      return_to = SafeReturnTo(**rt, c.deps.options.allowed_return_origins);
                       if (return_to.empty()) {
                         return Fail(ErrorCode::kInvalidArgument,
-                                    "return_to must be a path on this site, like /doctor",
+                                    "return_to must be a path on this site, like /doctor, or a "
+                                    "URL on an origin listed in "
+                                    "integrations.allowed_return_origins",
                                     "return_to");
                       }
                     }
@@ -577,8 +600,9 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                              "the browser flow needs a signed-in user; integrators use "
                              "POST /api/v1/doctors/{id}/google/connect");
                }
-               auto out =
-                   StartConnect(c, doctor_id, SafeReturnTo(c.req.Query("return_to").value_or("")));
+               auto out = StartConnect(c, doctor_id,
+                                       SafeReturnTo(c.req.Query("return_to").value_or(""),
+                                                    c.deps.options.allowed_return_origins));
                if (!out) return std::unexpected(out.error());
                net::Response resp = net::Response::Redirect(
                    out->body["authorization_url"].get<std::string>(), 302);

@@ -76,6 +76,39 @@ std::string UrlHost(std::string_view url) {
                                                                                 : rest.rfind(':')));
 }
 
+// An origin as browsers compare them: http(s)://host[:port], nothing before the host (userinfo)
+// and nothing after the port (a path would never match a URL's origin).
+std::string Origin(const std::string& v) {
+  static constexpr std::string_view kRule =
+      "must list origins like https://clinic.example or http://127.0.0.1:8081 (scheme, host and "
+      "optional port; no path, user or trailing slash)";
+  std::string_view rest = v;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return std::string(kRule);
+  }
+  if (rest.empty()) return std::string(kRule);
+  for (unsigned char c : rest) {
+    if (!std::isalnum(c) &&
+        std::string_view(".-:[]").find(static_cast<char>(c)) == std::string_view::npos) {
+      return std::string(kRule);
+    }
+  }
+  if (size_t colon = rest.rfind(':'); colon != std::string_view::npos && !rest.ends_with(']')) {
+    std::string_view port = rest.substr(colon + 1);
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n < 1 ||
+        n > 65535) {
+      return std::string(kRule);
+    }
+  }
+  return {};
+}
+
 std::string LeadTime(const std::string& v) {
   if (notify::ParseLeadTime(v, "")) return {};
   return "must list lead times like 24h, 90m or 2d (from 5m to 30d)";
@@ -184,6 +217,8 @@ const std::vector<Key>& Keys() {
        0, 0, HostName},
       {"webhooks.allow_http", Kind::kBool, At(&C::webhooks, &C::Webhooks::allow_http), 0, 0,
        nullptr},
+      {"integrations.allowed_return_origins", Kind::kStrings,
+       At(&C::integrations, &C::Integrations::allowed_return_origins), 0, 0, Origin},
       {"booking.google_busy", Kind::kString, At(&C::booking, &C::Booking::google_busy), 0, 0,
        [](const std::string& v) { return OneOf(v, {"ignore", "warn", "refuse"}); }},
       {"availability.cache_ttl_seconds", Kind::kInt,

@@ -125,6 +125,13 @@ struct Config {
     bool allow_http = false;  // plain http endpoints; always allowed in sandbox mode
   } webhooks;
 
+  // Booking systems that drive telemeet through its API (connectors/, e.g. KiviCare).
+  struct Integrations {
+    // Origins (scheme://host[:port], exact) a doctor's Google connect may return to, besides
+    // paths on this site: the booking system's own pages.
+    std::vector<std::string> allowed_return_origins;
+  } integrations;
+
   // Bookings against the doctor's Google Calendar (M17).
   struct Booking {
     // A booking or reschedule into a slot Google says is busy: ignore | warn | refuse. The

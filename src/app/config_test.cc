@@ -337,6 +337,35 @@ TEST_F(ConfigTest, NotifySectionLoadsAndBadLeadTimesAreNamed) {
   EXPECT_NE(too_many.error().message().find("at most 10"), std::string::npos);
 }
 
+TEST_F(ConfigTest, AllowedReturnOriginsAreExactOriginsFromEveryKindOfSource) {
+  auto defaults = LoadConfig({});
+  ASSERT_TRUE(defaults.has_value());
+  EXPECT_TRUE(defaults->integrations.allowed_return_origins.empty());
+
+  auto file = LoadConfig(
+      {.file = WriteToml("[integrations]\nallowed_return_origins = [\"https://clinic.example\", "
+                         "\"http://127.0.0.1:8081\", \"http://[::1]:9000\"]\n")});
+  ASSERT_TRUE(file.has_value()) << file.error().message();
+  EXPECT_EQ(file->integrations.allowed_return_origins,
+            (std::vector<std::string>{"https://clinic.example", "http://127.0.0.1:8081",
+                                      "http://[::1]:9000"}));
+  std::string env_entry = "TELEMEET_INTEGRATIONS_ALLOWED_RETURN_ORIGINS=https://a.example";
+  char* env[] = {env_entry.data(), nullptr};
+  auto from_env = LoadConfig({.env = env});
+  ASSERT_TRUE(from_env.has_value()) << from_env.error().message();
+  EXPECT_EQ(ConfigToJson(*from_env)["integrations.allowed_return_origins"],
+            nlohmann::json::array({"https://a.example"}));
+
+  for (std::string bad :
+       {"clinic.example", "https://clinic.example/", "https://clinic.example/wp",
+        "https://user@clinic.example", "javascript://clinic.example", "https://clinic.example:0",
+        "https://clinic.example:99999", "https://", "ftp://clinic.example"}) {
+    auto refused = LoadConfig({.sets = {"integrations.allowed_return_origins=" + bad}});
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().field(), "integrations.allowed_return_origins") << bad;
+  }
+}
+
 TEST_F(ConfigTest, WebhookDestinationsLoadFromEveryKindOfSource) {
   auto defaults = LoadConfig({});
   ASSERT_TRUE(defaults.has_value());

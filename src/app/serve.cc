@@ -510,7 +510,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                     .google_busy_default = config.booking.google_busy,
                                     .meeting_invite_patient = config.meeting.invite_patient,
                                     .meeting_event_reminders = core::FormatEventReminders(
-                                        reconciler_options.policy.reminders)},
+                                        reconciler_options.policy.reminders),
+                                    .allowed_return_origins =
+                                        config.integrations.allowed_return_origins},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options),
                         .refresh_meeting = [&](int64_t id, std::string_view actor,
