@@ -149,7 +149,11 @@ php -r 'define("WP_INSTALLING", true); $_SERVER["HTTP_HOST"]="127.0.0.1";
 
 step "KiviCare 4.3.0 and the connector, activated"
 # The plugin as published (GPL), kept beside the repository (../shared/vendor/kivicare/README.md).
+# A clone elsewhere than beside shared/ finds it at the machines' usual place, /work/shared.
 kivicare_tarball="${KIVICARE_TARBALL:-$repo/../shared/vendor/kivicare/kivicare-4.3.0.tar.xz}"
+if [ -z "${KIVICARE_TARBALL:-}" ] && [ ! -f "$kivicare_tarball" ]; then
+  kivicare_tarball=/work/shared/vendor/kivicare/kivicare-4.3.0.tar.xz
+fi
 [ -f "$kivicare_tarball" ] || fail "KiviCare 4.3.0 not found at $kivicare_tarball (set KIVICARE_TARBALL)"
 tar xJf "$kivicare_tarball" -C "$site/wp-content/plugins/"
 cp -r connectors/kivicare "$site/wp-content/plugins/telemeet-kivicare"
