@@ -37,7 +37,7 @@ bool BatchingTransport::ShouldFlush() const {
   if (queue_.empty()) return false;
   if (queue_.size() >= options_.max_parts) return true;
   if (participants_ > 0 && queue_.size() >= static_cast<size_t>(participants_)) return true;
-  return std::chrono::steady_clock::now() - queue_.back()->since >= options_.linger;
+  return std::chrono::steady_clock::now() - queue_.front()->since >= options_.linger;
 }
 
 Result<HttpResponse> BatchingTransport::Send(const HttpRequest& request) {
@@ -60,8 +60,8 @@ Result<HttpResponse> BatchingTransport::Send(const HttpRequest& request) {
     }
     const bool queued = std::find(queue_.begin(), queue_.end(), me) != queue_.end();
     if (queued) {
-      // Quiet for `linger` since the last call came: send what there is.
-      cv_.wait_until(lock, queue_.back()->since + options_.linger);
+      // The oldest call has waited `linger`: send what there is.
+      cv_.wait_until(lock, queue_.front()->since + options_.linger);
     } else {
       cv_.wait(lock);  // in a batch another thread is sending
     }

@@ -11,8 +11,10 @@
 //
 // When to send: bulk work runs a known set of threads (participants, Join/Leave). A batch goes
 // out once every participant is waiting on a call, or `max_parts` calls wait, or the oldest
-// waiting call has waited `linger` (a participant busy elsewhere, e.g. with the store or a
-// back-off sleep, cannot hold the others for longer).
+// waiting call has waited `linger` (a participant busy elsewhere, e.g. in a back-off sleep,
+// cannot hold the others for longer). Not a quiet period after the last call: participants
+// that reach their call one store commit apart (SQLite commits one at a time) would each go
+// alone.
 //
 //   BatchingTransport batching(http, "https://www.googleapis.com");
 //   CalendarClient calendar(options, {.transport = batching, ...});
@@ -37,7 +39,7 @@ namespace telemeet::google {
 
 struct BatchingOptions {
   size_t max_parts = 50;  // google-protocol.md §10: 50 to be safe
-  std::chrono::milliseconds linger{25};
+  std::chrono::milliseconds linger{1000};
 };
 
 class BatchingTransport final : public Transport {
