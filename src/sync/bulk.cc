@@ -694,7 +694,10 @@ Result<store::BulkJob> BulkRunner::Execute(store::BulkJob job, const core::Job& 
     job.failures = outcome.failures.dump();
     TM_TRY(save(true));
   }
-  if (job.kind == kBulkDisconnectCancel) TM_TRY(FinishDisconnect(job, held));
+  if (job.kind == kBulkDisconnectCancel) {
+    TM_TRY(FinishDisconnect(job, held));
+    if (options_.after_disconnect) options_.after_disconnect(job.doctor_id);
+  }
   job.state = "done";
   job.finished_at = clock_.Now();
   TM_TRY(save(true));

@@ -90,6 +90,8 @@ struct BulkOptions {
   // Disconnect with meetings=cancel, after the deletes: revoke the grant at Google (returns the
   // error text, "" when revoked). Unset: not revoked (tests, or no OAuth client).
   std::function<std::string(int64_t doctor_id)> revoke{};
+  // After the grant is gone (the token provider forgets the doctor).
+  std::function<void(int64_t doctor_id)> after_disconnect{};
   // After a job made changes (e.g. the service's worker Nudge, webhooks dispatcher).
   std::function<void()> on_changes{};
 };
@@ -135,6 +137,29 @@ class BulkRunner : public JobRunner {
   Reconciler& reconciler_;
   const Clock& clock_;
   const BulkOptions options_;
+};
+
+// The bulk side of a process, wired: a batching transport over the process's transport, a
+// Calendar client over it (the process's tokens, retry policy, rate limiter and observer
+// chain), a Reconciler over that client, and the runner.
+struct BulkStack {
+  BulkStack(store::Store& store, google::Transport& transport, google::AccessTokenSource& tokens,
+            google::RetryPolicy& retry, const Clock& clock, google::RateLimiter* limiter,
+            google::CallObserver* observer, google::CalendarOptions calendar_options,
+            ReconcilerOptions reconciler_options, BulkOptions options)
+      : batching(transport, calendar_options.base_url),
+        calls(observer),
+        calendar(calendar_options,
+                 google::CalendarDeps{batching, tokens, retry, clock,
+                                      google::RealSleeper::Instance(), limiter, &calls}),
+        reconciler(store, calendar, calls, clock, std::move(reconciler_options)),
+        runner(store, calendar, batching, reconciler, clock, std::move(options)) {}
+
+  google::BatchingTransport batching;
+  CallCollector calls;
+  google::CalendarClient calendar;
+  Reconciler reconciler;
+  BulkRunner runner;
 };
 
 // Starts a bulk job (API and CLI): the row and its queue job, in one transaction.
