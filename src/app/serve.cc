@@ -278,6 +278,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
     if (!started) return StartupFailed(log, started.error());
     sandbox = std::move(*started);
     sandbox->UseIn(config);
+    if (auto s = WriteSandboxGoogle(config.data_dir, config); !s) {
+      return StartupFailed(log, s.error());
+    }
     auto seeded = SeedDemoClinic(store, config.data_dir);
     if (!seeded) return StartupFailed(log, seeded.error());
     demo = std::move(*seeded);
@@ -630,7 +633,10 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   notifier.Stop();
   janitor.Stop();
   api_deps.usage->Stop();
-  if (sandbox) sandbox->google().Stop();
+  if (sandbox) {
+    sandbox->google().Stop();
+    RemoveSandboxGoogle(config.data_dir);
+  }
   log.Info("stopped");
   return 0;
 }
