@@ -979,9 +979,9 @@ TEST_F(DisconnectTest, CancelAnswers202AndAJobDeletesTheFutureEventsThenRevokes)
   RunBulkJobs(*store_, *transport_, *tokens_, *retry_, clock_, google_->base_url(),
               [&](int64_t doctor) -> std::string {
                 auto grant = store_->Read([&](store::Tx& tx) { return tx.GetGrant(doctor); });
-                auto token = keys_.Open(grant->sealed_refresh_token,
-                                        google::GrantAad(std::to_string(doctor),
-                                                         google::kRefreshTokenPurpose));
+                auto token = keys_.Open(
+                    grant->sealed_refresh_token,
+                    google::GrantAad(std::to_string(doctor), google::kRefreshTokenPurpose));
                 return token && oauth_->Revoke(*token) ? "" : "revoke failed";
               });
   json done = J(AsKey("GET", url));
@@ -1022,10 +1022,9 @@ TEST_F(DisconnectTest, AJobIsReadByItsDoctorItsStarterAndAdminsOnly) {
   EXPECT_EQ(foreign.body.find("disconnect_cancel"), std::string::npos);
   auto missing = Send("GET", "/api/v1/jobs/999999", "", {{"Cookie", bob_cookie}});
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(J(missing)["error"]["message"].get<std::string>().find("does not exist") !=
-                std::string::npos,
-            J(foreign)["error"]["message"].get<std::string>().find("does not exist") !=
-                std::string::npos);
+  EXPECT_EQ(J(missing)["error"]["message"], "job 999999 does not exist");
+  EXPECT_NE(J(foreign)["error"]["message"].get<std::string>().find("does not exist"),
+            std::string::npos);
   auto [ada_cookie, ada_csrf] = SignInDoctor(doctor_, "ada.user@clinic.example");
   EXPECT_EQ(Send("GET", url, "", {{"Cookie", ada_cookie}}).status, 200);
   EXPECT_EQ(AsAdmin("GET", url).status, 200);

@@ -401,9 +401,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   bulk_options.revoke = [&](int64_t doctor_id) -> std::string {
     auto grant = store.Read([&](store::Tx& tx) { return tx.GetGrant(doctor_id); });
     if (!grant || grant->sealed_refresh_token.empty()) return "no refresh token to revoke";
-    auto token = keys->Open(grant->sealed_refresh_token,
-                            google::GrantAad(std::to_string(doctor_id),
-                                             google::kRefreshTokenPurpose));
+    auto token =
+        keys->Open(grant->sealed_refresh_token,
+                   google::GrantAad(std::to_string(doctor_id), google::kRefreshTokenPurpose));
     if (!token) return "the stored token cannot be opened";
     auto revoked = oauth.Revoke(*token);
     return revoked ? std::string() : revoked.error().ToString();

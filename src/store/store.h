@@ -165,14 +165,14 @@ struct BulkJob {
   int64_t id = 0;
   std::string kind;  // "backfill", "resync", "disconnect_cancel"
   int64_t doctor_id = 0;
-  std::string params = "{}";  // JSON, the kind's options
+  std::string params = "{}";     // JSON, the kind's options
   std::string state = "queued";  // queued, running, done, failed
   int64_t total = 0;
   int64_t done = 0;
   int64_t failed = 0;
-  int64_t cursor = 0;             // the last appointment id handled
-  std::string failures = "[]";    // JSON array of the first failures
-  std::string created_by;         // the actor ("user:3", "cli:root")
+  int64_t cursor = 0;           // the last appointment id handled
+  std::string failures = "[]";  // JSON array of the first failures
+  std::string created_by;       // the actor ("user:3", "cli:root")
   Instant created_at{};
   Instant updated_at{};
   std::optional<Instant> finished_at;
