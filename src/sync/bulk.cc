@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -182,6 +184,56 @@ struct BulkRunner::Item {
   google::Event event;  // resync: the event found at Google
 };
 
+// Renews, every third of the lease, the leases a run holds (its own job's, and the reconcile
+// jobs' of the appointments it works on), so a chunk whose calls wait out Google's back-offs
+// keeps them, as the service's worker keeps its jobs'. A lease lost meanwhile is left lost.
+class BulkRunner::LeaseKeeper {
+ public:
+  LeaseKeeper(store::Store& store, const Clock& clock, std::chrono::microseconds lease_for)
+      : store_(store), clock_(clock), lease_for_(lease_for), thread_([this] { Loop(); }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Hold(const core::Job& job) {
+    std::lock_guard lock(mu_);
+    held_[job.id] = job;
+  }
+  void Drop(const core::Job& job) {
+    std::lock_guard lock(mu_);
+    held_.erase(job.id);
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, lease_for_ / 3, [this] { return stop_; })) {
+      std::vector<core::Job> jobs;
+      for (const auto& [id, job] : held_) jobs.push_back(job);
+      lock.unlock();
+      const Instant until = clock_.Now() + lease_for_;
+      (void)store_.Transact([&](store::Tx& tx) -> Status {
+        for (const core::Job& j : jobs) (void)tx.ExtendLease(j, until);
+        return Ok();
+      });
+      lock.lock();
+    }
+  }
+
+  store::Store& store_;
+  const Clock& clock_;
+  const std::chrono::microseconds lease_for_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;                  // guarded by mu_
+  std::map<int64_t, core::Job> held_;  // guarded by mu_
+  std::thread thread_;                 // last: starts once the rest is built
+};
+
 struct BulkRunner::Outcome {
   int64_t done = 0;
   int64_t failed = 0;
@@ -354,8 +406,8 @@ Result<std::vector<BulkChange>> BulkRunner::Plan(const store::BulkJob& job) {
 }
 
 std::vector<BulkRunner::Item> BulkRunner::ReconcileChunk(const store::BulkJob& job,
-                                                         std::vector<Item> items,
-                                                         Outcome& outcome) {
+                                                         std::vector<Item> items, Outcome& outcome,
+                                                         LeaseKeeper& keeper) {
   const std::string owner = LeaseOwner(job);
   const Instant now = clock_.Now();
   std::vector<std::pair<Item, core::Job>> leased;
@@ -410,6 +462,7 @@ std::vector<BulkRunner::Item> BulkRunner::ReconcileChunk(const store::BulkJob& j
   }
 
   std::vector<RunResult> results(leased.size());
+  for (const auto& [item, lease] : leased) keeper.Hold(lease);
   {
     std::vector<std::thread> threads;
     std::vector<std::unique_ptr<google::BatchingTransport::Participant>> joined;
@@ -424,6 +477,7 @@ std::vector<BulkRunner::Item> BulkRunner::ReconcileChunk(const store::BulkJob& j
     }
     for (auto& t : threads) t.join();
   }
+  for (const auto& [item, lease] : leased) keeper.Drop(lease);
   for (size_t i = 0; i < leased.size(); ++i) {
     const RunResult& r = results[i];
     Item& item = leased[i].first;
@@ -515,7 +569,8 @@ Status BulkRunner::DeleteStrays(const store::BulkJob& job, const std::vector<Ite
 }
 
 Status BulkRunner::CancelChunk(const store::BulkJob& job, const std::vector<Item>& items,
-                               std::vector<core::Job>& held, Outcome& outcome) {
+                               std::vector<core::Job>& held, Outcome& outcome,
+                               LeaseKeeper& keeper) {
   const std::string owner = LeaseOwner(job);
   const Instant now = clock_.Now();
   std::vector<const Item*> go;
@@ -552,6 +607,7 @@ Status BulkRunner::CancelChunk(const store::BulkJob& job, const std::vector<Item
     if (results[i]) {
       ++outcome.done;
       held.push_back(leased[i]);
+      keeper.Hold(leased[i]);
     } else {
       outcome.Fail(go[i]->appointment.id, results[i].error().ToString());
       TM_TRY(store_.Transact([&](store::Tx& tx) { return tx.ReleaseJob(leased[i]); }));
@@ -617,6 +673,8 @@ Result<store::BulkJob> BulkRunner::Execute(store::BulkJob job, const core::Job& 
     if (report && progress) progress(job);
     return Ok();
   };
+  LeaseKeeper keeper(store_, clock_, options_.lease_for);
+  keeper.Hold(lease);
   job.state = "running";
   auto targets = Targets(job);
   if (!targets) {
@@ -684,8 +742,8 @@ Result<store::BulkJob> BulkRunner::Execute(store::BulkJob job, const core::Job& 
         outcome.done += static_cast<int64_t>(flags.size());
       }
       TM_TRY(DeleteStrays(job, strays, outcome));
-      if (!cancels.empty()) TM_TRY(CancelChunk(job, cancels, held, outcome));
-      if (!reconcile.empty()) pending = ReconcileChunk(job, std::move(reconcile), outcome);
+      if (!cancels.empty()) TM_TRY(CancelChunk(job, cancels, held, outcome, keeper));
+      if (!reconcile.empty()) pending = ReconcileChunk(job, std::move(reconcile), outcome, keeper);
     }
     job.cursor = std::max(job.cursor,
                           (*targets)[std::min(targets->size(), begin + chunk) - 1].appointment.id);

@@ -121,13 +121,14 @@ class BulkRunner : public JobRunner {
  private:
   struct Item;
   struct Outcome;
+  class LeaseKeeper;
   Result<std::vector<Item>> Targets(const store::BulkJob& job);
   // Reconciles the items under their jobs' leases, over the batch; the ones to try again.
   std::vector<Item> ReconcileChunk(const store::BulkJob& job, std::vector<Item> items,
-                                   Outcome& outcome);
+                                   Outcome& outcome, LeaseKeeper& keeper);
   Status DeleteStrays(const store::BulkJob& job, const std::vector<Item>& items, Outcome& outcome);
   Status CancelChunk(const store::BulkJob& job, const std::vector<Item>& items,
-                     std::vector<core::Job>& held, Outcome& outcome);
+                     std::vector<core::Job>& held, Outcome& outcome, LeaseKeeper& keeper);
   Status FinishDisconnect(const store::BulkJob& job, std::vector<core::Job>& held);
   std::string LeaseOwner(const store::BulkJob& job) const;
 
