@@ -7,14 +7,14 @@
 # Rate limits are lifted in both runs (Google's 600 calls/min per user would pace both alike).
 #
 #   bench/bulk/run.sh [appointments] [doctors] [latency_ms] [worker_threads] [runners]
-#                     (default 5000 50 50 16 4)
+#                     (default 5000 50 50 16 8)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-5000}"
 doctors="${2:-50}"
 latency="${3:-50}"
 threads="${4:-16}"
-runners="${5:-4}"
+runners="${5:-8}"
 cmake --preset release >/dev/null
 cmake --build --preset release --target bench_bulk >/dev/null
 bin=build/release/bench/bulk/bench_bulk

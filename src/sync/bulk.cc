@@ -417,6 +417,17 @@ std::vector<BulkRunner::Item> BulkRunner::ReconcileChunk(const store::BulkJob& j
   Status s = store_.Transact([&](store::Tx& tx) -> Status {
     leased.clear();
     later.clear();
+    // Backfill: the reconciler's intent record ("creating", written before an insert so an
+    // event made by a run that dies is known to exist) is written here for the whole chunk, in
+    // this one transaction, instead of one transaction per appointment. Only when the insert is
+    // certain: a confirmed telemedicine appointment (Targets) of a doctor whose grant is live.
+    bool intents = false;
+    std::string calendar_id;
+    if (job.kind == kBulkBackfill) {
+      auto grant = tx.GetGrant(job.doctor_id);
+      intents = grant && grant->status == core::GrantStatus::kActive;
+      if (intents) calendar_id = TM_TRY(tx.GetDoctor(job.doctor_id)).calendar_id;
+    }
     for (Item& item : items) {
       const int64_t id = item.appointment.id;
       TM_TRY(tx.EnqueueReconcile(id));
@@ -451,6 +462,32 @@ std::vector<BulkRunner::Item> BulkRunner::ReconcileChunk(const store::BulkJob& j
         m.synced_start = core::ParseRfc3339(item.event.start.date_time).value_or(m.synced_start);
         m.synced_end = core::ParseRfc3339(item.event.end.date_time).value_or(m.synced_end);
         TM_TRY(tx.PutMeeting(m));
+      }
+      if (intents && item.appointment.series_id == 0 &&
+          item.appointment.status == core::AppointmentStatus::kConfirmed &&
+          (!current || !core::MayHaveEvent(current->state))) {
+        core::Meeting m;
+        if (current) {
+          m = *current;
+        } else {
+          m.appointment_id = id;
+          m.doctor_id = item.appointment.doctor_id;
+          m.calendar_id = calendar_id;
+          m.event_id = core::EventIdFor(item.appointment.uid);
+          m.state = MeetingState::kNotNeeded;
+        }
+        const MeetingState from = m.state;
+        m.state = MeetingState::kCreating;
+        TM_TRY(tx.PutMeeting(m));
+        TM_TRY(
+            tx.AppendAudit(core::AuditEntry{.appointment_id = id,
+                                            .actor = options_.actor,
+                                            .action = "meeting.state",
+                                            .detail = json{{"from", core::Name(from)},
+                                                           {"to", core::Name(m.state)},
+                                                           {"action", "insert"},
+                                                           {"revision", item.appointment.revision}}
+                                                          .dump()}));
       }
       leased.emplace_back(item, *lease);
     }
