@@ -4,6 +4,7 @@
 #include "api/accounts.h"
 #include "api/auth.h"
 #include "api/availability.h"
+#include "api/jobs.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "core/validation.h"
@@ -41,6 +42,7 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   RegisterNotificationRoutes(router, deps);
   RegisterAuditRoutes(router, deps);
   RegisterAvailabilityRoutes(router, deps);
+  RegisterJobRoutes(router, deps);
 }
 
 Result<core::User> CreateAdmin(store::Store& store, std::string_view email,

@@ -31,6 +31,7 @@
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/json.h"
+#include "sync/bulk.h"
 #include "sync/call_collector.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
@@ -888,6 +889,21 @@ class DisconnectTest : public ApiIntegrationTest {
     return out;
   }
 
+  // A doctor's session (a user with the doctor role): the Cookie header and the CSRF token.
+  std::pair<std::string, std::string> SignInDoctor(int64_t doctor, const std::string& email) {
+    auto user = AsAdmin("POST", "/api/v1/users",
+                        {{"email", email},
+                         {"password", "doctor password 1"},
+                         {"role", "doctor"},
+                         {"doctor_id", doctor}});
+    EXPECT_EQ(user.status, 201) << user.body;
+    auto login = Send("POST", "/api/v1/session",
+                      json{{"email", email}, {"password", "doctor password 1"}}.dump(), {});
+    EXPECT_EQ(login.status, 201) << login.body;
+    std::string cookie = login.headers.Get("Set-Cookie").value_or("");
+    return {cookie.substr(0, cookie.find(';')), J(login).value("csrf_token", "")};
+  }
+
   int64_t doctor_ = 0, appointment_ = 0;
   std::string base_, event_id_;
   json meeting_;
@@ -919,14 +935,63 @@ TEST_F(DisconnectTest, KeepLeavesTheEventsAndTheirLinks) {
   EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "confirmed");
 }
 
-TEST_F(DisconnectTest, CancelDeletesFutureEventsBeforeRevoking) {
+// Runs the bulk jobs that are due, as the service's bulk worker would (sync/bulk.h).
+void RunBulkJobs(store::Store& store, google::Transport& transport, google::TokenProvider& tokens,
+                 google::RetryPolicy& retry, const Clock& clock, const std::string& base_url,
+                 std::function<std::string(int64_t)> revoke) {
+  sync::BulkOptions options;
+  options.revoke = std::move(revoke);
+  options.actor = "bulk:test";
+  sync::BulkStack bulk(store, transport, tokens, retry, clock, nullptr, nullptr,
+                       google::CalendarOptions{.base_url = base_url}, sync::ReconcilerOptions{},
+                       options);
+  store::LeaseRequest req;
+  req.owner = "bulk-test";
+  req.kind = std::string(store::kBulkJobKind);
+  req.now = clock.Now();
+  auto jobs = store.Transact([&](store::Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(jobs.has_value());
+  for (const core::Job& job : *jobs) {
+    sync::RunResult r = bulk.runner.Run(job);
+    EXPECT_EQ(r.disposition, sync::Disposition::kCompleted) << r.error;
+  }
+}
+
+TEST_F(DisconnectTest, CancelAnswers202AndAJobDeletesTheFutureEventsThenRevokes) {
   auto gone = AsKey("DELETE", base_ + "?meetings=cancel");
-  ASSERT_EQ(gone.status, 200) << gone.body;
-  EXPECT_EQ(J(gone)["meetings"], "cancel");
-  EXPECT_EQ(J(gone)["revoked_at_google"], true);
-  EXPECT_EQ(J(gone)["cancelled_appointment_ids"], json::array({appointment_}));
-  EXPECT_EQ(J(gone)["cancel_errors"], json::array());
+  ASSERT_EQ(gone.status, 202) << gone.body;
+  json job = J(gone);
+  EXPECT_EQ(job["object"], "bulk_job");
+  EXPECT_EQ(job["kind"], "disconnect_cancel");
+  EXPECT_EQ(job["meetings"], "cancel");
+  EXPECT_EQ(job["state"], "queued");
+  const std::string url = job["url"];
+  EXPECT_EQ(gone.headers.Get("Location"), url);
+  // Nothing was deleted inside the request; the connection stays until the job ends.
+  EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "confirmed");
+  EXPECT_EQ(J(AsKey("GET", base_))["connected"], true);
+  // Asked again while it is open: the same job.
+  auto twice = AsKey("DELETE", base_ + "?meetings=cancel");
+  ASSERT_EQ(twice.status, 202);
+  EXPECT_EQ(J(twice)["id"], job["id"]);
+  EXPECT_EQ(J(AsKey("GET", url))["state"], "queued");
+
+  RunBulkJobs(*store_, *transport_, *tokens_, *retry_, clock_, google_->base_url(),
+              [&](int64_t doctor) -> std::string {
+                auto grant = store_->Read([&](store::Tx& tx) { return tx.GetGrant(doctor); });
+                auto token = keys_.Open(
+                    grant->sealed_refresh_token,
+                    google::GrantAad(std::to_string(doctor), google::kRefreshTokenPurpose));
+                return token && oauth_->Revoke(*token) ? "" : "revoke failed";
+              });
+  json done = J(AsKey("GET", url));
+  EXPECT_EQ(done["state"], "done");
+  EXPECT_EQ(done["total"], 1);
+  EXPECT_EQ(done["done"], 1);
+  EXPECT_EQ(done["failed"], 0);
+  EXPECT_FALSE(done["finished_at"].is_null());
   EXPECT_EQ(EventStatusAtGoogle(*google_, "ada@clinic.example", event_id_), "cancelled");
+  EXPECT_EQ(J(AsKey("GET", base_))["connected"], false);
   // The meeting waits for the doctor, without the dead link; the integrator is told.
   json a = Appointment();
   EXPECT_EQ(a["status"], "confirmed");
@@ -941,6 +1006,31 @@ TEST_F(DisconnectTest, CancelDeletesFutureEventsBeforeRevoking) {
     deleted_logged = deleted_logged || e["action"] == "google.events.delete";
   }
   EXPECT_TRUE(deleted_logged) << audit.dump();
+}
+
+// The attack: a doctor reads another doctor's job by its id. The job is for Ada; Bob's session
+// gets the 404 of a job that does not exist, as it does for an id that is not there; Ada, the
+// admin and the key that started it read it.
+TEST_F(DisconnectTest, AJobIsReadByItsDoctorItsStarterAndAdminsOnly) {
+  auto gone = AsKey("DELETE", base_ + "?meetings=cancel");
+  ASSERT_EQ(gone.status, 202) << gone.body;
+  const std::string url = J(gone)["url"];
+  int64_t bob = MakeDoctor("bob@clinic.example");
+  auto [bob_cookie, bob_csrf] = SignInDoctor(bob, "bob.user@clinic.example");
+  auto foreign = Send("GET", url, "", {{"Cookie", bob_cookie}});
+  EXPECT_EQ(foreign.status, 404) << foreign.body;
+  EXPECT_EQ(foreign.body.find("disconnect_cancel"), std::string::npos);
+  auto missing = Send("GET", "/api/v1/jobs/999999", "", {{"Cookie", bob_cookie}});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(J(missing)["error"]["message"], "job 999999 does not exist");
+  EXPECT_NE(J(foreign)["error"]["message"].get<std::string>().find("does not exist"),
+            std::string::npos);
+  auto [ada_cookie, ada_csrf] = SignInDoctor(doctor_, "ada.user@clinic.example");
+  EXPECT_EQ(Send("GET", url, "", {{"Cookie", ada_cookie}}).status, 200);
+  EXPECT_EQ(AsAdmin("GET", url).status, 200);
+  EXPECT_EQ(AsKey("GET", url).status, 200);
+  EXPECT_EQ(Send("GET", url, "", {}).status, 401);
+  EXPECT_EQ(AsKey("GET", "/api/v1/jobs/abc").status, 404);
 }
 
 // The calendar's push channel is stopped at Google before the revoke, and the sync state

@@ -5,6 +5,7 @@
 
 #include "api/admin_audit.h"
 #include "api/google_settings.h"
+#include "api/jobs.h"
 #include "api/request.h"
 #include "api/views.h"
 #include "base/strings.h"
@@ -18,6 +19,7 @@
 #include "google/token_provider.h"
 #include "net/json.h"
 #include "obs/log.h"
+#include "sync/bulk.h"
 
 namespace telemeet::api {
 
@@ -336,118 +338,42 @@ Result<OnDisconnect> DisconnectChoice(const net::Request& req) {
   return Fail(ErrorCode::kInvalidArgument, "meetings must be keep or cancel", "meetings");
 }
 
-// A booked or confirmed appointment of the doctor that has not started, whose meeting may have
-// an event at Google.
-struct FutureMeeting {
-  core::Appointment appointment;
-  core::Meeting meeting;
-};
-
-Result<std::vector<FutureMeeting>> FutureMeetings(store::Tx& tx, int64_t doctor_id, Instant now) {
-  std::vector<FutureMeeting> out;
-  store::AppointmentFilter filter{.doctor_id = doctor_id, .from = now};
-  store::PageRequest page{.limit = 500};
-  while (true) {
-    store::Page<core::Appointment> p = TM_TRY(tx.ListAppointments(filter, page));
-    for (core::Appointment& a : p.items) {
-      if (a.status == core::AppointmentStatus::kCancelled ||
-          a.status == core::AppointmentStatus::kCompleted) {
-        continue;
-      }
-      auto m = tx.GetMeeting(a.id);
-      if (!m) {
-        if (m.error().code() == ErrorCode::kNotFound) continue;
-        return std::unexpected(m.error());
-      }
-      if (!core::MayHaveEvent(m->state) || m->event_id.empty()) continue;
-      out.push_back({std::move(a), std::move(*m)});
-    }
-    if (p.next_cursor.empty()) return out;
-    page.cursor = p.next_cursor;
-  }
+// meetings=cancel: the deletes are bulk work, never done inside the request (DESIGN "Growing
+// it"): a bulk job the service's bulk worker runs through batch requests, which then stops the
+// push channel, revokes and removes the grant (sync/bulk.h). A second request while one is
+// open answers with that one.
+Result<net::Response> StartDisconnectCancel(Call& c, int64_t id) {
+  if (c.deps.calendar == nullptr) return Fail(ErrorCode::kUnavailable, "Google is not configured");
+  const store::BulkJob job =
+      TM_TRY(c.deps.store.Transact([&](store::Tx& tx) -> Result<store::BulkJob> {
+        auto open = TM_TRY(tx.FindOpenBulkJob(sync::kBulkDisconnectCancel, id, "{}"));
+        if (open) return *open;
+        store::BulkJob j;
+        j.kind = std::string(sync::kBulkDisconnectCancel);
+        j.doctor_id = id;
+        j.params = "{}";
+        j.created_by = c.principal.actor;
+        store::BulkJob made = TM_TRY(tx.CreateBulkJob(std::move(j)));
+        TM_TRY(AuditAdminChange(tx, c.principal, "google_connection", "google.disconnect_started",
+                                "doctor:" + std::to_string(id),
+                                {{"meetings", "cancel"}, {"bulk_job_id", made.id}}));
+        return made;
+      }));
+  NotifyWork(c.deps);
+  json body = BulkJobJson(job);
+  body["meetings"] = "cancel";
+  net::Response resp = net::JsonResponse(202, body);
+  resp.headers.Set("Location", body["url"].get<std::string>());
+  return resp;
 }
 
-google::SendUpdates SendUpdatesSetting(store::Tx& tx) {
-  auto v = tx.GetSetting("meeting.send_updates");
-  if (v && *v == "all") return google::SendUpdates::kAll;
-  if (v && *v == "externalOnly") return google::SendUpdates::kExternalOnly;
-  return google::SendUpdates::kNone;
-}
-
-// The meeting after its event was deleted on disconnect: no conference, waiting for the doctor
-// (a reconnect makes the meeting again for an appointment that still wants it). The event id
-// stays: it is derived from the appointment.
-core::Meeting WithoutEvent(core::Meeting m, Instant now) {
-  m.state = core::MeetingState::kAwaitingDoctor;
-  m.conference_id.clear();
-  m.join_url.clear();
-  m.event_url.clear();
-  m.etag.clear();
-  m.synced_revision = 0;
-  m.synced_start = {};
-  m.synced_end = {};
-  m.attempts = 0;
-  m.last_error = "cancelled when the doctor disconnected Google";
-  m.updated_at = now;
-  return m;
-}
-
-// Records a meeting whose event was deleted: the meeting row (unless the worker changed it
-// meanwhile), the audit trail and the integrator's meeting.cancelled event.
-Status RecordCancelled(store::Tx& tx, const Principal& p, const FutureMeeting& fm,
-                       std::string_view outcome, Instant now) {
-  const core::Appointment& a = fm.appointment;
-  const std::string path = "calendars/" + fm.meeting.calendar_id + "/events/" + fm.meeting.event_id;
-  TM_TRY(tx.AppendAudit(
-      core::AuditEntry{.appointment_id = a.id,
-                       .actor = p.actor,
-                       .action = "google.events.delete",
-                       .detail = json{{"method", "DELETE"},
-                                      {"path", path},
-                                      {"outcome", outcome},
-                                      {"reason", "doctor disconnected Google (meetings=cancel)"}}
-                                     .dump()}));
-  auto current = tx.GetMeeting(a.id);
-  if (!current || current->event_id != fm.meeting.event_id) return Ok();
-  core::Meeting after = WithoutEvent(*current, now);
-  // Through the states the meeting machine allows: cancelling, cancelled, then waiting.
-  for (core::MeetingState step :
-       {core::MeetingState::kCancelling, core::MeetingState::kCancelled}) {
-    core::Meeting m = *current;
-    m.state = step;
-    TM_TRY(tx.PutMeeting(m));
-  }
-  TM_TRY(tx.PutMeeting(after));
-  TM_TRY(tx.AppendAudit(core::AuditEntry{.appointment_id = a.id,
-                                         .actor = p.actor,
-                                         .action = "meeting.state",
-                                         .detail = json{{"from", core::Name(current->state)},
-                                                        {"to", core::Name(after.state)},
-                                                        {"action", "cancel_on_disconnect"}}
-                                                       .dump()}));
-  json payload = {{"appointment_id", a.id},
-                  {"appointment_uid", a.uid},
-                  {"doctor_id", a.doctor_id},
-                  {"state", core::Name(after.state)},
-                  {"start", core::FormatRfc3339(a.start)},
-                  {"end", core::FormatRfc3339(a.end)},
-                  {"time_zone", a.time_zone},
-                  {"error", after.last_error}};
-  TM_TRY(tx.AppendOutbox(core::OutboxEvent{.topic = "meeting.cancelled",
-                                           .appointment_id = a.id,
-                                           .doctor_id = a.doctor_id,
-                                           .payload = payload.dump()}));
-  return Ok();
-}
-
-// DELETE /api/v1/doctors/{id}/google?meetings=keep|cancel. Revokes the grant at Google and
-// deletes it here. keep: the future meetings' events stay in the doctor's calendar and their
+// DELETE /api/v1/doctors/{id}/google?meetings=keep|cancel. keep: revokes the grant at Google
+// and deletes it here; the future meetings' events stay in the doctor's calendar and their
 // links keep working; what changes later waits for the doctor (awaiting_doctor/needs_reconnect
-// once the worker looks). cancel: first deletes the future events at Google, inline with the
-// still valid grant (a failure is reported per appointment and that event stays), and records
-// each as meeting.cancelled. Either way the calendar's push channel is stopped (best effort)
-// and the grant is removed, also when Google cannot be reached for the revoke (the answer says
-// so).
+// once the worker looks). The calendar's push channel is stopped (best effort) and the grant is
+// removed, also when Google cannot be reached for the revoke (the answer says so). cancel: 202
+// with a bulk job (StartDisconnectCancel) that deletes the future events, records each as
+// meeting.cancelled, then does the same.
 Result<net::Response> Disconnect(Call& c) {
   const int64_t id = TM_TRY(PathId(c.req, "doctor"));
   TM_TRY(AuthorizeDoctor(c.principal, id));
@@ -461,37 +387,7 @@ Result<net::Response> Disconnect(Call& c) {
     return std::unexpected(grant.error());
   }
   FreshGoogleSettings(c.deps);
-
-  struct Deleted {
-    FutureMeeting meeting;
-    std::string outcome;
-  };
-  std::vector<Deleted> deleted;
-  json cancel_errors = json::array();
-  if (choice == OnDisconnect::kCancel) {
-    if (c.deps.calendar == nullptr)
-      return Fail(ErrorCode::kUnavailable, "Google is not configured");
-    const Instant now = c.deps.clock.Now();
-    std::vector<FutureMeeting> future;
-    google::SendUpdates send = google::SendUpdates::kNone;
-    TM_TRY(c.deps.store.Read([&](store::Tx& tx) -> Status {
-      future = TM_TRY(FutureMeetings(tx, id, now));
-      send = SendUpdatesSetting(tx);
-      return Ok();
-    }));
-    for (FutureMeeting& fm : future) {
-      auto d =
-          c.deps.calendar->DeleteEvent(doctor, fm.meeting.calendar_id, fm.meeting.event_id, send);
-      if (d) {
-        deleted.push_back(
-            {std::move(fm), *d == google::DeleteOutcome::kDeleted ? "deleted" : "already_gone"});
-      } else {
-        cancel_errors.push_back({{"appointment_id", fm.appointment.id},
-                                 {"reason", google::ErrorKindName(d.error().kind())},
-                                 {"message", d.error().message()}});
-      }
-    }
-  }
+  if (choice == OnDisconnect::kCancel) return StartDisconnectCancel(c, id);
 
   // Stop the calendar's push channel while the grant still works (after the revoke Google would
   // refuse it, and its pushes would go on until it expires). The sync state forgets the channel
@@ -530,24 +426,19 @@ Result<net::Response> Disconnect(Call& c) {
       cleared.updated_at = now;
       TM_TRY(tx.PutCalendarSync(cleared));
     }
-    for (const Deleted& d : deleted) {
-      TM_TRY(RecordCancelled(tx, c.principal, d.meeting, d.outcome, now));
-    }
     return Ok();
   }));
   if (c.deps.tokens != nullptr) c.deps.tokens->Forget(doctor);
   NotifyWork(c.deps);
-  json cancelled = json::array();
-  for (const Deleted& d : deleted) cancelled.push_back(d.meeting.appointment.id);
   return net::JsonResponse(
       200, {{"object", "google_connection"},
             {"doctor_id", id},
             {"connected", false},
             {"revoked_at_google", revoked},
             {"revoke_error", revoke_error.empty() ? json(nullptr) : json(revoke_error)},
-            {"meetings", choice == OnDisconnect::kCancel ? "cancel" : "keep"},
-            {"cancelled_appointment_ids", std::move(cancelled)},
-            {"cancel_errors", std::move(cancel_errors)}});
+            {"meetings", "keep"},
+            {"cancelled_appointment_ids", json::array()},
+            {"cancel_errors", json::array()}});
 }
 
 }  // namespace

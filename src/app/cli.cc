@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -93,13 +94,53 @@ Result<std::string> ReadPassword(std::string_view prompt) {
 
 std::string GeneratePassword() { return crypto::RandomToken(18); }
 
+std::string FormatProgress(std::string_view what, int64_t done, int64_t total, double rate,
+                           bool tty) {
+  std::string out(what);
+  if (tty) {
+    constexpr int kWidth = 30;
+    const int filled =
+        total > 0 ? static_cast<int>(std::min<int64_t>(kWidth, done * kWidth / total)) : kWidth;
+    out += " [" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "]";
+  }
+  out += " " + std::to_string(done) + "/" + std::to_string(total);
+  if (rate > 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), " %.1f/s", rate);
+    out += buf;
+    if (done < total) {
+      const int64_t left = static_cast<int64_t>(static_cast<double>(total - done) / rate + 0.5);
+      out += ", ETA ";
+      if (left >= 3600) out += std::to_string(left / 3600) + "h";
+      if (left >= 60) out += std::to_string(left % 3600 / 60) + "m";
+      out += std::to_string(left % 60) + "s";
+    }
+  }
+  return out;
+}
+
 void Progress::Report(std::string_view what, int64_t done, int64_t total) {
+  const auto now = std::chrono::steady_clock::now();
+  if (what != what_) {
+    what_ = std::string(what);
+    since_ = now;
+    done_at_start_ = done;
+  } else if (done == last_done_ && total == last_total_) {
+    return;  // nothing new to say
+  }
+  last_done_ = done;
+  last_total_ = total;
+  const double seconds = std::chrono::duration<double>(now - since_).count();
+  const double rate = seconds > 0 && done > done_at_start_
+                          ? static_cast<double>(done - done_at_start_) / seconds
+                          : 0.0;
+  const std::string line = FormatProgress(what, done, total, rate, tty_);
   if (tty_) {
-    out_ << "\r" << what << " " << done << "/" << total;
+    out_ << "\r" << line << "\x1b[K";  // erase what a longer line left
     open_ = done < total;
     if (!open_) out_ << "\n";
   } else {
-    out_ << what << " " << done << "/" << total << "\n";
+    out_ << line << "\n";
   }
   out_ << std::flush;
 }

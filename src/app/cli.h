@@ -13,6 +13,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -49,6 +50,7 @@ void AddAccountCommands(CLI::App& cli, CliCommands& commands);      // cli_accou
 void AddAppointmentCommands(CLI::App& cli, CliCommands& commands);  // cli_appointments.cc
 void AddKeyCommands(CLI::App& cli, CliCommands& commands);          // cli_keys.cc: rekey
 void AddBackupCommands(CLI::App& cli, CliCommands& commands);       // cli_backup.cc
+void AddBulkCommands(CLI::App& cli, CliCommands& commands);         // cli_bulk.cc: resync, backfill
 
 // --- Helpers for the commands ---
 
@@ -65,8 +67,9 @@ Result<std::string> ReadPassword(std::string_view prompt);
 // A strong random password for --generate-password (24 characters, about 143 bits).
 std::string GeneratePassword();
 
-// The one progress reporter of long commands: on a terminal one line per step, rewritten in
-// place as it advances; otherwise a line per report (for logs and scripts).
+// The one progress reporter of long commands: on a terminal one line per step with a bar,
+// rewritten in place as it advances; otherwise a line per report (for logs and scripts). Both
+// say done/total and, once something was done, the rate and the time left (ETA) at that rate.
 class Progress {
  public:
   Progress(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
@@ -78,7 +81,17 @@ class Progress {
   std::ostream& out_;
   bool tty_;
   bool open_ = false;
+  std::string what_;  // the step the rate is measured for
+  std::chrono::steady_clock::time_point since_{};
+  int64_t done_at_start_ = 0;
+  int64_t last_done_ = -1;
+  int64_t last_total_ = -1;
 };
+
+// One report as Progress prints it (without the leading "\r" or the newline): "what 12/50",
+// then on a terminal a bar before the counts; then " 3.1/s, ETA 12s" once `rate` > 0.
+std::string FormatProgress(std::string_view what, int64_t done, int64_t total, double rate,
+                           bool tty);
 
 // A table for people: columns padded to their widest cell.
 class Table {

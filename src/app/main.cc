@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   telemeet::app::AddAppointmentCommands(cli, commands);
   telemeet::app::AddKeyCommands(cli, commands);
   telemeet::app::AddBackupCommands(cli, commands);
+  telemeet::app::AddBulkCommands(cli, commands);
   cli.footer(
       "Configuration: defaults < TOML file < TELEMEET_* environment (TELEMEET_SERVER_PORT for "
       "server.port) < --set flags.");

@@ -276,6 +276,47 @@ Status Sandbox::AllowRedirect(const std::string& redirect_uri) {
   return google_->oauth().AddClient(*client);
 }
 
+namespace {
+
+std::filesystem::path GoogleFile(const std::string& data_dir) {
+  return std::filesystem::path(data_dir) / "sandbox-google";
+}
+
+}  // namespace
+
+Status WriteSandboxGoogle(const std::string& data_dir, const Config& config) {
+  nlohmann::json j = {{"base_url", config.google.api_base_url},
+                      {"client_id", config.google.client_id},
+                      {"client_secret", config.google.client_secret}};
+  return WritePrivateFile(GoogleFile(data_dir), j.dump() + "\n");
+}
+
+void RemoveSandboxGoogle(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::remove(GoogleFile(data_dir), ec);
+}
+
+Status UseRunningSandbox(Config& config) {
+  std::ifstream in(GoogleFile(config.data_dir));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!in || !j.is_object() || !j.contains("base_url") || !j["base_url"].is_string() ||
+      !j.contains("client_secret") || !j["client_secret"].is_string()) {
+    return Fail(ErrorCode::kFailedPrecondition,
+                "in sandbox mode Google is the emulator inside `telemeet serve`: start `telemeet "
+                "serve` on this data dir (" +
+                    config.data_dir + ") first, or configure real Google credentials",
+                "google.client_id");
+  }
+  const std::string base = j["base_url"];
+  config.google.client_id = std::string(kSandboxClientId);
+  config.google.client_secret = j["client_secret"];
+  config.google.api_base_url = base;
+  config.google.oauth_base_url = base;
+  config.google.accounts_base_url = base;
+  return Ok();
+}
+
 Result<std::unique_ptr<Sandbox>> StartSandbox() {
   emulator::FakeGoogleOptions options;
   options.allowed_hosts = {"localhost"};  // loopback names only

@@ -45,6 +45,15 @@ class Sandbox {
 
 inline constexpr std::string_view kSandboxClientId = "telemeet-sandbox.apps.googleusercontent.com";
 
+// The admin commands that call Google (`telemeet resync`, `backfill`) reach the emulator inside
+// a running sandbox serve through <data_dir>/sandbox-google (0600, like the demo key beside it):
+// its URL and this run's client secret, written at start, removed at stop.
+Status WriteSandboxGoogle(const std::string& data_dir, const Config& config);
+void RemoveSandboxGoogle(const std::string& data_dir);
+// Sets the emulator's URLs and client in `config`; kFailedPrecondition naming the command to
+// run when no sandbox serve runs on this data dir.
+Status UseRunningSandbox(Config& config);
+
 // Starts the emulator on 127.0.0.1 and a free port; kUnavailable when it cannot listen.
 Result<std::unique_ptr<Sandbox>> StartSandbox();
 

@@ -37,6 +37,7 @@
 #include "store/backup.h"
 #include "store/retention.h"
 #include "sync/availability.h"
+#include "sync/bulk.h"
 #include "sync/calendar_sync.h"
 #include "sync/call_collector.h"
 #include "sync/google_metrics.h"
@@ -277,6 +278,9 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
     if (!started) return StartupFailed(log, started.error());
     sandbox = std::move(*started);
     sandbox->UseIn(config);
+    if (auto s = WriteSandboxGoogle(config.data_dir, config); !s) {
+      return StartupFailed(log, s.error());
+    }
     auto seeded = SeedDemoClinic(store, config.data_dir);
     if (!seeded) return StartupFailed(log, seeded.error());
     demo = std::move(*seeded);
@@ -390,6 +394,31 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   sync::Worker worker(store, reconciler, clock,
                       sync::WorkerOptions{.threads = static_cast<int>(config.worker.threads),
                                           .metrics = &metrics});
+  // Bulk work (issue 17): the API's disconnect with meetings=cancel, and a resync or backfill
+  // whose command died, run as "bulk" jobs through batch requests (sync/bulk.h).
+  sync::BulkOptions bulk_options;
+  bulk_options.actor = "bulk:" + worker.owner();
+  bulk_options.revoke = [&](int64_t doctor_id) -> std::string {
+    auto grant = store.Read([&](store::Tx& tx) { return tx.GetGrant(doctor_id); });
+    if (!grant || grant->sealed_refresh_token.empty()) return "no refresh token to revoke";
+    auto token =
+        keys->Open(grant->sealed_refresh_token,
+                   google::GrantAad(std::to_string(doctor_id), google::kRefreshTokenPurpose));
+    if (!token) return "the stored token cannot be opened";
+    auto revoked = oauth.Revoke(*token);
+    return revoked ? std::string() : revoked.error().ToString();
+  };
+  bulk_options.after_disconnect = [&](int64_t doctor_id) {
+    tokens.Forget(std::to_string(doctor_id));
+  };
+  bulk_options.on_changes = [&] { worker.Nudge(); };
+  sync::BulkStack bulk(store, transport, tokens, retry, clock, &limiter, &call_metrics,
+                       calendar_options, reconciler_options, bulk_options);
+  sync::WorkerOptions bulk_worker_options;
+  bulk_worker_options.kind = std::string(store::kBulkJobKind);
+  bulk_worker_options.threads = 2;
+  bulk_worker_options.poll_interval = std::chrono::seconds(1);
+  sync::Worker bulk_worker(store, bulk.runner, clock, bulk_worker_options);
   // Changes made in Google Calendar by hand (appointment.changed_in_google): one sync job per
   // connected doctor, pushed by an events.watch channel when Google can reach us (an https
   // public URL; the sandbox's emulator also delivers to plain http), swept periodically.
@@ -498,6 +527,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                               webhooks.Nudge();
                               notifier.Nudge();
                               sync_worker.Nudge();
+                              bulk_worker.Nudge();
                             },
                         .options = {.public_url = config.PublicUrl(),
                                     .trusted_proxies = config.server.trusted_proxies,
@@ -526,6 +556,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   api_deps.usage->Start();
   worker.Start();
   sync_worker.Start();
+  bulk_worker.Start();
   webhooks.Start();
   notifier.Start();
   janitor.Start();
@@ -599,11 +630,15 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   server.Shutdown(std::chrono::milliseconds(config.server.shutdown_grace_ms));
   worker.Stop();
   sync_worker.Stop();
+  bulk_worker.Stop();
   webhooks.Stop();
   notifier.Stop();
   janitor.Stop();
   api_deps.usage->Stop();
-  if (sandbox) sandbox->google().Stop();
+  if (sandbox) {
+    sandbox->google().Stop();
+    RemoveSandboxGoogle(config.data_dir);
+  }
   log.Info("stopped");
   return 0;
 }

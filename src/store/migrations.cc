@@ -390,7 +390,31 @@ CREATE TABLE google_quota_slowdowns (
 );
 )sql";
 
-constexpr std::array<Migration, 12> kMigrations{{
+// Bulk work through batch (issue 17, M20/M29): one row per resync, backfill or
+// cancel-on-disconnect job, with its progress, so a job resumes where it stopped and
+// GET /api/v1/jobs/{id} can show it. cursor_id is the last appointment handled (they go by id);
+// failures is a JSON array of the first ones.
+constexpr std::string_view kV13 = R"sql(
+CREATE TABLE bulk_jobs (
+  id {ID},
+  kind TEXT NOT NULL,
+  doctor_id BIGINT NOT NULL,
+  params TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  total_count BIGINT NOT NULL,
+  done_count BIGINT NOT NULL,
+  failed_count BIGINT NOT NULL,
+  cursor_id BIGINT NOT NULL,
+  failures TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  updated_at {TIME} NOT NULL,
+  finished_at {TIME}
+);
+CREATE INDEX bulk_jobs_open ON bulk_jobs (kind, doctor_id, state);
+)sql";
+
+constexpr std::array<Migration, 13> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -403,6 +427,7 @@ constexpr std::array<Migration, 12> kMigrations{{
     {10, "appointment series", kV10},
     {11, "meeting attendees and reminders fingerprints", kV11},
     {12, "Google quota shared by instances", kV12},
+    {13, "bulk jobs", kV13},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

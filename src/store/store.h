@@ -159,6 +159,27 @@ struct QuotaTaken {
   int32_t cap = 0;
 };
 
+// A bulk job (issue 17: resync, backfill, cancel on disconnect): what it is for and how far it
+// got. It runs as the job queue's job "bulk:<id>" (kind "bulk"), whose lease fences it.
+struct BulkJob {
+  int64_t id = 0;
+  std::string kind;  // "backfill", "resync", "disconnect_cancel"
+  int64_t doctor_id = 0;
+  std::string params = "{}";     // JSON, the kind's options
+  std::string state = "queued";  // queued, running, done, failed
+  int64_t total = 0;
+  int64_t done = 0;
+  int64_t failed = 0;
+  int64_t cursor = 0;           // the last appointment id handled
+  std::string failures = "[]";  // JSON array of the first failures
+  std::string created_by;       // the actor ("user:3", "cli:root")
+  Instant created_at{};
+  Instant updated_at{};
+  std::optional<Instant> finished_at;
+};
+inline constexpr std::string_view kBulkJobKind = "bulk";
+std::string BulkJobKey(int64_t bulk_job_id);  // "bulk:<id>"
+
 class Tx;
 
 class Store {
@@ -381,6 +402,24 @@ class Tx {
   // When the next ready job falls due (a live lease counts as due at its expiry), so an idle
   // worker can sleep until then; nullopt when no job is ready. kind empty = any.
   Result<std::optional<Instant>> NextDueAt(std::string_view kind);
+
+  // --- Bulk jobs (tx_bulk.cc) ---
+  // Inserts the bulk job (id, times and state "queued" assigned) and its queue job "bulk:<id>",
+  // due now.
+  Result<BulkJob> CreateBulkJob(BulkJob job);
+  Result<BulkJob> GetBulkJob(int64_t id);  // kNotFound
+  // The newest queued or running bulk job of this kind, doctor and params; nullopt when none.
+  Result<std::optional<BulkJob>> FindOpenBulkJob(std::string_view kind, int64_t doctor_id,
+                                                 std::string_view params);
+  // Writes state, counts, cursor, failures and finished_at (updated_at = now). kNotFound.
+  Status SaveBulkProgress(const BulkJob& job);
+  // Leases the job with this key for `owner` when it is ready and not held by a live lease
+  // (an unleased job is taken whenever it is due, even in a back-off): lease_seq + 1, as
+  // LeaseJobs does. nullopt when there is no such job, it is parked, or another owner's lease is
+  // live. PostgreSQL: SKIP LOCKED, so a worker leasing it at the same moment wins or loses
+  // cleanly.
+  Result<std::optional<core::Job>> LeaseJobByKey(std::string_view key, std::string_view owner,
+                                                 std::chrono::microseconds lease_for, Instant now);
 
   // --- Outbox: facts for webhooks and email, written with the change that causes them; each
   // event also gets a "deliver" job (key "outbox:<id>"). ---
