@@ -366,11 +366,11 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  // One statement: the appointment with its meeting, job and link (issue 19).
                  auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
                    auto v = tx.GetAppointmentView(*id);
-                   if (!v) {
-                     if (v.error().code() != ErrorCode::kNotFound) return std::unexpected(v.error());
+                   if (!v && v.error().code() == ErrorCode::kNotFound) {
                      return Fail(ErrorCode::kNotFound,
                                  "appointment " + std::to_string(*id) + " does not exist");
                    }
+                   if (!v) return std::unexpected(v.error());
                    TM_TRY(AuthorizeDoctor(c.principal, v->appointment.doctor_id));
                    return AppointmentViewJson(*v);
                  });
