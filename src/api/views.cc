@@ -163,28 +163,31 @@ json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core
 
 Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
                              const std::string& link_url) {
-  std::optional<core::Meeting> meeting;
+  store::AppointmentView v;
+  v.appointment = a;
   if (auto m = tx.GetMeeting(a.id)) {
-    meeting = std::move(*m);
+    v.meeting = std::move(*m);
   } else if (m.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(m.error());
   }
-  std::optional<core::Job> job;
   if (auto j = tx.GetJob(store::ReconcileJobKey(a.id))) {
-    job = std::move(*j);
+    v.job = std::move(*j);
   } else if (j.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(j.error());
   }
-  auto links = TM_TRY(tx.ListAccessLinks(a.id));
-  const core::AccessLink* newest = nullptr;
-  for (const core::AccessLink& l : links) {
-    if (!l.revoked_at && (newest == nullptr || l.id > newest->id)) newest = &l;
+  for (core::AccessLink& l : TM_TRY(tx.ListAccessLinks(a.id))) {
+    if (!l.revoked_at && (!v.access_link || l.id > v.access_link->id)) v.access_link = std::move(l);
   }
+  return AppointmentViewJson(v, link_url);
+}
+
+json AppointmentViewJson(const store::AppointmentView& v, const std::string& link_url) {
+  const core::Appointment& a = v.appointment;
   json link = nullptr;
-  if (newest != nullptr) {
+  if (v.access_link) {
     link = json::object();
-    link["id"] = newest->id;
-    link["expires_at"] = TimeJson(newest->expires_at);
+    link["id"] = v.access_link->id;
+    link["expires_at"] = TimeJson(v.access_link->expires_at);
     link["url"] = link_url.empty() ? json(nullptr) : json(link_url);
   }
   json out = json::object();
@@ -204,7 +207,7 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
   out["created_at"] = TimeJson(a.created_at);
   out["updated_at"] = TimeJson(a.updated_at);
   out["series_id"] = a.series_id != 0 ? json(a.series_id) : json(nullptr);
-  out["meeting"] = MeetingJson(meeting, job, a.id);
+  out["meeting"] = MeetingJson(v.meeting, v.job, a.id);
   out["access_link"] = std::move(link);
   return out;
 }

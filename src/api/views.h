@@ -36,6 +36,9 @@ nlohmann::json MeetingJson(const std::optional<core::Meeting>& m,
 // its access link; `link_url` is the patient URL when a token was just issued (shown once).
 Result<nlohmann::json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
                                        const std::string& link_url = {});
+// The same rendering of a view already read (Tx::GetAppointmentView: one statement).
+nlohmann::json AppointmentViewJson(const store::AppointmentView& v,
+                                   const std::string& link_url = {});
 
 void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps);
 void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -389,6 +390,10 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   reconciler_options.policy.reminders =
       core::ParseEventReminders(config.meeting.event_reminders, "meeting.event_reminders")
           .value_or(core::EventReminders{});
+  // A meeting.ready goes out at once, not at the webhook and email dispatchers' next poll: set
+  // below once they exist, before any worker starts.
+  std::function<void()> nudge_outbox;
+  reconciler_options.on_outbox = [&nudge_outbox] { nudge_outbox(); };
   sync::Reconciler reconciler(store, calendar, calls, clock, reconciler_options);
   sync::MeetingRefresher refresher(store, calendar, clock);
   sync::Worker worker(store, reconciler, clock,
@@ -492,6 +497,10 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
     return config.PublicUrl() + "/p?token=" + token;
   };
   notify::Notifier notifier(store, clock, **mailer, notify_options);
+  nudge_outbox = [&] {
+    webhooks.Nudge();
+    notifier.Nudge();
+  };
   // Retention: expired and old rows go every hour, in small batches (store/retention.h).
   sync::Janitor janitor(
       store, clock, sync::JanitorOptions{.policy = RetentionPolicyOf(config), .metrics = &metrics});

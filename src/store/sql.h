@@ -29,20 +29,25 @@ using SqlValue = std::variant<std::nullptr_t, int64_t, std::string>;
 SqlValue TimeValue(Instant t);
 SqlValue OptTimeValue(const std::optional<Instant>& t);
 
+// One result row. Cells keep the type the database answered with: integer columns arrive as
+// int64 (SQLite's INTEGER values, PostgreSQL's int2/int4/int8), so reading an id or a count
+// never goes through text; everything else is text. Not thread-safe (one transaction's).
 class Row {
  public:
   Row() = default;
-  explicit Row(std::vector<std::optional<std::string>> cells) : cells_(std::move(cells)) {}
+  explicit Row(std::vector<SqlValue> cells) : cells_(std::move(cells)) {}
+  explicit Row(std::vector<std::optional<std::string>> cells);  // all text
   size_t size() const { return cells_.size(); }
-  bool IsNull(size_t i) const { return !cells_.at(i).has_value(); }
+  bool IsNull(size_t i) const { return std::holds_alternative<std::nullptr_t>(cells_.at(i)); }
   int64_t Int(size_t i) const;  // 0 for NULL
   bool Bool(size_t i) const { return Int(i) != 0; }
-  const std::string& Text(size_t i) const;  // "" for NULL
+  const std::string& Text(size_t i) const;  // "" for NULL; an integer as its decimal digits
   Instant Time(size_t i) const;             // Instant{} for NULL
   std::optional<Instant> OptTime(size_t i) const;
 
  private:
-  std::vector<std::optional<std::string>> cells_;
+  // Mutable: Text() of an integer cell turns it into the text it returns a reference to.
+  mutable std::vector<SqlValue> cells_;
 };
 
 struct QueryResult {

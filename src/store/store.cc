@@ -20,26 +20,41 @@ SqlValue OptTimeValue(const std::optional<Instant>& t) {
   return core::FormatFixedUtc(*t);
 }
 
+Row::Row(std::vector<std::optional<std::string>> cells) {
+  cells_.reserve(cells.size());
+  for (auto& c : cells) {
+    if (c) {
+      cells_.emplace_back(std::move(*c));
+    } else {
+      cells_.emplace_back(nullptr);
+    }
+  }
+}
+
 int64_t Row::Int(size_t i) const {
-  const auto& c = cells_.at(i);
-  if (!c) return 0;
+  const SqlValue& c = cells_.at(i);
+  if (const int64_t* v = std::get_if<int64_t>(&c)) return *v;
+  const std::string* text = std::get_if<std::string>(&c);
+  if (text == nullptr) return 0;
   int64_t v = 0;
-  std::from_chars(c->data(), c->data() + c->size(), v);
+  std::from_chars(text->data(), text->data() + text->size(), v);
   return v;
 }
 
 const std::string& Row::Text(size_t i) const {
   static const std::string kEmpty;
-  const auto& c = cells_.at(i);
-  return c ? *c : kEmpty;
+  SqlValue& c = cells_.at(i);
+  if (const int64_t* v = std::get_if<int64_t>(&c)) c = std::to_string(*v);
+  if (const std::string* text = std::get_if<std::string>(&c)) return *text;
+  return kEmpty;
 }
 
 Instant Row::Time(size_t i) const { return OptTime(i).value_or(Instant{}); }
 
 std::optional<Instant> Row::OptTime(size_t i) const {
-  const auto& c = cells_.at(i);
-  if (!c) return std::nullopt;
-  auto t = core::ParseRfc3339(*c);
+  const std::string* text = std::get_if<std::string>(&cells_.at(i));
+  if (text == nullptr) return std::nullopt;
+  auto t = core::ParseRfc3339(*text);
   if (!t) return std::nullopt;
   return *t;
 }

@@ -108,6 +108,16 @@ struct ReconcileView {
   std::optional<core::Meeting> meeting;    // nullopt: no meeting recorded yet
 };
 
+// An appointment as the API shows it (GET /appointments/{id}), read in one query
+// (Tx::GetAppointmentView).
+struct AppointmentView {
+  core::Appointment appointment;
+  std::optional<core::Meeting> meeting;  // nullopt: no meeting recorded yet
+  std::optional<core::Job> job;          // its reconcile job; nullopt: none queued
+  // The newest link not revoked (expired or not), without its token_hash; nullopt: none.
+  std::optional<core::AccessLink> access_link;
+};
+
 // A doctor calendar's incremental sync with Google (M16): the events.list sync token and the
 // push channel (events.watch) that says when to use it.
 struct CalendarSyncState {
@@ -321,6 +331,9 @@ class Tx {
   // The appointment with its service, doctor, patient, grant and meeting. kNotFound when the
   // appointment does not exist.
   Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
+  // The appointment with its meeting, reconcile job and newest live access link, in one
+  // statement (the API's hot read). kNotFound when the appointment does not exist.
+  Result<AppointmentView> GetAppointmentView(int64_t appointment_id);
 
   // --- Google calendar sync (M16) ---
   // The meeting whose event has this id on the doctor's calendar. kNotFound.

@@ -1406,6 +1406,116 @@ TEST_P(StoreContract, LockGrantMakesASecondInstanceWaitAndSeeTheRefresh) {
   EXPECT_EQ(second->access_token, "refreshed");
 }
 
+// The API's one-statement read of an appointment (Tx::GetAppointmentView) finds exactly what the
+// separate reads find: the appointment, its meeting and reconcile job when they exist, and the
+// newest access link not revoked (without its token hash).
+TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-02T09:00:00Z"));
+  ASSERT_TRUE(a) << a.error().ToString();
+  auto b = Create(NewAppointment("2026-03-03T09:00:00Z"));
+  ASSERT_TRUE(b) << b.error().ToString();
+  // b: its job done, no meeting, no link.
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+    LeaseRequest lease;
+    lease.owner = "w";
+    for (const core::Job& j : TM_TRY(tx.LeaseJobs(lease))) {
+      if (j.key == ReconcileJobKey(b->id)) TM_TRY(tx.CompleteJob(j));
+    }
+    return Ok();
+  }));
+  auto bare = store_->Read([&](Tx& tx) { return tx.GetAppointmentView(b->id); });
+  ASSERT_TRUE(bare) << bare.error().ToString();
+  EXPECT_EQ(bare->appointment.id, b->id);
+  EXPECT_EQ(bare->appointment.uid, b->uid);
+  EXPECT_FALSE(bare->meeting);
+  EXPECT_FALSE(bare->job);
+  EXPECT_FALSE(bare->access_link);
+
+  // a: a meeting, its job retried, three links of which the newest is revoked.
+  int64_t live = 0;
+  Status put = store_->Transact([&](Tx& tx) -> Status {
+    TM_TRY(tx.PutMeeting({.appointment_id = a->id,
+                          .doctor_id = doctor_,
+                          .calendar_id = "primary",
+                          .state = core::MeetingState::kReady,
+                          .event_id = "tmabc123",
+                          .conference_id = "abc-defg-hij",
+                          .join_url = "https://meet.google.com/abc-defg-hij",
+                          .event_url = "https://calendar.google.com/event?eid=1",
+                          .etag = "\"3\"",
+                          .synced_revision = 1,
+                          .synced_start = a->start,
+                          .synced_end = a->end,
+                          .conference_attempt = 2,
+                          .attempts = 1,
+                          .last_error = "slow"}));
+    for (int i = 0; i < 3; ++i) {
+      auto l = TM_TRY(
+          tx.CreateAccessLink({.appointment_id = a->id,
+                               .token_hash = "h" + std::to_string(i),
+                               .expires_at = T("2026-04-01T00:00:00Z") + std::chrono::seconds(i)}));
+      if (i == 1) live = l.id;
+      if (i == 2) TM_TRY(tx.RevokeAccessLink(l.id));
+    }
+    return Ok();
+  });
+  ASSERT_TRUE(put) << put.error().ToString();
+  clock_.Advance(std::chrono::minutes(1));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+    LeaseRequest lease;
+    lease.owner = "w";
+    for (const core::Job& j : TM_TRY(tx.LeaseJobs(lease))) {
+      TM_TRY(tx.RetryJob(j, clock_.Now() + std::chrono::seconds(30), "timeout"));
+    }
+    return Ok();
+  }));
+  auto v = store_->Read([&](Tx& tx) { return tx.GetAppointmentView(a->id); });
+  ASSERT_TRUE(v) << v.error().ToString();
+  auto m = store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); });
+  auto j = store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a->id)); });
+  auto appt = store_->Read([&](Tx& tx) { return tx.GetAppointment(a->id); });
+  ASSERT_TRUE(m && j && appt);
+  EXPECT_EQ(v->appointment.uid, appt->uid);
+  EXPECT_EQ(v->appointment.start, appt->start);
+  EXPECT_EQ(v->appointment.end, appt->end);
+  EXPECT_EQ(v->appointment.revision, appt->revision);
+  EXPECT_EQ(v->appointment.created_at, appt->created_at);
+  EXPECT_EQ(v->appointment.updated_at, appt->updated_at);
+  EXPECT_EQ(v->appointment.status, appt->status);
+  EXPECT_EQ(v->appointment.patient_id, patient_);
+  ASSERT_TRUE(v->meeting);
+  EXPECT_EQ(v->meeting->state, core::MeetingState::kReady);
+  EXPECT_EQ(v->meeting->event_id, m->event_id);
+  EXPECT_EQ(v->meeting->conference_id, m->conference_id);
+  EXPECT_EQ(v->meeting->join_url, m->join_url);
+  EXPECT_EQ(v->meeting->event_url, m->event_url);
+  EXPECT_EQ(v->meeting->etag, "\"3\"");
+  EXPECT_EQ(v->meeting->synced_start, a->start);
+  EXPECT_EQ(v->meeting->synced_end, a->end);
+  EXPECT_EQ(v->meeting->conference_attempt, 2);
+  EXPECT_EQ(v->meeting->attempts, 1);
+  EXPECT_EQ(v->meeting->last_error, "slow");
+  EXPECT_EQ(v->meeting->updated_at, m->updated_at);
+  ASSERT_TRUE(v->job);
+  EXPECT_EQ(v->job->id, j->id);
+  EXPECT_EQ(v->job->state, core::JobState::kReady);
+  EXPECT_EQ(v->job->run_at, clock_.Now() + std::chrono::seconds(30));
+  EXPECT_EQ(v->job->attempts, 1);
+  EXPECT_EQ(v->job->last_error, "timeout");
+  EXPECT_EQ(v->job->lease_seq, j->lease_seq);
+  ASSERT_TRUE(v->access_link);
+  EXPECT_EQ(v->access_link->id, live);
+  EXPECT_EQ(v->access_link->appointment_id, a->id);
+  EXPECT_EQ(v->access_link->expires_at, T("2026-04-01T00:00:01Z"));
+  EXPECT_TRUE(v->access_link->token_hash.empty());
+  EXPECT_FALSE(v->access_link->revoked_at);
+
+  auto missing = store_->Read([&](Tx& tx) { return tx.GetAppointmentView(a->id + 1000); });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
                          BackendName);
 

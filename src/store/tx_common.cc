@@ -49,49 +49,50 @@ core::Patient PatientFrom(const Row& r) {
   return p;
 }
 
-core::Appointment AppointmentFrom(const Row& r) {
+core::Appointment AppointmentAt(const Row& r, size_t at) {
   core::Appointment a;
-  a.id = r.Int(0);
-  a.uid = r.Text(1);
-  a.doctor_id = r.Int(2);
-  a.service_id = r.Int(3);
-  a.patient_id = r.Int(4);
-  a.start = r.Time(5);
-  a.end = r.Time(6);
-  a.time_zone = r.Text(7);
-  a.status = core::ParseAppointmentStatus(r.Text(8)).value_or(core::AppointmentStatus::kBooked);
-  a.revision = r.Int(9);
-  a.notes = r.Text(10);
-  a.created_at = r.Time(11);
-  a.updated_at = r.Time(12);
-  a.external_ref = r.Text(13);
-  a.series_id = r.Int(14);
-  a.original_start = r.Time(15);
+  a.id = r.Int(at + 0);
+  a.uid = r.Text(at + 1);
+  a.doctor_id = r.Int(at + 2);
+  a.service_id = r.Int(at + 3);
+  a.patient_id = r.Int(at + 4);
+  a.start = r.Time(at + 5);
+  a.end = r.Time(at + 6);
+  a.time_zone = r.Text(at + 7);
+  a.status =
+      core::ParseAppointmentStatus(r.Text(at + 8)).value_or(core::AppointmentStatus::kBooked);
+  a.revision = r.Int(at + 9);
+  a.notes = r.Text(at + 10);
+  a.created_at = r.Time(at + 11);
+  a.updated_at = r.Time(at + 12);
+  a.external_ref = r.Text(at + 13);
+  a.series_id = r.Int(at + 14);
+  a.original_start = r.Time(at + 15);
   return a;
 }
 
-core::Meeting MeetingFrom(const Row& r) {
+core::Meeting MeetingAt(const Row& r, size_t at) {
   core::Meeting m;
-  m.appointment_id = r.Int(0);
-  m.doctor_id = r.Int(1);
-  m.calendar_id = r.Text(2);
-  m.state = core::ParseMeetingState(r.Text(3)).value_or(core::MeetingState::kFailed);
-  m.event_id = r.Text(4);
-  m.conference_id = r.Text(5);
-  m.join_url = r.Text(6);
-  m.event_url = r.Text(7);
-  m.etag = r.Text(8);
-  m.synced_revision = r.Int(9);
-  m.synced_start = r.Time(10);
-  m.synced_end = r.Time(11);
-  m.conference_attempt = static_cast<int32_t>(r.Int(12));
-  m.attempts = static_cast<int32_t>(r.Int(13));
-  m.last_error = r.Text(14);
-  m.updated_at = r.Time(15);
-  m.drift = r.Text(16);
-  m.drift_etag = r.Text(17);
-  m.attendees_fingerprint = r.Text(18);
-  m.reminders_fingerprint = r.Text(19);
+  m.appointment_id = r.Int(at + 0);
+  m.doctor_id = r.Int(at + 1);
+  m.calendar_id = r.Text(at + 2);
+  m.state = core::ParseMeetingState(r.Text(at + 3)).value_or(core::MeetingState::kFailed);
+  m.event_id = r.Text(at + 4);
+  m.conference_id = r.Text(at + 5);
+  m.join_url = r.Text(at + 6);
+  m.event_url = r.Text(at + 7);
+  m.etag = r.Text(at + 8);
+  m.synced_revision = r.Int(at + 9);
+  m.synced_start = r.Time(at + 10);
+  m.synced_end = r.Time(at + 11);
+  m.conference_attempt = static_cast<int32_t>(r.Int(at + 12));
+  m.attempts = static_cast<int32_t>(r.Int(at + 13));
+  m.last_error = r.Text(at + 14);
+  m.updated_at = r.Time(at + 15);
+  m.drift = r.Text(at + 16);
+  m.drift_etag = r.Text(at + 17);
+  m.attendees_fingerprint = r.Text(at + 18);
+  m.reminders_fingerprint = r.Text(at + 19);
   return m;
 }
 
@@ -110,22 +111,22 @@ core::GoogleGrant GrantFrom(const Row& r) {
   return g;
 }
 
-core::Job JobFrom(const Row& r) {
+core::Job JobAt(const Row& r, size_t at) {
   core::Job j;
-  j.id = r.Int(0);
-  j.kind = r.Text(1);
-  j.key = r.Text(2);
-  j.doctor_id = r.Int(3);
-  j.payload = r.Text(4);
-  j.state = core::ParseJobState(r.Text(5)).value_or(core::JobState::kParked);
-  j.run_at = r.Time(6);
-  j.attempts = static_cast<int32_t>(r.Int(7));
-  j.last_error = r.Text(8);
-  j.lease_owner = r.Text(9);
+  j.id = r.Int(at + 0);
+  j.kind = r.Text(at + 1);
+  j.key = r.Text(at + 2);
+  j.doctor_id = r.Int(at + 3);
+  j.payload = r.Text(at + 4);
+  j.state = core::ParseJobState(r.Text(at + 5)).value_or(core::JobState::kParked);
+  j.run_at = r.Time(at + 6);
+  j.attempts = static_cast<int32_t>(r.Int(at + 7));
+  j.last_error = r.Text(at + 8);
+  j.lease_owner = r.Text(at + 9);
   if (!j.lease_owner.empty()) j.lease_expires_at = j.run_at;
-  j.lease_seq = r.Int(10);
-  j.rerun = r.Bool(11);
-  j.created_at = r.Time(12);
+  j.lease_seq = r.Int(at + 10);
+  j.rerun = r.Bool(at + 11);
+  j.created_at = r.Time(at + 12);
   return j;
 }
 

@@ -36,10 +36,14 @@ inline constexpr std::string_view kJobCols =
 core::Doctor DoctorFrom(const Row& r);
 core::Service ServiceFrom(const Row& r);
 core::Patient PatientFrom(const Row& r);
-core::Appointment AppointmentFrom(const Row& r);
-core::Meeting MeetingFrom(const Row& r);
+// *At: the record whose columns begin at column `at` (a join reads several records per row).
+core::Appointment AppointmentAt(const Row& r, size_t at);
+core::Meeting MeetingAt(const Row& r, size_t at);
+core::Job JobAt(const Row& r, size_t at);
+inline core::Appointment AppointmentFrom(const Row& r) { return AppointmentAt(r, 0); }
+inline core::Meeting MeetingFrom(const Row& r) { return MeetingAt(r, 0); }
 core::GoogleGrant GrantFrom(const Row& r);
-core::Job JobFrom(const Row& r);
+inline core::Job JobFrom(const Row& r) { return JobAt(r, 0); }
 
 // Opaque cursor over sort-key parts. Decode fails with kInvalidArgument naming "cursor".
 std::string EncodeCursor(const std::vector<std::string>& parts);

@@ -157,6 +157,7 @@ struct Reconciler::Plan {
   std::string error;
   std::chrono::microseconds repoll_after{0};
   bool series_event_made = false;  // an insert of a series' event answered with the event
+  bool outbox = false;             // the commit writes outbox events
 };
 
 Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar, CallCollector& calls,
@@ -790,6 +791,7 @@ RunResult Reconciler::Run(const core::Job& job) {
   result.error = plan.error;
   result.disposition = plan.disposition;
   Status committed = Commit(job, *snap, plan, scope.Take());
+  if (committed && plan.outbox && options_.on_outbox) options_.on_outbox();
   if (!committed) {
     const Error& e = committed.error();
     bool lost = e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
@@ -832,6 +834,7 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded)) {
     topics.push_back(kMeetingCancelled);
   }
+  plan.outbox = !topics.empty();
   const bool write_meeting = !SameMeeting(before, after) &&
                              (snap.meeting_exists || after.state != MeetingState::kNotNeeded);
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -91,8 +92,11 @@ struct ReconcilerOptions {
   // retried with a new requestId until the attempt number is a multiple of this, then the
   // meeting is failed until an admin retry (which starts the next round).
   int conference_attempts = 2;
-  // Re-reading a pending conference: base * 2^n, capped. Not counted as failures.
-  std::chrono::microseconds poll_base{std::chrono::seconds(1)};
+  // Re-reading a pending conference: base * 2^n, capped. Not counted as failures. Meet
+  // conferences are usually ready within a second, so the first re-read comes soon (issue 19:
+  // 250 ms, 0.5 s, 1 s, ... 30 s); each read is one Google call through the same rate limiter
+  // and retry policy as any other, and the early ones add two calls in all to a long wait.
+  std::chrono::microseconds poll_base{std::chrono::milliseconds(250)};
   std::chrono::microseconds poll_max{std::chrono::seconds(30)};
   // Transient failures: store::BackoffAfter with these bounds; retried forever, visibly.
   std::chrono::microseconds retry_base{std::chrono::seconds(1)};
@@ -102,6 +106,10 @@ struct ReconcilerOptions {
   std::chrono::microseconds lease_for{std::chrono::seconds(15)};  // = WorkerOptions::lease_for
   // Who the audit trail names ("worker:<host>").
   std::string actor = "worker";
+  // Called after a run committed outbox events (meeting.ready, ...), so their deliveries go out
+  // now rather than at the dispatchers' next poll (e.g. the webhook dispatcher's Nudge). Called
+  // from the threads running Run, so it must be thread-safe.
+  std::function<void()> on_outbox;
 };
 
 // What became of the job.

@@ -1710,6 +1710,59 @@ TEST_P(SyncIntegrationTest, SingleEventSeriesSharesOneLinkAndChangesOnlyItsInsta
       1);
 }
 
+// The default poll schedule (issue 19): a pending conference is read again after 250 ms, then
+// 500 ms (doubling to the cap), and only the run that commits an outbox event (meeting.ready
+// here) announces it, after its commit, so the dispatchers deliver at once.
+TEST_P(SyncIntegrationTest, PendingConferenceIsReadAgainAfterAQuarterSecondThenDoubling) {
+  Connect();
+  google_->calendar().SetConferenceBehaviour(
+      kDoctorEmail, {emulator::ConferenceMode::kPending, /*pending_reads=*/1});
+  int announced = 0;
+  int64_t outbox_at_announce = -1;
+  ReconcilerOptions options;
+  core::Appointment a;
+  options.on_outbox = [&] {
+    ++announced;
+    outbox_at_announce = static_cast<int64_t>(OutboxTopics(a.id).size());
+  };
+  Reconciler reconciler(*store_, *calendar_, calls_, clock_, options);
+  a = Book(At(2, 8));
+  // One run of the appointment's job, whenever it is due; when it was due, as the run left it.
+  auto run_once = [&](Instant& before, Instant& after) -> std::optional<Instant> {
+    store::LeaseRequest r;
+    r.owner = "poll-test";
+    r.max = 1;
+    r.now = clock_.Now() + std::chrono::hours(1);
+    r.kind = std::string(store::kReconcileJobKind);
+    auto jobs = store_->Transact([&](store::Tx& tx) { return tx.LeaseJobs(r); });
+    EXPECT_TRUE(jobs && jobs->size() == 1u);
+    if (!jobs || jobs->empty()) return std::nullopt;
+    before = clock_.Now();
+    reconciler.Run(jobs->front());
+    after = clock_.Now();
+    auto job = store_->Read([&](store::Tx& tx) { return tx.GetJob(store::ReconcileJobKey(a.id)); });
+    if (!job) return std::nullopt;
+    return job->run_at;
+  };
+  Instant before, after;
+  auto due = run_once(before, after);  // the insert: pending
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GE(*due, before + milliseconds(250));
+  EXPECT_LE(*due, after + milliseconds(250));
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kConferencePending);
+  due = run_once(before, after);  // the first read: still pending
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GE(*due, before + milliseconds(500));
+  EXPECT_LE(*due, after + milliseconds(500));
+  EXPECT_EQ(announced, 0);
+  due = run_once(before, after);  // the second read: the conference exists
+  EXPECT_FALSE(due.has_value());  // done
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kReady);
+  EXPECT_EQ(announced, 1);
+  EXPECT_EQ(outbox_at_announce, 1);  // committed before the announcement
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SyncIntegrationTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

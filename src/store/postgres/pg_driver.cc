@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <charconv>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -103,12 +104,25 @@ class PgConn final : public Conn {
     QueryResult out;
     int rows = PQntuples(r.get()), cols = PQnfields(r.get());
     out.rows.reserve(static_cast<size_t>(rows));
+    // Integer columns (int2, int4, int8: type oids 21, 23, 20) become int64 cells once here.
+    std::vector<bool> integer(static_cast<size_t>(cols));
+    for (int c = 0; c < cols; ++c) {
+      Oid type = PQftype(r.get(), c);
+      integer[static_cast<size_t>(c)] = type == 20 || type == 21 || type == 23;
+    }
     for (int i = 0; i < rows; ++i) {
-      std::vector<std::optional<std::string>> cells(static_cast<size_t>(cols));
+      std::vector<SqlValue> cells(static_cast<size_t>(cols));
       for (int c = 0; c < cols; ++c) {
         if (PQgetisnull(r.get(), i, c)) continue;
-        cells[static_cast<size_t>(c)] =
-            std::string(PQgetvalue(r.get(), i, c), static_cast<size_t>(PQgetlength(r.get(), i, c)));
+        const char* value = PQgetvalue(r.get(), i, c);
+        const size_t length = static_cast<size_t>(PQgetlength(r.get(), i, c));
+        int64_t number = 0;
+        if (integer[static_cast<size_t>(c)] &&
+            std::from_chars(value, value + length, number).ec == std::errc{}) {
+          cells[static_cast<size_t>(c)] = number;
+        } else {
+          cells[static_cast<size_t>(c)] = std::string(value, length);
+        }
       }
       out.rows.emplace_back(std::move(cells));
     }

@@ -111,13 +111,22 @@ class SqliteConn final : public Conn {
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return std::unexpected(SqliteError(db_, rc, "step"));
-      std::vector<std::optional<std::string>> cells(static_cast<size_t>(columns));
+      // Typed cells: an INTEGER is read as one, not printed to text and parsed back.
+      std::vector<SqlValue> cells(static_cast<size_t>(columns));
       for (int c = 0; c < columns; ++c) {
-        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) continue;
-        const unsigned char* text = sqlite3_column_text(stmt, c);
-        cells[static_cast<size_t>(c)] =
-            std::string(reinterpret_cast<const char*>(text),
-                        static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_NULL:
+            break;
+          case SQLITE_INTEGER:
+            cells[static_cast<size_t>(c)] = static_cast<int64_t>(sqlite3_column_int64(stmt, c));
+            break;
+          default: {
+            const unsigned char* text = sqlite3_column_text(stmt, c);
+            cells[static_cast<size_t>(c)] =
+                std::string(reinterpret_cast<const char*>(text),
+                            static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+          }
+        }
       }
       out.rows.emplace_back(std::move(cells));
     }

@@ -1,0 +1,180 @@
+// GET /api/v1/appointments/{id}, byte for byte: the answer is pinned so that how it is read
+// (one query since issue 19, four before) cannot change what clients get, nor who may read it.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "api/testing_env.h"
+#include "core/time.h"
+
+namespace telemeet::api {
+namespace {
+
+using nlohmann::json;
+using testing::ApiEnv;
+using testing::Credentials;
+
+class AppointmentViewTest : public ::testing::Test {
+ protected:
+  // Dr Ada (Europe/Berlin) and Dr Bob, a 20-minute video service, a patient; one appointment of
+  // Ada's booked by the write key.
+  void SetUp() override {
+    doctor_ = Create(
+        "/api/v1/doctors",
+        {{"name", "Dr Ada"}, {"email", "ada@clinic.example"}, {"time_zone", "Europe/Berlin"}});
+    other_doctor_ =
+        Create("/api/v1/doctors", {{"name", "Dr Bob"}, {"email", "bob@clinic.example"}});
+    service_ = Create(
+        "/api/v1/services",
+        {{"name", "Video consultation"}, {"telemedicine", true}, {"default_duration_minutes", 20}});
+    patient_ = Create("/api/v1/patients", {{"name", "Pat Doe"}, {"email", "pat@example.com"}});
+    id_ = Create("/api/v1/appointments", {{"doctor_id", doctor_},
+                                          {"service_id", service_},
+                                          {"patient_id", patient_},
+                                          {"start", "2026-06-02T09:00:00Z"},
+                                          {"notes", "bring \"the\" scans \u00e9"},
+                                          {"external_ref", "kc-77"}});
+    path_ = "/api/v1/appointments/" + std::to_string(id_);
+  }
+
+  int64_t Create(const std::string& path, const json& body) {
+    auto r = env_.Call("POST", path, body, env_.write_key);
+    EXPECT_EQ(r.status, 201) << path << " " << r.body;
+    return ApiEnv::J(r)["id"].get<int64_t>();
+  }
+
+  Credentials DoctorSession(int64_t doctor, const std::string& email) {
+    auto r = env_.Call("POST", "/api/v1/users",
+                       {{"email", email},
+                        {"password", "doctor password 1"},
+                        {"role", "doctor"},
+                        {"doctor_id", doctor}},
+                       env_.admin);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return env_.Login(email, "doctor password 1");
+  }
+
+  // The body, with the appointment's random uid written as UID.
+  std::string Get(const std::string& path, const Credentials& who, int status = 200) {
+    auto r = env_.Call("GET", path, nullptr, who);
+    EXPECT_EQ(r.status, status) << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("uid")) {
+      const std::string uid = j["uid"];
+      if (size_t at = r.body.find(uid); at != std::string::npos)
+        r.body.replace(at, uid.size(), "UID");
+    }
+    return r.body;
+  }
+
+  ApiEnv env_;
+  int64_t doctor_ = 0, other_doctor_ = 0, service_ = 0, patient_ = 0, id_ = 0;
+  std::string path_;
+};
+
+// The appointment as booked: no meeting yet, its reconcile job due now, the link without url.
+TEST_F(AppointmentViewTest, AsBookedTheBodyIsExactlyThePinnedOne) {
+  EXPECT_EQ(Get(path_, env_.read_key),
+            R"({"access_link":{"expires_at":"2026-06-09T09:20:00Z","id":1,"url":null},)"
+            R"("created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
+            R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
+            R"("meeting":{"appointment_id":1,"attempts":0,"changed_in_google":null,)"
+            R"("event_id":null,"event_url":null,"join_url":null,"last_error":null,)"
+            R"("next_run_at":"2026-05-28T20:26:40Z","object":"meeting","parked":false,)"
+            R"("state":"not_needed","updated_at":null},"notes":"bring \"the\" scans é",)"
+            R"("object":"appointment","patient_id":1,"revision":1,"series_id":null,)"
+            R"("service_id":1,"start":"2026-06-02T09:00:00Z","status":"booked",)"
+            R"("time_zone":"Europe/Berlin","uid":"UID","updated_at":"2026-05-28T20:26:40Z"})");
+}
+
+// With a ready meeting, a job parked after failures and several links (one revoked, newer than
+// the live one), every field is pinned: the link shown is the newest one not revoked.
+TEST_F(AppointmentViewTest, WithMeetingJobAndLinksTheBodyIsExactlyThePinnedOne) {
+  env_.clock.Advance(std::chrono::minutes(3));
+  Status put = env_.store().Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutMeeting({.appointment_id = id_,
+                          .doctor_id = doctor_,
+                          .state = core::MeetingState::kReady,
+                          .event_id = "tmabc123",
+                          .join_url = "https://meet.google.com/abc-defg-hij",
+                          .event_url = "https://calendar.google.com/event?eid=x",
+                          .attempts = 2,
+                          .last_error = "quota: try later"}));
+    TM_TRY(tx.ParkDoctorJobs(doctor_, "needs reconnect"));
+    TM_TRY(tx.CreateAccessLink({.appointment_id = id_,
+                                .token_hash = "live-newer",
+                                .expires_at = *core::ParseRfc3339("2026-07-01T10:00:00.5Z")}));
+    auto revoked =
+        TM_TRY(tx.CreateAccessLink({.appointment_id = id_,
+                                    .token_hash = "revoked-newest",
+                                    .expires_at = env_.clock.Now() + std::chrono::hours(1)}));
+    TM_TRY(tx.RevokeAccessLink(revoked.id));
+    return Ok();
+  });
+  ASSERT_TRUE(put) << put.error().message();
+  EXPECT_EQ(Get(path_, env_.read_key),
+            R"({"access_link":{"expires_at":"2026-07-01T10:00:00.500000Z","id":2,"url":null},)"
+            R"("created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
+            R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
+            R"("meeting":{"appointment_id":1,"attempts":2,"changed_in_google":null,)"
+            R"("event_id":"tmabc123","event_url":"https://calendar.google.com/event?eid=x",)"
+            R"("join_url":"https://meet.google.com/abc-defg-hij",)"
+            R"("last_error":"quota: try later","next_run_at":null,"object":"meeting",)"
+            R"("parked":true,"state":"ready","updated_at":"2026-05-28T20:29:40Z"},)"
+            R"("notes":"bring \"the\" scans é","object":"appointment","patient_id":1,)"
+            R"("revision":1,"series_id":null,"service_id":1,"start":"2026-06-02T09:00:00Z",)"
+            R"("status":"booked","time_zone":"Europe/Berlin","uid":"UID",)"
+            R"("updated_at":"2026-05-28T20:26:40Z"})");
+}
+
+// A job that is due again after a retry shows when; a meeting still waiting for its conference
+// shows no link; an appointment whose links are all revoked shows access_link null.
+TEST_F(AppointmentViewTest, PendingMeetingRetriedJobAndNoLiveLink) {
+  ASSERT_TRUE(env_.store().Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutMeeting({.appointment_id = id_,
+                          .doctor_id = doctor_,
+                          .state = core::MeetingState::kConferencePending,
+                          .event_id = "tmabc123",
+                          .join_url = "https://meet.google.com/abc-defg-hij"}));
+    for (const core::AccessLink& l : TM_TRY(tx.ListAccessLinks(id_))) {
+      TM_TRY(tx.RevokeAccessLink(l.id));
+    }
+    store::LeaseRequest lease;
+    lease.owner = "test";
+    auto jobs = TM_TRY(tx.LeaseJobs(lease));
+    if (jobs.size() != 1) return Fail(ErrorCode::kInternal, "expected the one reconcile job");
+    TM_TRY(tx.RetryJob(jobs[0], env_.clock.Now() + std::chrono::seconds(90), "timeout"));
+    return Ok();
+  }));
+  EXPECT_EQ(Get(path_, env_.read_key),
+            R"({"access_link":null,"created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
+            R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
+            R"("meeting":{"appointment_id":1,"attempts":0,"changed_in_google":null,)"
+            R"("event_id":"tmabc123","event_url":null,"join_url":null,"last_error":null,)"
+            R"("next_run_at":"2026-05-28T20:28:10Z","object":"meeting","parked":false,)"
+            R"("state":"conference_pending","updated_at":"2026-05-28T20:26:40Z"},)"
+            R"("notes":"bring \"the\" scans é","object":"appointment","patient_id":1,)"
+            R"("revision":1,"series_id":null,"service_id":1,"start":"2026-06-02T09:00:00Z",)"
+            R"("status":"booked","time_zone":"Europe/Berlin","uid":"UID",)"
+            R"("updated_at":"2026-05-28T20:26:40Z"})");
+}
+
+// Who may read is unchanged: a doctor reads their own; another doctor's id and an unknown id
+// answer exactly as before (403 and 404, with the same bodies).
+TEST_F(AppointmentViewTest, ADoctorReadsOnlyTheirOwnAndUnknownIdsAre404) {
+  Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
+  Credentials bob = DoctorSession(other_doctor_, "bob.user@clinic.example");
+  EXPECT_EQ(Get(path_, ada), Get(path_, env_.read_key));
+  EXPECT_EQ(Get(path_, bob, 403),
+            R"({"error":{"code":"permission_denied",)"
+            R"("message":"a doctor may only see and change their own data"}})");
+  EXPECT_EQ(Get("/api/v1/appointments/999", bob, 404),
+            R"({"error":{"code":"not_found","message":"appointment 999 does not exist"}})");
+  EXPECT_EQ(Get("/api/v1/appointments/999", env_.read_key, 404),
+            R"({"error":{"code":"not_found","message":"appointment 999 does not exist"}})");
+  EXPECT_EQ(Get("/api/v1/appointments/0", env_.read_key, 404),
+            R"({"error":{"code":"not_found","message":"appointment 0 does not exist"}})");
+}
+
+}  // namespace
+}  // namespace telemeet::api

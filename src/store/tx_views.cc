@@ -1,0 +1,73 @@
+// Tx reads that join several records into what one API answer shows, in one statement.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "store/store.h"
+#include "store/tx_internal.h"
+
+namespace telemeet::store {
+
+using namespace internal;  // NOLINT(google-build-using-namespace): the file's own helpers
+
+namespace {
+
+// "id, uid" -> "a.id, a.uid": a column list qualified by its table's alias.
+std::string Qualified(std::string_view alias, std::string_view cols) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < cols.size()) {
+    size_t comma = cols.find(',', pos);
+    std::string_view col =
+        cols.substr(pos, comma == std::string_view::npos ? cols.npos : comma - pos);
+    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{}.{}", alias, col);
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+size_t CountCols(std::string_view cols) {
+  return static_cast<size_t>(std::count(cols.begin(), cols.end(), ',')) + 1;
+}
+
+}  // namespace
+
+Result<AppointmentView> Tx::GetAppointmentView(int64_t appointment_id) {
+  // LEFT JOINs: the meeting and the job may not exist; the link is the newest not revoked, as
+  // the answer has always shown it (access_links_appointment makes the MAX a short index read).
+  static const std::string kSelect = fmt::format(
+      "SELECT {}, {}, {}, l.id, l.created_at, l.expires_at FROM appointments a "
+      "LEFT JOIN meetings m ON m.appointment_id = a.id "
+      "LEFT JOIN jobs j ON j.key = ? "
+      "LEFT JOIN access_links l ON l.id = (SELECT MAX(id) FROM access_links "
+      "WHERE appointment_id = a.id AND revoked_at IS NULL) "
+      "WHERE a.id = ?",
+      Qualified("a", kAppointmentCols), Qualified("m", kMeetingCols), Qualified("j", kJobCols));
+  static const size_t kMeetingAt = CountCols(kAppointmentCols);
+  static const size_t kJobAt = kMeetingAt + CountCols(kMeetingCols);
+  static const size_t kLinkAt = kJobAt + CountCols(kJobCols);
+  auto r = Exec(kSelect, {ReconcileJobKey(appointment_id), appointment_id});
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) {
+    return Fail(ErrorCode::kNotFound, fmt::format("appointment {} does not exist", appointment_id));
+  }
+  const Row& row = r->rows.front();
+  AppointmentView v;
+  v.appointment = AppointmentAt(row, 0);
+  if (!row.IsNull(kMeetingAt)) v.meeting = MeetingAt(row, kMeetingAt);
+  if (!row.IsNull(kJobAt)) v.job = JobAt(row, kJobAt);
+  if (!row.IsNull(kLinkAt)) {
+    core::AccessLink l;
+    l.id = row.Int(kLinkAt);
+    l.appointment_id = appointment_id;
+    l.created_at = row.Time(kLinkAt + 1);
+    l.expires_at = row.Time(kLinkAt + 2);
+    v.access_link = std::move(l);
+  }
+  return v;
+}
+
+}  // namespace telemeet::store
