@@ -1,0 +1,110 @@
+// Whether a consultation took place (M31), decided from what Google Meet recorded: the
+// conference records of the appointment's meeting code, their participants and each
+// participant's sessions (joins and leaves). Pure: the Meet client reads, the sync layer stores,
+// this decides, so every rule here is tested without I/O.
+//
+//   std::vector<MeetConference> seen = ...;   // from conferenceRecords/participants/sessions
+//   AttendanceFacts facts = SummarizeAttendance(seen, "users/1234", now);
+//   AttendanceOutcome o = OutcomeOf(facts, std::chrono::minutes(5));   // kAttended, kNoShow...
+//   AttendanceStep next = NextAttendanceStep(facts, polls_done, schedule, appointment_end, now);
+//
+// Names never enter here: a participant is its kind and, when signed in, its Google user id,
+// which is compared with the doctor's and then forgotten.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+
+namespace telemeet::core {
+
+enum class MeetParticipantKind { kSignedIn, kAnonymous, kPhone };
+
+// One join of one participant on one device; no end while still in the call.
+struct MeetSession {
+  Instant start{};
+  std::optional<Instant> end{};
+};
+
+struct MeetParticipant {
+  MeetParticipantKind kind = MeetParticipantKind::kAnonymous;
+  std::string user;  // "users/{id}" for a signed-in participant; empty otherwise
+  std::vector<MeetSession> sessions;
+};
+
+// One conference held in the meeting space; no end while it is running.
+struct MeetConference {
+  Instant start{};
+  std::optional<Instant> end{};
+  std::vector<MeetParticipant> participants;
+};
+
+// What the records say, in counts and times only.
+struct AttendanceFacts {
+  int conferences = 0;
+  bool doctor_joined = false;
+  int others_joined = 0;  // participants other than the doctor with at least one session
+  // Time in which the doctor and at least one other participant were in the call together
+  // (the union of the doctor's sessions intersected with the union of everyone else's).
+  std::chrono::seconds overlap{0};
+  std::optional<Instant> first_join;  // the earliest session start of anyone
+  std::optional<Instant> last_leave;  // the latest session end; nullopt while someone is in
+  // A conference or a session is still running: the facts may still change. Running sessions
+  // count up to `now` in the overlap.
+  bool running = false;
+
+  friend bool operator==(const AttendanceFacts&, const AttendanceFacts&) = default;
+};
+
+// Sums up the conferences. `doctor_user` is the doctor's "users/{id}"; when empty no
+// participant can be the doctor (the doctor's Google id is not known). A session whose end is
+// before its start counts as empty.
+AttendanceFacts SummarizeAttendance(const std::vector<MeetConference>& conferences,
+                                    std::string_view doctor_user, Instant now);
+
+// The overlap in whole minutes (rounded down).
+int64_t OverlapMinutes(const AttendanceFacts& facts);
+
+enum class AttendanceOutcome {
+  kAttended,      // the doctor and someone else overlapped at least the minimum
+  kShort,         // both joined, but overlapped less than the minimum
+  kNoShow,        // the doctor was there, nobody else came
+  kDoctorAbsent,  // someone came, the doctor did not
+  kNobody,        // no one joined (or no conference at all)
+};
+std::string_view Name(AttendanceOutcome o);
+Result<AttendanceOutcome> ParseAttendanceOutcome(std::string_view s,
+                                                 std::string_view field = "outcome");
+
+AttendanceOutcome OutcomeOf(const AttendanceFacts& facts, std::chrono::minutes min_overlap);
+
+// When to look at the records, counted from the appointment's end.
+struct AttendanceSchedule {
+  std::chrono::minutes grace{10};      // the first look, after the end
+  int polls = 3;                       // looks in all while the outcome is not final
+  std::chrono::minutes interval{10};   // between looks
+  std::chrono::minutes max_wait{360};  // a conference still running is waited for this long
+};
+
+struct AttendanceStep {
+  bool final = false;  // record the outcome as final, look no more
+  // Otherwise: look again at this instant (waiting for a running conference does not use up a
+  // poll).
+  Instant next_look{};
+  bool counts_as_poll = true;
+};
+
+// After a look at the records (`polls_done` counts it): final when nothing runs and someone
+// attended, or when the polls are used up; a running conference is waited for until
+// end + max_wait, when the facts so far are final.
+AttendanceStep NextAttendanceStep(const AttendanceFacts& facts, AttendanceOutcome outcome,
+                                  int polls_done, const AttendanceSchedule& schedule,
+                                  Instant appointment_end, Instant now);
+
+}  // namespace telemeet::core
