@@ -116,6 +116,29 @@ AttendanceOutcome OutcomeOf(const AttendanceFacts& facts, std::chrono::minutes m
   return AttendanceOutcome::kNobody;
 }
 
+std::string_view Name(AttendanceState s) {
+  switch (s) {
+    case AttendanceState::kWaiting:
+      return "waiting";
+    case AttendanceState::kFinal:
+      return "final";
+    case AttendanceState::kScopeMissing:
+      return "scope_missing";
+    case AttendanceState::kUnavailable:
+      return "unavailable";
+  }
+  return "unavailable";
+}
+
+Result<AttendanceState> ParseAttendanceState(std::string_view s, std::string_view field) {
+  for (auto v : {AttendanceState::kWaiting, AttendanceState::kFinal, AttendanceState::kScopeMissing,
+                 AttendanceState::kUnavailable}) {
+    if (Name(v) == s) return v;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "must be one of waiting, final, scope_missing, unavailable", std::string(field));
+}
+
 AttendanceStep NextAttendanceStep(const AttendanceFacts& facts, AttendanceOutcome outcome,
                                   int polls_done, const AttendanceSchedule& schedule,
                                   Instant appointment_end, Instant now) {

@@ -107,4 +107,40 @@ AttendanceStep NextAttendanceStep(const AttendanceFacts& facts, AttendanceOutcom
                                   int polls_done, const AttendanceSchedule& schedule,
                                   Instant appointment_end, Instant now);
 
+// What telemeet keeps about an appointment's attendance (the store's attendance_summaries):
+// the facts in counts and times, never names.
+enum class AttendanceState {
+  kWaiting,       // looked (or not yet): looks again at next_look_at
+  kFinal,         // the outcome is settled; no more looks
+  kScopeMissing,  // the doctor has not granted the Meet read scope: the feature is off for them
+  kUnavailable,   // cannot be told (the doctor's Google id is unknown, no meeting code, a refusal)
+};
+std::string_view Name(AttendanceState s);
+Result<AttendanceState> ParseAttendanceState(std::string_view s, std::string_view field = "state");
+
+struct AttendanceRecord {
+  int64_t appointment_id = 0;
+  AttendanceState state = AttendanceState::kWaiting;
+  std::optional<AttendanceOutcome> outcome;  // nullopt until the records were read
+  int32_t polls = 0;                         // looks that counted (AttendanceStep)
+  AttendanceFacts facts{};
+  // What policy "complete" did with a final outcome: "completed", "no_show" or "".
+  std::string action;
+  std::string last_error;
+  std::optional<Instant> checked_at;    // the last look
+  std::optional<Instant> next_look_at;  // while waiting
+  Instant updated_at{};
+};
+
+// Who may join (M32): the access type the policy wants for the meeting's Meet space and what
+// became of the patch (the store's meeting_access).
+struct MeetingAccess {
+  int64_t appointment_id = 0;
+  std::string wanted;   // OPEN, TRUSTED or RESTRICTED
+  std::string applied;  // what spaces.patch answered; "" until it succeeded
+  std::string state;    // "applied", "failed", "scope_missing"
+  std::string last_error;
+  Instant updated_at{};
+};
+
 }  // namespace telemeet::core
