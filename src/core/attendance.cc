@@ -116,6 +116,35 @@ AttendanceOutcome OutcomeOf(const AttendanceFacts& facts, std::chrono::minutes m
   return AttendanceOutcome::kNobody;
 }
 
+std::string_view Name(AttendanceMode m) {
+  switch (m) {
+    case AttendanceMode::kOff:
+      return "off";
+    case AttendanceMode::kRecord:
+      return "record";
+    case AttendanceMode::kComplete:
+      return "complete";
+  }
+  return "off";
+}
+
+Result<AttendanceMode> ParseAttendanceMode(std::string_view s, std::string_view field) {
+  for (auto m : {AttendanceMode::kOff, AttendanceMode::kRecord, AttendanceMode::kComplete}) {
+    if (Name(m) == s) return m;
+  }
+  return Fail(ErrorCode::kInvalidArgument, "must be one of off, record, complete",
+              std::string(field));
+}
+
+Result<std::string> MeetAccessTypeFor(std::string_view policy, std::string_view field) {
+  if (policy == "default") return std::string();
+  if (policy == "open") return std::string("OPEN");
+  if (policy == "trusted") return std::string("TRUSTED");
+  if (policy == "restricted") return std::string("RESTRICTED");
+  return Fail(ErrorCode::kInvalidArgument, "must be one of default, open, trusted, restricted",
+              std::string(field));
+}
+
 std::string_view Name(AttendanceState s) {
   switch (s) {
     case AttendanceState::kWaiting:

@@ -107,6 +107,21 @@ AttendanceStep NextAttendanceStep(const AttendanceFacts& facts, AttendanceOutcom
                                   int polls_done, const AttendanceSchedule& schedule,
                                   Instant appointment_end, Instant now);
 
+// The admin's policies (settings attendance.mode, attendance.min_minutes, meeting.access_type).
+// off: Meet's records are not read; record: the summary is kept and shown; complete: also
+// marks the appointment completed when attended, and flags a no-show.
+enum class AttendanceMode { kOff, kRecord, kComplete };
+std::string_view Name(AttendanceMode m);
+Result<AttendanceMode> ParseAttendanceMode(std::string_view s,
+                                           std::string_view field = "attendance");
+inline constexpr int kMaxAttendanceMinMinutes = 24 * 60;
+
+// meeting.access_type as telemeet names it ("default", "open", "trusted", "restricted") and as
+// Meet does ("" for default: the space is left as Google made it; "OPEN", "TRUSTED",
+// "RESTRICTED"). kInvalidArgument naming `field` for anything else.
+Result<std::string> MeetAccessTypeFor(std::string_view policy,
+                                      std::string_view field = "access_type");
+
 // What telemeet keeps about an appointment's attendance (the store's attendance_summaries):
 // the facts in counts and times, never names.
 enum class AttendanceState {
@@ -136,9 +151,12 @@ struct AttendanceRecord {
 // became of the patch (the store's meeting_access).
 struct MeetingAccess {
   int64_t appointment_id = 0;
-  std::string wanted;   // OPEN, TRUSTED or RESTRICTED
-  std::string applied;  // what spaces.patch answered; "" until it succeeded
-  std::string state;    // "applied", "failed", "scope_missing"
+  std::string meeting_code;  // the space this is about ("abc-mnop-xyz")
+  std::string wanted;        // OPEN, TRUSTED or RESTRICTED
+  std::string applied;       // what spaces.patch answered; "" until it succeeded
+  // "applied"; "retrying" (a transient failure, tried again); "failed" or "scope_missing"
+  // (not tried again until the wanted type or the space changes).
+  std::string state;
   std::string last_error;
   Instant updated_at{};
 };

@@ -151,6 +151,19 @@ TEST(AttendanceTest, OutcomeNamesRoundTrip) {
   EXPECT_EQ(bad.error().field(), "outcome");
 }
 
+TEST(AttendanceTest, PoliciesParseAndNameTheField) {
+  EXPECT_EQ(ParseAttendanceMode("complete").value(), AttendanceMode::kComplete);
+  EXPECT_EQ(Name(AttendanceMode::kRecord), "record");
+  auto bad = ParseAttendanceMode("always", "attendance");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().field(), "attendance");
+  EXPECT_EQ(MeetAccessTypeFor("default").value(), "");
+  EXPECT_EQ(MeetAccessTypeFor("restricted").value(), "RESTRICTED");
+  auto wrong = MeetAccessTypeFor("RESTRICTED", "meeting.access_type");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().field(), "meeting.access_type");
+}
+
 class AttendanceStepTest : public ::testing::Test {
  protected:
   AttendanceSchedule schedule_{

@@ -415,6 +415,7 @@ CREATE TABLE attendance_summaries (
 );
 CREATE TABLE meeting_access (
   appointment_id BIGINT PRIMARY KEY REFERENCES appointments (id),
+  meeting_code TEXT NOT NULL,
   wanted TEXT NOT NULL,
   applied TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,

@@ -73,7 +73,8 @@ TEST_P(MeetContract, AnUnknownAppointmentIsNotFound) {
   core::AttendanceRecord a{.appointment_id = 9999};
   EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutAttendance(a); })),
             ErrorCode::kNotFound);
-  core::MeetingAccess m{.appointment_id = 9999, .wanted = "OPEN", .state = "failed"};
+  core::MeetingAccess m{
+      .appointment_id = 9999, .meeting_code = "abc", .wanted = "OPEN", .state = "failed"};
   EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutMeetingAccess(m); })),
             ErrorCode::kNotFound);
 }
@@ -82,6 +83,7 @@ TEST_P(MeetContract, MeetingAccessRoundTripsAndIsReplaced) {
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetMeetingAccess(appointment_); })),
             ErrorCode::kNotFound);
   core::MeetingAccess failed{.appointment_id = appointment_,
+                             .meeting_code = "abc-mnop-xyz",
                              .wanted = "RESTRICTED",
                              .applied = "",
                              .state = "failed",
@@ -95,6 +97,7 @@ TEST_P(MeetContract, MeetingAccessRoundTripsAndIsReplaced) {
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeetingAccess(applied); }));
   auto got = store_->Read([&](Tx& tx) { return tx.GetMeetingAccess(appointment_); });
   ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(got->meeting_code, "abc-mnop-xyz");
   EXPECT_EQ(got->wanted, "RESTRICTED");
   EXPECT_EQ(got->applied, "RESTRICTED");
   EXPECT_EQ(got->state, "applied");

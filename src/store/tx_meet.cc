@@ -84,25 +84,28 @@ Status Tx::PutAttendance(const core::AttendanceRecord& a) {
 
 Result<core::MeetingAccess> Tx::GetMeetingAccess(int64_t appointment_id) {
   auto row = ExecOne(
-      "SELECT appointment_id, wanted, applied, state, last_error, updated_at FROM meeting_access "
-      "WHERE appointment_id = ?",
+      "SELECT appointment_id, meeting_code, wanted, applied, state, last_error, updated_at "
+      "FROM meeting_access WHERE appointment_id = ?",
       {appointment_id}, "meeting access");
   if (!row) return std::unexpected(row.error());
   return core::MeetingAccess{.appointment_id = row->Int(0),
-                             .wanted = row->Text(1),
-                             .applied = row->Text(2),
-                             .state = row->Text(3),
-                             .last_error = row->Text(4),
-                             .updated_at = row->Time(5)};
+                             .meeting_code = row->Text(1),
+                             .wanted = row->Text(2),
+                             .applied = row->Text(3),
+                             .state = row->Text(4),
+                             .last_error = row->Text(5),
+                             .updated_at = row->Time(6)};
 }
 
 Status Tx::PutMeetingAccess(const core::MeetingAccess& m) {
   auto r = Exec(
-      "INSERT INTO meeting_access (appointment_id, wanted, applied, state, last_error, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (appointment_id) DO UPDATE SET "
-      "wanted = excluded.wanted, applied = excluded.applied, state = excluded.state, "
+      "INSERT INTO meeting_access (appointment_id, meeting_code, wanted, applied, state, "
+      "last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (appointment_id) DO UPDATE "
+      "SET meeting_code = excluded.meeting_code, wanted = excluded.wanted, applied = "
+      "excluded.applied, state = excluded.state, "
       "last_error = excluded.last_error, updated_at = excluded.updated_at",
-      {m.appointment_id, m.wanted, m.applied, m.state, m.last_error, TimeValue(Now())});
+      {m.appointment_id, m.meeting_code, m.wanted, m.applied, m.state, m.last_error,
+       TimeValue(Now())});
   if (!r) return MissingAppointment(r.error(), m.appointment_id);
   return Ok();
 }
