@@ -36,6 +36,13 @@ net::Response ApiError(int http_status, const ErrorItem& item, std::string_view 
   return net::JsonResponse(http_status, body);
 }
 
+net::Response RpcError(int http_status, std::string_view message, const nlohmann::json& details) {
+  nlohmann::json error = {
+      {"code", http_status}, {"message", message}, {"status", RpcStatusFor(http_status)}};
+  if (!details.is_null()) error["details"] = details;
+  return net::JsonResponse(http_status, {{"error", error}});
+}
+
 void AddNoCacheHeaders(net::Response& response) {
   response.headers.Set("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate");
   response.headers.Set("Pragma", "no-cache");

@@ -3,10 +3,13 @@
 //   return ApiError(404, {.reason = "notFound", .message = "Not Found"});
 //   // {"error":{"errors":[{"domain":"global","reason":"notFound","message":"Not Found"}],
 //   //           "code":404,"message":"Not Found","status":"NOT_FOUND"}}
+//   return RpcError(404, "Requested entity was not found.");   // Meet REST v2 and other new APIs
+//   // {"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND"}}
 //   return OAuthError(400, "invalid_grant", "Token has been expired or revoked.");
 //   // {"error":"invalid_grant","error_description":"Token has been expired or revoked."}
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -28,6 +31,11 @@ std::string_view RpcStatusFor(int http_status);
 // A Calendar API error: {"error":{"errors":[item],"code","message","status"}}.
 // The top-level message is item.message unless `top_message` is given.
 net::Response ApiError(int http_status, const ErrorItem& item, std::string_view top_message = {});
+
+// A google.rpc.Status error, as the newer APIs answer (Meet REST v2, google-protocol.md §16):
+// {"error":{"code","message","status"}} with `details` when given (not null), no errors[] list.
+net::Response RpcError(int http_status, std::string_view message,
+                       const nlohmann::json& details = nullptr);
 
 // An OAuth endpoint error: {"error","error_description"} with Google's no-cache headers.
 net::Response OAuthError(int http_status, std::string_view error, std::string_view description);

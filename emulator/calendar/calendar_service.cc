@@ -262,6 +262,12 @@ void CalendarService::SetPushSender(std::function<void(PushMessage)> send) {
   state_->push = std::move(send);
 }
 
+void CalendarService::SetMeetSpaceSink(
+    std::function<void(std::string_view owner_email, std::string_view meeting_code)> sink) {
+  std::lock_guard lock(state_->mu);
+  state_->meet_sink = std::move(sink);
+}
+
 void CalendarService::SetConferenceBehaviour(std::string_view calendar_id,
                                              ConferenceBehaviour behaviour) {
   std::lock_guard lock(state_->mu);

@@ -89,6 +89,12 @@ class CalendarService {
   // from a request handler thread: it must not block for long.
   void SetPushSender(std::function<void(PushMessage)> send);
 
+  // Meet conferences made from now on are announced to `sink` with the calendar's id (its
+  // owner's email) and the meeting code, under the service's lock: `sink` must not call back
+  // into the service (the Meet service keeps the space behind each conference).
+  void SetMeetSpaceSink(
+      std::function<void(std::string_view owner_email, std::string_view meeting_code)> sink);
+
   // Control. A calendar is named by its id (the owner's email); it is created when missing.
   void SetConferenceBehaviour(std::string_view calendar_id, ConferenceBehaviour behaviour);
   void SetTimeZone(std::string_view calendar_id, std::string_view time_zone);

@@ -311,6 +311,7 @@ Api<CalendarService::State::ConferenceOutcome> CalendarService::State::ResolveCo
       return made;
     }
     made.data = MeetConference(request_id, rng);
+    made.new_meeting_code = made.data["conferenceId"];
     if (cal.conference.mode == ConferenceMode::kPending) {
       made.reads_left = std::max(0, cal.conference.pending_reads);
     }
@@ -458,6 +459,9 @@ Response CalendarService::State::InsertEvent(Request& req, const Principal& who,
   Event& stored = c.events.emplace(id, std::move(ev)).first->second;
   c.order.push_back(id);
   Touch(c, stored, out);
+  if (!conference.new_meeting_code.empty() && meet_sink) {
+    meet_sink(c.id, conference.new_meeting_code);
+  }
   return net::JsonResponse(200, Render(c, stored, write->max_attendees));
 }
 
@@ -566,6 +570,9 @@ Response CalendarService::State::WriteEvent(Request& req, const Principal& who, 
   ev.times = *times;
   ev.conference_reads_left = conference.reads_left;
   Touch(c, ev, out);
+  if (!conference.new_meeting_code.empty() && meet_sink) {
+    meet_sink(c.id, conference.new_meeting_code);
+  }
   return net::JsonResponse(200, Render(c, ev, write->max_attendees));
 }
 

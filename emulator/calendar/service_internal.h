@@ -133,6 +133,7 @@ struct CalendarService::State {
   std::map<std::string, Calendar, std::less<>> calendars;
   std::map<std::string, Channel> channels;  // key: client_id + '\n' + channel id
   std::function<void(PushMessage)> push;
+  std::function<void(std::string_view, std::string_view)> meet_sink;  // SetMeetSpaceSink
 
   using ApiHandler = net::Response (State::*)(net::Request&, const Principal&, Outbox&);
   using ControlHandler = net::Response (State::*)(net::Request&, Outbox&);
@@ -175,6 +176,7 @@ struct CalendarService::State {
   struct ConferenceOutcome {
     nlohmann::json data;  // null: no conference
     int reads_left = 0;
+    std::string new_meeting_code;  // a Meet conference made by this write
   };
   Api<ConferenceOutcome> ResolveConference(const Calendar& cal, const Event* existing,
                                            const nlohmann::json& requested, bool patch);

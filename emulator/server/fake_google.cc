@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::string_view kControlPrefix = "/_emulator/";
 constexpr std::string_view kCalendarPrefix = "/calendar/v3/";
+constexpr std::string_view kMeetPrefix = "/v2/";
 
 bool IsBatchPath(std::string_view path) { return path == "/batch/calendar/v3" || path == "/batch"; }
 
@@ -115,16 +116,30 @@ FakeGoogle::FakeGoogle(FakeGoogleOptions options, Clock& clock)
       clock_(clock),
       oauth_(clock, options_.oauth),
       push_(options_.push_timeout),
+      meet_(oauth_, clock),
       calendar_(oauth_, clock),
       quota_(clock, options_.quota),
       faults_(options_.fault_seed),
       latency_ms_(options_.latency.count()),
       max_batch_parts_(options_.max_batch_parts) {
   calendar_.SetPushSender([this](PushMessage m) { push_.Send(std::move(m)); });
+  // Every Meet conference the Calendar makes has a Meet space, owned by the calendar's owner.
+  calendar_.SetMeetSpaceSink([this](std::string_view owner, std::string_view code) {
+    meet_.AddCalendarSpace(owner, code);
+  });
+  meet_.SetAccountLookup([this](std::string_view email) -> std::optional<MeetUser> {
+    auto a = oauth_.FindAccount(email);
+    if (!a) return std::nullopt;
+    return MeetUser{.user_id = a->sub, .display_name = a->name};
+  });
   RegisterOAuthRoutes(inner_, oauth_);
   calendar_.Register(calendar_router_);
+  meet_.Register(meet_router_);
   RegisterControl();
   calendar_router_.SetErrorRenderer(GoogleErrorRenderer);
+  meet_router_.SetErrorRenderer([](int status, std::string_view, std::string_view message) {
+    return RpcError(status, status == 404 ? "Requested entity was not found." : message);
+  });
   inner_.SetErrorRenderer(GoogleErrorRenderer);
   outer_.SetErrorRenderer(GoogleErrorRenderer);
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
@@ -156,6 +171,7 @@ void FakeGoogle::Reset() {
   oauth_.SetAutoApprove(options_.oauth.auto_approve);
   oauth_.SetAccessTokenLifetime(options_.oauth.access_token_lifetime);
   calendar_.Reset();
+  meet_.Reset();
   quota_.SetOptions(options_.quota);
   quota_.Reset();
   faults_.Clear();
@@ -242,6 +258,9 @@ net::Response FakeGoogle::Handle(net::Request& req) {
 }
 
 net::Response FakeGoogle::Dispatch(net::Request& req) {
+  if (req.path.starts_with(kMeetPrefix) || req.path.starts_with("/_emulator/meet/")) {
+    return meet_router_.Dispatch(req);
+  }
   bool calendar = req.path.starts_with(kCalendarPrefix) ||
                   req.path.starts_with("/_emulator/calendars/") ||
                   req.path == "/_emulator/calendars";

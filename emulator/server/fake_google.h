@@ -1,6 +1,6 @@
-// fake-google: Google OAuth 2.0 + Calendar v3 on one local port, for tests, the sandbox mode and
-// benchmarks (issue 3). It composes the OAuth side (emulator/oauth) and the Calendar side
-// (emulator/calendar) behind one router, and applies around every request what Google's front
+// fake-google: Google OAuth 2.0 + Calendar v3 + Meet REST v2 on one local port, for tests, the
+// sandbox mode and benchmarks (issue 3). It composes the OAuth side (emulator/oauth), the
+// Calendar side (emulator/calendar) and the Meet side (emulator/meet) behind one router, and applies around every request what Google's front
 // end does: sliding-minute quotas per user and project, scripted faults and latency, a request
 // log, and batch requests; watch notifications are delivered for real over HTTP.
 //
@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "emulator/calendar/calendar_service.h"
+#include "emulator/meet/meet_service.h"
 #include "emulator/oauth/oauth_state.h"
 #include "emulator/server/faults.h"
 #include "emulator/server/push_delivery.h"
@@ -95,6 +96,7 @@ class FakeGoogle {
 
   OAuthState& oauth() { return oauth_; }
   CalendarService& calendar() { return calendar_; }
+  MeetService& meet() { return meet_; }
   QuotaLimiter& quota() { return quota_; }
   FaultInjector& faults() { return faults_; }
   PushDelivery& push() { return push_; }
@@ -121,12 +123,15 @@ class FakeGoogle {
   Clock& clock_;
   OAuthState oauth_;
   PushDelivery push_;
+  MeetService meet_;
   CalendarService calendar_;
   QuotaLimiter quota_;
   FaultInjector faults_;
-  // Two routers keep route scans short: the Calendar service's routes (its /calendar/v3/ and
-  // /_emulator/calendars/ ones) and everything else (OAuth and the other control routes).
+  // Three routers keep route scans short: the Calendar service's routes (its /calendar/v3/ and
+  // /_emulator/calendars/ ones), the Meet service's (/v2/ and /_emulator/meet/) and everything
+  // else (OAuth and the other control routes).
   net::Router calendar_router_;
+  net::Router meet_router_;
   net::Router inner_;
   net::Router outer_;  // catch-all routes running Handle
   std::unique_ptr<net::HttpServer> server_;

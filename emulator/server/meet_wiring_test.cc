@@ -1,0 +1,186 @@
+// fake-google's Meet side through the whole server: spaces behind the Calendar's Meet
+// conferences, Meet scopes through the OAuth consent (incremental authorization), the control
+// routes, reset and faults on /v2/.
+#include <gtest/gtest.h>
+
+#include "emulator/server/fake_google.h"
+#include "net/http_client.h"
+#include "net/json.h"
+
+namespace telemeet::emulator {
+namespace {
+
+constexpr char kRedirect[] = "http://127.0.0.1:9/cb";
+constexpr char kCalendarScope[] = "https://www.googleapis.com/auth/calendar";
+const std::string kMeetScopes =
+    std::string(kScopeMeetReadonly) + " " + std::string(kScopeMeetSettings);
+
+class MeetWiringTest : public ::testing::Test {
+ protected:
+  static FakeGoogleOptions Options() {
+    FakeGoogleOptions o;
+    o.clients.push_back(
+        {.client_id = "app", .client_secret = "app-secret", .redirect_uris = {kRedirect}});
+    o.accounts.push_back({.email = "alice@example.com", .sub = "1111", .name = "Alice"});
+    o.accounts.push_back({.email = "bob@example.com", .sub = "2222", .name = "Bob"});
+    o.oauth.auto_approve = true;
+    return o;
+  }
+
+  void SetUp() override { ASSERT_TRUE(google_.Start()); }
+
+  net::ClientResponse Call(std::string method, std::string path, std::string body = {},
+                           KeyValues headers = {}) {
+    net::ClientRequest req{.method = std::move(method),
+                           .url = google_.base_url() + path,
+                           .headers = {},
+                           .body = std::move(body),
+                           .timeout = std::chrono::seconds(10)};
+    for (const auto& [k, v] : headers) req.headers.Set(k, v);
+    if (!req.body.empty() && !req.headers.Has("Content-Type")) {
+      req.headers.Set("Content-Type", "application/json");
+    }
+    auto r = client_.Send(std::move(req));
+    EXPECT_TRUE(r) << r.error().ToString();
+    return r ? *r : net::ClientResponse{};
+  }
+  static nlohmann::json Json(const net::ClientResponse& r) {
+    auto j = net::ParseJson(r.body);
+    EXPECT_TRUE(j) << r.body;
+    return j ? *j : nlohmann::json();
+  }
+
+  // The authorization-code flow with auto-approve; the token answer ({access_token, scope..}).
+  nlohmann::json Authorize(const std::string& email, const std::string& scope,
+                           bool include_granted = false) {
+    KeyValues q = {{"client_id", "app"}, {"redirect_uri", kRedirect}, {"response_type", "code"},
+                   {"scope", scope},     {"access_type", "offline"},  {"login_hint", email}};
+    if (include_granted) q.emplace_back("include_granted_scopes", "true");
+    auto redirect = Call("GET", "/o/oauth2/v2/auth?" + FormEncode(q));
+    EXPECT_EQ(redirect.status, 302) << redirect.body;
+    std::string loc = redirect.headers.Get("Location").value_or("");
+    auto params = ParseQuery(loc.substr(loc.find('?') + 1)).value_or(KeyValues{});
+    auto token = Call("POST", "/token",
+                      FormEncode({{"grant_type", "authorization_code"},
+                                  {"code", FindValue(params, "code").value_or("")},
+                                  {"client_id", "app"},
+                                  {"client_secret", "app-secret"},
+                                  {"redirect_uri", kRedirect}}),
+                      {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(token.status, 200) << token.body;
+    return Json(token);
+  }
+  static KeyValues Bearer(const nlohmann::json& tokens) {
+    return {{"Authorization", "Bearer " + tokens["access_token"].get<std::string>()}};
+  }
+
+  // A Calendar event with a Meet conference on the token's calendar; its meeting code.
+  std::string MeetEvent(const nlohmann::json& tokens) {
+    nlohmann::json event = {
+        {"summary", "Consultation"},
+        {"start", {{"dateTime", "2026-01-05T10:00:00Z"}}},
+        {"end", {{"dateTime", "2026-01-05T10:30:00Z"}}},
+        {"conferenceData",
+         {{"createRequest",
+           {{"requestId", "r1"}, {"conferenceSolutionKey", {{"type", "hangoutsMeet"}}}}}}}};
+    auto r = Call("POST", "/calendar/v3/calendars/primary/events?conferenceDataVersion=1",
+                  event.dump(), Bearer(tokens));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json(r)["conferenceData"]["conferenceId"];
+  }
+
+  FakeClock clock_;
+  FakeGoogle google_{Options(), clock_};
+  net::HttpClient client_;
+};
+
+TEST_F(MeetWiringTest, CalendarMeetConferenceHasASpaceOwnedByTheCalendarsOwner) {
+  auto alice = Authorize("alice@example.com", std::string(kCalendarScope) + " " + kMeetScopes);
+  std::string code = MeetEvent(alice);
+  auto space = Call("GET", "/v2/spaces/" + code, "", Bearer(alice));
+  ASSERT_EQ(space.status, 200) << space.body;
+  auto s = Json(space);
+  EXPECT_EQ(s["meetingCode"], code);
+  EXPECT_EQ(s["meetingUri"], "https://meet.google.com/" + code);
+  EXPECT_EQ(s["config"]["accessType"], "TRUSTED");
+
+  auto patched =
+      Call("PATCH", "/v2/" + s["name"].get<std::string>() + "?updateMask=config.accessType",
+           R"({"config":{"accessType":"RESTRICTED"}})", Bearer(alice));
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(Json(Call("GET", "/v2/spaces/" + code, "", Bearer(alice)))["config"]["accessType"],
+            "RESTRICTED");
+
+  // Bob sees the space but not its settings, and cannot change them.
+  auto bob = Authorize("bob@example.com", kMeetScopes);
+  auto seen = Json(Call("GET", "/v2/spaces/" + code, "", Bearer(bob)));
+  EXPECT_FALSE(seen.contains("config"));
+  auto denied =
+      Call("PATCH", "/v2/" + s["name"].get<std::string>() + "?updateMask=config.accessType",
+           R"({"config":{"accessType":"OPEN"}})", Bearer(bob));
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(Json(denied)["error"]["status"], "PERMISSION_DENIED");
+}
+
+TEST_F(MeetWiringTest, IncrementalAuthorizationAddsMeetScopesToEarlierGrants) {
+  auto first = Authorize("alice@example.com", kCalendarScope);
+  std::string code = MeetEvent(first);
+  auto no_scope = Call("GET", "/v2/conferenceRecords", "", Bearer(first));
+  EXPECT_EQ(no_scope.status, 403);
+  EXPECT_EQ(Json(no_scope)["error"]["details"][0]["reason"], "ACCESS_TOKEN_SCOPE_INSUFFICIENT");
+
+  auto more = Authorize("alice@example.com", std::string(kScopeMeetReadonly), true);
+  std::string granted = more["scope"];
+  EXPECT_NE(granted.find(kCalendarScope), std::string::npos) << granted;
+  EXPECT_NE(granted.find(kScopeMeetReadonly), std::string::npos) << granted;
+  EXPECT_EQ(Call("GET", "/v2/conferenceRecords", "", Bearer(more)).status, 200);
+  EXPECT_EQ(Call("GET", "/calendar/v3/calendars/primary", "", Bearer(more)).status, 200);
+
+  // Without include_granted_scopes the new token covers only what was asked for.
+  auto only_meet = Authorize("alice@example.com", std::string(kScopeMeetReadonly));
+  EXPECT_EQ(Call("GET", "/calendar/v3/calendars/primary", "", Bearer(only_meet)).status, 403);
+}
+
+TEST_F(MeetWiringTest, ConsentPageListsTheMeetScopesAskedFor) {
+  google_.oauth().SetAutoApprove(false);
+  auto page = Call("GET", "/o/oauth2/v2/auth?" + FormEncode({{"client_id", "app"},
+                                                             {"redirect_uri", kRedirect},
+                                                             {"response_type", "code"},
+                                                             {"scope", kMeetScopes},
+                                                             {"include_granted_scopes", "true"}}));
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find(kScopeMeetReadonly), std::string::npos);
+  EXPECT_NE(page.body.find(kScopeMeetSettings), std::string::npos);
+}
+
+TEST_F(MeetWiringTest, ControlRoutesResetAndFaults) {
+  auto alice = Authorize("alice@example.com", std::string(kCalendarScope) + " " + kMeetScopes);
+  std::string code = MeetEvent(alice);
+  auto held = Call("POST", "/_emulator/meet/spaces/" + code + "/hold", R"({"minutes":20})");
+  ASSERT_EQ(held.status, 201) << held.body;
+  std::string record = Json(held)["conferenceRecord"];
+  auto ps = Json(Call("GET", "/v2/" + record + "/participants", "", Bearer(alice)));
+  ASSERT_EQ(ps["participants"].size(), 2u);
+  EXPECT_EQ(ps["participants"][1]["signedinUser"]["user"], "users/1111");  // alice's sub
+  EXPECT_EQ(ps["participants"][1]["signedinUser"]["displayName"], "Alice");
+
+  // Faults reach /v2/ like any Google path; control routes are never faulted.
+  ASSERT_EQ(Call("POST", "/_emulator/faults",
+                 R"({"kind":"backendError","method":"GET","pathPrefix":"/v2/","next":1})")
+                .status,
+            201);
+  EXPECT_EQ(Call("GET", "/v2/conferenceRecords", "", Bearer(alice)).status, 500);
+  EXPECT_EQ(Call("GET", "/v2/conferenceRecords", "", Bearer(alice)).status, 200);
+  EXPECT_EQ(Call("GET", "/_emulator/meet/spaces/" + code).status, 200);
+
+  // An unknown Meet path answers in the Meet error shape.
+  auto unknown = Call("GET", "/v2/nothingHere", "", Bearer(alice));
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Json(unknown)["error"]["status"], "NOT_FOUND");
+
+  ASSERT_EQ(Call("POST", "/_emulator/reset").status, 200);
+  EXPECT_EQ(Call("GET", "/_emulator/meet/spaces/" + code).status, 404);
+}
+
+}  // namespace
+}  // namespace telemeet::emulator
