@@ -86,10 +86,11 @@ AttendanceOutcome OutcomeOf(const AttendanceFacts& facts, std::chrono::minutes m
 
 // When to look at the records, counted from the appointment's end.
 struct AttendanceSchedule {
-  std::chrono::minutes grace{10};      // the first look, after the end
-  int polls = 3;                       // looks in all while the outcome is not final
-  std::chrono::minutes interval{10};   // between looks
-  std::chrono::minutes max_wait{360};  // a conference still running is waited for this long
+  std::chrono::microseconds grace{std::chrono::minutes(10)};  // the first look, after the end
+  int polls = 3;  // looks in all while the outcome is not final
+  std::chrono::microseconds interval{std::chrono::minutes(10)};  // between looks
+  // A conference still running is waited for this long after the end.
+  std::chrono::microseconds max_wait{std::chrono::hours(6)};
 };
 
 struct AttendanceStep {

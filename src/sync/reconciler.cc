@@ -11,6 +11,7 @@
 #include "core/recurrence.h"
 #include "core/time.h"
 #include "obs/log.h"
+#include "sync/attendance.h"
 
 namespace telemeet::sync {
 
@@ -591,9 +592,9 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
   if (made->event.cancelled()) {
     // The 409 adopted an event with our id that was deleted (the doctor disconnected with
     // meetings=cancel, then reconnected). Google keeps a deleted id, so it is put back.
-    auto restored = calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id,
-                                           made->event.id, spec->start, spec->end,
-                                           snap.settings.send_updates);
+    auto restored =
+        calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id, made->event.id,
+                               spec->start, spec->end, snap.settings.send_updates);
     if (!restored) return ApplyError(snap, restored.error(), plan);
     return ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(*restored)) : *restored, plan);
   }
@@ -958,6 +959,13 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       event.doctor_id = snap.appointment.doctor_id;
       event.payload = MeetingEventPayload(snap.appointment, after).dump();
       if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
+    }
+    if (options_.schedule_meet_work && after.state == MeetingState::kReady &&
+        std::ranges::any_of(topics, [](std::string_view t) {
+          return t == kMeetingReady || t == kMeetingUpdated;
+        })) {
+      // The space's access type and, after the end, the attendance (sync/attendance.h).
+      if (auto s = ScheduleMeetWork(tx, snap.appointment, now); !s) return s;
     }
     return Ok();
   });

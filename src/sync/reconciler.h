@@ -102,6 +102,9 @@ struct ReconcilerOptions {
   std::chrono::microseconds lease_for{std::chrono::seconds(15)};  // = WorkerOptions::lease_for
   // Who the audit trail names ("worker:<host>").
   std::string actor = "worker";
+  // A meeting that becomes ready or moves makes its "meet" job due (sync/attendance.h: access
+  // type and attendance), for the MeetWork worker serve runs beside this one.
+  bool schedule_meet_work = false;
 };
 
 // What became of the job.
