@@ -90,6 +90,10 @@ struct ApiOptions {
   // meeting.event_reminders), answered while the settings hold none.
   bool meeting_invite_patient = false;
   std::string meeting_event_reminders = "default";
+  // Defaults of the Meet policies (issue 18) until an admin saves them.
+  std::string meeting_access_type = "default";
+  std::string attendance_mode = "off";
+  int attendance_min_minutes = 5;
 };
 
 class AuthCache;

@@ -82,8 +82,9 @@ std::string ErrorInfoReason(const json& error) {
   auto details = error.find("details");
   if (details == error.end() || !details->is_array()) return {};
   for (const json& d : *details) {
-    if (StringMember(d, "@type").ends_with("google.rpc.ErrorInfo"))
+    if (StringMember(d, "@type").ends_with("google.rpc.ErrorInfo")) {
       return StringMember(d, "reason");
+    }
   }
   return {};
 }

@@ -592,9 +592,9 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
   if (made->event.cancelled()) {
     // The 409 adopted an event with our id that was deleted (the doctor disconnected with
     // meetings=cancel, then reconnected). Google keeps a deleted id, so it is put back.
-    auto restored =
-        calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id, made->event.id,
-                               spec->start, spec->end, snap.settings.send_updates);
+    auto restored = calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id,
+                                           made->event.id, spec->start, spec->end,
+                                           snap.settings.send_updates);
     if (!restored) return ApplyError(snap, restored.error(), plan);
     return ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(*restored)) : *restored, plan);
   }
