@@ -135,6 +135,19 @@ json AttendanceJson(const std::optional<core::AttendanceRecord>& record) {
   return out;
 }
 
+json MeetingAccessJson(const std::optional<core::MeetingAccess>& access) {
+  if (!access) return nullptr;
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  return json{{"wanted", lower(access->wanted)},
+              {"applied", access->applied.empty() ? json(nullptr) : json(lower(access->applied))},
+              {"state", access->state},
+              {"error", access->last_error.empty() ? json(nullptr) : json(access->last_error)},
+              {"updated_at", core::FormatRfc3339(access->updated_at)}};
+}
+
 struct MeetWork::Snapshot {
   core::Appointment appointment;
   std::optional<core::Meeting> meeting;

@@ -112,5 +112,7 @@ class MeetWork : public JobRunner {
 
 // The appointment's attendance as the API shows it (null when never looked at).
 nlohmann::json AttendanceJson(const std::optional<core::AttendanceRecord>& record);
+// The meeting's access type as the API shows it (null when the policy never asked for one).
+nlohmann::json MeetingAccessJson(const std::optional<core::MeetingAccess>& access);
 
 }  // namespace telemeet::sync
