@@ -1,5 +1,6 @@
-// The /_emulator/meet/ control routes (emulator/README.md "Meet conferences") and whole
-// conferences given at once. Control errors use the product's {"error":{code,message,field}}.
+// The /_emulator/meet/ control routes (emulator/README.md "Meet conferences"): JSON bodies to
+// the scripting calls of meet_conferences.cc. Errors use the product's
+// {"error":{code,message,field}} shape, naming the field.
 #include <algorithm>
 
 #include "base/strings.h"
@@ -106,101 +107,6 @@ static Result<MeetParticipant> ParseParticipant(
   }
   return Fail(ErrorCode::kInvalidArgument, where + ".kind must be signedIn, anonymous or phone",
               where + ".kind");
-}
-
-Result<std::string> MeetService::State::AddConferenceLocked(
-    Space& space, const std::vector<ScriptedParticipant>& participants,
-    std::optional<Instant> start, std::optional<Instant> end) {
-  if (participants.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "a conference needs a participant", "participants");
-  }
-  Instant first = Instant::max();
-  std::optional<Instant> last_leave;
-  bool open = false;
-  for (size_t i = 0; i < participants.size(); ++i) {
-    const std::string where = "participants[" + std::to_string(i) + "]";
-    const auto& sp = participants[i];
-    if (sp.sessions.empty()) {
-      return Fail(ErrorCode::kInvalidArgument, where + " has no sessions", where + ".sessions");
-    }
-    for (size_t k = 0; k < i; ++k) {
-      if (participants[k].who.kind == sp.who.kind &&
-          (sp.who.kind == ParticipantKind::kSignedIn
-               ? participants[k].who.user_id == sp.who.user_id
-               : participants[k].who.display_name == sp.who.display_name)) {
-        return Fail(ErrorCode::kInvalidArgument, where + " repeats an earlier participant", where);
-      }
-    }
-    for (size_t k = 0; k < sp.sessions.size(); ++k) {
-      const auto& s = sp.sessions[k];
-      const std::string f = where + ".sessions[" + std::to_string(k) + "]";
-      first = std::min(first, s.start);
-      if (s.end && *s.end < s.start) {
-        return Fail(ErrorCode::kInvalidArgument, f + ".endTime is before its startTime",
-                    f + ".endTime");
-      }
-      if (end && (s.start > *end || (s.end && *s.end > *end))) {
-        return Fail(ErrorCode::kInvalidArgument, f + " is outside the conference", f);
-      }
-      if (s.end) {
-        if (!last_leave || *s.end > *last_leave) last_leave = s.end;
-      } else {
-        open = true;
-      }
-    }
-  }
-  if (start && *start > first) {
-    return Fail(ErrorCode::kInvalidArgument, "startTime is after the first join", "startTime");
-  }
-  std::optional<Instant> record_end = end ? end : (open ? std::nullopt : last_leave);
-  if (!record_end && !space.active_record.empty()) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                "a conference is running in meeting " + space.code + " already", "endTime");
-  }
-  std::string id;
-  do {
-    id = NewId("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 16);
-  } while (records.contains(id));
-  Record& rec = records[id];
-  rec.id = id;
-  rec.space_id = space.id;
-  rec.start = start.value_or(first);
-  rec.end = record_end;
-  std::vector<const ScriptedParticipant*> order;
-  for (const auto& sp : participants) order.push_back(&sp);
-  auto first_join = [](const ScriptedParticipant* p) {
-    Instant t = p->sessions.front().start;
-    for (const auto& s : p->sessions) t = std::min(t, s.start);
-    return t;
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](auto* a, auto* b) { return first_join(a) < first_join(b); });
-  for (const ScriptedParticipant* sp : order) {
-    Participant& p = rec.participants.emplace_back();
-    p.id = NewId("0123456789", 19);
-    p.who = sp->who;
-    std::vector<ScriptedSession> sessions = sp->sessions;
-    std::stable_sort(sessions.begin(), sessions.end(),
-                     [](const auto& a, const auto& b) { return a.start < b.start; });
-    for (const auto& s : sessions) {
-      Session& stored = p.sessions.emplace_back();
-      stored.id = NewId("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 12);
-      stored.start = s.start;
-      stored.end = s.end ? s.end : record_end;
-    }
-  }
-  if (!rec.end) space.active_record = id;
-  return "conferenceRecords/" + id;
-}
-
-Result<std::string> MeetService::AddConference(std::string_view space,
-                                               const std::vector<ScriptedParticipant>& participants,
-                                               std::optional<Instant> start,
-                                               std::optional<Instant> end) {
-  std::lock_guard lock(state_->mu);
-  State::Space* s = state_->FindSpace(space);
-  if (!s) return Fail(ErrorCode::kNotFound, "no Meet space " + std::string(space));
-  return state_->AddConferenceLocked(*s, participants, start, end);
 }
 
 void MeetService::RegisterControl(net::Router& router) {

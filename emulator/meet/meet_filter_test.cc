@@ -99,9 +99,9 @@ TEST(MeetFilterTest, ComparingAnUnsetTimeIsFalse) {
 
 TEST(MeetFilterTest, OrBindsTighterThanAnd) {
   // a AND b OR c is a AND (b OR c) in AIP-160.
-  auto f = ParseMeetFilter(
-      R"(space.meeting_code = "abc-mnop-xyz" AND end_time IS NULL OR start_time > "2025-01-01T00:00:00Z")",
-      kFields);
+  auto f = ParseMeetFilter(R"(space.meeting_code = "abc-mnop-xyz" AND )"
+                           R"(end_time IS NULL OR start_time > "2025-01-01T00:00:00Z")",
+                           kFields);
   ASSERT_TRUE(f) << f.error().message();
   EXPECT_TRUE(Hit(*f, Row{}));
   EXPECT_FALSE(Hit(*f, Row{.end = T("2024-01-01T11:00:00Z")}));

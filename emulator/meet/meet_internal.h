@@ -20,6 +20,10 @@
 namespace telemeet::emulator {
 namespace meet_internal {
 
+// The characters of the emulator's space, record and session ids.
+inline constexpr std::string_view kIdChars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
 // Records are deleted 30 days after their conference ends (google-protocol.md §16).
 inline constexpr auto kRecordLifetime = std::chrono::hours(24 * 30);
 
@@ -64,6 +68,8 @@ enum class Access { kSpaceRead, kSpaceWrite, kSpaceCreate, kRecordsRead };
 std::string FormatTimestamp(Instant t);
 bool ValidAccessType(std::string_view v);
 bool ValidEntryPointAccess(std::string_view v);
+// The same person in one conference: the same signed-in user, or the same kind and name.
+bool SameParticipant(const MeetParticipant& a, const MeetParticipant& b);
 
 }  // namespace meet_internal
 

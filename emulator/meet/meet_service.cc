@@ -56,9 +56,6 @@ bool ValidEntryPointAccess(std::string_view v) { return v == "ALL" || v == "CREA
 
 namespace {
 
-constexpr std::string_view kIdChars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
 Response Invalid(std::string message) { return RpcError(400, message); }
 Response NotFound() { return RpcError(404, "Requested entity was not found."); }
 Response Denied() { return RpcError(403, "The caller does not have permission"); }
@@ -627,108 +624,6 @@ Response MeetService::State::GetSession(Request& req, const Principal& who) {
   return NotFound();
 }
 
-// --- Conference scripting -------------------------------------------------------------------
-
-namespace {
-
-bool SameParticipant(const MeetParticipant& a, const MeetParticipant& b) {
-  if (a.kind != b.kind) return false;
-  return a.kind == ParticipantKind::kSignedIn ? a.user_id == b.user_id
-                                              : a.display_name == b.display_name;
-}
-
-}  // namespace
-
-Result<MeetSessionRef> MeetService::State::JoinLocked(Space& space, const MeetParticipant& who,
-                                                      Instant at) {
-  Record* rec = nullptr;
-  if (!space.active_record.empty()) {
-    rec = &records.at(space.active_record);
-    if (at < rec->start) {
-      return Fail(
-          ErrorCode::kInvalidArgument,
-          "time is before the running conference started (" + FormatTimestamp(rec->start) + ")",
-          "time");
-    }
-  } else {
-    std::string id;
-    do {
-      id = NewId(kIdChars, 16);
-    } while (records.contains(id));
-    rec = &records[id];
-    rec->id = id;
-    rec->space_id = space.id;
-    rec->start = at;
-    space.active_record = id;
-  }
-  Participant* p = nullptr;
-  for (auto& existing : rec->participants) {
-    if (SameParticipant(existing.who, who)) p = &existing;
-  }
-  if (!p) {
-    p = &rec->participants.emplace_back();
-    p->id = NewId("0123456789", 19);
-    p->who = who;
-  }
-  Session& s = p->sessions.emplace_back();
-  s.id = NewId(kIdChars, 12);
-  s.start = at;
-  std::string prefix = "conferenceRecords/" + rec->id;
-  return MeetSessionRef{prefix, prefix + "/participants/" + p->id,
-                        prefix + "/participants/" + p->id + "/participantSessions/" + s.id};
-}
-
-Result<MeetSessionRef> MeetService::State::LeaveLocked(Space& space, const MeetParticipant& who,
-                                                       Instant at) {
-  if (space.active_record.empty()) {
-    return Fail(ErrorCode::kFailedPrecondition, "no conference is running in meeting " + space.code,
-                "participant");
-  }
-  Record& rec = records.at(space.active_record);
-  for (auto& p : rec.participants) {
-    if (!SameParticipant(p.who, who)) continue;
-    Session* open = nullptr;
-    for (auto& s : p.sessions) {
-      if (!s.end && (!open || s.start >= open->start)) open = &s;
-    }
-    if (!open) break;
-    if (at < open->start) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "time is before the session started (" + FormatTimestamp(open->start) + ")",
-                  "time");
-    }
-    open->end = at;
-    std::string prefix = "conferenceRecords/" + rec.id;
-    return MeetSessionRef{prefix, prefix + "/participants/" + p.id,
-                          prefix + "/participants/" + p.id + "/participantSessions/" + open->id};
-  }
-  return Fail(ErrorCode::kFailedPrecondition, "the participant is not in the call", "participant");
-}
-
-Result<std::string> MeetService::State::EndLocked(Space& space, Instant at) {
-  if (space.active_record.empty()) {
-    return Fail(ErrorCode::kFailedPrecondition,
-                "no conference is running in meeting " + space.code);
-  }
-  Record& rec = records.at(space.active_record);
-  Instant latest_start = rec.start;
-  for (const auto& p : rec.participants) {
-    for (const auto& s : p.sessions) latest_start = std::max(latest_start, s.start);
-  }
-  if (at < latest_start) {
-    return Fail(ErrorCode::kInvalidArgument,
-                "time is before the last join (" + FormatTimestamp(latest_start) + ")", "time");
-  }
-  for (auto& p : rec.participants) {
-    for (auto& s : p.sessions) {
-      if (!s.end) s.end = at;
-    }
-  }
-  rec.end = at;
-  space.active_record.clear();
-  return "conferenceRecords/" + rec.id;
-}
-
 // --- MeetService ----------------------------------------------------------------------------
 
 MeetService::MeetService(const Authenticator& auth, Clock& clock)
@@ -779,29 +674,6 @@ Result<json> MeetService::CreateSpace(std::string_view owner_email, std::string_
   State::Space& s = state_->AddSpace(std::string(owner_email), code, "");
   s.access_type = std::string(access_type);
   return state_->StateJson(s);
-}
-
-Result<MeetSessionRef> MeetService::Join(std::string_view space, const MeetParticipant& who,
-                                         Instant at) {
-  std::lock_guard lock(state_->mu);
-  State::Space* s = state_->FindSpace(space);
-  if (!s) return Fail(ErrorCode::kNotFound, "no Meet space " + std::string(space));
-  return state_->JoinLocked(*s, who, at);
-}
-
-Result<MeetSessionRef> MeetService::Leave(std::string_view space, const MeetParticipant& who,
-                                          Instant at) {
-  std::lock_guard lock(state_->mu);
-  State::Space* s = state_->FindSpace(space);
-  if (!s) return Fail(ErrorCode::kNotFound, "no Meet space " + std::string(space));
-  return state_->LeaveLocked(*s, who, at);
-}
-
-Result<std::string> MeetService::EndConference(std::string_view space, Instant at) {
-  std::lock_guard lock(state_->mu);
-  State::Space* s = state_->FindSpace(space);
-  if (!s) return Fail(ErrorCode::kNotFound, "no Meet space " + std::string(space));
-  return state_->EndLocked(*s, at);
 }
 
 std::optional<json> MeetService::SpaceState(std::string_view space) const {

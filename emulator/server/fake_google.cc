@@ -251,7 +251,17 @@ void FakeGoogle::Record(const net::Request& req, int status, const std::string& 
 }
 
 net::Response FakeGoogle::Handle(net::Request& req) {
-  if (req.path.starts_with(kControlPrefix)) return Dispatch(req);
+  if (req.path.starts_with(kControlPrefix)) {
+    // Browsers send Origin with every POST, PUT, PATCH and DELETE, even a form's or a no-cors
+    // fetch's; test code does not. Without this, a web page opened beside a sandbox could
+    // script its loopback emulator: fabricate a Meet conference (attendance), revoke grants,
+    // reset everything.
+    if (req.method != "GET" && req.Header("Origin")) {
+      return net::JsonError(403, "permission_denied",
+                            "control requests from web pages are refused", "Origin");
+    }
+    return Dispatch(req);
+  }
   net::Response r = Process(req, /*in_batch=*/false);
   r.delay += std::chrono::milliseconds(latency_ms_.load(std::memory_order_relaxed));
   return r;

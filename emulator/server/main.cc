@@ -1,4 +1,5 @@
-// fake-google: a local Google OAuth 2.0 + Calendar v3 emulator. See emulator/README.md.
+// fake-google: a local Google OAuth 2.0 + Calendar v3 + Meet REST v2 emulator. See
+// emulator/README.md.
 #include <pthread.h>
 
 #include <CLI/CLI.hpp>
@@ -12,14 +13,15 @@
 namespace {
 
 constexpr char kDescription[] =
-    R"(fake-google: Google OAuth 2.0 + Calendar API v3 on one local port, for
-testing Google Calendar code offline. Point your client's OAuth endpoints and Calendar rootUrl
-at the printed URL:
+    R"(fake-google: Google OAuth 2.0 + Calendar API v3 + Meet REST API v2 on one local port,
+for testing Google Calendar and Meet code offline. Point your client's OAuth endpoints and
+Calendar and Meet rootUrl at the printed URL:
 
   authorization   GET  /o/oauth2/v2/auth        token    POST /token
   revoke          POST /revoke                  userinfo GET  /v1/userinfo
   tokeninfo       GET  /tokeninfo               calendar      /calendar/v3/...
-  batch           POST /batch/calendar/v3       control       /_emulator/... (see README)
+  batch           POST /batch/calendar/v3       meet          /v2/spaces, /v2/conferenceRecords
+  control         /_emulator/... (see README; /_emulator/meet/... scripts Meet calls)
 
 The first line on stdout is "fake-google listening on http://ADDRESS:PORT".
 Flags override the --config file; --client, --account and --fault add to it.

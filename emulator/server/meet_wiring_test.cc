@@ -182,5 +182,24 @@ TEST_F(MeetWiringTest, ControlRoutesResetAndFaults) {
   EXPECT_EQ(Call("GET", "/_emulator/meet/spaces/" + code).status, 404);
 }
 
+// A web page cannot script the emulator: a cross-site form or no-cors fetch to the sandbox's
+// loopback port carries an Origin header and is refused before anything changes.
+TEST_F(MeetWiringTest, ControlRequestsFromWebPagesAreRefused) {
+  auto alice = Authorize("alice@example.com", std::string(kCalendarScope) + " " + kMeetScopes);
+  std::string code = MeetEvent(alice);
+  auto forged = Call(
+      "POST", "/_emulator/meet/spaces/" + code + "/hold", "",
+      {{"Origin", "https://evil.example"}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_EQ(Json(forged)["error"]["field"], "Origin");
+  EXPECT_EQ(Call("POST", "/_emulator/reset", "", {{"Origin", "null"}}).status, 403);
+  auto state = Json(Call("GET", "/_emulator/meet/spaces/" + code));
+  EXPECT_EQ(state["conferenceRecords"].size(), 0u) << state.dump();
+  // Reads stay open (a page cannot read them cross-origin), and test code sends no Origin.
+  EXPECT_EQ(Call("GET", "/_emulator/meet/spaces/" + code, "", {{"Origin", "https://x"}}).status,
+            200);
+  EXPECT_EQ(Call("POST", "/_emulator/meet/spaces/" + code + "/hold", "{}").status, 201);
+}
+
 }  // namespace
 }  // namespace telemeet::emulator

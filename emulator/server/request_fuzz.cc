@@ -7,6 +7,7 @@
 #include "base/clock.h"
 #include "base/strings.h"
 #include "emulator/calendar/calendar_service.h"
+#include "emulator/meet/meet_service.h"
 #include "emulator/oauth/oauth_endpoints.h"
 #include "emulator/oauth/oauth_state.h"
 #include "emulator/server/batch.h"
@@ -20,19 +21,30 @@ void Check(bool ok) {
   if (!ok) std::abort();
 }
 
-// The OAuth and Calendar sides behind their routers, as FakeGoogle composes them, without its
-// server, quotas, faults and push delivery (which read nothing from callers).
+// The OAuth, Calendar and Meet sides behind their routers, as FakeGoogle composes them, without
+// its server, quotas, faults and push delivery (which read nothing from callers).
 struct Emulator {
   FakeClock clock;
   OAuthState oauth{clock};
+  MeetService meet{oauth, clock};
   CalendarService calendar{oauth, clock};
   net::Router calendar_router;
+  net::Router meet_router;
   net::Router oauth_router;
 
   Emulator() {
     calendar.Register(calendar_router);
+    meet.Register(meet_router);
     RegisterOAuthRoutes(oauth_router, oauth);
     calendar.SetPushSender([](PushMessage) {});  // watch channels deliver nowhere
+    calendar.SetMeetSpaceSink([this](std::string_view owner, std::string_view code) {
+      meet.AddCalendarSpace(owner, code);
+    });
+    meet.SetAccountLookup([this](std::string_view email) -> std::optional<MeetUser> {
+      auto a = oauth.FindAccount(email);
+      if (!a) return std::nullopt;
+      return MeetUser{.user_id = a->sub, .display_name = a->name};
+    });
   }
 };
 
@@ -41,7 +53,17 @@ struct Credentials {
   std::string refresh_token;
   std::string code;
   std::string pending_id;
+  std::string space_id;
+  std::string record_id;
+  std::string participant_id;
 };
+
+// "conferenceRecords/R/participants/P" -> {"R", "P"}.
+std::pair<std::string, std::string> RecordAndParticipant(std::string_view name) {
+  auto parts = Split(name, '/');
+  Check(parts.size() >= 4);
+  return {std::string(parts[1]), std::string(parts[3])};
+}
 
 // A timed event with a Meet conference and a weekly all-day series (ids as in the seeds).
 constexpr std::string_view kFixtureEvents[] = {
@@ -61,7 +83,8 @@ AuthorizationRequest ConsentRequest() {
   r.client_id = std::string(kFuzzClientId);
   r.redirect_uri = std::string(kFuzzRedirectUri);
   // No openid: an ID token per input would cost an RSA signature (a tenth of the run).
-  r.scopes = {std::string(kScopeCalendar)};
+  r.scopes = {std::string(kScopeCalendar), std::string(kScopeMeetReadonly),
+              std::string(kScopeMeetSettings)};
   r.state = "fuzz-state";
   r.has_state = true;
   r.offline = true;
@@ -74,10 +97,10 @@ AuthorizationRequest ConsentRequest() {
 // Runs the matched handler itself, not through Router::Dispatch, whose catch-all would turn an
 // escaping exception into a quiet 500: here it ends the run and libFuzzer reports it.
 net::Response Run(Emulator& e, net::Request& req) {
-  const net::Router& router =
-      req.path.starts_with("/calendar/v3") || req.path.starts_with("/_emulator/calendars")
-          ? e.calendar_router
-          : e.oauth_router;
+  const bool calendar =
+      req.path.starts_with("/calendar/v3") || req.path.starts_with("/_emulator/calendars");
+  const bool meet = req.path.starts_with("/v2/") || req.path.starts_with("/_emulator/meet/");
+  const net::Router& router = calendar ? e.calendar_router : meet ? e.meet_router : e.oauth_router;
   net::Router::Match match = router.Find(req);
   if (match.handler == nullptr) return match.error;
   return (*match.handler)(req);
@@ -87,6 +110,7 @@ net::Response Run(Emulator& e, net::Request& req) {
 // against the same state (libFuzzer needs a reproducible answer per input).
 Credentials Reset(Emulator& e) {
   e.calendar.Reset();
+  e.meet.Reset();
   e.oauth.Reset();
   Check(e.oauth
             .AddClient({.client_id = std::string(kFuzzClientId),
@@ -116,6 +140,18 @@ Credentials Reset(Emulator& e) {
         c.access_token + "\r\nContent-Type: application/json\r\n\r\n" + std::string(event)));
     Check(Run(e, insert).status == 200);
   }
+  // A Meet space with a finished conference, so that Meet seeds reach parsing, not a 404.
+  auto space = e.meet.CreateSpace(kFuzzAccount, kFuzzMeetingCode);
+  Check(space.has_value());
+  c.space_id = (*space)["name"].get<std::string>().substr(std::string_view("spaces/").size());
+  const Instant start = FromUnixSeconds(1'780'390'800);  // 2026-06-02T09:00:00Z
+  auto joined = e.meet.Join(
+      kFuzzMeetingCode,
+      {.kind = ParticipantKind::kSignedIn, .user_id = account.sub, .display_name = "Dr Fuzz"},
+      start);
+  Check(joined.has_value());
+  Check(e.meet.EndConference(kFuzzMeetingCode, start + std::chrono::minutes(30)).has_value());
+  std::tie(c.record_id, c.participant_id) = RecordAndParticipant(joined->participant);
   return c;
 }
 
@@ -148,6 +184,9 @@ void FuzzEmulatorRequest(std::string_view input) {
   Substitute(text, kFuzzRefreshToken, live.refresh_token);
   Substitute(text, kFuzzCode, live.code);
   Substitute(text, kFuzzPendingId, live.pending_id);
+  Substitute(text, kFuzzSpaceId, live.space_id);
+  Substitute(text, kFuzzRecordId, live.record_id);
+  Substitute(text, kFuzzParticipantId, live.participant_id);
   net::Request req = net::RequestOf(net::SplitHttpText(text));
 
   if (req.method == "POST" && (req.path == "/batch/calendar/v3" || req.path == "/batch")) {

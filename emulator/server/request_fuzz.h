@@ -1,5 +1,6 @@
 // What fake-google reads from the code pointed at it, as one fuzz entry point: the Calendar
-// routes (event resources, query parameters, sync and page tokens, freeBusy, watch), the OAuth
+// routes (event resources, query parameters, sync and page tokens, freeBusy, watch), the Meet
+// routes (space patches, list filters and page tokens) and their control routes, the OAuth
 // routes (consent pages, token and revoke form bodies, userinfo, tokeninfo) and batch requests
 // (multipart parsing, then every part), over a live emulator with one client and one account.
 // The input is an HTTP request as text (net/testing/http_text.h). Placeholders in it stand for
@@ -14,7 +15,8 @@
 // deterministically under g++ in every test run; request_fuzz_main.cc is the libFuzzer entry,
 // built by the `fuzz` preset and run by `scripts/fuzz.sh emulator_request_fuzzer SECONDS`. The
 // seeds in fuzz_corpus/requests/ are what the product's Google client really sent
-// (tests/fuzz/capture_seeds.cc). Not thread-safe: one emulator serves every input in turn.
+// (tests/fuzz/capture_seeds.cc); the Meet seeds (43-49) are written by hand after what
+// @googleapis/meet sends. Not thread-safe: one emulator serves every input in turn.
 #pragma once
 
 #include <string_view>
@@ -33,6 +35,12 @@ inline constexpr std::string_view kFuzzCode = "4/FUZZ_CODE";  // unredeemed, PKC
 inline constexpr std::string_view kFuzzCodeVerifier =
     "FUZZ_CODE_VERIFIER_0123456789_0123456789_0123456789";
 inline constexpr std::string_view kFuzzPendingId = "FUZZ_PENDING_CONSENT";
+// The account's Meet space (meeting code kFuzzMeetingCode) and a finished conference in it with
+// one participant: the live resource ids replace these.
+inline constexpr std::string_view kFuzzMeetingCode = "fuz-zmee-tab";
+inline constexpr std::string_view kFuzzSpaceId = "FUZZ_SPACE";
+inline constexpr std::string_view kFuzzRecordId = "FUZZ_RECORD";
+inline constexpr std::string_view kFuzzParticipantId = "FUZZ_PARTICIPANT";
 
 // Aborts when a property above is violated (so a fuzzer reports it as a crash).
 void FuzzEmulatorRequest(std::string_view http_request);

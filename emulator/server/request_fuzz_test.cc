@@ -46,6 +46,13 @@ const std::vector<std::string> kTokens = {"{",
                                           "grant_type=",
                                           "refresh_token",
                                           "code_verifier=",
+                                          "filter=",
+                                          "+AND+",
+                                          "+OR+",
+                                          "IS+NULL",
+                                          "%22",
+                                          "updateMask=",
+                                          "\"accessType\"",
                                           "Content-Type: multipart/mixed; boundary=b\r\n"};
 
 TEST(EmulatorRequestFuzzTest, SeedsAnswerCleanly) {
