@@ -288,6 +288,8 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
       TM_TRY(tx.PutSetting(sync::GoogleSubjectSettingKey(st->doctor_id),
                            sync::GoogleSubjectSettingValue(sub, email)));
     }
+    // Meet features allowed now apply to the meetings that exist already.
+    TM_TRY(sync::ScheduleDoctorMeetWork(tx, st->doctor_id, deps.clock.Now()));
     return tx.WakeDoctor(st->doctor_id);
   });
   if (!woke) {

@@ -112,6 +112,24 @@ Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Ins
   return Ok();
 }
 
+Status ScheduleDoctorMeetWork(store::Tx& tx, int64_t doctor_id, Instant now) {
+  store::AppointmentFilter filter;
+  filter.doctor_id = doctor_id;
+  filter.from = now - std::chrono::days(2);
+  store::PageRequest page;
+  page.limit = 1000;
+  for (const core::Appointment& a : TM_TRY(tx.ListAppointments(filter, page)).items) {
+    if (a.status == core::AppointmentStatus::kCancelled) continue;
+    auto m = tx.GetMeeting(a.id);
+    if (!m) {
+      if (m.error().code() == ErrorCode::kNotFound) continue;
+      return std::unexpected(m.error());
+    }
+    if (m->state == core::MeetingState::kReady) TM_TRY(ScheduleMeetWork(tx, a, now));
+  }
+  return Ok();
+}
+
 json AttendanceJson(const std::optional<core::AttendanceRecord>& record) {
   if (!record) return nullptr;
   const core::AttendanceRecord& r = *record;
@@ -222,8 +240,12 @@ Result<MeetWork::Snapshot> MeetWork::Read(int64_t appointment_id) {
 void MeetWork::AccessType(const Snapshot& snap, Plan& plan) {
   const std::string& wanted = snap.policy.access_type;
   if (wanted.empty()) return;
+  // A missing scope the doctor has granted since is tried again.
+  const bool now_covered = snap.access && snap.access->state == "scope_missing" &&
+                           GrantCovers(snap.grant->scopes, "access_type");
   const bool settled = snap.access && snap.access->meeting_code == snap.code &&
-                       snap.access->wanted == wanted && snap.access->state != "retrying";
+                       snap.access->wanted == wanted && snap.access->state != "retrying" &&
+                       !now_covered;
   if (settled) return;
   core::MeetingAccess next{.appointment_id = snap.appointment.id,
                            .meeting_code = snap.code,
@@ -325,6 +347,13 @@ void MeetWork::Attendance(const Snapshot& snap, Plan& plan) {
   } else {
     rec.appointment_id = snap.appointment.id;
     rec.state = AttendanceState::kWaiting;
+  }
+  if (rec.state == AttendanceState::kScopeMissing &&
+      GrantCovers(snap.grant->scopes, "attendance")) {
+    // The doctor allowed attendance since: look at the records after all.
+    rec.state = AttendanceState::kWaiting;
+    rec.last_error.clear();
+    rec.checked_at.reset();
   }
   if (rec.state != AttendanceState::kWaiting) return;  // settled, or the feature is off for them
   // Not looked at yet: the first look follows the (current) end; later ones the schedule.

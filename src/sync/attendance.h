@@ -83,6 +83,10 @@ struct MeetWorkOptions {
 
 // Makes the appointment's meet job due now (in the caller's transaction).
 Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now);
+// On a (re)connect: makes the meet job due for each of the doctor's appointments since two days
+// ago (at most 1000) whose meeting is ready, so a feature allowed later applies to meetings
+// that exist already (a space left as it was, or attendance that lacked the scope).
+Status ScheduleDoctorMeetWork(store::Tx& tx, int64_t doctor_id, Instant now);
 
 class MeetWork : public JobRunner {
  public:

@@ -440,6 +440,45 @@ TEST_P(AttendanceIntegrationTest, WithoutTheScopeTheFeatureIsOffAndSaysWhy) {
   EXPECT_EQ(AppointmentOf(a.id).status, core::AppointmentStatus::kConfirmed);
 }
 
+TEST_P(AttendanceIntegrationTest, AFeatureAllowedLaterAppliesToMeetingsThatExist) {
+  Connect({});
+  Policy(kSettingAttendance, "record");
+  Policy(kSettingAccessType, "restricted");
+  core::Appointment a = BookPast();
+  Start();
+  const std::string code = CodeOf(a.id);
+  ASSERT_EQ(WaitFinal(a.id).state, core::AttendanceState::kScopeMissing);
+  // The doctor connects again allowing both; the callback makes the meet work due (as
+  // routes_google.cc does).
+  Connect({"attendance", "access_type"});
+  ASSERT_TRUE(google_->meet().AddConference(
+      code,
+      {{.who = DoctorInMeet(), .sessions = {{.start = a.start, .end = a.end}}},
+       {.who = Patient(), .sessions = {{.start = a.start + minutes(1), .end = a.end}}}},
+      std::nullopt, std::nullopt));
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return ScheduleDoctorMeetWork(tx, clinic_.doctor.id, clock_.Now()); }));
+  meet_worker_->Nudge();
+  WaitUntil(
+      [&] {
+        auto r = AttendanceOf(a.id);
+        return r && r->state == core::AttendanceState::kFinal;
+      },
+      "the attendance after the grant");
+  auto r = AttendanceOf(a.id);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->outcome, core::AttendanceOutcome::kAttended);
+  EXPECT_EQ(r->action, "");  // policy record: shown, the status is left alone
+  EXPECT_EQ(AppointmentOf(a.id).status, core::AppointmentStatus::kConfirmed);
+  EXPECT_FALSE(Has(OutboxTopics(a.id), kAppointmentAttended));
+  WaitUntil(
+      [&] {
+        auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeetingAccess(a.id); });
+        return m && m->state == "applied";
+      },
+      "the access type after the grant");
+}
+
 TEST_P(AttendanceIntegrationTest, AccessTypeIsPatchedAndVisibleThroughSpacesGet) {
   Connect({"access_type"});
   Policy(kSettingAccessType, "restricted");
