@@ -378,6 +378,8 @@ Result<net::Response> TestGoogleSettings(Call& c) {
 }
 
 Result<json> MeetingSettingsJson(store::Tx& tx, const ApiOptions& options) {
+  const std::string min_minutes =
+      SettingOr(tx, "attendance.min_minutes", std::to_string(options.attendance_min_minutes));
   return json{
       {"object", "meeting_settings"},
       {"create_on", SettingOr(tx, "meeting.create_on", "confirmation")},
@@ -389,10 +391,7 @@ Result<json> MeetingSettingsJson(store::Tx& tx, const ApiOptions& options) {
        SettingOr(tx, "meeting.event_reminders", options.meeting_event_reminders)},
       {"access_type", SettingOr(tx, "meeting.access_type", options.meeting_access_type)},
       {"attendance", SettingOr(tx, "attendance.mode", options.attendance_mode)},
-      {"attendance_min_minutes",
-       std::atoi(SettingOr(tx, "attendance.min_minutes",
-                           std::to_string(options.attendance_min_minutes))
-                     .c_str())}};
+      {"attendance_min_minutes", std::atoi(min_minutes.c_str())}};
 }
 
 Status OneOf(const std::optional<std::string>& v, std::initializer_list<std::string_view> allowed,

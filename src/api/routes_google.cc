@@ -313,11 +313,12 @@ Result<json> GrantStatus(store::Tx& tx, int64_t doctor_id) {
   auto g = tx.GetGrant(doctor_id);
   if (!g) {
     if (g.error().code() != ErrorCode::kNotFound) return std::unexpected(g.error());
-    return json{
+    json out{
         {"object", "google_connection"}, {"doctor_id", doctor_id},   {"connected", false},
         {"status", "not_connected"},     {"account_email", nullptr}, {"scopes", json::array()},
-        {"features", {{"attendance", "missing"}, {"access_type", "missing"}}},
         {"last_error", nullptr},         {"updated_at", nullptr}};
+    out["features"] = {{"attendance", "missing"}, {"access_type", "missing"}};
+    return out;
   }
   json scopes = json::array();
   for (std::string_view s : Split(g->scopes, ' ')) {
@@ -623,9 +624,8 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                  if (!f.empty()) features.emplace_back(f);
                }
                auto extra_scopes = TM_TRY(FeatureScopes(features, "features"));
-               auto out =
-                   StartConnect(c, doctor_id, SafeReturnTo(c.req.Query("return_to").value_or("")),
-                                extra_scopes);
+               auto out = StartConnect(
+                   c, doctor_id, SafeReturnTo(c.req.Query("return_to").value_or("")), extra_scopes);
                if (!out) return std::unexpected(out.error());
                net::Response resp = net::Response::Redirect(
                    out->body["authorization_url"].get<std::string>(), 302);

@@ -212,8 +212,8 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
   if (!attendance && attendance.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(attendance.error());
   }
-  out["attendance"] = sync::AttendanceJson(
-      attendance ? std::optional(std::move(*attendance)) : std::nullopt);
+  out["attendance"] =
+      sync::AttendanceJson(attendance ? std::optional(std::move(*attendance)) : std::nullopt);
   auto access = tx.GetMeetingAccess(a.id);
   if (!access && access.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(access.error());
