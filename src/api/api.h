@@ -93,6 +93,10 @@ struct ApiOptions {
   // Origins ("https://clinic.example", exact scheme://host[:port]) besides this site that a
   // Google connect's return_to may lead back to (config integrations.allowed_return_origins).
   std::vector<std::string> allowed_return_origins{};
+  // Defaults of the Meet policies (issue 18) until an admin saves them.
+  std::string meeting_access_type = "default";
+  std::string attendance_mode = "off";
+  int attendance_min_minutes = 5;
 };
 
 class AuthCache;

@@ -911,6 +911,53 @@ TEST_F(ApiTest, InvitationAndReminderPoliciesAreSavedAndValidated) {
       403);
 }
 
+// Issue 18: who may join and attendance are meeting policies too, saved where the meet work
+// reads them (sync/attendance.h kSettingAccessType, kSettingAttendance, ...).
+TEST_F(ApiTest, AccessTypeAndAttendancePoliciesAreSavedAndValidated) {
+  json s = ApiEnv::J(env_.Call("GET", "/api/v1/settings/meetings", nullptr, env_.admin));
+  EXPECT_EQ(s["access_type"], "default");
+  EXPECT_EQ(s["attendance"], "off");
+  EXPECT_EQ(s["attendance_min_minutes"], 5);
+  auto r = env_.Call(
+      "PATCH", "/api/v1/settings/meetings",
+      {{"access_type", "restricted"}, {"attendance", "complete"}, {"attendance_min_minutes", 8}},
+      env_.admin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ApiEnv::J(r)["access_type"], "restricted");
+  EXPECT_EQ(ApiEnv::J(r)["attendance"], "complete");
+  EXPECT_EQ(ApiEnv::J(r)["attendance_min_minutes"], 8);
+  auto saved = env_.store().Read([](store::Tx& tx) -> Result<std::vector<std::string>> {
+    return std::vector<std::string>{TM_TRY(tx.GetSetting("meeting.access_type")),
+                                    TM_TRY(tx.GetSetting("attendance.mode")),
+                                    TM_TRY(tx.GetSetting("attendance.min_minutes"))};
+  });
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(*saved, (std::vector<std::string>{"restricted", "complete", "8"}));
+  ExpectError(env_.Call("PATCH", "/api/v1/settings/meetings", {{"access_type", "RESTRICTED"}},
+                        env_.admin),
+              400, "invalid_argument", "access_type");
+  ExpectError(
+      env_.Call("PATCH", "/api/v1/settings/meetings", {{"attendance", "always"}}, env_.admin), 400,
+      "invalid_argument", "attendance");
+  ExpectError(env_.Call("PATCH", "/api/v1/settings/meetings", {{"attendance_min_minutes", -1}},
+                        env_.admin),
+              400, "invalid_argument", "attendance_min_minutes");
+  // A refused body changes nothing, even its valid fields.
+  ExpectError(env_.Call("PATCH", "/api/v1/settings/meetings",
+                        {{"attendance", "record"}, {"access_type", "closed"}}, env_.admin),
+              400, "invalid_argument", "access_type");
+  s = ApiEnv::J(env_.Call("GET", "/api/v1/settings/meetings", nullptr, env_.admin));
+  EXPECT_EQ(s["attendance"], "complete");
+}
+
+TEST_F(ApiTest, AttendanceWebhookTopicsMayBeSubscribed) {
+  auto r = env_.Call("POST", "/api/v1/webhook_endpoints",
+                     {{"url", "https://hooks.example/attendance"},
+                      {"topics", {"appointment.attended", "appointment.no_show"}}},
+                     env_.admin);
+  EXPECT_EQ(r.status, 201) << r.body;
+}
+
 TEST_F(ApiTest, WebhookSecretIsShownOnce) {
   auto r = env_.Call("POST", "/api/v1/webhook_endpoints",
                      {{"url", "https://booking.example/hooks"}, {"topics", {"meeting.ready"}}},

@@ -9,6 +9,7 @@
 #include "api/request.h"
 #include "api/views.h"
 #include "api/webhooks.h"
+#include "core/attendance.h"
 #include "core/meeting.h"
 #include "core/validation.h"
 #include "crypto/keyring.h"
@@ -377,6 +378,8 @@ Result<net::Response> TestGoogleSettings(Call& c) {
 }
 
 Result<json> MeetingSettingsJson(store::Tx& tx, const ApiOptions& options) {
+  const std::string min_minutes =
+      SettingOr(tx, "attendance.min_minutes", std::to_string(options.attendance_min_minutes));
   return json{
       {"object", "meeting_settings"},
       {"create_on", SettingOr(tx, "meeting.create_on", "confirmation")},
@@ -385,7 +388,10 @@ Result<json> MeetingSettingsJson(store::Tx& tx, const ApiOptions& options) {
       {"invite_patient", SettingOr(tx, "meeting.invite_patient",
                                    options.meeting_invite_patient ? "true" : "false") == "true"},
       {"event_reminders",
-       SettingOr(tx, "meeting.event_reminders", options.meeting_event_reminders)}};
+       SettingOr(tx, "meeting.event_reminders", options.meeting_event_reminders)},
+      {"access_type", SettingOr(tx, "meeting.access_type", options.meeting_access_type)},
+      {"attendance", SettingOr(tx, "attendance.mode", options.attendance_mode)},
+      {"attendance_min_minutes", std::atoi(min_minutes.c_str())}};
 }
 
 Status OneOf(const std::optional<std::string>& v, std::initializer_list<std::string_view> allowed,
@@ -425,7 +431,8 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
              [](Call& c) -> Result<net::Response> {
                auto body = Body::Parse(c.req, c.deps.options,
                                        {"create_on", "send_updates", "cancel_mode",
-                                        "invite_patient", "event_reminders"});
+                                        "invite_patient", "event_reminders", "access_type",
+                                        "attendance", "attendance_min_minutes"});
                if (!body) return std::unexpected(body.error());
                auto create_on = body->OptString("create_on");
                if (!create_on) return std::unexpected(create_on.error());
@@ -452,7 +459,27 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                  auto r = TM_TRY(core::ParseEventReminders(*event_reminders, "event_reminders"));
                  event_reminders = core::FormatEventReminders(r);
                }
+               // Issue 18: who may join, and attendance from Meet's records.
+               auto access_type = TM_TRY(body->OptString("access_type"));
+               if (access_type) TM_TRY(core::MeetAccessTypeFor(*access_type, "access_type"));
+               auto attendance = TM_TRY(body->OptString("attendance"));
+               if (attendance) TM_TRY(core::ParseAttendanceMode(*attendance, "attendance"));
+               std::optional<std::string> min_minutes;
+               if (auto m = TM_TRY(body->OptInt("attendance_min_minutes"))) {
+                 if (*m < 0 || *m > core::kMaxAttendanceMinMinutes) {
+                   return Invalid("attendance_min_minutes must be between 0 and " +
+                                      std::to_string(core::kMaxAttendanceMinMinutes),
+                                  "attendance_min_minutes");
+                 }
+                 min_minutes = std::to_string(*m);
+               }
                auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                 for (auto [key, v] : {std::pair{"meeting.access_type", &access_type},
+                                       std::pair{"attendance.mode", &attendance},
+                                       std::pair{"attendance.min_minutes", &min_minutes}}) {
+                   if (!*v) continue;
+                   TM_TRY(tx.PutSetting(key, **v));
+                 }
                  for (auto [key, v] : {std::pair{"meeting.create_on", &*create_on},
                                        std::pair{"meeting.send_updates", &*send_updates},
                                        std::pair{"meeting.cancel_mode", &*cancel_mode},
@@ -466,7 +493,10 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                                          std::pair{"send_updates", &*send_updates},
                                          std::pair{"cancel_mode", &*cancel_mode},
                                          std::pair{"invite_patient", &invite_patient},
-                                         std::pair{"event_reminders", &event_reminders}}) {
+                                         std::pair{"event_reminders", &event_reminders},
+                                         std::pair{"access_type", &access_type},
+                                         std::pair{"attendance", &attendance},
+                                         std::pair{"attendance_min_minutes", &min_minutes}}) {
                    if (!*v) continue;
                    detail["changed"].push_back(field);
                    detail[field] = **v;

@@ -20,6 +20,7 @@
 #include "net/json.h"
 #include "obs/log.h"
 #include "sync/bulk.h"
+#include "sync/attendance.h"
 
 namespace telemeet::api {
 
@@ -99,7 +100,25 @@ void FreshGoogleSettings(ApiDeps& deps) {
 
 // Starts a connect flow for the doctor: a random single-use state (stored hashed, expiring,
 // bound to the doctor) and a sealed PKCE verifier. Returns the authorization URL.
-Result<Started> StartConnect(Call& c, int64_t doctor_id, std::string return_to) {
+// The Meet features a doctor may allow on top of the calendar (issue 18), by incremental
+// authorization: their scopes are added to the connect flow's.
+Result<std::vector<std::string>> FeatureScopes(const std::vector<std::string>& features,
+                                               std::string_view field) {
+  std::vector<std::string> scopes;
+  for (const std::string& f : features) {
+    std::vector<std::string> more = sync::MeetFeatureScopes(f);
+    if (more.empty()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  std::string(field) + " may name attendance and access_type, not \"" + f + "\"",
+                  std::string(field));
+    }
+    scopes.insert(scopes.end(), more.begin(), more.end());
+  }
+  return scopes;
+}
+
+Result<Started> StartConnect(Call& c, int64_t doctor_id, std::string return_to,
+                             const std::vector<std::string>& extra_scopes = {}) {
   // Who may comes first: a caller without the right learns nothing about the configuration.
   TM_TRY(AuthorizeDoctor(c.principal, doctor_id));
   TM_TRY(NeedGoogle(c.deps));
@@ -107,7 +126,7 @@ Result<Started> StartConnect(Call& c, int64_t doctor_id, std::string return_to) 
   if (!doctor) return std::unexpected(doctor.error());
   FreshGoogleSettings(c.deps);
   std::string state = crypto::RandomToken(32);
-  auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email);
+  auto auth = c.deps.oauth->BuildAuthorizationUrl(state, doctor->email, extra_scopes);
   if (!auth) return std::unexpected(auth.error());
   std::string state_hash = TokenHash(state);
   std::string nonce = c.principal.via_cookie ? crypto::RandomToken(24) : std::string();
@@ -282,8 +301,19 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
     return Page(deps, 500, "Something went wrong on our side",
                 "telemeet could not save your Google connection. Please try again.");
   }
-  // Work parked while the doctor had no grant resumes now.
-  auto woke = deps.store.Transact([&](store::Tx& tx) { return tx.WakeDoctor(st->doctor_id); });
+  // Work parked while the doctor had no grant resumes now. The doctor's Google id (the ID
+  // token's sub, when openid was granted for attendance) is kept for telling the doctor among
+  // Meet's participants; a grant without one keeps the earlier id only for the same account.
+  const std::string sub = google::IdTokenSubject(grant->id_token, deps.oauth->config().client_id);
+  auto woke = deps.store.Transact([&](store::Tx& tx) -> Result<int64_t> {
+    if (!sub.empty() && !email.empty()) {
+      TM_TRY(tx.PutSetting(sync::GoogleSubjectSettingKey(st->doctor_id),
+                           sync::GoogleSubjectSettingValue(sub, email)));
+    }
+    // Meet features allowed now apply to the meetings that exist already.
+    TM_TRY(sync::ScheduleDoctorMeetWork(tx, st->doctor_id, deps.clock.Now()));
+    return tx.WakeDoctor(st->doctor_id);
+  });
   if (!woke) {
     obs::Log().Warn("waking the doctor's work failed", {{"doctor_id", st->doctor_id}});
   }
@@ -306,14 +336,21 @@ Result<json> GrantStatus(store::Tx& tx, int64_t doctor_id) {
   auto g = tx.GetGrant(doctor_id);
   if (!g) {
     if (g.error().code() != ErrorCode::kNotFound) return std::unexpected(g.error());
-    return json{
+    json out{
         {"object", "google_connection"}, {"doctor_id", doctor_id},   {"connected", false},
         {"status", "not_connected"},     {"account_email", nullptr}, {"scopes", json::array()},
         {"last_error", nullptr},         {"updated_at", nullptr}};
+    out["features"] = {{"attendance", "missing"}, {"access_type", "missing"}};
+    return out;
   }
   json scopes = json::array();
   for (std::string_view s : Split(g->scopes, ' ')) {
     if (!s.empty()) scopes.push_back(std::string(s));
+  }
+  // What each Meet feature needs and whether the grant has it (issue 18).
+  json features = json::object();
+  for (std::string_view f : {"attendance", "access_type"}) {
+    features[f] = sync::GrantCovers(g->scopes, f) ? "granted" : "missing";
   }
   return json{{"object", "google_connection"},
               {"doctor_id", doctor_id},
@@ -321,6 +358,7 @@ Result<json> GrantStatus(store::Tx& tx, int64_t doctor_id) {
               {"status", core::Name(g->status)},
               {"account_email", g->account_email.empty() ? json(nullptr) : json(g->account_email)},
               {"scopes", std::move(scopes)},
+              {"features", std::move(features)},
               {"last_error", g->last_error.empty() ? json(nullptr) : json(g->last_error)},
               {"updated_at", TimeJson(g->updated_at)}};
 }
@@ -450,9 +488,13 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                   auto id = PathId(c.req, "doctor");
                   if (!id) return std::unexpected(id.error());
                   std::string return_to;
+                  std::vector<std::string> extra_scopes;
                   if (!Trim(c.req.body).empty()) {
-                    auto body = Body::Parse(c.req, c.deps.options, {"return_to"});
+                    auto body = Body::Parse(c.req, c.deps.options, {"return_to", "features"});
                     if (!body) return std::unexpected(body.error());
+                    if (auto f = TM_TRY(body->OptStrings("features"))) {
+                      extra_scopes = TM_TRY(FeatureScopes(*f, "features"));
+                    }
                     auto rt = body->OptString("return_to");
                     if (!rt) return std::unexpected(rt.error());
                     if (*rt) {
@@ -466,7 +508,7 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                       }
                     }
                   }
-                  auto out = StartConnect(c, *id, return_to);
+                  auto out = StartConnect(c, *id, return_to, extra_scopes);
                   if (!out) return std::unexpected(out.error());
                   net::Response resp = net::JsonResponse(201, out->body);
                   if (!out->set_cookie.empty()) resp.headers.Add("Set-Cookie", out->set_cookie);
@@ -491,9 +533,14 @@ void RegisterGoogleRoutes(net::Router& r, ApiDeps& deps) {
                              "the browser flow needs a signed-in user; integrators use "
                              "POST /api/v1/doctors/{id}/google/connect");
                }
-               auto out = StartConnect(c, doctor_id,
-                                       SafeReturnTo(c.req.Query("return_to").value_or(""),
-                                                    c.deps.options.allowed_return_origins));
+               std::vector<std::string> features;
+               for (std::string_view f : Split(c.req.Query("features").value_or(""), ',')) {
+                 if (!f.empty()) features.emplace_back(f);
+               }
+               auto extra_scopes = TM_TRY(FeatureScopes(features, "features"));
+               auto out = StartConnect(
+                   c, doctor_id, SafeReturnTo(c.req.Query("return_to").value_or(""),
+                                               c.deps.options.allowed_return_origins), extra_scopes);
                if (!out) return std::unexpected(out.error());
                net::Response resp = net::Response::Redirect(
                    out->body["authorization_url"].get<std::string>(), 302);

@@ -2,6 +2,7 @@
 
 #include "api/request.h"
 #include "core/time.h"
+#include "sync/attendance.h"
 
 namespace telemeet::api {
 
@@ -209,6 +210,19 @@ json AppointmentViewJson(const store::AppointmentView& v, const std::string& lin
   out["series_id"] = a.series_id != 0 ? json(a.series_id) : json(nullptr);
   out["meeting"] = MeetingJson(v.meeting, v.job, a.id);
   out["access_link"] = std::move(link);
+  // What Meet's own records and settings told (issue 18, sync/attendance.h).
+  auto attendance = tx.GetAttendance(a.id);
+  if (!attendance && attendance.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(attendance.error());
+  }
+  out["attendance"] =
+      sync::AttendanceJson(attendance ? std::optional(std::move(*attendance)) : std::nullopt);
+  auto access = tx.GetMeetingAccess(a.id);
+  if (!access && access.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(access.error());
+  }
+  out["meeting"]["access_type"] =
+      sync::MeetingAccessJson(access ? std::optional(std::move(*access)) : std::nullopt);
   return out;
 }
 

@@ -45,10 +45,12 @@
 
 namespace telemeet::api {
 
-inline constexpr std::array<std::string_view, 7> kWebhookTopics = {
+inline constexpr std::array<std::string_view, 9> kWebhookTopics = {
     "meeting.ready",     "meeting.updated",        "meeting.failed",
     "meeting.cancelled", "doctor.needs_reconnect", "appointment.changed_in_google",
-    "doctor.google_account_changed"};
+    "doctor.google_account_changed",
+    // Issue 18 (sync/attendance.h), under the attendance policy "complete".
+    "appointment.attended", "appointment.no_show"};
 
 inline constexpr std::string_view kSignatureHeader = "Telemeet-Signature";
 

@@ -12,6 +12,7 @@
 
 #include "base/redact.h"
 #include "base/strings.h"
+#include "core/attendance.h"
 #include "core/meeting.h"
 #include "notify/reminders.h"
 
@@ -192,6 +193,8 @@ const std::vector<Key>& Keys() {
        0, HttpUrl},
       {"google.accounts_base_url", Kind::kString,
        At(&C::google, &C::Google::accounts_base_url), 0, 0, HttpUrl},
+      {"google.meet_base_url", Kind::kString, At(&C::google, &C::Google::meet_base_url), 0, 0,
+       HttpUrl},
       {"google.quota.per_user_per_minute", Kind::kInt,
        [](C& c) -> void* { return &c.google.quota.per_user_per_minute; }, 1, 1'000'000, nullptr},
       {"google.quota.per_project_per_minute", Kind::kInt,
@@ -234,6 +237,17 @@ const std::vector<Key>& Keys() {
          return "must be \"default\" or up to 5 overrides such as \"popup:10,email:60\" "
                 "(method popup or email, minutes 0..40320)";
        }},
+      {"meeting.access_type", Kind::kString, At(&C::meeting, &C::Meeting::access_type), 0, 0,
+       [](const std::string& v) { return OneOf(v, {"default", "open", "trusted", "restricted"}); }},
+      {"attendance.mode", Kind::kString, At(&C::attendance, &C::Attendance::mode), 0, 0,
+       [](const std::string& v) { return OneOf(v, {"off", "record", "complete"}); }},
+      {"attendance.min_minutes", Kind::kInt, At(&C::attendance, &C::Attendance::min_minutes), 0,
+       core::kMaxAttendanceMinMinutes, nullptr},
+      {"attendance.grace_minutes", Kind::kInt, At(&C::attendance, &C::Attendance::grace_minutes),
+       0, 24 * 60, nullptr},
+      {"attendance.polls", Kind::kInt, At(&C::attendance, &C::Attendance::polls), 1, 20, nullptr},
+      {"attendance.poll_interval_minutes", Kind::kInt,
+       At(&C::attendance, &C::Attendance::poll_interval_minutes), 1, 24 * 60, nullptr},
   };
   return keys;
 }

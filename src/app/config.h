@@ -86,6 +86,7 @@ struct Config {
     std::string api_base_url = "https://www.googleapis.com";
     std::string oauth_base_url = "https://oauth2.googleapis.com";
     std::string accounts_base_url = "https://accounts.google.com";
+    std::string meet_base_url = "https://meet.googleapis.com";  // Meet REST v2 (issue 18)
     // The project's Calendar quotas as Google Cloud shows them; telemeet keeps to
     // safety_margin_percent of them, shared by every instance on one PostgreSQL.
     struct Quota {
@@ -148,7 +149,19 @@ struct Config {
     bool invite_patient = false;  // the patient is an attendee of the Google event (M14)
     // The event's own reminders: "default" (the calendar's) or "popup:10,email:60".
     std::string event_reminders = "default";
+    // Who may join without knocking (M32): default (as Google made the space) | open | trusted |
+    // restricted; patched on the Meet space once the conference exists.
+    std::string access_type = "default";
   } meeting;
+  // Attendance read from Meet's conference records (M31); the admin's policy wins over mode and
+  // min_minutes.
+  struct Attendance {
+    std::string mode = "off";            // off | record | complete
+    int64_t min_minutes = 5;             // complete: the overlap that counts as held
+    int64_t grace_minutes = 10;          // the first look, after the appointment's end
+    int64_t polls = 3;                   // looks while records may still appear
+    int64_t poll_interval_minutes = 10;  // between looks
+  } attendance;
 
   // No Google credentials configured: Google is emulated in-process.
   bool sandbox() const { return google.client_id.empty(); }

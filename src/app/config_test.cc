@@ -170,6 +170,42 @@ TEST_F(ConfigTest, BookingPolicyAndAvailabilityCache) {
   EXPECT_EQ(ttl.error().field(), "availability.cache_ttl_seconds");
 }
 
+TEST_F(ConfigTest, AttendanceAndAccessTypeKeys) {
+  auto d = LoadConfig({});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->attendance.mode, "off");
+  EXPECT_EQ(d->attendance.min_minutes, 5);
+  EXPECT_EQ(d->meeting.access_type, "default");
+  EXPECT_EQ(d->google.meet_base_url, "https://meet.googleapis.com");
+  EXPECT_EQ(ConfigToJson(*d)["attendance.mode"], "off");
+  EXPECT_EQ(ConfigToJson(*d)["attendance.poll_interval_minutes"], 10);
+
+  std::string file = WriteToml(
+      "[attendance]\nmode = \"complete\"\nmin_minutes = 8\npolls = 4\n[meeting]\n"
+      "access_type = \"restricted\"\n");
+  auto c = LoadConfig({.file = file});
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->attendance.mode, "complete");
+  EXPECT_EQ(c->attendance.min_minutes, 8);
+  EXPECT_EQ(c->attendance.polls, 4);
+  EXPECT_EQ(c->meeting.access_type, "restricted");
+  std::string on = "TELEMEET_ATTENDANCE_MODE=record";
+  char* env[] = {on.data(), nullptr};
+  auto e = LoadConfig({.env = env});
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  EXPECT_EQ(e->attendance.mode, "record");
+
+  for (auto [set, field] : {std::pair{"attendance.mode=always", "attendance.mode"},
+                            {"attendance.min_minutes=-1", "attendance.min_minutes"},
+                            {"attendance.polls=0", "attendance.polls"},
+                            {"meeting.access_type=RESTRICTED", "meeting.access_type"}}) {
+    auto bad = LoadConfig({.sets = {set}});
+    ASSERT_FALSE(bad.has_value()) << set;
+    EXPECT_EQ(bad.error().field(), field);
+    EXPECT_NE(bad.error().message().find(field), std::string::npos) << bad.error().message();
+  }
+}
+
 TEST_F(ConfigTest, MeetingPolicyDefaults) {
   auto d = LoadConfig({});
   ASSERT_TRUE(d.has_value());

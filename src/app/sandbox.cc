@@ -267,6 +267,7 @@ void Sandbox::UseIn(Config& config) const {
   config.google.api_base_url = google_->base_url();
   config.google.oauth_base_url = google_->base_url();
   config.google.accounts_base_url = google_->base_url();
+  config.google.meet_base_url = google_->base_url();
 }
 
 Status Sandbox::AllowRedirect(const std::string& redirect_uri) {

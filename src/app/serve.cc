@@ -25,6 +25,7 @@
 #include "crypto/random.h"
 #include "google/calendar_client.h"
 #include "google/http_transport.h"
+#include "google/meet_client.h"
 #include "google/oauth_client.h"
 #include "google/rate_limiter.h"
 #include "google/retry.h"
@@ -37,6 +38,7 @@
 #include "obs/metrics.h"
 #include "store/backup.h"
 #include "store/retention.h"
+#include "sync/attendance.h"
 #include "sync/availability.h"
 #include "sync/bulk.h"
 #include "sync/calendar_sync.h"
@@ -149,6 +151,19 @@ int RunMigrate(const Config& config) {
   std::cout << "schema version " << *(*db)->SchemaVersion() << " (" << (*db)->backend()
             << ", latest " << store::Store::LatestSchemaVersion() << ")" << std::endl;
   return 0;
+}
+
+// The Meet work's defaults and schedule (checked when the configuration was loaded).
+sync::MeetWorkOptions MeetWorkOptionsOf(const Config& config) {
+  sync::MeetWorkOptions o;
+  o.defaults.attendance =
+      core::ParseAttendanceMode(config.attendance.mode).value_or(core::AttendanceMode::kOff);
+  o.defaults.min_minutes = static_cast<int>(config.attendance.min_minutes);
+  o.defaults.access_type = core::MeetAccessTypeFor(config.meeting.access_type).value_or("");
+  o.schedule.grace = std::chrono::minutes(config.attendance.grace_minutes);
+  o.schedule.polls = static_cast<int>(config.attendance.polls);
+  o.schedule.interval = std::chrono::minutes(config.attendance.poll_interval_minutes);
+  return o;
 }
 
 store::RetentionPolicy RetentionPolicyOf(const Config& config) {
@@ -394,6 +409,22 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   // below once they exist, before any worker starts.
   std::function<void()> nudge_outbox;
   reconciler_options.on_outbox = [&nudge_outbox] { nudge_outbox(); };
+  // Meet REST v2 (issue 18): the access type of each meeting's space and the attendance read
+  // from its conference records, in jobs of their own that the reconciler makes due.
+  google::MeetClient meet(google::MeetOptions{.base_url = config.google.meet_base_url},
+                          google::MeetDeps{.transport = transport,
+                                           .tokens = tokens,
+                                           .retry = retry,
+                                           .clock = clock,
+                                           .limiter = &limiter,
+                                           .observer = &calls});
+  sync::MeetWork meet_work(store, meet, calls, clock, MeetWorkOptionsOf(config));
+  sync::WorkerOptions meet_worker_options;
+  meet_worker_options.kind = std::string(sync::kMeetJobKind);
+  meet_worker_options.threads = 2;
+  meet_worker_options.poll_interval = std::chrono::seconds(2);
+  sync::Worker meet_worker(store, meet_work, clock, meet_worker_options);
+  reconciler_options.schedule_meet_work = true;
   sync::Reconciler reconciler(store, calendar, calls, clock, reconciler_options);
   sync::MeetingRefresher refresher(store, calendar, clock);
   sync::Worker worker(store, reconciler, clock,
@@ -537,6 +568,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                               notifier.Nudge();
                               sync_worker.Nudge();
                               bulk_worker.Nudge();
+                              meet_worker.Nudge();
                             },
                         .options = {.public_url = config.PublicUrl(),
                                     .trusted_proxies = config.server.trusted_proxies,
@@ -552,6 +584,10 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                         reconciler_options.policy.reminders),
                                     .allowed_return_origins =
                                         config.integrations.allowed_return_origins},
+                                    .meeting_access_type = config.meeting.access_type,
+                                    .attendance_mode = config.attendance.mode,
+                                    .attendance_min_minutes =
+                                        static_cast<int>(config.attendance.min_minutes)},
                         // The connect flow's last page looks like the UI's, banner included.
                         .render_page = web::BrowserPages(web_options),
                         .refresh_meeting = [&](int64_t id, std::string_view actor,
@@ -566,6 +602,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   worker.Start();
   sync_worker.Start();
   bulk_worker.Start();
+  meet_worker.Start();
   webhooks.Start();
   notifier.Start();
   janitor.Start();
@@ -640,6 +677,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   worker.Stop();
   sync_worker.Stop();
   bulk_worker.Stop();
+  meet_worker.Stop();
   webhooks.Stop();
   notifier.Stop();
   janitor.Stop();

@@ -54,6 +54,41 @@ ErrorKind ClassifyCalendar(int status, const std::string& reason, const std::str
   return ErrorKind::kBadResponse;
 }
 
+// Google's newer APIs (Meet REST v2) answer {"error":{"code","message","status","details"}}
+// without the errors[] list: the canonical status decides, and the ErrorInfo reason in details
+// tells a missing scope from another refusal.
+ErrorKind ClassifyRpc(int status, const std::string& rpc_status, const std::string& info_reason,
+                      const std::string& message) {
+  if (status >= 500 || status == 408 || rpc_status == "UNAVAILABLE" || rpc_status == "INTERNAL" ||
+      rpc_status == "DEADLINE_EXCEEDED") {
+    return ErrorKind::kServer;
+  }
+  if (status == 429 || rpc_status == "RESOURCE_EXHAUSTED") return ErrorKind::kRateLimited;
+  if (status == 401 || rpc_status == "UNAUTHENTICATED") return ErrorKind::kUnauthorized;
+  if (rpc_status == "PERMISSION_DENIED" || status == 403) {
+    const bool scope = info_reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT" ||
+                       message.find("insufficient authentication scopes") != std::string::npos;
+    return scope ? ErrorKind::kScopeNotGranted : ErrorKind::kForbidden;
+  }
+  if (status == 404 || rpc_status == "NOT_FOUND") return ErrorKind::kNotFound;
+  if (rpc_status == "ALREADY_EXISTS") return ErrorKind::kDuplicate;
+  if (rpc_status == "ABORTED") return ErrorKind::kConflict;
+  if (status >= 400) return ErrorKind::kInvalidRequest;
+  return ErrorKind::kBadResponse;
+}
+
+// The reason of the first google.rpc.ErrorInfo in details[], or "".
+std::string ErrorInfoReason(const json& error) {
+  auto details = error.find("details");
+  if (details == error.end() || !details->is_array()) return {};
+  for (const json& d : *details) {
+    if (StringMember(d, "@type").ends_with("google.rpc.ErrorInfo")) {
+      return StringMember(d, "reason");
+    }
+  }
+  return {};
+}
+
 ErrorKind ClassifyOAuth(int status, const std::string& error) {
   if (status >= 500) return ErrorKind::kServer;
   if (status == 429) return ErrorKind::kRateLimited;
@@ -129,7 +164,7 @@ GoogleError GoogleError::FromResponse(const HttpResponse& response, Instant now)
   ErrorKind kind;
   const json* error = body.is_object() && body.contains("error") ? &body["error"] : nullptr;
   if (error != nullptr && error->is_object()) {
-    // Calendar shape.
+    // Calendar shape, or the rpc-status shape of Meet (no errors[] list).
     message = StringMember(*error, "message");
     rpc_status = StringMember(*error, "status");
     auto errors = error->find("errors");
@@ -138,7 +173,13 @@ GoogleError GoogleError::FromResponse(const HttpResponse& response, Instant now)
       domain = StringMember((*errors)[0], "domain");
       if (message.empty()) message = StringMember((*errors)[0], "message");
     }
-    kind = ClassifyCalendar(response.status, reason, message);
+    const bool has_errors = errors != error->end() && errors->is_array() && !errors->empty();
+    if (!has_errors && !rpc_status.empty()) {
+      reason = ErrorInfoReason(*error);
+      kind = ClassifyRpc(response.status, rpc_status, reason, message);
+    } else {
+      kind = ClassifyCalendar(response.status, reason, message);
+    }
     if (response.status == 400 && kind == ErrorKind::kInvalidRequest && errors != error->end() &&
         errors->is_array() && !errors->empty() &&
         StringMember((*errors)[0], "message") == "Invalid conference type value.") {

@@ -1,5 +1,6 @@
 // Google's answers that are not successes, as one typed value: parsed from both of Google's
-// error shapes (Calendar {"error":{"errors":[...],"code","message","status"}} and OAuth
+// error shapes (Calendar {"error":{"errors":[...],"code","message","status"}}, Meet the same
+// without errors[] (classified by "status" and details[] ErrorInfo), and OAuth
 // {"error","error_description"}) or made from a transport failure, and classified so the retry
 // policy, the rate limiter and the callers act on the kind rather than on strings.
 //

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/strings.h"
+#include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "google/json_util.h"
 
@@ -60,8 +61,28 @@ std::shared_ptr<const OAuthConfig> OAuthClient::Current() const {
   return fixed_ ? fixed_ : source_->Current();
 }
 
-Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view state,
-                                                                std::string_view login_hint) const {
+std::string IdTokenSubject(std::string_view id_token, std::string_view client_id) {
+  const size_t first = id_token.find('.');
+  const size_t last = id_token.rfind('.');
+  if (first == std::string_view::npos || first == last) return {};
+  Result<std::string> payload =
+      crypto::Base64UrlDecode(id_token.substr(first + 1, last - first - 1));
+  if (!payload) return {};
+  nlohmann::json claims = ParseOrDiscard(*payload);
+  if (!claims.is_object()) return {};
+  // aud is one string for Google's ID tokens; a list would name several audiences.
+  if (Str(claims, "aud") != client_id || client_id.empty()) return {};
+  std::string sub = Str(claims, "sub");
+  const bool plain =
+      !sub.empty() && sub.size() <= 255 && std::all_of(sub.begin(), sub.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '-' || c == '_';
+      });
+  return plain ? sub : std::string();
+}
+
+Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(
+    std::string_view state, std::string_view login_hint,
+    const std::vector<std::string>& extra_scopes) const {
   const std::shared_ptr<const OAuthConfig> cfg = Current();
   const OAuthConfig& config = *cfg;
   if (state.empty()) return Fail(ErrorCode::kInvalidArgument, "state is required", "state");
@@ -75,10 +96,15 @@ Result<AuthorizationRequest> OAuthClient::BuildAuthorizationUrl(std::string_view
   }
   AuthorizationRequest out;
   out.code_verifier = crypto::PkceVerifier();
+  std::string scope = config.scope;
+  for (const std::string& extra : extra_scopes) {
+    const std::vector<std::string> have = SplitScopes(scope);
+    if (std::ranges::find(have, extra) == have.end()) scope += " " + extra;
+  }
   KeyValues q = {{"client_id", config.client_id},
                  {"redirect_uri", config.redirect_uri},
                  {"response_type", "code"},
-                 {"scope", config.scope},
+                 {"scope", scope},
                  {"access_type", "offline"},
                  {"prompt", "consent"},
                  {"include_granted_scopes", "true"},

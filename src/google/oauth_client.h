@@ -94,6 +94,11 @@ Result<std::string> SealClientSecret(const crypto::KeyRing& keys, std::string_vi
 // the ring lacks the key id.
 Result<std::string> OpenClientSecret(const crypto::KeyRing& keys, std::string_view sealed);
 
+// The `sub` of an ID token that came straight from the token endpoint over TLS (OpenID Connect
+// Core 3.1.3.7: TLS authenticates the issuer there, so the signature need not be checked), when
+// its `aud` is `client_id`; "" when there is none, it is malformed or meant for another client.
+std::string IdTokenSubject(std::string_view id_token, std::string_view client_id);
+
 class OAuthClient {
  public:
   // A client with a fixed configuration.
@@ -107,8 +112,11 @@ class OAuthClient {
   // The consent URL with access_type=offline, prompt=consent, include_granted_scopes=true, PKCE
   // S256 (a fresh verifier from libsodium randomness), the caller's `state`, and `login_hint`
   // when not empty. kInvalidArgument when state is empty or the configuration is incomplete.
-  Result<AuthorizationRequest> BuildAuthorizationUrl(std::string_view state,
-                                                     std::string_view login_hint = {}) const;
+  // `extra_scopes` are asked for on top of the configured scope (incremental authorization:
+  // include_granted_scopes keeps what was granted before), e.g. the Meet scopes and openid.
+  Result<AuthorizationRequest> BuildAuthorizationUrl(
+      std::string_view state, std::string_view login_hint = {},
+      const std::vector<std::string>& extra_scopes = {}) const;
 
   // grant_type=authorization_code. Errors: kInvalidGrant (bad, used or expired code, wrong
   // verifier), kInvalidClient, kScopeNotGranted (the calendar scope was not granted),

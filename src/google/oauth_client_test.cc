@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "google/testing/fake_sleeper.h"
@@ -105,6 +106,31 @@ TEST_F(OAuthClientTest, AuthorizationUrlVariants) {
   EXPECT_FALSE(OAuthClient(no_calendar, {transport_, clock_, retry_})
                    .BuildAuthorizationUrl("s")
                    .has_value());
+}
+
+TEST_F(OAuthClientTest, ExtraScopesAreAddedOnceForIncrementalAuthorization) {
+  auto req = Client().BuildAuthorizationUrl(
+      "s", "", {"openid", std::string(kCalendarScope), "https://www.googleapis.com/auth/x"});
+  ASSERT_TRUE(req.has_value());
+  KeyValues q = UrlQuery(req->url);
+  EXPECT_EQ(FindValue(q, "scope"),
+            "https://www.googleapis.com/auth/calendar openid https://www.googleapis.com/auth/x");
+  EXPECT_EQ(FindValue(q, "include_granted_scopes"), "true");
+}
+
+TEST_F(OAuthClientTest, IdTokenSubjectIsReadForOurClientOnly) {
+  auto token = [](const json& claims) {
+    return crypto::Base64UrlEncode(R"({"alg":"RS256"})") + "." +
+           crypto::Base64UrlEncode(claims.dump()) + ".c2ln";
+  };
+  const std::string client = "client-1.apps.example";
+  EXPECT_EQ(IdTokenSubject(token({{"sub", "1234567890"}, {"aud", client}}), client), "1234567890");
+  EXPECT_EQ(IdTokenSubject(token({{"sub", "1234567890"}, {"aud", "other"}}), client), "");
+  EXPECT_EQ(IdTokenSubject(token({{"aud", client}}), client), "");
+  EXPECT_EQ(IdTokenSubject(token({{"sub", "a/../b"}, {"aud", client}}), client), "");
+  EXPECT_EQ(IdTokenSubject("not-a-jwt", client), "");
+  EXPECT_EQ(IdTokenSubject("", client), "");
+  EXPECT_EQ(IdTokenSubject(token({{"sub", "1"}, {"aud", ""}}), ""), "");
 }
 
 TEST_F(OAuthClientTest, ExchangePostsTheFormAndTypesTheGrant) {

@@ -414,7 +414,41 @@ CREATE TABLE bulk_jobs (
 CREATE INDEX bulk_jobs_open ON bulk_jobs (kind, doctor_id, state);
 )sql";
 
-constexpr std::array<Migration, 13> kMigrations{{
+// Attendance from Meet's records and who may join (issue 18, M31/M32): per appointment, the
+// summary of its conference records in counts and times (never a participant's name) with the
+// looks still due, and the access type the policy wants for its Meet space with what the patch
+// gave. Rows live as long as their appointment.
+constexpr std::string_view kV14 = R"sql(
+CREATE TABLE attendance_summaries (
+  appointment_id BIGINT PRIMARY KEY REFERENCES appointments (id),
+  state TEXT NOT NULL CHECK (state IN ('waiting', 'final', 'scope_missing', 'unavailable')),
+  outcome TEXT NOT NULL DEFAULT '',
+  polls BIGINT NOT NULL DEFAULT 0,
+  conferences BIGINT NOT NULL DEFAULT 0,
+  doctor_joined BIGINT NOT NULL DEFAULT 0,
+  others_joined BIGINT NOT NULL DEFAULT 0,
+  overlap_seconds BIGINT NOT NULL DEFAULT 0,
+  first_join {TIME},
+  last_leave {TIME},
+  running BIGINT NOT NULL DEFAULT 0,
+  action TEXT NOT NULL DEFAULT '',
+  last_error TEXT NOT NULL DEFAULT '',
+  checked_at {TIME},
+  next_look_at {TIME},
+  updated_at {TIME} NOT NULL
+);
+CREATE TABLE meeting_access (
+  appointment_id BIGINT PRIMARY KEY REFERENCES appointments (id),
+  meeting_code TEXT NOT NULL,
+  wanted TEXT NOT NULL,
+  applied TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  updated_at {TIME} NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 14> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -428,6 +462,7 @@ constexpr std::array<Migration, 13> kMigrations{{
     {11, "meeting attendees and reminders fingerprints", kV11},
     {12, "Google quota shared by instances", kV12},
     {13, "bulk jobs", kV13},
+    {14, "attendance summaries and meeting access types", kV14},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

@@ -34,6 +34,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "core/attendance.h"
 #include "core/types.h"
 #include "store/sql.h"
 
@@ -545,6 +546,14 @@ class Tx {
   // Forgets the windows before `window` and the slow-downs over before `now`; returns how many
   // rows went.
   Result<int64_t> PurgeQuota(int64_t window, Instant now);
+
+  // --- Attendance and access type from Meet (issue 18; tx_meet.cc) ---
+  Result<core::AttendanceRecord> GetAttendance(int64_t appointment_id);  // kNotFound
+  // Insert or replace by appointment (updated_at = now). kNotFound: no such appointment.
+  Status PutAttendance(const core::AttendanceRecord& record);
+  Result<core::MeetingAccess> GetMeetingAccess(int64_t appointment_id);  // kNotFound
+  // Insert or replace by appointment (updated_at = now). kNotFound: no such appointment.
+  Status PutMeetingAccess(const core::MeetingAccess& access);
 
   // --- Settings (key/value) ---
   Result<std::string> GetSetting(std::string_view key);  // kNotFound

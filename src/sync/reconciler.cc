@@ -11,6 +11,7 @@
 #include "core/recurrence.h"
 #include "core/time.h"
 #include "obs/log.h"
+#include "sync/attendance.h"
 
 namespace telemeet::sync {
 
@@ -961,6 +962,13 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       event.doctor_id = snap.appointment.doctor_id;
       event.payload = MeetingEventPayload(snap.appointment, after).dump();
       if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
+    }
+    if (options_.schedule_meet_work && after.state == MeetingState::kReady &&
+        std::ranges::any_of(topics, [](std::string_view t) {
+          return t == kMeetingReady || t == kMeetingUpdated;
+        })) {
+      // The space's access type and, after the end, the attendance (sync/attendance.h).
+      if (auto s = ScheduleMeetWork(tx, snap.appointment, now); !s) return s;
     }
     return Ok();
   });

@@ -110,6 +110,9 @@ struct ReconcilerOptions {
   // now rather than at the dispatchers' next poll (e.g. the webhook dispatcher's Nudge). Called
   // from the threads running Run, so it must be thread-safe.
   std::function<void()> on_outbox;
+  // A meeting that becomes ready or moves makes its "meet" job due (sync/attendance.h: access
+  // type and attendance), for the MeetWork worker serve runs beside this one.
+  bool schedule_meet_work = false;
 };
 
 // What became of the job.

@@ -20,12 +20,12 @@ const ARTIFACTS = process.env.BROWSER_ARTIFACTS ||
     path.join(__dirname, '..', '..', 'build', 'debug', 'browser-artifacts');
 
 // Starts `telemeet serve` on port 0 with a fresh data dir; resolves once it prints its URLs.
-async function startTelemeet() {
+async function startTelemeet(extraArgs = []) {
   const bin = process.env.TELEMEET_BIN;
   assert.ok(bin, 'TELEMEET_BIN must name the telemeet binary');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'telemeet-browser-'));
   const dataDir = path.join(dir, 'data');
-  const proc = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir],
+  const proc = spawn(bin, ['serve', '--port', '0', '--data-dir', dataDir, ...extraArgs],
                      {stdio: ['ignore', 'pipe', 'pipe']});
   let stderr = '';
   proc.stderr.on('data', d => { stderr += d; });

@@ -7,7 +7,9 @@
 // connect flow's callback pages too),
 // the doctor's next free times (a private Google event taking one away), the booking policy,
 // a series booked from the doctor's page (once on a double click), a meeting refreshed from
-// Google (and the rate limit's wait), the booking system's ids in the admin pages,
+// Google (and the rate limit's wait), the booking system's ids in the admin pages, attendance
+// from Google Meet (the admin's policies, the doctor allowing it, a held consultation shown as
+// attended on both pages),
 // axe-core on every page, 375 px layouts, and a timed newcomer walkthrough.
 //
 //   TELEMEET_BIN=build/debug/src/app/telemeet node --test tests/browser/
@@ -33,7 +35,9 @@ let service;   // the demo telemedicine service
 const visited = new Map();  // page label -> URL, for the banner and axe checks
 
 before(async () => {
-  tm = await startTelemeet();
+  // Attendance is read as soon as a consultation ends (not ten minutes after), for its test.
+  tm = await startTelemeet(['--set', 'attendance.grace_minutes=0',
+                            '--set', 'attendance.poll_interval_minutes=1']);
   for (const who of [ADMIN, ADA, BARRY]) {
     who.password = tm.signIns.get(who.email);
     assert.ok(who.password, `telemeet printed the demo sign-in of ${who.email}`);
@@ -437,6 +441,95 @@ test('the doctor refreshes a consultation\'s meeting from Google; a second press
   assert.equal(after.meeting.join_url, joinUrl, 'a refresh keeps the link');
   assertNoProblems(page);
   await page.context().close();
+});
+
+test('attendance from Google Meet: the admin turns it on, the doctor allows it, and a ' +
+     'consultation held in Meet shows as attended on both pages', async () => {
+  const admin = await newPage(browser);
+  await signIn(admin, ADMIN);
+  await admin.waitForURL(u => new URL(u).pathname === '/admin');
+  await admin.getByRole('link', {name: 'Meeting policies'}).click();
+  const policy = async (label, value) => admin.getByLabel(label).selectOption(value);
+  await policy('Attendance from Google Meet', 'complete');
+  await policy('Who may join the Meet call without knocking', 'restricted');
+  const minutes = admin.getByLabel('Minutes together that count as held');
+  assert.equal(await minutes.inputValue(), '5');
+  await minutes.fill('-3');
+  await admin.getByRole('button', {name: 'Save policies'}).click();
+  await admin.locator('#policies-form .status.error', {hasText: 'from 0 to 1440'}).waitFor();
+  assert.equal(await minutes.getAttribute('aria-invalid'), 'true');
+  await minutes.fill('10');
+  await admin.getByRole('button', {name: 'Save policies'}).click();
+  await admin.getByText('Saved. New and changed appointments').waitFor();
+  await screenshot(admin, 'admin-attendance-policies');
+
+  // The doctor allows the Meet features on Google's consent page (incremental authorization).
+  const page = await newPage(browser);
+  await signIn(page, ADA);
+  await page.waitForURL(u => new URL(u).pathname === '/doctor');
+  const allow = page.getByRole('button', {name: 'Allow attendance and who may join'});
+  await allow.waitFor();
+  assert.match(await page.locator('#meet-features').textContent(), /does not read attendance/);
+  await allow.click();
+  await page.waitForURL(u => u.toString().startsWith(tm.google));
+  await page.getByLabel(`${ADA.name} (${ADA.email})`).check();
+  await page.getByRole('button', {name: 'Allow'}).click();
+  await page.waitForURL(u => u.toString().startsWith(tm.base + '/doctor'));
+  await page.locator('#meet-features', {hasText: 'attendance and who may join are allowed'})
+      .waitFor();
+  assert.equal(await allow.isHidden(), true);
+
+  // A consultation that began 25 minutes ago and ends in a few seconds, held 20 minutes in Meet.
+  const start = new Date(Date.now() - 25 * 60e3);
+  start.setUTCSeconds(0, 0);
+  const iso = d => d.toISOString().replace('.000Z', 'Z');
+  const patient = await tm.api('POST', '/api/v1/patients',
+                               {name: 'Emmy Noether', time_zone: 'Europe/London'});
+  assert.equal(patient.status, 201);
+  const made = await tm.api('POST', '/api/v1/appointments', {
+    doctor_id: doctors.get(ADA.email).id, service_id: service.id, patient_id: patient.body.id,
+    start: iso(start), end: iso(new Date(Math.ceil((Date.now() + 12e3) / 1e3) * 1e3)),
+    time_zone: 'Europe/London', status: 'confirmed',
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const ready = await awaitMeeting(made.body.id, m => m.state === 'ready' && m.join_url,
+                                   'the Meet link');
+  const code = ready.meeting.join_url.split('/').pop();
+  const held = await tm.emulator('POST', `/_emulator/meet/spaces/${code}/hold`,
+                                 {minutes: 20, patientName: 'Patient in Meet',
+                                  startTime: iso(new Date(start.getTime() + 2 * 60e3))});
+  assert.equal(held.status, 201, JSON.stringify(held.body));
+  const done = await waitFor(async () => {
+    const a = (await tm.api('GET', '/api/v1/appointments/' + made.body.id)).body;
+    return a.attendance && a.attendance.state === 'final' ? a : null;
+  }, 90000, 'the attendance summary');  // a look that came too early is repeated a minute on
+  assert.equal(done.attendance.outcome, 'attended');
+  assert.equal(done.status, 'completed');
+  assert.equal(done.meeting.access_type.applied, 'restricted');
+
+  // The doctor's recent consultations and the admin's appointment card say so in words.
+  await page.reload();
+  const recent = page.locator(`#recent [data-appointment="${made.body.id}"]`);
+  await recent.getByText(/^Attended: 20 min together \(.*\) · marked completed$/).waitFor();
+  await checkA11y(page, 'doctor (recent consultations)');
+  await screenshot(page, 'doctor-attendance');
+  await admin.getByRole('link', {name: 'Appointments', exact: true}).click();
+  const card = admin.locator(`#appointment-list [data-appointment="${made.body.id}"]`);
+  await card.getByText(/^Attended: 20 min together/).waitFor();
+  await card.getByText('Who may join: invited people only (others knock)').waitFor();
+  await checkA11y(admin, 'admin (attendance)');
+  await screenshot(admin, 'admin-attendance');
+
+  // Back to the defaults for the tests after this one.
+  await admin.getByRole('link', {name: 'Meeting policies'}).click();
+  await policy('Attendance from Google Meet', 'off');
+  await policy('Who may join the Meet call without knocking', 'default');
+  await admin.getByRole('button', {name: 'Save policies'}).click();
+  await admin.getByText('Saved. New and changed appointments').waitFor();
+  assertNoProblems(page);
+  assertNoProblems(admin);
+  await page.context().close();
+  await admin.context().close();
 });
 
 test('a failed meeting shows its reason, and the admin retries it', async () => {

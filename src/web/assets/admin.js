@@ -279,6 +279,12 @@
                               class: 'meet-link', text: m.join_url}));
     }
     card.append(meeting);
+    // Issue 18: who may join, and what Google Meet's records say about the consultation.
+    for (const w of [tm.accessWords(m.access_type), tm.attendanceWords(a.attendance, a.time_zone)]
+             .filter(Boolean)) {
+      card.append(el('div', {class: 'row attendance'},
+                     el('span', {class: 'badge ' + w.kind, text: w.text})));
+    }
     const actions = el('div', {class: 'row'});
     const label = 'appointment ' + a.id;
     if (a.status === 'booked') {
@@ -626,7 +632,7 @@
   // ===== Webhooks =====
   const TOPICS = ['meeting.ready', 'meeting.updated', 'meeting.failed', 'meeting.cancelled',
                   'doctor.needs_reconnect', 'appointment.changed_in_google',
-                  'doctor.google_account_changed'];
+                  'doctor.google_account_changed', 'appointment.attended', 'appointment.no_show'];
   async function showWebhooks(root) {
     const [endpoints, events] = await Promise.all([listAll('/api/v1/webhook_endpoints'),
                                                    api('GET', '/api/v1/events?limit=20')]);
@@ -809,8 +815,32 @@
                             {id: 'policy-invite-patient'});
     const reminders = input({id: 'policy-event-reminders', value: p.event_reminders || 'default',
                              placeholder: 'default', spellcheck: 'false'});
+    // Issue 18; older servers answer without these and they are then left out of the save.
+    const accessType = select([['default', 'As Google sets it'],
+                               ['restricted', 'Invited people only (others knock)'],
+                               ['trusted', 'The organisation and invited guests'],
+                               ['open', 'Anyone with the link']], p.access_type || 'default',
+                              {id: 'policy-access-type'});
+    const attendance = select([['off', 'Off'],
+                               ['record', 'Record and show it'],
+                               ['complete', 'Record it and mark consultations completed']],
+                              p.attendance || 'off', {id: 'policy-attendance'});
+    const minMinutes = input({id: 'policy-attendance-min', type: 'number', min: '0',
+                              max: '1440', value: String(p.attendance_min_minutes ?? 5)});
     const box = statusBox();
     const save = el('button', {type: 'submit', text: 'Save policies'});
+    const meetPolicies = p.attendance !== undefined
+        ? [field('Who may join the Meet call without knocking', accessType,
+                 'Set on each meeting once its conference exists. Needs each doctor to allow ' +
+                 '"who may join" on their page; if Google refuses, the meeting says so and ' +
+                 'its link works as before.'),
+           field('Attendance from Google Meet', attendance,
+                 'Read from Meet\'s own records after each consultation: who joined (counts ' +
+                 'and times, never names) and how long doctor and patient were together. ' +
+                 '"Mark completed" also completes the consultation, and flags a no-show when ' +
+                 'only the doctor came. Needs each doctor to allow attendance on their page.'),
+           field('Minutes together that count as held', minMinutes, 'From 0 to 1440.')]
+        : [];
     form.append(field('Create the Google Meet meeting', createOn),
                 invite.label,
                 el('p', {class: 'hint', text: 'The patient (when they have an email) becomes a ' +
@@ -825,6 +855,7 @@
                       '"default" for the calendar\'s own reminders, or up to 5 such as ' +
                       '"popup:10,email:60" (popup or email, minutes before the start, ' +
                       'at most 40320).'),
+                ...meetPolicies,
                 el('div', {class: 'row'}, save), box);
     form.addEventListener('submit', async event => {
       event.preventDefault();
@@ -832,6 +863,19 @@
                     cancel_mode: cancelMode.value};
       if (p.invite_patient !== undefined) body.invite_patient = invite.box.checked;
       if (p.event_reminders !== undefined) body.event_reminders = reminders.value.trim();
+      if (p.attendance !== undefined) {
+        body.access_type = accessType.value;
+        body.attendance = attendance.value;
+        const n = Number(minMinutes.value);
+        if (!Number.isInteger(n) || n < 0 || n > 1440) {
+          say(box, 'Minutes together must be a whole number from 0 to 1440.', 'error');
+          minMinutes.setAttribute('aria-invalid', 'true');
+          minMinutes.focus();
+          return;
+        }
+        minMinutes.removeAttribute('aria-invalid');
+        body.attendance_min_minutes = n;
+      }
       const saved = await act(save, box, () => api('PATCH', '/api/v1/settings/meetings', body),
                               'Saved. New and changed appointments follow these policies.');
       if (saved && saved.event_reminders) reminders.value = saved.event_reminders;  // normal form

@@ -206,6 +206,61 @@ const tm = (() => {
     }
   }
 
+  // What Google Meet's own records say about a consultation (the API's attendance), in plain
+  // words for staff: {text, kind}, or null when nothing was looked at. Counts and times only.
+  function attendanceWords(att, zone) {
+    if (!att) return null;
+    const at = iso => (iso ? formatClock(iso, zone) : '?');
+    const together = att.overlap_minutes + ' min together';
+    switch (att.state) {
+      case 'scope_missing':
+        return {text: 'Attendance not available: the doctor has not allowed telemeet to read ' +
+                      'Google Meet attendance (reconnect Google with attendance allowed)',
+                kind: 'warn'};
+      case 'unavailable':
+        return {text: 'Attendance unknown' + (att.error ? ': ' + att.error : ''), kind: 'warn'};
+      case 'waiting':
+        if (att.running) return {text: 'Attendance: the Meet call is still going on', kind: 'warn'};
+        return {text: 'Attendance: checking Google Meet\'s records' +
+                      (att.next_check_at ? ' (next at ' + at(att.next_check_at) + ')' : ''),
+                kind: 'warn'};
+    }
+    const span = att.first_join ? ' (' + at(att.first_join) + '–' + at(att.last_leave) + ')' : '';
+    switch (att.outcome) {
+      case 'attended':
+        return {text: 'Attended: ' + together + span +
+                      (att.action === 'completed' ? ' · marked completed' : ''), kind: 'ok'};
+      case 'short':
+        return {text: 'Joined, but only ' + together + span, kind: 'warn'};
+      case 'no_show':
+        return {text: 'No-show: the doctor waited, nobody else joined' + span, kind: 'bad'};
+      case 'doctor_absent':
+        return {text: 'The patient joined, the doctor did not' + span, kind: 'bad'};
+      default:
+        return {text: 'Nobody joined the Meet call', kind: ''};
+    }
+  }
+
+  // Who may join the Meet call (the meeting's access_type), or null when left as Google made it.
+  function accessWords(access) {
+    if (!access) return null;
+    const who = {open: 'anyone with the link', trusted: 'the organisation and invited guests',
+                 restricted: 'invited people only'}[access.wanted] || access.wanted;
+    switch (access.state) {
+      case 'applied':
+        return {text: 'Who may join: ' + who + ' (others knock)', kind: 'ok'};
+      case 'retrying':
+        return {text: 'Who may join: setting "' + who + '" (Google will be asked again)',
+                kind: 'warn'};
+      case 'scope_missing':
+        return {text: 'Who may join could not be set: the doctor has not allowed telemeet to ' +
+                      'change Meet settings. The link works as before', kind: 'warn'};
+      default:
+        return {text: 'Who may join could not be set' + (access.error ? ' (' + access.error +
+                      ')' : '') + '. The link works as before', kind: 'warn'};
+    }
+  }
+
   // True while a meeting may still change by itself (worth polling).
   function meetingMoving(meeting) {
     const s = meeting ? meeting.state : 'not_needed';
@@ -226,6 +281,7 @@ const tm = (() => {
   }
 
   return {api, safePath, requireSession, signOut, el, say, busy, formatTime, formatClock,
-          browserZone, meetingWords, meetingMoving, copyFrom, zoneOk,
+          browserZone, meetingWords, meetingMoving, copyFrom, zoneOk, attendanceWords,
+          accessWords,
           get session() { return session; }};
 })();

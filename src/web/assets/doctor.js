@@ -60,6 +60,22 @@
                    'Connect your Google account so telemeet can put your telemedicine ' +
                    'consultations in your Google Calendar with a Google Meet link.');
     }
+    // The Meet features (attendance, who may join) need permissions of their own on top of the
+    // calendar; without them nothing changes.
+    const f = g.features || {};
+    const missing = ['attendance', 'access_type'].filter(k => f[k] !== 'granted');
+    const active = g.status === 'active';
+    $('meet-features').hidden = !active;
+    $('allow-meet').hidden = !active || missing.length === 0;
+    if (active) {
+      $('meet-features').textContent = missing.length === 0
+          ? 'Google Meet: attendance and who may join are allowed. telemeet reads who joined ' +
+                'each consultation (counts and times, no names) and sets who may enter.'
+          : 'Google Meet: telemeet does not read attendance or set who may join your calls. ' +
+                'To have consultations marked as held from Meet\'s own records, and only ' +
+                'invited people enter directly, allow it (Google asks you for "see information ' +
+                'about your Google Meet conferences" and "edit settings of your Meet calls").';
+    }
   }
 
   async function loadGrant() {
@@ -78,6 +94,14 @@
       location.assign(out.authorization_url);
     });
   }
+  $('allow-meet').addEventListener('click', event => tm.busy(event.currentTarget, 'google-status',
+                                                              async () => {
+    tm.say('google-status', 'Opening Google…', 'info');
+    const out = await tm.api('POST', base + '/google/connect',
+                             {return_to: '/doctor?connected=1',
+                              features: ['attendance', 'access_type']});
+    location.assign(out.authorization_url);
+  }));
   $('connect').addEventListener('click', connect);
   $('reconnect').addEventListener('click', connect);
   $('reconnect-banner-button').addEventListener('click', connect);
@@ -158,7 +182,43 @@
       line.append(refresh);
     }
     item.append(line);
+    const extra = [tm.accessWords(m.access_type), tm.attendanceWords(a.attendance, zone)];
+    for (const words of extra.filter(Boolean)) {
+      item.append(tm.el('div', {class: 'row'},
+                        tm.el('span', {class: 'badge ' + words.kind, text: words.text})));
+    }
     return item;
+  }
+
+  // Consultations of the last two days whose attendance Meet's records told.
+  async function loadRecent() {
+    try {
+      const from = new Date(Date.now() - 2 * 24 * 3600 * 1000).toISOString()
+                       .replace(/\.\d+Z$/, 'Z');
+      const page = await tm.api('GET', '/api/v1/appointments?limit=100&doctor_id=' + doctorId +
+                                       '&from=' + encodeURIComponent(from));
+      const seen = page.data.filter(a => a.attendance && new Date(a.end) < new Date());
+      const items = [];
+      for (const a of seen.reverse()) {
+        const zone = doctor.time_zone;
+        const words = tm.attendanceWords(a.attendance, zone);
+        items.push(tm.el('li', {class: 'card', 'data-appointment': a.id},
+                         tm.el('div', {class: 'title'}, tm.formatTime(a.start, zone)),
+                         tm.el('div', {class: 'meta'}, await patientName(a.patient_id), ' · ',
+                               a.status === 'completed' ? 'Completed' : 'Not marked completed'),
+                         tm.el('div', {class: 'row'},
+                               tm.el('span', {class: 'badge ' + words.kind, text: words.text}))));
+      }
+      $('recent').replaceChildren(...items);
+      const text = items.length === 0
+          ? 'No attendance from Google Meet yet (it is read after each consultation when your ' +
+                'clinic turned it on).'
+          : items.length + ' recent consultation' + (items.length === 1 ? '' : 's') +
+                ' with attendance from Google Meet.';
+      if ($('recent-state').textContent !== text) $('recent-state').textContent = text;
+    } catch (e) {
+      $('recent-state').textContent = 'Recent consultations could not be loaded: ' + e.message;
+    }
   }
 
   async function refreshMeeting(button, id, when) {
@@ -237,7 +297,10 @@
     }
     pollTimer = setTimeout(() => {
       loadAppointments();
-      if (!moving) loadGrant();
+      if (!moving) {
+        loadGrant();
+        loadRecent();
+      }
     }, moving ? 3000 : 15000);
   }
 
@@ -431,6 +494,7 @@
   await loadGrant();
   await loadFree();
   await loadAppointments();
+  await loadRecent();
   await loadSeries();
   await setUpSeriesForm();
 })();

@@ -1,0 +1,122 @@
+// Work on an appointment's Meet space once its conference exists (issue 18): the access type
+// the policy wants (M32), and, after the appointment's end plus a grace period, the attendance
+// read from Meet's conference records (M31). One job per appointment (kind "meet", key
+// "meet:<id>"), upserted by the reconciler when a meeting becomes ready or moves, and run by its
+// own Worker: the reconciler's one-call-per-run shape and its chaos guarantees stay as they are.
+//
+//   MeetWork meet_work(store, meet_client, calls, clock, MeetWorkOptions{});
+//   Worker meet_worker(store, meet_work, clock, {.kind = std::string(kMeetJobKind)});
+//   // in the reconciler's commit:  TM_TRY(ScheduleMeetWork(tx, appointment, now));
+//
+// A run reads the appointment, meeting, grant and policies, makes the Meet calls due now, and
+// records in ONE write transaction that checks the lease: the summary or access state, the
+// audit trail (every Meet call, the summary, a status change), outbox events
+// (appointment.attended, appointment.no_show under policy "complete") and the job's next run.
+// It looks at the records a bounded number of times (core::NextAttendanceStep), then stops.
+// Without the Meet scope in the doctor's grant nothing is called and the state says so.
+//
+// Thread-safe: Run may be called from many threads at once, for different jobs.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "core/attendance.h"
+#include "core/types.h"
+#include "google/meet_client.h"
+#include "store/store.h"
+#include "sync/call_collector.h"
+#include "sync/reconciler.h"
+
+namespace telemeet::sync {
+
+inline constexpr std::string_view kMeetJobKind = "meet";
+
+// Outbox topics (webhooks), under policy "complete".
+inline constexpr std::string_view kAppointmentAttended = "appointment.attended";
+inline constexpr std::string_view kAppointmentNoShow = "appointment.no_show";
+
+// The admin's policies in the settings table (the API's PATCH /api/v1/settings/meetings);
+// absent or unknown values fall back to MeetWorkOptions.
+inline constexpr std::string_view kSettingAttendance = "attendance.mode";  // off|record|complete
+inline constexpr std::string_view kSettingAttendanceMinMinutes = "attendance.min_minutes";
+inline constexpr std::string_view kSettingAccessType =
+    "meeting.access_type";  // default|open|trusted|restricted
+
+// The doctor's Google account id as Meet names participants, kept when the doctor grants the
+// attendance scope (with openid): the setting's value is "<sub> <account email>", so a grant of
+// another account is never taken for it.
+std::string GoogleSubjectSettingKey(int64_t doctor_id);
+std::string GoogleSubjectSettingValue(std::string_view sub, std::string_view account_email);
+
+// The extra scopes each Meet feature needs, asked for by incremental authorization.
+// "attendance": meetings.space.readonly and openid (the doctor's id); "access_type":
+// meetings.space.settings.
+std::vector<std::string> MeetFeatureScopes(std::string_view feature);
+// Whether the grant's space-separated scopes cover the feature.
+bool GrantCovers(std::string_view granted_scopes, std::string_view feature);
+
+struct MeetPolicy {
+  core::AttendanceMode attendance = core::AttendanceMode::kOff;
+  int min_minutes = 5;
+  std::string access_type;  // Meet's value ("RESTRICTED"); "" leaves the space as it is
+};
+MeetPolicy MeetPolicyFrom(const std::vector<std::pair<std::string, std::string>>& settings,
+                          MeetPolicy defaults);
+
+struct MeetWorkOptions {
+  MeetPolicy defaults{};
+  core::AttendanceSchedule schedule{};
+  // Conferences that started this long before the appointment count (a patient early in the
+  // waiting room); those starting after end + schedule.max_wait do not.
+  std::chrono::microseconds early{std::chrono::hours(1)};
+  // Transient failures: store::BackoffAfter with these bounds.
+  std::chrono::microseconds retry_base{std::chrono::seconds(5)};
+  std::chrono::microseconds retry_max{std::chrono::minutes(10)};
+  std::string actor = "worker";
+};
+
+// Makes the appointment's meet job due now (in the caller's transaction).
+Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now);
+// On a (re)connect: makes the meet job due for each of the doctor's appointments since two days
+// ago (at most 1000) whose meeting is ready, so a feature allowed later applies to meetings
+// that exist already (a space left as it was, or attendance that lacked the scope).
+Status ScheduleDoctorMeetWork(store::Tx& tx, int64_t doctor_id, Instant now);
+
+class MeetWork : public JobRunner {
+ public:
+  // `calls` must be the observer `meet` reports to.
+  MeetWork(store::Store& store, google::MeetClient& meet, CallCollector& calls, const Clock& clock,
+           MeetWorkOptions options = {});
+
+  RunResult Run(const core::Job& job) override;
+
+ private:
+  struct Snapshot;
+  struct Plan;
+  Result<Snapshot> Read(int64_t appointment_id);
+  void AccessType(const Snapshot& snap, Plan& plan);
+  void Attendance(const Snapshot& snap, Plan& plan);
+  // Reads every conference of the meeting code in the appointment's window.
+  google::GoogleResult<std::vector<core::MeetConference>> ReadConferences(const Snapshot& snap);
+  Status Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
+                std::vector<google::CallRecord> calls);
+
+  store::Store& store_;
+  google::MeetClient& meet_;
+  CallCollector& calls_;
+  const Clock& clock_;
+  const MeetWorkOptions options_;
+};
+
+// The appointment's attendance as the API shows it (null when never looked at).
+nlohmann::json AttendanceJson(const std::optional<core::AttendanceRecord>& record);
+// The meeting's access type as the API shows it (null when the policy never asked for one).
+nlohmann::json MeetingAccessJson(const std::optional<core::MeetingAccess>& access);
+
+}  // namespace telemeet::sync
