@@ -74,17 +74,18 @@ class AppointmentViewTest : public ::testing::Test {
 
 // The appointment as booked: no meeting yet, its reconcile job due now, the link without url.
 TEST_F(AppointmentViewTest, AsBookedTheBodyIsExactlyThePinnedOne) {
-  EXPECT_EQ(Get(path_, env_.read_key),
-            R"({"access_link":{"expires_at":"2026-06-09T09:20:00Z","id":1,"url":null},)"
-            R"("created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
-            R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
-            R"("meeting":{"appointment_id":1,"attempts":0,"changed_in_google":null,)"
-            R"("event_id":null,"event_url":null,"join_url":null,"last_error":null,)"
-            R"("next_run_at":"2026-05-28T20:26:40Z","object":"meeting","parked":false,)"
-            R"("state":"not_needed","updated_at":null},"notes":"bring \"the\" scans é",)"
-            R"("object":"appointment","patient_id":1,"revision":1,"series_id":null,)"
-            R"("service_id":1,"start":"2026-06-02T09:00:00Z","status":"booked",)"
-            R"("time_zone":"Europe/Berlin","uid":"UID","updated_at":"2026-05-28T20:26:40Z"})");
+  EXPECT_EQ(
+      Get(path_, env_.read_key),
+      R"({"access_link":{"expires_at":"2026-06-09T09:20:00Z","id":1,"url":null},)"
+      R"("attendance":null,"created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
+      R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
+      R"("meeting":{"access_type":null,"appointment_id":1,"attempts":0,"changed_in_google":null,)"
+      R"("event_id":null,"event_url":null,"join_url":null,"last_error":null,)"
+      R"("next_run_at":"2026-05-28T20:26:40Z","object":"meeting","parked":false,)"
+      R"("state":"not_needed","updated_at":null},"notes":"bring \"the\" scans é",)"
+      R"("object":"appointment","patient_id":1,"revision":1,"series_id":null,)"
+      R"("service_id":1,"start":"2026-06-02T09:00:00Z","status":"booked",)"
+      R"("time_zone":"Europe/Berlin","uid":"UID","updated_at":"2026-05-28T20:26:40Z"})");
 }
 
 // With a ready meeting, a job parked after failures and several links (one revoked, newer than
@@ -109,14 +110,38 @@ TEST_F(AppointmentViewTest, WithMeetingJobAndLinksTheBodyIsExactlyThePinnedOne) 
                                     .token_hash = "revoked-newest",
                                     .expires_at = env_.clock.Now() + std::chrono::hours(1)}));
     TM_TRY(tx.RevokeAccessLink(revoked.id));
+    // What Meet told (issue 18): a summary in counts and times, the space's access type.
+    core::AttendanceRecord seen{.appointment_id = id_,
+                                .state = core::AttendanceState::kFinal,
+                                .outcome = core::AttendanceOutcome::kAttended,
+                                .polls = 1};
+    seen.facts.conferences = 1;
+    seen.facts.doctor_joined = true;
+    seen.facts.others_joined = 1;
+    seen.facts.overlap = std::chrono::minutes(20);
+    seen.facts.first_join = *core::ParseRfc3339("2026-06-02T08:59:00Z");
+    seen.facts.last_leave = *core::ParseRfc3339("2026-06-02T09:21:00Z");
+    seen.checked_at = env_.clock.Now();
+    TM_TRY(tx.PutAttendance(seen));
+    TM_TRY(tx.PutMeetingAccess({.appointment_id = id_,
+                                .meeting_code = "abc-defg-hij",
+                                .wanted = "RESTRICTED",
+                                .applied = "RESTRICTED",
+                                .state = "applied"}));
     return Ok();
   });
   ASSERT_TRUE(put) << put.error().message();
   EXPECT_EQ(Get(path_, env_.read_key),
             R"({"access_link":{"expires_at":"2026-07-01T10:00:00.500000Z","id":2,"url":null},)"
-            R"("created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
+            R"("attendance":{"action":null,"checked_at":"2026-05-28T20:29:40Z","conferences":1,)"
+            R"("doctor_joined":true,"error":null,"first_join":"2026-06-02T08:59:00Z",)"
+            R"("last_leave":"2026-06-02T09:21:00Z","next_check_at":null,"others_joined":1,)"
+            R"("outcome":"attended","overlap_minutes":20,"polls":1,"running":false,)"
+            R"("state":"final"},"created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
             R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
-            R"("meeting":{"appointment_id":1,"attempts":2,"changed_in_google":null,)"
+            R"("meeting":{"access_type":{"applied":"restricted","error":null,"state":"applied",)"
+            R"("updated_at":"2026-05-28T20:29:40Z","wanted":"restricted"},)"
+            R"("appointment_id":1,"attempts":2,"changed_in_google":null,)"
             R"("event_id":"tmabc123","event_url":"https://calendar.google.com/event?eid=x",)"
             R"("join_url":"https://meet.google.com/abc-defg-hij",)"
             R"("last_error":"quota: try later","next_run_at":null,"object":"meeting",)"
@@ -146,17 +171,18 @@ TEST_F(AppointmentViewTest, PendingMeetingRetriedJobAndNoLiveLink) {
     TM_TRY(tx.RetryJob(jobs[0], env_.clock.Now() + std::chrono::seconds(90), "timeout"));
     return Ok();
   }));
-  EXPECT_EQ(Get(path_, env_.read_key),
-            R"({"access_link":null,"created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
-            R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
-            R"("meeting":{"appointment_id":1,"attempts":0,"changed_in_google":null,)"
-            R"("event_id":"tmabc123","event_url":null,"join_url":null,"last_error":null,)"
-            R"("next_run_at":"2026-05-28T20:28:10Z","object":"meeting","parked":false,)"
-            R"("state":"conference_pending","updated_at":"2026-05-28T20:26:40Z"},)"
-            R"("notes":"bring \"the\" scans é","object":"appointment","patient_id":1,)"
-            R"("revision":1,"series_id":null,"service_id":1,"start":"2026-06-02T09:00:00Z",)"
-            R"("status":"booked","time_zone":"Europe/Berlin","uid":"UID",)"
-            R"("updated_at":"2026-05-28T20:26:40Z"})");
+  EXPECT_EQ(
+      Get(path_, env_.read_key),
+      R"({"access_link":null,"attendance":null,"created_at":"2026-05-28T20:26:40Z","doctor_id":1,)"
+      R"("end":"2026-06-02T09:20:00Z","external_ref":"kc-77","id":1,)"
+      R"("meeting":{"access_type":null,"appointment_id":1,"attempts":0,"changed_in_google":null,)"
+      R"("event_id":"tmabc123","event_url":null,"join_url":null,"last_error":null,)"
+      R"("next_run_at":"2026-05-28T20:28:10Z","object":"meeting","parked":false,)"
+      R"("state":"conference_pending","updated_at":"2026-05-28T20:26:40Z"},)"
+      R"("notes":"bring \"the\" scans é","object":"appointment","patient_id":1,)"
+      R"("revision":1,"series_id":null,"service_id":1,"start":"2026-06-02T09:00:00Z",)"
+      R"("status":"booked","time_zone":"Europe/Berlin","uid":"UID",)"
+      R"("updated_at":"2026-05-28T20:26:40Z"})");
 }
 
 // Who may read is unchanged: a doctor reads their own; another doctor's id and an unknown id

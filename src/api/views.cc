@@ -179,6 +179,16 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
   for (core::AccessLink& l : TM_TRY(tx.ListAccessLinks(a.id))) {
     if (!l.revoked_at && (!v.access_link || l.id > v.access_link->id)) v.access_link = std::move(l);
   }
+  if (auto s = tx.GetAttendance(a.id)) {
+    v.attendance = std::move(*s);
+  } else if (s.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(s.error());
+  }
+  if (auto x = tx.GetMeetingAccess(a.id)) {
+    v.access = std::move(*x);
+  } else if (x.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(x.error());
+  }
   return AppointmentViewJson(v, link_url);
 }
 
@@ -211,18 +221,8 @@ json AppointmentViewJson(const store::AppointmentView& v, const std::string& lin
   out["meeting"] = MeetingJson(v.meeting, v.job, a.id);
   out["access_link"] = std::move(link);
   // What Meet's own records and settings told (issue 18, sync/attendance.h).
-  auto attendance = tx.GetAttendance(a.id);
-  if (!attendance && attendance.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(attendance.error());
-  }
-  out["attendance"] =
-      sync::AttendanceJson(attendance ? std::optional(std::move(*attendance)) : std::nullopt);
-  auto access = tx.GetMeetingAccess(a.id);
-  if (!access && access.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(access.error());
-  }
-  out["meeting"]["access_type"] =
-      sync::MeetingAccessJson(access ? std::optional(std::move(*access)) : std::nullopt);
+  out["attendance"] = sync::AttendanceJson(v.attendance);
+  out["meeting"]["access_type"] = sync::MeetingAccessJson(v.access);
   return out;
 }
 

@@ -553,48 +553,46 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
   const std::string first_admin = FirstAdminCommand(config, config_file);
   const web::WebOptions web_options{.sandbox = sandbox != nullptr,
                                     .first_admin_command = first_admin};
-  api::ApiDeps api_deps{.store = store,
-                        .clock = clock,
-                        .oauth = &oauth,
-                        .google_config = &live_google,
-                        .tokens = &tokens,
-                        .calendar = &calendar,
-                        .availability = &availability,
-                        .keys = &*keys,
-                        .on_work_enqueued =
-                            [&] {
-                              worker.Nudge();
-                              webhooks.Nudge();
-                              notifier.Nudge();
-                              sync_worker.Nudge();
-                              bulk_worker.Nudge();
-                              meet_worker.Nudge();
-                            },
-                        .options = {.public_url = config.PublicUrl(),
-                                    .trusted_proxies = config.server.trusted_proxies,
-                                    .session_ttl = std::chrono::hours(config.session.max_age_hours),
-                                    .session_idle = std::chrono::minutes(
-                                        config.session.idle_timeout_minutes),
+  api::ApiDeps api_deps{
+      .store = store,
+      .clock = clock,
+      .oauth = &oauth,
+      .google_config = &live_google,
+      .tokens = &tokens,
+      .calendar = &calendar,
+      .availability = &availability,
+      .keys = &*keys,
+      .on_work_enqueued =
+          [&] {
+            worker.Nudge();
+            webhooks.Nudge();
+            notifier.Nudge();
+            sync_worker.Nudge();
+            bulk_worker.Nudge();
+            meet_worker.Nudge();
+          },
+      .options = {.public_url = config.PublicUrl(),
+                  .trusted_proxies = config.server.trusted_proxies,
+                  .session_ttl = std::chrono::hours(config.session.max_age_hours),
+                  .session_idle = std::chrono::minutes(config.session.idle_timeout_minutes),
 
-                                    .webhook_destinations = webhook_destinations,
-                                    .reminder_lead_times = notify_options.reminder_leads,
-                                    .google_busy_default = config.booking.google_busy,
-                                    .meeting_invite_patient = config.meeting.invite_patient,
-                                    .meeting_event_reminders = core::FormatEventReminders(
-                                        reconciler_options.policy.reminders),
-                                    .allowed_return_origins =
-                                        config.integrations.allowed_return_origins},
-                                    .meeting_access_type = config.meeting.access_type,
-                                    .attendance_mode = config.attendance.mode,
-                                    .attendance_min_minutes =
-                                        static_cast<int>(config.attendance.min_minutes)},
-                        // The connect flow's last page looks like the UI's, banner included.
-                        .render_page = web::BrowserPages(web_options),
-                        .refresh_meeting = [&](int64_t id, std::string_view actor,
-                                               std::chrono::seconds* retry_after) -> Status {
-                          TM_TRY(refresher.Refresh(id, actor, retry_after));
-                          return Ok();
-                        }};
+                  .webhook_destinations = webhook_destinations,
+                  .reminder_lead_times = notify_options.reminder_leads,
+                  .google_busy_default = config.booking.google_busy,
+                  .meeting_invite_patient = config.meeting.invite_patient,
+                  .meeting_event_reminders =
+                      core::FormatEventReminders(reconciler_options.policy.reminders),
+                  .allowed_return_origins = config.integrations.allowed_return_origins,
+                  .meeting_access_type = config.meeting.access_type,
+                  .attendance_mode = config.attendance.mode,
+                  .attendance_min_minutes = static_cast<int>(config.attendance.min_minutes)},
+      // The connect flow's last page looks like the UI's, banner included.
+      .render_page = web::BrowserPages(web_options),
+      .refresh_meeting = [&](int64_t id, std::string_view actor,
+                             std::chrono::seconds* retry_after) -> Status {
+        TM_TRY(refresher.Refresh(id, actor, retry_after));
+        return Ok();
+      }};
   api::RegisterApiRoutes(router, api_deps);
   web::RegisterWebRoutes(router, api_deps, web_options);
 

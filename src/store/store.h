@@ -117,6 +117,9 @@ struct AppointmentView {
   std::optional<core::Job> job;          // its reconcile job; nullopt: none queued
   // The newest link not revoked (expired or not), without its token_hash; nullopt: none.
   std::optional<core::AccessLink> access_link;
+  std::optional<core::AttendanceRecord>
+      attendance;                             // Meet's records read (issue 18); nullopt: none
+  std::optional<core::MeetingAccess> access;  // its Meet space's access type; nullopt: none
 };
 
 // A doctor calendar's incremental sync with Google (M16): the events.list sync token and the

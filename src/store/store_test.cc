@@ -1431,6 +1431,8 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
   EXPECT_FALSE(bare->meeting);
   EXPECT_FALSE(bare->job);
   EXPECT_FALSE(bare->access_link);
+  EXPECT_FALSE(bare->attendance);
+  EXPECT_FALSE(bare->access);
 
   // a: a meeting, its job retried, three links of which the newest is revoked.
   int64_t live = 0;
@@ -1458,6 +1460,20 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
       if (i == 1) live = l.id;
       if (i == 2) TM_TRY(tx.RevokeAccessLink(l.id));
     }
+    core::AttendanceRecord seen{.appointment_id = a->id,
+                                .state = core::AttendanceState::kWaiting,
+                                .polls = 2,
+                                .last_error = "records not there yet",
+                                .next_look_at = T("2026-03-02T10:00:00Z")};
+    seen.facts.doctor_joined = true;
+    seen.facts.overlap = std::chrono::seconds(90);
+    seen.facts.first_join = T("2026-03-02T08:58:00Z");
+    TM_TRY(tx.PutAttendance(seen));
+    TM_TRY(tx.PutMeetingAccess({.appointment_id = a->id,
+                                .meeting_code = "abc-defg-hij",
+                                .wanted = "RESTRICTED",
+                                .state = "retrying",
+                                .last_error = "backend error"}));
     return Ok();
   });
   ASSERT_TRUE(put) << put.error().ToString();
@@ -1476,6 +1492,27 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
   auto j = store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a->id)); });
   auto appt = store_->Read([&](Tx& tx) { return tx.GetAppointment(a->id); });
   ASSERT_TRUE(m && j && appt);
+  auto seen = store_->Read([&](Tx& tx) { return tx.GetAttendance(a->id); });
+  auto access = store_->Read([&](Tx& tx) { return tx.GetMeetingAccess(a->id); });
+  ASSERT_TRUE(seen && access);
+  ASSERT_TRUE(v->attendance);
+  EXPECT_EQ(v->attendance->state, seen->state);
+  EXPECT_EQ(v->attendance->outcome, seen->outcome);
+  EXPECT_EQ(v->attendance->polls, 2);
+  EXPECT_EQ(v->attendance->facts.doctor_joined, true);
+  EXPECT_EQ(v->attendance->facts.overlap, std::chrono::seconds(90));
+  EXPECT_EQ(v->attendance->facts.first_join, seen->facts.first_join);
+  EXPECT_EQ(v->attendance->facts.last_leave, std::nullopt);
+  EXPECT_EQ(v->attendance->last_error, "records not there yet");
+  EXPECT_EQ(v->attendance->next_look_at, seen->next_look_at);
+  EXPECT_EQ(v->attendance->updated_at, seen->updated_at);
+  ASSERT_TRUE(v->access);
+  EXPECT_EQ(v->access->meeting_code, "abc-defg-hij");
+  EXPECT_EQ(v->access->wanted, "RESTRICTED");
+  EXPECT_EQ(v->access->applied, "");
+  EXPECT_EQ(v->access->state, "retrying");
+  EXPECT_EQ(v->access->last_error, "backend error");
+  EXPECT_EQ(v->access->updated_at, access->updated_at);
   EXPECT_EQ(v->appointment.uid, appt->uid);
   EXPECT_EQ(v->appointment.start, appt->start);
   EXPECT_EQ(v->appointment.end, appt->end);

@@ -45,6 +45,16 @@ inline core::Meeting MeetingFrom(const Row& r) { return MeetingAt(r, 0); }
 core::GoogleGrant GrantFrom(const Row& r);
 inline core::Job JobFrom(const Row& r) { return JobAt(r, 0); }
 
+// What Meet's records and settings told of an appointment (tx_meet.cc; issue 18).
+inline constexpr std::string_view kAttendanceCols =
+    "appointment_id, state, outcome, polls, conferences, doctor_joined, others_joined, "
+    "overlap_seconds, first_join, last_leave, running, action, last_error, checked_at, "
+    "next_look_at, updated_at";
+inline constexpr std::string_view kMeetingAccessCols =
+    "appointment_id, meeting_code, wanted, applied, state, last_error, updated_at";
+core::AttendanceRecord AttendanceAt(const Row& r, size_t at);
+core::MeetingAccess MeetingAccessAt(const Row& r, size_t at);
+
 // Opaque cursor over sort-key parts. Decode fails with kInvalidArgument naming "cursor".
 std::string EncodeCursor(const std::vector<std::string>& parts);
 Result<std::vector<std::string>> DecodeCursor(std::string_view cursor, size_t parts);

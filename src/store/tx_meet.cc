@@ -9,35 +9,45 @@ namespace telemeet::store {
 
 using namespace internal;  // NOLINT(google-build-using-namespace): the file's own helpers
 
-namespace {
+namespace internal {
 
-constexpr std::string_view kAttendanceCols =
-    "appointment_id, state, outcome, polls, conferences, doctor_joined, others_joined, "
-    "overlap_seconds, first_join, last_leave, running, action, last_error, checked_at, "
-    "next_look_at, updated_at";
-
-core::AttendanceRecord AttendanceFrom(const Row& r) {
+core::AttendanceRecord AttendanceAt(const Row& r, size_t at) {
   core::AttendanceRecord a;
-  a.appointment_id = r.Int(0);
-  a.state = core::ParseAttendanceState(r.Text(1)).value_or(core::AttendanceState::kUnavailable);
-  if (!r.Text(2).empty()) {
-    if (auto o = core::ParseAttendanceOutcome(r.Text(2))) a.outcome = *o;
+  a.appointment_id = r.Int(at + 0);
+  a.state =
+      core::ParseAttendanceState(r.Text(at + 1)).value_or(core::AttendanceState::kUnavailable);
+  if (!r.Text(at + 2).empty()) {
+    if (auto o = core::ParseAttendanceOutcome(r.Text(at + 2))) a.outcome = *o;
   }
-  a.polls = static_cast<int32_t>(r.Int(3));
-  a.facts.conferences = static_cast<int>(r.Int(4));
-  a.facts.doctor_joined = r.Bool(5);
-  a.facts.others_joined = static_cast<int>(r.Int(6));
-  a.facts.overlap = std::chrono::seconds(r.Int(7));
-  a.facts.first_join = r.OptTime(8);
-  a.facts.last_leave = r.OptTime(9);
-  a.facts.running = r.Bool(10);
-  a.action = r.Text(11);
-  a.last_error = r.Text(12);
-  a.checked_at = r.OptTime(13);
-  a.next_look_at = r.OptTime(14);
-  a.updated_at = r.Time(15);
+  a.polls = static_cast<int32_t>(r.Int(at + 3));
+  a.facts.conferences = static_cast<int>(r.Int(at + 4));
+  a.facts.doctor_joined = r.Bool(at + 5);
+  a.facts.others_joined = static_cast<int>(r.Int(at + 6));
+  a.facts.overlap = std::chrono::seconds(r.Int(at + 7));
+  a.facts.first_join = r.OptTime(at + 8);
+  a.facts.last_leave = r.OptTime(at + 9);
+  a.facts.running = r.Bool(at + 10);
+  a.action = r.Text(at + 11);
+  a.last_error = r.Text(at + 12);
+  a.checked_at = r.OptTime(at + 13);
+  a.next_look_at = r.OptTime(at + 14);
+  a.updated_at = r.Time(at + 15);
   return a;
 }
+
+core::MeetingAccess MeetingAccessAt(const Row& r, size_t at) {
+  return core::MeetingAccess{.appointment_id = r.Int(at),
+                             .meeting_code = r.Text(at + 1),
+                             .wanted = r.Text(at + 2),
+                             .applied = r.Text(at + 3),
+                             .state = r.Text(at + 4),
+                             .last_error = r.Text(at + 5),
+                             .updated_at = r.Time(at + 6)};
+}
+
+}  // namespace internal
+
+namespace {
 
 // A foreign key refused: the appointment does not exist.
 Status MissingAppointment(const Error& e, int64_t appointment_id) {
@@ -55,7 +65,7 @@ Result<core::AttendanceRecord> Tx::GetAttendance(int64_t appointment_id) {
       fmt::format("SELECT {} FROM attendance_summaries WHERE appointment_id = ?", kAttendanceCols),
       {appointment_id}, "attendance summary");
   if (!row) return std::unexpected(row.error());
-  return AttendanceFrom(*row);
+  return AttendanceAt(*row, 0);
 }
 
 Status Tx::PutAttendance(const core::AttendanceRecord& a) {
@@ -84,26 +94,20 @@ Status Tx::PutAttendance(const core::AttendanceRecord& a) {
 
 Result<core::MeetingAccess> Tx::GetMeetingAccess(int64_t appointment_id) {
   auto row = ExecOne(
-      "SELECT appointment_id, meeting_code, wanted, applied, state, last_error, updated_at "
-      "FROM meeting_access WHERE appointment_id = ?",
+      fmt::format("SELECT {} FROM meeting_access WHERE appointment_id = ?", kMeetingAccessCols),
       {appointment_id}, "meeting access");
   if (!row) return std::unexpected(row.error());
-  return core::MeetingAccess{.appointment_id = row->Int(0),
-                             .meeting_code = row->Text(1),
-                             .wanted = row->Text(2),
-                             .applied = row->Text(3),
-                             .state = row->Text(4),
-                             .last_error = row->Text(5),
-                             .updated_at = row->Time(6)};
+  return MeetingAccessAt(*row, 0);
 }
 
 Status Tx::PutMeetingAccess(const core::MeetingAccess& m) {
   auto r = Exec(
-      "INSERT INTO meeting_access (appointment_id, meeting_code, wanted, applied, state, "
-      "last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (appointment_id) DO UPDATE "
-      "SET meeting_code = excluded.meeting_code, wanted = excluded.wanted, applied = "
-      "excluded.applied, state = excluded.state, "
-      "last_error = excluded.last_error, updated_at = excluded.updated_at",
+      fmt::format("INSERT INTO meeting_access ({}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (appointment_id) DO UPDATE SET meeting_code = "
+                  "excluded.meeting_code, wanted = excluded.wanted, applied = excluded.applied, "
+                  "state = excluded.state, last_error = excluded.last_error, "
+                  "updated_at = excluded.updated_at",
+                  kMeetingAccessCols),
       {m.appointment_id, m.meeting_code, m.wanted, m.applied, m.state, m.last_error,
        TimeValue(Now())});
   if (!r) return MissingAppointment(r.error(), m.appointment_id);
