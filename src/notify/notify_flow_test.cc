@@ -24,6 +24,7 @@
 #include "notify/testing/smtp_sink.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
+#include "sync/testing/google_fixture.h"
 #include "sync/testing_util.h"
 #include "sync/worker.h"
 
@@ -34,7 +35,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const std::string kRedirect = "http://127.0.0.1:9/oauth/callback";
 const std::string kClientId = "telemeet-notify-test.apps.example";
 const std::string kSecret = "notify-test-secret";
 const std::string kDoctorEmail = "who@clinic.example";
@@ -50,23 +50,13 @@ std::string IcsProperty(const std::string& ics, std::string_view name) {
 class NotifyFlowTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    emulator::FakeGoogleOptions options;
-    options.clients.push_back({kClientId, kSecret, {kRedirect}});
-    options.accounts.push_back({kDoctorEmail, "", "Dr Who"});
-    options.oauth.auto_approve = true;
-    options.quota.per_user = 0;
-    options.quota.per_project = 0;
+    emulator::FakeGoogleOptions options =
+        sync::testing::EmulatorFor(kClientId, kSecret, {{kDoctorEmail, "", "Dr Who"}});
     google_ = std::make_unique<emulator::FakeGoogle>(options, clock_);
     ASSERT_TRUE(google_->Start());
     const std::string base = google_->base_url();
     ASSERT_TRUE(keys_.Add("k1", crypto::RandomBytes(32)));
-    google::OAuthConfig oauth_config;
-    oauth_config.client_id = kClientId;
-    oauth_config.client_secret = kSecret;
-    oauth_config.redirect_uri = kRedirect;
-    oauth_config.auth_url = base + "/o/oauth2/v2/auth";
-    oauth_config.token_url = base + "/token";
-    oauth_config.revoke_url = base + "/revoke";
+    const google::OAuthConfig oauth_config = sync::testing::OAuthAt(base, kClientId, kSecret);
     oauth_ = std::make_unique<google::OAuthClient>(
         oauth_config, google::OAuthDeps{transport_, clock_, retry_, &calls_});
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
@@ -111,19 +101,8 @@ class NotifyFlowTest : public ::testing::Test {
   }
 
   void Connect() {
-    auto start = oauth_->BuildAuthorizationUrl("state-1", kDoctorEmail);
-    ASSERT_TRUE(start.has_value());
-    google::HttpRequest consent_request;
-    consent_request.url = start->url;
-    auto consent = transport_.Send(consent_request);
-    ASSERT_TRUE(consent.has_value()) << consent.error().ToString();
-    ASSERT_EQ(consent->status, 302) << consent->body;
-    std::string location = consent->headers.Get("Location").value_or("");
-    KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
-    auto code = FindValue(q, "code");
-    ASSERT_TRUE(code.has_value()) << location;
-    auto grant = oauth_->ExchangeCode(*code, start->code_verifier);
-    ASSERT_TRUE(grant.has_value()) << grant.error().ToString();
+    auto grant = sync::testing::GrantByConsent(*oauth_, transport_, kDoctorEmail);
+    ASSERT_TRUE(grant.has_value());
     ASSERT_TRUE(tokens_->StoreNewGrant(std::to_string(clinic_.doctor.id), *grant, kDoctorEmail));
   }
 

@@ -26,6 +26,7 @@
 #include "sync/bulk.h"
 #include "sync/grant_store_adapter.h"
 #include "sync/reconciler.h"
+#include "sync/testing/google_fixture.h"
 #include "sync/testing_util.h"
 #include "sync/worker.h"
 
@@ -36,7 +37,6 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const std::string kRedirect = "http://127.0.0.1:9/oauth/callback";
 const std::string kClientId = "telemeet-bulk-test.apps.example";
 const std::string kSecret = "bulk-test-secret";
 const std::string kDoctorEmail = "bulk@clinic.example";
@@ -46,23 +46,13 @@ class SyncBulkTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ASSERT_NE(store_.operator->(), nullptr) << "no store";
-    emulator::FakeGoogleOptions options;
-    options.clients.push_back({kClientId, kSecret, {kRedirect}});
-    options.accounts.push_back({kDoctorEmail, "", "Dr Bulk"});
-    options.oauth.auto_approve = true;
-    options.quota.per_user = 0;
-    options.quota.per_project = 0;
+    emulator::FakeGoogleOptions options =
+        testing::EmulatorFor(kClientId, kSecret, {{kDoctorEmail, "", "Dr Bulk"}});
     google_ = std::make_unique<emulator::FakeGoogle>(options, clock_);
     ASSERT_TRUE(google_->Start());
     const std::string base = google_->base_url();
     ASSERT_TRUE(keys_.Add("k1", crypto::RandomBytes(32)));
-    google::OAuthConfig oauth_config;
-    oauth_config.client_id = kClientId;
-    oauth_config.client_secret = kSecret;
-    oauth_config.redirect_uri = kRedirect;
-    oauth_config.auth_url = base + "/o/oauth2/v2/auth";
-    oauth_config.token_url = base + "/token";
-    oauth_config.revoke_url = base + "/revoke";
+    const google::OAuthConfig oauth_config = testing::OAuthAt(base, kClientId, kSecret);
     oauth_ = std::make_unique<google::OAuthClient>(
         oauth_config, google::OAuthDeps{transport_, clock_, retry_, nullptr});
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
@@ -118,19 +108,8 @@ class SyncBulkTest : public ::testing::TestWithParam<std::string> {
   std::string DoctorKey() const { return std::to_string(clinic_.doctor.id); }
 
   void Connect() {
-    auto start = oauth_->BuildAuthorizationUrl("state-1", kDoctorEmail);
-    ASSERT_TRUE(start.has_value());
-    google::HttpRequest consent_request;
-    consent_request.url = start->url;
-    auto consent = transport_.Send(consent_request);
-    ASSERT_TRUE(consent.has_value());
-    ASSERT_EQ(consent->status, 302) << consent->body;
-    std::string location = consent->headers.Get("Location").value_or("");
-    KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
-    auto code = FindValue(q, "code");
-    ASSERT_TRUE(code.has_value()) << location;
-    auto grant = oauth_->ExchangeCode(*code, start->code_verifier);
-    ASSERT_TRUE(grant.has_value()) << grant.error().ToString();
+    auto grant = testing::GrantByConsent(*oauth_, transport_, kDoctorEmail);
+    ASSERT_TRUE(grant.has_value());
     ASSERT_TRUE(tokens_->StoreNewGrant(DoctorKey(), *grant, kDoctorEmail));
   }
 

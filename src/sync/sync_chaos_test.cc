@@ -42,6 +42,7 @@
 #include "google/token_provider.h"
 #include "net/http_client.h"
 #include "sync/grant_store_adapter.h"
+#include "sync/testing/google_fixture.h"
 #include "sync/testing_util.h"
 
 extern char** environ;
@@ -53,7 +54,6 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-const std::string kRedirect = "http://127.0.0.1:9/oauth/callback";
 const std::string kClientId = "telemeet-chaos.apps.example";
 const std::string kSecret = "chaos-secret";
 constexpr int kDoctors = 5;
@@ -107,12 +107,8 @@ class SyncChaosTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ASSERT_NE(store_.operator->(), nullptr) << "no store";
-    emulator::FakeGoogleOptions options;
-    options.clients.push_back({kClientId, kSecret, {kRedirect}});
+    emulator::FakeGoogleOptions options = testing::EmulatorFor(kClientId, kSecret, {});
     for (int i = 0; i < kDoctors; ++i) options.accounts.push_back({Email(i), "", ""});
-    options.oauth.auto_approve = true;
-    options.quota.per_user = 0;
-    options.quota.per_project = 0;
     options.request_log_size = 1'000'000;
     options.fault_seed = 11;
     google_ = std::make_unique<emulator::FakeGoogle>(options, clock_);
@@ -120,13 +116,7 @@ class SyncChaosTest : public ::testing::TestWithParam<std::string> {
     key_ = crypto::RandomBytes(32);
     ASSERT_TRUE(keys_.Add("k1", key_));
     const std::string base = google_->base_url();
-    google::OAuthConfig c;
-    c.client_id = kClientId;
-    c.client_secret = kSecret;
-    c.redirect_uri = kRedirect;
-    c.auth_url = base + "/o/oauth2/v2/auth";
-    c.token_url = base + "/token";
-    c.revoke_url = base + "/revoke";
+    const google::OAuthConfig c = testing::OAuthAt(base, kClientId, kSecret);
     oauth_ = std::make_unique<google::OAuthClient>(
         c, google::OAuthDeps{transport_, clock_, retry_, nullptr});
     tokens_ = std::make_unique<google::TokenProvider>(*oauth_, grants_, keys_, clock_);
@@ -136,16 +126,8 @@ class SyncChaosTest : public ::testing::TestWithParam<std::string> {
   }
 
   void Connect(int64_t doctor_id, const std::string& email) {
-    auto start = oauth_->BuildAuthorizationUrl("s", email);
-    ASSERT_TRUE(start.has_value());
-    google::HttpRequest r;
-    r.url = start->url;
-    auto consent = transport_.Send(r);
-    ASSERT_TRUE(consent.has_value());
-    std::string location = consent->headers.Get("Location").value_or("");
-    KeyValues q = ParseQuery(location.substr(kRedirect.size() + 1)).value_or(KeyValues{});
-    auto grant = oauth_->ExchangeCode(FindValue(q, "code").value_or(""), start->code_verifier);
-    ASSERT_TRUE(grant.has_value()) << grant.error().ToString();
+    auto grant = testing::GrantByConsent(*oauth_, transport_, email);
+    ASSERT_TRUE(grant.has_value());
     ASSERT_TRUE(tokens_->StoreNewGrant(std::to_string(doctor_id), *grant, email));
   }
 
