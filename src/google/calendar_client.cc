@@ -6,6 +6,7 @@
 #include "base/redact.h"
 #include "base/strings.h"
 #include "crypto/random.h"
+#include "google/as_doctor.h"
 #include "google/json_util.h"
 
 namespace telemeet::google {
@@ -103,38 +104,15 @@ GoogleResult<HttpResponse> CalendarClient::SendOnce(std::string_view doctor, con
 }
 
 GoogleResult<HttpResponse> CalendarClient::Execute(std::string_view doctor, const Call& call) {
-  GoogleResult<std::string> first = deps_.tokens.AccessTokenFor(doctor);
-  if (!first) return std::unexpected(first.error());
-  std::string token = std::move(*first);
-  bool refreshed = false;
-  return deps_.retry.Run(call.idempotent, [&](int attempt) -> GoogleResult<HttpResponse> {
-    for (;;) {
-      if (deps_.limiter != nullptr) {
-        for (int i = 0; i < std::max(1, call.quota_cost); ++i) deps_.limiter->Acquire(doctor);
-      }
-      GoogleResult<HttpResponse> r = SendOnce(doctor, call, token, attempt);
-      if (r) {
-        if (deps_.limiter != nullptr) deps_.limiter->OnSuccess(doctor);
-        return r;
-      }
-      const GoogleError& e = r.error();
-      if (e.kind() == ErrorKind::kUnauthorized && !refreshed) {
-        // One forced refresh, one retry; a second 401 is final.
-        GoogleResult<std::string> fresh = deps_.tokens.RefreshAfterRejection(doctor, token);
-        if (!fresh) return std::unexpected(fresh.error());
-        refreshed = true;
-        token = std::move(*fresh);
-        continue;
-      }
-      if (deps_.limiter != nullptr &&
-          (e.kind() == ErrorKind::kRateLimited || e.kind() == ErrorKind::kQuotaExceeded)) {
-        // quotaExceeded (anti-abuse, per user) slows the doctor like userRateLimitExceeded.
-        deps_.limiter->OnRateLimited(doctor, e.reason() != "rateLimitExceeded");
-      }
-      if (e.kind() == ErrorKind::kScopeNotGranted) deps_.tokens.MarkNeedsReconnect(doctor, e);
-      return r;
-    }
-  });
+  GoogleResult<HttpResponse> r =
+      CallAsDoctor(deps_.tokens, deps_.retry, deps_.limiter, doctor, call.idempotent,
+                   call.quota_cost, [&](const std::string& token, int attempt) {
+                     return SendOnce(doctor, call, token, attempt);
+                   });
+  if (!r && r.error().kind() == ErrorKind::kScopeNotGranted) {
+    deps_.tokens.MarkNeedsReconnect(doctor, r.error());
+  }
+  return r;
 }
 
 // ---- Request builders ----

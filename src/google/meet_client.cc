@@ -5,6 +5,7 @@
 
 #include "base/redact.h"
 #include "base/strings.h"
+#include "google/as_doctor.h"
 #include "google/json_util.h"
 
 namespace telemeet::google {
@@ -195,34 +196,11 @@ GoogleResult<HttpResponse> MeetClient::SendOnce(std::string_view doctor, const C
 }
 
 GoogleResult<HttpResponse> MeetClient::Execute(std::string_view doctor, const Call& call) {
-  GoogleResult<std::string> first = deps_.tokens.AccessTokenFor(doctor);
-  if (!first) return std::unexpected(first.error());
-  std::string token = std::move(*first);
-  bool refreshed = false;
   // Every Meet call here is a read or an idempotent patch (the same access type again).
-  return deps_.retry.Run(/*idempotent=*/true, [&](int attempt) -> GoogleResult<HttpResponse> {
-    for (;;) {
-      if (deps_.limiter != nullptr) deps_.limiter->Acquire(doctor);
-      GoogleResult<HttpResponse> r = SendOnce(doctor, call, token, attempt);
-      if (r) {
-        if (deps_.limiter != nullptr) deps_.limiter->OnSuccess(doctor);
-        return r;
-      }
-      const GoogleError& e = r.error();
-      if (e.kind() == ErrorKind::kUnauthorized && !refreshed) {
-        GoogleResult<std::string> fresh = deps_.tokens.RefreshAfterRejection(doctor, token);
-        if (!fresh) return std::unexpected(fresh.error());
-        refreshed = true;
-        token = std::move(*fresh);
-        continue;
-      }
-      if (deps_.limiter != nullptr &&
-          (e.kind() == ErrorKind::kRateLimited || e.kind() == ErrorKind::kQuotaExceeded)) {
-        deps_.limiter->OnRateLimited(doctor, /*user_limit=*/true);
-      }
-      return r;
-    }
-  });
+  return CallAsDoctor(deps_.tokens, deps_.retry, deps_.limiter, doctor, /*idempotent=*/true,
+                      /*permits=*/1, [&](const std::string& token, int attempt) {
+                        return SendOnce(doctor, call, token, attempt);
+                      });
 }
 
 template <typename T, typename F>

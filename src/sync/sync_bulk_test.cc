@@ -378,6 +378,10 @@ TEST_P(SyncBulkTest, BesideALiveWorkerNoEventIsMadeTwice) {
   Connect();
   auto booked = BookMany(80);
   google_->ClearRequestLog();
+  // 100 ms a call: the worker's 4 threads need seconds for 80 appointments one call each, while
+  // the bulk run's first batch takes 50 in one request, so both sides do part of the work even
+  // on a loaded machine (without it, the worker could finish before the bulk run began).
+  google_->SetLatency(milliseconds(100));
   worker_->Start();  // the service reconciles the same appointments meanwhile
   auto [job, lease] = Start(kBulkBackfill);
   auto ended = bulk_->Execute(job, lease);

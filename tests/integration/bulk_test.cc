@@ -111,6 +111,15 @@ TEST_F(BulkIntegrationTest, BackfillAndResyncFromTheCommandLineBesideARunningSer
     ASSERT_EQ(as, 201) << a.dump();
     ids.push_back(a["id"]);
   }
+  // The service's reconcile of each booking ("not telemedicine: nothing to do") runs first: one
+  // still queued when the service becomes telemedicine would make the meeting itself. A job shows
+  // next_run_at while queued; the second's wait covers one a worker holds.
+  const auto settle_by = std::chrono::steady_clock::now() + 30s;
+  for (int64_t id : ids) {
+    while (!Meeting(id)["next_run_at"].is_null() && std::chrono::steady_clock::now() < settle_by)
+      std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(1s);
   ASSERT_EQ(
       sandbox_
           .Api("PATCH", "/api/v1/services/" + std::to_string(service_id), {{"telemedicine", true}})
