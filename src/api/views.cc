@@ -159,6 +159,9 @@ json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core
   out["next_run_at"] =
       job && job->state == core::JobState::kReady ? TimeJson(job->run_at) : json(nullptr);
   out["parked"] = job && job->state == core::JobState::kParked;
+  // Work queued or running for it (a change not yet at Google, a conference still polled): the
+  // state alone stays "ready" while a moved appointment's patch is still to run.
+  out["syncing"] = job && job->state != core::JobState::kParked;
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/time.h"
 #include "net/http_client.h"
 #include "tests/support/sandbox_server.h"
 
@@ -112,6 +113,24 @@ TEST_F(SandboxFlowTest, ConnectBookRescheduleCancel) {
   auto [rs, moved] = Api("POST", "/api/v1/appointments/" + std::to_string(id) + "/reschedule",
                          {{"start", "2030-03-05T14:00:00Z"}, {"end", "2030-03-05T14:30:00Z"}});
   ASSERT_EQ(rs, 200) << moved.dump();
+  // The link stays published meanwhile, and the view says the move is not at Google yet; once it
+  // says so no more, the event is at the new time.
+  EXPECT_EQ(moved["meeting"]["state"], "ready") << moved.dump();
+  EXPECT_EQ(moved["meeting"]["syncing"], true) << moved.dump();
+  json synced = AwaitMeeting(id, [](const json& m) { return m["syncing"] == false; });
+  EXPECT_EQ(synced["meeting"]["state"], "ready") << synced.dump();
+  {
+    auto at_google =
+        http_.Send({.url = google_ + "/_emulator/calendars/" + doctor["email"].get<std::string>()});
+    ASSERT_TRUE(at_google.has_value());
+    bool moved_there = false;
+    for (const json& e : json::parse(at_google->body)["events"].get<std::vector<json>>()) {
+      if (e.value("status", "") == "cancelled") continue;
+      auto start = core::ParseRfc3339(e["start"]["dateTime"].get<std::string>());
+      moved_there |= start && core::FormatRfc3339(*start) == "2030-03-05T14:00:00Z";
+    }
+    EXPECT_TRUE(moved_there) << at_google->body;
+  }
   json audit;
   for (int i = 0; i < 200; ++i) {
     audit = Api("GET", "/api/v1/appointments/" + std::to_string(id) + "/audit").second;
