@@ -274,7 +274,7 @@ TEST_P(AttendanceIntegrationTest, TwentyMinutesTogetherCompletesWithTheSummary) 
   core::Appointment a = BookPast();
   // The consultation happened before the meeting is even ready here: the doctor and the
   // patient overlap 20 minutes (the patient drops out once and comes back).
-  Start();
+  worker_->Start();  // Meet is read only once the conference below exists
   const std::string code = CodeOf(a.id);
   ASSERT_FALSE(code.empty());
   const Instant s = a.start;
@@ -285,7 +285,7 @@ TEST_P(AttendanceIntegrationTest, TwentyMinutesTogetherCompletesWithTheSummary) 
         .sessions = {{.start = s + minutes(3), .end = s + minutes(10)},
                      {.start = s + minutes(12), .end = s + minutes(25)}}}},
       std::nullopt, std::nullopt));
-  meet_worker_->Nudge();
+  meet_worker_->Start();
 
   core::AttendanceRecord r = WaitFinal(a.id);
   EXPECT_EQ(r.state, core::AttendanceState::kFinal);
@@ -316,12 +316,12 @@ TEST_P(AttendanceIntegrationTest, OnlyTheDoctorIsANoShowAfterThePolls) {
   Connect({"attendance"});
   Policy(kSettingAttendance, "complete");
   core::Appointment a = BookPast();
-  Start();
+  worker_->Start();  // Meet is read only once the conference below exists
   const std::string code = CodeOf(a.id);
   ASSERT_TRUE(google_->meet().AddConference(
       code, {{.who = DoctorInMeet(), .sessions = {{.start = a.start, .end = a.end}}}}, std::nullopt,
       std::nullopt));
-  meet_worker_->Nudge();
+  meet_worker_->Start();
   core::AttendanceRecord r = WaitFinal(a.id);
   EXPECT_EQ(r.state, core::AttendanceState::kFinal);
   EXPECT_EQ(r.outcome, core::AttendanceOutcome::kNoShow);
@@ -365,11 +365,11 @@ TEST_P(AttendanceIntegrationTest, ARunningConferenceIsWaitedFor) {
   Connect({"attendance"});
   Policy(kSettingAttendance, "complete");
   core::Appointment a = BookPast();
-  Start();
+  worker_->Start();  // Meet is read only once the conference below exists
   const std::string code = CodeOf(a.id);
   ASSERT_TRUE(google_->meet().Join(code, DoctorInMeet(), a.start));
   ASSERT_TRUE(google_->meet().Join(code, Patient(), a.start + minutes(2)));
-  meet_worker_->Nudge();
+  meet_worker_->Start();
   WaitUntil(
       [&] {
         auto r = AttendanceOf(a.id);
