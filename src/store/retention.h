@@ -1,6 +1,6 @@
 // Retention (issue 15): what telemeet keeps, and for how long. Expired sessions, OAuth states and
 // idempotency records go as soon as they expire; access links expired or revoked, webhook
-// deliveries and outbox events nothing needs any more go after `days`; audit entries (each
+// deliveries, outbox events nothing needs any more and finished bulk jobs go after `days`; audit entries (each
 // appointment's trail and the admin audit) after `audit_days`. Rows go in bounded batches, one
 // transaction each, so a large backlog never holds SQLite's write lock for long.
 //
@@ -41,7 +41,7 @@ struct PurgeOptions {
 
 // The tables in the order a purge visits them (deliveries before the events they reference),
 // with their names as in the schema (the CLI's output and the metrics' "table" label).
-inline constexpr std::array<std::pair<RetentionTable, std::string_view>, 8> kRetentionTables{{
+inline constexpr std::array<std::pair<RetentionTable, std::string_view>, 9> kRetentionTables{{
     {RetentionTable::kSessions, "sessions"},
     {RetentionTable::kOAuthStates, "oauth_states"},
     {RetentionTable::kIdempotencyKeys, "idempotency_keys"},
@@ -50,6 +50,7 @@ inline constexpr std::array<std::pair<RetentionTable, std::string_view>, 8> kRet
     {RetentionTable::kOutboxEvents, "outbox_events"},
     {RetentionTable::kAuditEntries, "audit_entries"},
     {RetentionTable::kAdminAudit, "admin_audit"},
+    {RetentionTable::kBulkJobs, "bulk_jobs"},
 }};
 
 // Rows deleted (or, dry run, that would be) per table, in kRetentionTables order.

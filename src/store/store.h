@@ -148,6 +148,7 @@ enum class RetentionTable {
   kOutboxEvents,       // created before data_before, with no job left and no newer delivery
   kAuditEntries,       // at before audit_before
   kAdminAudit,         // at before audit_before
+  kBulkJobs,           // finished (done or failed) before data_before
 };
 // An appointment a patient reminder may be due for (Tx::ListUnclaimedReminders).
 struct ReminderCandidate {

@@ -58,6 +58,13 @@ Rule RuleFor(RetentionTable table, const RetentionCutoffs& c) {
       return {"audit_entries", "id", "at < ?", {TimeValue(c.audit_before)}};
     case RetentionTable::kAdminAudit:
       return {"admin_audit", "id", "at < ?", {TimeValue(c.audit_before)}};
+    // A bulk job's progress stays readable (GET /api/v1/jobs/{id}) for retention.days after it
+    // ended; one still queued or running is never purged (its command or serve resumes it).
+    case RetentionTable::kBulkJobs:
+      return {"bulk_jobs",
+              "id",
+              "state IN ('done', 'failed') AND finished_at < ?",
+              {TimeValue(c.data_before)}};
   }
   std::abort();  // every enumerator is handled above
 }
