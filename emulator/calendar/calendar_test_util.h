@@ -8,34 +8,16 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "emulator/calendar/calendar_service.h"
+#include "emulator/fake_authenticator.h"
 #include "net/router.h"
 
 namespace telemeet::emulator::testing {
-
-class FakeAuthenticator final : public Authenticator {
- public:
-  void Add(const std::string& token, Principal p) {
-    std::lock_guard lock(mu_);
-    tokens_[token] = std::move(p);
-  }
-  std::optional<Principal> FromAccessToken(std::string_view token) const override {
-    std::lock_guard lock(mu_);
-    auto it = tokens_.find(std::string(token));
-    if (it == tokens_.end()) return std::nullopt;
-    return it->second;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::map<std::string, Principal> tokens_;
-};
 
 inline constexpr const char* kDoc = "doc@example.com";
 inline constexpr const char* kEvents = "/calendar/v3/calendars/primary/events";

@@ -2,11 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
-#include <mutex>
-
 #include "base/strings.h"
 #include "emulator/calendar/event_time.h"
+#include "emulator/fake_authenticator.h"
 #include "net/router.h"
 
 namespace telemeet::emulator {
@@ -14,23 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-class Tokens final : public Authenticator {
- public:
-  void Add(const std::string& token, Principal p) {
-    std::lock_guard lock(mu_);
-    tokens_[token] = std::move(p);
-  }
-  std::optional<Principal> FromAccessToken(std::string_view token) const override {
-    std::lock_guard lock(mu_);
-    auto it = tokens_.find(std::string(token));
-    if (it == tokens_.end()) return std::nullopt;
-    return it->second;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::map<std::string, Principal> tokens_;
-};
+using Tokens = testing::FakeAuthenticator;
 
 constexpr const char* kDoc = "doc@example.com";
 constexpr const char* kCode = "abc-mnop-xyz";
