@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "emulator/server/fake_google_fixture.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 #include "net/json.h"
@@ -16,79 +17,12 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr char kRedirect[] = "http://127.0.0.1:9/cb";
-constexpr char kCalendarScope[] = "https://www.googleapis.com/auth/calendar";
+using testing::kCalendarScope;
+using testing::kRedirect;
 
-class FakeGoogleTest : public ::testing::Test {
+class FakeGoogleTest : public testing::FakeGoogleFixture {
  protected:
-  static FakeGoogleOptions Options() {
-    FakeGoogleOptions o;
-    o.clients.push_back(
-        {.client_id = "app", .client_secret = "app-secret", .redirect_uris = {kRedirect}});
-    o.accounts.push_back({.email = "alice@example.com", .sub = "", .name = "Alice"});
-    o.accounts.push_back({.email = "bob@example.com", .sub = "", .name = "Bob"});
-    o.oauth.auto_approve = true;
-    return o;
-  }
-
-  void SetUp() override { ASSERT_TRUE(google_.Start()); }
-
-  net::ClientResponse Call(std::string method, std::string path, std::string body = {},
-                           KeyValues headers = {}, milliseconds timeout = seconds(10)) {
-    auto r =
-        TryCall(std::move(method), std::move(path), std::move(body), std::move(headers), timeout);
-    EXPECT_TRUE(r) << r.error().ToString();
-    return r ? *r : net::ClientResponse{};
-  }
-  Result<net::ClientResponse> TryCall(std::string method, std::string path, std::string body = {},
-                                      KeyValues headers = {}, milliseconds timeout = seconds(10)) {
-    net::ClientRequest req{.method = std::move(method),
-                           .url = google_.base_url() + path,
-                           .headers = {},
-                           .body = std::move(body),
-                           .timeout = timeout};
-    for (const auto& [k, v] : headers) req.headers.Set(k, v);
-    if (!req.body.empty() && !req.headers.Has("Content-Type")) {
-      req.headers.Set("Content-Type", "application/json");
-    }
-    return client_.Send(std::move(req));
-  }
-  static nlohmann::json Json(const net::ClientResponse& r) {
-    auto j = net::ParseJson(r.body);
-    EXPECT_TRUE(j) << r.body;
-    return j ? *j : nlohmann::json();
-  }
-
-  // The authorization-code flow over HTTP, with auto-approve: {access_token, refresh_token}.
-  nlohmann::json Authorize(const std::string& email = "alice@example.com",
-                           const std::string& scope = kCalendarScope) {
-    std::string url = "/o/oauth2/v2/auth?" + FormEncode({{"client_id", "app"},
-                                                         {"redirect_uri", kRedirect},
-                                                         {"response_type", "code"},
-                                                         {"scope", scope},
-                                                         {"access_type", "offline"},
-                                                         {"login_hint", email}});
-    auto redirect = Call("GET", url);
-    EXPECT_EQ(redirect.status, 302) << redirect.body;
-    std::string loc = redirect.headers.Get("Location").value_or("");
-    auto params = ParseQuery(loc.substr(loc.find('?') + 1)).value_or(KeyValues{});
-    auto token = Call("POST", "/token",
-                      FormEncode({{"grant_type", "authorization_code"},
-                                  {"code", FindValue(params, "code").value_or("")},
-                                  {"client_id", "app"},
-                                  {"client_secret", "app-secret"},
-                                  {"redirect_uri", kRedirect}}),
-                      {{"Content-Type", "application/x-www-form-urlencoded"}});
-    EXPECT_EQ(token.status, 200) << token.body;
-    return Json(token);
-  }
-  static KeyValues Bearer(const nlohmann::json& tokens) {
-    return {{"Authorization", "Bearer " + tokens["access_token"].get<std::string>()}};
-  }
-
-  FakeClock clock_;
-  FakeGoogle google_{Options(), clock_};
-  net::HttpClient client_;
+  FakeGoogleTest() : FakeGoogleFixture(TwoAccounts("", "")) {}
 };
 
 TEST_F(FakeGoogleTest, ServesOAuthOnPortZero) {

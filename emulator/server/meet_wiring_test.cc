@@ -4,75 +4,21 @@
 #include <gtest/gtest.h>
 
 #include "emulator/server/fake_google.h"
+#include "emulator/server/fake_google_fixture.h"
 #include "net/http_client.h"
 #include "net/json.h"
 
 namespace telemeet::emulator {
 namespace {
 
-constexpr char kRedirect[] = "http://127.0.0.1:9/cb";
-constexpr char kCalendarScope[] = "https://www.googleapis.com/auth/calendar";
+using testing::kCalendarScope;
+using testing::kRedirect;
 const std::string kMeetScopes =
     std::string(kScopeMeetReadonly) + " " + std::string(kScopeMeetSettings);
 
-class MeetWiringTest : public ::testing::Test {
+class MeetWiringTest : public testing::FakeGoogleFixture {
  protected:
-  static FakeGoogleOptions Options() {
-    FakeGoogleOptions o;
-    o.clients.push_back(
-        {.client_id = "app", .client_secret = "app-secret", .redirect_uris = {kRedirect}});
-    o.accounts.push_back({.email = "alice@example.com", .sub = "1111", .name = "Alice"});
-    o.accounts.push_back({.email = "bob@example.com", .sub = "2222", .name = "Bob"});
-    o.oauth.auto_approve = true;
-    return o;
-  }
-
-  void SetUp() override { ASSERT_TRUE(google_.Start()); }
-
-  net::ClientResponse Call(std::string method, std::string path, std::string body = {},
-                           KeyValues headers = {}) {
-    net::ClientRequest req{.method = std::move(method),
-                           .url = google_.base_url() + path,
-                           .headers = {},
-                           .body = std::move(body),
-                           .timeout = std::chrono::seconds(10)};
-    for (const auto& [k, v] : headers) req.headers.Set(k, v);
-    if (!req.body.empty() && !req.headers.Has("Content-Type")) {
-      req.headers.Set("Content-Type", "application/json");
-    }
-    auto r = client_.Send(std::move(req));
-    EXPECT_TRUE(r) << r.error().ToString();
-    return r ? *r : net::ClientResponse{};
-  }
-  static nlohmann::json Json(const net::ClientResponse& r) {
-    auto j = net::ParseJson(r.body);
-    EXPECT_TRUE(j) << r.body;
-    return j ? *j : nlohmann::json();
-  }
-
-  // The authorization-code flow with auto-approve; the token answer ({access_token, scope..}).
-  nlohmann::json Authorize(const std::string& email, const std::string& scope,
-                           bool include_granted = false) {
-    KeyValues q = {{"client_id", "app"}, {"redirect_uri", kRedirect}, {"response_type", "code"},
-                   {"scope", scope},     {"access_type", "offline"},  {"login_hint", email}};
-    if (include_granted) q.emplace_back("include_granted_scopes", "true");
-    auto redirect = Call("GET", "/o/oauth2/v2/auth?" + FormEncode(q));
-    EXPECT_EQ(redirect.status, 302) << redirect.body;
-    std::string loc = redirect.headers.Get("Location").value_or("");
-    auto params = ParseQuery(loc.substr(loc.find('?') + 1)).value_or(KeyValues{});
-    auto token = Call("POST", "/token",
-                      FormEncode({{"grant_type", "authorization_code"},
-                                  {"code", FindValue(params, "code").value_or("")},
-                                  {"client_id", "app"},
-                                  {"client_secret", "app-secret"},
-                                  {"redirect_uri", kRedirect}}),
-                      {{"Content-Type", "application/x-www-form-urlencoded"}});
-    EXPECT_EQ(token.status, 200) << token.body;
-    return Json(token);
-  }
-  static KeyValues Bearer(const nlohmann::json& tokens) {
-    return {{"Authorization", "Bearer " + tokens["access_token"].get<std::string>()}};
-  }
+  MeetWiringTest() : FakeGoogleFixture(TwoAccounts("1111", "2222")) {}
 
   // A Calendar event with a Meet conference on the token's calendar; its meeting code.
   std::string MeetEvent(const nlohmann::json& tokens) {
@@ -88,10 +34,6 @@ class MeetWiringTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return Json(r)["conferenceData"]["conferenceId"];
   }
-
-  FakeClock clock_;
-  FakeGoogle google_{Options(), clock_};
-  net::HttpClient client_;
 };
 
 TEST_F(MeetWiringTest, CalendarMeetConferenceHasASpaceOwnedByTheCalendarsOwner) {
