@@ -5,6 +5,7 @@
 // transactions so far and the commits that held them).
 //
 //   bench_api_server <dir> [io_threads] [worker_threads] [full|normal]   (SQLite synchronous)
+//   bench_api_server <store-url> [io_threads] [worker_threads]           (e.g. postgresql://...)
 #include <unistd.h>
 
 #include <array>
@@ -37,7 +38,10 @@ int main(int argc, char** argv) {
   int workers = argc > 3 ? std::stoi(argv[3]) : 8;
   std::string sync = argc > 4 ? argv[4] : "full";
   Clock& clock = SystemClock::Instance();
-  auto store = store::OpenStore("sqlite://" + dir + "/bench.db?synchronous=" + sync, clock);
+  const std::string url = dir.find("://") != std::string::npos
+                              ? dir
+                              : "sqlite://" + dir + "/bench.db?synchronous=" + sync;
+  auto store = store::OpenStore(url, clock);
   if (!store || !(*store)->Migrate()) {
     std::cerr << "cannot open the store\n";
     return 1;
