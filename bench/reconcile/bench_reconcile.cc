@@ -2,9 +2,11 @@
 // client + fake-google over real HTTP), beside the raw rate of the same Calendar client
 // inserting the same Meet events from the same number of threads without the store (the
 // baseline: what the reconciler adds); and Google calls per appointment lifecycle (create,
-// reschedule, cancel), whose minimum is one each.
+// reschedule, cancel), whose minimum is one each. With LATENCY_MS set (> 0), both rates again
+// with fake-google answering every call that late (the emulator's latency setting, as
+// bench/latency uses): context for a real Google's round trips, not the goal.
 //
-//   bench_reconcile STORE_URL APPOINTMENTS THREADS
+//   [LATENCY_MS=50] bench_reconcile STORE_URL APPOINTMENTS THREADS
 //
 // Prints "key value" lines.
 #include <fmt/format.h>
@@ -148,8 +150,9 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Baseline: the same client inserting Meet events from `threads` threads, no store.
-  {
+  // Baseline: the same client inserting Meet events from `threads` threads, no store. `round`
+  // keeps each round's event ids apart.
+  auto raw_rate = [&](int round) {
     std::atomic<int> next{0};
     auto t0 = Steady::now();
     std::vector<std::thread> pool;
@@ -157,7 +160,7 @@ int main(int argc, char** argv) {
       pool.emplace_back([&] {
         for (int i = next++; i < n; i = next++) {
           google::EventSpec spec;
-          spec.id = core::EventIdFor(fmt::format("{:032x}", 0xba5e0000 + i));
+          spec.id = core::EventIdFor(fmt::format("{:032x}", 0xba5e0000 + round * 0x1000000 + i));
           spec.summary = "baseline";
           spec.start = {core::FormatRfc3339(clock.Now()), "UTC", ""};
           spec.end = {core::FormatRfc3339(clock.Now() + std::chrono::minutes(30)), "UTC", ""};
@@ -169,8 +172,9 @@ int main(int argc, char** argv) {
       });
     }
     for (auto& t : pool) t.join();
-    std::printf("raw_client_inserts_per_s %.1f\n", n / Seconds(Steady::now() - t0));
-  }
+    return n / Seconds(Steady::now() - t0);
+  };
+  std::printf("raw_client_inserts_per_s %.1f\n", raw_rate(0));
 
   sync::ReconcilerOptions ro;
   sync::Reconciler reconciler(db, calendar, calls, clock, ro);
@@ -179,50 +183,57 @@ int main(int argc, char** argv) {
   wo.poll_interval = milliseconds(20);
   sync::Worker worker(db, reconciler, clock, wo);
 
-  // End to end: N confirmed appointments committed, then the worker closes the gap.
+  // End to end: N confirmed appointments committed (from `first_hour` on, one an hour per
+  // doctor), then the worker closes the gap. Returns how many became ready, and how fast.
   const Instant day = *core::ParseRfc3339("2026-05-04T06:00:00Z");
   std::vector<int64_t> ids;
-  auto created = db.Transact([&](store::Tx& tx) -> Status {
-    for (int i = 0; i < n; ++i) {
-      core::Appointment a;
-      a.doctor_id = doctors[static_cast<size_t>(i % kDoctors)];
-      a.service_id = service_id;
-      a.patient_id = patient_id;
-      a.start = day + std::chrono::hours(i / kDoctors);
-      a.end = a.start + std::chrono::minutes(30);
-      a.status = core::AppointmentStatus::kConfirmed;
-      auto made = tx.CreateAppointment(a);
-      if (!made) return std::unexpected(made.error());
-      ids.push_back(made->id);
-    }
-    return Ok();
-  });
-  if (!created) {
-    std::fprintf(stderr, "create: %s\n", created.error().ToString().c_str());
-    return 1;
-  }
-  google.ClearRequestLog();
-  const store::WriteStats w0 = db.write_stats();
-  auto t0 = Steady::now();
-  worker.Start();
-  for (;;) {
-    // Outbox deliveries are jobs too; count only reconcile ones.
-    auto pending = db.Read([&](store::Tx& tx) {
-      store::PageRequest p;
-      p.limit = 1;
-      return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
+  auto reconcile_rate = [&](int first_hour) -> std::optional<std::pair<int, double>> {
+    ids.clear();
+    auto created = db.Transact([&](store::Tx& tx) -> Status {
+      for (int i = 0; i < n; ++i) {
+        core::Appointment a;
+        a.doctor_id = doctors[static_cast<size_t>(i % kDoctors)];
+        a.service_id = service_id;
+        a.patient_id = patient_id;
+        a.start = day + std::chrono::hours(first_hour + i / kDoctors);
+        a.end = a.start + std::chrono::minutes(30);
+        a.status = core::AppointmentStatus::kConfirmed;
+        auto made = tx.CreateAppointment(a);
+        if (!made) return std::unexpected(made.error());
+        ids.push_back(made->id);
+      }
+      return Ok();
     });
-    if (pending && pending->items.empty()) break;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  double elapsed = Seconds(Steady::now() - t0);
+    if (!created) {
+      std::fprintf(stderr, "create: %s\n", created.error().ToString().c_str());
+      return std::nullopt;
+    }
+    google.ClearRequestLog();
+    auto t0 = Steady::now();
+    worker.Start();
+    for (;;) {
+      // Outbox deliveries are jobs too; count only reconcile ones.
+      auto pending = db.Read([&](store::Tx& tx) {
+        store::PageRequest p;
+        p.limit = 1;
+        return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
+      });
+      if (pending && pending->items.empty()) break;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    double elapsed = Seconds(Steady::now() - t0);
+    int ready = 0;
+    for (int64_t id : ids) {
+      auto m = db.Read([&](store::Tx& tx) { return tx.GetMeeting(id); });
+      ready += m && m->state == core::MeetingState::kReady ? 1 : 0;
+    }
+    return std::pair{ready, ready / elapsed};
+  };
+  const store::WriteStats w0 = db.write_stats();
+  auto e2e = reconcile_rate(0);
+  if (!e2e) return 1;
   const store::WriteStats w1 = db.write_stats();
-  int ready = 0;
-  for (int64_t id : ids) {
-    auto m = db.Read([&](store::Tx& tx) { return tx.GetMeeting(id); });
-    ready += m && m->state == core::MeetingState::kReady ? 1 : 0;
-  }
-  std::printf("appointments %d\nready %d\nreconciled_per_s %.1f\n", n, ready, ready / elapsed);
+  std::printf("appointments %d\nready %d\nreconciled_per_s %.1f\n", n, e2e->first, e2e->second);
   // SQLite's group commit: the worker's write transactions and the commits that held them
   // (PostgreSQL groups in the server: zeros).
   std::printf("store_writes %lld\nstore_commits %lld\n",
@@ -259,6 +270,17 @@ int main(int argc, char** argv) {
   worker.Stop();
   std::printf("calls_create %.2f\ncalls_reschedule %d\ncalls_cancel %d\n", per_create,
               reschedule_calls, cancel_calls);
+
+  if (const char* env = std::getenv("LATENCY_MS"); env != nullptr && std::atoi(env) > 0) {
+    const int latency_ms = std::atoi(env);
+    google.SetLatency(milliseconds(latency_ms));
+    std::printf("latency_ms %d\nraw_client_inserts_per_s_latency %.1f\n", latency_ms, raw_rate(1));
+    // After the first round's appointments (and a day), so no doctor is double-booked.
+    auto slow = reconcile_rate(n / kDoctors + 24);
+    worker.Stop();
+    if (!slow) return 1;
+    std::printf("ready_latency %d\nreconciled_per_s_latency %.1f\n", slow->first, slow->second);
+  }
   google.Stop();
   return 0;
 }

@@ -4,9 +4,11 @@
 # same threads without the store (the baseline, measured in the same run), and Google Calendar
 # calls per appointment lifecycle (create, reschedule, cancel; the minimum is one each). On SQLite
 # also the store's write transactions per commit (group commit shares commits across jobs).
-# SQLite always; PostgreSQL too when the store's pg_server.sh is in the tree.
+# SQLite always; PostgreSQL too when the store's pg_server.sh is in the tree. With LATENCY_MS set,
+# an extra line: both rates again with fake-google answering every call that late (context for a
+# real Google's round trips; the goal is the zero-latency ratio).
 #
-#   bench/reconcile/run.sh [appointments] [threads]     (default 1000 16)
+#   [LATENCY_MS=50] bench/reconcile/run.sh [appointments] [threads]     (default 1000 16)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-1000}"
@@ -47,4 +49,10 @@ for b in "${backends[@]}"; do
   printf '%-40s %10s   (minimum 1)\n' "Google calls per create" "$(val "$b" calls_create)"
   printf '%-40s %10s   (minimum 1)\n' "Google calls per reschedule" "$(val "$b" calls_reschedule)"
   printf '%-40s %10s   (minimum 1)\n' "Google calls per cancel" "$(val "$b" calls_cancel)"
+  if [[ -n "$(val "$b" latency_ms)" ]]; then
+    awk -v l="$(val "$b" latency_ms)" -v e="$(val "$b" reconciled_per_s_latency)" \
+      -v r="$(val "$b" raw_client_inserts_per_s_latency)" -v ok="$(val "$b" ready_latency)" \
+      'BEGIN { printf "%-40s %10.2f   (%.1f/s vs raw %.1f/s, %d ready; context only)\n", \
+        "ratio at " l " ms Google latency", e / r, e, r, ok }'
+  fi
 done

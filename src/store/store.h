@@ -327,6 +327,12 @@ class Tx {
   Result<core::Meeting> GetMeeting(int64_t appointment_id);  // kNotFound when none yet
   // Inserts or replaces the meeting of m.appointment_id (doctor and calendar come from m).
   Status PutMeeting(const core::Meeting& m);
+  // PutMeeting for a writer that read the meeting earlier (the reconciler): writes m only if the
+  // stored meeting is still as `expected` says (same state and conference attempt; nullopt:
+  // there is none), in one statement instead of a read and a write. Returns false, having
+  // written nothing, when it is not (changed or gone meanwhile). The transition is checked from
+  // expected->state; errors as PutMeeting.
+  Result<bool> PutMeetingIf(const std::optional<core::Meeting>& expected, const core::Meeting& m);
   Result<Page<core::Meeting>> ListMeetings(std::optional<core::MeetingState> state,
                                            int64_t doctor_id, const PageRequest& page);
   // Admin retry of a failed meeting: state creating, conference_attempt + 1, attempts 0, and
@@ -469,6 +475,9 @@ class Tx {
 
   // --- Audit trail per appointment (append only) ---
   Result<core::AuditEntry> AppendAudit(core::AuditEntry entry);  // at defaults to now
+  // The entries in one statement, in order (ids ascend as with one AppendAudit each); nothing
+  // for an empty list. Errors as AppendAudit.
+  Status AppendAudits(std::vector<core::AuditEntry> entries);
   Result<Page<core::AuditEntry>> ListAudit(int64_t appointment_id, const PageRequest& page);
 
   // --- Admin audit (M25): administrators' changes, append only ---

@@ -82,7 +82,9 @@ TEST_P(StoreContract, UpgradesAnOlderSchemaInPlace) {
   ASSERT_TRUE((*s)->Transact([&](Tx& tx) { return tx.PutGrant(*g); }));
   EXPECT_EQ((*s)->Read([&](Tx& tx) { return tx.GetGrant(1); })->version, 1);
 
-  auto read = [&](auto get, int64_t id) { return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); }); };
+  auto read = [&](auto get, int64_t id) {
+    return *(*s)->Read([&](Tx& tx) { return (tx.*get)(id); });
+  };
   EXPECT_TRUE(read(&Tx::GetService, 1).active);
   EXPECT_FALSE(read(&Tx::GetService, 2).active);
   EXPECT_TRUE(read(&Tx::GetPatient, 1).active);
@@ -766,7 +768,8 @@ TEST_P(StoreContract, ReclaimedLeasesAreDueNowAndFenceTheOldHolder) {
   std::map<std::string, core::Job> by_key;
   for (const core::Job& j : *held) by_key[j.key] = j;
   const Instant backoff = clock_.Now() + minutes(5);
-  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.RetryJob(by_key["waiting"], backoff, "x"); }));
+  ASSERT_TRUE(
+      store_->Transact([&](Tx& tx) { return tx.RetryJob(by_key["waiting"], backoff, "x"); }));
   ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.ParkJob(by_key["parked"], "grant"); }));
   clock_.Advance(seconds(2));
   auto n = store_->Transact([&](Tx& tx) { return tx.ReclaimLeases(); });
@@ -782,7 +785,8 @@ TEST_P(StoreContract, ReclaimedLeasesAreDueNowAndFenceTheOldHolder) {
               ErrorCode::kFailedPrecondition);
   }
   EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetJob("waiting"); })->run_at, backoff);
-  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetJob("parked"); })->state, core::JobState::kParked);
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.GetJob("parked"); })->state,
+            core::JobState::kParked);
   req.owner = "alive";
   req.now = clock_.Now();
   auto again = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
@@ -1101,6 +1105,113 @@ TEST_P(StoreContract, AppointmentListFiltersAndPagesByStart) {
                                           T("2026-03-30T09:00:00Z"), T("2026-03-30T10:00:00Z")}));
   f.status = AppointmentStatus::kConfirmed;
   EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.ListAppointments(f, {}); })->items.empty());
+}
+
+// The reconciler's writes (issue 19): a meeting written only over the row it read, and the
+// audit entries of one step in one statement.
+TEST_P(StoreContract, PutMeetingIfWritesOnlyOverTheMeetingItRead) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto b = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  ASSERT_TRUE(a && b);
+  auto put_if = [&](std::optional<core::Meeting> expected, const core::Meeting& m) {
+    return store_->Transact([&](Tx& tx) { return tx.PutMeetingIf(expected, m); });
+  };
+  auto stored = [&] { return *store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); }); };
+  core::Meeting creating;
+  creating.appointment_id = a->id;
+  creating.doctor_id = doctor_;
+  creating.state = MeetingState::kCreating;
+  creating.event_id = core::EventIdFor(a->uid);
+  EXPECT_EQ(put_if(std::nullopt, creating), true);
+  // None expected, one there (another run wrote it first): nothing written.
+  core::Meeting other = creating;
+  other.last_error = "the other run";
+  EXPECT_EQ(put_if(std::nullopt, other), false);
+  EXPECT_EQ(stored().last_error, "");
+
+  core::Meeting ready = creating;
+  ready.state = MeetingState::kReady;
+  ready.join_url = "https://meet.google.com/abc-defg-hij";
+  ready.synced_start = a->start;
+  ready.synced_end = a->end;
+  ready.synced_revision = 1;
+  // Expected at another conference attempt (an admin retry meanwhile): nothing written.
+  core::Meeting retried = creating;
+  retried.conference_attempt = creating.conference_attempt + 1;
+  EXPECT_EQ(put_if(retried, ready), false);
+  EXPECT_EQ(stored().state, MeetingState::kCreating);
+  EXPECT_EQ(put_if(creating, ready), true);
+  core::Meeting got = stored();
+  EXPECT_EQ(got.state, MeetingState::kReady);
+  EXPECT_EQ(got.join_url, ready.join_url);
+  EXPECT_EQ(got.synced_start, a->start);
+  EXPECT_EQ(got.synced_revision, 1);
+  // Expected in a state it is no longer in: nothing written.
+  core::Meeting failed = ready;
+  failed.state = MeetingState::kFailed;
+  failed.join_url.clear();
+  EXPECT_EQ(put_if(creating, failed), false);
+  EXPECT_EQ(stored().join_url, ready.join_url);
+  // The transition is checked from the expected state, as PutMeeting checks it from the row.
+  core::Meeting awaiting = ready;
+  awaiting.state = MeetingState::kAwaitingDoctor;
+  EXPECT_EQ(CodeOf(put_if(ready, awaiting)), ErrorCode::kFailedPrecondition);
+  // Another appointment's meeting with the same event id on the same calendar: refused.
+  core::Meeting dup = creating;
+  dup.appointment_id = b->id;
+  EXPECT_EQ(CodeOf(put_if(std::nullopt, dup)), ErrorCode::kAlreadyExists);
+
+  // LoadForReconcile finds the grant once the doctor has one.
+  core::GoogleGrant g;
+  g.doctor_id = doctor_;
+  g.sealed_refresh_token = "k1.r";
+  g.status = core::GrantStatus::kActive;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutGrant(g); }));
+  auto view = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(a->id); });
+  ASSERT_TRUE(view) << view.error().ToString();
+  ASSERT_TRUE(view->grant.has_value());
+  EXPECT_EQ(view->grant->status, core::GrantStatus::kActive);
+  EXPECT_EQ(view->grant->sealed_refresh_token, "k1.r");
+  ASSERT_TRUE(view->meeting.has_value());
+  EXPECT_EQ(view->meeting->join_url, ready.join_url);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(b->id + 1000); })),
+            ErrorCode::kNotFound);
+}
+
+TEST_P(StoreContract, AppendAuditsWritesEveryEntryInOrder) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  ASSERT_TRUE(a);
+  auto before = store_->Read([&](Tx& tx) { return tx.ListAudit(a->id, {.limit = 100}); });
+  ASSERT_TRUE(before);
+  std::vector<core::AuditEntry> entries;
+  for (std::string action : {"google.events.insert", "meeting.state", "meeting.retry_scheduled"}) {
+    core::AuditEntry e;
+    e.appointment_id = a->id;
+    e.actor = "worker:test";
+    e.action = action;
+    e.detail = R"({"n":)" + std::to_string(entries.size()) + "}";
+    entries.push_back(e);
+  }
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.AppendAudits(entries); }));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.AppendAudits({}); }));
+  auto after = store_->Read([&](Tx& tx) { return tx.ListAudit(a->id, {.limit = 100}); });
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->items.size(), before->items.size() + 3);
+  for (size_t i = 0; i < 3; ++i) {
+    const core::AuditEntry& got = after->items[before->items.size() + i];
+    EXPECT_EQ(got.action, entries[i].action);
+    EXPECT_EQ(got.detail, entries[i].detail);
+    EXPECT_EQ(got.actor, "worker:test");
+    EXPECT_EQ(got.at, clock_.Now());
+  }
+  // An unknown appointment: refused, nothing written.
+  entries[0].appointment_id = a->id + 1000;
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.AppendAudits(entries); })),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(store_->Read([&](Tx& tx) { return tx.ListAudit(a->id, {.limit = 100}); })->items.size(),
+            before->items.size() + 3);
 }
 
 TEST_P(StoreContract, AuditTrailIsPerAppointmentAndOrdered) {

@@ -10,42 +10,42 @@
 namespace telemeet::store {
 namespace internal {
 
-core::Doctor DoctorFrom(const Row& r) {
+core::Doctor DoctorAt(const Row& r, size_t at) {
   core::Doctor d;
-  d.id = r.Int(0);
-  d.name = r.Text(1);
-  d.email = r.Text(2);
-  d.time_zone = r.Text(3);
-  d.calendar_id = r.Text(4);
-  d.active = r.Bool(5);
-  d.created_at = r.Time(6);
-  d.external_ref = r.Text(7);
+  d.id = r.Int(at + 0);
+  d.name = r.Text(at + 1);
+  d.email = r.Text(at + 2);
+  d.time_zone = r.Text(at + 3);
+  d.calendar_id = r.Text(at + 4);
+  d.active = r.Bool(at + 5);
+  d.created_at = r.Time(at + 6);
+  d.external_ref = r.Text(at + 7);
   return d;
 }
 
-core::Service ServiceFrom(const Row& r) {
+core::Service ServiceAt(const Row& r, size_t at) {
   core::Service s;
-  s.id = r.Int(0);
-  s.name = r.Text(1);
-  s.telemedicine = r.Bool(2);
-  s.default_duration_minutes = static_cast<int32_t>(r.Int(3));
-  s.event_title_template = r.Text(4);
-  s.active = r.Bool(5);
-  s.created_at = r.Time(6);
-  s.external_ref = r.Text(7);
+  s.id = r.Int(at + 0);
+  s.name = r.Text(at + 1);
+  s.telemedicine = r.Bool(at + 2);
+  s.default_duration_minutes = static_cast<int32_t>(r.Int(at + 3));
+  s.event_title_template = r.Text(at + 4);
+  s.active = r.Bool(at + 5);
+  s.created_at = r.Time(at + 6);
+  s.external_ref = r.Text(at + 7);
   return s;
 }
 
-core::Patient PatientFrom(const Row& r) {
+core::Patient PatientAt(const Row& r, size_t at) {
   core::Patient p;
-  p.id = r.Int(0);
-  p.name = r.Text(1);
-  p.email = r.Text(2);
-  p.phone = r.Text(3);
-  p.time_zone = r.Text(4);
-  p.active = r.Bool(5);
-  p.created_at = r.Time(6);
-  p.external_ref = r.Text(7);
+  p.id = r.Int(at + 0);
+  p.name = r.Text(at + 1);
+  p.email = r.Text(at + 2);
+  p.phone = r.Text(at + 3);
+  p.time_zone = r.Text(at + 4);
+  p.active = r.Bool(at + 5);
+  p.created_at = r.Time(at + 6);
+  p.external_ref = r.Text(at + 7);
   return p;
 }
 
@@ -96,18 +96,18 @@ core::Meeting MeetingAt(const Row& r, size_t at) {
   return m;
 }
 
-core::GoogleGrant GrantFrom(const Row& r) {
+core::GoogleGrant GrantAt(const Row& r, size_t at) {
   core::GoogleGrant g;
-  g.doctor_id = r.Int(0);
-  g.account_email = r.Text(1);
-  g.scopes = r.Text(2);
-  g.sealed_refresh_token = r.Text(3);
-  g.access_token = r.Text(4);
-  g.access_token_expires_at = r.Time(5);
-  g.status = core::ParseGrantStatus(r.Text(6)).value_or(core::GrantStatus::kNeedsReconnect);
-  g.last_error = r.Text(7);
-  g.updated_at = r.Time(8);
-  g.version = r.Int(9);
+  g.doctor_id = r.Int(at + 0);
+  g.account_email = r.Text(at + 1);
+  g.scopes = r.Text(at + 2);
+  g.sealed_refresh_token = r.Text(at + 3);
+  g.access_token = r.Text(at + 4);
+  g.access_token_expires_at = r.Time(at + 5);
+  g.status = core::ParseGrantStatus(r.Text(at + 6)).value_or(core::GrantStatus::kNeedsReconnect);
+  g.last_error = r.Text(at + 7);
+  g.updated_at = r.Time(at + 8);
+  g.version = r.Int(at + 9);
   return g;
 }
 

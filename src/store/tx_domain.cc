@@ -1,6 +1,7 @@
 // Tx operations on doctors, services, patients, appointments, meetings and the audit trail.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 
 #include "core/appointment.h"
@@ -450,22 +451,70 @@ Result<core::Meeting> Tx::GetMeeting(int64_t appointment_id) {
   return MeetingFrom(*row);
 }
 
-Status Tx::PutMeeting(const core::Meeting& m) {
+namespace {
+
+// The meeting's columns as PutMeeting and PutMeetingIf write them (drift is SetMeetingDrift's).
+constexpr std::string_view kMeetingWriteCols =
+    "appointment_id, doctor_id, calendar_id, state, event_id, conference_id, join_url, "
+    "event_url, etag, synced_revision, synced_start, synced_end, conference_attempt, attempts, "
+    "last_error, updated_at, attendees_fingerprint, reminders_fingerprint";
+
+std::vector<SqlValue> MeetingWriteValues(const core::Meeting& m, Instant now) {
+  return {m.appointment_id,
+          m.doctor_id,
+          m.calendar_id,
+          std::string(core::Name(m.state)),
+          m.event_id,
+          m.conference_id,
+          m.join_url,
+          m.event_url,
+          m.etag,
+          m.synced_revision,
+          m.synced_start == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_start),
+          m.synced_end == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_end),
+          int64_t{m.conference_attempt},
+          int64_t{m.attempts},
+          m.last_error,
+          TimeValue(now),
+          m.attendees_fingerprint,
+          m.reminders_fingerprint};
+}
+
+Status MeetingWriteError(const core::Meeting& m, const Error& e) {
+  if (e.code() == ErrorCode::kAlreadyExists) {
+    return Fail(
+        ErrorCode::kAlreadyExists,
+        fmt::format("event id {} is already used by another meeting on this calendar", m.event_id),
+        "event_id");
+  }
+  if (e.code() == ErrorCode::kFailedPrecondition) {
+    return Fail(
+        ErrorCode::kNotFound,
+        fmt::format("appointment {} or doctor {} does not exist", m.appointment_id, m.doctor_id),
+        "appointment_id");
+  }
+  return std::unexpected(e);
+}
+
+Status CheckEventId(const core::Meeting& m) {
   if (!core::IsValidEventId(m.event_id) && !core::IsInstanceEventId(m.event_id)) {
     return Fail(ErrorCode::kInvalidArgument, "event_id is not a valid Google event id", "event_id");
   }
+  return Ok();
+}
+
+}  // namespace
+
+Status Tx::PutMeeting(const core::Meeting& m) {
+  TM_TRY(CheckEventId(m));
   auto cur = GetMeeting(m.appointment_id);
   if (cur) {
     if (auto s = core::CheckMeetingTransition(cur->state, m.state); !s) return s;
   } else if (cur.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(cur.error());
   }
-  auto r = Exec(
-      "INSERT INTO meetings (appointment_id, doctor_id, calendar_id, state, event_id, "
-      "conference_id, join_url, event_url, etag, synced_revision, synced_start, synced_end, "
-      "conference_attempt, attempts, last_error, updated_at, attendees_fingerprint, "
-      "reminders_fingerprint) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+  static const std::string kUpsert = fmt::format(
+      "INSERT INTO meetings ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
       "calendar_id = excluded.calendar_id, state = excluded.state, "
       "event_id = excluded.event_id, conference_id = excluded.conference_id, "
@@ -475,28 +524,42 @@ Status Tx::PutMeeting(const core::Meeting& m) {
       "attempts = excluded.attempts, last_error = excluded.last_error, "
       "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
       "reminders_fingerprint = excluded.reminders_fingerprint",
-      {m.appointment_id, m.doctor_id, m.calendar_id, std::string(core::Name(m.state)), m.event_id,
-       m.conference_id, m.join_url, m.event_url, m.etag, m.synced_revision,
-       m.synced_start == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_start),
-       m.synced_end == Instant{} ? SqlValue(nullptr) : TimeValue(m.synced_end),
-       int64_t{m.conference_attempt}, int64_t{m.attempts}, m.last_error, TimeValue(Now()),
-       m.attendees_fingerprint, m.reminders_fingerprint});
-  if (!r) {
-    if (r.error().code() == ErrorCode::kAlreadyExists) {
-      return Fail(ErrorCode::kAlreadyExists,
-                  fmt::format("event id {} is already used by another meeting on this calendar",
-                              m.event_id),
-                  "event_id");
-    }
-    if (r.error().code() == ErrorCode::kFailedPrecondition) {
-      return Fail(
-          ErrorCode::kNotFound,
-          fmt::format("appointment {} or doctor {} does not exist", m.appointment_id, m.doctor_id),
-          "appointment_id");
-    }
-    return std::unexpected(r.error());
-  }
+      kMeetingWriteCols);
+  auto r = conn_.Exec(kUpsert, MeetingWriteValues(m, Now()));
+  if (!r) return MeetingWriteError(m, r.error());
   return Ok();
+}
+
+Result<bool> Tx::PutMeetingIf(const std::optional<core::Meeting>& expected,
+                              const core::Meeting& m) {
+  TM_TRY(CheckEventId(m));
+  if (!expected) {
+    // None expected: an insert that a row made meanwhile turns into nothing.
+    static const std::string kInsert = fmt::format(
+        "INSERT INTO meetings ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (appointment_id) DO NOTHING",
+        kMeetingWriteCols);
+    auto r = conn_.Exec(kInsert, MeetingWriteValues(m, Now()));
+    if (!r) return std::unexpected(MeetingWriteError(m, r.error()).error());
+    return r->affected > 0;
+  }
+  if (auto s = core::CheckMeetingTransition(expected->state, m.state); !s) {
+    return std::unexpected(s.error());
+  }
+  static const std::string kUpdate =
+      "UPDATE meetings SET appointment_id = ?, doctor_id = ?, calendar_id = ?, state = ?, "
+      "event_id = ?, conference_id = ?, join_url = ?, event_url = ?, etag = ?, "
+      "synced_revision = ?, synced_start = ?, synced_end = ?, conference_attempt = ?, "
+      "attempts = ?, last_error = ?, updated_at = ?, attendees_fingerprint = ?, "
+      "reminders_fingerprint = ? "
+      "WHERE appointment_id = ? AND state = ? AND conference_attempt = ?";
+  std::vector<SqlValue> params = MeetingWriteValues(m, Now());
+  params.emplace_back(expected->appointment_id);
+  params.emplace_back(std::string(core::Name(expected->state)));
+  params.emplace_back(int64_t{expected->conference_attempt});
+  auto r = conn_.Exec(kUpdate, params);
+  if (!r) return std::unexpected(MeetingWriteError(m, r.error()).error());
+  return r->affected > 0;
 }
 
 Result<Page<core::Meeting>> Tx::ListMeetings(std::optional<core::MeetingState> state,
@@ -554,32 +617,53 @@ Result<core::Meeting> Tx::RetryFailedMeeting(int64_t appointment_id) {
   return GetMeeting(appointment_id);
 }
 
+namespace {
+
+// "id, uid" -> "a.id, a.uid": a column list qualified by its table's alias.
+std::string WithAlias(std::string_view alias, std::string_view cols) {
+  std::string out;
+  for (size_t pos = 0; pos < cols.size();) {
+    size_t comma = cols.find(',', pos);
+    std::string_view col = cols.substr(pos, comma == cols.npos ? cols.npos : comma - pos);
+    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{}.{}", alias, col);
+    if (comma == cols.npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+size_t ColumnCount(std::string_view cols) {
+  return static_cast<size_t>(std::ranges::count(cols, ',')) + 1;
+}
+
+}  // namespace
+
 Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
+  // One statement instead of six: the reconciler reads this for every job it runs.
+  static const std::string kSelect = fmt::format(
+      "SELECT {}, {}, {}, {}, {}, {} FROM appointments a "
+      "JOIN services s ON s.id = a.service_id JOIN doctors d ON d.id = a.doctor_id "
+      "JOIN patients p ON p.id = a.patient_id "
+      "LEFT JOIN google_grants g ON g.doctor_id = a.doctor_id "
+      "LEFT JOIN meetings m ON m.appointment_id = a.id WHERE a.id = ?",
+      WithAlias("a", kAppointmentCols), WithAlias("s", kServiceCols), WithAlias("d", kDoctorCols),
+      WithAlias("p", kPatientCols), WithAlias("g", kGrantCols), WithAlias("m", kMeetingCols));
+  static const size_t kService = ColumnCount(kAppointmentCols);
+  static const size_t kDoctor = kService + ColumnCount(kServiceCols);
+  static const size_t kPatient = kDoctor + ColumnCount(kDoctorCols);
+  static const size_t kGrant = kPatient + ColumnCount(kPatientCols);
+  static const size_t kMeeting = kGrant + ColumnCount(kGrantCols);
+  auto row = ExecOne(kSelect, {appointment_id}, fmt::format("appointment {}", appointment_id));
+  if (!row) return std::unexpected(row.error());
   ReconcileView v;
-  auto a = GetAppointment(appointment_id);
-  if (!a) return std::unexpected(a.error());
-  v.appointment = std::move(*a);
-  auto s = GetService(v.appointment.service_id);
-  if (!s) return std::unexpected(s.error());
-  v.service = std::move(*s);
-  auto d = GetDoctor(v.appointment.doctor_id);
-  if (!d) return std::unexpected(d.error());
-  v.doctor = std::move(*d);
-  auto p = GetPatient(v.appointment.patient_id);
-  if (!p) return std::unexpected(p.error());
-  v.patient = std::move(*p);
-  auto g = GetGrant(v.doctor.id);
-  if (g) {
-    v.grant = std::move(*g);
-  } else if (g.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(g.error());
-  }
-  auto m = GetMeeting(appointment_id);
-  if (m) {
-    v.meeting = std::move(*m);
-  } else if (m.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(m.error());
-  }
+  v.appointment = AppointmentAt(*row, 0);
+  v.service = ServiceAt(*row, kService);
+  v.doctor = DoctorAt(*row, kDoctor);
+  v.patient = PatientAt(*row, kPatient);
+  if (!row->IsNull(kGrant)) v.grant = GrantAt(*row, kGrant);
+  if (!row->IsNull(kMeeting)) v.meeting = MeetingAt(*row, kMeeting);
   return v;
 }
 
@@ -600,6 +684,38 @@ Result<core::AuditEntry> Tx::AppendAudit(core::AuditEntry e) {
   }
   e.id = row->Int(0);
   return e;
+}
+
+Status Tx::AppendAudits(std::vector<core::AuditEntry> entries) {
+  if (entries.empty()) return Ok();
+  if (entries.size() == 1) {
+    auto one = AppendAudit(std::move(entries.front()));
+    if (!one) return std::unexpected(one.error());
+    return Ok();
+  }
+  std::string sql = "INSERT INTO audit_entries (appointment_id, at, actor, action, detail) VALUES ";
+  std::vector<SqlValue> params;
+  params.reserve(entries.size() * 5);
+  const Instant now = Now();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    core::AuditEntry& e = entries[i];
+    sql += i == 0 ? "(?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?)";
+    params.emplace_back(e.appointment_id);
+    params.emplace_back(TimeValue(e.at == Instant{} ? now : e.at));
+    params.emplace_back(std::move(e.actor));
+    params.emplace_back(std::move(e.action));
+    params.emplace_back(std::move(e.detail));
+  }
+  auto r = conn_.Exec(sql, params);
+  if (!r) {
+    if (r.error().code() == ErrorCode::kFailedPrecondition) {
+      return Fail(ErrorCode::kNotFound,
+                  fmt::format("appointment {} does not exist", entries.front().appointment_id),
+                  "appointment_id");
+    }
+    return std::unexpected(r.error());
+  }
+  return Ok();
 }
 
 Result<Page<core::AuditEntry>> Tx::ListAudit(int64_t appointment_id, const PageRequest& page) {

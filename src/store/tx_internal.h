@@ -33,16 +33,20 @@ inline constexpr std::string_view kJobCols =
     "id, kind, key, doctor_id, payload, state, run_at, attempts, last_error, lease_owner, "
     "lease_seq, rerun, created_at";
 
-core::Doctor DoctorFrom(const Row& r);
-core::Service ServiceFrom(const Row& r);
-core::Patient PatientFrom(const Row& r);
 // *At: the record whose columns begin at column `at` (a join reads several records per row).
+core::Doctor DoctorAt(const Row& r, size_t at);
+core::Service ServiceAt(const Row& r, size_t at);
+core::Patient PatientAt(const Row& r, size_t at);
+core::GoogleGrant GrantAt(const Row& r, size_t at);
+inline core::Doctor DoctorFrom(const Row& r) { return DoctorAt(r, 0); }
+inline core::Service ServiceFrom(const Row& r) { return ServiceAt(r, 0); }
+inline core::Patient PatientFrom(const Row& r) { return PatientAt(r, 0); }
 core::Appointment AppointmentAt(const Row& r, size_t at);
 core::Meeting MeetingAt(const Row& r, size_t at);
 core::Job JobAt(const Row& r, size_t at);
 inline core::Appointment AppointmentFrom(const Row& r) { return AppointmentAt(r, 0); }
 inline core::Meeting MeetingFrom(const Row& r) { return MeetingAt(r, 0); }
-core::GoogleGrant GrantFrom(const Row& r);
+inline core::GoogleGrant GrantFrom(const Row& r) { return GrantAt(r, 0); }
 inline core::Job JobFrom(const Row& r) { return JobAt(r, 0); }
 
 // What Meet's records and settings told of an appointment (tx_meet.cc; issue 18).

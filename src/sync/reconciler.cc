@@ -172,41 +172,26 @@ Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar, Ca
 Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
   return store_.Read([&](store::Tx& tx) -> Result<Snapshot> {
     Snapshot s;
-    auto a = tx.GetAppointment(appointment_id);
-    if (!a) return std::unexpected(a.error());
-    s.appointment = std::move(*a);
-    auto service = tx.GetService(s.appointment.service_id);
-    if (!service) return std::unexpected(service.error());
-    s.service = std::move(*service);
-    auto patient = tx.GetPatient(s.appointment.patient_id);
-    if (!patient) return std::unexpected(patient.error());
-    s.patient = std::move(*patient);
-    auto doctor = tx.GetDoctor(s.appointment.doctor_id);
-    if (!doctor) return std::unexpected(doctor.error());
-    s.doctor = std::move(*doctor);
-    auto grant = tx.GetGrant(s.appointment.doctor_id);
-    if (grant) {
-      s.grant = grant->status;
-    } else if (grant.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(grant.error());
-    }
+    store::ReconcileView view = TM_TRY(tx.LoadForReconcile(appointment_id));
+    s.appointment = std::move(view.appointment);
+    s.service = std::move(view.service);
+    s.patient = std::move(view.patient);
+    s.doctor = std::move(view.doctor);
+    if (view.grant) s.grant = view.grant->status;
     auto settings = tx.ListSettings(kSettingPrefix);
     if (!settings) return std::unexpected(settings.error());
     s.settings = SettingsFrom(*settings, {.policy = options_.policy,
                                           .send_updates = options_.send_updates,
                                           .cancel_mode = options_.cancel_mode});
-    auto meeting = tx.GetMeeting(appointment_id);
-    if (meeting) {
-      s.meeting = std::move(*meeting);
+    if (view.meeting) {
+      s.meeting = std::move(*view.meeting);
       s.meeting_exists = true;
-    } else if (meeting.error().code() == ErrorCode::kNotFound) {
+    } else {
       s.meeting.appointment_id = appointment_id;
       s.meeting.doctor_id = s.appointment.doctor_id;
       s.meeting.calendar_id = s.doctor.calendar_id;
       s.meeting.event_id = core::EventIdFor(s.appointment.uid);
       s.meeting.state = MeetingState::kNotNeeded;
-    } else {
-      return std::unexpected(meeting.error());
     }
     if (s.appointment.series_id != 0) {
       auto series = TM_TRY(tx.GetSeries(s.appointment.series_id));
@@ -253,18 +238,15 @@ Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
   intent.doctor_id = snap.appointment.doctor_id;
   if (!snap.meeting_exists) intent.calendar_id = snap.doctor.calendar_id;
   const Instant until = clock_.Now() + options_.lease_for;
+  const std::optional<core::Meeting> expected =
+      snap.meeting_exists ? std::optional<core::Meeting>(snap.meeting) : std::nullopt;
   Status s = store_.Transact([&](store::Tx& tx) -> Status {
     if (auto lease = tx.ExtendLease(job, until); !lease) return lease;
-    auto current = tx.GetMeeting(snap.appointment.id);
-    if (current) {
-      if (!snap.meeting_exists || current->state != snap.meeting.state ||
-          current->conference_attempt != snap.meeting.conference_attempt) {
-        return Fail(ErrorCode::kFailedPrecondition, "meeting changed while the job ran");
-      }
-    } else if (current.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(current.error());
+    // Written only over the meeting the snapshot saw (state, conference attempt), in one
+    // statement: an admin retry or another run that changed it first wins.
+    if (!TM_TRY(tx.PutMeetingIf(expected, intent))) {
+      return Fail(ErrorCode::kFailedPrecondition, "meeting changed while the job ran");
     }
-    if (auto put = tx.PutMeeting(intent); !put) return put;
     core::AuditEntry entry;
     entry.appointment_id = snap.appointment.id;
     entry.actor = options_.actor;
@@ -593,9 +575,9 @@ void Reconciler::ActInsert(const Snapshot& snap, Plan& plan) {
   if (made->event.cancelled()) {
     // The 409 adopted an event with our id that was deleted (the doctor disconnected with
     // meetings=cancel, then reconnected). Google keeps a deleted id, so it is put back.
-    auto restored = calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id,
-                                           made->event.id, spec->start, spec->end,
-                                           snap.settings.send_updates);
+    auto restored =
+        calendar_.RestoreEvent(snap.doctor_key, plan.meeting.calendar_id, made->event.id,
+                               spec->start, spec->end, snap.settings.send_updates);
     if (!restored) return ApplyError(snap, restored.error(), plan);
     return ApplyEvent(snap, snap.series ? AsInstance(snap, std::move(*restored)) : *restored, plan);
   }
@@ -872,43 +854,55 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
     }
 
     // The meeting, unless someone (an admin retry) changed it while we worked: then the job
-    // runs again (the change set its rerun flag) and decides from the new row.
+    // runs again (the change set its rerun flag) and decides from the new row. A write is
+    // conditional on the row being as the snapshot saw it (PutMeetingIf), so it needs no read
+    // first; only a job that writes nothing reads the row to know.
+    const std::optional<core::Meeting> expected =
+        snap.meeting_exists ? std::optional<core::Meeting>(before) : std::nullopt;
     bool changed_meanwhile = false;
-    auto current = tx.GetMeeting(appointment_id);
-    if (current) {
-      changed_meanwhile = !snap.meeting_exists || current->state != before.state ||
-                          current->conference_attempt != before.conference_attempt;
-    } else if (current.error().code() == ErrorCode::kNotFound) {
-      changed_meanwhile = snap.meeting_exists;
-    } else {
-      return std::unexpected(current.error());
-    }
-    if (write_meeting && !changed_meanwhile) {
-      MeetingState stored = current ? current->state : MeetingState::kNotNeeded;
-      if (current && !core::CanTransition(stored, after.state) &&
-          core::CanTransition(stored, plan.decided)) {
+    if (write_meeting) {
+      std::optional<core::Meeting> over = expected;
+      if (snap.meeting_exists && !core::CanTransition(before.state, after.state) &&
+          core::CanTransition(before.state, plan.decided)) {
         // e.g. not_needed → creating → ready: record the step the call was made from.
         core::Meeting step = after;
         step.state = plan.decided;
-        if (auto s = tx.PutMeeting(step); !s) return s;
+        changed_meanwhile = !TM_TRY(tx.PutMeetingIf(over, step));
+        over = std::move(step);
       }
-      if (auto s = tx.PutMeeting(after); !s) return s;
+      if (!changed_meanwhile) changed_meanwhile = !TM_TRY(tx.PutMeetingIf(over, after));
+    } else {
+      auto current = tx.GetMeeting(appointment_id);
+      if (current) {
+        changed_meanwhile = !snap.meeting_exists || current->state != before.state ||
+                            current->conference_attempt != before.conference_attempt;
+      } else if (current.error().code() == ErrorCode::kNotFound) {
+        changed_meanwhile = snap.meeting_exists;
+      } else {
+        return std::unexpected(current.error());
+      }
     }
 
-    // The audit trail: every Google call, then the state change.
-    for (const google::CallRecord& call : calls) {
+    // The audit trail: every Google call, then the state change (one statement for all).
+    std::vector<core::AuditEntry> audit;
+    auto note = [&](std::string action, std::string detail) {
       core::AuditEntry entry;
       entry.appointment_id = appointment_id;
       entry.actor = options_.actor;
-      entry.action = "google." + call.operation;
-      entry.detail =
-          nlohmann::json{{"method", call.method},   {"path", call.path},
-                         {"status", call.status},   {"latency_ms", call.latency.count() / 1000.0},
-                         {"attempt", call.attempt}, {"outcome", call.outcome}}
-              .dump();
-      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+      entry.action = std::move(action);
+      entry.detail = std::move(detail);
+      audit.push_back(std::move(entry));
+    };
+    for (const google::CallRecord& call : calls) {
+      note("google." + call.operation, nlohmann::json{{"method", call.method},
+                                                      {"path", call.path},
+                                                      {"status", call.status},
+                                                      {"latency_ms", call.latency.count() / 1000.0},
+                                                      {"attempt", call.attempt},
+                                                      {"outcome", call.outcome}}
+                                           .dump());
     }
-    if (changed_meanwhile) return Ok();
+    if (changed_meanwhile) return tx.AppendAudits(std::move(audit));
     const bool restored = plan.action == Action::kPatch && after.state == MeetingState::kReady;
     const bool removed =
         plan.action == Action::kDelete &&
@@ -917,35 +911,22 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       // The event is as the clinic has it again (or gone with the appointment): the drift
       // reported earlier is resolved.
       if (auto s = tx.SetMeetingDrift(appointment_id, "", ""); !s) return s;
-      core::AuditEntry entry;
-      entry.appointment_id = appointment_id;
-      entry.actor = options_.actor;
-      entry.action = restored ? "meeting.drift_restored" : "meeting.drift_cleared";
-      entry.detail =
-          nlohmann::json{{"drift", before.drift}, {"revision", snap.desired.revision}}.dump();
-      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+      note(restored ? "meeting.drift_restored" : "meeting.drift_cleared",
+           nlohmann::json{{"drift", before.drift}, {"revision", snap.desired.revision}}.dump());
     }
     if (write_meeting && before.state != after.state) {
-      core::AuditEntry entry;
-      entry.appointment_id = appointment_id;
-      entry.actor = options_.actor;
-      entry.action = "meeting.state";
       nlohmann::json detail{{"from", core::Name(before.state)},
                             {"to", core::Name(after.state)},
                             {"action", core::Name(plan.action)},
                             {"revision", snap.desired.revision}};
       if (!after.last_error.empty()) detail["error"] = after.last_error;
-      entry.detail = detail.dump();
-      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+      note("meeting.state", detail.dump());
     }
     if (plan.disposition == Disposition::kRetry) {
-      core::AuditEntry entry;
-      entry.appointment_id = appointment_id;
-      entry.actor = options_.actor;
-      entry.action = "meeting.retry_scheduled";
-      entry.detail = nlohmann::json{{"attempts", after.attempts}, {"error", plan.error}}.dump();
-      if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+      note("meeting.retry_scheduled",
+           nlohmann::json{{"attempts", after.attempts}, {"error", plan.error}}.dump());
     }
+    TM_TRY(tx.AppendAudits(std::move(audit)));
 
     if (plan.series_event_made &&
         (after.state == MeetingState::kReady || after.state == MeetingState::kConferencePending)) {
