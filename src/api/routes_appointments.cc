@@ -364,7 +364,7 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  auto id = PathId(c.req, "appointment");
                  if (!id) return std::unexpected(id.error());
                  // One statement: the appointment with its meeting, job and link (issue 19).
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
+                 auto out = c.deps.store.ReadStatement([&](store::Tx& tx) -> Result<json> {
                    auto v = tx.GetAppointmentView(*id);
                    if (!v && v.error().code() == ErrorCode::kNotFound) {
                      return Fail(ErrorCode::kNotFound,

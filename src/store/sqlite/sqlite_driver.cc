@@ -185,7 +185,8 @@ class SqliteDriver final : public Driver {
     if (mode == TxMode::kWrite) return RunWrite(fn);
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
-    Status result = RunAlone(**conn, TxMode::kRead, fn);
+    // One statement in autocommit mode is a read transaction of its own.
+    Status result = mode == TxMode::kReadStatement ? fn(**conn) : RunAlone(**conn, mode, fn);
     Release(std::move(*conn));
     return result;
   }
