@@ -139,7 +139,8 @@ void TimeOrNull(W& w, Instant t) {
   if (t == Instant{}) {
     w.Null();
   } else {
-    w.String(core::FormatRfc3339(t));
+    core::Rfc3339Buffer buf;
+    w.String(core::FormatRfc3339(t, buf));
   }
 }
 
