@@ -150,6 +150,15 @@ TEST_F(AppointmentViewTest, WithMeetingJobAndLinksTheBodyIsExactlyThePinnedOne) 
             R"("revision":1,"series_id":null,"service_id":1,"start":"2026-06-02T09:00:00Z",)"
             R"("status":"booked","time_zone":"Europe/Berlin","uid":"UID",)"
             R"("updated_at":"2026-05-28T20:26:40Z"})");
+  // The list renders the same shape through nlohmann (api/views.cc: one template, two
+  // writers), the meeting route the part of it it shows.
+  auto one = env_.Call("GET", path_, nullptr, env_.read_key);
+  auto list = env_.Call("GET", "/api/v1/appointments", nullptr, env_.read_key);
+  auto meeting = env_.Call("GET", path_ + "/meeting", nullptr, env_.read_key);
+  ASSERT_EQ(list.status, 200) << list.body;
+  ASSERT_EQ(meeting.status, 200) << meeting.body;
+  EXPECT_EQ(ApiEnv::J(list)["data"][0], ApiEnv::J(one));
+  EXPECT_EQ(ApiEnv::J(meeting), ApiEnv::J(one)["meeting"]);
 }
 
 // A job that is due again after a retry shows when; a meeting still waiting for its conference

@@ -32,7 +32,8 @@ Result<Principal> FromApiKey(std::string_view bearer, ApiDeps& deps) {
   auto parsed = ParseApiKey(bearer);
   if (!parsed) return Unauthenticated("the API key is malformed");
   Instant now = deps.clock.Now();
-  std::string bearer_hash = TokenHash(bearer);
+  // The cache's key only: the raw digest, spared the hex of TokenHash.
+  std::string bearer_hash = crypto::Sha256(bearer);
   if (deps.auth_cache) {
     if (auto p = deps.auth_cache->Get(bearer_hash, now, deps.options.api_key_cache_ttl)) return *p;
   }

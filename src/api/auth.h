@@ -54,7 +54,8 @@ struct Principal {
 
 inline constexpr std::string_view kSessionCookie = "tm_session";
 
-// Verified API keys by the hash of their full bearer value, for ApiOptions::api_key_cache_ttl.
+// Verified API keys by the SHA-256 of their full bearer value (raw bytes), for
+// ApiOptions::api_key_cache_ttl.
 // Thread-safe.
 class AuthCache {
  public:

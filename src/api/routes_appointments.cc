@@ -364,18 +364,15 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                  auto id = PathId(c.req, "appointment");
                  if (!id) return std::unexpected(id.error());
                  // One statement: the appointment with its meeting, job and link (issue 19).
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
-                   auto v = tx.GetAppointmentView(*id);
-                   if (!v && v.error().code() == ErrorCode::kNotFound) {
-                     return Fail(ErrorCode::kNotFound,
-                                 "appointment " + std::to_string(*id) + " does not exist");
-                   }
-                   if (!v) return std::unexpected(v.error());
-                   TM_TRY(AuthorizeDoctor(c.principal, v->appointment.doctor_id));
-                   return AppointmentViewJson(*v);
-                 });
-                 if (!out) return std::unexpected(out.error());
-                 return net::JsonResponse(200, *out);
+                 auto v = c.deps.store.ReadStatement(
+                     [&](store::Tx& tx) { return tx.GetAppointmentView(*id); });
+                 if (!v && v.error().code() == ErrorCode::kNotFound) {
+                   return Fail(ErrorCode::kNotFound,
+                               "appointment " + std::to_string(*id) + " does not exist");
+                 }
+                 if (!v) return std::unexpected(v.error());
+                 TM_TRY(AuthorizeDoctor(c.principal, v->appointment.doctor_id));
+                 return net::JsonTextResponse(200, AppointmentViewText(*v));
                }),
         reads);
   // PATCH changes what is not the consultation itself: the booking system's id ("" removes

@@ -2,6 +2,7 @@
 
 #include "api/request.h"
 #include "core/time.h"
+#include "net/json.h"
 #include "sync/attendance.h"
 
 namespace telemeet::api {
@@ -126,43 +127,139 @@ json OutboxEventJson(const core::OutboxEvent& e) {
           {"created_at", TimeJson(e.created_at)}};
 }
 
-// The two views on bench/api's hot path are built member by member: nlohmann's initializer
-// lists copy every value (the embedded meeting object included) once more.
-json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core::Job>& job,
-                 int64_t appointment_id) {
-  json out = json::object();
-  out["object"] = "meeting";
-  out["appointment_id"] = appointment_id;
-  if (!m) {
-    out["state"] = "not_needed";
-    out["join_url"] = nullptr;
-    out["event_url"] = nullptr;
-    out["event_id"] = nullptr;
-    out["last_error"] = nullptr;
-    out["changed_in_google"] = nullptr;
-    out["attempts"] = 0;
-    out["updated_at"] = nullptr;
+namespace {
+
+// The shapes of the meeting and of the appointment view, written once for both renderings:
+// JsonWriter (text, GET's hot path) and JsonBuilder (nlohmann, for the routes that add to the
+// answer or pick from it). Keys go in sorted order: nlohmann's objects are sorted, and the
+// two renderings must be the same bytes (api_test pins them).
+
+template <typename W>
+void TimeOrNull(W& w, Instant t) {
+  if (t == Instant{}) {
+    w.Null();
   } else {
-    // The link is published only once the conference exists at Google.
-    bool link = !m->join_url.empty() && (m->state == core::MeetingState::kReady ||
-                                         m->state == core::MeetingState::kUpdating);
-    auto text_or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
-    out["state"] = core::Name(m->state);
-    out["join_url"] = link ? json(m->join_url) : json(nullptr);
-    out["event_url"] = text_or_null(m->event_url);
-    out["event_id"] = text_or_null(m->event_id);
-    out["last_error"] = text_or_null(m->last_error);
-    out["changed_in_google"] = text_or_null(m->drift);  // "moved" or "deleted" (sync layer)
-    out["attempts"] = m->attempts;
-    out["updated_at"] = TimeJson(m->updated_at);
+    core::Rfc3339Buffer buf;
+    w.String(core::FormatRfc3339(t, buf));
   }
-  out["next_run_at"] =
-      job && job->state == core::JobState::kReady ? TimeJson(job->run_at) : json(nullptr);
-  out["parked"] = job && job->state == core::JobState::kParked;
+}
+
+template <typename W>
+void TextOrNull(W& w, std::string_view text) {
+  if (text.empty()) {
+    w.Null();
+  } else {
+    w.String(text);
+  }
+}
+
+// The meeting as embedded in an appointment; with `access` (the appointment's view) it says
+// access_type too.
+template <typename W>
+void WriteMeeting(W& w, const std::optional<core::Meeting>& m, const std::optional<core::Job>& job,
+                  int64_t appointment_id, const std::optional<core::MeetingAccess>* access) {
+  // The link is published only once the conference exists at Google.
+  const bool link =
+      m && !m->join_url.empty() &&
+      (m->state == core::MeetingState::kReady || m->state == core::MeetingState::kUpdating);
+  w.BeginObject();
+  if (access != nullptr) {
+    // What Meet's own settings told (issue 18, sync/attendance.h).
+    w.Key("access_type").Json(sync::MeetingAccessJson(*access));
+  }
+  w.Key("appointment_id").Int(appointment_id);
+  w.Key("attempts").Int(m ? m->attempts : 0);
+  w.Key("changed_in_google");  // "moved" or "deleted" (sync layer)
+  TextOrNull(w, m ? std::string_view(m->drift) : std::string_view());
+  w.Key("event_id");
+  TextOrNull(w, m ? std::string_view(m->event_id) : std::string_view());
+  w.Key("event_url");
+  TextOrNull(w, m ? std::string_view(m->event_url) : std::string_view());
+  w.Key("join_url");
+  if (link) {
+    w.String(m->join_url);
+  } else {
+    w.Null();
+  }
+  w.Key("last_error");
+  TextOrNull(w, m ? std::string_view(m->last_error) : std::string_view());
+  w.Key("next_run_at");
+  if (job && job->state == core::JobState::kReady) {
+    TimeOrNull(w, job->run_at);
+  } else {
+    w.Null();
+  }
+  w.Key("object").String("meeting");
+  w.Key("parked").Bool(job && job->state == core::JobState::kParked);
+  w.Key("state").String(m ? core::Name(m->state) : "not_needed");
   // Work queued or running for it (a change not yet at Google, a conference still polled): the
   // state alone stays "ready" while a moved appointment's patch is still to run.
-  out["syncing"] = job && job->state != core::JobState::kParked;
-  return out;
+  w.Key("syncing").Bool(job && job->state != core::JobState::kParked);
+  w.Key("updated_at");
+  if (m) {
+    TimeOrNull(w, m->updated_at);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+template <typename W>
+void WriteAppointmentView(W& w, const store::AppointmentView& v, const std::string& link_url) {
+  const core::Appointment& a = v.appointment;
+  w.BeginObject();
+  w.Key("access_link");
+  if (v.access_link) {
+    w.BeginObject();
+    w.Key("expires_at");
+    TimeOrNull(w, v.access_link->expires_at);
+    w.Key("id").Int(v.access_link->id);
+    w.Key("url");
+    TextOrNull(w, link_url);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  // What Meet's own records told (issue 18, sync/attendance.h).
+  w.Key("attendance").Json(sync::AttendanceJson(v.attendance));
+  w.Key("created_at");
+  TimeOrNull(w, a.created_at);
+  w.Key("doctor_id").Int(a.doctor_id);
+  w.Key("end");
+  TimeOrNull(w, a.end);
+  w.Key("external_ref");
+  TextOrNull(w, a.external_ref);
+  w.Key("id").Int(a.id);
+  w.Key("meeting");
+  WriteMeeting(w, v.meeting, v.job, a.id, &v.access);
+  w.Key("notes").String(a.notes);
+  w.Key("object").String("appointment");
+  w.Key("patient_id").Int(a.patient_id);
+  w.Key("revision").Int(a.revision);
+  w.Key("series_id");
+  if (a.series_id != 0) {
+    w.Int(a.series_id);
+  } else {
+    w.Null();
+  }
+  w.Key("service_id").Int(a.service_id);
+  w.Key("start");
+  TimeOrNull(w, a.start);
+  w.Key("status").String(core::Name(a.status));
+  w.Key("time_zone").String(a.time_zone);
+  w.Key("uid").String(a.uid);
+  w.Key("updated_at");
+  TimeOrNull(w, a.updated_at);
+  w.EndObject();
+}
+
+}  // namespace
+
+json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core::Job>& job,
+                 int64_t appointment_id) {
+  net::JsonBuilder b;
+  WriteMeeting(b, m, job, appointment_id, nullptr);
+  return b.Take();
 }
 
 Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
@@ -196,36 +293,17 @@ Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
 }
 
 json AppointmentViewJson(const store::AppointmentView& v, const std::string& link_url) {
-  const core::Appointment& a = v.appointment;
-  json link = nullptr;
-  if (v.access_link) {
-    link = json::object();
-    link["id"] = v.access_link->id;
-    link["expires_at"] = TimeJson(v.access_link->expires_at);
-    link["url"] = link_url.empty() ? json(nullptr) : json(link_url);
-  }
-  json out = json::object();
-  out["id"] = a.id;
-  out["object"] = "appointment";
-  out["uid"] = a.uid;
-  out["doctor_id"] = a.doctor_id;
-  out["service_id"] = a.service_id;
-  out["patient_id"] = a.patient_id;
-  out["start"] = TimeJson(a.start);
-  out["end"] = TimeJson(a.end);
-  out["time_zone"] = a.time_zone;
-  out["status"] = core::Name(a.status);
-  out["revision"] = a.revision;
-  out["notes"] = a.notes;
-  out["external_ref"] = RefJson(a.external_ref);
-  out["created_at"] = TimeJson(a.created_at);
-  out["updated_at"] = TimeJson(a.updated_at);
-  out["series_id"] = a.series_id != 0 ? json(a.series_id) : json(nullptr);
-  out["meeting"] = MeetingJson(v.meeting, v.job, a.id);
-  out["access_link"] = std::move(link);
-  // What Meet's own records and settings told (issue 18, sync/attendance.h).
-  out["attendance"] = sync::AttendanceJson(v.attendance);
-  out["meeting"]["access_type"] = sync::MeetingAccessJson(v.access);
+  net::JsonBuilder b;
+  WriteAppointmentView(b, v, link_url);
+  return b.Take();
+}
+
+std::string AppointmentViewText(const store::AppointmentView& v, const std::string& link_url) {
+  std::string out;
+  // Below 1,008 bytes: glibc consolidates its free lists before every larger request.
+  out.reserve(1000);
+  net::JsonWriter w(out);
+  WriteAppointmentView(w, v, link_url);
   return out;
 }
 

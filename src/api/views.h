@@ -39,6 +39,9 @@ Result<nlohmann::json> AppointmentJson(store::Tx& tx, const core::Appointment& a
 // The same rendering of a view already read (Tx::GetAppointmentView: one statement).
 nlohmann::json AppointmentViewJson(const store::AppointmentView& v,
                                    const std::string& link_url = {});
+// AppointmentViewJson as JSON text (net::JsonWriter; the same bytes as DumpJson of it), for
+// GET's answer, without building the nlohmann document first.
+std::string AppointmentViewText(const store::AppointmentView& v, const std::string& link_url = {});
 
 void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps);
 void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps);

@@ -4,6 +4,7 @@
 #include <date/tz.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <exception>
@@ -124,24 +125,28 @@ Result<Instant> ParseRfc3339(std::string_view text, std::string_view field) {
   return Instant(wall->local.time_since_epoch() - offset);
 }
 
-std::string FormatRfc3339(Instant t) {
+std::string_view FormatRfc3339(Instant t, Rfc3339Buffer& out) {
   auto day = std::chrono::floor<date::days>(t);
   date::year_month_day ymd(day);
   date::hh_mm_ss<microseconds> hms(t - day);
   const int year = static_cast<int>(ymd.year());
   if (year < 0 || year > 9999) {
-    std::string out = fmt::format(
+    std::string text = fmt::format(
         "{:04}-{}-{}T{}:{}:{}", year, Two(static_cast<int>(static_cast<unsigned>(ymd.month()))),
         Two(static_cast<int>(static_cast<unsigned>(ymd.day()))),
         Two(static_cast<int>(hms.hours().count())), Two(static_cast<int>(hms.minutes().count())),
         Two(static_cast<int>(hms.seconds().count())));
-    if (hms.subseconds().count() != 0) out += fmt::format(".{:06}", hms.subseconds().count());
-    return out + 'Z';
+    if (hms.subseconds().count() != 0) text += fmt::format(".{:06}", hms.subseconds().count());
+    text += 'Z';
+    const size_t n = std::min(text.size(), out.size());  // at most 7 year digits: 34 bytes
+    std::copy_n(text.data(), n, out.data());
+    return {out.data(), n};
   }
   // Digit by digit: every API answer carries several instants, and six fmt::format calls each
   // were a tenth of bench/api's GET appointment.
-  char buf[28] = "0000-00-00T00:00:00.000000Z";
-  auto put = [&buf](int pos, int64_t v, int width) {
+  char* buf = out.data();
+  std::copy_n("0000-00-00T00:00:00.000000Z", 27, buf);
+  auto put = [buf](int pos, int64_t v, int width) {
     for (int i = width - 1; i >= 0; --i, v /= 10) buf[pos + i] = static_cast<char>('0' + v % 10);
   };
   put(0, year, 4);
@@ -153,10 +158,15 @@ std::string FormatRfc3339(Instant t) {
   const int64_t micros = hms.subseconds().count();
   if (micros == 0) {
     buf[19] = 'Z';
-    return std::string(buf, 20);
+    return {buf, 20};
   }
   put(20, micros, 6);
-  return std::string(buf, 27);
+  return {buf, 27};
+}
+
+std::string FormatRfc3339(Instant t) {
+  Rfc3339Buffer buf;
+  return std::string(FormatRfc3339(t, buf));
 }
 
 std::string FormatFixedUtc(Instant t) {

@@ -13,6 +13,7 @@
 //   std::string g = FormatWithOffset(*t, "Europe/Berlin");        // "2026-03-29T01:30:00+01:00"
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ Result<Instant> ParseRfc3339(std::string_view text, std::string_view field = "ti
 
 // "2026-03-29T00:30:00Z", with ".ffffff" only when the instant has sub-second digits.
 std::string FormatRfc3339(Instant t);
+// The same text in `buf`, viewed: no allocation, for answers that write several instants.
+using Rfc3339Buffer = std::array<char, 40>;
+std::string_view FormatRfc3339(Instant t, Rfc3339Buffer& buf);
 
 // `t` without its sub-second part. Google Calendar keeps event times in whole seconds, so
 // appointment times are whole seconds too (the API floors what it is given), and a time read

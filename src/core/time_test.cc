@@ -22,7 +22,18 @@ TEST(TimeTest, FormatsEveryFieldWithItsWidth) {
        {"0001-01-01T00:00:00Z", "1970-01-01T00:00:00.000001Z", "1999-12-31T23:59:59.999999Z",
         "2026-02-09T07:05:03.050000Z", "2028-02-29T12:00:00.100000Z", "9999-12-31T23:59:59Z"}) {
     EXPECT_EQ(FormatRfc3339(At(text)), text);
+    Rfc3339Buffer buf;
+    EXPECT_EQ(FormatRfc3339(At(text), buf), text);
   }
+  // Beyond four-digit years (not from RFC 3339 text): the buffer holds them too.
+  for (Instant t : {At("9999-12-31T23:59:59.5Z") + std::chrono::hours(24),
+                    At("0000-01-01T00:00:00Z") - std::chrono::hours(24 * 366 * 100)}) {
+    Rfc3339Buffer buf;
+    EXPECT_EQ(FormatRfc3339(t, buf), FormatRfc3339(t));
+  }
+  Rfc3339Buffer buf;
+  EXPECT_EQ(FormatRfc3339(At("9999-12-31T23:59:59.5Z") + std::chrono::hours(24), buf),
+            "10000-01-01T23:59:59.500000Z");
 }
 
 TEST(TimeTest, ParsesOffsetsAndFractions) {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cmath>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -15,8 +14,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
+#include <cmath>
 #include <condition_variable>
 #include <limits>
 #include <mutex>
@@ -188,6 +190,7 @@ class HttpServer::Impl {
       obs::Histogram* latency;
     };
     std::vector<Series> series;  // only touched on the session's strand
+    std::string head;  // the answer's status line and fields, reused (Write; the strand's)
   };
 
   // Runs `f` on the strand of each live session that `select` picks.
@@ -452,25 +455,59 @@ class HttpServer::Impl {
       }
       res = router_.RenderError(500, "internal", "the response could not be sent");
     }
-    http::response<http::string_body> out;
-    out.version(11);
-    out.result(static_cast<unsigned>(res.status));
-    for (const auto& [k, v] : res.headers) out.insert(beast::string_view(k), beast::string_view(v));
-    out.set(http::field::server, beast::string_view(opts_.server_header));
-    if (!opts_.strict_transport_security.empty()) {
-      out.set(http::field::strict_transport_security,
-              beast::string_view(opts_.strict_transport_security));
-    }
-    if (!request_id.empty()) out.set("X-Request-Id", beast::string_view(request_id));
-    out.keep_alive(keep_alive);
-    out.body() = std::move(res.body);
-    out.prepare_payload();
-    if (head) out.body().clear();  // Content-Length stays that of the GET
+    // 1xx, 204 and 304 answers have no body (RFC 9110 6.4.1).
+    const bool bodiless = res.status < 200 || res.status == 204 || res.status == 304;
+    const size_t length = bodiless ? 0 : res.body.size();
+    s.head.clear();
+    AppendHead(res, request_id, keep_alive, length, s.head);
+    // Head and body in one gathered write (one sendmsg), the body not copied.
+    std::array<asio::const_buffer, 2> buffers = {asio::buffer(s.head),
+                                                 asio::buffer(res.body.data(), head ? 0 : length)};
     error_code ec;
     SetDeadline(s, opts_.read_timeout);
-    co_await http::async_write(s.socket, out, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(s.socket, buffers, asio::redirect_error(asio::use_awaitable, ec));
     ClearDeadline(s);
     co_return !ec;
+  }
+
+  // The status line and header fields of `res`, as Boost.Beast's serializer wrote them before
+  // (the http tests pin the bytes): the handler's fields in order, values trimmed, then the
+  // fields the server owns, which replace any of the same name the handler set: Server,
+  // Strict-Transport-Security (when configured), X-Request-Id, Connection (close when the
+  // connection ends after this answer; nothing for keep-alive, HTTP/1.1's default) and
+  // Content-Length (`length`: the body's, also for a HEAD answer, which sends no body).
+  // Transfer-Encoding is dropped: answers are framed by Content-Length.
+  void AppendHead(const Response& res, const std::string& request_id, bool keep_alive,
+                  size_t length, std::string& out) const {
+    const bool sts = !opts_.strict_transport_security.empty();
+    auto owned = [&](std::string_view name) {
+      return EqualsIgnoreCase(name, "Server") || EqualsIgnoreCase(name, "Content-Length") ||
+             EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+             (sts && EqualsIgnoreCase(name, "Strict-Transport-Security")) ||
+             (!request_id.empty() && EqualsIgnoreCase(name, "X-Request-Id"));
+    };
+    auto field = [&out](std::string_view name, std::string_view value) {
+      out += name;
+      out += ": ";
+      out += value;
+      out += "\r\n";
+    };
+    char digits[24];
+    out += "HTTP/1.1 ";
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, res.status).ptr);
+    out += ' ';
+    out += ToStd(http::obsolete_reason(static_cast<http::status>(res.status)));
+    out += "\r\n";
+    for (const auto& [name, value] : res.headers) {
+      if (!owned(name)) field(name, Trim(value));
+    }
+    field("Server", opts_.server_header);
+    if (sts) field("Strict-Transport-Security", opts_.strict_transport_security);
+    if (!request_id.empty()) field("X-Request-Id", request_id);
+    if (!keep_alive) field("Connection", "close");
+    field("Content-Length",
+          std::string_view(digits, std::to_chars(digits, digits + sizeof digits, length).ptr));
+    out += "\r\n";
   }
 
   // True when the request's Host names this server (ServerOptions::allowed_hosts).

@@ -42,6 +42,17 @@ class HttpServerTest : public ::testing::Test {
     });
     router_.Get("/probe", [](Request&) { return Response::Text(200, "alive"); },
                 {.any_host = true});
+    router_.Get("/own", [](Request&) {
+      // Sets fields the server owns, in other spellings; they are replaced, not repeated.
+      Response r = Response::Empty(201);
+      r.headers.Add("server", "spoof");
+      r.headers.Add("X-Padded", "  v  ");
+      r.headers.Add("x-request-id", "spoof");
+      r.headers.Add("Content-Length", "999");
+      r.body = "abc";
+      return r;
+    });
+    router_.Get("/empty", [](Request&) { return Response::Empty(204); });
     router_.Get("/late", [](Request&) {
       Response r = Response::Text(200, "late");
       r.delay = 100ms;
@@ -259,6 +270,62 @@ TEST_F(HttpServerTest, HeadKeepsContentLengthWithoutBody) {
   auto get = c.ReadResponse();
   ASSERT_TRUE(get.has_value());
   EXPECT_EQ(get->body, "hello world");
+}
+
+// The bytes of an answer, exactly: status line and reason, the handler's fields in their order,
+// then the server's own (Server, Strict-Transport-Security, X-Request-Id, Connection,
+// Content-Length) in place of any the handler set.
+TEST_F(HttpServerTest, ResponsesAreWrittenByteForByte) {
+  StartServer({.strict_transport_security = "max-age=60"});
+  auto exchange = [&](std::string_view request) {
+    RawClient c;
+    EXPECT_TRUE(c.Connect(port_));
+    EXPECT_TRUE(c.Send(request));
+    return c.ReadAll().value_or("(open)");
+  };
+  EXPECT_EQ(exchange("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-Id: r1\r\n"
+                     "Connection: close\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Server: telemeet\r\n"
+            "Strict-Transport-Security: max-age=60\r\n"
+            "X-Request-Id: r1\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 11\r\n"
+            "\r\n"
+            "hello world");
+  EXPECT_EQ(exchange("GET /own HTTP/1.1\r\nHost: x\r\nX-Request-Id: r2\r\n"
+                     "Connection: close\r\n\r\n"),
+            "HTTP/1.1 201 Created\r\n"
+            "X-Padded: v\r\n"
+            "Server: telemeet\r\n"
+            "Strict-Transport-Security: max-age=60\r\n"
+            "X-Request-Id: r2\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 3\r\n"
+            "\r\n"
+            "abc");
+  // Keep-alive (HTTP/1.1's default) sends no Connection field; the answer to HEAD keeps the
+  // GET's Content-Length and has no body; a 204 says Content-Length: 0.
+  RawClient c;
+  ASSERT_TRUE(c.Connect(port_));
+  ASSERT_TRUE(
+      c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-Id: r3\r\n\r\n"
+             "HEAD /hello HTTP/1.1\r\nHost: x\r\nX-Request-Id: r4\r\n\r\n"
+             "GET /empty HTTP/1.1\r\nHost: x\r\nX-Request-Id: r5\r\n"
+             "Connection: close\r\n\r\n"));
+  auto tail = [](std::string_view id) {
+    return "Server: telemeet\r\nStrict-Transport-Security: max-age=60\r\nX-Request-Id: " +
+           std::string(id) + "\r\n";
+  };
+  EXPECT_EQ(c.ReadAll().value_or("(open)"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" + tail("r3") +
+                "Content-Length: 11\r\n\r\nhello world"
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+                tail("r4") +
+                "Content-Length: 11\r\n\r\n"
+                "HTTP/1.1 204 No Content\r\n" +
+                tail("r5") + "Connection: close\r\nContent-Length: 0\r\n\r\n");
 }
 
 TEST_F(HttpServerTest, RequestIdIsEchoedOrGenerated) {

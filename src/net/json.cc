@@ -49,9 +49,9 @@ bool PlainAscii(std::string_view s) {
   return true;
 }
 
-void AppendString(const std::string& s, std::string& out) {
+void AppendString(std::string_view s, std::string& out) {
   if (!PlainAscii(s)) {
-    out += NlohmannDump(nlohmann::json(s));
+    out += NlohmannDump(nlohmann::json(std::string(s)));
     return;
   }
   out.push_back('"');
@@ -162,6 +162,85 @@ Result<nlohmann::json> ParseJsonBody(const Request& req, JsonLimits limits) {
 
 Response JsonResponse(int status, const nlohmann::json& body) {
   return Response::Text(status, DumpJson(body), "application/json; charset=utf-8");
+}
+
+Response JsonTextResponse(int status, std::string body) {
+  return Response::Text(status, std::move(body), "application/json; charset=utf-8");
+}
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  Separate();
+  AppendString(key, out_);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view value) {
+  Separate();
+  AppendString(value, out_);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  Separate();
+  AppendInt(value, out_);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  Separate();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  Separate();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Json(const nlohmann::json& value) {
+  Separate();
+  AppendJson(value, out_);
+  return *this;
+}
+
+void JsonWriter::Separate() {
+  if (after_key_) {
+    after_key_ = false;
+  } else if (!first_) {
+    out_.push_back(',');
+  }
+  first_ = false;
+}
+
+JsonWriter& JsonWriter::Open(char c) {
+  Separate();
+  out_.push_back(c);
+  first_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Close(char c) {
+  out_.push_back(c);
+  first_ = false;
+  return *this;
+}
+
+nlohmann::json* JsonBuilder::Place(nlohmann::json value) {
+  if (open_.empty()) {
+    root_ = std::move(value);
+    return &root_;
+  }
+  nlohmann::json& into = *open_.back();
+  if (into.is_object()) {
+    nlohmann::json& slot = into[key_];
+    slot = std::move(value);
+    return &slot;
+  }
+  into.push_back(std::move(value));
+  return &into.back();
 }
 
 Response JsonError(int status, std::string_view code, std::string_view message,

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "net/http.h"
@@ -32,6 +34,84 @@ std::string DumpJson(const nlohmann::json& value);
 
 // `body` as DumpJson text with Content-Type application/json; charset=utf-8.
 Response JsonResponse(int status, const nlohmann::json& body);
+// A body that is JSON text already (JsonWriter), with the same Content-Type.
+Response JsonTextResponse(int status, std::string body);
+
+// Writes JSON text into a string, as DumpJson writes the same document, without building it
+// first: for the answers on the hot path. Values come in document order; keys are written in
+// the order given, and nlohmann objects keep theirs sorted, so a shape that both JsonWriter and
+// JsonBuilder render (one template) gives its keys sorted to render the same bytes.
+//
+//   std::string text;
+//   JsonWriter w(text);
+//   w.BeginObject().Key("id").Int(7).Key("name").String("Ada").EndObject();  // {"id":7,...}
+//
+// Not thread-safe; the calls must form one well-nested document (not checked).
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+  JsonWriter& BeginObject() { return Open('{'); }
+  JsonWriter& EndObject() { return Close('}'); }
+  JsonWriter& BeginArray() { return Open('['); }
+  JsonWriter& EndArray() { return Close(']'); }
+  JsonWriter& Key(std::string_view key);
+  JsonWriter& String(std::string_view value);
+  JsonWriter& Int(int64_t value);
+  JsonWriter& Bool(bool value);
+  JsonWriter& Null();
+  JsonWriter& Json(const nlohmann::json& value);  // a value built elsewhere, as DumpJson
+                                                  // writes it
+
+ private:
+  void Separate();
+  JsonWriter& Open(char c);
+  JsonWriter& Close(char c);
+
+  std::string& out_;
+  bool first_ = true;       // no value yet in the innermost container (or document)
+  bool after_key_ = false;  // the next value is a key's
+};
+
+// The same calls as JsonWriter, building an nlohmann::json instead (Take): for callers that add
+// to or pick from what a shared shape renders.
+class JsonBuilder {
+ public:
+  JsonBuilder& BeginObject() { return Open(nlohmann::json::object()); }
+  JsonBuilder& EndObject() { return Close(); }
+  JsonBuilder& BeginArray() { return Open(nlohmann::json::array()); }
+  JsonBuilder& EndArray() { return Close(); }
+  JsonBuilder& Key(std::string_view key) {
+    key_ = key;
+    return *this;
+  }
+  JsonBuilder& String(std::string_view value) { return Put(std::string(value)); }
+  JsonBuilder& Int(int64_t value) { return Put(value); }
+  JsonBuilder& Bool(bool value) { return Put(value); }
+  JsonBuilder& Null() { return Put(nullptr); }
+  JsonBuilder& Json(const nlohmann::json& value) { return Put(value); }
+  nlohmann::json Take() { return std::move(root_); }
+
+ private:
+  nlohmann::json* Place(nlohmann::json value);
+  JsonBuilder& Put(nlohmann::json value) {
+    Place(std::move(value));
+    return *this;
+  }
+  JsonBuilder& Open(nlohmann::json container) {
+    open_.push_back(Place(std::move(container)));
+    return *this;
+  }
+  JsonBuilder& Close() {
+    open_.pop_back();
+    return *this;
+  }
+
+  nlohmann::json root_;
+  // The containers being filled, innermost last. An object's members (std::map nodes) never
+  // move; an array's elements may, but only the innermost container is ever added to.
+  std::vector<nlohmann::json*> open_;
+  std::string key_;
+};
 
 // The uniform error body with the given status and code.
 Response JsonError(int status, std::string_view code, std::string_view message,

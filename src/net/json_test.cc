@@ -118,5 +118,55 @@ TEST(JsonTest, DumpJsonPrintsWhatNlohmannPrints) {
   EXPECT_EQ(DumpJson(bad), "{\"name\":\"ab\xef\xbf\xbd\xef\xbf\xbd\"}");
 }
 
+// One document through both: JsonWriter's text is DumpJson of what JsonBuilder builds, escapes,
+// nesting, embedded values and invalid UTF-8 included.
+template <typename W>
+void WriteSample(W& w) {
+  w.BeginObject()
+      .Key("a \"key\"")
+      .String("say \"hi\" \\ a\nb\x01 Zo\u00eb \U0001F600")
+      .Key("bad")
+      .String("ab\xff")
+      .Key("empty")
+      .BeginObject()
+      .EndObject()
+      .Key("id")
+      .Int(-9'223'372'036'854'775'807LL - 1)
+      .Key("list")
+      .BeginArray()
+      .Int(1)
+      .BeginObject()
+      .Key("k")
+      .Null()
+      .Key("z")
+      .BeginArray()
+      .EndArray()
+      .EndObject()
+      .Bool(false)
+      .Json({{"y", 1}, {"x", {true, 0.5}}})
+      .EndArray()
+      .Key("no")
+      .Null()
+      .Key("ok")
+      .Bool(true)
+      .EndObject();
+}
+
+TEST(JsonTest, JsonWriterWritesWhatDumpJsonPrintsOfTheBuiltDocument) {
+  JsonBuilder b;
+  WriteSample(b);
+  nlohmann::json built = b.Take();
+  EXPECT_EQ(built["list"][1]["k"], nullptr);
+  EXPECT_EQ(built["list"][3]["x"][1], 0.5);
+  std::string text;
+  JsonWriter w(text);
+  WriteSample(w);
+  EXPECT_EQ(text, DumpJson(built));
+  EXPECT_EQ(nlohmann::json::parse(text)["id"], built["id"]);
+  std::string scalar;
+  JsonWriter(scalar).Int(7);
+  EXPECT_EQ(scalar, "7");
+}
+
 }  // namespace
 }  // namespace telemeet::net

@@ -45,6 +45,10 @@ Segment SegmentOf(std::string_view s) {
 // Whether the path, split into segments once per request, has the route's shape: its literals
 // and a non-empty segment per capture. Allocates nothing: most routes fail here.
 bool ShapeMatches(const std::vector<Segment>& pattern, const std::vector<std::string_view>& parts) {
+  // The segment count first: it rules out most routes without comparing text.
+  size_t fixed = 0;  // the segments before a rest capture, if any
+  while (fixed < pattern.size() && pattern[fixed].kind != Kind::kRest) ++fixed;
+  if (fixed == pattern.size() ? parts.size() != fixed : parts.size() < fixed) return false;
   for (size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i].kind == Kind::kRest) return true;
     if (i >= parts.size()) return false;

@@ -69,7 +69,10 @@ class Conn {
   virtual Status ExecScript(std::string_view sql) = 0;
 };
 
-enum class TxMode { kWrite, kRead };
+// kReadStatement: a read whose function runs one statement. A statement is its own snapshot,
+// so it runs without BEGIN and COMMIT (SQLite: the statement's own read transaction); a second
+// statement fails with kInternal, since it would read another snapshot (Store::ReadStatement).
+enum class TxMode { kWrite, kRead, kReadStatement };
 
 // Write transactions and the commits that made them durable (SQLite's group commit: several
 // writes share one commit), and the writers queued for the next commit now.
@@ -86,7 +89,8 @@ class Driver {
   virtual ~Driver() = default;
   virtual Dialect dialect() const = 0;
   // Runs `fn` inside BEGIN/COMMIT on a pooled connection; rolls back when fn fails or the
-  // commit does; returns only once the commit is durable. Does not retry. SQLite's write
+  // commit does; returns only once the commit is durable. Does not retry. kReadStatement runs
+  // fn without BEGIN/COMMIT (the caller, SqlStore::Run, keeps it to one statement). SQLite's write
   // transactions from concurrent callers may share one commit (group commit): each fn runs in
   // a savepoint of its own, sees the writes of those before it in the group, and gets its own
   // result: a failing fn undoes only its own writes. A thrown exception reaches fn's caller.

@@ -77,6 +77,28 @@ std::string ReconcileJobKey(int64_t appointment_id) {
 
 namespace {
 
+// Passes one statement to `inner` and refuses any after it: the reads of
+// TxMode::kReadStatement run without a transaction, so a second statement would read another
+// snapshot than the first.
+class OneStatementConn final : public Conn {
+ public:
+  explicit OneStatementConn(Conn& inner) : inner_(inner) {}
+  Dialect dialect() const override { return inner_.dialect(); }
+  using Conn::Exec;
+  Result<QueryResult> Exec(std::string_view sql, std::span<const SqlValue> params) override {
+    if (used_) return Fail(ErrorCode::kInternal, "a one-statement read ran a second statement");
+    used_ = true;
+    return inner_.Exec(sql, params);
+  }
+  Status ExecScript(std::string_view) override {
+    return Fail(ErrorCode::kInternal, "a one-statement read ran a script");
+  }
+
+ private:
+  Conn& inner_;
+  bool used_ = false;
+};
+
 class SqlStore final : public Store {
  public:
   SqlStore(std::unique_ptr<Driver> driver, Clock& clock, StoreOptions options)
@@ -152,6 +174,11 @@ class SqlStore final : public Store {
     const int attempts = std::max(1, options_.max_tx_attempts);
     for (int attempt = 1;; ++attempt) {
       Status s = driver_->RunTx(mode, [&](Conn& c) -> Status {
+        if (mode == TxMode::kReadStatement) {
+          OneStatementConn one(c);
+          Tx tx(one, clock_, options_);
+          return fn(tx);
+        }
         Tx tx(c, clock_, options_);
         return fn(tx);
       });

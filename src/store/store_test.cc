@@ -1517,6 +1517,33 @@ TEST_P(StoreContract, LockGrantMakesASecondInstanceWaitAndSeeTheRefresh) {
   EXPECT_EQ(second->access_token, "refreshed");
 }
 
+// A one-statement read answers as Read does, errors included; a second statement is refused
+// (it would read another snapshot), and the store stays usable.
+TEST_P(StoreContract, AReadOfOneStatementRefusesASecond) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-02T09:00:00Z"));
+  ASSERT_TRUE(a) << a.error().ToString();
+  auto got = store_->ReadStatement([&](Tx& tx) { return tx.GetAppointment(a->id); });
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(got->uid, a->uid);
+  auto missing = store_->ReadStatement([&](Tx& tx) { return tx.GetAppointment(a->id + 100); });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  bool first = false;
+  auto two = store_->ReadStatement([&](Tx& tx) -> Result<core::Appointment> {
+    first = TM_TRY(tx.GetAppointment(a->id)).id == a->id;
+    return tx.GetAppointment(a->id);
+  });
+  EXPECT_TRUE(first);
+  ASSERT_FALSE(two);
+  EXPECT_EQ(two.error().code(), ErrorCode::kInternal);
+  // Nothing is left open: a write and a read of it go through.
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.SetAppointmentExternalRef(a->id, "x"); }));
+  auto after = store_->ReadStatement([&](Tx& tx) { return tx.GetAppointment(a->id); });
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->external_ref, "x");
+}
+
 // The API's one-statement read of an appointment (Tx::GetAppointmentView) finds exactly what the
 // separate reads find: the appointment, its meeting and reconcile job when they exist, and the
 // newest access link not revoked (without its token hash).
@@ -1597,7 +1624,8 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
     }
     return Ok();
   }));
-  auto v = store_->Read([&](Tx& tx) { return tx.GetAppointmentView(a->id); });
+  // As the API reads it: one statement, no transaction around it.
+  auto v = store_->ReadStatement([&](Tx& tx) { return tx.GetAppointmentView(a->id); });
   ASSERT_TRUE(v) << v.error().ToString();
   auto m = store_->Read([&](Tx& tx) { return tx.GetMeeting(a->id); });
   auto j = store_->Read([&](Tx& tx) { return tx.GetJob(ReconcileJobKey(a->id)); });

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 
 namespace telemeet::net::testing {
 
@@ -89,6 +90,22 @@ std::optional<RawResponse> RawClient::ReadResponse(std::chrono::milliseconds tim
   r.body = buffer_.substr(body_start, length);
   buffer_.erase(0, body_start + length);
   return r;
+}
+
+std::optional<std::string> RawClient::ReadAll(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+    char chunk[16384];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n < 0) return std::nullopt;
+    if (n == 0) return std::exchange(buffer_, {});
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
 }
 
 bool RawClient::WaitClosed(std::chrono::milliseconds timeout) {

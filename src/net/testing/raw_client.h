@@ -39,6 +39,9 @@ class RawClient {
   // nullopt on close or after `timeout`.
   std::optional<RawResponse> ReadResponse(
       std::chrono::milliseconds timeout = std::chrono::seconds(5), bool head = false);
+  // Every byte the server sends until it closes the connection, what ReadResponse has read
+  // ahead included; nullopt when it is still open after `timeout`.
+  std::optional<std::string> ReadAll(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   // True when the server closes the connection within `timeout` (reads and discards data).
   bool WaitClosed(std::chrono::milliseconds timeout);
   void Close();

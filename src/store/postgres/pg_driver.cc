@@ -173,7 +173,7 @@ class PgDriver final : public Driver {
   Dialect dialect() const override { return Dialect::kPostgres; }
 
   Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) override {
-    if (mode == TxMode::kRead) return RunRead(fn);
+    if (mode != TxMode::kWrite) return RunRead(fn);
     auto conn = Acquire();
     if (!conn) return std::unexpected(conn.error());
     const char* begin = "BEGIN READ WRITE";
