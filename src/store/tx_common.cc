@@ -1,6 +1,7 @@
 // Row mappers, cursors and the Tx's statement helpers.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/base32hex.h"
@@ -172,6 +173,26 @@ Status CheckLimit(const PageRequest& page) {
     return Fail(ErrorCode::kInvalidArgument, "limit must be between 1 and 1000", "limit");
   }
   return Ok();
+}
+
+std::string Qualified(std::string_view alias, std::string_view cols) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < cols.size()) {
+    size_t comma = cols.find(',', pos);
+    std::string_view col =
+        cols.substr(pos, comma == std::string_view::npos ? cols.npos : comma - pos);
+    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{}.{}", alias, col);
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+size_t ColumnCount(std::string_view cols) {
+  return static_cast<size_t>(std::ranges::count(cols, ',')) + 1;
 }
 
 }  // namespace internal

@@ -617,29 +617,6 @@ Result<core::Meeting> Tx::RetryFailedMeeting(int64_t appointment_id) {
   return GetMeeting(appointment_id);
 }
 
-namespace {
-
-// "id, uid" -> "a.id, a.uid": a column list qualified by its table's alias.
-std::string WithAlias(std::string_view alias, std::string_view cols) {
-  std::string out;
-  for (size_t pos = 0; pos < cols.size();) {
-    size_t comma = cols.find(',', pos);
-    std::string_view col = cols.substr(pos, comma == cols.npos ? cols.npos : comma - pos);
-    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
-    if (!out.empty()) out += ", ";
-    out += fmt::format("{}.{}", alias, col);
-    if (comma == cols.npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
-size_t ColumnCount(std::string_view cols) {
-  return static_cast<size_t>(std::ranges::count(cols, ',')) + 1;
-}
-
-}  // namespace
-
 Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
   // One statement instead of six: the reconciler reads this for every job it runs.
   static const std::string kSelect = fmt::format(
@@ -648,8 +625,8 @@ Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
       "JOIN patients p ON p.id = a.patient_id "
       "LEFT JOIN google_grants g ON g.doctor_id = a.doctor_id "
       "LEFT JOIN meetings m ON m.appointment_id = a.id WHERE a.id = ?",
-      WithAlias("a", kAppointmentCols), WithAlias("s", kServiceCols), WithAlias("d", kDoctorCols),
-      WithAlias("p", kPatientCols), WithAlias("g", kGrantCols), WithAlias("m", kMeetingCols));
+      Qualified("a", kAppointmentCols), Qualified("s", kServiceCols), Qualified("d", kDoctorCols),
+      Qualified("p", kPatientCols), Qualified("g", kGrantCols), Qualified("m", kMeetingCols));
   static const size_t kService = ColumnCount(kAppointmentCols);
   static const size_t kDoctor = kService + ColumnCount(kServiceCols);
   static const size_t kPatient = kDoctor + ColumnCount(kDoctorCols);

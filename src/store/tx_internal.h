@@ -59,6 +59,12 @@ inline constexpr std::string_view kMeetingAccessCols =
 core::AttendanceRecord AttendanceAt(const Row& r, size_t at);
 core::MeetingAccess MeetingAccessAt(const Row& r, size_t at);
 
+// For joins that read several records from one row: "id, uid" -> "a.id, a.uid" (a column list
+// qualified by its table's alias), and how many columns a list has (where the next record's
+// columns start).
+std::string Qualified(std::string_view alias, std::string_view cols);
+size_t ColumnCount(std::string_view cols);
+
 // Opaque cursor over sort-key parts. Decode fails with kInvalidArgument naming "cursor".
 std::string EncodeCursor(const std::vector<std::string>& parts);
 Result<std::vector<std::string>> DecodeCursor(std::string_view cursor, size_t parts);

@@ -1,7 +1,6 @@
 // Tx reads that join several records into what one API answer shows, in one statement.
 #include <fmt/format.h>
 
-#include <algorithm>
 
 #include "store/store.h"
 #include "store/tx_internal.h"
@@ -9,31 +8,6 @@
 namespace telemeet::store {
 
 using namespace internal;  // NOLINT(google-build-using-namespace): the file's own helpers
-
-namespace {
-
-// "id, uid" -> "a.id, a.uid": a column list qualified by its table's alias.
-std::string Qualified(std::string_view alias, std::string_view cols) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < cols.size()) {
-    size_t comma = cols.find(',', pos);
-    std::string_view col =
-        cols.substr(pos, comma == std::string_view::npos ? cols.npos : comma - pos);
-    while (!col.empty() && col.front() == ' ') col.remove_prefix(1);
-    if (!out.empty()) out += ", ";
-    out += fmt::format("{}.{}", alias, col);
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  return out;
-}
-
-size_t CountCols(std::string_view cols) {
-  return static_cast<size_t>(std::count(cols.begin(), cols.end(), ',')) + 1;
-}
-
-}  // namespace
 
 Result<AppointmentView> Tx::GetAppointmentView(int64_t appointment_id) {
   // LEFT JOINs: the meeting and the job may not exist; the link is the newest not revoked, as
@@ -49,11 +23,11 @@ Result<AppointmentView> Tx::GetAppointmentView(int64_t appointment_id) {
       "WHERE a.id = ?",
       Qualified("a", kAppointmentCols), Qualified("m", kMeetingCols), Qualified("j", kJobCols),
       Qualified("s", kAttendanceCols), Qualified("x", kMeetingAccessCols));
-  static const size_t kMeetingAt = CountCols(kAppointmentCols);
-  static const size_t kJobAt = kMeetingAt + CountCols(kMeetingCols);
-  static const size_t kLinkAt = kJobAt + CountCols(kJobCols);
+  static const size_t kMeetingAt = ColumnCount(kAppointmentCols);
+  static const size_t kJobAt = kMeetingAt + ColumnCount(kMeetingCols);
+  static const size_t kLinkAt = kJobAt + ColumnCount(kJobCols);
   static const size_t kAttendanceAt = kLinkAt + 3;
-  static const size_t kAccessAt = kAttendanceAt + CountCols(kAttendanceCols);
+  static const size_t kAccessAt = kAttendanceAt + ColumnCount(kAttendanceCols);
   auto r = Exec(kSelect, {ReconcileJobKey(appointment_id), appointment_id});
   if (!r) return std::unexpected(r.error());
   if (r->rows.empty()) {
