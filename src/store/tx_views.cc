@@ -1,7 +1,6 @@
 // Tx reads that join several records into what one API answer shows, in one statement.
 #include <fmt/format.h>
 
-
 #include "store/store.h"
 #include "store/tx_internal.h"
 
