@@ -81,8 +81,8 @@ class HttpServer::Impl {
         ioc_(std::max(1, opts_.io_threads)),
         acceptor_(asio::make_strand(ioc_)) {
     if (opts_.metrics != nullptr) {
-      active_ = &opts_.metrics->GetGauge("telemeet_http_connections_active",
-                                         "Open HTTP connections.");
+      active_ =
+          &opts_.metrics->GetGauge("telemeet_http_connections_active", "Open HTTP connections.");
       rejected_ = &opts_.metrics->GetCounter("telemeet_http_connections_rejected_total",
                                              "Connections refused because max_connections "
                                              "was reached.");
@@ -105,9 +105,8 @@ class HttpServer::Impl {
     if (ec) {
       error_code ignored;
       acceptor_.close(ignored);
-      return Fail(ErrorCode::kUnavailable,
-                  "cannot listen on " + opts_.address + ":" + std::to_string(opts_.port) + ": " +
-                      ec.message());
+      return Fail(ErrorCode::kUnavailable, "cannot listen on " + opts_.address + ":" +
+                                               std::to_string(opts_.port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     listening_ = true;
@@ -118,7 +117,6 @@ class HttpServer::Impl {
     if (auto s = Listen(); !s) return s;
     if (started_.exchange(true)) return Fail(ErrorCode::kFailedPrecondition, "already started");
     workers_ = std::make_unique<asio::thread_pool>(std::max(1, opts_.worker_threads));
-    serial_ = std::make_unique<asio::thread_pool>(1);
     work_.emplace(ioc_.get_executor());
     asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
     asio::co_spawn(asio::make_strand(ioc_), Sweep(), asio::detached);
@@ -163,7 +161,6 @@ class HttpServer::Impl {
     for (auto& t : threads_) t.join();
     threads_.clear();
     if (workers_) workers_->join();
-    if (serial_) serial_->join();
   }
 
  private:
@@ -177,7 +174,7 @@ class HttpServer::Impl {
     // a session past its deadline: one timer for the server instead of one armed and cancelled
     // per read and write.
     std::atomic<std::int64_t> deadline{kNoDeadline};
-    bool idle = true;          // only touched on the session's strand
+    bool idle = true;  // only touched on the session's strand
     std::uint64_t id = 0;
     std::string remote;
     // The metric series this connection answered into. A keep-alive client repeats a few
@@ -195,7 +192,8 @@ class HttpServer::Impl {
 
   // Runs `f` on the strand of each live session that `select` picks.
   template <typename F, typename Select = bool (*)(const Session&)>
-  void ForEachSession(F f, Select select = [](const Session&) { return true; }) {
+  void ForEachSession(
+      F f, Select select = [](const Session&) { return true; }) {
     std::vector<std::shared_ptr<Session>> live;
     {
       std::lock_guard lock(mu_);
@@ -214,8 +212,7 @@ class HttpServer::Impl {
       if (ec) {
         if (!acceptor_.is_open() || draining_.load()) co_return;
         // Out of file descriptors or a similar transient failure: pause instead of spinning.
-        asio::steady_timer pause(co_await asio::this_coro::executor,
-                                 std::chrono::milliseconds(50));
+        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
@@ -299,7 +296,7 @@ class HttpServer::Impl {
       } else if (match.handler == nullptr) {
         res = std::move(match.error);
       } else if (match.options.offload) {
-        res = co_await RunOnWorkers(*match.handler, req, match.options.serial);
+        res = co_await RunOnWorkers(*match.handler, req);
       } else {
         res = InvokeHandler(router_, *match.handler, req);
       }
@@ -386,12 +383,14 @@ class HttpServer::Impl {
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped_.load()) break;
       std::int64_t now = SteadyNanos();
-      ForEachSession([now](const std::shared_ptr<Session>& s) {
-        if (s->deadline.load(std::memory_order_relaxed) < now) {
-          error_code ignored;
-          s->socket.close(ignored);
-        }
-      }, [now](const Session& s) { return s.deadline.load(std::memory_order_relaxed) < now; });
+      ForEachSession(
+          [now](const std::shared_ptr<Session>& s) {
+            if (s->deadline.load(std::memory_order_relaxed) < now) {
+              error_code ignored;
+              s->socket.close(ignored);
+            }
+          },
+          [now](const Session& s) { return s.deadline.load(std::memory_order_relaxed) < now; });
     }
   }
 
@@ -402,25 +401,24 @@ class HttpServer::Impl {
     if (sessions_.empty()) drained_.notify_all();
   }
 
-  asio::awaitable<Response> RunOnWorkers(const Handler& handler, Request& req, bool serial) {
+  asio::awaitable<Response> RunOnWorkers(const Handler& handler, Request& req) {
     // The request outlives the worker's run: this coroutine stays suspended until it ends.
     auto run = [this, &handler, &req]() -> asio::awaitable<Response> {
       co_return InvokeHandler(router_, handler, req);
     };
-    auto executor = serial ? serial_->get_executor() : workers_->get_executor();
-    co_return co_await asio::co_spawn(executor, run, asio::use_awaitable);
+    co_return co_await asio::co_spawn(workers_->get_executor(), run, asio::use_awaitable);
   }
 
   Response ReadErrorResponse(const error_code& ec) {
     if (ec == http::error::header_limit) {
-      return router_.RenderError(431, "headers_too_large",
-                                 "request headers exceed " +
-                                     std::to_string(opts_.max_header_bytes) + " bytes");
+      return router_.RenderError(
+          431, "headers_too_large",
+          "request headers exceed " + std::to_string(opts_.max_header_bytes) + " bytes");
     }
     if (ec == http::error::body_limit) {
-      return router_.RenderError(413, "payload_too_large",
-                                 "request body exceeds " + std::to_string(opts_.max_body_bytes) +
-                                     " bytes");
+      return router_.RenderError(
+          413, "payload_too_large",
+          "request body exceeds " + std::to_string(opts_.max_body_bytes) + " bytes");
     }
     return router_.RenderError(400, "bad_request", "malformed HTTP request: " + ec.message());
   }
@@ -443,8 +441,8 @@ class HttpServer::Impl {
   // Writes a response; false when the connection failed. A response with a header that cannot
   // be written safely (FirstUnsafeHeader) is replaced by a 500 and logged: nothing of it is
   // sent, so a value with CR LF that reached a header cannot add fields of its own.
-  asio::awaitable<bool> Write(Session& s, Response& res, const std::string& request_id,
-                              bool head, bool keep_alive) {
+  asio::awaitable<bool> Write(Session& s, Response& res, const std::string& request_id, bool head,
+                              bool keep_alive) {
     if (const auto* bad = FirstUnsafeHeader(res.headers)) {
       if (opts_.logger != nullptr) {
         // The name only, shortened: the value may hold what a caller wanted to inject.
@@ -538,8 +536,8 @@ class HttpServer::Impl {
   // The method as a metrics label: the standard ones, and OTHER for any other token a client
   // sends, so clients cannot add series at will.
   static std::string_view MethodLabel(std::string_view method) {
-    static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST", "PUT",
-                                                  "PATCH",  "DELETE",  "OPTIONS"};
+    static constexpr std::string_view kKnown[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                                  "PATCH", "DELETE", "OPTIONS"};
     for (std::string_view m : kKnown) {
       if (m == method) return m;
     }
@@ -560,9 +558,8 @@ class HttpServer::Impl {
       }
       if (series == nullptr) {
         if (s.series.size() >= kSeriesPerSession) s.series.clear();
-        obs::Labels labels = {{"method", std::string(method)},
-                              {"route", route},
-                              {"status", std::to_string(status)}};
+        obs::Labels labels = {
+            {"method", std::string(method)}, {"route", route}, {"status", std::to_string(status)}};
         series = &s.series.emplace_back(Session::Series{
             std::string(method), route, status,
             &opts_.metrics->GetCounter("telemeet_http_requests_total", "HTTP requests answered.",
@@ -594,8 +591,6 @@ class HttpServer::Impl {
   tcp::acceptor acceptor_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::unique_ptr<asio::thread_pool> workers_;
-  // One thread for the routes marked serial (RouteOptions::serial).
-  std::unique_ptr<asio::thread_pool> serial_;
   std::vector<std::thread> threads_;
   bool listening_ = false;  // Listen() and Start() come from one controlling thread
   std::atomic<bool> started_{false};

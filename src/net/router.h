@@ -34,11 +34,6 @@ struct RouteOptions {
   // The handler may block (database, outbound HTTP): the server runs it on its worker pool
   // instead of an I/O thread.
   bool offload = false;
-  // With offload: handlers marked serial run one at a time, in arrival order, on a thread of
-  // their own. For handlers bound by a single-writer store (SQLite): run in parallel they would
-  // only queue on its write lock, and on two cores the convoy of woken threads costs more than
-  // the writes (bench/api POST: 2,060/s over 8 workers, 2,590/s on one thread).
-  bool serial = false;
   // No access-log line (health probes and metrics scrapes would drown the log).
   bool quiet = false;
   // Answered whatever the Host header says (ServerOptions::allowed_hosts): health probes,
@@ -55,7 +50,9 @@ class Router {
   void Get(std::string_view p, Handler h, RouteOptions o = {}) { Add("GET", p, std::move(h), o); }
   void Post(std::string_view p, Handler h, RouteOptions o = {}) { Add("POST", p, std::move(h), o); }
   void Put(std::string_view p, Handler h, RouteOptions o = {}) { Add("PUT", p, std::move(h), o); }
-  void Patch(std::string_view p, Handler h, RouteOptions o = {}) { Add("PATCH", p, std::move(h), o); }
+  void Patch(std::string_view p, Handler h, RouteOptions o = {}) {
+    Add("PATCH", p, std::move(h), o);
+  }
   void Delete(std::string_view p, Handler h, RouteOptions o = {}) {
     Add("DELETE", p, std::move(h), o);
   }
