@@ -8,6 +8,7 @@
 #include "app/config.h"
 #include "app/serve.h"
 #include "app/version.h"
+#include "core/time.h"
 #include "obs/log.h"
 
 extern char** environ;
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   telemeet::obs::Log().SetLevel(*telemeet::obs::ParseLevel(config->log.level));
+  telemeet::core::PreloadTimeZones();  // before any thread: see its comment
   if (auto code = commands.RunParsed(*config)) return *code;
   if (migrate->parsed()) return telemeet::app::RunMigrate(*config);
   if (purge->parsed()) return telemeet::app::RunPurge(*config, dry_run, std::cout);

@@ -175,6 +175,8 @@ std::string FormatFixedUtc(Instant t) {
   return s;
 }
 
+void PreloadTimeZones() { (void)date::get_tzdb(); }
+
 Status ValidateTimeZone(std::string_view zone, std::string_view field) {
   auto z = FindZone(zone, field);
   if (!z) return std::unexpected(z.error());

@@ -35,13 +35,18 @@ std::string_view FormatRfc3339(Instant t, Rfc3339Buffer& buf);
 // `t` without its sub-second part. Google Calendar keeps event times in whole seconds, so
 // appointment times are whole seconds too (the API floors what it is given), and a time read
 // back from an event compares with the appointment's at this precision.
-inline Instant FloorToSecond(Instant t) {
-  return std::chrono::floor<std::chrono::seconds>(t);
-}
+inline Instant FloorToSecond(Instant t) { return std::chrono::floor<std::chrono::seconds>(t); }
 
 // Fixed width "2026-03-29T00:30:00.000000Z": byte order equals time order, so stored text
 // compares correctly in SQL.
 std::string FormatFixedUtc(Instant t);
+
+// Loads the list of the system's time zones now. The date library loads it at its first use, in
+// a function-local static whose fast path ThreadSanitizer cannot see (the library is not
+// instrumented): when one thread loads the list and another then reads it, tsan reports a race
+// (a tsan run of `telemeet backfill`, whose runner threads format event times). main() calls
+// this before any thread starts, which also spares the first request the load.
+void PreloadTimeZones();
 
 // Ok when `zone` names an IANA zone in the system tzdata ("Europe/Berlin", "UTC");
 // kInvalidArgument naming `field` otherwise.
