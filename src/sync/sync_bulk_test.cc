@@ -382,6 +382,12 @@ TEST_P(SyncBulkTest, BesideALiveWorkerNoEventIsMadeTwice) {
   // the bulk run's first batch takes 50 in one request, so both sides do part of the work even
   // on a loaded machine (without it, the worker could finish before the bulk run began).
   google_->SetLatency(milliseconds(100));
+  // The passes over appointments the worker holds may wait as long as the product's default
+  // (30 passes 200 ms apart), not the fixture's 30 × 20 ms: under ThreadSanitizer one was still
+  // held after 0.6 s and reported "still busy".
+  BulkOptions o;
+  o.max_passes = 300;
+  MakeBulk(o);
   worker_->Start();  // the service reconciles the same appointments meanwhile
   auto [job, lease] = Start(kBulkBackfill);
   auto ended = bulk_->Execute(job, lease);
