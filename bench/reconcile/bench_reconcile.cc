@@ -183,6 +183,19 @@ int main(int argc, char** argv) {
   wo.poll_interval = milliseconds(20);
   sync::Worker worker(db, reconciler, clock, wo);
 
+  // Until no reconcile job is left (outbox deliveries are jobs too: only reconcile ones count).
+  auto wait_idle = [&] {
+    for (;;) {
+      auto pending = db.Read([&](store::Tx& tx) {
+        store::PageRequest p;
+        p.limit = 1;
+        return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
+      });
+      if (pending && pending->items.empty()) return;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  };
+
   // End to end: N confirmed appointments committed (from `first_hour` on, one an hour per
   // doctor), then the worker closes the gap. Returns how many became ready, and how fast.
   const Instant day = *core::ParseRfc3339("2026-05-04T06:00:00Z");
@@ -211,16 +224,7 @@ int main(int argc, char** argv) {
     google.ClearRequestLog();
     auto t0 = Steady::now();
     worker.Start();
-    for (;;) {
-      // Outbox deliveries are jobs too; count only reconcile ones.
-      auto pending = db.Read([&](store::Tx& tx) {
-        store::PageRequest p;
-        p.limit = 1;
-        return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
-      });
-      if (pending && pending->items.empty()) break;
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    wait_idle();
     double elapsed = Seconds(Steady::now() - t0);
     int ready = 0;
     for (int64_t id : ids) {
@@ -242,17 +246,6 @@ int main(int argc, char** argv) {
   const double per_create = static_cast<double>(CalendarCalls(google)) / n;
 
   // One lifecycle, call by call.
-  auto wait_idle = [&] {
-    for (;;) {
-      auto pending = db.Read([&](store::Tx& tx) {
-        store::PageRequest p;
-        p.limit = 1;
-        return tx.ListJobs(store::kReconcileJobKind, std::nullopt, p);
-      });
-      if (pending && pending->items.empty()) return;
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-  };
   int64_t id = ids.front();
   google.ClearRequestLog();
   (void)db.Transact([&](store::Tx& tx) {
