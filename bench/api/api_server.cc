@@ -6,10 +6,12 @@
 //
 //   bench_api_server <dir> [io_threads] [worker_threads] [full|normal]   (SQLite synchronous)
 //   bench_api_server <store-url> [io_threads] [worker_threads]           (e.g. postgresql://...)
+//   VIEW_CACHE_ENTRIES=0 bench_api_server ...   GET reads every answer (api::ApiOptions)
 #include <unistd.h>
 
 #include <array>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
   crypto::KeyRing keys;
   (void)keys.Add("bench", crypto::RandomBytes(32));
   api::ApiDeps deps{.store = **store, .clock = clock, .keys = &keys};
+  // VIEW_CACHE_ENTRIES=0: every GET reads its answer (run.sh's uncached line).
+  if (const char* entries = std::getenv("VIEW_CACHE_ENTRIES")) {
+    deps.options.view_cache_entries = std::stoul(entries);
+  }
   net::Router router;
   api::RegisterApiRoutes(router, deps);
   auto key = api::CreateApiKey(**store, "bench", "read write");

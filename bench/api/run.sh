@@ -8,7 +8,8 @@
 # directory (bench_fdatasync: 4 KiB append + fdatasync in a loop): what a store that syncs each
 # commit alone could at best do. With group commit, concurrent POSTs share commits.
 # Targets: GET >= 0.70 of the bare server by req/s and >= 0.60 by CPU/request (issue 19: one
-# statement per GET); at SYNC=full (the product's default), POST at 50 connections >= 1.0 of the
+# statement per GET, and answers kept between commits, api/view_cache.h; the same GET keeping
+# nothing is printed beside it, from a second server with VIEW_CACHE_ENTRIES=0); at SYNC=full (the product's default), POST at 50 connections >= 1.0 of the
 # single-commit rate with p99 < 20 ms (issue 19); POST p99 < 20 ms at ~200/s. Then
 # availability.sh (issue 16; AVAILABILITY=no skips it: it builds telemeet).
 #
@@ -50,8 +51,19 @@ build/release/bench/http/bench_http_bare_server 2 >"$dir/bare.out" &
 pids+=($!)
 build/release/bench/api/bench_api_server "$store_arg" 2 "${WORKERS:-32}" "$sync" >"$dir/api.out" &
 pids+=($!)
+# SQLite: the same server keeping no GET answers (api/view_cache.h; PostgreSQL keeps none
+# anyway), on a database of its own.
+mkdir -p "$dir/uncached"
+if [[ "${STORE:-sqlite}" != postgres ]]; then
+  VIEW_CACHE_ENTRIES=0 build/release/bench/api/bench_api_server "$dir/uncached" 2 \
+    "${WORKERS:-32}" "$sync" >"$dir/uncached.out" &
+  pids+=($!)
+else
+  echo patient >"$dir/uncached.out"
+fi
 for _ in $(seq 1 100); do
-  grep -q port "$dir/bare.out" && grep -q patient "$dir/api.out" && break
+  grep -q port "$dir/bare.out" && grep -q patient "$dir/api.out" &&
+    grep -q patient "$dir/uncached.out" && break
   sleep 0.1
 done
 bare_port=$(awk '/port/ {print $2}' "$dir/bare.out")
@@ -81,6 +93,14 @@ t0=$(cpu_ticks "${pids[1]}")
 get=$(wrk -t2 -c50 -d"${secs}s" --latency -H "Authorization: Bearer $KEY" \
   "http://127.0.0.1:$api_port/api/v1/appointments/$appt")
 get_cpu=$(cpu_per_req "${pids[1]}" "$t0" "$(cpu_ticks "${pids[1]}")" "$get")
+if [[ "${STORE:-sqlite}" != postgres ]]; then
+  cold_url="http://127.0.0.1:$(awk '/^port/ {print $2}' "$dir/uncached.out")"
+  cold_url+="/api/v1/appointments/$(awk '/^appointment/ {print $2}' "$dir/uncached.out")"
+  t0=$(cpu_ticks "${pids[2]}")
+  cold=$(wrk -t2 -c50 -d"${secs}s" --latency \
+    -H "Authorization: Bearer $(awk '/^key/ {print $2}' "$dir/uncached.out")" "$cold_url")
+  cold_cpu=$(cpu_per_req "${pids[2]}" "$t0" "$(cpu_ticks "${pids[2]}")" "$cold")
+fi
 # The disk's single-commit rate, on the database's disk, just before the POST load.
 build/release/bench/api/bench_fdatasync "$dir" 3 >"$dir/disk.out"
 disk=$(awk '/fdatasync_per_s/ {print $2}' "$dir/disk.out")
@@ -109,6 +129,12 @@ printf 'GET appointment    : %10.0f req/s  %6.1f us CPU/request  p99 %s\n' \
 printf 'GET ratio          : %10.2f req/s, %.2f CPU/request (api / bare; targets 0.70, 0.60; the CPU\n' \
   "$(echo "$(rps "$get") / $(rps "$bare")" | bc -l)" "$(echo "$bare_cpu / $get_cpu" | bc -l)"
 printf '                     ratio is the robust one on a shared machine)\n'
+if [[ -n "${cold:-}" ]]; then
+  printf 'GET, nothing kept  : %10.0f req/s  %6.1f us CPU/request  p99 %s  (ratios %.2f, %.2f: every\n' \
+    "$(rps "$cold")" "$cold_cpu" "$(p99 "$cold")" \
+    "$(echo "$(rps "$cold") / $(rps "$bare")" | bc -l)" "$(echo "$bare_cpu / $cold_cpu" | bc -l)"
+  printf '                     answer read, as the first GET after a commit)\n'
+fi
 printf 'disk single commits: %10.0f /s     p99 %sms  (4 KiB append + fdatasync, the database'"'"'s disk)\n' \
   "$disk" "$disk_p99"
 printf 'POST appointment   : %10.0f req/s  p99 %s  (50 connections; %s)\n' \

@@ -1,11 +1,12 @@
 #include "api/api.h"
 
-#include "api/admin_audit.h"
 #include "api/accounts.h"
+#include "api/admin_audit.h"
 #include "api/auth.h"
 #include "api/availability.h"
 #include "api/jobs.h"
 #include "api/request.h"
+#include "api/view_cache.h"
 #include "api/views.h"
 #include "core/validation.h"
 #include "crypto/encoding.h"
@@ -25,6 +26,9 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
     deps.login_throttle = std::make_shared<LoginThrottle>(deps.options.login_throttle);
   }
   if (!deps.usage) deps.usage = std::make_shared<UsageRecorder>(deps.store);
+  if (!deps.view_cache) {
+    deps.view_cache = std::make_shared<AppointmentViewCache>(deps.options.view_cache_entries);
+  }
   router.SetErrorRenderer([](int status, std::string_view code, std::string_view message) {
     return net::JsonError(status, code, message);
   });

@@ -27,10 +27,10 @@
 #include <string_view>
 #include <vector>
 
+#include "api/login_throttle.h"
 #include "base/clock.h"
 #include "base/error.h"
 #include "core/types.h"
-#include "api/login_throttle.h"
 #include "crypto/password.h"
 #include "net/destination_policy.h"
 #include "net/router.h"
@@ -75,6 +75,9 @@ struct ApiOptions {
   // per request. A key revoked through this process stops at once; one revoked through another
   // instance works here for at most this long.
   std::chrono::milliseconds api_key_cache_ttl{2000};
+  // GET /api/v1/appointments/{id} answers kept until the next commit (view_cache.h; SQLite
+  // only), at most this many (0 = none).
+  size_t view_cache_entries = 4096;
   size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
   // Where webhook endpoints may point (the dispatcher's policy): a URL is checked when it is
   // saved, its resolved addresses again when a delivery connects. Default: https only, no
@@ -99,6 +102,7 @@ struct ApiOptions {
   int attendance_min_minutes = 5;
 };
 
+class AppointmentViewCache;
 class AuthCache;
 class LiveGoogleConfig;
 class LoginThrottle;
@@ -151,10 +155,11 @@ struct ApiDeps {
                        std::chrono::seconds* retry_after)>
       refresh_meeting{};
   // Internal state of the routes, created by RegisterApiRoutes: the API key cache, the
-  // sign-in throttle and the writer of usage times.
+  // sign-in throttle, the writer of usage times and the kept appointment answers.
   std::shared_ptr<AuthCache> auth_cache{};
   std::shared_ptr<LoginThrottle> login_throttle{};
   std::shared_ptr<UsageRecorder> usage{};
+  std::shared_ptr<AppointmentViewCache> view_cache{};
 };
 
 // Registers every /api/v1 route, /oauth/google/start and /oauth/google/callback, and installs

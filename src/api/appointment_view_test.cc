@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/testing_env.h"
+#include "api/view_cache.h"
 #include "core/time.h"
 
 namespace telemeet::api {
@@ -209,6 +210,91 @@ TEST_F(AppointmentViewTest, ADoctorReadsOnlyTheirOwnAndUnknownIdsAre404) {
             R"({"error":{"code":"not_found","message":"appointment 999 does not exist"}})");
   EXPECT_EQ(Get("/api/v1/appointments/0", env_.read_key, 404),
             R"({"error":{"code":"not_found","message":"appointment 0 does not exist"}})");
+}
+
+// Answers are kept between commits (view_cache.h), never past one: whoever commits, through
+// this store, another connection to the file (a CLI command's) or a refused write that commits
+// nothing, the next GET answers what the database holds.
+TEST_F(AppointmentViewTest, AKeptAnswerNeverOutlivesACommit) {
+  const std::string booked = Get(path_, env_.read_key);
+  EXPECT_EQ(env_.deps->view_cache->size(), 1u) << "the answer is kept";
+  EXPECT_EQ(Get(path_, env_.read_key), booked);
+
+  // A commit of the routes' own store.
+  ASSERT_TRUE(env_.store().Transact(
+      [&](store::Tx& tx) { return tx.SetAppointmentExternalRef(id_, "kc-78"); }));
+  EXPECT_NE(Get(path_, env_.read_key).find(R"("external_ref":"kc-78")"), std::string::npos);
+
+  // A commit through another connection, as `telemeet backfill` beside serve: the meeting it
+  // made shows at once.
+  auto cli = store::OpenStore(env_.store_url(), env_.clock);
+  ASSERT_TRUE(cli) << cli.error().ToString();
+  ASSERT_TRUE((*cli)->Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutMeeting({.appointment_id = id_,
+                          .doctor_id = doctor_,
+                          .state = core::MeetingState::kReady,
+                          .event_id = "tmcli1",
+                          .join_url = "https://meet.google.com/cli-made-now"}));
+    return Ok();
+  }));
+  EXPECT_NE(Get(path_, env_.read_key).find("https://meet.google.com/cli-made-now"),
+            std::string::npos);
+
+  // Through the API (cancel), then again through the other connection.
+  ASSERT_EQ(env_.Call("POST", path_ + "/cancel", nullptr, env_.write_key).status, 200);
+  EXPECT_NE(Get(path_, env_.read_key).find(R"("status":"cancelled")"), std::string::npos);
+  ASSERT_TRUE(
+      (*cli)->Transact([&](store::Tx& tx) { return tx.SetAppointmentExternalRef(id_, "kc-79"); }));
+  EXPECT_NE(Get(path_, env_.read_key).find(R"("external_ref":"kc-79")"), std::string::npos);
+}
+
+// A kept answer is authorized for each caller as a read one is: kept after the admin's read,
+// another doctor still gets 403 and the owner the same body.
+TEST_F(AppointmentViewTest, AKeptAnswerIsAuthorizedForEveryCaller) {
+  Credentials ada = DoctorSession(doctor_, "ada.user@clinic.example");
+  Credentials bob = DoctorSession(other_doctor_, "bob.user@clinic.example");
+  const std::string body = Get(path_, env_.read_key);
+  ASSERT_EQ(env_.deps->view_cache->size(), 1u);
+  EXPECT_EQ(Get(path_, bob, 403),
+            R"({"error":{"code":"permission_denied",)"
+            R"("message":"a doctor may only see and change their own data"}})");
+  EXPECT_EQ(Get(path_, ada), body);
+  EXPECT_EQ(Get(path_, bob, 403),
+            R"({"error":{"code":"permission_denied",)"
+            R"("message":"a doctor may only see and change their own data"}})");
+}
+
+// The cache by itself: answers of one mark, a newer mark drops them all (an older answer is
+// never found again), no mark keeps nothing, and it holds at most its capacity.
+TEST(AppointmentViewCacheTest, KeepsTheAnswersOfOneMarkUpToItsCapacity) {
+  store::CommitMark before, after;
+  before.words[2] = 7;
+  after.words[2] = 8;
+  AppointmentViewCache cache(2);
+  cache.Put(1, std::nullopt, {10, "unknown mark"});
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.Find(1, std::nullopt));
+
+  cache.Put(1, before, {10, "one"});
+  cache.Put(2, before, {11, "two"});
+  cache.Put(3, before, {12, "three"});
+  EXPECT_EQ(cache.size(), 2u) << "full: the third is not kept";
+  cache.Put(2, before, {11, "two again"});
+  auto two = cache.Find(2, before);
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->doctor_id, 11);
+  EXPECT_EQ(two->body, "two again");
+  EXPECT_FALSE(cache.Find(3, before));
+  EXPECT_FALSE(cache.Find(2, std::nullopt));
+
+  EXPECT_FALSE(cache.Find(1, after)) << "committed since: not valid";
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.Find(1, before)) << "dropped for good";
+  // An answer read before a commit that a newer reader already saw does not come back either.
+  cache.Put(1, after, {10, "new"});
+  cache.Put(2, before, {11, "late, old"});
+  EXPECT_FALSE(cache.Find(2, after));
+  EXPECT_FALSE(cache.Find(1, after));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "api/booking.h"
 #include "api/idempotency.h"
 #include "api/request.h"
+#include "api/view_cache.h"
 #include "api/views.h"
 #include "core/appointment.h"
 #include "core/time.h"
@@ -363,6 +364,14 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                [](Call& c) -> Result<net::Response> {
                  auto id = PathId(c.req, "appointment");
                  if (!id) return std::unexpected(id.error());
+                 // The answer read since the last commit, if any (view_cache.h); the mark is
+                 // taken before the read, so a commit during it keeps the answer from use.
+                 AppointmentViewCache& cache = *c.deps.view_cache;
+                 const std::optional<store::CommitMark> mark = c.deps.store.CommittedMark();
+                 if (auto kept = cache.Find(*id, mark)) {
+                   TM_TRY(AuthorizeDoctor(c.principal, kept->doctor_id));
+                   return net::JsonTextResponse(200, std::move(kept->body));
+                 }
                  // One statement: the appointment with its meeting, job and link (issue 19).
                  auto v = c.deps.store.ReadStatement(
                      [&](store::Tx& tx) { return tx.GetAppointmentView(*id); });
@@ -371,8 +380,10 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
                                "appointment " + std::to_string(*id) + " does not exist");
                  }
                  if (!v) return std::unexpected(v.error());
+                 std::string body = AppointmentViewText(*v);
+                 cache.Put(*id, mark, {v->appointment.doctor_id, body});
                  TM_TRY(AuthorizeDoctor(c.principal, v->appointment.doctor_id));
-                 return net::JsonTextResponse(200, AppointmentViewText(*v));
+                 return net::JsonTextResponse(200, std::move(body));
                }),
         reads);
   // PATCH changes what is not the consultation itself: the booking system's id ("" removes

@@ -63,6 +63,8 @@ class ApiEnv {
   }
 
   store::Store& store() { return *store_; }
+  // The database the routes use, for a second connection to it (as a CLI command opens one).
+  std::string store_url() const { return "sqlite://" + dir_ + "/db.sqlite"; }
 
   net::Response Call(std::string method, std::string target, const nlohmann::json& body,
                      const Credentials& who, net::Headers extra = {}) {

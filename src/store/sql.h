@@ -7,6 +7,7 @@
 //   Result<QueryResult> r = conn.Exec("SELECT id FROM jobs WHERE id = ? AND state = ?", params);
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -82,6 +83,16 @@ struct WriteStats {
   int64_t waiting = 0;
 };
 
+// The database's committed state as one value, read without a transaction (Driver::
+// CommittedMark): two marks differ when any connection, of this process or another, committed
+// between them. On SQLite it is the WAL-index header (https://www.sqlite.org/walformat.html,
+// "The WAL-Index Header"): every commit rewrites it, and a new read transaction takes its
+// snapshot from it, so an unchanged header means a read now would see what a read then saw.
+struct CommitMark {
+  std::array<uint32_t, 12> words{};
+  friend bool operator==(const CommitMark&, const CommitMark&) = default;
+};
+
 // A backend: a pool of connections and how a transaction begins and ends on it.
 // Thread-safe.
 class Driver {
@@ -97,6 +108,9 @@ class Driver {
   virtual Status RunTx(TxMode mode, const std::function<Status(Conn&)>& fn) = 0;
   // Zero where the backend does not count (PostgreSQL groups commits in the server).
   virtual WriteStats write_stats() { return {}; }
+  // The committed state now; nullopt when the backend cannot tell without a query (PostgreSQL,
+  // whose other sessions may be other instances) or a writer is rewriting it at this instant.
+  virtual std::optional<CommitMark> CommittedMark() { return std::nullopt; }
   // Runs `fn` on a pooled connection outside a transaction (migrations take their own locks).
   virtual Status RunRaw(const std::function<Status(Conn&)>& fn) = 0;
 };

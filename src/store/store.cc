@@ -169,6 +169,7 @@ class SqlStore final : public Store {
   }
 
   WriteStats write_stats() override { return driver_->write_stats(); }
+  std::optional<CommitMark> CommittedMark() override { return driver_->CommittedMark(); }
 
   Status Run(TxMode mode, const std::function<Status(Tx&)>& fn) override {
     const int attempts = std::max(1, options_.max_tx_attempts);

@@ -222,6 +222,11 @@ class Store {
 
   // Write transactions committed and the commits that held them, since the store opened.
   virtual WriteStats write_stats() { return {}; }
+  // A mark of what is committed, taken without a transaction (sql.h CommitMark): equal marks
+  // mean nothing was committed in between, by any process, so an answer read after the first
+  // is still what a read would answer now. nullopt: unknown (PostgreSQL; or a commit is being
+  // published this instant), read instead. SQLite: a few dozen nanoseconds, no lock.
+  virtual std::optional<CommitMark> CommittedMark() { return std::nullopt; }
 
   // Transact(fn) with fn returning Result<T> (or Status): the value of the committed run.
   template <typename F>

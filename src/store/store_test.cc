@@ -1,4 +1,6 @@
 // The store contract: every test runs against SQLite and PostgreSQL.
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -1690,6 +1692,72 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
   auto missing = store_->Read([&](Tx& tx) { return tx.GetAppointmentView(a->id + 1000); });
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
+// Store::CommittedMark (the GET answers' cache keys on it): on SQLite every commit changes it,
+// whoever makes it: this store, another connection to the file (as the CLI's), another process
+// (Python's sqlite3 module here); a read or a refused write does not. PostgreSQL has none.
+TEST_P(StoreContract, CommittedMarkChangesWithEveryCommitByAnyoneAndOnlyThen) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-02T09:00:00Z"));
+  ASSERT_TRUE(a) << a.error().ToString();
+  const std::optional<CommitMark> first = store_->CommittedMark();
+  if (GetParam() == "postgres") {
+    EXPECT_FALSE(first) << "other instances commit through their own sessions";
+    return;
+  }
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(store_->Read([&](Tx& tx) { return tx.GetAppointmentView(a->id); }));
+  EXPECT_EQ(store_->CommittedMark(), first) << "a read commits nothing";
+  auto refused = store_->Transact([&](Tx& tx) -> Status {
+    TM_TRY(tx.SetAppointmentExternalRef(a->id, "rolled back"));
+    return Fail(ErrorCode::kFailedPrecondition, "no");
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(store_->CommittedMark(), first) << "a rolled back write commits nothing";
+
+  // Each commit of this store gives a mark never seen before.
+  std::vector<CommitMark> seen = {*first};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store_->Transact(
+        [&](Tx& tx) { return tx.SetAppointmentExternalRef(a->id, "r" + std::to_string(i)); }));
+    auto mark = store_->CommittedMark();
+    ASSERT_TRUE(mark);
+    for (const CommitMark& before : seen) EXPECT_NE(*mark, before) << "commit " << i;
+    seen.push_back(*mark);
+  }
+
+  // Another connection to the same file, as `telemeet backfill` opens it beside serve.
+  auto other = OpenStore(db_->url(), clock_);
+  ASSERT_TRUE(other) << other.error().ToString();
+  ASSERT_TRUE((*other)->Transact([&](Tx& tx) { return tx.SetAppointmentExternalRef(a->id, "o"); }));
+  auto after_other = store_->CommittedMark();
+  ASSERT_TRUE(after_other);
+  EXPECT_NE(*after_other, seen.back());
+
+  // Another process, through its own SQLite library.
+  const std::string path = db_->url().substr(std::string_view("sqlite://").size());
+  const std::string script =
+      "import sqlite3, sys\n"
+      "c = sqlite3.connect(sys.argv[1])\n"
+      "c.execute('UPDATE appointments SET external_ref = ? WHERE id = ?', ('py', "
+      "int(sys.argv[2])))\n"
+      "c.commit()\n";
+  const std::string id = std::to_string(a->id);
+  const char* argv[] = {"python3", "-c", script.c_str(), path.c_str(), id.c_str(), nullptr};
+  pid_t pid = 0;
+  ASSERT_EQ(
+      posix_spawnp(&pid, "python3", nullptr, nullptr, const_cast<char* const*>(argv), environ), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "python3 failed: " << status;
+  auto after_process = store_->CommittedMark();
+  ASSERT_TRUE(after_process);
+  EXPECT_NE(*after_process, *after_other);
+  auto now = store_->ReadStatement([&](Tx& tx) { return tx.GetAppointment(a->id); });
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->external_ref, "py");
+  EXPECT_EQ(store_->CommittedMark(), after_process);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "postgres"),
