@@ -264,31 +264,9 @@ json MeetingJson(const std::optional<core::Meeting>& m, const std::optional<core
 
 Result<json> AppointmentJson(store::Tx& tx, const core::Appointment& a,
                              const std::string& link_url) {
-  store::AppointmentView v;
+  // What belongs to it in one statement (the GET's), the appointment as the caller has it.
+  store::AppointmentView v = TM_TRY(tx.GetAppointmentView(a.id));
   v.appointment = a;
-  if (auto m = tx.GetMeeting(a.id)) {
-    v.meeting = std::move(*m);
-  } else if (m.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(m.error());
-  }
-  if (auto j = tx.GetJob(store::ReconcileJobKey(a.id))) {
-    v.job = std::move(*j);
-  } else if (j.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(j.error());
-  }
-  for (core::AccessLink& l : TM_TRY(tx.ListAccessLinks(a.id))) {
-    if (!l.revoked_at && (!v.access_link || l.id > v.access_link->id)) v.access_link = std::move(l);
-  }
-  if (auto s = tx.GetAttendance(a.id)) {
-    v.attendance = std::move(*s);
-  } else if (s.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(s.error());
-  }
-  if (auto x = tx.GetMeetingAccess(a.id)) {
-    v.access = std::move(*x);
-  } else if (x.error().code() != ErrorCode::kNotFound) {
-    return std::unexpected(x.error());
-  }
   return AppointmentViewJson(v, link_url);
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
@@ -1692,6 +1693,29 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
   auto missing = store_->Read([&](Tx& tx) { return tx.GetAppointmentView(a->id + 1000); });
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+}
+
+// A booking that names a doctor, service or patient that does not exist is refused naming the
+// field (the three checked in one statement), and nothing is written.
+TEST_P(StoreContract, ABookingOfSomeoneWhoDoesNotExistNamesTheField) {
+  Seed();
+  for (auto [field, make] :
+       {std::pair<std::string, std::function<void(core::Appointment&)>>{
+            "doctor_id", [](core::Appointment& a) { a.doctor_id = 9999; }},
+        {"service_id", [](core::Appointment& a) { a.service_id = 9999; }},
+        {"patient_id", [](core::Appointment& a) { a.patient_id = 9999; }}}) {
+    core::Appointment a = NewAppointment("2026-03-02T09:00:00Z");
+    make(a);
+    auto made = Create(a);
+    ASSERT_FALSE(made) << field;
+    EXPECT_EQ(made.error().code(), ErrorCode::kNotFound) << field;
+    EXPECT_EQ(made.error().field(), field);
+    EXPECT_EQ(made.error().message(), field + " 9999 does not exist");
+  }
+  auto none = store_->Read([&](Tx& tx) { return tx.ListAppointments({}, {}); });
+  ASSERT_TRUE(none) << none.error().ToString();
+  EXPECT_TRUE(none->items.empty());
+  EXPECT_TRUE(Create(NewAppointment("2026-03-02T09:00:00Z")));
 }
 
 // Store::CommittedMark (the GET answers' cache keys on it): on SQLite every commit changes it,

@@ -249,13 +249,20 @@ Result<core::Appointment> Tx::CreateAppointment(core::Appointment a) {
       a.status != core::AppointmentStatus::kConfirmed) {
     return Fail(ErrorCode::kInvalidArgument, "a new appointment is booked or confirmed", "status");
   }
-  for (auto [table, id, field] : {std::tuple{"doctors", a.doctor_id, "doctor_id"},
-                                  {"services", a.service_id, "service_id"},
-                                  {"patients", a.patient_id, "patient_id"}}) {
-    auto r = Exec(fmt::format("SELECT id FROM {} WHERE id = ?", table), {id});
+  {
+    // The three in one statement (one round trip on PostgreSQL), named in this order.
+    auto r = ExecOne(
+        "SELECT CAST(EXISTS (SELECT 1 FROM doctors WHERE id = ?) AS INTEGER), "
+        "CAST(EXISTS (SELECT 1 FROM services WHERE id = ?) AS INTEGER), "
+        "CAST(EXISTS (SELECT 1 FROM patients WHERE id = ?) AS INTEGER)",
+        {a.doctor_id, a.service_id, a.patient_id}, "references");
     if (!r) return std::unexpected(r.error());
-    if (r->rows.empty()) {
-      return Fail(ErrorCode::kNotFound, fmt::format("{} {} does not exist", field, id), field);
+    for (auto [at, id, field] : {std::tuple{size_t{0}, a.doctor_id, "doctor_id"},
+                                 {size_t{1}, a.service_id, "service_id"},
+                                 {size_t{2}, a.patient_id, "patient_id"}}) {
+      if (!r->Bool(at)) {
+        return Fail(ErrorCode::kNotFound, fmt::format("{} {} does not exist", field, id), field);
+      }
     }
   }
   a.id = 0;
