@@ -29,6 +29,9 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
   if (!deps.view_cache) {
     deps.view_cache = std::make_shared<AppointmentViewCache>(deps.options.view_cache_entries);
   }
+  if (!deps.meeting_cache) {
+    deps.meeting_cache = std::make_shared<AppointmentViewCache>(deps.options.view_cache_entries);
+  }
   router.SetErrorRenderer([](int status, std::string_view code, std::string_view message) {
     return net::JsonError(status, code, message);
   });

@@ -75,8 +75,8 @@ struct ApiOptions {
   // per request. A key revoked through this process stops at once; one revoked through another
   // instance works here for at most this long.
   std::chrono::milliseconds api_key_cache_ttl{2000};
-  // GET /api/v1/appointments/{id} answers kept until the next commit (view_cache.h; SQLite
-  // only), at most this many (0 = none).
+  // GET /api/v1/appointments/{id} (and .../meeting) answers kept until the next commit
+  // (view_cache.h; SQLite only), at most this many of each (0 = none).
   size_t view_cache_entries = 4096;
   size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
   // Where webhook endpoints may point (the dispatcher's policy): a URL is checked when it is
@@ -159,7 +159,8 @@ struct ApiDeps {
   std::shared_ptr<AuthCache> auth_cache{};
   std::shared_ptr<LoginThrottle> login_throttle{};
   std::shared_ptr<UsageRecorder> usage{};
-  std::shared_ptr<AppointmentViewCache> view_cache{};
+  std::shared_ptr<AppointmentViewCache> view_cache{};     // GET /appointments/{id}
+  std::shared_ptr<AppointmentViewCache> meeting_cache{};  // GET /appointments/{id}/meeting
 };
 
 // Registers every /api/v1 route, /oauth/google/start and /oauth/google/callback, and installs

@@ -160,6 +160,8 @@ TEST_F(AppointmentViewTest, WithMeetingJobAndLinksTheBodyIsExactlyThePinnedOne) 
   ASSERT_EQ(meeting.status, 200) << meeting.body;
   EXPECT_EQ(ApiEnv::J(list)["data"][0], ApiEnv::J(one));
   EXPECT_EQ(ApiEnv::J(meeting), ApiEnv::J(one)["meeting"]);
+  EXPECT_NE(one.body.find(R"("meeting":)" + meeting.body + R"(,"notes")"), std::string::npos)
+      << "the same bytes: " << meeting.body;
 }
 
 // A job that is due again after a retry shows when; a meeting still waiting for its conference
@@ -239,6 +241,19 @@ TEST_F(AppointmentViewTest, AKeptAnswerNeverOutlivesACommit) {
   }));
   EXPECT_NE(Get(path_, env_.read_key).find("https://meet.google.com/cli-made-now"),
             std::string::npos);
+  EXPECT_NE(Get(path_ + "/meeting", env_.read_key).find("https://meet.google.com/cli-made-now"),
+            std::string::npos);
+  EXPECT_EQ(env_.deps->meeting_cache->size(), 1u);
+  ASSERT_TRUE((*cli)->Transact([&](store::Tx& tx) -> Status {
+    TM_TRY(tx.PutMeeting({.appointment_id = id_,
+                          .doctor_id = doctor_,
+                          .state = core::MeetingState::kReady,
+                          .event_id = "tmcli1",
+                          .join_url = "https://meet.google.com/cli-made-later"}));
+    return Ok();
+  }));
+  EXPECT_NE(Get(path_ + "/meeting", env_.read_key).find("https://meet.google.com/cli-made-later"),
+            std::string::npos);
 
   // Through the API (cancel), then again through the other connection.
   ASSERT_EQ(env_.Call("POST", path_ + "/cancel", nullptr, env_.write_key).status, 200);
@@ -262,6 +277,15 @@ TEST_F(AppointmentViewTest, AKeptAnswerIsAuthorizedForEveryCaller) {
   EXPECT_EQ(Get(path_, bob, 403),
             R"({"error":{"code":"permission_denied",)"
             R"("message":"a doctor may only see and change their own data"}})");
+  // The meeting's answer the same way.
+  const std::string meeting = Get(path_ + "/meeting", env_.read_key);
+  ASSERT_EQ(env_.deps->meeting_cache->size(), 1u);
+  EXPECT_EQ(Get(path_ + "/meeting", bob, 403),
+            R"({"error":{"code":"permission_denied",)"
+            R"("message":"a doctor may only see and change their own data"}})");
+  EXPECT_EQ(Get(path_ + "/meeting", ada), meeting);
+  EXPECT_EQ(Get("/api/v1/appointments/999/meeting", ada, 404),
+            R"({"error":{"code":"not_found","message":"appointment 999 does not exist"}})");
 }
 
 // The cache by itself: answers of one mark, a newer mark drops them all (an older answer is

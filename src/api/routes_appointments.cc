@@ -32,6 +32,29 @@ Result<core::Appointment> LoadOwned(store::Tx& tx, const Principal& p, int64_t i
   return a;
 }
 
+// A GET of what one appointment's view shows, rendered by `render`: the answer kept since the
+// last commit if there is one (view_cache.h), else one statement (issue 19). The mark is taken
+// before the read, so a commit during the read keeps its answer from ever being used.
+Result<net::Response> ViewAnswer(
+    Call& c, AppointmentViewCache& cache,
+    const std::function<std::string(const store::AppointmentView&)>& render) {
+  const int64_t id = TM_TRY(PathId(c.req, "appointment"));
+  const std::optional<store::CommitMark> mark = c.deps.store.CommittedMark();
+  if (auto kept = cache.Find(id, mark)) {
+    TM_TRY(AuthorizeDoctor(c.principal, kept->doctor_id));
+    return net::JsonTextResponse(200, std::move(kept->body));
+  }
+  auto v = c.deps.store.ReadStatement([&](store::Tx& tx) { return tx.GetAppointmentView(id); });
+  if (!v && v.error().code() == ErrorCode::kNotFound) {
+    return Fail(ErrorCode::kNotFound, "appointment " + std::to_string(id) + " does not exist");
+  }
+  if (!v) return std::unexpected(v.error());
+  std::string body = render(*v);
+  cache.Put(id, mark, {v->appointment.doctor_id, body});
+  TM_TRY(AuthorizeDoctor(c.principal, v->appointment.doctor_id));
+  return net::JsonTextResponse(200, std::move(body));
+}
+
 // Creates the appointment the body describes, or answers an earlier request with the same key.
 // `created` says which (the reconciler has new work only then). `warnings` go into the answer.
 Result<net::Response> CreateAppointment(Call& c, const Body& body, const IdempotencyKey& key,
@@ -361,29 +384,9 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
   r.Get("/api/v1/appointments", Handle(deps, Access::kRead, List), reads);
   r.Get("/api/v1/appointments/{id}",
         Handle(deps, Access::kRead,
-               [](Call& c) -> Result<net::Response> {
-                 auto id = PathId(c.req, "appointment");
-                 if (!id) return std::unexpected(id.error());
-                 // The answer read since the last commit, if any (view_cache.h); the mark is
-                 // taken before the read, so a commit during it keeps the answer from use.
-                 AppointmentViewCache& cache = *c.deps.view_cache;
-                 const std::optional<store::CommitMark> mark = c.deps.store.CommittedMark();
-                 if (auto kept = cache.Find(*id, mark)) {
-                   TM_TRY(AuthorizeDoctor(c.principal, kept->doctor_id));
-                   return net::JsonTextResponse(200, std::move(kept->body));
-                 }
-                 // One statement: the appointment with its meeting, job and link (issue 19).
-                 auto v = c.deps.store.ReadStatement(
-                     [&](store::Tx& tx) { return tx.GetAppointmentView(*id); });
-                 if (!v && v.error().code() == ErrorCode::kNotFound) {
-                   return Fail(ErrorCode::kNotFound,
-                               "appointment " + std::to_string(*id) + " does not exist");
-                 }
-                 if (!v) return std::unexpected(v.error());
-                 std::string body = AppointmentViewText(*v);
-                 cache.Put(*id, mark, {v->appointment.doctor_id, body});
-                 TM_TRY(AuthorizeDoctor(c.principal, v->appointment.doctor_id));
-                 return net::JsonTextResponse(200, std::move(body));
+               [](Call& c) {
+                 return ViewAnswer(c, *c.deps.view_cache,
+                                   [](auto& v) { return AppointmentViewText(v); });
                }),
         reads);
   // PATCH changes what is not the consultation itself: the booking system's id ("" removes
@@ -420,20 +423,12 @@ void RegisterAppointments(net::Router& r, ApiDeps& deps) {
          writes);
   r.Post("/api/v1/appointments/{id}/reschedule", Handle(deps, Access::kWrite, Reschedule), checked);
 
+  // Integrators poll this one for the link (connectors/kivicare does).
   r.Get("/api/v1/appointments/{id}/meeting",
         Handle(deps, Access::kRead,
-               [](Call& c) -> Result<net::Response> {
-                 auto id = PathId(c.req, "appointment");
-                 if (!id) return std::unexpected(id.error());
-                 auto out = c.deps.store.Read([&](store::Tx& tx) -> Result<json> {
-                   auto a = LoadOwned(tx, c.principal, *id);
-                   if (!a) return std::unexpected(a.error());
-                   auto j = AppointmentJson(tx, *a);
-                   if (!j) return j;
-                   return (*j)["meeting"];
-                 });
-                 if (!out) return std::unexpected(out.error());
-                 return net::JsonResponse(200, *out);
+               [](Call& c) {
+                 return ViewAnswer(c, *c.deps.meeting_cache,
+                                   [](auto& v) { return MeetingViewText(v); });
                }),
         reads);
   // M13: the meeting as Google has it now. Read rules as for the appointment (another doctor's

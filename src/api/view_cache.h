@@ -1,6 +1,6 @@
-// The answers of GET /api/v1/appointments/{id}, kept while nothing is committed (issue 19).
-// Integrators poll this route for the Meet link; each answer is one statement and its rendering,
-// most of the route's CPU. An answer is kept with the store's CommitMark taken before its read
+// The answers of GET /api/v1/appointments/{id} (and, in a cache of its own, of .../meeting),
+// kept while nothing is committed (issue 19). Integrators poll these routes for the Meet link;
+// each answer is one statement and its rendering, most of the route's CPU. An answer is kept with the store's CommitMark taken before its read
 // and served again only while the store's mark is still that one: no commit by any process in
 // between, so it is what a read would answer now (never stale, not even by a moment). Any commit
 // empties the cache, so it helps between writes; an instance's own background writes (usage

@@ -285,4 +285,12 @@ std::string AppointmentViewText(const store::AppointmentView& v, const std::stri
   return out;
 }
 
+std::string MeetingViewText(const store::AppointmentView& v) {
+  std::string out;
+  out.reserve(600);
+  net::JsonWriter w(out);
+  WriteMeeting(w, v.meeting, v.job, v.appointment.id, &v.access);
+  return out;
+}
+
 }  // namespace telemeet::api

@@ -42,6 +42,9 @@ nlohmann::json AppointmentViewJson(const store::AppointmentView& v,
 // AppointmentViewJson as JSON text (net::JsonWriter; the same bytes as DumpJson of it), for
 // GET's answer, without building the nlohmann document first.
 std::string AppointmentViewText(const store::AppointmentView& v, const std::string& link_url = {});
+// The view's meeting as JSON text: GET /api/v1/appointments/{id}/meeting's answer, the same
+// bytes as the "meeting" member of AppointmentViewText.
+std::string MeetingViewText(const store::AppointmentView& v);
 
 void RegisterCatalogRoutes(net::Router& router, ApiDeps& deps);
 void RegisterAppointmentRoutes(net::Router& router, ApiDeps& deps);
