@@ -2,7 +2,9 @@
 // (one query since issue 19, four before) cannot change what clients get, nor who may read it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "api/testing_env.h"
 #include "api/view_cache.h"
@@ -261,6 +263,46 @@ TEST_F(AppointmentViewTest, AKeptAnswerNeverOutlivesACommit) {
   ASSERT_TRUE(
       (*cli)->Transact([&](store::Tx& tx) { return tx.SetAppointmentExternalRef(id_, "kc-79"); }));
   EXPECT_NE(Get(path_, env_.read_key).find(R"("external_ref":"kc-79")"), std::string::npos);
+}
+
+// Under load: readers on two threads GET while a writer on another connection commits 150
+// changes; every answer shows at least the change committed before its GET began (a kept
+// answer older than a commit would show an earlier one).
+TEST_F(AppointmentViewTest, ReadersBesideAWriterNeverSeeAnAnswerOlderThanTheirStart) {
+  auto writer_store = store::OpenStore(env_.store_url(), env_.clock);
+  ASSERT_TRUE(writer_store) << writer_store.error().ToString();
+  constexpr int kChanges = 150;
+  std::atomic<int> committed{0};
+  std::atomic<int> stale{0}, answers{0};
+  std::atomic<bool> done{false};
+  auto reader = [&] {
+    while (!done.load()) {
+      const int before = committed.load();
+      auto r = env_.Call("GET", path_, nullptr, env_.read_key);
+      if (r.status != 200) {
+        stale.fetch_add(1);
+        continue;
+      }
+      const std::string ref = ApiEnv::J(r)["external_ref"].get<std::string>();
+      const int seen = ref.starts_with("n") ? std::stoi(ref.substr(1)) : 0;
+      answers.fetch_add(1);
+      if (seen < before) stale.fetch_add(1);
+    }
+  };
+  std::thread a(reader), b(reader);
+  for (int i = 1; i <= kChanges; ++i) {
+    ASSERT_TRUE((*writer_store)->Transact([&](store::Tx& tx) {
+      return tx.SetAppointmentExternalRef(id_, "n" + std::to_string(i));
+    }));
+    committed.store(i);
+    if (i % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  done.store(true);
+  a.join();
+  b.join();
+  EXPECT_EQ(stale.load(), 0) << "of " << answers.load() << " answers";
+  EXPECT_GT(answers.load(), kChanges / 10);
+  EXPECT_NE(Get(path_, env_.read_key).find(R"("external_ref":"n150")"), std::string::npos);
 }
 
 // A kept answer is authorized for each caller as a read one is: kept after the admin's read,
