@@ -26,12 +26,24 @@ void RegisterApiRoutes(net::Router& router, ApiDeps& deps) {
     deps.login_throttle = std::make_shared<LoginThrottle>(deps.options.login_throttle);
   }
   if (!deps.usage) deps.usage = std::make_shared<UsageRecorder>(deps.store);
-  if (!deps.view_cache) {
-    deps.view_cache = std::make_shared<AppointmentViewCache>(deps.options.view_cache_entries);
-  }
-  if (!deps.meeting_cache) {
-    deps.meeting_cache = std::make_shared<AppointmentViewCache>(deps.options.view_cache_entries);
-  }
+  // The kept answers of the two routes that read one appointment's view (view_cache.h).
+  auto kept = [&](std::string_view route) {
+    obs::Counter* hit = nullptr;
+    obs::Counter* miss = nullptr;
+    if (deps.metrics != nullptr) {
+      constexpr std::string_view kName = "telemeet_api_kept_answers_total";
+      constexpr std::string_view kHelp =
+          "GETs of an appointment answered from the answers kept since the last commit (hit) "
+          "or read (miss).";
+      hit = &deps.metrics->GetCounter(kName, kHelp,
+                                      {{"route", std::string(route)}, {"result", "hit"}});
+      miss = &deps.metrics->GetCounter(kName, kHelp,
+                                       {{"route", std::string(route)}, {"result", "miss"}});
+    }
+    return std::make_shared<AppointmentViewCache>(deps.options.view_cache_entries, hit, miss);
+  };
+  if (!deps.view_cache) deps.view_cache = kept("appointment");
+  if (!deps.meeting_cache) deps.meeting_cache = kept("meeting");
   router.SetErrorRenderer([](int status, std::string_view code, std::string_view message) {
     return net::JsonError(status, code, message);
   });

@@ -50,6 +50,10 @@ namespace telemeet::sync {
 class GoogleAvailability;
 }
 
+namespace telemeet::obs {
+class Registry;
+}
+
 namespace telemeet::api {
 
 struct ApiOptions {
@@ -144,6 +148,9 @@ struct ApiDeps {
   // it to the reconciler worker's Nudge so it does not wait for its next poll.
   std::function<void()> on_work_enqueued{};
   ApiOptions options{};
+  // Where the routes count what is worth watching (the kept answers' hits and misses); null:
+  // nothing is counted.
+  obs::Registry* metrics = nullptr;
   // Dresses the browser pages above as the web UI's pages (serve.cc passes web::BrowserPages).
   // Null: a bare HTML page with the same words.
   PageRenderer render_page{};

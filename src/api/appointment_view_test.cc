@@ -336,7 +336,8 @@ TEST(AppointmentViewCacheTest, KeepsTheAnswersOfOneMarkUpToItsCapacity) {
   store::CommitMark before, after;
   before.words[2] = 7;
   after.words[2] = 8;
-  AppointmentViewCache cache(2);
+  obs::Counter hits, misses;
+  AppointmentViewCache cache(2, &hits, &misses);
   cache.Put(1, std::nullopt, {10, "unknown mark"});
   EXPECT_EQ(cache.size(), 0u);
   EXPECT_FALSE(cache.Find(1, std::nullopt));
@@ -361,6 +362,8 @@ TEST(AppointmentViewCacheTest, KeepsTheAnswersOfOneMarkUpToItsCapacity) {
   cache.Put(2, before, {11, "late, old"});
   EXPECT_FALSE(cache.Find(2, after));
   EXPECT_FALSE(cache.Find(1, after));
+  EXPECT_EQ(hits.Value(), 1u);
+  EXPECT_EQ(misses.Value(), 7u);
 }
 
 }  // namespace

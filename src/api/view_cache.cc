@@ -4,6 +4,13 @@ namespace telemeet::api {
 
 std::optional<AppointmentViewCache::Answer> AppointmentViewCache::Find(
     int64_t appointment_id, const std::optional<store::CommitMark>& mark) {
+  std::optional<Answer> found = Lookup(appointment_id, mark);
+  if (obs::Counter* c = found ? hits_ : misses_; c != nullptr) c->Inc();
+  return found;
+}
+
+std::optional<AppointmentViewCache::Answer> AppointmentViewCache::Lookup(
+    int64_t appointment_id, const std::optional<store::CommitMark>& mark) {
   if (!mark) return std::nullopt;
   std::lock_guard lock(mu_);
   if (mark_ != *mark) {

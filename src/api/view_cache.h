@@ -1,11 +1,12 @@
 // The answers of GET /api/v1/appointments/{id} (and, in a cache of its own, of .../meeting),
 // kept while nothing is committed (issue 19). Integrators poll these routes for the Meet link;
-// each answer is one statement and its rendering, most of the route's CPU. An answer is kept with the store's CommitMark taken before its read
-// and served again only while the store's mark is still that one: no commit by any process in
-// between, so it is what a read would answer now (never stale, not even by a moment). Any commit
-// empties the cache, so it helps between writes; an instance's own background writes (usage
-// times once a second, the reconciler) bound how long an answer lives. PostgreSQL gives no
-// mark (other instances commit through their own sessions): nothing is kept there.
+// each answer is one statement and its rendering, most of the route's CPU. An answer is kept with
+// the store's CommitMark taken before its read and served again only while the store's mark is
+// still that one: no commit by any process in between, so it is what a read would answer now (never
+// stale, not even by a moment). Any commit empties the cache, so it helps between writes; an
+// instance's own background writes (usage times once a second, the reconciler) bound how long an
+// answer lives. PostgreSQL gives no mark (other instances commit through their own sessions):
+// nothing is kept there.
 //
 //   AppointmentViewCache cache(4096);
 //   std::optional<store::CommitMark> mark = store.CommittedMark();   // before the read
@@ -22,6 +23,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "obs/metrics.h"
 #include "store/sql.h"
 
 namespace telemeet::api {
@@ -34,8 +36,10 @@ class AppointmentViewCache {
   };
 
   // At most `capacity` answers (0: keeps nothing); past it new ones are not kept until the next
-  // commit empties the cache.
-  explicit AppointmentViewCache(size_t capacity) : capacity_(capacity) {}
+  // commit empties the cache. `hits` and `misses` (may be null) count what Find found.
+  explicit AppointmentViewCache(size_t capacity, obs::Counter* hits = nullptr,
+                                obs::Counter* misses = nullptr)
+      : capacity_(capacity), hits_(hits), misses_(misses) {}
 
   // The kept answer for `appointment_id` if it was read at `mark` (nullopt mark: none).
   std::optional<Answer> Find(int64_t appointment_id, const std::optional<store::CommitMark>& mark);
@@ -45,7 +49,12 @@ class AppointmentViewCache {
   size_t size() const;
 
  private:
+  std::optional<Answer> Lookup(int64_t appointment_id,
+                               const std::optional<store::CommitMark>& mark);
+
   const size_t capacity_;
+  obs::Counter* const hits_;
+  obs::Counter* const misses_;
   mutable std::mutex mu_;
   store::CommitMark mark_{};                       // guarded by mu_: what every entry was read at
   std::unordered_map<int64_t, Answer> answers_{};  // guarded by mu_

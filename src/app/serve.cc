@@ -586,6 +586,7 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                   .meeting_access_type = config.meeting.access_type,
                   .attendance_mode = config.attendance.mode,
                   .attendance_min_minutes = static_cast<int>(config.attendance.min_minutes)},
+      .metrics = &metrics,
       // The connect flow's last page looks like the UI's, banner included.
       .render_page = web::BrowserPages(web_options),
       .refresh_meeting = [&](int64_t id, std::string_view actor,
