@@ -232,6 +232,34 @@ class SqliteDriver final : public Driver {
   }
 
  private:
+  // The WAL index's first page as SQLite maps it (the -shm file), through a connection kept
+  // open for this alone: the mapping lives as long as the connection. Null when the database is
+  // not in WAL mode with a shared-memory index (e.g. ":memory:"): no marks then.
+  static constexpr size_t kHeaderWords = 12;  // the 48-byte WalIndexHdr
+  void MapWalIndex() {
+    auto conn = Connect();
+    if (!conn) return;
+    Conn& c = **conn;
+    auto mode = c.Exec("PRAGMA journal_mode");
+    if (!mode || mode->rows.empty() || mode->rows.front().Text(0) != "wal") return;
+    // A read makes this connection open the WAL index.
+    if (!c.Exec("SELECT count(*) FROM sqlite_schema")) return;
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control((*conn)->db(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
+            SQLITE_OK ||
+        file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
+        file->pMethods->xShmMap == nullptr) {
+      return;
+    }
+    void volatile* page = nullptr;
+    constexpr int kWalIndexPage = 32 * 1024;
+    if (file->pMethods->xShmMap(file, 0, kWalIndexPage, 0, &page) != SQLITE_OK || page == nullptr) {
+      return;
+    }
+    wal_index_ = static_cast<const volatile uint32_t*>(page);
+    wal_index_conn_ = std::move(*conn);
+  }
+
   // A write transaction waiting for, or in, a group commit: on its caller's stack, which waits
   // until `done`.
   struct Writer {
@@ -468,33 +496,6 @@ class SqliteDriver final : public Driver {
   std::condition_variable_any checkpoint_cv_;
   bool checkpoint_due_ = false;   // guarded by checkpoint_mu_
   std::mutex checkpoint_run_mu_;  // held through a checkpoint
-  // The WAL index's first page as SQLite maps it (the -shm file), through a connection kept
-  // open for this alone: the mapping lives as long as the connection. Null when the database is
-  // not in WAL mode with a shared-memory index (e.g. ":memory:"): no marks then.
-  static constexpr size_t kHeaderWords = 12;  // the 48-byte WalIndexHdr
-  void MapWalIndex() {
-    auto conn = Connect();
-    if (!conn) return;
-    Conn& c = **conn;
-    auto mode = c.Exec("PRAGMA journal_mode");
-    if (!mode || mode->rows.empty() || mode->rows.front().Text(0) != "wal") return;
-    // A read makes this connection open the WAL index.
-    if (!c.Exec("SELECT count(*) FROM sqlite_schema")) return;
-    sqlite3_file* file = nullptr;
-    if (sqlite3_file_control((*conn)->db(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
-            SQLITE_OK ||
-        file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
-        file->pMethods->xShmMap == nullptr) {
-      return;
-    }
-    void volatile* page = nullptr;
-    constexpr int kWalIndexPage = 32 * 1024;
-    if (file->pMethods->xShmMap(file, 0, kWalIndexPage, 0, &page) != SQLITE_OK || page == nullptr) {
-      return;
-    }
-    wal_index_ = static_cast<const volatile uint32_t*>(page);
-    wal_index_conn_ = std::move(*conn);
-  }
   std::once_flag wal_index_once_;
   std::unique_ptr<SqliteConn> wal_index_conn_;
   const volatile uint32_t* wal_index_ = nullptr;  // set once, under wal_index_once_
