@@ -350,6 +350,9 @@ class Tx {
   // The appointment with its service, doctor, patient, grant and meeting. kNotFound when the
   // appointment does not exist.
   Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
+  // The same for several appointments in one statement, in no particular order; an id with no
+  // appointment is left out.
+  Result<std::vector<ReconcileView>> LoadForReconcile(std::span<const int64_t> appointment_ids);
   // The appointment with its meeting, reconcile job and newest live access link, in one
   // statement (the API's hot read). kNotFound when the appointment does not exist.
   Result<AppointmentView> GetAppointmentView(int64_t appointment_id);

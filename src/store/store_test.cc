@@ -1177,6 +1177,28 @@ TEST_P(StoreContract, PutMeetingIfWritesOnlyOverTheMeetingItRead) {
   EXPECT_EQ(view->meeting->join_url, ready.join_url);
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(b->id + 1000); })),
             ErrorCode::kNotFound);
+
+  // Several at once (a worker's lease batch): each as read alone, an unknown id left out.
+  const std::vector<int64_t> ids{b->id, b->id + 1000, a->id};
+  auto views = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(ids); });
+  ASSERT_TRUE(views) << views.error().ToString();
+  ASSERT_EQ(views->size(), 2u);
+  for (const store::ReconcileView& v : *views) {
+    auto alone = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(v.appointment.id); });
+    ASSERT_TRUE(alone);
+    EXPECT_EQ(v.appointment.uid, alone->appointment.uid);
+    EXPECT_EQ(v.doctor.id, alone->doctor.id);
+    EXPECT_EQ(v.service.id, alone->service.id);
+    EXPECT_EQ(v.patient.id, alone->patient.id);
+    EXPECT_EQ(v.grant.has_value(), alone->grant.has_value());
+    EXPECT_EQ(v.meeting.has_value(), alone->meeting.has_value());
+    if (v.meeting) {
+      EXPECT_EQ(v.meeting->join_url, alone->meeting->join_url);
+    }
+  }
+  EXPECT_NE((*views)[0].appointment.id, (*views)[1].appointment.id);
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(std::span<const int64_t>{}); })
+                  ->empty());
 }
 
 TEST_P(StoreContract, AppendAuditsWritesEveryEntryInOrder) {

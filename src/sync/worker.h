@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -90,6 +91,11 @@ class Worker {
     core::Job job;
     Instant leased_at;
     bool started = false;
+    std::unique_ptr<PreparedJob> prepared;  // the runner's work from the lease transaction
+  };
+  struct Leased {
+    std::vector<core::Job> jobs;
+    std::vector<std::unique_ptr<PreparedJob>> prepared;  // empty, or one per job
   };
 
   // With mu_ held: how many more jobs to hold (runners idle, plus the prefetch, less the queue).
@@ -99,8 +105,9 @@ class Worker {
   // ready; zero or less when one is due now; the poll interval when the store could not say.
   std::optional<std::chrono::microseconds> UntilNextDue();
   void RunnerLoop();
-  // With mu_ held released: lease up to `n` jobs.
-  std::vector<core::Job> Lease(int n);
+  // With mu_ held released: lease up to `n` jobs, and let the runner prepare them in the same
+  // transaction (JobRunner::Prepare).
+  Leased Lease(int n);
   void RenewLeases();
   void ReleaseUnstarted();
 
