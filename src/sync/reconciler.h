@@ -175,6 +175,8 @@ class JobRunner {
   // `prepared` may be nullptr. The default does the whole run in Begin.
   virtual std::unique_ptr<Pending> Begin(const core::Job& job,
                                          std::unique_ptr<PreparedJob> prepared);
+  // Whether Begin leaves the result's commit to Finish (worth a commit stage in the worker).
+  virtual bool CommitsInFinish() const { return false; }
 };
 
 class Reconciler : public JobRunner {
@@ -199,6 +201,7 @@ class Reconciler : public JobRunner {
   // Run up to the result's commit (its Google call made); Finish commits as Run does.
   std::unique_ptr<Pending> Begin(const core::Job& job,
                                  std::unique_ptr<PreparedJob> prepared) override;
+  bool CommitsInFinish() const override { return true; }
 
   const ReconcilerOptions& options() const { return options_; }
 

@@ -1065,6 +1065,7 @@ TEST_P(SyncIntegrationTest, AWorkerLeasesItsPrefetchAheadOfItsRunners) {
     w.threads = 1;
     w.batch = 4;
     w.prefetch = prefetch;
+    w.commit_threads = 0;  // the runner commits its results: it holds one job at a time
     w.poll_interval = milliseconds(10);
     w.lease_for = seconds(30);
     Worker worker(*store_, *reconciler_, clock_, w);
@@ -1290,6 +1291,38 @@ TEST_P(SyncIntegrationTest, TheLeaseRecordsNoIntentOverAFailedMeeting) {
   EXPECT_EQ(r.disposition, Disposition::kCompleted) << r.error;
   EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kFailed);
   EXPECT_EQ(Inserts(), 0);
+}
+
+// Runners hand their results to committer threads; with fewer committers than runners the
+// runners wait for room, and Stop commits what they handed over before it returns.
+TEST_P(SyncIntegrationTest, OneCommitterForFourRunnersRecordsEveryResultOnce) {
+  Connect();
+  std::vector<core::Appointment> booked;
+  for (int i = 0; i < 12; ++i) booked.push_back(Book(At(9, 6 + i)));
+  obs::Registry metrics;
+  WorkerOptions w;
+  w.threads = 4;
+  w.commit_threads = 1;
+  w.poll_interval = milliseconds(10);
+  w.metrics = &metrics;
+  Worker worker(*store_, *reconciler_, clock_, w);
+  worker.Start();
+  for (const auto& a : booked) WaitForState(a.id, core::MeetingState::kReady);
+  worker.Stop();
+  EXPECT_EQ(worker.runs(), static_cast<int64_t>(booked.size()));
+  EXPECT_NE(metrics.Render().find("telemeet_reconcile_runs_total{action=\"insert\","
+                                  "disposition=\"completed\"} 12"),
+            std::string::npos)
+      << metrics.Render();
+  for (const auto& a : booked) {
+    EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+  }
+  auto jobs = store_->Read(
+      [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
+  ASSERT_TRUE(jobs.has_value());
+  EXPECT_TRUE(jobs->items.empty());  // every job completed, none left leased
+  EXPECT_EQ(Events().size(), booked.size());
+  EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
 }
 
 TEST_P(SyncIntegrationTest, LongCallsKeepTheirLeaseAgainstASecondWorker) {
