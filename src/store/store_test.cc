@@ -1201,6 +1201,51 @@ TEST_P(StoreContract, PutMeetingIfWritesOnlyOverTheMeetingItRead) {
                   ->empty());
 }
 
+TEST_P(StoreContract, InsertMeetingsIfAbsentWritesOnlyWhereNoMeetingIs) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto b = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  auto c = Create(NewAppointment("2026-03-30T10:00:00Z"));
+  ASSERT_TRUE(a && b && c);
+  auto meeting_of = [&](const core::Appointment& x, std::string last_error) {
+    core::Meeting m;
+    m.appointment_id = x.id;
+    m.doctor_id = doctor_;
+    m.state = MeetingState::kCreating;
+    m.event_id = core::EventIdFor(x.uid);
+    m.last_error = std::move(last_error);
+    return m;
+  };
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(meeting_of(*b, "first")); }));
+  std::vector<core::Meeting> intents{meeting_of(*a, ""), meeting_of(*b, "second"),
+                                     meeting_of(*c, "")};
+  auto written = store_->Transact([&](Tx& tx) { return tx.InsertMeetingsIfAbsent(intents); });
+  ASSERT_TRUE(written) << written.error().ToString();
+  std::sort(written->begin(), written->end());
+  EXPECT_EQ(*written, (std::vector<int64_t>{a->id, c->id}));
+  auto get = [&](int64_t id) { return *store_->Read([&](Tx& tx) { return tx.GetMeeting(id); }); };
+  EXPECT_EQ(get(a->id).state, MeetingState::kCreating);
+  EXPECT_EQ(get(a->id).event_id, core::EventIdFor(a->uid));
+  EXPECT_EQ(get(b->id).last_error, "first");  // the row there is left as it was
+  EXPECT_EQ(get(c->id).event_id, core::EventIdFor(c->uid));
+  // Another appointment's event id on the same calendar: refused, nothing written.
+  auto d = Create(NewAppointment("2026-03-30T11:00:00Z"));
+  auto e = Create(NewAppointment("2026-03-30T12:00:00Z"));
+  ASSERT_TRUE(d && e);
+  core::Meeting dup = meeting_of(*e, "");
+  dup.event_id = core::EventIdFor(a->uid);
+  std::vector<core::Meeting> clash{meeting_of(*d, ""), dup};
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.InsertMeetingsIfAbsent(clash); })),
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetMeeting(d->id); })),
+            ErrorCode::kNotFound);
+  EXPECT_TRUE(store_
+                  ->Transact([&](Tx& tx) {
+                    return tx.InsertMeetingsIfAbsent(std::span<const core::Meeting>{});
+                  })
+                  ->empty());
+}
+
 TEST_P(StoreContract, AppendAuditsWritesEveryEntryInOrder) {
   Seed();
   auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));

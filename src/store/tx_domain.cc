@@ -562,6 +562,28 @@ Result<bool> Tx::PutMeetingIf(const std::optional<core::Meeting>& expected,
   return r->affected > 0;
 }
 
+Result<std::vector<int64_t>> Tx::InsertMeetingsIfAbsent(std::span<const core::Meeting> meetings) {
+  std::vector<int64_t> inserted;
+  if (meetings.empty()) return inserted;
+  std::string sql = fmt::format("INSERT INTO meetings ({}) VALUES ", kMeetingWriteCols);
+  std::vector<SqlValue> params;
+  const Instant now = Now();
+  for (size_t i = 0; i < meetings.size(); ++i) {
+    TM_TRY(CheckEventId(meetings[i]));
+    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                  : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    std::vector<SqlValue> values = MeetingWriteValues(meetings[i], now);
+    params.insert(params.end(), std::make_move_iterator(values.begin()),
+                  std::make_move_iterator(values.end()));
+  }
+  sql += " ON CONFLICT (appointment_id) DO NOTHING RETURNING appointment_id";
+  auto r = conn_.Exec(sql, params);
+  if (!r) return std::unexpected(MeetingWriteError(meetings.front(), r.error()).error());
+  inserted.reserve(r->rows.size());
+  for (const Row& row : r->rows) inserted.push_back(row.Int(0));
+  return inserted;
+}
+
 Result<Page<core::Meeting>> Tx::ListMeetings(std::optional<core::MeetingState> state,
                                              int64_t doctor_id, const PageRequest& page) {
   if (auto s = CheckLimit(page); !s) return std::unexpected(s.error());

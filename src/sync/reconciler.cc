@@ -294,6 +294,7 @@ Result<std::vector<std::unique_ptr<PreparedJob>>> Reconciler::Prepare(
   std::vector<int64_t> ids;
   std::vector<std::pair<int64_t, size_t>> job_of;  // appointment id -> index in jobs
   std::vector<int> polls(jobs.size(), 0);
+  std::vector<bool> intended(jobs.size(), false);  // the job's insert intent is written
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto payload = ParseReconcilePayload(jobs[i].payload);
     if (!payload) continue;  // Run finishes it
@@ -304,7 +305,9 @@ Result<std::vector<std::unique_ptr<PreparedJob>>> Reconciler::Prepare(
   if (ids.empty()) return out;
   std::vector<store::ReconcileView> views = TM_TRY(tx.LoadForReconcile(ids));
   const MeetingSettings settings = TM_TRY(SettingsOf(tx));
-  std::vector<core::AuditEntry> audit;
+  std::vector<std::unique_ptr<PreparedRun>> runs(jobs.size());
+  std::vector<core::Meeting> fresh;  // intents where no meeting row exists yet
+  std::vector<size_t> fresh_of;      // their jobs
   for (store::ReconcileView& view : views) {
     // A series' occurrence also reads its siblings (ReadSnapshot): Run does it all.
     if (view.appointment.series_id != 0) continue;
@@ -316,17 +319,38 @@ Result<std::vector<std::unique_ptr<PreparedJob>>> Reconciler::Prepare(
     snap = SnapshotFrom(std::move(view), settings);
     snap.polls = polls[i];
     const core::Decision decision = Decide(snap);
-    if (decision.action == Action::kInsert && !core::MayHaveEvent(snap.meeting.state)) {
-      // The intent, as RecordIntent writes it, under the lease this transaction takes.
+    runs[i] = std::move(run);
+    if (decision.action != Action::kInsert || core::MayHaveEvent(snap.meeting.state)) continue;
+    // The intent, as RecordIntent writes it, under the lease this transaction takes.
+    if (!snap.meeting_exists) {
+      fresh.push_back(IntentFor(snap));
+      fresh_of.push_back(i);
+    } else if (!TM_TRY(tx.PutMeetingIf(snap.meeting, IntentFor(snap)))) {
+      runs[i].reset();  // changed meanwhile: Run reads it again
+    } else {
+      intended[i] = true;
+    }
+  }
+  // The new meetings' intents in one statement; one that found a row made meanwhile is left
+  // to Run.
+  for (int64_t id : TM_TRY(tx.InsertMeetingsIfAbsent(fresh))) {
+    auto at = std::ranges::find(job_of, id, &std::pair<int64_t, size_t>::first);
+    if (at != job_of.end()) intended[at->second] = true;
+  }
+  for (size_t i : fresh_of) {
+    if (!intended[i]) runs[i].reset();
+  }
+  std::vector<core::AuditEntry> audit;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!runs[i]) continue;
+    if (intended[i]) {
+      Snapshot& snap = runs[i]->snap;
       core::Meeting intent = IntentFor(snap);
-      const std::optional<core::Meeting> expected =
-          snap.meeting_exists ? std::optional<core::Meeting>(snap.meeting) : std::nullopt;
-      if (!TM_TRY(tx.PutMeetingIf(expected, intent))) continue;  // changed: Run reads it again
       audit.push_back(IntentAudit(snap, intent));
       snap.meeting = std::move(intent);
       snap.meeting_exists = true;
     }
-    out[i] = std::move(run);
+    out[i] = std::move(runs[i]);
   }
   TM_TRY(tx.AppendAudits(std::move(audit)));
   return out;
