@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -346,6 +347,10 @@ class Tx {
   // written nothing, when it is not (changed or gone meanwhile). The transition is checked from
   // expected->state; errors as PutMeeting.
   Result<bool> PutMeetingIf(const std::optional<core::Meeting>& expected, const core::Meeting& m);
+  // PutMeetingIf(nullopt, m) for several new meetings in one statement: each is written unless
+  // its appointment has a meeting already (then nothing is written for it). Returns the
+  // appointment ids written, in no particular order; errors as PutMeeting (nothing written).
+  Result<std::vector<int64_t>> InsertMeetingsIfAbsent(std::span<const core::Meeting> meetings);
   Result<Page<core::Meeting>> ListMeetings(std::optional<core::MeetingState> state,
                                            int64_t doctor_id, const PageRequest& page);
   // Admin retry of a failed meeting: state creating, conference_attempt + 1, attempts 0, and
@@ -355,6 +360,9 @@ class Tx {
   // The appointment with its service, doctor, patient, grant and meeting. kNotFound when the
   // appointment does not exist.
   Result<ReconcileView> LoadForReconcile(int64_t appointment_id);
+  // The same for several appointments in one statement, in no particular order; an id with no
+  // appointment is left out.
+  Result<std::vector<ReconcileView>> LoadForReconcile(std::span<const int64_t> appointment_ids);
   // The appointment with its meeting, reconcile job and newest live access link, in one
   // statement (the API's hot read). kNotFound when the appointment does not exist.
   Result<AppointmentView> GetAppointmentView(int64_t appointment_id);

@@ -1180,6 +1180,73 @@ TEST_P(StoreContract, PutMeetingIfWritesOnlyOverTheMeetingItRead) {
   EXPECT_EQ(view->meeting->join_url, ready.join_url);
   EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(b->id + 1000); })),
             ErrorCode::kNotFound);
+
+  // Several at once (a worker's lease batch): each as read alone, an unknown id left out.
+  const std::vector<int64_t> ids{b->id, b->id + 1000, a->id};
+  auto views = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(ids); });
+  ASSERT_TRUE(views) << views.error().ToString();
+  ASSERT_EQ(views->size(), 2u);
+  for (const store::ReconcileView& v : *views) {
+    auto alone = store_->Read([&](Tx& tx) { return tx.LoadForReconcile(v.appointment.id); });
+    ASSERT_TRUE(alone);
+    EXPECT_EQ(v.appointment.uid, alone->appointment.uid);
+    EXPECT_EQ(v.doctor.id, alone->doctor.id);
+    EXPECT_EQ(v.service.id, alone->service.id);
+    EXPECT_EQ(v.patient.id, alone->patient.id);
+    EXPECT_EQ(v.grant.has_value(), alone->grant.has_value());
+    EXPECT_EQ(v.meeting.has_value(), alone->meeting.has_value());
+    if (v.meeting) {
+      EXPECT_EQ(v.meeting->join_url, alone->meeting->join_url);
+    }
+  }
+  EXPECT_NE((*views)[0].appointment.id, (*views)[1].appointment.id);
+  EXPECT_TRUE(store_->Read([&](Tx& tx) { return tx.LoadForReconcile(std::span<const int64_t>{}); })
+                  ->empty());
+}
+
+TEST_P(StoreContract, InsertMeetingsIfAbsentWritesOnlyWhereNoMeetingIs) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto b = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  auto c = Create(NewAppointment("2026-03-30T10:00:00Z"));
+  ASSERT_TRUE(a && b && c);
+  auto meeting_of = [&](const core::Appointment& x, std::string last_error) {
+    core::Meeting m;
+    m.appointment_id = x.id;
+    m.doctor_id = doctor_;
+    m.state = MeetingState::kCreating;
+    m.event_id = core::EventIdFor(x.uid);
+    m.last_error = std::move(last_error);
+    return m;
+  };
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(meeting_of(*b, "first")); }));
+  std::vector<core::Meeting> intents{meeting_of(*a, ""), meeting_of(*b, "second"),
+                                     meeting_of(*c, "")};
+  auto written = store_->Transact([&](Tx& tx) { return tx.InsertMeetingsIfAbsent(intents); });
+  ASSERT_TRUE(written) << written.error().ToString();
+  std::sort(written->begin(), written->end());
+  EXPECT_EQ(*written, (std::vector<int64_t>{a->id, c->id}));
+  auto get = [&](int64_t id) { return *store_->Read([&](Tx& tx) { return tx.GetMeeting(id); }); };
+  EXPECT_EQ(get(a->id).state, MeetingState::kCreating);
+  EXPECT_EQ(get(a->id).event_id, core::EventIdFor(a->uid));
+  EXPECT_EQ(get(b->id).last_error, "first");  // the row there is left as it was
+  EXPECT_EQ(get(c->id).event_id, core::EventIdFor(c->uid));
+  // Another appointment's event id on the same calendar: refused, nothing written.
+  auto d = Create(NewAppointment("2026-03-30T11:00:00Z"));
+  auto e = Create(NewAppointment("2026-03-30T12:00:00Z"));
+  ASSERT_TRUE(d && e);
+  core::Meeting dup = meeting_of(*e, "");
+  dup.event_id = core::EventIdFor(a->uid);
+  std::vector<core::Meeting> clash{meeting_of(*d, ""), dup};
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.InsertMeetingsIfAbsent(clash); })),
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetMeeting(d->id); })),
+            ErrorCode::kNotFound);
+  EXPECT_TRUE(store_
+                  ->Transact([&](Tx& tx) {
+                    return tx.InsertMeetingsIfAbsent(std::span<const core::Meeting>{});
+                  })
+                  ->empty());
 }
 
 TEST_P(StoreContract, AppendAuditsWritesEveryEntryInOrder) {

@@ -569,6 +569,28 @@ Result<bool> Tx::PutMeetingIf(const std::optional<core::Meeting>& expected,
   return r->affected > 0;
 }
 
+Result<std::vector<int64_t>> Tx::InsertMeetingsIfAbsent(std::span<const core::Meeting> meetings) {
+  std::vector<int64_t> inserted;
+  if (meetings.empty()) return inserted;
+  std::string sql = fmt::format("INSERT INTO meetings ({}) VALUES ", kMeetingWriteCols);
+  std::vector<SqlValue> params;
+  const Instant now = Now();
+  for (size_t i = 0; i < meetings.size(); ++i) {
+    TM_TRY(CheckEventId(meetings[i]));
+    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                  : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    std::vector<SqlValue> values = MeetingWriteValues(meetings[i], now);
+    params.insert(params.end(), std::make_move_iterator(values.begin()),
+                  std::make_move_iterator(values.end()));
+  }
+  sql += " ON CONFLICT (appointment_id) DO NOTHING RETURNING appointment_id";
+  auto r = conn_.Exec(sql, params);
+  if (!r) return std::unexpected(MeetingWriteError(meetings.front(), r.error()).error());
+  inserted.reserve(r->rows.size());
+  for (const Row& row : r->rows) inserted.push_back(row.Int(0));
+  return inserted;
+}
+
 Result<Page<core::Meeting>> Tx::ListMeetings(std::optional<core::MeetingState> state,
                                              int64_t doctor_id, const PageRequest& page) {
   if (auto s = CheckLimit(page); !s) return std::unexpected(s.error());
@@ -624,31 +646,69 @@ Result<core::Meeting> Tx::RetryFailedMeeting(int64_t appointment_id) {
   return GetMeeting(appointment_id);
 }
 
-Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
-  // One statement instead of six: the reconciler reads this for every job it runs.
-  static const std::string kSelect = fmt::format(
+namespace {
+
+// LoadForReconcile's join, for `where` (on a.id), and where each table's columns start.
+struct ReconcileJoin {
+  std::string select;
+  size_t service, doctor, patient, grant, meeting;
+};
+
+ReconcileJoin ReconcileJoinWhere(std::string_view where) {
+  ReconcileJoin j;
+  j.select = fmt::format(
       "SELECT {}, {}, {}, {}, {}, {} FROM appointments a "
       "JOIN services s ON s.id = a.service_id JOIN doctors d ON d.id = a.doctor_id "
       "JOIN patients p ON p.id = a.patient_id "
       "LEFT JOIN google_grants g ON g.doctor_id = a.doctor_id "
-      "LEFT JOIN meetings m ON m.appointment_id = a.id WHERE a.id = ?",
+      "LEFT JOIN meetings m ON m.appointment_id = a.id WHERE {}",
       Qualified("a", kAppointmentCols), Qualified("s", kServiceCols), Qualified("d", kDoctorCols),
-      Qualified("p", kPatientCols), Qualified("g", kGrantCols), Qualified("m", kMeetingCols));
-  static const size_t kService = ColumnCount(kAppointmentCols);
-  static const size_t kDoctor = kService + ColumnCount(kServiceCols);
-  static const size_t kPatient = kDoctor + ColumnCount(kDoctorCols);
-  static const size_t kGrant = kPatient + ColumnCount(kPatientCols);
-  static const size_t kMeeting = kGrant + ColumnCount(kGrantCols);
-  auto row = ExecOne(kSelect, {appointment_id}, fmt::format("appointment {}", appointment_id));
-  if (!row) return std::unexpected(row.error());
+      Qualified("p", kPatientCols), Qualified("g", kGrantCols), Qualified("m", kMeetingCols),
+      where);
+  j.service = ColumnCount(kAppointmentCols);
+  j.doctor = j.service + ColumnCount(kServiceCols);
+  j.patient = j.doctor + ColumnCount(kDoctorCols);
+  j.grant = j.patient + ColumnCount(kPatientCols);
+  j.meeting = j.grant + ColumnCount(kGrantCols);
+  return j;
+}
+
+ReconcileView ReconcileViewFrom(const ReconcileJoin& j, const Row& row) {
   ReconcileView v;
-  v.appointment = AppointmentAt(*row, 0);
-  v.service = ServiceAt(*row, kService);
-  v.doctor = DoctorAt(*row, kDoctor);
-  v.patient = PatientAt(*row, kPatient);
-  if (!row->IsNull(kGrant)) v.grant = GrantAt(*row, kGrant);
-  if (!row->IsNull(kMeeting)) v.meeting = MeetingAt(*row, kMeeting);
+  v.appointment = AppointmentAt(row, 0);
+  v.service = ServiceAt(row, j.service);
+  v.doctor = DoctorAt(row, j.doctor);
+  v.patient = PatientAt(row, j.patient);
+  if (!row.IsNull(j.grant)) v.grant = GrantAt(row, j.grant);
+  if (!row.IsNull(j.meeting)) v.meeting = MeetingAt(row, j.meeting);
   return v;
+}
+
+}  // namespace
+
+Result<ReconcileView> Tx::LoadForReconcile(int64_t appointment_id) {
+  // One statement instead of six: the reconciler reads this for every job it runs.
+  static const ReconcileJoin kJoin = ReconcileJoinWhere("a.id = ?");
+  auto row = ExecOne(kJoin.select, {appointment_id}, fmt::format("appointment {}", appointment_id));
+  if (!row) return std::unexpected(row.error());
+  return ReconcileViewFrom(kJoin, *row);
+}
+
+Result<std::vector<ReconcileView>> Tx::LoadForReconcile(std::span<const int64_t> appointment_ids) {
+  std::vector<ReconcileView> out;
+  if (appointment_ids.empty()) return out;
+  // One statement for a worker's whole lease batch (a round trip per appointment fewer on
+  // PostgreSQL). Batches are small (WorkerOptions::batch), so the IN list has few shapes.
+  std::string in = "a.id IN (?";
+  for (size_t i = 1; i < appointment_ids.size(); ++i) in += ", ?";
+  in += ")";
+  const ReconcileJoin join = ReconcileJoinWhere(in);
+  std::vector<SqlValue> params(appointment_ids.begin(), appointment_ids.end());
+  auto r = conn_.Exec(join.select, params);
+  if (!r) return std::unexpected(r.error());
+  out.reserve(r->rows.size());
+  for (const Row& row : r->rows) out.push_back(ReconcileViewFrom(join, row));
+  return out;
 }
 
 // --- Audit ---

@@ -169,30 +169,44 @@ Reconciler::Reconciler(store::Store& store, google::CalendarClient& calendar, Ca
       clock_(clock),
       options_(std::move(options)) {}
 
+struct Reconciler::PreparedRun final : PreparedJob {
+  Snapshot snap;
+};
+
+Result<MeetingSettings> Reconciler::SettingsOf(store::Tx& tx) const {
+  auto settings = TM_TRY(tx.ListSettings(kSettingPrefix));
+  return SettingsFrom(settings, {.policy = options_.policy,
+                                 .send_updates = options_.send_updates,
+                                 .cancel_mode = options_.cancel_mode});
+}
+
+Reconciler::Snapshot Reconciler::SnapshotFrom(store::ReconcileView view,
+                                              const MeetingSettings& settings) const {
+  Snapshot s;
+  const int64_t appointment_id = view.appointment.id;
+  s.appointment = std::move(view.appointment);
+  s.service = std::move(view.service);
+  s.patient = std::move(view.patient);
+  s.doctor = std::move(view.doctor);
+  if (view.grant) s.grant = view.grant->status;
+  s.settings = settings;
+  if (view.meeting) {
+    s.meeting = std::move(*view.meeting);
+    s.meeting_exists = true;
+  } else {
+    s.meeting.appointment_id = appointment_id;
+    s.meeting.doctor_id = s.appointment.doctor_id;
+    s.meeting.calendar_id = s.doctor.calendar_id;
+    s.meeting.event_id = core::EventIdFor(s.appointment.uid);
+    s.meeting.state = MeetingState::kNotNeeded;
+  }
+  return s;
+}
+
 Result<Reconciler::Snapshot> Reconciler::ReadSnapshot(int64_t appointment_id) {
   return store_.Read([&](store::Tx& tx) -> Result<Snapshot> {
-    Snapshot s;
     store::ReconcileView view = TM_TRY(tx.LoadForReconcile(appointment_id));
-    s.appointment = std::move(view.appointment);
-    s.service = std::move(view.service);
-    s.patient = std::move(view.patient);
-    s.doctor = std::move(view.doctor);
-    if (view.grant) s.grant = view.grant->status;
-    auto settings = tx.ListSettings(kSettingPrefix);
-    if (!settings) return std::unexpected(settings.error());
-    s.settings = SettingsFrom(*settings, {.policy = options_.policy,
-                                          .send_updates = options_.send_updates,
-                                          .cancel_mode = options_.cancel_mode});
-    if (view.meeting) {
-      s.meeting = std::move(*view.meeting);
-      s.meeting_exists = true;
-    } else {
-      s.meeting.appointment_id = appointment_id;
-      s.meeting.doctor_id = s.appointment.doctor_id;
-      s.meeting.calendar_id = s.doctor.calendar_id;
-      s.meeting.event_id = core::EventIdFor(s.appointment.uid);
-      s.meeting.state = MeetingState::kNotNeeded;
-    }
+    Snapshot s = SnapshotFrom(std::move(view), TM_TRY(SettingsOf(tx)));
     if (s.appointment.series_id != 0) {
       auto series = TM_TRY(tx.GetSeries(s.appointment.series_id));
       if (series.mode == core::SeriesMode::kSingleEvent) {
@@ -232,11 +246,29 @@ core::Decision Reconciler::SeriesDecision(Snapshot& snap) const {
   return d;
 }
 
-Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
+core::Meeting Reconciler::IntentFor(const Snapshot& snap) const {
   core::Meeting intent = snap.meeting;
   intent.state = MeetingState::kCreating;
   intent.doctor_id = snap.appointment.doctor_id;
   if (!snap.meeting_exists) intent.calendar_id = snap.doctor.calendar_id;
+  return intent;
+}
+
+core::AuditEntry Reconciler::IntentAudit(const Snapshot& snap, const core::Meeting& intent) const {
+  core::AuditEntry entry;
+  entry.appointment_id = snap.appointment.id;
+  entry.actor = options_.actor;
+  entry.action = "meeting.state";
+  entry.detail = nlohmann::json{{"from", core::Name(snap.meeting.state)},
+                                {"to", core::Name(intent.state)},
+                                {"action", "insert"},
+                                {"revision", snap.appointment.revision}}
+                     .dump();
+  return entry;
+}
+
+Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
+  core::Meeting intent = IntentFor(snap);
   const Instant until = clock_.Now() + options_.lease_for;
   const std::optional<core::Meeting> expected =
       snap.meeting_exists ? std::optional<core::Meeting>(snap.meeting) : std::nullopt;
@@ -247,22 +279,81 @@ Status Reconciler::RecordIntent(const core::Job& job, Snapshot& snap) {
     if (!TM_TRY(tx.PutMeetingIf(expected, intent))) {
       return Fail(ErrorCode::kFailedPrecondition, "meeting changed while the job ran");
     }
-    core::AuditEntry entry;
-    entry.appointment_id = snap.appointment.id;
-    entry.actor = options_.actor;
-    entry.action = "meeting.state";
-    entry.detail = nlohmann::json{{"from", core::Name(snap.meeting.state)},
-                                  {"to", core::Name(intent.state)},
-                                  {"action", "insert"},
-                                  {"revision", snap.appointment.revision}}
-                       .dump();
-    if (auto a = tx.AppendAudit(std::move(entry)); !a) return std::unexpected(a.error());
+    if (auto a = tx.AppendAudit(IntentAudit(snap, intent)); !a) return std::unexpected(a.error());
     return Ok();
   });
   if (!s) return s;
   snap.meeting = std::move(intent);
   snap.meeting_exists = true;
   return Ok();
+}
+
+Result<std::vector<std::unique_ptr<PreparedJob>>> Reconciler::Prepare(
+    store::Tx& tx, std::span<const core::Job> jobs) {
+  std::vector<std::unique_ptr<PreparedJob>> out(jobs.size());
+  std::vector<int64_t> ids;
+  std::vector<std::pair<int64_t, size_t>> job_of;  // appointment id -> index in jobs
+  std::vector<int> polls(jobs.size(), 0);
+  std::vector<bool> intended(jobs.size(), false);  // the job's insert intent is written
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto payload = ParseReconcilePayload(jobs[i].payload);
+    if (!payload) continue;  // Run finishes it
+    ids.push_back(payload->appointment_id);
+    job_of.emplace_back(payload->appointment_id, i);
+    polls[i] = payload->polls;
+  }
+  if (ids.empty()) return out;
+  std::vector<store::ReconcileView> views = TM_TRY(tx.LoadForReconcile(ids));
+  const MeetingSettings settings = TM_TRY(SettingsOf(tx));
+  std::vector<std::unique_ptr<PreparedRun>> runs(jobs.size());
+  std::vector<core::Meeting> fresh;  // intents where no meeting row exists yet
+  std::vector<size_t> fresh_of;      // their jobs
+  for (store::ReconcileView& view : views) {
+    // A series' occurrence also reads its siblings (ReadSnapshot): Run does it all.
+    if (view.appointment.series_id != 0) continue;
+    auto at = std::ranges::find(job_of, view.appointment.id, &std::pair<int64_t, size_t>::first);
+    if (at == job_of.end()) continue;
+    const size_t i = at->second;
+    auto run = std::make_unique<PreparedRun>();
+    Snapshot& snap = run->snap;
+    snap = SnapshotFrom(std::move(view), settings);
+    snap.polls = polls[i];
+    const core::Decision decision = Decide(snap);
+    runs[i] = std::move(run);
+    if (decision.action != Action::kInsert || core::MayHaveEvent(snap.meeting.state)) continue;
+    // The intent, as RecordIntent writes it, under the lease this transaction takes.
+    if (!snap.meeting_exists) {
+      fresh.push_back(IntentFor(snap));
+      fresh_of.push_back(i);
+    } else if (!TM_TRY(tx.PutMeetingIf(snap.meeting, IntentFor(snap)))) {
+      runs[i].reset();  // changed meanwhile: Run reads it again
+    } else {
+      intended[i] = true;
+    }
+  }
+  // The new meetings' intents in one statement; one that found a row made meanwhile is left
+  // to Run.
+  for (int64_t id : TM_TRY(tx.InsertMeetingsIfAbsent(fresh))) {
+    auto at = std::ranges::find(job_of, id, &std::pair<int64_t, size_t>::first);
+    if (at != job_of.end()) intended[at->second] = true;
+  }
+  for (size_t i : fresh_of) {
+    if (!intended[i]) runs[i].reset();
+  }
+  std::vector<core::AuditEntry> audit;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!runs[i]) continue;
+    if (intended[i]) {
+      Snapshot& snap = runs[i]->snap;
+      core::Meeting intent = IntentFor(snap);
+      audit.push_back(IntentAudit(snap, intent));
+      snap.meeting = std::move(intent);
+      snap.meeting_exists = true;
+    }
+    out[i] = std::move(runs[i]);
+  }
+  TM_TRY(tx.AppendAudits(std::move(audit)));
+  return out;
 }
 
 namespace {
@@ -701,79 +792,136 @@ void Reconciler::Act(const Snapshot& snap, const core::Decision& decision, Plan&
   }
 }
 
-RunResult Reconciler::Run(const core::Job& job) {
+namespace {
+
+// A run that ended before its commit (nothing to commit, or already recorded).
+class Done final : public JobRunner::Pending {
+ public:
+  explicit Done(RunResult result) : result_(std::move(result)) {}
+  RunResult Finish() override { return std::move(result_); }
+
+ private:
+  RunResult result_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobRunner::Pending> JobRunner::Begin(const core::Job& job,
+                                                     std::unique_ptr<PreparedJob> prepared) {
+  return std::make_unique<Done>(prepared ? RunPrepared(job, std::move(prepared)) : Run(job));
+}
+
+// A reconcile run's result, its Google calls made, waiting for its commit.
+class Reconciler::PendingCommit final : public JobRunner::Pending {
+ public:
+  PendingCommit(Reconciler& reconciler, const core::Job& job, Snapshot snap)
+      : reconciler_(reconciler), job_(job), snap_(std::move(snap)) {}
+  RunResult Finish() override { return reconciler_.Finish(job_, snap_, plan_, std::move(calls_)); }
+
+ private:
+  friend class Reconciler;
+  Reconciler& reconciler_;
+  const core::Job job_;
+  Snapshot snap_;
+  Plan plan_;
+  std::vector<google::CallRecord> calls_;
+};
+
+RunResult Reconciler::Run(const core::Job& job) { return Begin(job, nullptr)->Finish(); }
+
+RunResult Reconciler::RunPrepared(const core::Job& job, std::unique_ptr<PreparedJob> prepared) {
+  return Begin(job, std::move(prepared))->Finish();
+}
+
+std::unique_ptr<JobRunner::Pending> Reconciler::Begin(const core::Job& job,
+                                                      std::unique_ptr<PreparedJob> prepared) {
+  if (auto* run = dynamic_cast<PreparedRun*>(prepared.get())) {
+    return Start(job, std::move(run->snap));
+  }
+  auto snap = Load(job);
+  if (!snap) return std::make_unique<Done>(std::move(snap.error()));
+  return Start(job, std::move(*snap));
+}
+
+std::expected<Reconciler::Snapshot, RunResult> Reconciler::Load(const core::Job& job) {
   RunResult result;
-  CallCollector::Scope scope;
   auto payload = ParseReconcilePayload(job.payload);
-  std::optional<Snapshot> snap;
-  Plan plan;
   if (payload) {
     auto read = ReadSnapshot(payload->appointment_id);
     if (read) {
-      snap = std::move(*read);
-      snap->polls = payload->polls;
-    } else if (read.error().code() != ErrorCode::kNotFound) {
+      read->polls = payload->polls;
+      return std::move(*read);
+    }
+    result.error = read.error().ToString();
+    if (read.error().code() != ErrorCode::kNotFound) {
       result.disposition = Disposition::kStoreError;
-      result.error = read.error().ToString();
-      return result;
-    } else {
-      result.error = read.error().ToString();
+      return std::unexpected(std::move(result));
     }
   } else {
     result.error = payload.error().ToString();
   }
-  if (!snap) {
-    // Nothing to reconcile (malformed job, or the appointment is gone): finish the job.
-    obs::Log().Warn("reconcile job without an appointment dropped",
-                    {{"job", job.key}, {"error", result.error}});
-    Status done = store_.Transact([&](store::Tx& tx) { return tx.CompleteJob(job); });
-    result.disposition = done ? Disposition::kCompleted : Disposition::kLeaseLost;
-    if (!done) result.error = done.error().ToString();
-    return result;
-  }
+  // Nothing to reconcile (malformed job, or the appointment is gone): finish the job.
+  obs::Log().Warn("reconcile job without an appointment dropped",
+                  {{"job", job.key}, {"error", result.error}});
+  Status done = store_.Transact([&](store::Tx& tx) { return tx.CompleteJob(job); });
+  result.disposition = done ? Disposition::kCompleted : Disposition::kLeaseLost;
+  if (!done) result.error = done.error().ToString();
+  return std::unexpected(std::move(result));
+}
 
-  snap->doctor_key = std::to_string(snap->appointment.doctor_id);
-  snap->desired = core::DesiredFor(snap->service, snap->appointment, snap->patient,
-                                   snap->settings.policy, snap->grant);
-  core::Decision decision;
-  if (snap->series) {
-    decision = SeriesDecision(*snap);
-  } else {
-    decision = core::NextAction(snap->desired, snap->meeting);
-  }
+core::Decision Reconciler::Decide(Snapshot& snap) const {
+  snap.doctor_key = std::to_string(snap.appointment.doctor_id);
+  snap.desired = core::DesiredFor(snap.service, snap.appointment, snap.patient,
+                                  snap.settings.policy, snap.grant);
+  return snap.series ? SeriesDecision(snap) : core::NextAction(snap.desired, snap.meeting);
+}
+
+std::unique_ptr<JobRunner::Pending> Reconciler::Start(const core::Job& job, Snapshot snap_in) {
+  auto pending = std::make_unique<PendingCommit>(*this, job, std::move(snap_in));
+  Snapshot& snap = pending->snap_;
+  Plan& plan = pending->plan_;
+  RunResult result;
+  CallCollector::Scope scope;
+  const core::Decision decision = Decide(snap);
   plan.action = decision.action;
   plan.decided = decision.state;
-  plan.meeting = snap->meeting;
+  plan.meeting = snap.meeting;
   plan.meeting.state = decision.state;
-  plan.meeting.doctor_id = snap->appointment.doctor_id;
-  if (decision.action == Action::kInsert && !snap->meeting_exists) {
-    plan.meeting.calendar_id = snap->doctor.calendar_id;
+  plan.meeting.doctor_id = snap.appointment.doctor_id;
+  if (decision.action == Action::kInsert && !snap.meeting_exists) {
+    plan.meeting.calendar_id = snap.doctor.calendar_id;
   }
-  if (decision.action == Action::kInsert && !core::MayHaveEvent(snap->meeting.state)) {
-    if (Status s = RecordIntent(job, *snap); !s) {
+  if (decision.action == Action::kInsert && !core::MayHaveEvent(snap.meeting.state)) {
+    if (Status s = RecordIntent(job, snap); !s) {
       const Error& e = s.error();
       result.error = e.ToString();
       if (e.message().starts_with("meeting changed")) {
         // An admin retry or another run got there first: run again from the new row.
         Status released = store_.Transact([&](store::Tx& tx) { return tx.ReleaseJob(job); });
         result.disposition = released ? Disposition::kRepoll : Disposition::kLeaseLost;
-        return result;
+        return std::make_unique<Done>(std::move(result));
       }
       bool lost =
           e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
       result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
-      return result;
+      return std::make_unique<Done>(std::move(result));
     }
-    plan.meeting = snap->meeting;
+    plan.meeting = snap.meeting;
     plan.meeting.state = decision.state;
   }
-  Act(*snap, decision, plan);
+  Act(snap, decision, plan);
+  pending->calls_ = scope.Take();
+  return pending;
+}
 
+RunResult Reconciler::Finish(const core::Job& job, const Snapshot& snap, Plan& plan,
+                             std::vector<google::CallRecord> calls) {
+  RunResult result;
   result.action = plan.action;
   result.state = plan.meeting.state;
   result.error = plan.error;
   result.disposition = plan.disposition;
-  Status committed = Commit(job, *snap, plan, scope.Take());
+  Status committed = Commit(job, snap, plan, std::move(calls));
   if (committed && plan.outbox && options_.on_outbox) options_.on_outbox();
   if (!committed) {
     const Error& e = committed.error();

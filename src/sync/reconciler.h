@@ -19,9 +19,12 @@
 #pragma once
 
 #include <chrono>
+#include <expected>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -133,12 +136,47 @@ struct RunResult {
   std::string error{};                                        // the failure, when there was one
 };
 
+// What a runner worked out for one job inside the transaction that leased it (JobRunner::Prepare),
+// handed back to it with the job (JobRunner::RunPrepared).
+class PreparedJob {
+ public:
+  virtual ~PreparedJob() = default;
+};
+
 // Runs one leased job of a worker's kind to its end (the worker leases, the runner records the
 // job's fate through the store, checking the lease). Thread-safe implementations only.
 class JobRunner {
  public:
   virtual ~JobRunner() = default;
   virtual RunResult Run(const core::Job& job) = 0;
+  // Optional: store work for jobs being leased, done in the worker's lease transaction so that
+  // the jobs of one lease share it (and its commit) instead of each making its own. Returns one
+  // entry per job, in order (nullptr: nothing prepared, Run does it all), or nothing at all. An
+  // error fails the lease transaction; the worker then leases again without preparing.
+  virtual Result<std::vector<std::unique_ptr<PreparedJob>>> Prepare(
+      store::Tx& /*tx*/, std::span<const core::Job> /*jobs*/) {
+    return std::vector<std::unique_ptr<PreparedJob>>{};
+  }
+  // Runs a job with what Prepare made for it (never nullptr), in a later transaction.
+  virtual RunResult RunPrepared(const core::Job& job, std::unique_ptr<PreparedJob> /*prepared*/) {
+    return Run(job);
+  }
+
+  // A run whose result is still to be committed (Begin).
+  class Pending {
+   public:
+    virtual ~Pending() = default;
+    // Commits the run's result (checking the lease) and says what became of the job.
+    virtual RunResult Finish() = 0;
+  };
+  // A run in two steps, for a worker that commits results apart from its runners (issue 19):
+  // Begin does the job's work up to the commit of its result (the Google calls), Finish makes
+  // that commit, possibly on another thread, so the runner starts its next job meanwhile.
+  // `prepared` may be nullptr. The default does the whole run in Begin.
+  virtual std::unique_ptr<Pending> Begin(const core::Job& job,
+                                         std::unique_ptr<PreparedJob> prepared);
+  // Whether Begin leaves the result's commit to Finish (worth a commit stage in the worker).
+  virtual bool CommitsInFinish() const { return false; }
 };
 
 class Reconciler : public JobRunner {
@@ -150,14 +188,47 @@ class Reconciler : public JobRunner {
 
   // Runs one leased reconcile job to its end (see the top of the file).
   RunResult Run(const core::Job& job) override;
+  // In the worker's lease transaction (issue 19): reads the snapshots of the leased jobs in one
+  // statement, with the settings once, and for every job whose next action is an insert into a
+  // meeting that cannot have an event yet, records the insert's intent ("creating") there, with
+  // the lease just taken (so the intent is committed, under the lease, before any insert, as
+  // RecordIntent does). RunPrepared then skips its own read and intent write; the result's
+  // commit still checks the lease and the meeting as before. A series' occurrence, a job
+  // without an appointment, or a meeting found changed under the intent is left unprepared.
+  Result<std::vector<std::unique_ptr<PreparedJob>>> Prepare(
+      store::Tx& tx, std::span<const core::Job> jobs) override;
+  RunResult RunPrepared(const core::Job& job, std::unique_ptr<PreparedJob> prepared) override;
+  // Run up to the result's commit (its Google call made); Finish commits as Run does.
+  std::unique_ptr<Pending> Begin(const core::Job& job,
+                                 std::unique_ptr<PreparedJob> prepared) override;
+  bool CommitsInFinish() const override { return true; }
 
   const ReconcilerOptions& options() const { return options_; }
 
  private:
   struct Snapshot;
   struct Plan;
+  struct PreparedRun;
+  class PendingCommit;
 
   Result<Snapshot> ReadSnapshot(int64_t appointment_id);
+  // The snapshot of `view` as read with `settings` (a series' occurrence needs ReadSnapshot's
+  // extra reads too).
+  Snapshot SnapshotFrom(store::ReconcileView view, const MeetingSettings& settings) const;
+  Result<MeetingSettings> SettingsOf(store::Tx& tx) const;
+  // Fills snap.doctor_key and snap.desired and decides the next action.
+  core::Decision Decide(Snapshot& snap) const;
+  // The "creating" intent over snap.meeting, and its audit entry.
+  core::Meeting IntentFor(const Snapshot& snap) const;
+  core::AuditEntry IntentAudit(const Snapshot& snap, const core::Meeting& intent) const;
+  // Run's read: the snapshot, or the run's end when there is nothing to reconcile (the job is
+  // finished) or the store failed.
+  std::expected<Snapshot, RunResult> Load(const core::Job& job);
+  // Run's work from the snapshot on, up to the result's commit.
+  std::unique_ptr<Pending> Start(const core::Job& job, Snapshot snap);
+  // The commit of a run's result and what follows from it.
+  RunResult Finish(const core::Job& job, const Snapshot& snap, Plan& plan,
+                   std::vector<google::CallRecord> calls);
   // Before an insert for a meeting that cannot have an event yet: record "creating" (checking
   // the lease), so a crash after Google made the event still leaves a row saying it may exist.
   Status RecordIntent(const core::Job& job, Snapshot& snap);

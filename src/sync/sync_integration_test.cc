@@ -1065,6 +1065,7 @@ TEST_P(SyncIntegrationTest, AWorkerLeasesItsPrefetchAheadOfItsRunners) {
     w.threads = 1;
     w.batch = 4;
     w.prefetch = prefetch;
+    w.commit_threads = 0;  // the runner commits its results: it holds one job at a time
     w.poll_interval = milliseconds(10);
     w.lease_for = seconds(30);
     Worker worker(*store_, *reconciler_, clock_, w);
@@ -1114,6 +1115,214 @@ TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {
   EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kReady);
   EXPECT_EQ(Inserts(), 1);
   EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+}
+
+// --- The worker's lease transaction prepares its jobs (issue 19) ---
+
+// Leases every due reconcile job as `owner` in one transaction with the reconciler's Prepare,
+// as the worker does; the jobs and what was prepared for each, in the same order.
+struct PreparedLease {
+  std::vector<core::Job> jobs;
+  std::vector<std::unique_ptr<PreparedJob>> prepared;
+};
+
+TEST_P(SyncIntegrationTest, TheLeaseRecordsTheInsertIntentOnlyForCertainInserts) {
+  Connect();
+  core::Appointment confirmed = Book(At(2, 8));
+  core::Appointment booked = Book(At(2, 9), /*confirm=*/false);  // create_on: confirmation
+  PreparedLease lease;
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    store::LeaseRequest r;
+    r.owner = "worker-a";
+    r.max = 10;
+    r.lease_for = seconds(30);
+    r.now = clock_.Now();
+    r.kind = std::string(store::kReconcileJobKind);
+    lease.jobs = TM_TRY(tx.LeaseJobs(r));
+    lease.prepared = TM_TRY(reconciler_->Prepare(tx, lease.jobs));
+    return Ok();
+  }));
+  ASSERT_EQ(lease.jobs.size(), 2u);
+  ASSERT_EQ(lease.prepared.size(), 2u);
+  // The intent is committed with the lease, before any Google call; nothing for the other.
+  std::optional<core::Meeting> intent = MeetingOf(confirmed.id);
+  ASSERT_TRUE(intent.has_value());
+  EXPECT_EQ(intent->state, core::MeetingState::kCreating);
+  EXPECT_EQ(intent->event_id, core::EventIdFor(confirmed.uid));
+  EXPECT_EQ(AuditCount(confirmed.id, "meeting.state"), 1);
+  EXPECT_FALSE(MeetingOf(booked.id).has_value());
+  EXPECT_EQ(AuditCount(booked.id, "meeting.state"), 0);
+  EXPECT_EQ(Inserts(), 0);
+
+  for (size_t i = 0; i < lease.jobs.size(); ++i) {
+    ASSERT_NE(lease.prepared[i], nullptr);
+    RunResult r = reconciler_->RunPrepared(lease.jobs[i], std::move(lease.prepared[i]));
+    EXPECT_EQ(r.disposition, Disposition::kCompleted) << r.error;
+  }
+  core::Meeting ready = *MeetingOf(confirmed.id);
+  EXPECT_EQ(ready.state, core::MeetingState::kReady);
+  EXPECT_TRUE(ready.join_url.starts_with("https://meet.google.com/")) << ready.join_url;
+  EXPECT_EQ(ready.synced_revision, confirmed.revision);
+  // The same trail as a run that records its own intent: not_needed → creating → ready.
+  std::vector<std::string> states;
+  for (const core::AuditEntry& e : Audit(confirmed.id)) {
+    if (e.action == "meeting.state") states.push_back(nlohmann::json::parse(e.detail)["to"]);
+  }
+  EXPECT_EQ(states, (std::vector<std::string>{"creating", "ready"}));
+  EXPECT_EQ(OutboxTopics(confirmed.id), std::vector<std::string>{"meeting.ready"});
+  EXPECT_FALSE(MeetingOf(booked.id).has_value());
+  EXPECT_EQ(Inserts(), 1);
+  EXPECT_EQ(Events().size(), 1u);
+}
+
+TEST_P(SyncIntegrationTest, ACrashAfterTheLeaseWithIntentConvergesToOneEvent) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  core::Appointment b = Book(At(2, 9));
+  // A worker leases both (intents recorded), makes a's event at Google, and dies before it
+  // records anything more; its leases run out.
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    store::LeaseRequest r;
+    r.owner = "worker-dead";
+    r.max = 10;
+    r.lease_for = milliseconds(50);
+    r.now = clock_.Now();
+    r.kind = std::string(store::kReconcileJobKind);
+    auto jobs = TM_TRY(tx.LeaseJobs(r));
+    EXPECT_EQ(jobs.size(), 2u);
+    TM_TRY(reconciler_->Prepare(tx, jobs));
+    return Ok();
+  }));
+  ASSERT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCreating);
+  ASSERT_EQ(MeetingOf(b.id)->state, core::MeetingState::kCreating);
+  google::EventSpec spec;
+  spec.id = core::EventIdFor(a.uid);
+  spec.summary = "Video consultation with Dr Who";
+  spec.start = {*core::FormatWithOffset(a.start, "Europe/Berlin"), "Europe/Berlin", ""};
+  spec.end = {*core::FormatWithOffset(a.end, "Europe/Berlin"), "Europe/Berlin", ""};
+  spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
+                             {std::string(kAppointmentUidProperty), a.uid}};
+  spec.conference_request_id = core::RequestIdFor(a.uid, 1);
+  auto made = calendar_->InsertEvent(DoctorKey(), "primary", spec, google::SendUpdates::kNone);
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  // b is cancelled meanwhile: its intent says an event may exist, so the next run looks.
+  ASSERT_TRUE(store_->Transact(
+      [&](store::Tx& tx) { return tx.SetStatus(b.id, core::AppointmentStatus::kCancelled); }));
+  std::this_thread::sleep_for(milliseconds(100));
+  worker_->Start();
+  core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
+  EXPECT_EQ(m.join_url, made->event.conference.join_url);  // adopted
+  WaitIdle();
+  std::optional<core::Meeting> cancelled = MeetingOf(b.id);
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_FALSE(core::MayHaveEvent(cancelled->state)) << core::Name(cancelled->state);
+  EXPECT_EQ(Events().size(), 1u);  // one event for a, none for b
+}
+
+TEST_P(SyncIntegrationTest, ALeaseLostAfterTheLeaseWithIntentWritesNothing) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  auto lease = [&](const std::string& owner, Instant now) {
+    PreparedLease out;
+    auto s = store_->Transact([&](store::Tx& tx) -> Status {
+      store::LeaseRequest r;
+      r.owner = owner;
+      r.max = 1;
+      r.lease_for = seconds(5);
+      r.now = now;
+      r.kind = std::string(store::kReconcileJobKind);
+      out.jobs = TM_TRY(tx.LeaseJobs(r));
+      out.prepared = TM_TRY(reconciler_->Prepare(tx, out.jobs));
+      return Ok();
+    });
+    EXPECT_TRUE(s.has_value() && out.jobs.size() == 1u && out.prepared.size() == 1u);
+    return out;
+  };
+  PreparedLease stale = lease("worker-a", clock_.Now());
+  ASSERT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCreating);
+  const size_t audit_after_lease = Audit(a.id).size();
+  // worker-a stalls past its lease; worker-b takes the job over (the meeting already says
+  // creating: no second intent).
+  PreparedLease fresh = lease("worker-b", clock_.Now() + seconds(10));
+  EXPECT_EQ(Audit(a.id).size(), audit_after_lease);
+  RunResult lost = reconciler_->RunPrepared(stale.jobs[0], std::move(stale.prepared[0]));
+  EXPECT_EQ(lost.disposition, Disposition::kLeaseLost) << lost.error;
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCreating);
+  EXPECT_EQ(Audit(a.id).size(), audit_after_lease);
+  EXPECT_TRUE(OutboxTopics(a.id).empty());
+  RunResult done = reconciler_->RunPrepared(fresh.jobs[0], std::move(fresh.prepared[0]));
+  EXPECT_EQ(done.disposition, Disposition::kCompleted) << done.error;
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kReady);
+  EXPECT_EQ(Events().size(), 1u);  // worker-a's insert was adopted, not duplicated
+  EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+}
+
+TEST_P(SyncIntegrationTest, TheLeaseRecordsNoIntentOverAFailedMeeting) {
+  Connect();
+  core::Appointment a = Book(At(2, 8));
+  // The meeting failed earlier (conference attempts used up): an admin's retry, not the
+  // worker, makes the next insert.
+  core::Meeting failed;
+  failed.appointment_id = a.id;
+  failed.doctor_id = clinic_.doctor.id;
+  failed.calendar_id = "primary";
+  failed.event_id = core::EventIdFor(a.uid);
+  failed.state = core::MeetingState::kCreating;
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.PutMeeting(failed); }));
+  failed.state = core::MeetingState::kFailed;
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.PutMeeting(failed); }));
+  PreparedLease lease;
+  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
+    store::LeaseRequest r;
+    r.owner = "worker-a";
+    r.max = 1;
+    r.now = clock_.Now();
+    r.kind = std::string(store::kReconcileJobKind);
+    lease.jobs = TM_TRY(tx.LeaseJobs(r));
+    lease.prepared = TM_TRY(reconciler_->Prepare(tx, lease.jobs));
+    return Ok();
+  }));
+  ASSERT_EQ(lease.jobs.size(), 1u);
+  ASSERT_EQ(lease.prepared.size(), 1u);
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kFailed);
+  EXPECT_EQ(AuditCount(a.id, "meeting.state"), 0);
+  ASSERT_NE(lease.prepared[0], nullptr);
+  RunResult r = reconciler_->RunPrepared(lease.jobs[0], std::move(lease.prepared[0]));
+  EXPECT_EQ(r.disposition, Disposition::kCompleted) << r.error;
+  EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kFailed);
+  EXPECT_EQ(Inserts(), 0);
+}
+
+// Runners hand their results to committer threads; with fewer committers than runners the
+// runners wait for room, and Stop commits what they handed over before it returns.
+TEST_P(SyncIntegrationTest, OneCommitterForFourRunnersRecordsEveryResultOnce) {
+  Connect();
+  std::vector<core::Appointment> booked;
+  for (int i = 0; i < 12; ++i) booked.push_back(Book(At(9, 6 + i)));
+  obs::Registry metrics;
+  WorkerOptions w;
+  w.threads = 4;
+  w.commit_threads = 1;
+  w.poll_interval = milliseconds(10);
+  w.metrics = &metrics;
+  Worker worker(*store_, *reconciler_, clock_, w);
+  worker.Start();
+  for (const auto& a : booked) WaitForState(a.id, core::MeetingState::kReady);
+  worker.Stop();
+  EXPECT_EQ(worker.runs(), static_cast<int64_t>(booked.size()));
+  EXPECT_NE(metrics.Render().find("telemeet_reconcile_runs_total{action=\"insert\","
+                                  "disposition=\"completed\"} 12"),
+            std::string::npos)
+      << metrics.Render();
+  for (const auto& a : booked) {
+    EXPECT_EQ(OutboxTopics(a.id), std::vector<std::string>{"meeting.ready"});
+  }
+  auto jobs = store_->Read(
+      [&](store::Tx& tx) { return tx.ListJobs(store::kReconcileJobKind, std::nullopt, {}); });
+  ASSERT_TRUE(jobs.has_value());
+  EXPECT_TRUE(jobs->items.empty());  // every job completed, none left leased
+  EXPECT_EQ(Events().size(), booked.size());
+  EXPECT_EQ(Inserts(), static_cast<int>(booked.size()));
 }
 
 TEST_P(SyncIntegrationTest, LongCallsKeepTheirLeaseAgainstASecondWorker) {

@@ -24,6 +24,9 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
   options_.threads = std::max(1, options_.threads);
   options_.batch = std::max(1, options_.batch);
   options_.prefetch = std::max(0, options_.prefetch);
+  if (options_.commit_threads < 0) {
+    options_.commit_threads = runner_.CommitsInFinish() ? options_.threads : 0;
+  }
 }
 
 int Worker::Room() const {
@@ -40,6 +43,10 @@ void Worker::Start() {
   dispatcher_ = std::thread([this] { DispatchLoop(); });
   runners_.reserve(static_cast<size_t>(options_.threads));
   for (int i = 0; i < options_.threads; ++i) runners_.emplace_back([this] { RunnerLoop(); });
+  committers_running_ = true;
+  for (int i = 0; i < options_.commit_threads; ++i) {
+    committers_.emplace_back([this] { CommitLoop(); });
+  }
 }
 
 void Worker::Stop() {
@@ -53,6 +60,14 @@ void Worker::Stop() {
   if (dispatcher_.joinable()) dispatcher_.join();
   for (std::thread& t : runners_) t.join();
   runners_.clear();
+  // The runners are done: commit what they left, then stop the committers.
+  {
+    std::lock_guard lock(mu_);
+    committers_running_ = false;
+  }
+  commit_cv_.notify_all();
+  for (std::thread& t : committers_) t.join();
+  committers_.clear();
   ReleaseUnstarted();
 }
 
@@ -64,25 +79,49 @@ void Worker::Nudge() {
   dispatch_cv_.notify_one();
 }
 
-std::vector<core::Job> Worker::Lease(int n) {
+Worker::Leased Worker::Lease(int n) {
   store::LeaseRequest request;
   request.owner = options_.owner;
   request.max = n;
   request.lease_for = options_.lease_for;
   request.now = clock_.Now();
   request.kind = options_.kind;
-  auto jobs = store_.Transact([&](store::Tx& tx) { return tx.LeaseJobs(request); });
-  if (!jobs) {
+  Leased out;
+  bool prepare = true;
+  bool prepare_failed = false;
+  auto lease = [&](store::Tx& tx) -> Status {
+    // The function may run again (a shared commit that failed): start afresh each time.
+    out = Leased{};
+    out.jobs = TM_TRY(tx.LeaseJobs(request));
+    if (!prepare || out.jobs.empty()) return Ok();
+    auto prepared = runner_.Prepare(tx, out.jobs);
+    if (!prepared) {
+      prepare_failed = true;
+      return std::unexpected(prepared.error());
+    }
+    if (prepared->size() == out.jobs.size()) out.prepared = std::move(*prepared);
+    return Ok();
+  };
+  Status s = store_.Transact(lease);
+  if (!s && prepare_failed) {
+    // The lease is fine; the runner's preparation is not (a row it cannot write, say): lease
+    // again without it, and let each job's run meet its own error.
+    obs::Log().Warn("preparing leased jobs failed",
+                    {{"kind", options_.kind}, {"error", s.error().ToString()}});
+    prepare = false;
+    s = store_.Transact(lease);
+  }
+  if (!s) {
     // The store is down or locked: say so once per streak, then every 100th time.
     int64_t streak = lease_errors_.fetch_add(1);
     if (streak % 100 == 0) {
       obs::Log().Warn(
           "leasing jobs failed",
-          {{"kind", options_.kind}, {"error", jobs.error().ToString()}, {"failures", streak + 1}});
+          {{"kind", options_.kind}, {"error", s.error().ToString()}, {"failures", streak + 1}});
     }
     return {};
   }
-  return std::move(*jobs);
+  return out;
 }
 
 void Worker::RenewLeases() {
@@ -139,12 +178,15 @@ void Worker::DispatchLoop() {
     if (free > 0 && (lease_now || nudged)) {
       const int want = std::min(free, options_.batch);
       lock.unlock();
-      std::vector<core::Job> jobs = Lease(want);
+      Leased leased_now = Lease(want);
+      std::vector<core::Job>& jobs = leased_now.jobs;
       const Instant now = clock_.Now();
       lock.lock();
-      for (core::Job& job : jobs) {
-        int64_t id = job.id;
-        held_[id] = Held{std::move(job), now, false};
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        int64_t id = jobs[i].id;
+        std::unique_ptr<PreparedJob> prepared;
+        if (i < leased_now.prepared.size()) prepared = std::move(leased_now.prepared[i]);
+        held_[id] = Held{std::move(jobs[i]), now, false, std::move(prepared)};
         queue_.push_back(id);
       }
       if (!jobs.empty()) runner_cv_.notify_all();
@@ -200,6 +242,7 @@ void Worker::RunnerLoop() {
     if (it == held_.end()) continue;
     it->second.started = true;
     core::Job job = it->second.job;
+    std::unique_ptr<PreparedJob> prepared = std::move(it->second.prepared);
     const int busy_now = ++busy_;
     lock.unlock();
     if (options_.metrics != nullptr) {
@@ -207,21 +250,63 @@ void Worker::RunnerLoop() {
           ->GetGauge("telemeet_reconcile_busy_workers", "Worker threads running a reconcile job.")
           .Set(busy_now);
     }
-    RunResult result = runner_.Run(job);
-    runs_.fetch_add(1);
-    if (options_.metrics != nullptr) {
-      options_.metrics
-          ->GetCounter("telemeet_reconcile_runs_total", "Reconcile jobs run, by outcome.",
-                       {{"action", std::string(core::Name(result.action))},
-                        {"disposition", std::string(Name(result.disposition))}})
-          .Inc();
+    if (options_.commit_threads == 0) {
+      RunResult result =
+          prepared ? runner_.RunPrepared(job, std::move(prepared)) : runner_.Run(job);
+      Count(result);
+      lock.lock();
+      --busy_;
+      Finished(id);
+      continue;
     }
+    std::unique_ptr<JobRunner::Pending> pending = runner_.Begin(job, std::move(prepared));
     lock.lock();
-    held_.erase(id);
     --busy_;
-    nudged_ = true;  // the job may be due again at once (rerun); and a runner is free
+    // Free for the next job once the result is handed over (a runner that is free may make
+    // the dispatcher lease); wait while every committer has work.
+    nudged_ = true;
     dispatch_cv_.notify_one();
+    room_cv_.wait(lock, [&] {
+      return static_cast<int>(commits_.size()) + committing_ < options_.commit_threads;
+    });
+    commits_.push_back(Commit{id, std::move(pending)});
+    commit_cv_.notify_one();
   }
+}
+
+void Worker::CommitLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    commit_cv_.wait(lock, [&] { return !committers_running_ || !commits_.empty(); });
+    if (commits_.empty()) return;  // stopping, and nothing is left to commit
+    Commit commit = std::move(commits_.front());
+    commits_.pop_front();
+    ++committing_;
+    lock.unlock();
+    Count(commit.pending->Finish());
+    commit.pending.reset();
+    lock.lock();
+    --committing_;
+    room_cv_.notify_one();
+    Finished(commit.id);
+  }
+}
+
+void Worker::Count(const RunResult& result) {
+  runs_.fetch_add(1);
+  if (options_.metrics != nullptr) {
+    options_.metrics
+        ->GetCounter("telemeet_reconcile_runs_total", "Reconcile jobs run, by outcome.",
+                     {{"action", std::string(core::Name(result.action))},
+                      {"disposition", std::string(Name(result.disposition))}})
+        .Inc();
+  }
+}
+
+void Worker::Finished(int64_t id) {
+  held_.erase(id);
+  nudged_ = true;  // the job may be due again at once (rerun); and a runner is free
+  dispatch_cv_.notify_one();
 }
 
 void Worker::ReleaseUnstarted() {

@@ -2,10 +2,13 @@
 // small batches and runs them on N threads through the Reconciler, so many Google calls are in
 // flight at once (the Calendar client blocks its thread; the rate limiter it holds paces them).
 // One dispatcher thread owns the queue side: it leases as many jobs as there are idle runners
-// and `prefetch` more (so a runner never waits for a lease), renews the leases of jobs held
-// longer than half their lease, and when nothing is due sleeps until the next job falls due
-// (Tx::NextDueAt in a read transaction), at most the poll interval, woken early by Nudge() or a
-// runner finishing; an idle worker makes no write transactions.
+// and `prefetch` more (so a runner never waits for a lease), in a transaction in which the
+// runner prepares them (JobRunner::Prepare: the reconciler reads their snapshots and records
+// their insert intents there), renews the leases of jobs held longer than half their lease, and
+// when nothing is due sleeps until the next job falls due (Tx::NextDueAt in a read
+// transaction), at most the poll interval, woken early by Nudge() or a runner finishing; an idle
+// worker makes no write transactions. Runners hand their results to committer threads
+// (JobRunner::Begin/Finish) and take their next job while the result waits for its commit.
 // On Stop() it gives back the jobs it leased but did not start. Any number of workers, in one
 // process or many sharing one PostgreSQL, split the work: a job is leased by one owner at a time
 // (SKIP LOCKED).
@@ -24,6 +27,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -42,6 +46,14 @@ struct WorkerOptions {
   // The job kind this worker leases and runs.
   std::string kind = std::string(store::kReconcileJobKind);
   int threads = 16;
+  // Threads that commit the runs' results (JobRunner::Begin/Finish), so a runner starts its
+  // next job while its last result waits for its commit: the commits of many runs then share
+  // one (SQLite's group commit; PostgreSQL's server groups its own), and the runners' Google
+  // calls are not held up by the store's commit latency (issue 19). At most this many results
+  // wait for or make their commit; a runner with a result beyond that waits. -1: as many as
+  // `threads` for a runner that commits in Finish (the Reconciler), else 0; 0: each runner
+  // commits its own results.
+  int commit_threads = -1;
   int batch = 8;  // at most this many jobs per lease call
   // Jobs leased ahead of the runners, so one that finishes starts its next job at once instead
   // of waiting for a lease transaction (a commit) of its own. 0: lease only for idle runners.
@@ -90,6 +102,11 @@ class Worker {
     core::Job job;
     Instant leased_at;
     bool started = false;
+    std::unique_ptr<PreparedJob> prepared;  // the runner's work from the lease transaction
+  };
+  struct Leased {
+    std::vector<core::Job> jobs;
+    std::vector<std::unique_ptr<PreparedJob>> prepared;  // empty, or one per job
   };
 
   // With mu_ held: how many more jobs to hold (runners idle, plus the prefetch, less the queue).
@@ -99,8 +116,13 @@ class Worker {
   // ready; zero or less when one is due now; the poll interval when the store could not say.
   std::optional<std::chrono::microseconds> UntilNextDue();
   void RunnerLoop();
-  // With mu_ held released: lease up to `n` jobs.
-  std::vector<core::Job> Lease(int n);
+  void CommitLoop();
+  // A run has ended (committed or not): the counters, then with mu_ held, the job let go.
+  void Count(const RunResult& result);
+  void Finished(int64_t id);
+  // With mu_ held released: lease up to `n` jobs, and let the runner prepare them in the same
+  // transaction (JobRunner::Prepare).
+  Leased Lease(int n);
   void RenewLeases();
   void ReleaseUnstarted();
 
@@ -117,6 +139,16 @@ class Worker {
   std::deque<int64_t> queue_;            // job ids leased, not started; guarded by mu_
   std::map<int64_t, Held> held_;         // every job we hold; guarded by mu_
   int busy_ = 0;                         // runners running a job; guarded by mu_
+  struct Commit {
+    int64_t id;
+    std::unique_ptr<JobRunner::Pending> pending;
+  };
+  std::condition_variable commit_cv_;  // a result to commit, or committers to stop
+  std::condition_variable room_cv_;    // a commit finished (room for another result)
+  std::deque<Commit> commits_;         // results waiting for a committer; guarded by mu_
+  int committing_ = 0;                 // results being committed; guarded by mu_
+  bool committers_running_ = false;    // guarded by mu_
+  std::vector<std::thread> committers_;
 
   std::thread dispatcher_;
   std::vector<std::thread> runners_;
