@@ -218,7 +218,9 @@ class SqliteDriver final : public Driver {
       second.words[i] = __atomic_load_n(&wal_index_[kHeaderWords + i], __ATOMIC_ACQUIRE);
     }
     if (first != second) return std::nullopt;
+    // iVersion: the layout described above; another one (a future SQLite's) is not read.
     // isInit, the header's 13th byte: 0 until a connection has built the index.
+    if (first.words[0] != kWalIndexVersion) return std::nullopt;
     if (reinterpret_cast<const unsigned char*>(first.words.data())[12] == 0) return std::nullopt;
     return first;
   }
@@ -235,7 +237,8 @@ class SqliteDriver final : public Driver {
   // The WAL index's first page as SQLite maps it (the -shm file), through a connection kept
   // open for this alone: the mapping lives as long as the connection. Null when the database is
   // not in WAL mode with a shared-memory index (e.g. ":memory:"): no marks then.
-  static constexpr size_t kHeaderWords = 12;  // the 48-byte WalIndexHdr
+  static constexpr size_t kHeaderWords = 12;             // the 48-byte WalIndexHdr
+  static constexpr uint32_t kWalIndexVersion = 3007000;  // its iVersion since SQLite 3.7.0
   void MapWalIndex() {
     auto conn = Connect();
     if (!conn) return;
