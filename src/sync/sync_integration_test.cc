@@ -101,6 +101,20 @@ class SyncIntegrationTest : public ::testing::TestWithParam<std::string> {
 
   std::string DoctorKey() const { return std::to_string(clinic_.doctor.id); }
 
+  // The event of `a` made at Google the way the reconciler's insert makes it (our id, its first
+  // conference request), as by a run that crashed before recording it.
+  google::GoogleResult<google::InsertResult> InsertAsACrashedRunDid(const core::Appointment& a) {
+    google::EventSpec spec;
+    spec.id = core::EventIdFor(a.uid);
+    spec.summary = "Video consultation with Dr Who";
+    spec.start = {*core::FormatWithOffset(a.start, "Europe/Berlin"), "Europe/Berlin", ""};
+    spec.end = {*core::FormatWithOffset(a.end, "Europe/Berlin"), "Europe/Berlin", ""};
+    spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
+                               {std::string(kAppointmentUidProperty), a.uid}};
+    spec.conference_request_id = core::RequestIdFor(a.uid, 1);
+    return calendar_->InsertEvent(DoctorKey(), "primary", spec, google::SendUpdates::kNone);
+  }
+
   // The whole connect flow: consent (auto-approved), code, exchange with PKCE, sealed grant.
   void Connect() {
     auto grant = testing::GrantByConsent(*oauth_, transport_, kDoctorEmail);
@@ -605,15 +619,7 @@ TEST_P(SyncIntegrationTest, EventLeftByACrashedRunIsAdoptedByTheNextRun) {
   Connect();
   core::Appointment a = Book(At(2, 8));
   // A previous run made the event and crashed before recording it.
-  google::EventSpec spec;
-  spec.id = core::EventIdFor(a.uid);
-  spec.summary = "Video consultation with Dr Who";
-  spec.start = {*core::FormatWithOffset(a.start, "Europe/Berlin"), "Europe/Berlin", ""};
-  spec.end = {*core::FormatWithOffset(a.end, "Europe/Berlin"), "Europe/Berlin", ""};
-  spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
-                             {std::string(kAppointmentUidProperty), a.uid}};
-  spec.conference_request_id = core::RequestIdFor(a.uid, 1);
-  auto made = calendar_->InsertEvent(DoctorKey(), "primary", spec, google::SendUpdates::kNone);
+  auto made = InsertAsACrashedRunDid(a);
   ASSERT_TRUE(made.has_value()) << made.error().ToString();
   worker_->Start();
   core::Meeting m = WaitForState(a.id, core::MeetingState::kReady);
@@ -1195,15 +1201,7 @@ TEST_P(SyncIntegrationTest, ACrashAfterTheLeaseWithIntentConvergesToOneEvent) {
   }));
   ASSERT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCreating);
   ASSERT_EQ(MeetingOf(b.id)->state, core::MeetingState::kCreating);
-  google::EventSpec spec;
-  spec.id = core::EventIdFor(a.uid);
-  spec.summary = "Video consultation with Dr Who";
-  spec.start = {*core::FormatWithOffset(a.start, "Europe/Berlin"), "Europe/Berlin", ""};
-  spec.end = {*core::FormatWithOffset(a.end, "Europe/Berlin"), "Europe/Berlin", ""};
-  spec.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(a.id)},
-                             {std::string(kAppointmentUidProperty), a.uid}};
-  spec.conference_request_id = core::RequestIdFor(a.uid, 1);
-  auto made = calendar_->InsertEvent(DoctorKey(), "primary", spec, google::SendUpdates::kNone);
+  auto made = InsertAsACrashedRunDid(a);
   ASSERT_TRUE(made.has_value()) << made.error().ToString();
   // b is cancelled meanwhile: its intent says an event may exist, so the next run looks.
   ASSERT_TRUE(store_->Transact(
