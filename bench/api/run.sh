@@ -9,8 +9,9 @@
 # commit alone could at best do. With group commit, concurrent POSTs share commits.
 # Targets: GET >= 0.70 of the bare server by req/s and >= 0.60 by CPU/request (issue 19: one
 # statement per GET, and answers kept between commits, api/view_cache.h; the same GET keeping
-# nothing is printed beside it, from a second server with VIEW_CACHE_ENTRIES=0); at SYNC=full (the product's default), POST at 50 connections >= 1.0 of the
-# single-commit rate with p99 < 20 ms (issue 19); POST p99 < 20 ms at ~200/s. Then
+# nothing is printed beside it, from a second server with VIEW_CACHE_ENTRIES=0); at SYNC=full
+# (the product's default), POST at 50 connections >= 1.0 of the single-commit rate with
+# p99 < 20 ms (issue 19); POST p99 < 20 ms at ~200/s. Then
 # availability.sh (issue 16; AVAILABILITY=no skips it: it builds telemeet).
 #
 #   bench/api/run.sh [seconds]     (default 10)
