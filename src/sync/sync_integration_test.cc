@@ -1132,22 +1132,32 @@ struct PreparedLease {
   std::vector<std::unique_ptr<PreparedJob>> prepared;
 };
 
+// Leases up to `max` reconcile jobs as `owner` and lets the reconciler prepare them in the same
+// transaction, as the worker does.
+PreparedLease LeaseAndPrepare(store::Store& store, Reconciler& reconciler, const std::string& owner,
+                              int max, std::chrono::microseconds lease_for, Instant now) {
+  PreparedLease out;
+  auto s = store.Transact([&](store::Tx& tx) -> Status {
+    store::LeaseRequest r;
+    r.owner = owner;
+    r.max = max;
+    r.lease_for = lease_for;
+    r.now = now;
+    r.kind = std::string(store::kReconcileJobKind);
+    out.jobs = TM_TRY(tx.LeaseJobs(r));
+    out.prepared = TM_TRY(reconciler.Prepare(tx, out.jobs));
+    return Ok();
+  });
+  EXPECT_TRUE(s.has_value()) << s.error().ToString();
+  return out;
+}
+
 TEST_P(SyncIntegrationTest, TheLeaseRecordsTheInsertIntentOnlyForCertainInserts) {
   Connect();
   core::Appointment confirmed = Book(At(2, 8));
   core::Appointment booked = Book(At(2, 9), /*confirm=*/false);  // create_on: confirmation
-  PreparedLease lease;
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
-    store::LeaseRequest r;
-    r.owner = "worker-a";
-    r.max = 10;
-    r.lease_for = seconds(30);
-    r.now = clock_.Now();
-    r.kind = std::string(store::kReconcileJobKind);
-    lease.jobs = TM_TRY(tx.LeaseJobs(r));
-    lease.prepared = TM_TRY(reconciler_->Prepare(tx, lease.jobs));
-    return Ok();
-  }));
+  PreparedLease lease =
+      LeaseAndPrepare(*store_, *reconciler_, "worker-a", 10, seconds(30), clock_.Now());
   ASSERT_EQ(lease.jobs.size(), 2u);
   ASSERT_EQ(lease.prepared.size(), 2u);
   // The intent is committed with the lease, before any Google call; nothing for the other.
@@ -1187,18 +1197,10 @@ TEST_P(SyncIntegrationTest, ACrashAfterTheLeaseWithIntentConvergesToOneEvent) {
   core::Appointment b = Book(At(2, 9));
   // A worker leases both (intents recorded), makes a's event at Google, and dies before it
   // records anything more; its leases run out.
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
-    store::LeaseRequest r;
-    r.owner = "worker-dead";
-    r.max = 10;
-    r.lease_for = milliseconds(50);
-    r.now = clock_.Now();
-    r.kind = std::string(store::kReconcileJobKind);
-    auto jobs = TM_TRY(tx.LeaseJobs(r));
-    EXPECT_EQ(jobs.size(), 2u);
-    TM_TRY(reconciler_->Prepare(tx, jobs));
-    return Ok();
-  }));
+  EXPECT_EQ(
+      LeaseAndPrepare(*store_, *reconciler_, "worker-dead", 10, milliseconds(50), clock_.Now())
+          .jobs.size(),
+      2u);
   ASSERT_EQ(MeetingOf(a.id)->state, core::MeetingState::kCreating);
   ASSERT_EQ(MeetingOf(b.id)->state, core::MeetingState::kCreating);
   auto made = InsertAsACrashedRunDid(a);
@@ -1221,19 +1223,8 @@ TEST_P(SyncIntegrationTest, ALeaseLostAfterTheLeaseWithIntentWritesNothing) {
   Connect();
   core::Appointment a = Book(At(2, 8));
   auto lease = [&](const std::string& owner, Instant now) {
-    PreparedLease out;
-    auto s = store_->Transact([&](store::Tx& tx) -> Status {
-      store::LeaseRequest r;
-      r.owner = owner;
-      r.max = 1;
-      r.lease_for = seconds(5);
-      r.now = now;
-      r.kind = std::string(store::kReconcileJobKind);
-      out.jobs = TM_TRY(tx.LeaseJobs(r));
-      out.prepared = TM_TRY(reconciler_->Prepare(tx, out.jobs));
-      return Ok();
-    });
-    EXPECT_TRUE(s.has_value() && out.jobs.size() == 1u && out.prepared.size() == 1u);
+    PreparedLease out = LeaseAndPrepare(*store_, *reconciler_, owner, 1, seconds(5), now);
+    EXPECT_TRUE(out.jobs.size() == 1u && out.prepared.size() == 1u);
     return out;
   };
   PreparedLease stale = lease("worker-a", clock_.Now());
@@ -1269,17 +1260,8 @@ TEST_P(SyncIntegrationTest, TheLeaseRecordsNoIntentOverAFailedMeeting) {
   ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.PutMeeting(failed); }));
   failed.state = core::MeetingState::kFailed;
   ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.PutMeeting(failed); }));
-  PreparedLease lease;
-  ASSERT_TRUE(store_->Transact([&](store::Tx& tx) -> Status {
-    store::LeaseRequest r;
-    r.owner = "worker-a";
-    r.max = 1;
-    r.now = clock_.Now();
-    r.kind = std::string(store::kReconcileJobKind);
-    lease.jobs = TM_TRY(tx.LeaseJobs(r));
-    lease.prepared = TM_TRY(reconciler_->Prepare(tx, lease.jobs));
-    return Ok();
-  }));
+  PreparedLease lease = LeaseAndPrepare(*store_, *reconciler_, "worker-a", 1,
+                                        store::LeaseRequest{}.lease_for, clock_.Now());
   ASSERT_EQ(lease.jobs.size(), 1u);
   ASSERT_EQ(lease.prepared.size(), 1u);
   EXPECT_EQ(MeetingOf(a.id)->state, core::MeetingState::kFailed);
