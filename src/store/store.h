@@ -110,6 +110,13 @@ struct ReconcileView {
   std::optional<core::Meeting> meeting;    // nullopt: no meeting recorded yet
 };
 
+// One write of Tx::PutMeetingsIf: `meeting`, over the stored meeting of the same appointment if
+// it is still as `expected` (same state and conference attempt).
+struct MeetingWrite {
+  core::Meeting expected;
+  core::Meeting meeting;
+};
+
 // An appointment as the API shows it (GET /appointments/{id}), read in one query
 // (Tx::GetAppointmentView).
 struct AppointmentView {
@@ -351,6 +358,11 @@ class Tx {
   // its appointment has a meeting already (then nothing is written for it). Returns the
   // appointment ids written, in no particular order; errors as PutMeeting (nothing written).
   Result<std::vector<int64_t>> InsertMeetingsIfAbsent(std::span<const core::Meeting> meetings);
+  // PutMeetingIf over existing meetings, for many at once (the reconciler's batched commit): one
+  // statement reads (and on PostgreSQL locks) the rows, one writes those still as expected.
+  // Returns, per write in order, whether it was written. Errors as PutMeetingIf, and
+  // kInvalidArgument when an appointment comes twice (nothing written).
+  Result<std::vector<bool>> PutMeetingsIf(std::span<const MeetingWrite> writes);
   Result<Page<core::Meeting>> ListMeetings(std::optional<core::MeetingState> state,
                                            int64_t doctor_id, const PageRequest& page);
   // Admin retry of a failed meeting: state creating, conference_attempt + 1, attempts 0, and
@@ -398,6 +410,8 @@ class Tx {
   // due at min(run_at, job.run_at) (a parked job stays parked); a leased job gets rerun = true
   // so it runs again once its holder completes it (no second worker meanwhile).
   Result<core::Job> UpsertJob(const core::Job& job);
+  // UpsertJob for many jobs in one statement (each key at most once; kInvalidArgument if not).
+  Status UpsertJobs(std::span<const core::Job> jobs);
   // The appointment's reconcile job, due now.
   Result<core::Job> EnqueueReconcile(int64_t appointment_id);
   Result<core::Job> GetJob(std::string_view key);
@@ -424,6 +438,9 @@ class Tx {
   Status ExtendLease(const core::Job& job, Instant until);
   // Done: deleted; or, with rerun set, released and due now (attempts and last_error reset).
   Status CompleteJob(const core::Job& job);
+  // CompleteJob for many jobs in two statements (one when no rerun was set). Returns, per job in
+  // order, whether it was completed; false: its lease was lost, and nothing was written for it.
+  Result<std::vector<bool>> CompleteJobs(std::span<const core::Job> jobs);
   // Failed: attempts + 1, last_error, lease released, due at `run_at` (see BackoffAfter); with
   // rerun set, due now (attempts and last_error still recorded).
   Status RetryJob(const core::Job& job, Instant run_at, std::string_view error);
@@ -469,6 +486,9 @@ class Tx {
   // --- Outbox: facts for webhooks and email, written with the change that causes them; each
   // event also gets a "deliver" job (key "outbox:<id>"). ---
   Result<core::OutboxEvent> AppendOutbox(core::OutboxEvent event);
+  // The same for many events: their rows in one statement, their deliver jobs in another.
+  // Returns them with ids, in order.
+  Result<std::vector<core::OutboxEvent>> AppendOutboxes(std::vector<core::OutboxEvent> events);
   Result<core::OutboxEvent> GetOutboxEvent(int64_t id);
   Result<Page<core::OutboxEvent>> ListOutbox(const PageRequest& page);
 

@@ -840,8 +840,8 @@ TEST_P(StoreContract, ARerunSetDuringTheLeaseIsNeverLost) {
       "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = '" + app +
       "' AND wait_event_type = 'Lock') THEN RAISE EXCEPTION 'not waiting yet'; END IF; END $$";
 
-  enum class Op { kComplete, kRetry, kPark };
-  for (Op op : {Op::kComplete, Op::kRetry, Op::kPark}) {
+  enum class Op { kComplete, kRetry, kPark, kCompleteMany };
+  for (Op op : {Op::kComplete, Op::kRetry, Op::kPark, Op::kCompleteMany}) {
     const std::string key = "race:" + std::to_string(static_cast<int>(op));
     SCOPED_TRACE(key);
     ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob(key)); }));
@@ -884,6 +884,12 @@ TEST_P(StoreContract, ARerunSetDuringTheLeaseIsNeverLost) {
           return tx.RetryJob(job, backoff, "503 from Google");
         case Op::kPark:
           return tx.ParkJob(job, "needs_reconnect");
+        case Op::kCompleteMany: {
+          auto done = tx.CompleteJobs(std::span(&job, 1));
+          if (!done) return std::unexpected(done.error());
+          if (!done->front()) return Fail(ErrorCode::kFailedPrecondition, "lease lost");
+          return Ok();
+        }
       }
       return Ok();
     });
@@ -1247,6 +1253,184 @@ TEST_P(StoreContract, InsertMeetingsIfAbsentWritesOnlyWhereNoMeetingIs) {
                     return tx.InsertMeetingsIfAbsent(std::span<const core::Meeting>{});
                   })
                   ->empty());
+}
+
+// The reconciler's batched commit (issue 19): PutMeetingIf for many, each decided alone.
+TEST_P(StoreContract, PutMeetingsIfWritesOnlyTheMeetingsStillAsExpected) {
+  Seed();
+  std::vector<core::Appointment> appts;
+  for (const char* at : {"2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z", "2026-03-30T10:00:00Z",
+                         "2026-03-30T11:00:00Z"}) {
+    auto made = Create(NewAppointment(at));
+    ASSERT_TRUE(made);
+    appts.push_back(*made);
+  }
+  auto creating = [&](const core::Appointment& x) {
+    core::Meeting m;
+    m.appointment_id = x.id;
+    m.doctor_id = doctor_;
+    m.state = MeetingState::kCreating;
+    m.event_id = core::EventIdFor(x.uid);
+    return m;
+  };
+  auto ready = [&](core::Meeting m) {
+    m.state = MeetingState::kReady;
+    m.join_url = "https://meet.google.com/" + std::to_string(m.appointment_id);
+    return m;
+  };
+  for (const auto& x : appts) {
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(creating(x)); }));
+  }
+  // Meanwhile: b's meeting failed, c's got a new conference attempt (an admin retry).
+  core::Meeting failed = creating(appts[1]);
+  failed.state = MeetingState::kFailed;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(failed); }));
+  core::Meeting retried = creating(appts[2]);
+  retried.conference_attempt = 2;
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(retried); }));
+
+  std::vector<store::MeetingWrite> writes;
+  for (const auto& x : appts) writes.push_back({creating(x), ready(creating(x))});
+  auto written = store_->Transact([&](Tx& tx) { return tx.PutMeetingsIf(writes); });
+  ASSERT_TRUE(written) << written.error().ToString();
+  EXPECT_EQ(*written, (std::vector<bool>{true, false, false, true}));
+  auto get = [&](int64_t id) { return *store_->Read([&](Tx& tx) { return tx.GetMeeting(id); }); };
+  EXPECT_EQ(get(appts[0].id).state, MeetingState::kReady);
+  EXPECT_EQ(get(appts[0].id).join_url, ready(creating(appts[0])).join_url);
+  EXPECT_EQ(get(appts[1].id).state, MeetingState::kFailed);
+  EXPECT_EQ(get(appts[2].id).state, MeetingState::kCreating);
+  EXPECT_EQ(get(appts[2].id).conference_attempt, 2);
+  EXPECT_EQ(get(appts[3].id).state, MeetingState::kReady);
+
+  // Refused as a whole, nothing written: an appointment twice, a step the states do not allow,
+  // another appointment's event id on the same calendar.
+  auto e = Create(NewAppointment("2026-03-30T12:00:00Z"));
+  ASSERT_TRUE(e);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(creating(*e)); }));
+  const std::vector<store::MeetingWrite> twice{{creating(*e), ready(creating(*e))},
+                                               {creating(*e), ready(creating(*e))}};
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutMeetingsIf(twice); })),
+            ErrorCode::kInvalidArgument);
+  core::Meeting cancelled = creating(*e);
+  cancelled.state = MeetingState::kCancelled;
+  const std::vector<store::MeetingWrite> illegal{{cancelled, ready(creating(*e))}};
+  EXPECT_FALSE(store_->Transact([&](Tx& tx) { return tx.PutMeetingsIf(illegal); }));
+  core::Meeting clash = ready(creating(*e));
+  clash.event_id = core::EventIdFor(appts[0].uid);
+  const std::vector<store::MeetingWrite> clashing{{creating(*e), clash}};
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.PutMeetingsIf(clashing); })),
+            ErrorCode::kAlreadyExists);
+  EXPECT_EQ(get(e->id).state, MeetingState::kCreating);
+  EXPECT_TRUE(store_
+                  ->Transact([&](Tx& tx) {
+                    return tx.PutMeetingsIf(std::span<const store::MeetingWrite>{});
+                  })
+                  ->empty());
+}
+
+// CompleteJob for many: each job as CompleteJob alone would have it.
+TEST_P(StoreContract, CompleteJobsEndsEachJobAsCompleteJobWould) {
+  for (const char* key : {"a", "rerun", "taken", "d"}) {
+    ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob(key)); }));
+  }
+  LeaseRequest req{.owner = "w1", .max = 4, .lease_for = seconds(30), .now = clock_.Now()};
+  auto leased = store_->Transact([&](Tx& tx) { return tx.LeaseJobs(req); });
+  ASSERT_TRUE(leased && leased->size() == 4u);
+  std::map<std::string, core::Job> by_key;
+  for (const auto& j : *leased) by_key[j.key] = j;
+  // A change during the lease, and a lease that ran out and went to another worker.
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("rerun")); }));
+  clock_.Advance(seconds(31));
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) -> Status {
+    if (auto s = tx.ExtendLease(by_key["a"], clock_.Now() + seconds(30)); !s) return s;
+    if (auto s = tx.ExtendLease(by_key["rerun"], clock_.Now() + seconds(30)); !s) return s;
+    return tx.ExtendLease(by_key["d"], clock_.Now() + seconds(30));
+  }));
+  auto stolen = store_->Transact(
+      [&](Tx& tx) { return tx.LeaseJobs({.owner = "w2", .max = 4, .now = clock_.Now()}); });
+  ASSERT_TRUE(stolen && stolen->size() == 1u);
+  ASSERT_EQ((*stolen)[0].key, "taken");
+
+  const std::vector<core::Job> jobs{by_key["a"], by_key["rerun"], by_key["taken"], by_key["d"]};
+  auto done = store_->Transact([&](Tx& tx) { return tx.CompleteJobs(jobs); });
+  ASSERT_TRUE(done) << done.error().ToString();
+  EXPECT_EQ(*done, (std::vector<bool>{true, true, false, true}));
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetJob("a"); })), ErrorCode::kNotFound);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetJob("d"); })), ErrorCode::kNotFound);
+  auto again = store_->Read([&](Tx& tx) { return tx.GetJob("rerun"); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->state, core::JobState::kReady);
+  EXPECT_TRUE(again->lease_owner.empty());
+  EXPECT_FALSE(again->rerun);
+  EXPECT_LE(again->run_at, clock_.Now());
+  auto taken = store_->Read([&](Tx& tx) { return tx.GetJob("taken"); });
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->lease_owner, "w2");  // the other worker's lease is untouched
+  EXPECT_EQ(taken->lease_seq, (*stolen)[0].lease_seq);
+  EXPECT_TRUE(store_->Transact([&](Tx& tx) { return tx.CompleteJobs({}); })->empty());
+}
+
+TEST_P(StoreContract, AppendOutboxesGivesEveryEventItsIdAndDeliveryJobInOrder) {
+  Seed();
+  auto a = Create(NewAppointment("2026-03-30T08:00:00Z"));
+  auto b = Create(NewAppointment("2026-03-30T09:00:00Z"));
+  ASSERT_TRUE(a && b);
+  std::vector<core::OutboxEvent> events;
+  for (auto [topic, id] : {std::pair{"meeting.ready", b->id}, std::pair{"meeting.ready", a->id},
+                           std::pair{"meeting.cancelled", b->id}}) {
+    core::OutboxEvent e;
+    e.topic = topic;
+    e.appointment_id = id;
+    e.doctor_id = doctor_;
+    e.payload = R"({"appointment_id":)" + std::to_string(id) + R"(,"topic":")" + topic + R"("})";
+    events.push_back(e);
+  }
+  auto appended = store_->Transact([&](Tx& tx) { return tx.AppendOutboxes(events); });
+  ASSERT_TRUE(appended) << appended.error().ToString();
+  ASSERT_EQ(appended->size(), 3u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const core::OutboxEvent& e = (*appended)[i];
+    if (i > 0) {
+      EXPECT_GT(e.id, (*appended)[i - 1].id);
+    }
+    auto stored = store_->Read([&](Tx& tx) { return tx.GetOutboxEvent(e.id); });
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->topic, events[i].topic);
+    EXPECT_EQ(stored->appointment_id, events[i].appointment_id);
+    EXPECT_EQ(stored->payload, events[i].payload);
+    auto job = store_->Read([&](Tx& tx) { return tx.GetJob("outbox:" + std::to_string(e.id)); });
+    ASSERT_TRUE(job) << job.error().ToString();
+    EXPECT_EQ(job->kind, kDeliverJobKind);
+    EXPECT_EQ(job->payload, std::to_string(e.id));
+  }
+  // One without a topic: refused, none of the batch written.
+  events[1].topic.clear();
+  const int64_t jobs_before = *store_->Read([&](Tx& tx) { return tx.CountJobs(std::nullopt); });
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.AppendOutboxes(events); })),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(*store_->Read([&](Tx& tx) { return tx.CountJobs(std::nullopt); }), jobs_before);
+}
+
+TEST_P(StoreContract, UpsertJobsIsUpsertJobForEach) {
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJob(NewJob("held")); }));
+  auto leased = store_->Transact([&](Tx& tx) {
+    return tx.LeaseJobs({.owner = "w", .max = 1, .lease_for = seconds(30), .now = clock_.Now()});
+  });
+  ASSERT_TRUE(leased && leased->size() == 1u);
+  const std::vector<core::Job> jobs{NewJob("new"), NewJob("held")};
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.UpsertJobs(jobs); }));
+  auto fresh = store_->Read([&](Tx& tx) { return tx.GetJob("new"); });
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->state, core::JobState::kReady);
+  EXPECT_TRUE(fresh->lease_owner.empty());
+  auto held = store_->Read([&](Tx& tx) { return tx.GetJob("held"); });
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(held->rerun);  // changed while leased: runs again after its holder
+  EXPECT_EQ(held->lease_owner, "w");
+  const std::vector<core::Job> twice{NewJob("x"), NewJob("x")};
+  EXPECT_EQ(CodeOf(store_->Transact([&](Tx& tx) { return tx.UpsertJobs(twice); })),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(store_->Read([&](Tx& tx) { return tx.GetJob("x"); })), ErrorCode::kNotFound);
 }
 
 TEST_P(StoreContract, AppendAuditsWritesEveryEntryInOrder) {
@@ -1766,11 +1950,10 @@ TEST_P(StoreContract, AppointmentViewIsWhatTheSeparateReadsFind) {
 // field (the three checked in one statement), and nothing is written.
 TEST_P(StoreContract, ABookingOfSomeoneWhoDoesNotExistNamesTheField) {
   Seed();
-  for (auto [field, make] :
-       {std::pair<std::string, std::function<void(core::Appointment&)>>{
-            "doctor_id", [](core::Appointment& a) { a.doctor_id = 9999; }},
-        {"service_id", [](core::Appointment& a) { a.service_id = 9999; }},
-        {"patient_id", [](core::Appointment& a) { a.patient_id = 9999; }}}) {
+  for (auto [field, make] : {std::pair<std::string, std::function<void(core::Appointment&)>>{
+                                 "doctor_id", [](core::Appointment& a) { a.doctor_id = 9999; }},
+                             {"service_id", [](core::Appointment& a) { a.service_id = 9999; }},
+                             {"patient_id", [](core::Appointment& a) { a.patient_id = 9999; }}}) {
     core::Appointment a = NewAppointment("2026-03-02T09:00:00Z");
     make(a);
     auto made = Create(a);

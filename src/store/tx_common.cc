@@ -195,6 +195,16 @@ size_t ColumnCount(std::string_view cols) {
   return static_cast<size_t>(std::ranges::count(cols, ',')) + 1;
 }
 
+std::string Repeated(std::string_view item, size_t n) {
+  std::string out;
+  out.reserve(n * (item.size() + 2));
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace internal
 
 Result<QueryResult> Tx::Exec(std::string_view sql, std::initializer_list<SqlValue> params) {

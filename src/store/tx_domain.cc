@@ -465,6 +465,18 @@ constexpr std::string_view kMeetingWriteCols =
     "appointment_id, doctor_id, calendar_id, state, event_id, conference_id, join_url, "
     "event_url, etag, synced_revision, synced_start, synced_end, conference_attempt, attempts, "
     "last_error, updated_at, attendees_fingerprint, reminders_fingerprint";
+// One row of them as parameters, and how an existing row takes them (PutMeeting's upsert).
+constexpr std::string_view kMeetingRow = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+constexpr std::string_view kMeetingUpsert =
+    "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
+    "calendar_id = excluded.calendar_id, state = excluded.state, "
+    "event_id = excluded.event_id, conference_id = excluded.conference_id, "
+    "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
+    "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
+    "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
+    "attempts = excluded.attempts, last_error = excluded.last_error, "
+    "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
+    "reminders_fingerprint = excluded.reminders_fingerprint";
 
 std::vector<SqlValue> MeetingWriteValues(const core::Meeting& m, Instant now) {
   return {m.appointment_id,
@@ -520,18 +532,8 @@ Status Tx::PutMeeting(const core::Meeting& m) {
   } else if (cur.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(cur.error());
   }
-  static const std::string kUpsert = fmt::format(
-      "INSERT INTO meetings ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
-      "calendar_id = excluded.calendar_id, state = excluded.state, "
-      "event_id = excluded.event_id, conference_id = excluded.conference_id, "
-      "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
-      "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
-      "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
-      "attempts = excluded.attempts, last_error = excluded.last_error, "
-      "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
-      "reminders_fingerprint = excluded.reminders_fingerprint",
-      kMeetingWriteCols);
+  static const std::string kUpsert = fmt::format("INSERT INTO meetings ({}) VALUES ({}) {}",
+                                                 kMeetingWriteCols, kMeetingRow, kMeetingUpsert);
   auto r = conn_.Exec(kUpsert, MeetingWriteValues(m, Now()));
   if (!r) return MeetingWriteError(m, r.error());
   return Ok();
@@ -542,10 +544,9 @@ Result<bool> Tx::PutMeetingIf(const std::optional<core::Meeting>& expected,
   TM_TRY(CheckEventId(m));
   if (!expected) {
     // None expected: an insert that a row made meanwhile turns into nothing.
-    static const std::string kInsert = fmt::format(
-        "INSERT INTO meetings ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (appointment_id) DO NOTHING",
-        kMeetingWriteCols);
+    static const std::string kInsert =
+        fmt::format("INSERT INTO meetings ({}) VALUES ({}) ON CONFLICT (appointment_id) DO NOTHING",
+                    kMeetingWriteCols, kMeetingRow);
     auto r = conn_.Exec(kInsert, MeetingWriteValues(m, Now()));
     if (!r) return std::unexpected(MeetingWriteError(m, r.error()).error());
     return r->affected > 0;
@@ -572,23 +573,73 @@ Result<bool> Tx::PutMeetingIf(const std::optional<core::Meeting>& expected,
 Result<std::vector<int64_t>> Tx::InsertMeetingsIfAbsent(std::span<const core::Meeting> meetings) {
   std::vector<int64_t> inserted;
   if (meetings.empty()) return inserted;
-  std::string sql = fmt::format("INSERT INTO meetings ({}) VALUES ", kMeetingWriteCols);
   std::vector<SqlValue> params;
   const Instant now = Now();
-  for (size_t i = 0; i < meetings.size(); ++i) {
-    TM_TRY(CheckEventId(meetings[i]));
-    sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                  : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    std::vector<SqlValue> values = MeetingWriteValues(meetings[i], now);
+  for (const core::Meeting& m : meetings) {
+    TM_TRY(CheckEventId(m));
+    std::vector<SqlValue> values = MeetingWriteValues(m, now);
     params.insert(params.end(), std::make_move_iterator(values.begin()),
                   std::make_move_iterator(values.end()));
   }
-  sql += " ON CONFLICT (appointment_id) DO NOTHING RETURNING appointment_id";
+  const std::string sql = fmt::format(
+      "INSERT INTO meetings ({}) VALUES {} ON CONFLICT (appointment_id) DO NOTHING "
+      "RETURNING appointment_id",
+      kMeetingWriteCols, Repeated(fmt::format("({})", kMeetingRow), meetings.size()));
   auto r = conn_.Exec(sql, params);
   if (!r) return std::unexpected(MeetingWriteError(meetings.front(), r.error()).error());
   inserted.reserve(r->rows.size());
   for (const Row& row : r->rows) inserted.push_back(row.Int(0));
   return inserted;
+}
+
+Result<std::vector<bool>> Tx::PutMeetingsIf(std::span<const MeetingWrite> writes) {
+  std::vector<bool> written(writes.size(), false);
+  if (writes.empty()) return written;
+  std::vector<SqlValue> ids;
+  ids.reserve(writes.size());
+  for (const MeetingWrite& w : writes) {
+    TM_TRY(CheckEventId(w.meeting));
+    TM_TRY(core::CheckMeetingTransition(w.expected.state, w.meeting.state));
+    if (w.meeting.appointment_id != w.expected.appointment_id ||
+        std::ranges::count(writes, w.meeting.appointment_id,
+                           [](const MeetingWrite& x) { return x.meeting.appointment_id; }) > 1) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("appointment {} is written twice, or over another appointment's "
+                              "meeting",
+                              w.meeting.appointment_id),
+                  "appointment_id");
+    }
+    ids.emplace_back(w.meeting.appointment_id);
+  }
+  // The rows as they are now, locked until the transaction ends (PostgreSQL; SQLite's write
+  // transaction excludes every other writer), so the writes below go over what was compared.
+  auto current =
+      conn_.Exec(fmt::format("SELECT appointment_id, state, conference_attempt FROM meetings "
+                             "WHERE appointment_id IN ({}){}",
+                             Repeated("?", ids.size()), postgres() ? " FOR UPDATE" : ""),
+                 ids);
+  if (!current) return std::unexpected(current.error());
+  std::vector<SqlValue> params;
+  size_t rows = 0;
+  const Instant now = Now();
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const core::Meeting& expected = writes[i].expected;
+    written[i] = std::ranges::any_of(current->rows, [&](const Row& row) {
+      return row.Int(0) == expected.appointment_id && row.Text(1) == core::Name(expected.state) &&
+             row.Int(2) == expected.conference_attempt;
+    });
+    if (!written[i]) continue;
+    std::vector<SqlValue> values = MeetingWriteValues(writes[i].meeting, now);
+    params.insert(params.end(), std::make_move_iterator(values.begin()),
+                  std::make_move_iterator(values.end()));
+    ++rows;
+  }
+  if (rows == 0) return written;
+  auto r = conn_.Exec(fmt::format("INSERT INTO meetings ({}) VALUES {} {}", kMeetingWriteCols,
+                                  Repeated(fmt::format("({})", kMeetingRow), rows), kMeetingUpsert),
+                      params);
+  if (!r) return std::unexpected(MeetingWriteError(writes.front().meeting, r.error()).error());
+  return written;
 }
 
 Result<Page<core::Meeting>> Tx::ListMeetings(std::optional<core::MeetingState> state,

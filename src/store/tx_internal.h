@@ -64,6 +64,9 @@ core::MeetingAccess MeetingAccessAt(const Row& r, size_t at);
 // columns start).
 std::string Qualified(std::string_view alias, std::string_view cols);
 size_t ColumnCount(std::string_view cols);
+// `item` n times, comma separated: Repeated("?", 3) is "?, ?, ?"; Repeated("(?, ?)", 2) is the
+// rows of a two-column VALUES list.
+std::string Repeated(std::string_view item, size_t n);
 
 // Opaque cursor over sort-key parts. Decode fails with kInvalidArgument naming "cursor".
 std::string EncodeCursor(const std::vector<std::string>& parts);

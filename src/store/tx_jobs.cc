@@ -1,6 +1,8 @@
 // Tx operations on Google grants, the job queue, the outbox and webhook bookkeeping.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "store/store.h"
 #include "store/tx_internal.h"
 
@@ -78,27 +80,66 @@ Status Tx::DeleteGrant(int64_t doctor_id) {
 
 // --- Jobs ---
 
-Result<core::Job> Tx::UpsertJob(const core::Job& job) {
+namespace {
+
+// UpsertJob's statement: the columns, one new job's row, and what an existing one takes.
+constexpr std::string_view kJobInsert =
+    "INSERT INTO jobs (kind, key, doctor_id, payload, state, run_at, attempts, last_error, "
+    "lease_owner, lease_seq, rerun, created_at) VALUES ";
+constexpr std::string_view kJobRow = "(?, ?, ?, ?, 'ready', ?, 0, '', NULL, 0, 0, ?)";
+constexpr std::string_view kJobUpsert =
+    " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, payload = excluded.payload, "
+    "doctor_id = excluded.doctor_id, "
+    "rerun = CASE WHEN jobs.lease_owner IS NULL THEN jobs.rerun ELSE 1 END, "
+    "run_at = CASE WHEN jobs.lease_owner IS NULL AND excluded.run_at < jobs.run_at "
+    "THEN excluded.run_at ELSE jobs.run_at END";
+
+Status CheckNewJob(const core::Job& job) {
   if (job.key.empty() || job.kind.empty()) {
     return Fail(ErrorCode::kInvalidArgument, "a job needs a kind and a key", "key");
   }
-  Instant run_at = job.run_at == Instant{} ? Now() : job.run_at;
-  auto row = ExecOne(
-      Sql("INSERT INTO jobs (kind, key, doctor_id, payload, state, run_at, attempts, last_error, "
-          "lease_owner, lease_seq, rerun, created_at) "
-          "VALUES (?, ?, ?, ?, 'ready', ?, 0, '', NULL, 0, 0, ?) "
-          "ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, payload = excluded.payload, "
-          "doctor_id = excluded.doctor_id, "
-          "rerun = CASE WHEN jobs.lease_owner IS NULL THEN jobs.rerun ELSE 1 END, "
-          "run_at = CASE WHEN jobs.lease_owner IS NULL AND excluded.run_at < jobs.run_at "
-          "THEN excluded.run_at ELSE jobs.run_at END "
-          "RETURNING {}",
-          kJobCols),
-      {job.kind, job.key, IdOrNull(job.doctor_id), job.payload, TimeValue(run_at),
-       TimeValue(Now())},
-      "job");
-  if (!row) return std::unexpected(row.error());
-  return JobFrom(*row);
+  return Ok();
+}
+
+void AddJobRow(std::vector<SqlValue>& params, const core::Job& job, Instant now) {
+  params.emplace_back(job.kind);
+  params.emplace_back(job.key);
+  params.emplace_back(IdOrNull(job.doctor_id));
+  params.emplace_back(job.payload);
+  params.emplace_back(TimeValue(job.run_at == Instant{} ? now : job.run_at));
+  params.emplace_back(TimeValue(now));
+}
+
+}  // namespace
+
+Result<core::Job> Tx::UpsertJob(const core::Job& job) {
+  TM_TRY(CheckNewJob(job));
+  static const std::string kSql =
+      fmt::format("{}{}{} RETURNING {}", kJobInsert, kJobRow, kJobUpsert, kJobCols);
+  std::vector<SqlValue> params;
+  AddJobRow(params, job, Now());
+  auto r = conn_.Exec(kSql, params);
+  if (!r) return std::unexpected(r.error());
+  if (r->rows.empty()) return Fail(ErrorCode::kInternal, "job upsert returned no row");
+  return JobFrom(r->rows.front());
+}
+
+Status Tx::UpsertJobs(std::span<const core::Job> jobs) {
+  if (jobs.empty()) return Ok();
+  std::vector<SqlValue> params;
+  params.reserve(jobs.size() * 6);
+  const Instant now = Now();
+  for (const core::Job& job : jobs) {
+    TM_TRY(CheckNewJob(job));
+    if (std::ranges::count(jobs, job.key, &core::Job::key) > 1) {
+      return Fail(ErrorCode::kInvalidArgument, fmt::format("job {} comes twice", job.key), "key");
+    }
+    AddJobRow(params, job, now);
+  }
+  auto r = conn_.Exec(fmt::format("{}{}{}", kJobInsert, Repeated(kJobRow, jobs.size()), kJobUpsert),
+                      params);
+  if (!r) return std::unexpected(r.error());
+  return Ok();
 }
 
 Result<core::Job> Tx::UpsertReconcileJob(int64_t appointment_id, int64_t doctor_id) {
@@ -199,6 +240,47 @@ Status Tx::CompleteJob(const core::Job& job) {
   if (!again) return std::unexpected(again.error());
   if (again->affected == 0) return LeaseLost(job);
   return Ok();
+}
+
+Result<std::vector<bool>> Tx::CompleteJobs(std::span<const core::Job> jobs) {
+  std::vector<bool> done(jobs.size(), false);
+  if (jobs.empty()) return done;
+  // CompleteJob's two statements, each over every job still open: the ones held by the lease
+  // named (id, owner, seq), found by id.
+  auto run = [&](std::string_view head, int rerun, std::vector<SqlValue> params) -> Status {
+    std::vector<size_t> open;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (!done[i]) open.push_back(i);
+    }
+    if (open.empty()) return Ok();
+    for (size_t i : open) params.emplace_back(jobs[i].id);
+    for (size_t i : open) {
+      params.emplace_back(jobs[i].id);
+      params.emplace_back(jobs[i].lease_owner);
+      params.emplace_back(jobs[i].lease_seq);
+    }
+    auto r =
+        conn_.Exec(fmt::format("{} WHERE rerun = {} AND id IN ({}) "
+                               "AND (id, lease_owner, lease_seq) IN (VALUES {}) RETURNING id",
+                               head, rerun, Repeated("?", open.size()),
+                               Repeated("(CAST(? AS BIGINT), ?, CAST(? AS BIGINT))", open.size())),
+                   params);
+    if (!r) return std::unexpected(r.error());
+    for (const Row& row : r->rows) {
+      for (size_t i : open) {
+        if (jobs[i].id == row.Int(0)) done[i] = true;
+      }
+    }
+    return Ok();
+  };
+  // As CompleteJob: deleted unless a rerun was asked for meanwhile; then released, due now.
+  TM_TRY(run("DELETE FROM jobs", 0, {}));
+  if (std::ranges::find(done, false) == done.end()) return done;
+  TM_TRY(
+      run("UPDATE jobs SET lease_owner = NULL, rerun = 0, run_at = ?, attempts = 0, "
+          "last_error = ''",
+          1, {TimeValue(Now())}));
+  return done;
 }
 
 // RetryJob and ParkJob read `rerun` in the UPDATE that releases the lease: PostgreSQL evaluates
@@ -307,23 +389,58 @@ Result<std::optional<Instant>> Tx::NextDueAt(std::string_view kind) {
 // --- Outbox and webhooks ---
 
 Result<core::OutboxEvent> Tx::AppendOutbox(core::OutboxEvent e) {
-  if (e.topic.empty()) return Fail(ErrorCode::kInvalidArgument, "topic is required", "topic");
-  e.created_at = Now();
-  auto row = ExecOne(
-      "INSERT INTO outbox_events (topic, appointment_id, doctor_id, payload, created_at) "
-      "VALUES (?, ?, ?, ?, ?) RETURNING id",
-      {e.topic, IdOrNull(e.appointment_id), IdOrNull(e.doctor_id), e.payload,
-       TimeValue(e.created_at)},
-      "outbox event");
-  if (!row) return std::unexpected(row.error());
-  e.id = row->Int(0);
-  core::Job job;
-  job.kind = std::string(kDeliverJobKind);
-  job.key = fmt::format("outbox:{}", e.id);
-  job.payload = std::to_string(e.id);
-  job.run_at = e.created_at;
-  if (auto j = UpsertJob(job); !j) return std::unexpected(j.error());
-  return e;
+  std::vector<core::OutboxEvent> one;
+  one.push_back(std::move(e));
+  auto appended = AppendOutboxes(std::move(one));
+  if (!appended) return std::unexpected(appended.error());
+  return std::move(appended->front());
+}
+
+Result<std::vector<core::OutboxEvent>> Tx::AppendOutboxes(std::vector<core::OutboxEvent> events) {
+  if (events.empty()) return events;
+  const Instant now = Now();
+  std::vector<SqlValue> params;
+  params.reserve(events.size() * 5);
+  for (core::OutboxEvent& e : events) {
+    if (e.topic.empty()) return Fail(ErrorCode::kInvalidArgument, "topic is required", "topic");
+    e.created_at = now;
+    params.emplace_back(e.topic);
+    params.emplace_back(IdOrNull(e.appointment_id));
+    params.emplace_back(IdOrNull(e.doctor_id));
+    params.emplace_back(e.payload);
+    params.emplace_back(TimeValue(now));
+  }
+  auto r = conn_.Exec(
+      fmt::format("INSERT INTO outbox_events (topic, appointment_id, doctor_id, payload, "
+                  "created_at) VALUES {} RETURNING id, appointment_id, topic",
+                  Repeated("(?, ?, ?, ?, ?)", events.size())),
+      params);
+  if (!r) return std::unexpected(r.error());
+  // The rows' ids ascend in the order of the VALUES list (one statement's rows, numbered as it
+  // inserts them), whatever order RETURNING lists them in; the check makes sure.
+  std::vector<const Row*> rows;
+  for (const Row& row : r->rows) rows.push_back(&row);
+  std::ranges::sort(rows, {}, [](const Row* row) { return row->Int(0); });
+  if (rows.size() != events.size()) {
+    return Fail(ErrorCode::kInternal, "outbox insert returned a row count unlike its own");
+  }
+  std::vector<core::Job> deliveries;
+  deliveries.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    core::OutboxEvent& e = events[i];
+    if (rows[i]->Int(1) != e.appointment_id || rows[i]->Text(2) != e.topic) {
+      return Fail(ErrorCode::kInternal, "outbox insert returned its rows out of order");
+    }
+    e.id = rows[i]->Int(0);
+    core::Job job;
+    job.kind = std::string(kDeliverJobKind);
+    job.key = fmt::format("outbox:{}", e.id);
+    job.payload = std::to_string(e.id);
+    job.run_at = now;
+    deliveries.push_back(std::move(job));
+  }
+  TM_TRY(UpsertJobs(deliveries));
+  return events;
 }
 
 namespace {
