@@ -949,25 +949,11 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
   const int64_t appointment_id = snap.appointment.id;
 
   // Facts for the outbox, decided before the transaction (it may be retried).
-  std::vector<std::string_view> topics;
-  if (after.state == MeetingState::kReady) {
-    if (plan.action == Action::kPatch) {
-      topics.push_back(kMeetingUpdated);
-    } else if (plan.action != Action::kPatchGuests && before.state != MeetingState::kReady) {
-      // (A guests patch after a failed try starts from "updating": its link was long ready.)
-      topics.push_back(kMeetingReady);
-    }
-  }
-  if (after.state == MeetingState::kFailed && before.state != MeetingState::kFailed) {
-    topics.push_back(kMeetingFailed);
-  }
-  if (plan.action == Action::kDelete &&
-      (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded)) {
-    topics.push_back(kMeetingCancelled);
-  }
+  const std::vector<std::string_view> topics = TopicsOf(snap, plan);
   plan.outbox = !topics.empty();
   const bool write_meeting = !SameMeeting(before, after) &&
                              (snap.meeting_exists || after.state != MeetingState::kNotNeeded);
+  const std::vector<core::AuditEntry> call_audit = CallAudit(appointment_id, calls);
 
   return store_.Transact([&](store::Tx& tx) -> Status {
     // The job's fate first: every one of these checks the lease, so a worker that lost its
@@ -1032,24 +1018,10 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
     }
 
     // The audit trail: every Google call, then the state change (one statement for all).
-    std::vector<core::AuditEntry> audit;
+    std::vector<core::AuditEntry> audit = call_audit;
     auto note = [&](std::string action, std::string detail) {
-      core::AuditEntry entry;
-      entry.appointment_id = appointment_id;
-      entry.actor = options_.actor;
-      entry.action = std::move(action);
-      entry.detail = std::move(detail);
-      audit.push_back(std::move(entry));
+      audit.push_back(AuditOf(appointment_id, std::move(action), std::move(detail)));
     };
-    for (const google::CallRecord& call : calls) {
-      note("google." + call.operation, nlohmann::json{{"method", call.method},
-                                                      {"path", call.path},
-                                                      {"status", call.status},
-                                                      {"latency_ms", call.latency.count() / 1000.0},
-                                                      {"attempt", call.attempt},
-                                                      {"outcome", call.outcome}}
-                                           .dump());
-    }
     if (changed_meanwhile) return tx.AppendAudits(std::move(audit));
     const bool restored = plan.action == Action::kPatch && after.state == MeetingState::kReady;
     const bool removed =
@@ -1062,14 +1034,7 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       note(restored ? "meeting.drift_restored" : "meeting.drift_cleared",
            nlohmann::json{{"drift", before.drift}, {"revision", snap.desired.revision}}.dump());
     }
-    if (write_meeting && before.state != after.state) {
-      nlohmann::json detail{{"from", core::Name(before.state)},
-                            {"to", core::Name(after.state)},
-                            {"action", core::Name(plan.action)},
-                            {"revision", snap.desired.revision}};
-      if (!after.last_error.empty()) detail["error"] = after.last_error;
-      note("meeting.state", detail.dump());
-    }
+    if (write_meeting && before.state != after.state) audit.push_back(StateAudit(snap, plan));
     if (plan.disposition == Disposition::kRetry) {
       note("meeting.retry_scheduled",
            nlohmann::json{{"attempts", after.attempts}, {"error", plan.error}}.dump());
@@ -1084,23 +1049,216 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
       if (auto s = RevisitCancelledOccurrences(tx, snap, after); !s) return s;
     }
 
-    for (std::string_view topic : topics) {
-      core::OutboxEvent event;
-      event.topic = std::string(topic);
-      event.appointment_id = appointment_id;
-      event.doctor_id = snap.appointment.doctor_id;
-      event.payload = MeetingEventPayload(snap.appointment, after).dump();
-      if (auto e = tx.AppendOutbox(std::move(event)); !e) return std::unexpected(e.error());
+    std::vector<core::OutboxEvent> events;
+    AddEvents(snap, after, topics, events);
+    TM_TRY(tx.AppendOutboxes(std::move(events)));
+    return MeetWorkAfter(tx, snap, after, topics, now);
+  });
+}
+
+bool Reconciler::Batchable(const Snapshot& snap, const Plan& plan) {
+  // The common end of a run: the job done and the meeting moved on from the row it ran over, in
+  // one step the states allow. The rest (backoffs, re-polls, parks, intermediate steps, drift,
+  // a series' event, a first meeting row) commits alone, through Commit.
+  return plan.disposition == Disposition::kCompleted && snap.meeting_exists &&
+         !SameMeeting(snap.meeting, plan.meeting) &&
+         core::CanTransition(snap.meeting.state, plan.meeting.state) && !plan.series_event_made &&
+         snap.meeting.drift.empty();
+}
+
+std::vector<RunResult> JobRunner::FinishAll(std::span<const std::unique_ptr<Pending>> pending) {
+  std::vector<RunResult> results;
+  results.reserve(pending.size());
+  for (const std::unique_ptr<Pending>& p : pending) results.push_back(p->Finish());
+  return results;
+}
+
+std::vector<RunResult> Reconciler::FinishAll(std::span<const std::unique_ptr<Pending>> pending) {
+  std::vector<std::optional<RunResult>> results(pending.size());
+  std::vector<PendingCommit*> batch;
+  std::vector<size_t> batch_of;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    auto* run = dynamic_cast<PendingCommit*>(pending[i].get());
+    if (run == nullptr || !Batchable(run->snap_, run->plan_)) continue;
+    const int64_t id = run->snap_.appointment.id;
+    if (std::ranges::any_of(batch,
+                            [&](PendingCommit* b) { return b->snap_.appointment.id == id; })) {
+      continue;  // (never from one worker: a job is held until its result is committed)
     }
-    if (options_.schedule_meet_work && after.state == MeetingState::kReady &&
-        std::ranges::any_of(topics, [](std::string_view t) {
-          return t == kMeetingReady || t == kMeetingUpdated;
-        })) {
-      // The space's access type and, after the end, the attendance (sync/attendance.h).
-      if (auto s = ScheduleMeetWork(tx, snap.appointment, now); !s) return s;
+    batch.push_back(run);
+    batch_of.push_back(i);
+  }
+  if (batch.size() > 1) {
+    auto held = CommitMany(batch);
+    if (held) {
+      bool outbox = false;
+      for (size_t k = 0; k < batch.size(); ++k) {
+        const Plan& plan = batch[k]->plan_;
+        RunResult& result = results[batch_of[k]].emplace();
+        result.action = plan.action;
+        result.state = plan.meeting.state;
+        result.error = plan.error;
+        result.disposition = plan.disposition;
+        if ((*held)[k]) {
+          outbox = outbox || plan.outbox;
+          continue;
+        }
+        const core::Job& job = batch[k]->job_;
+        result.disposition = Disposition::kLeaseLost;
+        result.error = fmt::format("lease lost: job {} is no longer leased by {} (seq {})", job.key,
+                                   job.lease_owner, job.lease_seq);
+        obs::Log().Warn(
+            "reconcile job not recorded",
+            {{"job", job.key}, {"disposition", Name(result.disposition)}, {"error", result.error}});
+      }
+      if (outbox && options_.on_outbox) options_.on_outbox();
+    } else {
+      // Each commits alone below, and meets its own error there.
+      obs::Log().Warn(
+          "a batched commit of reconcile results failed; committing them one by one",
+          {{"runs", static_cast<int64_t>(batch.size())}, {"error", held.error().ToString()}});
+    }
+  }
+  std::vector<RunResult> out;
+  out.reserve(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    out.push_back(results[i] ? std::move(*results[i]) : pending[i]->Finish());
+  }
+  return out;
+}
+
+Result<std::vector<bool>> Reconciler::CommitMany(std::span<PendingCommit* const> runs) {
+  const Instant now = clock_.Now();
+  // Decided before the transaction (it may run again), as Commit does.
+  std::vector<std::vector<std::string_view>> topics;
+  std::vector<std::vector<core::AuditEntry>> call_audit;
+  std::vector<core::Job> jobs;
+  for (PendingCommit* run : runs) {
+    topics.push_back(TopicsOf(run->snap_, run->plan_));
+    run->plan_.outbox = !topics.back().empty();
+    call_audit.push_back(CallAudit(run->snap_.appointment.id, run->calls_));
+    jobs.push_back(run->job_);
+  }
+  std::vector<bool> held;
+  Status s = store_.Transact([&](store::Tx& tx) -> Status {
+    // The jobs first (each checks its lease: one that lost it writes nothing), then the meetings
+    // still as their runs saw them; a meeting changed meanwhile gets only its calls' audit, and
+    // its job (rerun set by the change) runs again, as in Commit.
+    held = TM_TRY(tx.CompleteJobs(jobs));
+    std::vector<store::MeetingWrite> writes;
+    std::vector<size_t> write_of;
+    for (size_t k = 0; k < runs.size(); ++k) {
+      if (!held[k]) continue;
+      writes.push_back({runs[k]->snap_.meeting, runs[k]->plan_.meeting});
+      write_of.push_back(k);
+    }
+    const std::vector<bool> wrote = TM_TRY(tx.PutMeetingsIf(writes));
+    std::vector<bool> written(runs.size(), false);
+    for (size_t w = 0; w < write_of.size(); ++w) written[write_of[w]] = wrote[w];
+    std::vector<core::AuditEntry> audit;
+    std::vector<core::OutboxEvent> events;
+    for (size_t k = 0; k < runs.size(); ++k) {
+      if (!held[k]) continue;
+      audit.insert(audit.end(), call_audit[k].begin(), call_audit[k].end());
+      if (!written[k]) continue;
+      const Snapshot& snap = runs[k]->snap_;
+      const Plan& plan = runs[k]->plan_;
+      if (snap.meeting.state != plan.meeting.state) audit.push_back(StateAudit(snap, plan));
+      AddEvents(snap, plan.meeting, topics[k], events);
+    }
+    TM_TRY(tx.AppendAudits(std::move(audit)));
+    TM_TRY(tx.AppendOutboxes(std::move(events)));
+    for (size_t k = 0; k < runs.size(); ++k) {
+      if (written[k])
+        TM_TRY(MeetWorkAfter(tx, runs[k]->snap_, runs[k]->plan_.meeting, topics[k], now));
     }
     return Ok();
   });
+  if (!s) return std::unexpected(s.error());
+  return held;
+}
+
+std::vector<std::string_view> Reconciler::TopicsOf(const Snapshot& snap, const Plan& plan) {
+  const core::Meeting& before = snap.meeting;
+  const core::Meeting& after = plan.meeting;
+  std::vector<std::string_view> topics;
+  if (after.state == MeetingState::kReady) {
+    if (plan.action == Action::kPatch) {
+      topics.push_back(kMeetingUpdated);
+    } else if (plan.action != Action::kPatchGuests && before.state != MeetingState::kReady) {
+      // (A guests patch after a failed try starts from "updating": its link was long ready.)
+      topics.push_back(kMeetingReady);
+    }
+  }
+  if (after.state == MeetingState::kFailed && before.state != MeetingState::kFailed) {
+    topics.push_back(kMeetingFailed);
+  }
+  if (plan.action == Action::kDelete &&
+      (after.state == MeetingState::kCancelled || after.state == MeetingState::kNotNeeded)) {
+    topics.push_back(kMeetingCancelled);
+  }
+  return topics;
+}
+
+core::AuditEntry Reconciler::AuditOf(int64_t appointment_id, std::string action,
+                                     std::string detail) const {
+  core::AuditEntry entry;
+  entry.appointment_id = appointment_id;
+  entry.actor = options_.actor;
+  entry.action = std::move(action);
+  entry.detail = std::move(detail);
+  return entry;
+}
+
+std::vector<core::AuditEntry> Reconciler::CallAudit(
+    int64_t appointment_id, const std::vector<google::CallRecord>& calls) const {
+  std::vector<core::AuditEntry> audit;
+  audit.reserve(calls.size() + 1);
+  for (const google::CallRecord& call : calls) {
+    audit.push_back(AuditOf(appointment_id, "google." + call.operation,
+                            nlohmann::json{{"method", call.method},
+                                           {"path", call.path},
+                                           {"status", call.status},
+                                           {"latency_ms", call.latency.count() / 1000.0},
+                                           {"attempt", call.attempt},
+                                           {"outcome", call.outcome}}
+                                .dump()));
+  }
+  return audit;
+}
+
+core::AuditEntry Reconciler::StateAudit(const Snapshot& snap, const Plan& plan) const {
+  const core::Meeting& after = plan.meeting;
+  nlohmann::json detail{{"from", core::Name(snap.meeting.state)},
+                        {"to", core::Name(after.state)},
+                        {"action", core::Name(plan.action)},
+                        {"revision", snap.desired.revision}};
+  if (!after.last_error.empty()) detail["error"] = after.last_error;
+  return AuditOf(snap.appointment.id, "meeting.state", detail.dump());
+}
+
+void Reconciler::AddEvents(const Snapshot& snap, const core::Meeting& after,
+                           std::span<const std::string_view> topics,
+                           std::vector<core::OutboxEvent>& events) {
+  for (std::string_view topic : topics) {
+    core::OutboxEvent event;
+    event.topic = std::string(topic);
+    event.appointment_id = snap.appointment.id;
+    event.doctor_id = snap.appointment.doctor_id;
+    event.payload = MeetingEventPayload(snap.appointment, after).dump();
+    events.push_back(std::move(event));
+  }
+}
+
+Status Reconciler::MeetWorkAfter(store::Tx& tx, const Snapshot& snap, const core::Meeting& after,
+                                 std::span<const std::string_view> topics, Instant now) const {
+  if (options_.schedule_meet_work && after.state == MeetingState::kReady &&
+      std::ranges::any_of(
+          topics, [](std::string_view t) { return t == kMeetingReady || t == kMeetingUpdated; })) {
+    // The space's access type and, after the end, the attendance (sync/attendance.h).
+    return ScheduleMeetWork(tx, snap.appointment, now);
+  }
+  return Ok();
 }
 
 Status Reconciler::RevisitCancelledOccurrences(store::Tx& tx, const Snapshot& snap,

@@ -177,6 +177,9 @@ class JobRunner {
                                          std::unique_ptr<PreparedJob> prepared);
   // Whether Begin leaves the result's commit to Finish (worth a commit stage in the worker).
   virtual bool CommitsInFinish() const { return false; }
+  // Finish for many runs at once, one result per run in order: a runner may commit them
+  // together, in fewer statements than one commit each. The default finishes each alone.
+  virtual std::vector<RunResult> FinishAll(std::span<const std::unique_ptr<Pending>> pending);
 };
 
 class Reconciler : public JobRunner {
@@ -202,6 +205,13 @@ class Reconciler : public JobRunner {
   std::unique_ptr<Pending> Begin(const core::Job& job,
                                  std::unique_ptr<PreparedJob> prepared) override;
   bool CommitsInFinish() const override { return true; }
+  // The results that end as most runs do (the job done, the meeting moved one step over the row
+  // the run saw) are committed in one transaction of a few multi-row statements (issue 19): the
+  // jobs (each checking its lease), the meetings (each over the row as its run saw it), the
+  // audit entries, the outbox events with their deliveries. Each run's outcome is as its own
+  // Finish would have it: a lost lease writes nothing, a meeting changed meanwhile gets only its
+  // calls' audit. The others, and all of them if the shared transaction fails, Finish alone.
+  std::vector<RunResult> FinishAll(std::span<const std::unique_ptr<Pending>> pending) override;
 
   const ReconcilerOptions& options() const { return options_; }
 
@@ -257,6 +267,23 @@ class Reconciler : public JobRunner {
                                      const core::Meeting& ours);
   Status Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
                 std::vector<google::CallRecord> calls);
+  // Whether a run's result may share FinishAll's transaction.
+  static bool Batchable(const Snapshot& snap, const Plan& plan);
+  // FinishAll's transaction: per run, whether its job was still held (and its result written).
+  Result<std::vector<bool>> CommitMany(std::span<PendingCommit* const> runs);
+  // The pieces of a result's commit, shared by Commit and CommitMany: the outbox topics, the
+  // audit entries (each Google call; the state change), the outbox events, and the Meet work a
+  // meeting that became ready makes due.
+  static std::vector<std::string_view> TopicsOf(const Snapshot& snap, const Plan& plan);
+  core::AuditEntry AuditOf(int64_t appointment_id, std::string action, std::string detail) const;
+  std::vector<core::AuditEntry> CallAudit(int64_t appointment_id,
+                                          const std::vector<google::CallRecord>& calls) const;
+  core::AuditEntry StateAudit(const Snapshot& snap, const Plan& plan) const;
+  static void AddEvents(const Snapshot& snap, const core::Meeting& after,
+                        std::span<const std::string_view> topics,
+                        std::vector<core::OutboxEvent>& events);
+  Status MeetWorkAfter(store::Tx& tx, const Snapshot& snap, const core::Meeting& after,
+                       std::span<const std::string_view> topics, Instant now) const;
 
   store::Store& store_;
   google::CalendarClient& calendar_;

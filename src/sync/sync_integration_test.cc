@@ -1273,8 +1273,121 @@ TEST_P(SyncIntegrationTest, TheLeaseRecordsNoIntentOverAFailedMeeting) {
   EXPECT_EQ(Inserts(), 0);
 }
 
-// Runners hand their results to committer threads; with fewer committers than runners the
-// runners wait for room, and Stop commits what they handed over before it returns.
+// FinishAll commits the results that end as most runs do in one transaction of multi-row
+// statements (issue 19). Each run must end exactly as its own Finish would have ended it: the
+// same scenario runs twice, on two days, once committed with FinishAll and once run by run, and
+// the two must leave the same rows. In each: a and e plain; b's lease taken over by another
+// worker; c's meeting changed by someone else during the call; d rescheduled during the call.
+TEST_P(SyncIntegrationTest, ABatchedCommitEndsEveryRunAsItsOwnCommitWould) {
+  Connect();
+  struct Outcome {
+    Disposition disposition;
+    std::string meeting;              // state and conference attempt
+    std::vector<std::string> audit;   // actions, "meeting.state" with its target
+    std::vector<std::string> outbox;  // topics
+    std::string job;                  // "gone", or owner/ready/due
+    bool operator==(const Outcome&) const = default;
+  };
+  auto scenario = [&](int day, bool batched) {
+    std::vector<core::Appointment> appts;
+    for (int i = 0; i < 5; ++i) appts.push_back(Book(At(day, 8 + i)));
+    PreparedLease lease =
+        LeaseAndPrepare(*store_, *reconciler_, "worker-a", 10, seconds(30), clock_.Now());
+    EXPECT_EQ(lease.jobs.size(), 5u);
+    std::vector<std::unique_ptr<JobRunner::Pending>> pending;
+    for (size_t i = 0; i < lease.jobs.size(); ++i) {
+      pending.push_back(reconciler_->Begin(lease.jobs[i], std::move(lease.prepared[i])));
+    }
+    auto job_of = [&](const core::Appointment& a) {
+      return *std::ranges::find(lease.jobs, store::ReconcileJobKey(a.id), &core::Job::key);
+    };
+    Status meanwhile = store_->Transact([&](store::Tx& tx) -> Status {
+      auto taken = TM_TRY(tx.LeaseJobByKey(job_of(appts[1]).key, "worker-b", seconds(30),
+                                           clock_.Now() + seconds(60)));
+      if (!taken) return Fail(ErrorCode::kInternal, "b's job was not taken over");
+      core::Meeting changed = TM_TRY(tx.GetMeeting(appts[2].id));
+      changed.conference_attempt += 1;
+      TM_TRY(tx.PutMeeting(changed));
+      TM_TRY(tx.EnqueueReconcile(appts[2].id));
+      TM_TRY(tx.Reschedule(appts[3].id, appts[3].start + minutes(30), appts[3].end + minutes(30)));
+      return Ok();
+    });
+    EXPECT_TRUE(meanwhile.has_value()) << meanwhile.error().ToString();
+    const store::WriteStats before = store_->write_stats();
+    std::vector<RunResult> results;
+    if (batched) {
+      results = reconciler_->FinishAll(pending);
+    } else {
+      for (auto& p : pending) results.push_back(p->Finish());
+    }
+    const store::WriteStats after = store_->write_stats();
+    if (GetParam() == "sqlite") {  // (PostgreSQL keeps no count)
+      EXPECT_EQ(after.writes - before.writes > 1, !batched) << "write transactions";
+    }
+    std::vector<Outcome> out;
+    for (const core::Appointment& a : appts) {
+      const size_t i = static_cast<size_t>(
+          std::ranges::find(lease.jobs, store::ReconcileJobKey(a.id), &core::Job::key) -
+          lease.jobs.begin());
+      Outcome o;
+      o.disposition = results[i].disposition;
+      std::optional<core::Meeting> m = MeetingOf(a.id);
+      o.meeting = m ? fmt::format("{}#{}", core::Name(m->state), m->conference_attempt) : "none";
+      for (const core::AuditEntry& e : Audit(a.id)) {
+        o.audit.push_back(e.action == "meeting.state"
+                              ? "to " + nlohmann::json::parse(e.detail)["to"].get<std::string>()
+                              : e.action);
+      }
+      o.outbox = OutboxTopics(a.id);
+      auto job =
+          store_->Read([&](store::Tx& tx) { return tx.GetJob(store::ReconcileJobKey(a.id)); });
+      o.job = !job ? "gone"
+                   : fmt::format("{}/{}/{}", job->lease_owner, core::Name(job->state),
+                                 job->run_at <= clock_.Now() ? "due" : "later");
+      out.push_back(std::move(o));
+    }
+    // The jobs that run again are taken off, so the next scenario leases only its own.
+    auto cleared = store_->Transact(
+        [&](store::Tx& tx) { return tx.ParkDoctorJobs(clinic_.doctor.id, "next scenario"); });
+    EXPECT_TRUE(cleared.has_value());
+    return out;
+  };
+  const std::vector<Outcome> batched = scenario(3, true);
+  const std::vector<Outcome> alone = scenario(4, false);
+  ASSERT_EQ(batched.size(), 5u);
+  for (size_t i = 0; i < batched.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(batched[i].disposition, alone[i].disposition);
+    EXPECT_EQ(batched[i].meeting, alone[i].meeting);
+    EXPECT_EQ(batched[i].audit, alone[i].audit);
+    EXPECT_EQ(batched[i].outbox, alone[i].outbox);
+    EXPECT_EQ(batched[i].job, alone[i].job);
+  }
+  // And what that is.
+  const std::vector<std::string> made{"to creating", "google.events.insert", "to ready"};
+  for (size_t i : {0u, 4u}) {
+    EXPECT_EQ(batched[i].disposition, Disposition::kCompleted);
+    EXPECT_EQ(batched[i].meeting, "ready#1");
+    EXPECT_EQ(batched[i].audit, made);
+    EXPECT_EQ(batched[i].outbox, std::vector<std::string>{"meeting.ready"});
+    EXPECT_EQ(batched[i].job, "gone");
+  }
+  EXPECT_EQ(batched[1].disposition, Disposition::kLeaseLost);  // nothing written
+  EXPECT_EQ(batched[1].meeting, "creating#1");
+  EXPECT_EQ(batched[1].audit, std::vector<std::string>{"to creating"});
+  EXPECT_TRUE(batched[1].outbox.empty());
+  EXPECT_EQ(batched[1].job, "worker-b/ready/later");
+  EXPECT_EQ(batched[2].meeting, "creating#2");  // the change stands; the call is on record
+  EXPECT_EQ(batched[2].audit, (std::vector<std::string>{"to creating", "google.events.insert"}));
+  EXPECT_TRUE(batched[2].outbox.empty());
+  EXPECT_EQ(batched[2].job, "/ready/due");  // runs again, from the change
+  EXPECT_EQ(batched[3].meeting, "ready#1");
+  EXPECT_EQ(batched[3].outbox, std::vector<std::string>{"meeting.ready"});
+  EXPECT_EQ(batched[3].job, "/ready/due");  // runs again for the new time
+}
+
+// Runners hand their results to committer threads; with room for fewer results than runners
+// the runners wait for it, and Stop commits what they handed over before it returns.
 TEST_P(SyncIntegrationTest, OneCommitterForFourRunnersRecordsEveryResultOnce) {
   Connect();
   std::vector<core::Appointment> booked;
@@ -1283,6 +1396,7 @@ TEST_P(SyncIntegrationTest, OneCommitterForFourRunnersRecordsEveryResultOnce) {
   WorkerOptions w;
   w.threads = 4;
   w.commit_threads = 1;
+  w.commit_batch = 2;
   w.poll_interval = milliseconds(10);
   w.metrics = &metrics;
   Worker worker(*store_, *reconciler_, clock_, w);

@@ -22,11 +22,11 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
     : store_(store), runner_(runner), clock_(clock), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultWorkerOwner();
   options_.threads = std::max(1, options_.threads);
+  if (options_.prefetch < 0) options_.prefetch = 4 * options_.threads;
+  if (options_.batch < 0) options_.batch = options_.threads + options_.prefetch;
   options_.batch = std::max(1, options_.batch);
-  options_.prefetch = std::max(0, options_.prefetch);
-  if (options_.commit_threads < 0) {
-    options_.commit_threads = runner_.CommitsInFinish() ? options_.threads : 0;
-  }
+  if (options_.commit_threads < 0) options_.commit_threads = runner_.CommitsInFinish() ? 2 : 0;
+  options_.commit_batch = std::max(1, options_.commit_batch);
 }
 
 int Worker::Room() const {
@@ -267,7 +267,8 @@ void Worker::RunnerLoop() {
     nudged_ = true;
     dispatch_cv_.notify_one();
     room_cv_.wait(lock, [&] {
-      return static_cast<int>(commits_.size()) + committing_ < options_.commit_threads;
+      return static_cast<int>(commits_.size()) + committing_ <
+             options_.commit_threads * options_.commit_batch;
     });
     commits_.push_back(Commit{id, std::move(pending)});
     commit_cv_.notify_one();
@@ -279,16 +280,22 @@ void Worker::CommitLoop() {
   for (;;) {
     commit_cv_.wait(lock, [&] { return !committers_running_ || !commits_.empty(); });
     if (commits_.empty()) return;  // stopping, and nothing is left to commit
-    Commit commit = std::move(commits_.front());
-    commits_.pop_front();
-    ++committing_;
+    std::vector<int64_t> ids;
+    std::vector<std::unique_ptr<JobRunner::Pending>> pending;
+    while (!commits_.empty() && static_cast<int>(ids.size()) < options_.commit_batch) {
+      ids.push_back(commits_.front().id);
+      pending.push_back(std::move(commits_.front().pending));
+      commits_.pop_front();
+    }
+    const int taken = static_cast<int>(ids.size());
+    committing_ += taken;
     lock.unlock();
-    Count(commit.pending->Finish());
-    commit.pending.reset();
+    for (const RunResult& result : runner_.FinishAll(pending)) Count(result);
+    pending.clear();
     lock.lock();
-    --committing_;
-    room_cv_.notify_one();
-    Finished(commit.id);
+    committing_ -= taken;
+    room_cv_.notify_all();
+    for (int64_t id : ids) Finished(id);
   }
 }
 
