@@ -152,8 +152,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Baseline: the same client inserting Meet events from `threads` threads, no store. `round`
-  // keeps each round's event ids apart.
+  // Baseline: the same client inserting the same Meet events from `threads` threads, no store:
+  // the event the reconciler makes of these appointments (its title, zone, visibility, the two
+  // private properties that tie it to the appointment; no guests, as the patient has no email),
+  // with ids of its own. `round` keeps each round's event ids apart.
   auto raw_rate = [&](int round) {
     std::atomic<int> next{0};
     auto t0 = Steady::now();
@@ -161,12 +163,19 @@ int main(int argc, char** argv) {
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         for (int i = next++; i < n; i = next++) {
+          const std::string uid = fmt::format("{:032x}", 0xba5e0000 + round * 0x1000000 + i);
           google::EventSpec spec;
-          spec.id = core::EventIdFor(fmt::format("{:032x}", 0xba5e0000 + round * 0x1000000 + i));
-          spec.summary = "baseline";
+          spec.id = core::EventIdFor(uid);
+          spec.summary =
+              sync::RenderTitle(core::Service().event_title_template, "Video consultation",
+                                fmt::format("Dr {}", i % kDoctors), "Patient");
           spec.start = {core::FormatRfc3339(clock.Now()), "UTC", ""};
           spec.end = {core::FormatRfc3339(clock.Now() + std::chrono::minutes(30)), "UTC", ""};
-          spec.conference_request_id = spec.id + "-1";
+          spec.visibility = google::Visibility::kPrivate;
+          spec.private_properties = {
+              {std::string(sync::kAppointmentIdProperty), std::to_string(1'000'000 + i)},
+              {std::string(sync::kAppointmentUidProperty), uid}};
+          spec.conference_request_id = core::RequestIdFor(uid, 1);
           auto doctor = std::to_string(doctors[static_cast<size_t>(i % kDoctors)]);
           auto r = calendar.InsertEvent(doctor, "primary", spec, google::SendUpdates::kNone);
           if (!r) std::fprintf(stderr, "baseline insert: %s\n", r.error().ToString().c_str());
