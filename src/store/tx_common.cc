@@ -195,6 +195,14 @@ size_t ColumnCount(std::string_view cols) {
   return static_cast<size_t>(std::ranges::count(cols, ',')) + 1;
 }
 
+std::string InList(std::string_view column, std::span<const int64_t> ids,
+                   std::vector<SqlValue>& params) {
+  size_t size = 1;
+  while (size < ids.size()) size *= 2;
+  for (size_t i = 0; i < size; ++i) params.emplace_back(ids[std::min(i, ids.size() - 1)]);
+  return fmt::format("{} IN ({})", column, Repeated("?", size));
+}
+
 std::string Repeated(std::string_view item, size_t n) {
   std::string out;
   out.reserve(n * (item.size() + 2));

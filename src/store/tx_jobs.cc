@@ -249,22 +249,27 @@ Result<std::vector<bool>> Tx::CompleteJobs(std::span<const core::Job> jobs) {
   // named (id, owner, seq), found by id.
   auto run = [&](std::string_view head, int rerun, std::vector<SqlValue> params) -> Status {
     std::vector<size_t> open;
+    std::vector<int64_t> ids;
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (!done[i]) open.push_back(i);
+      if (done[i]) continue;
+      open.push_back(i);
+      ids.push_back(jobs[i].id);
     }
     if (open.empty()) return Ok();
-    for (size_t i : open) params.emplace_back(jobs[i].id);
-    for (size_t i : open) {
-      params.emplace_back(jobs[i].id);
-      params.emplace_back(jobs[i].lease_owner);
-      params.emplace_back(jobs[i].lease_seq);
+    const size_t before = params.size();
+    const std::string in = InList("id", ids, params);
+    const size_t listed = params.size() - before;  // the leases, as many (the last repeated)
+    for (size_t k = 0; k < listed; ++k) {
+      const core::Job& job = jobs[open[std::min(k, open.size() - 1)]];
+      params.emplace_back(job.id);
+      params.emplace_back(job.lease_owner);
+      params.emplace_back(job.lease_seq);
     }
-    auto r =
-        conn_.Exec(fmt::format("{} WHERE rerun = {} AND id IN ({}) "
-                               "AND (id, lease_owner, lease_seq) IN (VALUES {}) RETURNING id",
-                               head, rerun, Repeated("?", open.size()),
-                               Repeated("(CAST(? AS BIGINT), ?, CAST(? AS BIGINT))", open.size())),
-                   params);
+    auto r = conn_.Exec(
+        fmt::format("{} WHERE rerun = {} AND {} AND (id, lease_owner, lease_seq) "
+                    "IN (VALUES {}) RETURNING id",
+                    head, rerun, in, Repeated("(CAST(? AS BIGINT), ?, CAST(? AS BIGINT))", listed)),
+        params);
     if (!r) return std::unexpected(r.error());
     for (const Row& row : r->rows) {
       for (size_t i : open) {
