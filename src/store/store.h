@@ -86,6 +86,10 @@ Instant BackoffAfter(const core::Job& job, Instant now,
                      std::chrono::microseconds base = std::chrono::seconds(1),
                      std::chrono::microseconds max = std::chrono::minutes(5));
 
+// What the calls that take a leased job answer when another lease replaced it
+// (kFailedPrecondition, "lease lost: ..."); CompleteJobs' false.
+Error LeaseLostError(const core::Job& job);
+
 // The job key of an appointment's reconcile job ("reconcile:<id>").
 std::string ReconcileJobKey(int64_t appointment_id);
 inline constexpr std::string_view kReconcileJobKind = "reconcile";

@@ -20,13 +20,15 @@ SqlValue IdOrNull(int64_t id) { return id ? SqlValue(id) : SqlValue(nullptr); }
 
 SqlValue TimeOrNull(Instant t) { return t == Instant{} ? SqlValue(nullptr) : TimeValue(t); }
 
-Status LeaseLost(const core::Job& job) {
-  return Fail(ErrorCode::kFailedPrecondition,
-              fmt::format("lease lost: job {} is no longer leased by {} (seq {})", job.key,
-                          job.lease_owner, job.lease_seq));
-}
+Status LeaseLost(const core::Job& job) { return std::unexpected(LeaseLostError(job)); }
 
 }  // namespace
+
+Error LeaseLostError(const core::Job& job) {
+  return Error(ErrorCode::kFailedPrecondition,
+               fmt::format("lease lost: job {} is no longer leased by {} (seq {})", job.key,
+                           job.lease_owner, job.lease_seq));
+}
 
 // --- Grants ---
 

@@ -1105,8 +1105,7 @@ std::vector<RunResult> Reconciler::FinishAll(std::span<const std::unique_ptr<Pen
         }
         const core::Job& job = batch[k]->job_;
         result.disposition = Disposition::kLeaseLost;
-        result.error = fmt::format("lease lost: job {} is no longer leased by {} (seq {})", job.key,
-                                   job.lease_owner, job.lease_seq);
+        result.error = store::LeaseLostError(job).ToString();  // as Finish would say
         obs::Log().Warn(
             "reconcile job not recorded",
             {{"job", job.key}, {"disposition", Name(result.disposition)}, {"error", result.error}});
@@ -1169,8 +1168,9 @@ Result<std::vector<bool>> Reconciler::CommitMany(std::span<PendingCommit* const>
     TM_TRY(tx.AppendAudits(std::move(audit)));
     TM_TRY(tx.AppendOutboxes(std::move(events)));
     for (size_t k = 0; k < runs.size(); ++k) {
-      if (written[k])
+      if (written[k]) {
         TM_TRY(MeetWorkAfter(tx, runs[k]->snap_, runs[k]->plan_.meeting, topics[k], now));
+      }
     }
     return Ok();
   });

@@ -1286,6 +1286,7 @@ TEST_P(SyncIntegrationTest, ABatchedCommitEndsEveryRunAsItsOwnCommitWould) {
     std::vector<std::string> audit;   // actions, "meeting.state" with its target
     std::vector<std::string> outbox;  // topics
     std::string job;                  // "gone", or owner/ready/due
+    std::string error;                // the result's error up to the job's key
     bool operator==(const Outcome&) const = default;
   };
   auto scenario = [&](int day, bool batched) {
@@ -1331,6 +1332,7 @@ TEST_P(SyncIntegrationTest, ABatchedCommitEndsEveryRunAsItsOwnCommitWould) {
           lease.jobs.begin());
       Outcome o;
       o.disposition = results[i].disposition;
+      o.error = results[i].error.substr(0, results[i].error.find(" job "));
       std::optional<core::Meeting> m = MeetingOf(a.id);
       o.meeting = m ? fmt::format("{}#{}", core::Name(m->state), m->conference_attempt) : "none";
       for (const core::AuditEntry& e : Audit(a.id)) {
@@ -1362,6 +1364,7 @@ TEST_P(SyncIntegrationTest, ABatchedCommitEndsEveryRunAsItsOwnCommitWould) {
     EXPECT_EQ(batched[i].audit, alone[i].audit);
     EXPECT_EQ(batched[i].outbox, alone[i].outbox);
     EXPECT_EQ(batched[i].job, alone[i].job);
+    EXPECT_EQ(batched[i].error, alone[i].error);
   }
   // And what that is.
   const std::vector<std::string> made{"to creating", "google.events.insert", "to ready"};
@@ -1373,6 +1376,7 @@ TEST_P(SyncIntegrationTest, ABatchedCommitEndsEveryRunAsItsOwnCommitWould) {
     EXPECT_EQ(batched[i].job, "gone");
   }
   EXPECT_EQ(batched[1].disposition, Disposition::kLeaseLost);  // nothing written
+  EXPECT_EQ(batched[1].error, "failed_precondition: lease lost:");
   EXPECT_EQ(batched[1].meeting, "creating#1");
   EXPECT_EQ(batched[1].audit, std::vector<std::string>{"to creating"});
   EXPECT_TRUE(batched[1].outbox.empty());

@@ -8,7 +8,8 @@
 // when nothing is due sleeps until the next job falls due (Tx::NextDueAt in a read
 // transaction), at most the poll interval, woken early by Nudge() or a runner finishing; an idle
 // worker makes no write transactions. Runners hand their results to committer threads
-// (JobRunner::Begin/Finish) and take their next job while the result waits for its commit.
+// (JobRunner::Begin) and take their next job while the result waits for its commit; a committer
+// commits every result waiting at once (JobRunner::FinishAll).
 // On Stop() it gives back the jobs it leased but did not start. Any number of workers, in one
 // process or many sharing one PostgreSQL, split the work: a job is leased by one owner at a time
 // (SKIP LOCKED).
