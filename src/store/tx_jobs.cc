@@ -119,6 +119,7 @@ Result<core::Job> Tx::UpsertJob(const core::Job& job) {
   static const std::string kSql =
       fmt::format("{}{}{} RETURNING {}", kJobInsert, kJobRow, kJobUpsert, kJobCols);
   std::vector<SqlValue> params;
+  params.reserve(6);
   AddJobRow(params, job, Now());
   auto r = conn_.Exec(kSql, params);
   if (!r) return std::unexpected(r.error());
