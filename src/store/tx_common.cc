@@ -197,6 +197,7 @@ size_t ColumnCount(std::string_view cols) {
 
 std::string InList(std::string_view column, std::span<const int64_t> ids,
                    std::vector<SqlValue>& params) {
+  if (ids.empty()) return fmt::format("{} IN (NULL)", column);  // matches nothing
   size_t size = 1;
   while (size < ids.size()) size *= 2;
   for (size_t i = 0; i < size; ++i) params.emplace_back(ids[std::min(i, ids.size() - 1)]);

@@ -65,9 +65,10 @@ core::MeetingAccess MeetingAccessAt(const Row& r, size_t at);
 // columns start).
 std::string Qualified(std::string_view alias, std::string_view cols);
 size_t ColumnCount(std::string_view cols);
-// "<column> IN (?, ...)" for `ids` (not empty), their parameters appended to `params`, the list
-// padded to a power of two by repeating the last id: a statement then has a few texts, each
-// prepared, and on PostgreSQL planned, once, and each plan knows how many ids it looks up.
+// "<column> IN (?, ...)" for `ids` (none: a list that matches nothing), their parameters
+// appended to `params`, the list padded to a power of two by repeating the last id: a statement
+// then has a few texts, each prepared, and on PostgreSQL planned, once, and each plan knows how
+// many ids it looks up.
 std::string InList(std::string_view column, std::span<const int64_t> ids,
                    std::vector<SqlValue>& params);
 // `item` n times, comma separated: Repeated("?", 3) is "?, ?, ?"; Repeated("(?, ?)", 2) is the

@@ -61,9 +61,10 @@ struct WorkerOptions {
   // of waiting for a lease transaction (a commit) of its own. 0: lease only for idle runners;
   // -1: four per thread.
   int prefetch = -1;
-  // At most this many jobs per lease call; -1: threads + prefetch. The dispatcher waits for each
-  // lease's commit, so with many jobs due the lease size bounds the rate (issue 19: 8 a lease
-  // held the reconciler to about 1,800 jobs/s on SQLite's commit latency here).
+  // At most this many jobs per lease call; -1: threads + prefetch, at most 128 (a lease's
+  // transaction reads and writes each one's rows). The dispatcher waits for each lease's commit,
+  // so with many jobs due the lease size bounds the rate (issue 19: 8 a lease held the
+  // reconciler to about 1,800 jobs/s on SQLite's commit latency here).
   int batch = -1;
   // Renewed every third of it while the job is held, so a live worker never loses a job while
   // a dead one's jobs go to the living within about this long (PostgreSQL; with SQLite a
