@@ -951,6 +951,30 @@ test('keyboard only: sign in, open a section, focus is visible', async () => {
   await page.context().close();
 });
 
+// The tabs are in the page before its script has read the session; a section chosen in that
+// moment (a slow server, a quick keyboard) still gets the focus once the page is ready.
+test('keyboard only: a section chosen while the admin page loads gets the focus', async () => {
+  const page = await newPage(browser);
+  await signIn(page, ADMIN);
+  await page.waitForURL(u => new URL(u).pathname === '/admin');
+  let release;
+  const held = new Promise(resolve => { release = resolve; });
+  await page.route(u => new URL(u).pathname === '/api/v1/session', async route => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(tm.base + '/admin', {waitUntil: 'domcontentloaded'});
+  await page.getByRole('link', {name: 'Services'}).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(u => new URL(u).hash === '#services');
+  release();
+  const focused = () => page.evaluate(() => document.activeElement.id);
+  await waitFor(async () => (await focused()) === 'h-services', 5000, 'focus on the section');
+  assert.equal(await page.locator('#sec-services').isHidden(), false);
+  assertNoProblems(page);
+  await page.context().close();
+});
+
 test('the sandbox banner is on every page, with and without JavaScript', async () => {
   const pages = ['/signin', '/doctor', '/admin', '/p', '/p?token=unknown',
                  '/oauth/google/callback?code=no-state'];

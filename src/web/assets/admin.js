@@ -5,6 +5,9 @@
 'use strict';
 
 (async () => {
+  // The section's tab as the page was opened: one chosen while the page still loads (before the
+  // hashchange listener below exists) moves the focus too, once the page is ready.
+  const hashAtLoad = location.hash;
   const {el, api, say} = tm;
   const $ = id => document.getElementById(id);
   let uid = 0;
@@ -1159,5 +1162,5 @@
     }
   }
   window.addEventListener('hashchange', () => show(true));
-  await show(false);
+  await show(location.hash !== hashAtLoad);
 })();
