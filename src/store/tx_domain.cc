@@ -751,7 +751,8 @@ Result<std::vector<ReconcileView>> Tx::LoadForReconcile(std::span<const int64_t>
   if (appointment_ids.empty()) return out;
   // One statement for a worker's whole lease batch (a round trip per appointment fewer on
   // PostgreSQL), of a few texts (InList): PostgreSQL planned this six-table join anew for every
-  // length of IN list, a third of its time in bench/reconcile.
+  // length of IN list, longer than it ran it (bench/reconcile, 6,000 jobs: 424 ms of planning,
+  // 252 ms of execution; 145 ms of planning with InList).
   std::vector<SqlValue> params;
   const ReconcileJoin join = ReconcileJoinWhere(InList("a.id", appointment_ids, params));
   auto r = conn_.Exec(join.select, params);
