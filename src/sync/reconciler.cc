@@ -916,11 +916,7 @@ std::unique_ptr<JobRunner::Pending> Reconciler::Start(const core::Job& job, Snap
 
 RunResult Reconciler::Finish(const core::Job& job, const Snapshot& snap, Plan& plan,
                              std::vector<google::CallRecord> calls) {
-  RunResult result;
-  result.action = plan.action;
-  result.state = plan.meeting.state;
-  result.error = plan.error;
-  result.disposition = plan.disposition;
+  RunResult result = PlannedResult(plan);
   Status committed = Commit(job, snap, plan, std::move(calls));
   if (committed && plan.outbox && options_.on_outbox) options_.on_outbox();
   if (!committed) {
@@ -1056,6 +1052,13 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
   });
 }
 
+RunResult Reconciler::PlannedResult(const Plan& plan) {
+  return RunResult{.disposition = plan.disposition,
+                   .action = plan.action,
+                   .state = plan.meeting.state,
+                   .error = plan.error};
+}
+
 bool Reconciler::Batchable(const Snapshot& snap, const Plan& plan) {
   // The common end of a run: the job done and the meeting moved on from the row it ran over, in
   // one step the states allow. The rest (backoffs, re-polls, parks, intermediate steps, drift,
@@ -1094,11 +1097,7 @@ std::vector<RunResult> Reconciler::FinishAll(std::span<const std::unique_ptr<Pen
       bool outbox = false;
       for (size_t k = 0; k < batch.size(); ++k) {
         const Plan& plan = batch[k]->plan_;
-        RunResult& result = results[batch_of[k]].emplace();
-        result.action = plan.action;
-        result.state = plan.meeting.state;
-        result.error = plan.error;
-        result.disposition = plan.disposition;
+        RunResult& result = results[batch_of[k]].emplace(PlannedResult(plan));
         if ((*held)[k]) {
           outbox = outbox || plan.outbox;
           continue;

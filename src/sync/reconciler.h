@@ -267,6 +267,8 @@ class Reconciler : public JobRunner {
                                      const core::Meeting& ours);
   Status Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
                 std::vector<google::CallRecord> calls);
+  // What a run's result says once its commit succeeds, as its plan has it.
+  static RunResult PlannedResult(const Plan& plan);
   // Whether a run's result may share FinishAll's transaction.
   static bool Batchable(const Snapshot& snap, const Plan& plan);
   // FinishAll's transaction: per run, whether its job was still held (and its result written).
