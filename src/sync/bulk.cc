@@ -93,6 +93,25 @@ core::Meeting WithoutEvent(core::Meeting m, Instant now) {
 
 // Records a meeting whose event was deleted on disconnect: the meeting row (unless it changed
 // meanwhile), the audit trail and the integrator's meeting.cancelled event.
+// Leases the appointment's reconcile job for a bulk step, making it (due now) when there is none.
+// nullopt when the service's worker holds it (or it is parked): the pass looks again later. A job
+// held by the worker is left as it is: marking it to run again (as EnqueueReconcile does to a
+// leased job) would make the worker take it straight back after each run, and a pass every 200 ms
+// would keep it busy until the bulk step gives up (CI saw "still busy; run again").
+Result<std::optional<core::Job>> LeaseReconcileJob(store::Tx& tx, int64_t appointment_id,
+                                                   std::string_view owner,
+                                                   std::chrono::microseconds lease_for,
+                                                   Instant now) {
+  const std::string key = store::ReconcileJobKey(appointment_id);
+  auto lease = TM_TRY(tx.LeaseJobByKey(key, owner, lease_for, now));
+  if (lease) return lease;
+  auto existing = tx.GetJob(key);
+  if (existing) return std::nullopt;
+  if (existing.error().code() != ErrorCode::kNotFound) return std::unexpected(existing.error());
+  TM_TRY(tx.EnqueueReconcile(appointment_id));
+  return tx.LeaseJobByKey(key, owner, lease_for, now);
+}
+
 Status RecordCancelled(store::Tx& tx, std::string_view actor, const core::Appointment& a,
                        const core::Meeting& meeting, std::string_view outcome, Instant now) {
   const std::string path = "calendars/" + meeting.calendar_id + "/events/" + meeting.event_id;
@@ -430,9 +449,7 @@ std::vector<BulkRunner::Item> BulkRunner::ReconcileChunk(const store::BulkJob& j
     }
     for (Item& item : items) {
       const int64_t id = item.appointment.id;
-      TM_TRY(tx.EnqueueReconcile(id));
-      auto lease =
-          TM_TRY(tx.LeaseJobByKey(store::ReconcileJobKey(id), owner, options_.lease_for, now));
+      auto lease = TM_TRY(LeaseReconcileJob(tx, id, owner, options_.lease_for, now));
       if (!lease) {
         later.push_back(item);  // a live worker has it: look again in the next pass
         continue;
@@ -556,9 +573,8 @@ Status BulkRunner::DeleteStrays(const store::BulkJob& job, const std::vector<Ite
     go.clear();
     send = SendUpdatesSetting(tx);
     for (const Item& item : items) {
-      TM_TRY(tx.EnqueueReconcile(item.appointment.id));
-      auto lease = TM_TRY(tx.LeaseJobByKey(store::ReconcileJobKey(item.appointment.id), owner,
-                                           options_.lease_for, now));
+      auto lease =
+          TM_TRY(LeaseReconcileJob(tx, item.appointment.id, owner, options_.lease_for, now));
       if (!lease) {
         outcome.Fail(item.appointment.id, "its reconcile job is running; resync again");
         continue;
@@ -621,9 +637,8 @@ Status BulkRunner::CancelChunk(const store::BulkJob& job, const std::vector<Item
     send = SendUpdatesSetting(tx);
     for (const core::Job& j : held) TM_TRY(tx.ExtendLease(j, now + options_.lease_for));
     for (const Item& item : items) {
-      TM_TRY(tx.EnqueueReconcile(item.appointment.id));
-      auto lease = TM_TRY(tx.LeaseJobByKey(store::ReconcileJobKey(item.appointment.id), owner,
-                                           options_.lease_for, now));
+      auto lease =
+          TM_TRY(LeaseReconcileJob(tx, item.appointment.id, owner, options_.lease_for, now));
       if (!lease) continue;  // a worker holds it: looked at again in the next pass
       leased.push_back(*lease);
       go.push_back(&item);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -428,6 +429,49 @@ TEST_P(SyncBulkTest, BesideALiveWorkerNoEventIsMadeTwice) {
   EXPECT_EQ(by_worker + by_bulk, 80);
   EXPECT_GT(by_worker, 0);
   EXPECT_GT(by_bulk, 0);
+}
+
+// A live worker that takes a job again as soon as it is due (its dispatcher leases ahead) must
+// not be kept at one appointment by the bulk run's passes: a pass that finds the job held leaves
+// it as it is. Here a stand-in worker holds the job for longer than a pass pause each time, and
+// in the transaction that completes it takes it again if it is still there. Were each pass to
+// mark the held job to run again, the job would never be free when a pass looked, and the bulk
+// run would give the appointment up as "still busy" (CI saw this beside the real worker).
+TEST_P(SyncBulkTest, APassLeavesAJobTheWorkerHoldsAsItIs) {
+  Connect();
+  auto booked = BookMany(1);
+  const std::string key = store::ReconcileJobKey(booked[0].id);
+  auto first = store_->Transact(
+      [&](store::Tx& tx) { return tx.LeaseJobByKey(key, "worker-1", seconds(30), clock_.Now()); });
+  ASSERT_TRUE(first.has_value() && first->has_value()) << "booking made the reconcile job";
+  BulkOptions o;
+  o.max_passes = 25;  // 25 × 20 ms: plenty once the job is free, and an end when it never is
+  MakeBulk(o);
+  std::atomic<bool> stop = false;
+  int holds = 1;
+  std::thread worker([&] {
+    std::optional<core::Job> held = **first;
+    while (held && !stop) {
+      std::this_thread::sleep_for(milliseconds(60));  // three pass pauses: a pass sees it held
+      auto next = store_->Transact([&](store::Tx& tx) -> Result<std::optional<core::Job>> {
+        TM_TRY(tx.CompleteJob(*held));
+        return tx.LeaseJobByKey(key, "worker-1", seconds(30), clock_.Now());
+      });
+      ASSERT_TRUE(next.has_value()) << next.error().ToString();
+      held = *next;
+      holds += held.has_value();
+    }
+  });
+  auto [job, lease] = Start(kBulkBackfill);
+  auto ended = bulk_->Execute(job, lease);
+  stop = true;
+  worker.join();
+  ASSERT_TRUE(ended.has_value()) << ended.error().ToString();
+  EXPECT_EQ(ended->failed, 0) << ended->failures;
+  EXPECT_EQ(ended->done, 1);
+  EXPECT_EQ(holds, 1) << "the worker got the job back after its run";
+  EXPECT_EQ(MeetingOf(booked[0].id)->state, core::MeetingState::kReady);
+  EXPECT_EQ(Inserts(), 1);
 }
 
 TEST_P(SyncBulkTest, ResyncRepairsMissingStrayAndMovedEvents) {
