@@ -9,13 +9,18 @@
 //
 //   [ROUNDS=3] [LATENCY_MS=50] bench_reconcile STORE_URL APPOINTMENTS THREADS
 //
-// Prints "key value" lines; "round_<i> RAW E2E RATIO" per round, and the medians.
+// Prints "key value" lines; "round_<i> RAW E2E RATIO" per round, and the medians; and
+// "cpu_<i> RAW_SELF RAW_REST E2E_SELF E2E_REST": per round, the microseconds of CPU an insert
+// (baseline) and a job (end to end) took in this process and in the rest of the machine.
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "base/strings.h"
@@ -47,6 +52,37 @@ constexpr int kDoctors = 10;
 std::string Email(int i) { return fmt::format("doctor{}@bench.example", i); }
 
 double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// CPU time so far: this process's (the worker, the client and fake-google), and the machine's
+// busy time on all cores (/proc/stat: everything but idle and iowait), which adds the
+// PostgreSQL server and whatever else runs on this shared machine.
+struct CpuTimes {
+  double self = 0;
+  double machine = 0;
+};
+CpuTimes CpuNow() {
+  CpuTimes t;
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) == 0) {
+    t.self = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  }
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) {
+    t.machine =
+        (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return t;
+}
+// Microseconds of CPU per item between two readings: this process's, and the rest of the
+// machine's.
+std::pair<double, double> CpuPerItem(const CpuTimes& a, const CpuTimes& b, int items) {
+  const double self = (b.self - a.self) * 1e6 / items;
+  const double machine = (b.machine - a.machine) * 1e6 / items;
+  return {self, std::max(0.0, machine - self)};
+}
 
 int CalendarCalls(emulator::FakeGoogle& google) {
   int n = 0;
@@ -214,6 +250,8 @@ int main(int argc, char** argv) {
   // doctor), then the worker closes the gap. Returns how many became ready, and how fast.
   const Instant day = *core::ParseRfc3339("2026-05-04T06:00:00Z");
   std::vector<int64_t> ids;
+  // The CPU readings at the start and the end of the timed part of the last call.
+  CpuTimes e2e_cpu0, e2e_cpu1;
   auto reconcile_rate = [&](int first_hour) -> std::optional<std::pair<int, double>> {
     ids.clear();
     auto created = db.Transact([&](store::Tx& tx) -> Status {
@@ -237,11 +275,13 @@ int main(int argc, char** argv) {
     }
     google.ClearRequestLog();
     const int64_t runs = worker.runs() + n;
+    e2e_cpu0 = CpuNow();
     auto t0 = Steady::now();
     worker.Start();
     worker.Nudge();
     wait_idle(runs);
     double elapsed = Seconds(Steady::now() - t0);
+    e2e_cpu1 = CpuNow();
     int ready = 0;
     for (int64_t id : ids) {
       auto m = db.Read([&](store::Tx& tx) { return tx.GetMeeting(id); });
@@ -277,7 +317,9 @@ int main(int argc, char** argv) {
   };
   for (int r = 0; r < rounds; ++r) {
     if (!drain_deliveries()) return 1;
+    const CpuTimes c0 = CpuNow();
     const double raw = raw_rate(r);
+    const CpuTimes c1 = CpuNow();
     auto e2e = reconcile_rate(r * round_hours);
     worker.Stop();
     if (!e2e) return 1;
@@ -286,6 +328,9 @@ int main(int argc, char** argv) {
     e2es.push_back(e2e->second);
     ratios.push_back(e2e->second / raw);
     std::printf("round_%d %.1f %.1f %.3f\n", r, raw, e2e->second, e2e->second / raw);
+    const auto [raw_self, raw_other] = CpuPerItem(c0, c1, n);
+    const auto [e2e_self, e2e_other] = CpuPerItem(e2e_cpu0, e2e_cpu1, n);
+    std::printf("cpu_%d %.0f %.0f %.0f %.0f\n", r, raw_self, raw_other, e2e_self, e2e_other);
   }
   const store::WriteStats w1 = db.write_stats();
   auto median = [](std::vector<double> v) {
