@@ -10,8 +10,10 @@
 //   [ROUNDS=3] [LATENCY_MS=50] bench_reconcile STORE_URL APPOINTMENTS THREADS
 //
 // Prints "key value" lines; "round_<i> RAW E2E RATIO" per round, and the medians; and
-// "cpu_<i> RAW_SELF RAW_REST E2E_SELF E2E_REST": per round, the microseconds of CPU an insert
-// (baseline) and a job (end to end) took in this process and in the rest of the machine.
+// "cpu_<i> RAW_SELF RAW_REST E2E_SELF E2E_REST KIB": per round, the microseconds of CPU an insert
+// (baseline) and a job (end to end) took in this process and in the rest of the machine, and the
+// KiB a job had this process write to disk (SQLite's WAL and checkpoints; PostgreSQL writes in
+// its server).
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -59,6 +61,7 @@ double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).cou
 struct CpuTimes {
   double self = 0;
   double machine = 0;
+  double written = 0;  // bytes this process caused to be written to disk (/proc/self/io)
 };
 CpuTimes CpuNow() {
   CpuTimes t;
@@ -66,6 +69,10 @@ CpuTimes CpuNow() {
   if (getrusage(RUSAGE_SELF, &u) == 0) {
     t.self = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
              static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  }
+  std::ifstream io("/proc/self/io");
+  for (std::string key; io >> key;) {
+    if (key == "write_bytes:") io >> t.written;
   }
   std::ifstream stat("/proc/stat");
   std::string cpu;
@@ -330,7 +337,8 @@ int main(int argc, char** argv) {
     std::printf("round_%d %.1f %.1f %.3f\n", r, raw, e2e->second, e2e->second / raw);
     const auto [raw_self, raw_other] = CpuPerItem(c0, c1, n);
     const auto [e2e_self, e2e_other] = CpuPerItem(e2e_cpu0, e2e_cpu1, n);
-    std::printf("cpu_%d %.0f %.0f %.0f %.0f\n", r, raw_self, raw_other, e2e_self, e2e_other);
+    std::printf("cpu_%d %.0f %.0f %.0f %.0f %.1f\n", r, raw_self, raw_other, e2e_self, e2e_other,
+                (e2e_cpu1.written - e2e_cpu0.written) / 1024 / n);
   }
   const store::WriteStats w1 = db.write_stats();
   auto median = [](std::vector<double> v) {

@@ -7,7 +7,8 @@
 # (create, reschedule, cancel; the minimum is one each). On SQLite also the store's write
 # transactions per commit (group commit shares commits across jobs). Per round also the CPU
 # time a job took (microseconds): the bench process's (worker, client, fake-google) and the rest
-# of the machine's (the PostgreSQL server, and any other load on this shared machine).
+# of the machine's (the PostgreSQL server, and any other load on this shared machine); on SQLite
+# also the KiB a job wrote to disk (the WAL, and the checkpoints that copy it into the database).
 # SQLite always; PostgreSQL too when the store's pg_server.sh is in the tree. With LATENCY_MS set,
 # an extra line: both rates again with fake-google answering every call that late (context for a
 # real Google's round trips; the goal is the zero-latency ratio).
@@ -46,6 +47,10 @@ for b in "${backends[@]}"; do
     "round " substr($1, 7) ": reconciled/s", $3, $2, $4 }' "$dir/$b.out"
   awk '$1 ~ /^cpu_/ { printf "%-40s %4.0f + %4.0f   (raw insert: %.0f + %.0f)\n", \
     "round " substr($1, 5) ": CPU us/job, process + rest", $4, $5, $2, $3 }' "$dir/$b.out"
+  if [[ "$b" == sqlite ]]; then
+    awk '$1 ~ /^cpu_/ { printf "%-40s %10.1f\n", "round " substr($1, 5) ": KiB written to disk/job", $6 }' \
+      "$dir/$b.out"
+  fi
   printf '%-40s %10s\n' "reconciled/s end to end (median)" "$e2e"
   printf '%-40s %10s\n' "raw client Meet inserts/s (median)" "$raw"
   printf '%-40s %10.2f   (target >= 0.5, issue 19)\n' "ratio end-to-end / raw (median)" \

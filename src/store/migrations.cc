@@ -458,7 +458,22 @@ constexpr std::string_view kV15 = R"sql(
 {POSTGRES}CREATE INDEX jobs_kind_due ON jobs (kind, state, run_at, id);
 )sql";
 
-constexpr std::array<Migration, 15> kMigrations{{
+// The doctor's jobs and meetings indexed only where a doctor's are looked up: parked jobs (a
+// reconnect wakes them) and meetings waiting for the doctor (a reconnect reconciles them).
+// (doctor_id, state) over every job and meeting put each commit's rows on as many index pages
+// as the commit had doctors, every one a page for the WAL and then the database, for lookups
+// that never asked for them: parking a doctor's ready jobs reads the queue by state (jobs_due),
+// and a doctor's meeting list by its doctor goes through (doctor_id, calendar_id, event_id).
+// bench/reconcile on SQLite: 14 % fewer bytes written a job, 4 % less CPU.
+constexpr std::string_view kV16 = R"sql(
+DROP INDEX jobs_doctor;
+CREATE INDEX jobs_doctor_parked ON jobs (doctor_id) WHERE state = 'parked';
+DROP INDEX meetings_doctor_state;
+CREATE INDEX meetings_doctor_waiting ON meetings (doctor_id, appointment_id)
+  WHERE state IN ('awaiting_doctor', 'needs_reconnect');
+)sql";
+
+constexpr std::array<Migration, 16> kMigrations{{
     {1, "initial schema", kV1},
     {2, "google_grants.version", kV2},
     {3, "meeting drift and calendar sync state", kV3},
@@ -474,6 +489,7 @@ constexpr std::array<Migration, 15> kMigrations{{
     {13, "bulk jobs", kV13},
     {14, "attendance summaries and meeting access types", kV14},
     {15, "jobs due by kind", kV15},
+    {16, "doctor indexes only for parked jobs and waiting meetings", kV16},
 }};
 
 void ReplaceAll(std::string& s, std::string_view from, std::string_view to) {

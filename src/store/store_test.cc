@@ -1326,6 +1326,23 @@ TEST_P(StoreContract, PutMeetingsIfWritesOnlyTheMeetingsStillAsExpected) {
                     return tx.PutMeetingsIf(std::span<const store::MeetingWrite>{});
                   })
                   ->empty());
+
+  // A batch where one meeting moves to another event id (most keep theirs, and are written
+  // without touching that column) stores the new id, and the others as they are.
+  auto f = Create(NewAppointment("2026-03-30T13:00:00Z"));
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(store_->Transact([&](Tx& tx) { return tx.PutMeeting(creating(*f)); }));
+  core::Meeting moved = ready(creating(*e));
+  moved.event_id = core::EventIdFor(e->uid) + "v2";
+  const std::vector<store::MeetingWrite> mixed{{creating(*e), moved},
+                                               {creating(*f), ready(creating(*f))}};
+  auto both = store_->Transact([&](Tx& tx) { return tx.PutMeetingsIf(mixed); });
+  ASSERT_TRUE(both) << both.error().ToString();
+  EXPECT_EQ(*both, (std::vector<bool>{true, true}));
+  EXPECT_EQ(get(e->id).event_id, moved.event_id);
+  EXPECT_EQ(get(e->id).state, MeetingState::kReady);
+  EXPECT_EQ(get(f->id).event_id, core::EventIdFor(f->uid));
+  EXPECT_EQ(get(f->id).join_url, ready(creating(*f)).join_url);
 }
 
 // CompleteJob for many: each job as CompleteJob alone would have it.

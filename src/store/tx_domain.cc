@@ -477,6 +477,19 @@ constexpr std::string_view kMeetingUpsert =
     "attempts = excluded.attempts, last_error = excluded.last_error, "
     "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
     "reminders_fingerprint = excluded.reminders_fingerprint";
+// The same for rows whose event stays where it is (doctor, calendar and event id unchanged), the
+// common write: SQLite rewrites the entries of every index holding a column the SET names, even
+// to the same value, and the (doctor, calendar, event id) index's entries fall on random pages,
+// one more page for each meeting of a commit to write to the WAL and, later, to the database.
+constexpr std::string_view kMeetingUpsertSameEvent =
+    "ON CONFLICT (appointment_id) DO UPDATE SET state = excluded.state, "
+    "conference_id = excluded.conference_id, "
+    "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
+    "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
+    "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
+    "attempts = excluded.attempts, last_error = excluded.last_error, "
+    "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
+    "reminders_fingerprint = excluded.reminders_fingerprint";
 
 std::vector<SqlValue> MeetingWriteValues(const core::Meeting& m, Instant now) {
   return {m.appointment_id,
@@ -615,29 +628,36 @@ Result<std::vector<bool>> Tx::PutMeetingsIf(std::span<const MeetingWrite> writes
   // transaction excludes every other writer), so the writes below go over what was compared.
   std::vector<SqlValue> id_params;
   const std::string in = InList("appointment_id", ids, id_params);
-  auto current = conn_.Exec(fmt::format("SELECT appointment_id, state, conference_attempt FROM "
-                                        "meetings WHERE {}{}",
-                                        in, postgres() ? " FOR UPDATE" : ""),
-                            id_params);
+  auto current = conn_.Exec(
+      fmt::format("SELECT appointment_id, state, conference_attempt, doctor_id, calendar_id, "
+                  "event_id FROM meetings WHERE {}{}",
+                  in, postgres() ? " FOR UPDATE" : ""),
+      id_params);
   if (!current) return std::unexpected(current.error());
   std::vector<SqlValue> params;
   size_t rows = 0;
+  bool same_event = true;  // every row written keeps its doctor, calendar and event id
   const Instant now = Now();
   for (size_t i = 0; i < writes.size(); ++i) {
     const core::Meeting& expected = writes[i].expected;
-    written[i] = std::ranges::any_of(current->rows, [&](const Row& row) {
+    const core::Meeting& m = writes[i].meeting;
+    auto row = std::ranges::find_if(current->rows, [&](const Row& row) {
       return row.Int(0) == expected.appointment_id && row.Text(1) == core::Name(expected.state) &&
              row.Int(2) == expected.conference_attempt;
     });
+    written[i] = row != current->rows.end();
     if (!written[i]) continue;
-    std::vector<SqlValue> values = MeetingWriteValues(writes[i].meeting, now);
+    same_event = same_event && row->Int(3) == m.doctor_id && row->Text(4) == m.calendar_id &&
+                 row->Text(5) == m.event_id;
+    std::vector<SqlValue> values = MeetingWriteValues(m, now);
     params.insert(params.end(), std::make_move_iterator(values.begin()),
                   std::make_move_iterator(values.end()));
     ++rows;
   }
   if (rows == 0) return written;
   auto r = conn_.Exec(fmt::format("INSERT INTO meetings ({}) VALUES {} {}", kMeetingWriteCols,
-                                  Repeated(fmt::format("({})", kMeetingRow), rows), kMeetingUpsert),
+                                  Repeated(fmt::format("({})", kMeetingRow), rows),
+                                  same_event ? kMeetingUpsertSameEvent : kMeetingUpsert),
                       params);
   if (!r) return std::unexpected(MeetingWriteError(writes.front().meeting, r.error()).error());
   return written;
