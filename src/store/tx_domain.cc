@@ -465,31 +465,31 @@ constexpr std::string_view kMeetingWriteCols =
     "appointment_id, doctor_id, calendar_id, state, event_id, conference_id, join_url, "
     "event_url, etag, synced_revision, synced_start, synced_end, conference_attempt, attempts, "
     "last_error, updated_at, attendees_fingerprint, reminders_fingerprint";
-// One row of them as parameters, and how an existing row takes them (PutMeeting's upsert).
+// One row of them as parameters.
 constexpr std::string_view kMeetingRow = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
-constexpr std::string_view kMeetingUpsert =
-    "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
-    "calendar_id = excluded.calendar_id, state = excluded.state, "
-    "event_id = excluded.event_id, conference_id = excluded.conference_id, "
-    "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
-    "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
-    "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
-    "attempts = excluded.attempts, last_error = excluded.last_error, "
-    "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
-    "reminders_fingerprint = excluded.reminders_fingerprint";
-// The same for rows whose event stays where it is (doctor, calendar and event id unchanged), the
-// common write: SQLite rewrites the entries of every index holding a column the SET names, even
-// to the same value, and the (doctor, calendar, event id) index's entries fall on random pages,
-// one more page for each meeting of a commit to write to the WAL and, later, to the database.
-constexpr std::string_view kMeetingUpsertSameEvent =
-    "ON CONFLICT (appointment_id) DO UPDATE SET state = excluded.state, "
-    "conference_id = excluded.conference_id, "
-    "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
-    "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
-    "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
-    "attempts = excluded.attempts, last_error = excluded.last_error, "
-    "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
-    "reminders_fingerprint = excluded.reminders_fingerprint";
+// How an existing row takes a write (PutMeeting's upsert); with `same_event`, for rows whose
+// event stays where it is (doctor, calendar and event id unchanged), the common write, those
+// three columns are not named: SQLite rewrites the entries of every index holding a column the
+// SET names, even to the same value, and the (doctor, calendar, event id) index's entries fall
+// on random pages, one more page for each meeting of a commit to write to the WAL and, later,
+// to the database.
+const std::string& MeetingUpsert(bool same_event) {
+  static const std::string kRest =
+      "state = excluded.state, conference_id = excluded.conference_id, "
+      "join_url = excluded.join_url, event_url = excluded.event_url, etag = excluded.etag, "
+      "synced_revision = excluded.synced_revision, synced_start = excluded.synced_start, "
+      "synced_end = excluded.synced_end, conference_attempt = excluded.conference_attempt, "
+      "attempts = excluded.attempts, last_error = excluded.last_error, "
+      "updated_at = excluded.updated_at, attendees_fingerprint = excluded.attendees_fingerprint, "
+      "reminders_fingerprint = excluded.reminders_fingerprint";
+  static const std::string kAll = fmt::format(
+      "ON CONFLICT (appointment_id) DO UPDATE SET doctor_id = excluded.doctor_id, "
+      "calendar_id = excluded.calendar_id, event_id = excluded.event_id, {}",
+      kRest);
+  static const std::string kSameEvent =
+      fmt::format("ON CONFLICT (appointment_id) DO UPDATE SET {}", kRest);
+  return same_event ? kSameEvent : kAll;
+}
 
 std::vector<SqlValue> MeetingWriteValues(const core::Meeting& m, Instant now) {
   return {m.appointment_id,
@@ -545,8 +545,9 @@ Status Tx::PutMeeting(const core::Meeting& m) {
   } else if (cur.error().code() != ErrorCode::kNotFound) {
     return std::unexpected(cur.error());
   }
-  static const std::string kUpsert = fmt::format("INSERT INTO meetings ({}) VALUES ({}) {}",
-                                                 kMeetingWriteCols, kMeetingRow, kMeetingUpsert);
+  static const std::string kUpsert =
+      fmt::format("INSERT INTO meetings ({}) VALUES ({}) {}", kMeetingWriteCols, kMeetingRow,
+                  MeetingUpsert(false));
   auto r = conn_.Exec(kUpsert, MeetingWriteValues(m, Now()));
   if (!r) return MeetingWriteError(m, r.error());
   return Ok();
@@ -655,10 +656,10 @@ Result<std::vector<bool>> Tx::PutMeetingsIf(std::span<const MeetingWrite> writes
     ++rows;
   }
   if (rows == 0) return written;
-  auto r = conn_.Exec(fmt::format("INSERT INTO meetings ({}) VALUES {} {}", kMeetingWriteCols,
-                                  Repeated(fmt::format("({})", kMeetingRow), rows),
-                                  same_event ? kMeetingUpsertSameEvent : kMeetingUpsert),
-                      params);
+  auto r = conn_.Exec(
+      fmt::format("INSERT INTO meetings ({}) VALUES {} {}", kMeetingWriteCols,
+                  Repeated(fmt::format("({})", kMeetingRow), rows), MeetingUpsert(same_event)),
+      params);
   if (!r) return std::unexpected(MeetingWriteError(writes.front().meeting, r.error()).error());
   return written;
 }
