@@ -91,8 +91,6 @@ core::Meeting WithoutEvent(core::Meeting m, Instant now) {
   return m;
 }
 
-// Records a meeting whose event was deleted on disconnect: the meeting row (unless it changed
-// meanwhile), the audit trail and the integrator's meeting.cancelled event.
 // Leases the appointment's reconcile job for a bulk step, making it (due now) when there is none.
 // nullopt when the service's worker holds it (or it is parked): the pass looks again later. A job
 // held by the worker is left as it is: marking it to run again (as EnqueueReconcile does to a
@@ -112,6 +110,8 @@ Result<std::optional<core::Job>> LeaseReconcileJob(store::Tx& tx, int64_t appoin
   return tx.LeaseJobByKey(key, owner, lease_for, now);
 }
 
+// Records a meeting whose event was deleted on disconnect: the meeting row (unless it changed
+// meanwhile), the audit trail and the integrator's meeting.cancelled event.
 Status RecordCancelled(store::Tx& tx, std::string_view actor, const core::Appointment& a,
                        const core::Meeting& meeting, std::string_view outcome, Instant now) {
   const std::string path = "calendars/" + meeting.calendar_id + "/events/" + meeting.event_id;
