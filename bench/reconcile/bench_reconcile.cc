@@ -56,12 +56,15 @@ std::string Email(int i) { return fmt::format("doctor{}@bench.example", i); }
 double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // CPU time so far: this process's (the worker, the client and fake-google), and the machine's
-// busy time on all cores (/proc/stat: everything but idle and iowait), which adds the
-// PostgreSQL server and whatever else runs on this shared machine.
+// busy time on all cores (/proc/stat: user, nice, system, irq, softirq; not idle, iowait or
+// steal, the hypervisor's time for other guests), which adds the PostgreSQL server and
+// whatever else runs on this shared machine. Taken around a round's raw phase, and around the
+// end-to-end run's timed part (the worker's start to its last job; the transaction that creates
+// the round's appointments is left out).
 struct CpuTimes {
   double self = 0;
   double machine = 0;
-  double written = 0;  // bytes this process caused to be written to disk (/proc/self/io)
+  double written = 0;  // bytes this process had written to disk (/proc/self/io: pages dirtied)
 };
 CpuTimes CpuNow() {
   CpuTimes t;
@@ -76,10 +79,9 @@ CpuTimes CpuNow() {
   }
   std::ifstream stat("/proc/stat");
   std::string cpu;
-  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) {
-    t.machine =
-        (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq) {
+    t.machine = (user + nice + system + irq + softirq) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   return t;
 }

@@ -447,9 +447,18 @@ TEST_P(SyncBulkTest, APassLeavesAJobTheWorkerHoldsAsItIs) {
   BulkOptions o;
   o.max_passes = 25;  // 25 × 20 ms: plenty once the job is free, and an end when it never is
   MakeBulk(o);
+  auto [job, lease] = Start(kBulkBackfill);
   std::atomic<bool> stop = false;
   int holds = 1;
   std::thread worker([&] {
+    // From the moment the bulk run starts its passes (it saves "running" just before the first),
+    // so that a pass always finds the job held, however slow the run's start.
+    for (auto until = std::chrono::steady_clock::now() + seconds(20);
+         !stop && std::chrono::steady_clock::now() < until;) {
+      auto saved = store_->Read([&](store::Tx& tx) { return tx.GetBulkJob(job.id); });
+      if (saved && saved->state == "running") break;
+      std::this_thread::sleep_for(milliseconds(1));
+    }
     std::optional<core::Job> held = **first;
     while (held && !stop) {
       std::this_thread::sleep_for(milliseconds(60));  // three pass pauses: a pass sees it held
@@ -462,7 +471,6 @@ TEST_P(SyncBulkTest, APassLeavesAJobTheWorkerHoldsAsItIs) {
       holds += held.has_value();
     }
   });
-  auto [job, lease] = Start(kBulkBackfill);
   auto ended = bulk_->Execute(job, lease);
   stop = true;
   worker.join();
