@@ -567,16 +567,18 @@ Status BulkRunner::DeleteStrays(const store::BulkJob& job, const std::vector<Ite
   const Instant now = clock_.Now();
   std::vector<core::Job> held;
   std::vector<const Item*> go;
+  std::vector<int64_t> busy;  // recorded after the commit: the function may run again
   google::SendUpdates send = google::SendUpdates::kNone;
   TM_TRY(store_.Transact([&](store::Tx& tx) -> Status {
     held.clear();
     go.clear();
+    busy.clear();
     send = SendUpdatesSetting(tx);
     for (const Item& item : items) {
       auto lease =
           TM_TRY(LeaseReconcileJob(tx, item.appointment.id, owner, options_.lease_for, now));
       if (!lease) {
-        outcome.Fail(item.appointment.id, "its reconcile job is running; resync again");
+        busy.push_back(item.appointment.id);
         continue;
       }
       held.push_back(*lease);
@@ -584,6 +586,7 @@ Status BulkRunner::DeleteStrays(const store::BulkJob& job, const std::vector<Ite
     }
     return Ok();
   }));
+  for (int64_t id : busy) outcome.Fail(id, "its reconcile job is running; resync again");
   std::vector<google::BatchOperation> ops;
   for (const Item* item : go) {
     google::BatchOperation op;

@@ -482,6 +482,37 @@ TEST_P(SyncBulkTest, APassLeavesAJobTheWorkerHoldsAsItIs) {
   EXPECT_EQ(Inserts(), 1);
 }
 
+// A stray copy of an event whose appointment's reconcile job the service's worker holds is left
+// for the next resync: the item fails once with that reason, and the copy stays at Google.
+TEST_P(SyncBulkTest, AStrayOfAnAppointmentTheWorkerHoldsIsLeftForTheNextResync) {
+  Connect();
+  auto booked = BookMany(1);
+  BackfillAll();
+  google::EventSpec copy;
+  copy.id = "dup000000000000009";
+  copy.summary = "copy";
+  copy.start = {core::FormatRfc3339(booked[0].start), "UTC", ""};
+  copy.end = {core::FormatRfc3339(booked[0].end), "UTC", ""};
+  copy.private_properties = {{std::string(kAppointmentIdProperty), std::to_string(booked[0].id)},
+                             {std::string(kAppointmentUidProperty), booked[0].uid}};
+  ASSERT_TRUE(calendar_->InsertEvent(DoctorKey(), "primary", copy, google::SendUpdates::kNone));
+  auto held = store_->Transact([&](store::Tx& tx) -> Result<std::optional<core::Job>> {
+    TM_TRY(tx.EnqueueReconcile(booked[0].id));
+    return tx.LeaseJobByKey(store::ReconcileJobKey(booked[0].id), "worker-1", seconds(30),
+                            clock_.Now());
+  });
+  ASSERT_TRUE(held.has_value() && held->has_value());
+  auto [job, lease] = Start(kBulkResync);
+  auto ended = bulk_->Execute(job, lease);
+  ASSERT_TRUE(ended.has_value()) << ended.error().ToString();
+  EXPECT_EQ(ended->failed, 1);
+  const auto failures = nlohmann::json::parse(ended->failures);
+  ASSERT_EQ(failures.size(), 1u) << ended->failures;
+  EXPECT_EQ(failures[0]["appointment_id"], booked[0].id);
+  EXPECT_EQ(failures[0]["error"], "its reconcile job is running; resync again");
+  EXPECT_EQ((*EventAtGoogle(copy.id))["status"], "confirmed");
+}
+
 TEST_P(SyncBulkTest, ResyncRepairsMissingStrayAndMovedEvents) {
   Connect();
   auto booked = BookMany(6);
