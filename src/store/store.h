@@ -89,6 +89,8 @@ Instant BackoffAfter(const core::Job& job, Instant now,
 // What the calls that take a leased job answer when another lease replaced it
 // (kFailedPrecondition, "lease lost: ..."); CompleteJobs' false.
 Error LeaseLostError(const core::Job& job);
+// Whether `e` is that answer (the job went to another lease), not a failure of the store.
+bool IsLeaseLost(const Error& e);
 
 // The job key of an appointment's reconcile job ("reconcile:<id>").
 std::string ReconcileJobKey(int64_t appointment_id);

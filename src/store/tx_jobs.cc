@@ -30,6 +30,10 @@ Error LeaseLostError(const core::Job& job) {
                            job.lease_owner, job.lease_seq));
 }
 
+bool IsLeaseLost(const Error& e) {
+  return e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+}
+
 // --- Grants ---
 
 Result<core::GoogleGrant> Tx::GetGrant(int64_t doctor_id) {

@@ -469,8 +469,7 @@ RunResult MeetWork::Run(const core::Job& job) {
   Status committed = Commit(job, *snap, plan, scope.Take());
   if (!committed) {
     const Error& e = committed.error();
-    const bool lost =
-        e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+    const bool lost = store::IsLeaseLost(e);
     result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
     result.error = e.ToString();
     if (!lost) {

@@ -831,8 +831,7 @@ RunResult BulkRunner::Run(const core::Job& lease) {
   auto ended = Execute(*job, lease);
   if (!ended) {
     result.error = ended.error().ToString();
-    const bool lost = ended.error().code() == ErrorCode::kFailedPrecondition &&
-                      ended.error().message().starts_with("lease lost");
+    const bool lost = store::IsLeaseLost(ended.error());
     result.disposition = lost ? Disposition::kLeaseLost : Disposition::kRetry;
     if (!lost) {
       Instant at = store::BackoffAfter(lease, clock_.Now());

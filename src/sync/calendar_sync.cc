@@ -185,7 +185,7 @@ net::Response CalendarSync::HandlePush(const net::Request& request) {
 RunResult CalendarSync::Finish(const core::Job& job, RunResult result, Status written) {
   if (!written) {
     const Error& e = written.error();
-    bool lost = e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+    const bool lost = store::IsLeaseLost(e);
     result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
     result.error = e.ToString();
     obs::Log().Warn(

@@ -901,8 +901,7 @@ std::unique_ptr<JobRunner::Pending> Reconciler::Start(const core::Job& job, Snap
         result.disposition = released ? Disposition::kRepoll : Disposition::kLeaseLost;
         return std::make_unique<Done>(std::move(result));
       }
-      bool lost =
-          e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+      const bool lost = store::IsLeaseLost(e);
       result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
       return std::make_unique<Done>(std::move(result));
     }
@@ -921,7 +920,7 @@ RunResult Reconciler::Finish(const core::Job& job, const Snapshot& snap, Plan& p
   if (committed && plan.outbox && options_.on_outbox) options_.on_outbox();
   if (!committed) {
     const Error& e = committed.error();
-    bool lost = e.code() == ErrorCode::kFailedPrecondition && e.message().starts_with("lease lost");
+    const bool lost = store::IsLeaseLost(e);
     result.disposition = lost ? Disposition::kLeaseLost : Disposition::kStoreError;
     result.error = e.ToString();
     if (!lost) {
