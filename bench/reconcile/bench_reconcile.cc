@@ -1,13 +1,13 @@
 // bench/reconcile: appointments reconciled per second end to end (store + worker + Calendar
 // client + fake-google over real HTTP), beside the raw rate of the same Calendar client
 // inserting the same Meet events from the same number of threads without the store (the
-// baseline: what the reconciler adds), in ROUNDS rounds (default 3) of the two back to back,
+// baseline: what the reconciler adds), in ROUNDS rounds (default 5) of the two back to back,
 // the ratio taken within each round; and Google calls per appointment lifecycle (create,
 // reschedule, cancel), whose minimum is one each. With LATENCY_MS set (> 0), both rates again
 // with fake-google answering every call that late (the emulator's latency setting, as
 // bench/latency uses): context for a real Google's round trips, not the goal.
 //
-//   [ROUNDS=3] [LATENCY_MS=50] bench_reconcile STORE_URL APPOINTMENTS THREADS
+//   [ROUNDS=5] [LATENCY_MS=50] bench_reconcile STORE_URL APPOINTMENTS THREADS
 //
 // Prints "key value" lines; "round_<i> RAW E2E RATIO" per round, and the medians; and
 // "cpu_<i> RAW_SELF RAW_REST E2E_SELF E2E_REST KIB": per round, the microseconds of CPU an insert
@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
   // Rounds of the baseline and the end-to-end run back to back, each round's appointments a day
   // after the last one's: this machine's rates drift by half between runs a minute apart, so a
   // ratio is taken within a round and the median of the rounds' is the figure.
-  const int rounds = std::max(1, std::getenv("ROUNDS") ? std::atoi(std::getenv("ROUNDS")) : 3);
+  const int rounds = std::max(1, std::getenv("ROUNDS") ? std::atoi(std::getenv("ROUNDS")) : 5);
   const int round_hours = n / kDoctors + 24;
   std::vector<double> raws, e2es, ratios;
   int ready = 0;

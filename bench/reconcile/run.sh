@@ -2,7 +2,7 @@
 # bench/reconcile: appointments reconciled per second end to end (store + worker pool + Calendar
 # client + fake-google over real HTTP) beside the raw insert rate of the same client from the
 # same threads without the store (the baseline), in rounds of the two back to back (ROUNDS,
-# default 3; the ratio is taken within each round and the median is the figure, as this
+# default 5; the ratio is taken within each round and the median is the figure, as this
 # machine's rates drift between runs), and Google Calendar calls per appointment lifecycle
 # (create, reschedule, cancel; the minimum is one each). On SQLite also the store's write
 # transactions per commit (group commit shares commits across jobs). Per round also the CPU
@@ -13,7 +13,7 @@
 # an extra line: both rates again with fake-google answering every call that late (context for a
 # real Google's round trips; the goal is the zero-latency ratio).
 #
-#   [ROUNDS=3] [LATENCY_MS=50] bench/reconcile/run.sh [appointments] [threads]   (default 1000 16)
+#   [ROUNDS=5] [LATENCY_MS=50] bench/reconcile/run.sh [appointments] [threads]   (default 1000 16)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-1000}"
