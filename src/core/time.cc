@@ -221,14 +221,24 @@ Result<Instant> LocalToInstant(std::string_view local, std::string_view zone,
 Result<std::string> FormatWithOffset(Instant t, std::string_view zone) {
   auto z = FindZone(zone, "time_zone");
   if (!z) return std::unexpected(z.error());
-  auto zoned = date::make_zoned(*z, std::chrono::floor<seconds>(t));
-  auto info = zoned.get_info();
-  auto local = zoned.get_local_time();
+  const auto at = std::chrono::floor<seconds>(t);
+  const date::sys_info info = (*z)->get_info(at);
   int64_t off = std::chrono::duration_cast<minutes>(info.offset).count();
-  char sign = off < 0 ? '-' : '+';
+  const char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
-  return date::format("%Y-%m-%dT%H:%M:%S", local) +
-         fmt::format("{}{:02}:{:02}", sign, off / 60, off % 60);
+  // The wall clock digit by digit, as FormatRfc3339 writes a UTC instant (the reconciler writes
+  // two of these for every event; date::format builds a stream for each).
+  Rfc3339Buffer buf;
+  const std::string_view wall = FormatRfc3339(at + info.offset, buf);
+  std::string out;
+  if (wall.size() == 20) {
+    out.assign(wall.substr(0, 19));  // without the Z
+  } else {
+    out = date::format("%Y-%m-%dT%H:%M:%S",
+                       date::local_seconds((at + info.offset).time_since_epoch()));
+  }
+  out += fmt::format("{}{:02}:{:02}", sign, off / 60, off % 60);
+  return out;
 }
 
 }  // namespace telemeet::core

@@ -112,6 +112,10 @@ TEST(TimeTest, FormatsWithZoneOffsetForGoogle) {
             "2026-07-01T12:00:00-04:00");
   EXPECT_EQ(*FormatWithOffset(At("2026-07-01T16:00:00Z"), "Asia/Kolkata"),
             "2026-07-01T21:30:00+05:30");
+  // A negative offset with minutes; a wall clock on the previous day; fractions dropped.
+  EXPECT_EQ(*FormatWithOffset(At("2026-07-01T01:15:00.750000Z"), "America/St_Johns"),
+            "2026-06-30T22:45:00-02:30");
+  EXPECT_EQ(*FormatWithOffset(At("2026-12-31T23:59:59Z"), "UTC"), "2026-12-31T23:59:59+00:00");
   EXPECT_FALSE(FormatWithOffset(At("2026-07-01T16:00:00Z"), "Bad/Zone"));
 }
 
