@@ -57,6 +57,7 @@ class JsonWriter {
   JsonWriter& Key(std::string_view key);
   JsonWriter& String(std::string_view value);
   JsonWriter& Int(int64_t value);
+  JsonWriter& Double(double value);  // as nlohmann writes it (shortest, "12.0" for 12)
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
   JsonWriter& Json(const nlohmann::json& value);  // a value built elsewhere, as DumpJson

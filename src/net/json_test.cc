@@ -99,17 +99,20 @@ TEST(JsonTest, DumpJsonPrintsWhatNlohmannPrints) {
       {"none", nullptr},
       {"plain", "https://meet.google.com/abc-defg-hij"},
       {"quote", "say \"hi\" \\ there"},
-      {"control", "a\nb\tc\x01" "d\x7f"},
+      {"control",
+       "a\nb\tc\x01"
+       "d\x7f"},
       {"unicode", "Zo\u00eb \u2013 \U0001F600"},
       {"empty", ""},
-      {"nested", {{"list", {1, "two", nullptr, {{"k", "v"}}, nlohmann::json::array()}},
-                  {"obj", nlohmann::json::object()}}},
+      {"nested",
+       {{"list", {1, "two", nullptr, {{"k", "v"}}, nlohmann::json::array()}},
+        {"obj", nlohmann::json::object()}}},
       {"a \"key\"", "keys are escaped too"},
   };
   EXPECT_EQ(DumpJson(doc), doc.dump());
-  for (const nlohmann::json& v : {nlohmann::json(nullptr), nlohmann::json(7), nlohmann::json("x"),
-                                  nlohmann::json::array(), nlohmann::json::object(),
-                                  nlohmann::json(-0.0), nlohmann::json(3.5)}) {
+  for (const nlohmann::json& v :
+       {nlohmann::json(nullptr), nlohmann::json(7), nlohmann::json("x"), nlohmann::json::array(),
+        nlohmann::json::object(), nlohmann::json(-0.0), nlohmann::json(3.5)}) {
     EXPECT_EQ(DumpJson(v), v.dump());
   }
   // Invalid UTF-8 becomes U+FFFD instead of an exception, as in JsonResponse.
@@ -166,6 +169,11 @@ TEST(JsonTest, JsonWriterWritesWhatDumpJsonPrintsOfTheBuiltDocument) {
   std::string scalar;
   JsonWriter(scalar).Int(7);
   EXPECT_EQ(scalar, "7");
+  for (double d : {0.412, 12.0, 0.001, 1e-7, 123456.789, -2.5}) {
+    std::string number;
+    JsonWriter(number).Double(d);
+    EXPECT_EQ(number, nlohmann::json(d).dump()) << d;
+  }
 }
 
 }  // namespace

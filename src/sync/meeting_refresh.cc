@@ -194,7 +194,7 @@ Result<RefreshOutcome> MeetingRefresher::Refresh(int64_t appointment_id, std::st
       event.topic = std::string(kMeetingUpdated);
       event.appointment_id = appointment_id;
       event.doctor_id = a.doctor_id;
-      event.payload = MeetingEventPayload(a, next).dump();
+      event.payload = MeetingEventPayload(a, next);
       TM_TRY(tx.AppendOutbox(std::move(event)));
     }
     return Ok();

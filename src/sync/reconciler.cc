@@ -10,6 +10,7 @@
 
 #include "core/recurrence.h"
 #include "core/time.h"
+#include "net/json.h"
 #include "obs/log.h"
 #include "sync/attendance.h"
 
@@ -93,19 +94,40 @@ std::string FormatReconcilePayload(const ReconcilePayload& p) {
   return fmt::format("{} poll={}", p.appointment_id, p.polls);
 }
 
-nlohmann::json MeetingEventPayload(const core::Appointment& a, const core::Meeting& m) {
-  nlohmann::json payload{{"appointment_id", a.id},
-                         {"appointment_uid", a.uid},
-                         {"doctor_id", a.doctor_id},
-                         {"state", core::Name(m.state)},
-                         {"start", core::FormatRfc3339(a.start)},
-                         {"end", core::FormatRfc3339(a.end)},
-                         {"time_zone", a.time_zone}};
-  if (!m.join_url.empty()) payload["join_url"] = m.join_url;
-  if (!m.event_url.empty()) payload["event_url"] = m.event_url;
-  if (!m.last_error.empty()) payload["error"] = m.last_error;
-  return payload;
+// The audit details and outbox payloads below are written as text, keys in sorted order (the
+// bytes nlohmann::json's dump gave): the committer writes several for every job.
+std::string MeetingEventPayload(const core::Appointment& a, const core::Meeting& m) {
+  std::string text;
+  net::JsonWriter w(text);
+  core::Rfc3339Buffer start, end;
+  w.BeginObject().Key("appointment_id").Int(a.id).Key("appointment_uid").String(a.uid);
+  w.Key("doctor_id").Int(a.doctor_id).Key("end").String(core::FormatRfc3339(a.end, end));
+  if (!m.last_error.empty()) w.Key("error").String(m.last_error);
+  if (!m.event_url.empty()) w.Key("event_url").String(m.event_url);
+  if (!m.join_url.empty()) w.Key("join_url").String(m.join_url);
+  w.Key("start")
+      .String(core::FormatRfc3339(a.start, start))
+      .Key("state")
+      .String(core::Name(m.state));
+  w.Key("time_zone").String(a.time_zone).EndObject();
+  return text;
 }
+
+namespace {
+
+// {"action":…,["error":…,]"from":…,"revision":…,"to":…}: a meeting's state change.
+std::string StateChangeDetail(core::MeetingState from, core::MeetingState to, Action action,
+                              int64_t revision, std::string_view error = {}) {
+  std::string text;
+  net::JsonWriter w(text);
+  w.BeginObject().Key("action").String(core::Name(action));
+  if (!error.empty()) w.Key("error").String(error);
+  w.Key("from").String(core::Name(from)).Key("revision").Int(revision);
+  w.Key("to").String(core::Name(to)).EndObject();
+  return text;
+}
+
+}  // namespace
 
 MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
                              MeetingSettings out) {
@@ -259,11 +281,8 @@ core::AuditEntry Reconciler::IntentAudit(const Snapshot& snap, const core::Meeti
   entry.appointment_id = snap.appointment.id;
   entry.actor = options_.actor;
   entry.action = "meeting.state";
-  entry.detail = nlohmann::json{{"from", core::Name(snap.meeting.state)},
-                                {"to", core::Name(intent.state)},
-                                {"action", "insert"},
-                                {"revision", snap.appointment.revision}}
-                     .dump();
+  entry.detail = StateChangeDetail(snap.meeting.state, intent.state, Action::kInsert,
+                                   snap.appointment.revision);
   return entry;
 }
 
@@ -1213,26 +1232,22 @@ std::vector<core::AuditEntry> Reconciler::CallAudit(
   std::vector<core::AuditEntry> audit;
   audit.reserve(calls.size() + 1);
   for (const google::CallRecord& call : calls) {
-    audit.push_back(AuditOf(appointment_id, "google." + call.operation,
-                            nlohmann::json{{"method", call.method},
-                                           {"path", call.path},
-                                           {"status", call.status},
-                                           {"latency_ms", call.latency.count() / 1000.0},
-                                           {"attempt", call.attempt},
-                                           {"outcome", call.outcome}}
-                                .dump()));
+    std::string detail;
+    net::JsonWriter w(detail);
+    w.BeginObject().Key("attempt").Int(call.attempt);
+    w.Key("latency_ms").Double(static_cast<double>(call.latency.count()) / 1000.0);
+    w.Key("method").String(call.method).Key("outcome").String(call.outcome);
+    w.Key("path").String(call.path).Key("status").Int(call.status).EndObject();
+    audit.push_back(AuditOf(appointment_id, "google." + call.operation, std::move(detail)));
   }
   return audit;
 }
 
 core::AuditEntry Reconciler::StateAudit(const Snapshot& snap, const Plan& plan) const {
   const core::Meeting& after = plan.meeting;
-  nlohmann::json detail{{"from", core::Name(snap.meeting.state)},
-                        {"to", core::Name(after.state)},
-                        {"action", core::Name(plan.action)},
-                        {"revision", snap.desired.revision}};
-  if (!after.last_error.empty()) detail["error"] = after.last_error;
-  return AuditOf(snap.appointment.id, "meeting.state", detail.dump());
+  return AuditOf(snap.appointment.id, "meeting.state",
+                 StateChangeDetail(snap.meeting.state, after.state, plan.action,
+                                   snap.desired.revision, after.last_error));
 }
 
 void Reconciler::AddEvents(const Snapshot& snap, const core::Meeting& after,
@@ -1243,7 +1258,7 @@ void Reconciler::AddEvents(const Snapshot& snap, const core::Meeting& after,
     event.topic = std::string(topic);
     event.appointment_id = snap.appointment.id;
     event.doctor_id = snap.appointment.doctor_id;
-    event.payload = MeetingEventPayload(snap.appointment, after).dump();
+    event.payload = MeetingEventPayload(snap.appointment, after);
     events.push_back(std::move(event));
   }
 }

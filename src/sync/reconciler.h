@@ -294,9 +294,8 @@ class Reconciler : public JobRunner {
   const ReconcilerOptions options_;
 };
 
-// The payload of the meeting.* outbox events (webhooks and emails read it).
-nlohmann::json MeetingEventPayload(const core::Appointment& appointment,
-                                   const core::Meeting& meeting);
+// The payload of the meeting.* outbox events (webhooks and emails read it), as JSON text.
+std::string MeetingEventPayload(const core::Appointment& appointment, const core::Meeting& meeting);
 
 // "{service} with {doctor}" with {service}, {doctor} and {patient} filled in.
 std::string RenderTitle(std::string_view title_template, std::string_view service,

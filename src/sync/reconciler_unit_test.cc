@@ -1,6 +1,7 @@
 // Pure pieces of the reconciler and the call collector.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/time.h"
@@ -32,6 +33,37 @@ TEST(ReconcilePayloadTest, ParsesAndFormats) {
   EXPECT_EQ(ParseReconcilePayload("").error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(ParseReconcilePayload("x").error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(ParseReconcilePayload("4 junk").error().code(), ErrorCode::kInvalidArgument);
+}
+
+// The meeting.* events' payload: the text nlohmann::json gave for the same fields (sorted keys,
+// the optional ones only when set), which webhook receivers and the notifier parse.
+TEST(MeetingEventPayloadTest, IsTheJsonOfTheAppointmentAndMeeting) {
+  core::Appointment a;
+  a.id = 12;
+  a.uid = "u-12";
+  a.doctor_id = 3;
+  a.start = *core::ParseRfc3339("2026-05-04T08:00:00Z");
+  a.end = *core::ParseRfc3339("2026-05-04T08:30:00.250000Z");
+  a.time_zone = "Europe/Berlin";
+  core::Meeting m;
+  m.state = core::MeetingState::kCreating;
+  nlohmann::json expected{{"appointment_id", 12},
+                          {"appointment_uid", "u-12"},
+                          {"doctor_id", 3},
+                          {"state", "creating"},
+                          {"start", "2026-05-04T08:00:00Z"},
+                          {"end", "2026-05-04T08:30:00.250000Z"},
+                          {"time_zone", "Europe/Berlin"}};
+  EXPECT_EQ(MeetingEventPayload(a, m), expected.dump());
+  m.state = core::MeetingState::kFailed;
+  m.join_url = "https://meet.google.com/abc-defg-hij";
+  m.event_url = "https://www.google.com/calendar/event?eid=x";
+  m.last_error = "quota \"exceeded\"\n\x01 ünïcode";
+  expected["state"] = "failed";
+  expected["join_url"] = m.join_url;
+  expected["event_url"] = m.event_url;
+  expected["error"] = m.last_error;
+  EXPECT_EQ(MeetingEventPayload(a, m), expected.dump());
 }
 
 class CountingObserver final : public google::CallObserver {
