@@ -228,10 +228,12 @@ Result<std::string> FormatWithOffset(Instant t, std::string_view zone) {
   if (off < 0) off = -off;
   // The wall clock digit by digit, as FormatRfc3339 writes a UTC instant (the reconciler writes
   // two of these for every event; date::format builds a stream for each).
+  // (at + info.offset is the wall clock, held in a sys_seconds.) Years 0..9999 only: others
+  // take FormatRfc3339's slow path, which pads a negative year to three digits.
   Rfc3339Buffer buf;
   const std::string_view wall = FormatRfc3339(at + info.offset, buf);
   std::string out;
-  if (wall.size() == 20) {
+  if (wall.size() == 20 && wall[0] != '-') {
     out.assign(wall.substr(0, 19));  // without the Z
   } else {
     out = date::format("%Y-%m-%dT%H:%M:%S",

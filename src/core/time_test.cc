@@ -116,6 +116,13 @@ TEST(TimeTest, FormatsWithZoneOffsetForGoogle) {
   EXPECT_EQ(*FormatWithOffset(At("2026-07-01T01:15:00.750000Z"), "America/St_Johns"),
             "2026-06-30T22:45:00-02:30");
   EXPECT_EQ(*FormatWithOffset(At("2026-12-31T23:59:59Z"), "UTC"), "2026-12-31T23:59:59+00:00");
+  // Either side of a clock change, and a wall clock in year -1 (date::format's four digits).
+  EXPECT_EQ(*FormatWithOffset(At("2026-03-29T00:59:59Z"), "Europe/Berlin"),
+            "2026-03-29T01:59:59+01:00");
+  EXPECT_EQ(*FormatWithOffset(At("2026-03-29T01:00:00Z"), "Europe/Berlin"),
+            "2026-03-29T03:00:00+02:00");
+  EXPECT_EQ(*FormatWithOffset(At("0000-01-01T00:00:00Z"), "Etc/GMT+5"),
+            "-0001-12-31T19:00:00-05:00");
   EXPECT_FALSE(FormatWithOffset(At("2026-07-01T16:00:00Z"), "Bad/Zone"));
 }
 

@@ -22,9 +22,7 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
     : store_(store), runner_(runner), clock_(clock), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultWorkerOwner();
   options_.threads = std::max(1, options_.threads);
-  if (options_.prefetch < 0) {
-    options_.prefetch = (store_.backend() == "sqlite" ? 8 : 4) * options_.threads;
-  }
+  if (options_.prefetch < 0) options_.prefetch = 4 * options_.threads;
   if (options_.batch < 0) options_.batch = std::min(options_.threads + options_.prefetch, 128);
   options_.batch = std::max(1, options_.batch);
   if (options_.commit_threads < 0) options_.commit_threads = runner_.CommitsInFinish() ? 2 : 0;

@@ -59,10 +59,9 @@ struct WorkerOptions {
   int commit_batch = 64;
   // Jobs leased ahead of the runners, so one that finishes starts its next job at once instead
   // of waiting for a lease transaction (a commit) of its own. 0: lease only for idle runners;
-  // -1: four per thread on PostgreSQL, where other instances share the queue and a job held
-  // ahead here is one they cannot run; eight on SQLite, whose one serve (app/serve_lock.h) has
-  // no one to leave jobs to, and whose leases wait behind the single writer's commits
-  // (bench/reconcile, three A/B pairs: 12 % more jobs a second, 7 % less CPU a job).
+  // -1: four per thread. (Eight ran 12 % more jobs a second through bench/reconcile on SQLite,
+  // whose Google answers at once; but a job held ahead waits about prefetch-per-thread calls'
+  // latency to start, and a bulk run gives up on an appointment whose job stays held 6 s.)
   int prefetch = -1;
   // At most this many jobs per lease call; -1: threads + prefetch, at most 128 (a lease's
   // transaction reads and writes each one's rows). The dispatcher waits for each lease's commit,
