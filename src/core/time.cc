@@ -226,10 +226,10 @@ Result<std::string> FormatWithOffset(Instant t, std::string_view zone) {
   int64_t off = std::chrono::duration_cast<minutes>(info.offset).count();
   const char sign = off < 0 ? '-' : '+';
   if (off < 0) off = -off;
-  // The wall clock digit by digit, as FormatRfc3339 writes a UTC instant (the reconciler writes
-  // two of these for every event; date::format builds a stream for each).
-  // (at + info.offset is the wall clock, held in a sys_seconds.) Years 0..9999 only: others
-  // take FormatRfc3339's slow path, which pads a negative year to three digits.
+  // The wall clock (at + info.offset, held in a sys_seconds) digit by digit, as FormatRfc3339
+  // writes a UTC instant: the reconciler writes two of these for every event, and date::format
+  // builds a stream for each. Years 0..9999 only; FormatRfc3339 pads a negative year to three
+  // digits, date::format to four.
   Rfc3339Buffer buf;
   const std::string_view wall = FormatRfc3339(at + info.offset, buf);
   std::string out;

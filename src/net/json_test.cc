@@ -99,20 +99,17 @@ TEST(JsonTest, DumpJsonPrintsWhatNlohmannPrints) {
       {"none", nullptr},
       {"plain", "https://meet.google.com/abc-defg-hij"},
       {"quote", "say \"hi\" \\ there"},
-      {"control",
-       "a\nb\tc\x01"
-       "d\x7f"},
+      {"control", "a\nb\tc\x01" "d\x7f"},
       {"unicode", "Zo\u00eb \u2013 \U0001F600"},
       {"empty", ""},
-      {"nested",
-       {{"list", {1, "two", nullptr, {{"k", "v"}}, nlohmann::json::array()}},
-        {"obj", nlohmann::json::object()}}},
+      {"nested", {{"list", {1, "two", nullptr, {{"k", "v"}}, nlohmann::json::array()}},
+                  {"obj", nlohmann::json::object()}}},
       {"a \"key\"", "keys are escaped too"},
   };
   EXPECT_EQ(DumpJson(doc), doc.dump());
-  for (const nlohmann::json& v :
-       {nlohmann::json(nullptr), nlohmann::json(7), nlohmann::json("x"), nlohmann::json::array(),
-        nlohmann::json::object(), nlohmann::json(-0.0), nlohmann::json(3.5)}) {
+  for (const nlohmann::json& v : {nlohmann::json(nullptr), nlohmann::json(7), nlohmann::json("x"),
+                                  nlohmann::json::array(), nlohmann::json::object(),
+                                  nlohmann::json(-0.0), nlohmann::json(3.5)}) {
     EXPECT_EQ(DumpJson(v), v.dump());
   }
   // Invalid UTF-8 becomes U+FFFD instead of an exception, as in JsonResponse.
