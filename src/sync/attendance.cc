@@ -504,22 +504,17 @@ Status MeetWork::Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
         TM_TRY(tx.UpsertJob(again));
       }
     }
-    auto audit = [&](std::string action, json detail) -> Status {
+    auto audit = [&](std::string action, std::string detail) -> Status {
       core::AuditEntry entry;
       entry.appointment_id = id;
       entry.actor = options_.actor;
       entry.action = std::move(action);
-      entry.detail = detail.dump();
+      entry.detail = std::move(detail);
       TM_TRY(tx.AppendAudit(std::move(entry)));
       return Ok();
     };
     for (const google::CallRecord& call : calls) {
-      TM_TRY(audit("google." + call.operation, {{"method", call.method},
-                                                {"path", call.path},
-                                                {"status", call.status},
-                                                {"latency_ms", call.latency.count() / 1000.0},
-                                                {"attempt", call.attempt},
-                                                {"outcome", call.outcome}}));
+      TM_TRY(audit("google." + call.operation, CallAuditDetail(call)));
     }
     if (plan.access) {
       TM_TRY(tx.PutMeetingAccess(*plan.access));
@@ -528,7 +523,7 @@ Status MeetWork::Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
         json detail{{"wanted", plan.access->wanted}, {"state", plan.access->state}};
         if (!plan.access->applied.empty()) detail["applied"] = plan.access->applied;
         if (!plan.access->last_error.empty()) detail["error"] = plan.access->last_error;
-        TM_TRY(audit("meeting.access_type", std::move(detail)));
+        TM_TRY(audit("meeting.access_type", detail.dump()));
       }
     }
     if (!plan.attendance) return Ok();
@@ -555,7 +550,8 @@ Status MeetWork::Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
           rec.action = "completed";
           TM_TRY(
               audit("appointment.completed",
-                    {{"by", "attendance"}, {"overlap_minutes", core::OverlapMinutes(rec.facts)}}));
+                    json{{"by", "attendance"}, {"overlap_minutes", core::OverlapMinutes(rec.facts)}}
+                        .dump()));
         }
       } else if (rec.outcome == core::AttendanceOutcome::kNoShow) {
         topic = kAppointmentNoShow;
@@ -580,8 +576,7 @@ Status MeetWork::Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
     TM_TRY(tx.PutAttendance(rec));
     const bool state_changed = !snap.attendance || snap.attendance->state != rec.state;
     if (looked || state_changed) {
-      json detail = AttendanceJson(rec);
-      TM_TRY(audit("attendance.recorded", std::move(detail)));
+      TM_TRY(audit("attendance.recorded", AttendanceJson(rec).dump()));
     }
     return Ok();
   });

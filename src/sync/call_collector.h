@@ -14,11 +14,16 @@
 // Thread-safe: OnCall may run on many threads at once; a Scope belongs to its thread.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "google/observer.h"
 
 namespace telemeet::sync {
+
+// A call's entry in the appointment's audit trail ("google.<operation>"), its detail as JSON
+// text: {"attempt","latency_ms","method","outcome","path","status"}.
+std::string CallAuditDetail(const google::CallRecord& call);
 
 class CallCollector final : public google::CallObserver {
  public:

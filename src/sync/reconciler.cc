@@ -1232,13 +1232,7 @@ std::vector<core::AuditEntry> Reconciler::CallAudit(
   std::vector<core::AuditEntry> audit;
   audit.reserve(calls.size() + 1);
   for (const google::CallRecord& call : calls) {
-    std::string detail;
-    net::JsonWriter w(detail);
-    w.BeginObject().Key("attempt").Int(call.attempt);
-    w.Key("latency_ms").Double(static_cast<double>(call.latency.count()) / 1000.0);
-    w.Key("method").String(call.method).Key("outcome").String(call.outcome);
-    w.Key("path").String(call.path).Key("status").Int(call.status).EndObject();
-    audit.push_back(AuditOf(appointment_id, "google." + call.operation, std::move(detail)));
+    audit.push_back(AuditOf(appointment_id, "google." + call.operation, CallAuditDetail(call)));
   }
   return audit;
 }
