@@ -7,7 +7,11 @@
 // with fake-google answering every call that late (the emulator's latency setting, as
 // bench/latency uses): context for a real Google's round trips, not the goal.
 //
-//   [ROUNDS=5] [LATENCY_MS=50] bench_reconcile STORE_URL APPOINTMENTS THREADS
+//   [ROUNDS=5] [LATENCY_MS=50] [PREFETCH=n] [PREFETCH_FOR_MS=ms] bench_reconcile STORE_URL
+//       APPOINTMENTS THREADS
+//
+// PREFETCH and PREFETCH_FOR_MS set the worker's WorkerOptions::prefetch and prefetch_for (for an
+// A/B of the worker's lease-ahead; unset, the defaults serve runs with).
 //
 // Prints "key value" lines; "round_<i> RAW E2E RATIO" per round, and the medians; and
 // "cpu_<i> RAW_SELF RAW_REST E2E_SELF E2E_REST KIB": per round, the microseconds of CPU an insert
@@ -26,6 +30,7 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "core/attendance.h"
 #include "core/meeting.h"
 #include "core/time.h"
 #include "crypto/keyring.h"
@@ -232,10 +237,15 @@ int main(int argc, char** argv) {
   };
 
   sync::ReconcilerOptions ro;
+  ro.meet_work = core::MeetPolicy{};  // as serve runs it, with the Meet policy's defaults (off)
   sync::Reconciler reconciler(db, calendar, calls, clock, ro);
   sync::WorkerOptions wo;
   wo.threads = threads;
   wo.poll_interval = milliseconds(20);
+  if (const char* env = std::getenv("PREFETCH")) wo.prefetch = std::atoi(env);
+  if (const char* env = std::getenv("PREFETCH_FOR_MS")) {
+    wo.prefetch_for = milliseconds(std::atoi(env));
+  }
   sync::Worker worker(db, reconciler, clock, wo);
 
   // Until no reconcile job is left (outbox deliveries are jobs too: only reconcile ones count).

@@ -7,6 +7,7 @@
 #include "api/testing_env.h"
 #include "api/webhooks.h"
 #include "core/time.h"
+#include "sync/attendance.h"
 
 namespace telemeet::api {
 namespace {
@@ -948,6 +949,69 @@ TEST_F(ApiTest, AccessTypeAndAttendancePoliciesAreSavedAndValidated) {
               400, "invalid_argument", "access_type");
   s = ApiEnv::J(env_.Call("GET", "/api/v1/settings/meetings", nullptr, env_.admin));
   EXPECT_EQ(s["attendance"], "complete");
+}
+
+// The reconciler makes a ready meeting's meet job due only while the Meet policy asks for work
+// (an access type, or attendance); a policy that comes to ask for work, or for other work,
+// applies to the meetings that exist already: their meet jobs are made due, and the admin audit
+// says how many. A save that leaves the policy as it was makes none.
+TEST_F(ApiTest, AMeetPolicyTurnedOnMakesTheReadyMeetingsWorkDue) {
+  auto meeting = [&](core::MeetingState state, std::string start) {
+    int64_t id = ApiEnv::J(Book(doctor_, env_.write_key, start))["id"];
+    Status put = env_.store().Transact([&](store::Tx& tx) {
+      return tx.PutMeeting({.appointment_id = id,
+                            .doctor_id = doctor_,
+                            .state = state,
+                            .event_id = "tmabc" + std::to_string(id),
+                            .join_url = "https://meet.google.com/abc-defg-hij"});
+    });
+    EXPECT_TRUE(put.has_value()) << put.error().ToString();
+    return id;
+  };
+  const int64_t ready = meeting(core::MeetingState::kReady, "2026-06-02T09:00:00Z");
+  const int64_t pending = meeting(core::MeetingState::kConferencePending, "2026-06-02T10:00:00Z");
+  auto has_meet_job = [&](int64_t id) {
+    return env_.store()
+        .Read([&](store::Tx& tx) { return tx.GetJob(sync::MeetJobKey(id)); })
+        .has_value();
+  };
+  auto drop_meet_job = [&](int64_t id) {
+    ASSERT_TRUE(env_.store().Transact([&](store::Tx& tx) -> Status {
+      const core::Job job = TM_TRY(tx.GetJob(sync::MeetJobKey(id)));
+      auto leased = TM_TRY(tx.LeaseJobs({.owner = "test",
+                                         .max = 1,
+                                         .lease_for = std::chrono::seconds(30),
+                                         .now = job.run_at,
+                                         .kind = job.kind}));
+      if (leased.size() != 1 || leased[0].id != job.id) return Fail(ErrorCode::kInternal, "lease");
+      return tx.CompleteJob(leased[0]);
+    }));
+    ASSERT_FALSE(has_meet_job(id));
+  };
+  auto patch = [&](const json& body) {
+    auto r = env_.Call("PATCH", "/api/v1/settings/meetings", body, env_.admin);
+    EXPECT_EQ(r.status, 200) << r.body;
+    json audit = ApiEnv::J(env_.Call("GET", "/api/v1/audit?kind=settings", nullptr, env_.admin));
+    return audit["data"].empty() ? json() : audit["data"][0]["detail"];
+  };
+  // The defaults, saved: nothing asks for Meet work.
+  EXPECT_FALSE(patch({{"attendance", "off"}, {"access_type", "default"}}).contains("meet_jobs"));
+  EXPECT_FALSE(has_meet_job(ready));
+  // Attendance on: the ready meeting's work is due; the pending one's comes when it is ready.
+  EXPECT_EQ(patch({{"attendance", "record"}})["meet_jobs"], 1);
+  EXPECT_TRUE(has_meet_job(ready));
+  EXPECT_FALSE(has_meet_job(pending));
+  drop_meet_job(ready);
+  // The same policy saved again with another setting: nothing new to apply.
+  EXPECT_FALSE(patch({{"attendance", "record"}, {"cancel_mode", "delete"}}).contains("meet_jobs"));
+  EXPECT_FALSE(has_meet_job(ready));
+  // Another access type is other work.
+  EXPECT_EQ(patch({{"access_type", "restricted"}})["meet_jobs"], 1);
+  EXPECT_TRUE(has_meet_job(ready));
+  drop_meet_job(ready);
+  // Turned off: nothing to do.
+  EXPECT_FALSE(patch({{"attendance", "off"}, {"access_type", "default"}}).contains("meet_jobs"));
+  EXPECT_FALSE(has_meet_job(ready));
 }
 
 TEST_F(ApiTest, AttendanceWebhookTopicsMayBeSubscribed) {

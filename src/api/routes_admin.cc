@@ -16,6 +16,7 @@
 #include "crypto/random.h"
 #include "google/oauth_client.h"
 #include "net/json.h"
+#include "sync/attendance.h"
 
 namespace telemeet::api {
 
@@ -473,7 +474,11 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                  }
                  min_minutes = std::to_string(*m);
                }
+               const core::MeetPolicy meet_defaults = core::MeetPolicyDefaults(
+                   c.deps.options.attendance_mode, c.deps.options.attendance_min_minutes,
+                   c.deps.options.meeting_access_type);
                auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                 const core::MeetPolicy before = TM_TRY(sync::MeetPolicyOf(tx, meet_defaults));
                  for (auto [key, v] : {std::pair{"meeting.access_type", &access_type},
                                        std::pair{"attendance.mode", &attendance},
                                        std::pair{"attendance.min_minutes", &min_minutes}}) {
@@ -502,6 +507,15 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                    detail[field] = **v;
                  }
                  if (invite_patient) detail["invite_patient"] = *invite;
+                 // A Meet policy that comes to ask for work, or asks for other work, applies to
+                 // the meetings that exist already: their meet jobs are made due (at most
+                 // sync::kReadyMeetWorkLimit), and the audit entry says how many.
+                 const core::MeetPolicy after = TM_TRY(sync::MeetPolicyOf(tx, meet_defaults));
+                 if (after.WantsWork() && (after.attendance != before.attendance ||
+                                           after.access_type != before.access_type)) {
+                   detail["meet_jobs"] =
+                       TM_TRY(sync::ScheduleReadyMeetWork(tx, 0, c.deps.clock.Now()));
+                 }
                  TM_TRY(AuditAdminChange(tx, c.principal, "settings", "settings.meetings.updated",
                                          "settings:meetings", detail));
                  return MeetingSettingsJson(tx, c.deps.options);

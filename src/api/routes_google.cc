@@ -310,8 +310,15 @@ net::Response Callback(net::Request& req, ApiDeps& deps) {
       TM_TRY(tx.PutSetting(sync::GoogleSubjectSettingKey(st->doctor_id),
                            sync::GoogleSubjectSettingValue(sub, email)));
     }
-    // Meet features allowed now apply to the meetings that exist already.
-    TM_TRY(sync::ScheduleDoctorMeetWork(tx, st->doctor_id, deps.clock.Now()));
+    // Meet features allowed now apply to the meetings that exist already, when the policy
+    // asks for any.
+    const core::MeetPolicy policy =
+        TM_TRY(sync::MeetPolicyOf(tx, core::MeetPolicyDefaults(deps.options.attendance_mode,
+                                                               deps.options.attendance_min_minutes,
+                                                               deps.options.meeting_access_type)));
+    if (policy.WantsWork()) {
+      TM_TRY(sync::ScheduleReadyMeetWork(tx, st->doctor_id, deps.clock.Now()));
+    }
     return tx.WakeDoctor(st->doctor_id);
   });
   if (!woke) {

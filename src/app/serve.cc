@@ -156,10 +156,9 @@ int RunMigrate(const Config& config) {
 // The Meet work's defaults and schedule (checked when the configuration was loaded).
 sync::MeetWorkOptions MeetWorkOptionsOf(const Config& config) {
   sync::MeetWorkOptions o;
-  o.defaults.attendance =
-      core::ParseAttendanceMode(config.attendance.mode).value_or(core::AttendanceMode::kOff);
-  o.defaults.min_minutes = static_cast<int>(config.attendance.min_minutes);
-  o.defaults.access_type = core::MeetAccessTypeFor(config.meeting.access_type).value_or("");
+  o.defaults = core::MeetPolicyDefaults(config.attendance.mode,
+                                        static_cast<int>(config.attendance.min_minutes),
+                                        config.meeting.access_type);
   o.schedule.grace = std::chrono::minutes(config.attendance.grace_minutes);
   o.schedule.polls = static_cast<int>(config.attendance.polls);
   o.schedule.interval = std::chrono::minutes(config.attendance.poll_interval_minutes);
@@ -418,13 +417,14 @@ int RunServe(const Config& configured, const sigset_t& stop_signals, std::string
                                            .clock = clock,
                                            .limiter = &limiter,
                                            .observer = &calls});
-  sync::MeetWork meet_work(store, meet, calls, clock, MeetWorkOptionsOf(config));
+  const sync::MeetWorkOptions meet_work_options = MeetWorkOptionsOf(config);
+  sync::MeetWork meet_work(store, meet, calls, clock, meet_work_options);
   sync::WorkerOptions meet_worker_options;
   meet_worker_options.kind = std::string(sync::kMeetJobKind);
   meet_worker_options.threads = 2;
   meet_worker_options.poll_interval = std::chrono::seconds(2);
   sync::Worker meet_worker(store, meet_work, clock, meet_worker_options);
-  reconciler_options.schedule_meet_work = true;
+  reconciler_options.meet_work = meet_work_options.defaults;
   sync::Reconciler reconciler(store, calendar, calls, clock, reconciler_options);
   sync::MeetingRefresher refresher(store, calendar, clock);
   sync::Worker worker(store, reconciler, clock,

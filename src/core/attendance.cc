@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <utility>
 
 namespace telemeet::core {
@@ -143,6 +144,34 @@ Result<std::string> MeetAccessTypeFor(std::string_view policy, std::string_view 
   if (policy == "restricted") return std::string("RESTRICTED");
   return Fail(ErrorCode::kInvalidArgument, "must be one of default, open, trusted, restricted",
               std::string(field));
+}
+
+MeetPolicy MeetPolicyDefaults(std::string_view attendance_mode, int min_minutes,
+                              std::string_view access_type) {
+  MeetPolicy out;
+  out.attendance = ParseAttendanceMode(attendance_mode).value_or(AttendanceMode::kOff);
+  if (min_minutes >= 0 && min_minutes <= kMaxAttendanceMinMinutes) out.min_minutes = min_minutes;
+  out.access_type = MeetAccessTypeFor(access_type).value_or("");
+  return out;
+}
+
+MeetPolicy MeetPolicyFrom(const std::vector<std::pair<std::string, std::string>>& settings,
+                          MeetPolicy out) {
+  for (const auto& [key, value] : settings) {
+    if (key == kSettingAttendance) {
+      if (auto m = ParseAttendanceMode(value)) out.attendance = *m;
+    } else if (key == kSettingAttendanceMinMinutes) {
+      int v = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec == std::errc() && end == value.data() + value.size() && v >= 0 &&
+          v <= kMaxAttendanceMinMinutes) {
+        out.min_minutes = v;
+      }
+    } else if (key == kSettingAccessType) {
+      if (auto t = MeetAccessTypeFor(value)) out.access_type = *t;
+    }
+  }
+  return out;
 }
 
 std::string_view Name(AttendanceState s) {

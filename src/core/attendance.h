@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -122,6 +123,31 @@ inline constexpr int kMaxAttendanceMinMinutes = 24 * 60;
 // "RESTRICTED"). kInvalidArgument naming `field` for anything else.
 Result<std::string> MeetAccessTypeFor(std::string_view policy,
                                       std::string_view field = "access_type");
+
+// The settings' keys (the API's PATCH /api/v1/settings/meetings writes them).
+inline constexpr std::string_view kSettingAttendance = "attendance.mode";  // off|record|complete
+inline constexpr std::string_view kSettingAttendanceMinMinutes = "attendance.min_minutes";
+inline constexpr std::string_view kSettingAccessType =
+    "meeting.access_type";  // default|open|trusted|restricted
+
+// The Meet policy in force: the settings over the configured defaults.
+struct MeetPolicy {
+  AttendanceMode attendance = AttendanceMode::kOff;
+  int min_minutes = 5;
+  std::string access_type;  // Meet's value ("RESTRICTED"); "" leaves the space as it is
+
+  // Whether a ready meeting has Meet work to do (sync/attendance.h's "meet" job): an access
+  // type to apply, or attendance to read.
+  bool WantsWork() const { return attendance != AttendanceMode::kOff || !access_type.empty(); }
+};
+// The configured defaults (the config's attendance.mode, attendance.min_minutes and
+// meeting.access_type, in telemeet's names); an invalid value reads as off, 5, default.
+MeetPolicy MeetPolicyDefaults(std::string_view attendance_mode, int min_minutes,
+                              std::string_view access_type);
+// `out` with the settings among `settings` (key, value) applied; unknown or invalid values
+// leave the default.
+MeetPolicy MeetPolicyFrom(const std::vector<std::pair<std::string, std::string>>& settings,
+                          MeetPolicy out);
 
 // What telemeet keeps about an appointment's attendance (the store's attendance_summaries):
 // the facts in counts and times, never names.

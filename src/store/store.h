@@ -371,6 +371,11 @@ class Tx {
   Result<std::vector<bool>> PutMeetingsIf(std::span<const MeetingWrite> writes);
   Result<Page<core::Meeting>> ListMeetings(std::optional<core::MeetingState> state,
                                            int64_t doctor_id, const PageRequest& page);
+  // The appointments, not cancelled, starting at `from` or later, whose meeting is ready: of
+  // one doctor (0: of every doctor), the earliest first, at most `limit`. (id, doctor id) each.
+  Result<std::vector<std::pair<int64_t, int64_t>>> ListReadyMeetingAppointments(int64_t doctor_id,
+                                                                                Instant from,
+                                                                                int limit);
   // Admin retry of a failed meeting: state creating, conference_attempt + 1, attempts 0, and
   // the reconcile job due now. kFailedPrecondition unless the meeting is failed.
   Result<core::Meeting> RetryFailedMeeting(int64_t appointment_id);

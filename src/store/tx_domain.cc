@@ -664,6 +664,27 @@ Result<std::vector<bool>> Tx::PutMeetingsIf(std::span<const MeetingWrite> writes
   return written;
 }
 
+Result<std::vector<std::pair<int64_t, int64_t>>> Tx::ListReadyMeetingAppointments(int64_t doctor_id,
+                                                                                  Instant from,
+                                                                                  int limit) {
+  if (limit < 1) return Fail(ErrorCode::kInvalidArgument, "limit must be positive", "limit");
+  std::vector<SqlValue> params{TimeValue(from)};
+  std::string sql =
+      "SELECT a.id, a.doctor_id FROM appointments a JOIN meetings m ON m.appointment_id = a.id "
+      "WHERE a.start_at >= ? AND a.status <> 'cancelled' AND m.state = 'ready'";
+  if (doctor_id != 0) {
+    sql += " AND a.doctor_id = ?";
+    params.emplace_back(doctor_id);
+  }
+  sql += " ORDER BY a.start_at, a.id LIMIT ?";
+  params.emplace_back(int64_t{limit});
+  auto r = TM_TRY(conn_.Exec(sql, params));
+  std::vector<std::pair<int64_t, int64_t>> out;
+  out.reserve(r.rows.size());
+  for (const Row& row : r.rows) out.emplace_back(row.Int(0), row.Int(1));
+  return out;
+}
+
 Result<Page<core::Meeting>> Tx::ListMeetings(std::optional<core::MeetingState> state,
                                              int64_t doctor_id, const PageRequest& page) {
   if (auto s = CheckLimit(page); !s) return std::unexpected(s.error());

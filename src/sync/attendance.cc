@@ -20,10 +20,6 @@ namespace {
 
 constexpr std::string_view kOpenIdScope = "openid";
 
-std::string MeetJobKey(int64_t appointment_id) {
-  return fmt::format("{}:{}", kMeetJobKind, appointment_id);
-}
-
 // The meeting code of a ready meeting: Calendar's conferenceId for Meet, else the last part of
 // the join link ("https://meet.google.com/abc-mnop-xyz").
 std::string MeetingCodeOf(const core::Meeting& m) {
@@ -82,52 +78,49 @@ bool GrantCovers(std::string_view granted_scopes, std::string_view feature) {
   return false;
 }
 
-MeetPolicy MeetPolicyFrom(const std::vector<std::pair<std::string, std::string>>& settings,
-                          MeetPolicy out) {
-  for (const auto& [key, value] : settings) {
-    if (key == kSettingAttendance) {
-      if (auto m = core::ParseAttendanceMode(value)) out.attendance = *m;
-    } else if (key == kSettingAttendanceMinMinutes) {
-      int v = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (ec == std::errc() && end == value.data() + value.size() && v >= 0 &&
-          v <= core::kMaxAttendanceMinMinutes) {
-        out.min_minutes = v;
-      }
-    } else if (key == kSettingAccessType) {
-      if (auto t = core::MeetAccessTypeFor(value)) out.access_type = *t;
-    }
-  }
-  return out;
+std::string MeetJobKey(int64_t appointment_id) {
+  return fmt::format("{}:{}", kMeetJobKind, appointment_id);
 }
 
-Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now) {
+Result<core::MeetPolicy> MeetPolicyOf(store::Tx& tx, const core::MeetPolicy& defaults) {
+  auto settings = TM_TRY(tx.ListSettings("attendance."));
+  if (auto access = tx.GetSetting(core::kSettingAccessType)) {
+    settings.emplace_back(std::string(core::kSettingAccessType), std::move(*access));
+  } else if (access.error().code() != ErrorCode::kNotFound) {
+    return std::unexpected(access.error());
+  }
+  return core::MeetPolicyFrom(settings, defaults);
+}
+
+namespace {
+core::Job MeetJob(int64_t appointment_id, int64_t doctor_id, Instant now) {
   core::Job job;
   job.kind = std::string(kMeetJobKind);
-  job.key = MeetJobKey(appointment.id);
-  job.doctor_id = appointment.doctor_id;
-  job.payload = std::to_string(appointment.id);
+  job.key = MeetJobKey(appointment_id);
+  job.doctor_id = doctor_id;
+  job.payload = std::to_string(appointment_id);
   job.run_at = now;
-  TM_TRY(tx.UpsertJob(job));
+  return job;
+}
+}  // namespace
+
+Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now) {
+  TM_TRY(tx.UpsertJob(MeetJob(appointment.id, appointment.doctor_id, now)));
   return Ok();
 }
 
-Status ScheduleDoctorMeetWork(store::Tx& tx, int64_t doctor_id, Instant now) {
-  store::AppointmentFilter filter;
-  filter.doctor_id = doctor_id;
-  filter.from = now - std::chrono::days(2);
-  store::PageRequest page;
-  page.limit = 1000;
-  for (const core::Appointment& a : TM_TRY(tx.ListAppointments(filter, page)).items) {
-    if (a.status == core::AppointmentStatus::kCancelled) continue;
-    auto m = tx.GetMeeting(a.id);
-    if (!m) {
-      if (m.error().code() == ErrorCode::kNotFound) continue;
-      return std::unexpected(m.error());
+Result<int> ScheduleReadyMeetWork(store::Tx& tx, int64_t doctor_id, Instant now) {
+  auto ready = TM_TRY(
+      tx.ListReadyMeetingAppointments(doctor_id, now - std::chrono::days(2), kReadyMeetWorkLimit));
+  std::vector<core::Job> jobs;
+  for (size_t i = 0; i < ready.size(); i += 256) {  // a statement's worth of rows at a time
+    jobs.clear();
+    for (size_t k = i; k < std::min(ready.size(), i + 256); ++k) {
+      jobs.push_back(MeetJob(ready[k].first, ready[k].second, now));
     }
-    if (m->state == core::MeetingState::kReady) TM_TRY(ScheduleMeetWork(tx, a, now));
+    TM_TRY(tx.UpsertJobs(jobs));
   }
-  return Ok();
+  return static_cast<int>(ready.size());
 }
 
 json AttendanceJson(const std::optional<core::AttendanceRecord>& record) {
@@ -170,7 +163,7 @@ struct MeetWork::Snapshot {
   core::Appointment appointment;
   std::optional<core::Meeting> meeting;
   std::optional<core::GoogleGrant> grant;
-  MeetPolicy policy;
+  core::MeetPolicy policy;
   std::string doctor_user;  // "users/<sub>" when known for the grant's account
   std::optional<core::AttendanceRecord> attendance;
   std::optional<core::MeetingAccess> access;
@@ -207,13 +200,7 @@ Result<MeetWork::Snapshot> MeetWork::Read(int64_t appointment_id) {
     } else if (g.error().code() != ErrorCode::kNotFound) {
       return std::unexpected(g.error());
     }
-    auto settings = TM_TRY(tx.ListSettings("attendance."));
-    if (auto access = tx.GetSetting(kSettingAccessType)) {
-      settings.emplace_back(std::string(kSettingAccessType), std::move(*access));
-    } else if (access.error().code() != ErrorCode::kNotFound) {
-      return std::unexpected(access.error());
-    }
-    s.policy = MeetPolicyFrom(settings, options_.defaults);
+    s.policy = TM_TRY(MeetPolicyOf(tx, options_.defaults));
     if (auto sub = tx.GetSetting(GoogleSubjectSettingKey(s.appointment.doctor_id))) {
       std::vector<std::string_view> parts = Split(*sub, ' ');
       if (parts.size() == 2 && s.grant && !parts[0].empty() &&

@@ -41,13 +41,6 @@ inline constexpr std::string_view kMeetJobKind = "meet";
 inline constexpr std::string_view kAppointmentAttended = "appointment.attended";
 inline constexpr std::string_view kAppointmentNoShow = "appointment.no_show";
 
-// The admin's policies in the settings table (the API's PATCH /api/v1/settings/meetings);
-// absent or unknown values fall back to MeetWorkOptions.
-inline constexpr std::string_view kSettingAttendance = "attendance.mode";  // off|record|complete
-inline constexpr std::string_view kSettingAttendanceMinMinutes = "attendance.min_minutes";
-inline constexpr std::string_view kSettingAccessType =
-    "meeting.access_type";  // default|open|trusted|restricted
-
 // The doctor's Google account id as Meet names participants, kept when the doctor grants the
 // attendance scope (with openid): the setting's value is "<sub> <account email>", so a grant of
 // another account is never taken for it.
@@ -61,16 +54,8 @@ std::vector<std::string> MeetFeatureScopes(std::string_view feature);
 // Whether the grant's space-separated scopes cover the feature.
 bool GrantCovers(std::string_view granted_scopes, std::string_view feature);
 
-struct MeetPolicy {
-  core::AttendanceMode attendance = core::AttendanceMode::kOff;
-  int min_minutes = 5;
-  std::string access_type;  // Meet's value ("RESTRICTED"); "" leaves the space as it is
-};
-MeetPolicy MeetPolicyFrom(const std::vector<std::pair<std::string, std::string>>& settings,
-                          MeetPolicy defaults);
-
 struct MeetWorkOptions {
-  MeetPolicy defaults{};
+  core::MeetPolicy defaults{};  // under the settings (core::MeetPolicyFrom)
   core::AttendanceSchedule schedule{};
   // Conferences that started this long before the appointment count (a patient early in the
   // waiting room); those starting after end + schedule.max_wait do not.
@@ -81,12 +66,22 @@ struct MeetWorkOptions {
   std::string actor = "worker";
 };
 
+// The appointment's meet job ("meet:<appointment id>").
+std::string MeetJobKey(int64_t appointment_id);
+
+// The Meet policy in force: the settings attendance.* and meeting.access_type over `defaults`.
+Result<core::MeetPolicy> MeetPolicyOf(store::Tx& tx, const core::MeetPolicy& defaults);
+
 // Makes the appointment's meet job due now (in the caller's transaction).
 Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now);
-// On a (re)connect: makes the meet job due for each of the doctor's appointments since two days
-// ago (at most 1000) whose meeting is ready, so a feature allowed later applies to meetings
-// that exist already (a space left as it was, or attendance that lacked the scope).
-Status ScheduleDoctorMeetWork(store::Tx& tx, int64_t doctor_id, Instant now);
+// Makes the meet job due for each appointment since two days ago (at most kReadyMeetWorkLimit,
+// the earliest first) whose meeting is ready, so a feature allowed later applies to meetings
+// that exist already: of one doctor on a (re)connect (a space left as it was, or attendance
+// that lacked the scope), of every doctor (doctor_id 0) when the admin's policy comes to ask
+// for Meet work or changes it.
+inline constexpr int kReadyMeetWorkLimit = 5000;
+// Returns how many it made due.
+Result<int> ScheduleReadyMeetWork(store::Tx& tx, int64_t doctor_id, Instant now);
 
 class MeetWork : public JobRunner {
  public:

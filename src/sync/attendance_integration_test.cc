@@ -77,7 +77,7 @@ class AttendanceIntegrationTest : public ::testing::TestWithParam<std::string> {
     r.retry_base = milliseconds(30);
     r.retry_max = milliseconds(200);
     r.actor = "worker:test";
-    r.schedule_meet_work = true;
+    r.meet_work = core::MeetPolicy{};  // off, as MeetWorkOptions' defaults below: the settings say
     reconciler_ = std::make_unique<Reconciler>(*store_, *calendar_, calls_, clock_, r);
     WorkerOptions w;
     w.threads = 2;
@@ -135,13 +135,13 @@ class AttendanceIntegrationTest : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(store_->Transact([&](store::Tx& tx) { return tx.PutSetting(key, value); }));
   }
 
-  // A confirmed appointment that began 40 minutes ago and ended 10 minutes ago.
-  core::Appointment BookPast() {
+  // A confirmed appointment of 30 minutes that began `ago` (40 minutes: ended 10 minutes ago).
+  core::Appointment BookPast(minutes ago = minutes(40)) {
     core::Appointment a;
     a.doctor_id = clinic_.doctor.id;
     a.service_id = clinic_.service.id;
     a.patient_id = clinic_.patient.id;
-    a.start = std::chrono::time_point_cast<seconds>(clock_.Now()) - minutes(40);
+    a.start = std::chrono::time_point_cast<seconds>(clock_.Now()) - ago;
     a.end = a.start + minutes(30);
     a.time_zone = "Europe/Berlin";
     a.status = core::AppointmentStatus::kConfirmed;
@@ -270,7 +270,7 @@ class AttendanceIntegrationTest : public ::testing::TestWithParam<std::string> {
 TEST_P(AttendanceIntegrationTest, TwentyMinutesTogetherCompletesWithTheSummary) {
   Connect({"attendance"});
   ASSERT_FALSE(sub_.empty()) << "the ID token carried no sub";
-  Policy(kSettingAttendance, "complete");
+  Policy(core::kSettingAttendance, "complete");
   core::Appointment a = BookPast();
   // The consultation happened before the meeting is even ready here: the doctor and the
   // patient overlap 20 minutes (the patient drops out once and comes back).
@@ -314,7 +314,7 @@ TEST_P(AttendanceIntegrationTest, TwentyMinutesTogetherCompletesWithTheSummary) 
 
 TEST_P(AttendanceIntegrationTest, OnlyTheDoctorIsANoShowAfterThePolls) {
   Connect({"attendance"});
-  Policy(kSettingAttendance, "complete");
+  Policy(core::kSettingAttendance, "complete");
   core::Appointment a = BookPast();
   worker_->Start();  // Meet is read only once the conference below exists
   const std::string code = CodeOf(a.id);
@@ -337,7 +337,7 @@ TEST_P(AttendanceIntegrationTest, OnlyTheDoctorIsANoShowAfterThePolls) {
 
 TEST_P(AttendanceIntegrationTest, NobodyIsNeitherAndTheLooksStop) {
   Connect({"attendance"});
-  Policy(kSettingAttendance, "complete");
+  Policy(core::kSettingAttendance, "complete");
   core::Appointment a = BookPast();
   Start();
   ASSERT_FALSE(CodeOf(a.id).empty());
@@ -363,7 +363,7 @@ TEST_P(AttendanceIntegrationTest, NobodyIsNeitherAndTheLooksStop) {
 
 TEST_P(AttendanceIntegrationTest, ARunningConferenceIsWaitedFor) {
   Connect({"attendance"});
-  Policy(kSettingAttendance, "complete");
+  Policy(core::kSettingAttendance, "complete");
   core::Appointment a = BookPast();
   worker_->Start();  // Meet is read only once the conference below exists
   const std::string code = CodeOf(a.id);
@@ -393,8 +393,8 @@ TEST_P(AttendanceIntegrationTest, ARunningConferenceIsWaitedFor) {
 
 TEST_P(AttendanceIntegrationTest, WithoutTheScopeTheFeatureIsOffAndSaysWhy) {
   Connect({});  // the calendar only
-  Policy(kSettingAttendance, "complete");
-  Policy(kSettingAccessType, "restricted");
+  Policy(core::kSettingAttendance, "complete");
+  Policy(core::kSettingAccessType, "restricted");
   core::Appointment a = BookPast();
   Start();
   const std::string code = CodeOf(a.id);
@@ -419,10 +419,37 @@ TEST_P(AttendanceIntegrationTest, WithoutTheScopeTheFeatureIsOffAndSaysWhy) {
   EXPECT_EQ(AppointmentOf(a.id).status, core::AppointmentStatus::kConfirmed);
 }
 
+// While the Meet policy asks for nothing (its default) a ready meeting gets no meet job, and no
+// Meet call is made; once it asks, the next ready meeting gets one.
+TEST_P(AttendanceIntegrationTest, WithEveryMeetFeatureOffNoMeetWorkIsMade) {
+  Connect({"attendance", "access_type"});
+  auto has_meet_job = [&](int64_t id) {
+    return store_->Read([&](store::Tx& tx) { return tx.GetJob(MeetJobKey(id)); }).has_value();
+  };
+  core::Appointment off = BookPast();
+  worker_->Start();  // the meet worker waits, so a job made would stay to be seen
+  ASSERT_FALSE(CodeOf(off.id).empty());  // (the job would be made in the same commit)
+  EXPECT_FALSE(has_meet_job(off.id));
+  Policy(core::kSettingAccessType, "restricted");
+  core::Appointment on = BookPast(minutes(80));
+  ASSERT_FALSE(CodeOf(on.id).empty());
+  EXPECT_TRUE(has_meet_job(on.id));
+  meet_worker_->Start();
+  WaitUntil(
+      [&] {
+        auto m = store_->Read([&](store::Tx& tx) { return tx.GetMeetingAccess(on.id); });
+        return m && m->state == "applied";
+      },
+      "the access type of the meeting made after the policy");
+  EXPECT_FALSE(has_meet_job(off.id));
+  auto access = store_->Read([&](store::Tx& tx) { return tx.GetMeetingAccess(off.id); });
+  EXPECT_FALSE(access.has_value());  // made before the policy, and no setting changed it since
+}
+
 TEST_P(AttendanceIntegrationTest, AFeatureAllowedLaterAppliesToMeetingsThatExist) {
   Connect({});
-  Policy(kSettingAttendance, "record");
-  Policy(kSettingAccessType, "restricted");
+  Policy(core::kSettingAttendance, "record");
+  Policy(core::kSettingAccessType, "restricted");
   core::Appointment a = BookPast();
   Start();
   const std::string code = CodeOf(a.id);
@@ -435,8 +462,10 @@ TEST_P(AttendanceIntegrationTest, AFeatureAllowedLaterAppliesToMeetingsThatExist
       {{.who = DoctorInMeet(), .sessions = {{.start = a.start, .end = a.end}}},
        {.who = Patient(), .sessions = {{.start = a.start + minutes(1), .end = a.end}}}},
       std::nullopt, std::nullopt));
-  ASSERT_TRUE(store_->Transact(
-      [&](store::Tx& tx) { return ScheduleDoctorMeetWork(tx, clinic_.doctor.id, clock_.Now()); }));
+  auto made = store_->Transact(
+      [&](store::Tx& tx) { return ScheduleReadyMeetWork(tx, clinic_.doctor.id, clock_.Now()); });
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  EXPECT_EQ(*made, 1);
   meet_worker_->Nudge();
   WaitUntil(
       [&] {
@@ -460,7 +489,7 @@ TEST_P(AttendanceIntegrationTest, AFeatureAllowedLaterAppliesToMeetingsThatExist
 
 TEST_P(AttendanceIntegrationTest, AccessTypeIsPatchedAndVisibleThroughSpacesGet) {
   Connect({"access_type"});
-  Policy(kSettingAccessType, "restricted");
+  Policy(core::kSettingAccessType, "restricted");
   core::Appointment a = BookPast();
   Start();
   const std::string code = CodeOf(a.id);
@@ -487,7 +516,7 @@ TEST_P(AttendanceIntegrationTest, AccessTypeIsPatchedAndVisibleThroughSpacesGet)
 
 TEST_P(AttendanceIntegrationTest, AFailedPatchIsReportedAndTheLinkStays) {
   Connect({"access_type"});
-  Policy(kSettingAccessType, "restricted");
+  Policy(core::kSettingAccessType, "restricted");
   core::Appointment a = BookPast();
   worker_->Start();
   const std::string code = CodeOf(a.id);

@@ -197,9 +197,15 @@ struct Reconciler::PreparedRun final : PreparedJob {
 
 Result<MeetingSettings> Reconciler::SettingsOf(store::Tx& tx) const {
   auto settings = TM_TRY(tx.ListSettings(kSettingPrefix));
-  return SettingsFrom(settings, {.policy = options_.policy,
-                                 .send_updates = options_.send_updates,
-                                 .cancel_mode = options_.cancel_mode});
+  MeetingSettings out = SettingsFrom(settings, {.policy = options_.policy,
+                                                .send_updates = options_.send_updates,
+                                                .cancel_mode = options_.cancel_mode});
+  if (options_.meet_work) {
+    // meeting.access_type is among the settings read; attendance.* are not.
+    for (auto& kv : TM_TRY(tx.ListSettings("attendance."))) settings.push_back(std::move(kv));
+    out.meet_work = core::MeetPolicyFrom(settings, *options_.meet_work).WantsWork();
+  }
+  return out;
 }
 
 Reconciler::Snapshot Reconciler::SnapshotFrom(store::ReconcileView view,
@@ -1259,7 +1265,7 @@ void Reconciler::AddEvents(const Snapshot& snap, const core::Meeting& after,
 
 Status Reconciler::MeetWorkAfter(store::Tx& tx, const Snapshot& snap, const core::Meeting& after,
                                  std::span<const std::string_view> topics, Instant now) const {
-  if (options_.schedule_meet_work && after.state == MeetingState::kReady &&
+  if (snap.settings.meet_work && after.state == MeetingState::kReady &&
       std::ranges::any_of(
           topics, [](std::string_view t) { return t == kMeetingReady || t == kMeetingUpdated; })) {
     // The space's access type and, after the end, the attendance (sync/attendance.h).

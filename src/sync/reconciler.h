@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "core/attendance.h"
 #include "core/meeting.h"
 #include "core/types.h"
 #include "google/calendar_client.h"
@@ -79,6 +80,8 @@ struct MeetingSettings {
   core::MeetingPolicy policy{};
   google::SendUpdates send_updates = google::SendUpdates::kNone;
   CancelMode cancel_mode = CancelMode::kDelete;
+  // The Meet policy (ReconcilerOptions::meet_work under the settings) asks for Meet work.
+  bool meet_work = false;
 };
 // `defaults` overridden by the meeting.* settings that are present and valid.
 MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
@@ -114,8 +117,10 @@ struct ReconcilerOptions {
   // from the threads running Run, so it must be thread-safe.
   std::function<void()> on_outbox;
   // A meeting that becomes ready or moves makes its "meet" job due (sync/attendance.h: access
-  // type and attendance), for the MeetWork worker serve runs beside this one.
-  bool schedule_meet_work = false;
+  // type and attendance), for the MeetWork worker serve runs beside this one, while the Meet
+  // policy asks for either: these defaults under the settings attendance.* and
+  // meeting.access_type (core::MeetPolicy::WantsWork). nullopt: never (no MeetWork runs).
+  std::optional<core::MeetPolicy> meet_work;
 };
 
 // What became of the job.

@@ -22,7 +22,7 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
     : store_(store), runner_(runner), clock_(clock), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultWorkerOwner();
   options_.threads = std::max(1, options_.threads);
-  if (options_.prefetch < 0) options_.prefetch = 4 * options_.threads;
+  if (options_.prefetch < 0) options_.prefetch = 8 * options_.threads;
   if (options_.batch < 0) options_.batch = std::min(options_.threads + options_.prefetch, 128);
   options_.batch = std::max(1, options_.batch);
   if (options_.commit_threads < 0) options_.commit_threads = runner_.CommitsInFinish() ? 2 : 0;
@@ -30,7 +30,17 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
 }
 
 int Worker::Room() const {
-  return options_.threads + options_.prefetch - busy_ - static_cast<int>(queue_.size());
+  return options_.threads + Ahead() - busy_ - static_cast<int>(queue_.size());
+}
+
+int Worker::Ahead() const {
+  const int most = options_.prefetch;
+  if (most == 0 || options_.prefetch_for <= std::chrono::milliseconds::zero()) return most;
+  if (mean_run_us_ <= 0) return std::min(most, options_.threads);
+  // The runners end about threads / mean run jobs a second between them.
+  const double fit = std::chrono::duration<double, std::micro>(options_.prefetch_for).count() *
+                     options_.threads / mean_run_us_;
+  return fit >= most ? most : std::max(1, static_cast<int>(fit));
 }
 
 Worker::~Worker() { Stop(); }
@@ -244,6 +254,14 @@ void Worker::RunnerLoop() {
     core::Job job = it->second.job;
     std::unique_ptr<PreparedJob> prepared = std::move(it->second.prepared);
     const int busy_now = ++busy_;
+    const auto taken_at = std::chrono::steady_clock::now();
+    // With mu_ held: the runner is free again; the run's length joins the mean.
+    auto ran = [&] {
+      const double us =
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - taken_at)
+              .count();
+      mean_run_us_ = mean_run_us_ <= 0 ? us : mean_run_us_ + (us - mean_run_us_) / 16;
+    };
     lock.unlock();
     if (options_.metrics != nullptr) {
       options_.metrics
@@ -256,6 +274,7 @@ void Worker::RunnerLoop() {
       Count(result);
       lock.lock();
       --busy_;
+      ran();
       Finished(id);
       continue;
     }
@@ -272,6 +291,7 @@ void Worker::RunnerLoop() {
     });
     commits_.push_back(Commit{id, std::move(pending)});
     commit_cv_.notify_one();
+    ran();
   }
 }
 

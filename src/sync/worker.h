@@ -58,11 +58,16 @@ struct WorkerOptions {
   // commit_threads * commit_batch results wait for or make their commit.
   int commit_batch = 64;
   // Jobs leased ahead of the runners, so one that finishes starts its next job at once instead
-  // of waiting for a lease transaction (a commit) of its own. 0: lease only for idle runners;
-  // -1: four per thread. (Eight ran 12 % more jobs a second through bench/reconcile on SQLite,
-  // whose Google answers at once; but a job held ahead waits about prefetch-per-thread calls'
-  // latency to start, and a bulk run gives up on an appointment whose job stays held 6 s.)
+  // of waiting for a lease transaction (a commit) of its own: at most `prefetch` (0: lease only
+  // for idle runners; -1: eight per thread), and no more than the runners get through in
+  // `prefetch_for`, as the last runs' durations say (one per thread until a run has ended). A
+  // job held ahead waits for the runs before it, and a bulk run gives up on an appointment
+  // whose job stays held 6 s: with Google at 0.75 s a call, four a thread waited 3 s. When
+  // Google answers at once, the time allows the whole count, and the bigger leases and commits
+  // ran 12 % more jobs a second through bench/reconcile on SQLite than four a thread did.
   int prefetch = -1;
+  // 0: the count alone bounds the prefetch.
+  std::chrono::milliseconds prefetch_for{250};
   // At most this many jobs per lease call; -1: threads + prefetch, at most 128 (a lease's
   // transaction reads and writes each one's rows). The dispatcher waits for each lease's commit,
   // so with many jobs due the lease size bounds the rate (issue 19: 8 a lease held the
@@ -121,6 +126,9 @@ class Worker {
 
   // With mu_ held: how many more jobs to hold (runners idle, plus the prefetch, less the queue).
   int Room() const;
+  // With mu_ held: how many jobs to hold ahead of the runners now (WorkerOptions::prefetch and
+  // prefetch_for, over the mean run).
+  int Ahead() const;
   void DispatchLoop();
   // How long until the next reconcile job is due (read transaction): nullopt when none is
   // ready; zero or less when one is due now; the poll interval when the store could not say.
@@ -149,6 +157,10 @@ class Worker {
   std::deque<int64_t> queue_;            // job ids leased, not started; guarded by mu_
   std::map<int64_t, Held> held_;         // every job we hold; guarded by mu_
   int busy_ = 0;                         // runners running a job; guarded by mu_
+  // How long a runner is taken by a job, from taking it to being free for the next (its
+  // Google call, and the wait for room among the results to commit): a moving mean, zero
+  // until a run has ended; guarded by mu_.
+  double mean_run_us_ = 0;
   struct Commit {
     int64_t id;
     std::unique_ptr<JobRunner::Pending> pending;
