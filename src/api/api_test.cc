@@ -913,7 +913,7 @@ TEST_F(ApiTest, InvitationAndReminderPoliciesAreSavedAndValidated) {
 }
 
 // Issue 18: who may join and attendance are meeting policies too, saved where the meet work
-// reads them (sync/attendance.h kSettingAccessType, kSettingAttendance, ...).
+// reads them (core/attendance.h kSettingAccessType, kSettingAttendance, ...).
 TEST_F(ApiTest, AccessTypeAndAttendancePoliciesAreSavedAndValidated) {
   json s = ApiEnv::J(env_.Call("GET", "/api/v1/settings/meetings", nullptr, env_.admin));
   EXPECT_EQ(s["access_type"], "default");
@@ -1005,7 +1005,10 @@ TEST_F(ApiTest, AMeetPolicyTurnedOnMakesTheReadyMeetingsWorkDue) {
   // The same policy saved again with another setting: nothing new to apply.
   EXPECT_FALSE(patch({{"attendance", "record"}, {"cancel_mode", "delete"}}).contains("meet_jobs"));
   EXPECT_FALSE(has_meet_job(ready));
-  // Another access type is other work.
+  // Another mode of attendance asks nothing new of the meetings.
+  EXPECT_FALSE(patch({{"attendance", "complete"}}).contains("meet_jobs"));
+  EXPECT_FALSE(has_meet_job(ready));
+  // Another access type is new work.
   EXPECT_EQ(patch({{"access_type", "restricted"}})["meet_jobs"], 1);
   EXPECT_TRUE(has_meet_job(ready));
   drop_meet_job(ready);

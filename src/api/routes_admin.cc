@@ -477,7 +477,12 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                const core::MeetPolicy meet_defaults = core::MeetPolicyDefaults(
                    c.deps.options.attendance_mode, c.deps.options.attendance_min_minutes,
                    c.deps.options.meeting_access_type);
+               bool meet_work = false;
                auto out = c.deps.store.Transact([&](store::Tx& tx) -> Result<json> {
+                 meet_work = false;
+                 // The reconciler's commits decide by the policy under this lock: none sees the
+                 // old one once this transaction has looked for the ready meetings.
+                 TM_TRY(sync::LockMeetPolicyForChange(tx));
                  const core::MeetPolicy before = TM_TRY(sync::MeetPolicyOf(tx, meet_defaults));
                  for (auto [key, v] : {std::pair{"meeting.access_type", &access_type},
                                        std::pair{"attendance.mode", &attendance},
@@ -507,20 +512,28 @@ void RegisterSettings(net::Router& r, ApiDeps& deps) {
                    detail[field] = **v;
                  }
                  if (invite_patient) detail["invite_patient"] = *invite;
-                 // A Meet policy that comes to ask for work, or asks for other work, applies to
-                 // the meetings that exist already: their meet jobs are made due (at most
-                 // sync::kReadyMeetWorkLimit), and the audit entry says how many.
+                 // A Meet policy that comes to ask for new work (attendance where it was off,
+                 // another access type) applies to the meetings that exist already: their meet
+                 // jobs are made due (at most sync::kReadyMeetWorkLimit), and the audit entry
+                 // says how many. Attendance off, or another mode of it, asks nothing new of
+                 // them (a summary already made stays as it is).
                  const core::MeetPolicy after = TM_TRY(sync::MeetPolicyOf(tx, meet_defaults));
-                 if (after.WantsWork() && (after.attendance != before.attendance ||
-                                           after.access_type != before.access_type)) {
-                   detail["meet_jobs"] =
-                       TM_TRY(sync::ScheduleReadyMeetWork(tx, 0, c.deps.clock.Now()));
+                 const bool attendance_on = before.attendance == core::AttendanceMode::kOff &&
+                                            after.attendance != core::AttendanceMode::kOff;
+                 const bool access_changed =
+                     !after.access_type.empty() && after.access_type != before.access_type;
+                 if (attendance_on || access_changed) {
+                   const int made = TM_TRY(sync::ScheduleReadyMeetWork(tx, 0, c.deps.clock.Now()));
+                   detail["meet_jobs"] = made;
+                   if (made == sync::kReadyMeetWorkLimit) detail["meet_jobs_limited"] = true;
+                   meet_work = made > 0;
                  }
                  TM_TRY(AuditAdminChange(tx, c.principal, "settings", "settings.meetings.updated",
                                          "settings:meetings", detail));
                  return MeetingSettingsJson(tx, c.deps.options);
                });
                if (!out) return std::unexpected(out.error());
+               if (meet_work) NotifyWork(c.deps);
                return net::JsonResponse(200, *out);
              }),
       kOffload);

@@ -12,6 +12,7 @@
 #include "app/cli.h"
 #include "app/sandbox.h"
 #include "app/serve.h"
+#include "core/attendance.h"
 #include "core/time.h"
 #include "google/http_transport.h"
 #include "google/oauth_client.h"
@@ -80,6 +81,11 @@ class GoogleForCli {
         core::ParseEventReminders(config.meeting.event_reminders, "meeting.event_reminders")
             .value_or(core::EventReminders{});
     reconciler.actor = "cli:bulk";
+    // Meetings made ready here get their Meet work while the policy asks for it, as in serve
+    // (whose meet worker runs it).
+    reconciler.meet_work = core::MeetPolicyDefaults(config.attendance.mode,
+                                                    static_cast<int>(config.attendance.min_minutes),
+                                                    config.meeting.access_type);
     sync::BulkOptions options;
     options.actor = "cli:bulk";
     bulk_ = std::make_unique<sync::BulkStack>(store, transport_, *tokens_, retry_,

@@ -373,6 +373,7 @@ class Tx {
                                            int64_t doctor_id, const PageRequest& page);
   // The appointments, not cancelled, starting at `from` or later, whose meeting is ready: of
   // one doctor (0: of every doctor), the earliest first, at most `limit`. (id, doctor id) each.
+  // kInvalidArgument when `limit` < 1.
   Result<std::vector<std::pair<int64_t, int64_t>>> ListReadyMeetingAppointments(int64_t doctor_id,
                                                                                 Instant from,
                                                                                 int limit);
@@ -628,6 +629,11 @@ class Tx {
       std::string_view prefix = {});
   // Removes the key; true when it existed (deleting an absent key is not an error).
   Result<bool> DeleteSetting(std::string_view key);
+
+  // A lock named by `key` until the transaction ends, shared with other shared holders or
+  // exclusive: on PostgreSQL an advisory lock (pg_advisory_xact_lock[_shared]); on SQLite
+  // nothing, as its write transactions run one at a time already.
+  Status LockForTransaction(int64_t key, bool shared);
 
  private:
   Result<QueryResult> Exec(std::string_view sql, std::initializer_list<SqlValue> params);

@@ -402,6 +402,14 @@ Status Tx::PutSetting(std::string_view key, std::string_view value) {
   return Ok();
 }
 
+Status Tx::LockForTransaction(int64_t key, bool shared) {
+  if (!postgres()) return Ok();
+  auto r =
+      Exec(fmt::format("SELECT pg_advisory_xact_lock{}({})", shared ? "_shared" : "", key), {});
+  if (!r) return std::unexpected(r.error());
+  return Ok();
+}
+
 Result<bool> Tx::DeleteSetting(std::string_view key) {
   auto r = Exec("DELETE FROM settings WHERE key = ?", {std::string(key)});
   if (!r) return std::unexpected(r.error());

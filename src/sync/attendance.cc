@@ -102,7 +102,19 @@ core::Job MeetJob(int64_t appointment_id, int64_t doctor_id, Instant now) {
   job.run_at = now;
   return job;
 }
+
+// The lock of MeetWorkWanted and LockMeetPolicyForChange (any number unlike the store's own).
+constexpr int64_t kMeetPolicyLock = 7'438'202;
 }  // namespace
+
+Result<bool> MeetWorkWanted(store::Tx& tx, const core::MeetPolicy& defaults) {
+  TM_TRY(tx.LockForTransaction(kMeetPolicyLock, /*shared=*/true));
+  return TM_TRY(MeetPolicyOf(tx, defaults)).WantsWork();
+}
+
+Status LockMeetPolicyForChange(store::Tx& tx) {
+  return tx.LockForTransaction(kMeetPolicyLock, /*shared=*/false);
+}
 
 Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now) {
   TM_TRY(tx.UpsertJob(MeetJob(appointment.id, appointment.doctor_id, now)));
@@ -112,10 +124,11 @@ Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Ins
 Result<int> ScheduleReadyMeetWork(store::Tx& tx, int64_t doctor_id, Instant now) {
   auto ready = TM_TRY(
       tx.ListReadyMeetingAppointments(doctor_id, now - std::chrono::days(2), kReadyMeetWorkLimit));
+  constexpr size_t kPerStatement = 256;
   std::vector<core::Job> jobs;
-  for (size_t i = 0; i < ready.size(); i += 256) {  // a statement's worth of rows at a time
+  for (size_t i = 0; i < ready.size(); i += kPerStatement) {
     jobs.clear();
-    for (size_t k = i; k < std::min(ready.size(), i + 256); ++k) {
+    for (size_t k = i; k < std::min(ready.size(), i + kPerStatement); ++k) {
       jobs.push_back(MeetJob(ready[k].first, ready[k].second, now));
     }
     TM_TRY(tx.UpsertJobs(jobs));
@@ -433,16 +446,15 @@ RunResult MeetWork::Run(const core::Job& job) {
                         snap->meeting->state == core::MeetingState::kReady && !snap->code.empty();
   if (workable) {
     if (!snap->grant || snap->grant->status != core::GrantStatus::kActive) {
-      const bool anything = !snap->policy.access_type.empty() ||
-                            snap->policy.attendance != core::AttendanceMode::kOff;
-      plan.park = anything;
+      plan.park = snap->policy.WantsWork();
       plan.error = "the doctor's Google connection is not usable";
     } else {
       AccessType(*snap, plan);
       if (!plan.park) Attendance(*snap, plan);
     }
   }
-  // (No meeting ready: nothing to do; the reconciler schedules the job again once it is.)
+  // (No meeting ready: nothing to do; the reconciler schedules the job again once it is, while
+  // the policy asks for work.)
   result.disposition = plan.park    ? Disposition::kParked
                        : plan.retry ? Disposition::kRetry
                        : plan.wake  ? Disposition::kRepoll
@@ -481,15 +493,7 @@ Status MeetWork::Commit(const core::Job& job, const Snapshot& snap, Plan& plan,
           job, store::BackoffAfter(job, now, options_.retry_base, options_.retry_max), plan.error));
     } else {
       TM_TRY(tx.CompleteJob(job));
-      if (plan.wake) {
-        core::Job again;
-        again.kind = std::string(kMeetJobKind);
-        again.key = job.key;
-        again.doctor_id = snap.appointment.doctor_id;
-        again.payload = std::to_string(id);
-        again.run_at = *plan.wake;
-        TM_TRY(tx.UpsertJob(again));
-      }
+      if (plan.wake) TM_TRY(tx.UpsertJob(MeetJob(id, snap.appointment.doctor_id, *plan.wake)));
     }
     auto audit = [&](std::string action, std::string detail) -> Status {
       core::AuditEntry entry;

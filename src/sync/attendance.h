@@ -1,12 +1,14 @@
 // Work on an appointment's Meet space once its conference exists (issue 18): the access type
 // the policy wants (M32), and, after the appointment's end plus a grace period, the attendance
 // read from Meet's conference records (M31). One job per appointment (kind "meet", key
-// "meet:<id>"), upserted by the reconciler when a meeting becomes ready or moves, and run by its
-// own Worker: the reconciler's one-call-per-run shape and its chaos guarantees stay as they are.
+// "meet:<id>"), upserted by the reconciler when a meeting becomes ready or moves while the
+// policy asks for either (MeetWorkWanted), and run by its own Worker: the reconciler's
+// one-call-per-run shape and its chaos guarantees stay as they are.
 //
 //   MeetWork meet_work(store, meet_client, calls, clock, MeetWorkOptions{});
 //   Worker meet_worker(store, meet_work, clock, {.kind = std::string(kMeetJobKind)});
-//   // in the reconciler's commit:  TM_TRY(ScheduleMeetWork(tx, appointment, now));
+//   // in the reconciler's commit, for a meeting made ready:
+//   if (TM_TRY(MeetWorkWanted(tx, policy))) TM_TRY(ScheduleMeetWork(tx, appointment, now));
 //
 // A run reads the appointment, meeting, grant and policies, makes the Meet calls due now, and
 // records in ONE write transaction that checks the lease: the summary or access state, the
@@ -71,16 +73,23 @@ std::string MeetJobKey(int64_t appointment_id);
 
 // The Meet policy in force: the settings attendance.* and meeting.access_type over `defaults`.
 Result<core::MeetPolicy> MeetPolicyOf(store::Tx& tx, const core::MeetPolicy& defaults);
+// Whether a meeting made ready (or moved) in this transaction gets its meet job: the policy
+// read under a lock shared by such commits and held alone by a change of the policy
+// (ChangeMeetPolicy), so that a commit either sees the new policy or has ended before the
+// change looks for the ready meetings (PostgreSQL; SQLite writes one transaction at a time).
+Result<bool> MeetWorkWanted(store::Tx& tx, const core::MeetPolicy& defaults);
+// In the transaction that changes the Meet policy, before it reads it: waits for the commits
+// that are deciding by the policy now (MeetWorkWanted) and holds off new ones until it ends.
+Status LockMeetPolicyForChange(store::Tx& tx);
 
 // Makes the appointment's meet job due now (in the caller's transaction).
 Status ScheduleMeetWork(store::Tx& tx, const core::Appointment& appointment, Instant now);
+inline constexpr int kReadyMeetWorkLimit = 5000;
 // Makes the meet job due for each appointment since two days ago (at most kReadyMeetWorkLimit,
 // the earliest first) whose meeting is ready, so a feature allowed later applies to meetings
 // that exist already: of one doctor on a (re)connect (a space left as it was, or attendance
 // that lacked the scope), of every doctor (doctor_id 0) when the admin's policy comes to ask
-// for Meet work or changes it.
-inline constexpr int kReadyMeetWorkLimit = 5000;
-// Returns how many it made due.
+// for new Meet work. Returns how many it made due (kReadyMeetWorkLimit: perhaps not all).
 Result<int> ScheduleReadyMeetWork(store::Tx& tx, int64_t doctor_id, Instant now);
 
 class MeetWork : public JobRunner {

@@ -446,6 +446,48 @@ TEST_P(AttendanceIntegrationTest, WithEveryMeetFeatureOffNoMeetWorkIsMade) {
   EXPECT_FALSE(access.has_value());  // made before the policy, and no setting changed it since
 }
 
+// The policy turned on while runs are in flight: a run whose snapshot was read before the change
+// commits after it, once the change has looked for the ready meetings (and not found this one,
+// not ready yet). The commit decides by the policy it sees, so the meeting gets its meet job,
+// in a batched commit and alone.
+TEST_P(AttendanceIntegrationTest, APolicyTurnedOnDuringARunAppliesToItsMeeting) {
+  Connect({"access_type"});
+  std::vector<core::Appointment> booked;
+  for (int ago : {40, 80, 120}) booked.push_back(BookPast(minutes(ago)));
+  auto leased = store_->Transact([&](store::Tx& tx) {
+    return tx.LeaseJobs({.owner = "test",
+                         .max = 10,
+                         .lease_for = seconds(30),
+                         .now = clock_.Now(),
+                         .kind = std::string(store::kReconcileJobKind)});
+  });
+  ASSERT_TRUE(leased.has_value()) << leased.error().ToString();
+  ASSERT_EQ(leased->size(), 3u);
+  // Read and called Google with every Meet feature off...
+  std::vector<std::unique_ptr<JobRunner::Pending>> batch, alone;
+  for (const core::Job& job : *leased) {
+    (batch.size() < 2 ? batch : alone).push_back(reconciler_->Begin(job, nullptr));
+  }
+  // ...then the admin asks for an access type, with no meeting ready yet to apply it to.
+  auto swept = store_->Transact([&](store::Tx& tx) -> Result<int> {
+    TM_TRY(LockMeetPolicyForChange(tx));
+    TM_TRY(tx.PutSetting(core::kSettingAccessType, "restricted"));
+    return ScheduleReadyMeetWork(tx, 0, clock_.Now());
+  });
+  ASSERT_TRUE(swept.has_value()) << swept.error().ToString();
+  EXPECT_EQ(*swept, 0);
+  for (auto* runs : {&batch, &alone}) {
+    for (const RunResult& r : reconciler_->FinishAll(*runs)) {
+      EXPECT_EQ(r.state, core::MeetingState::kReady) << r.error;
+    }
+  }
+  for (const core::Appointment& a : booked) {
+    EXPECT_TRUE(
+        store_->Read([&](store::Tx& tx) { return tx.GetJob(MeetJobKey(a.id)); }).has_value())
+        << "appointment " << a.id;
+  }
+}
+
 TEST_P(AttendanceIntegrationTest, AFeatureAllowedLaterAppliesToMeetingsThatExist) {
   Connect({});
   Policy(core::kSettingAttendance, "record");

@@ -197,15 +197,9 @@ struct Reconciler::PreparedRun final : PreparedJob {
 
 Result<MeetingSettings> Reconciler::SettingsOf(store::Tx& tx) const {
   auto settings = TM_TRY(tx.ListSettings(kSettingPrefix));
-  MeetingSettings out = SettingsFrom(settings, {.policy = options_.policy,
-                                                .send_updates = options_.send_updates,
-                                                .cancel_mode = options_.cancel_mode});
-  if (options_.meet_work) {
-    // meeting.access_type is among the settings read; attendance.* are not.
-    for (auto& kv : TM_TRY(tx.ListSettings("attendance."))) settings.push_back(std::move(kv));
-    out.meet_work = core::MeetPolicyFrom(settings, *options_.meet_work).WantsWork();
-  }
-  return out;
+  return SettingsFrom(settings, {.policy = options_.policy,
+                                 .send_updates = options_.send_updates,
+                                 .cancel_mode = options_.cancel_mode});
 }
 
 Reconciler::Snapshot Reconciler::SnapshotFrom(store::ReconcileView view,
@@ -1072,7 +1066,8 @@ Status Reconciler::Commit(const core::Job& job, const Snapshot& snap, Plan& plan
     std::vector<core::OutboxEvent> events;
     AddEvents(snap, after, topics, events);
     TM_TRY(tx.AppendOutboxes(std::move(events)));
-    return MeetWorkAfter(tx, snap, after, topics, now);
+    std::optional<bool> meet_work;
+    return MeetWorkAfter(tx, snap, after, topics, now, meet_work);
   });
 }
 
@@ -1190,9 +1185,11 @@ Result<std::vector<bool>> Reconciler::CommitMany(std::span<PendingCommit* const>
     }
     TM_TRY(tx.AppendAudits(std::move(audit)));
     TM_TRY(tx.AppendOutboxes(std::move(events)));
+    std::optional<bool> meet_work;
     for (size_t k = 0; k < runs.size(); ++k) {
       if (written[k]) {
-        TM_TRY(MeetWorkAfter(tx, runs[k]->snap_, runs[k]->plan_.meeting, topics[k], now));
+        TM_TRY(
+            MeetWorkAfter(tx, runs[k]->snap_, runs[k]->plan_.meeting, topics[k], now, meet_work));
       }
     }
     return Ok();
@@ -1264,12 +1261,16 @@ void Reconciler::AddEvents(const Snapshot& snap, const core::Meeting& after,
 }
 
 Status Reconciler::MeetWorkAfter(store::Tx& tx, const Snapshot& snap, const core::Meeting& after,
-                                 std::span<const std::string_view> topics, Instant now) const {
-  if (snap.settings.meet_work && after.state == MeetingState::kReady &&
+                                 std::span<const std::string_view> topics, Instant now,
+                                 std::optional<bool>& wanted) const {
+  if (options_.meet_work && after.state == MeetingState::kReady &&
       std::ranges::any_of(
           topics, [](std::string_view t) { return t == kMeetingReady || t == kMeetingUpdated; })) {
+    // Decided in this commit, not by the snapshot: a policy changed since then has looked for
+    // the ready meetings already, and not found this one.
+    if (!wanted) wanted = TM_TRY(MeetWorkWanted(tx, *options_.meet_work));
     // The space's access type and, after the end, the attendance (sync/attendance.h).
-    return ScheduleMeetWork(tx, snap.appointment, now);
+    if (*wanted) return ScheduleMeetWork(tx, snap.appointment, now);
   }
   return Ok();
 }

@@ -80,8 +80,6 @@ struct MeetingSettings {
   core::MeetingPolicy policy{};
   google::SendUpdates send_updates = google::SendUpdates::kNone;
   CancelMode cancel_mode = CancelMode::kDelete;
-  // The Meet policy (ReconcilerOptions::meet_work under the settings) asks for Meet work.
-  bool meet_work = false;
 };
 // `defaults` overridden by the meeting.* settings that are present and valid.
 MeetingSettings SettingsFrom(const std::vector<std::pair<std::string, std::string>>& settings,
@@ -119,7 +117,8 @@ struct ReconcilerOptions {
   // A meeting that becomes ready or moves makes its "meet" job due (sync/attendance.h: access
   // type and attendance), for the MeetWork worker serve runs beside this one, while the Meet
   // policy asks for either: these defaults under the settings attendance.* and
-  // meeting.access_type (core::MeetPolicy::WantsWork). nullopt: never (no MeetWork runs).
+  // meeting.access_type, read in that commit (sync::MeetWorkWanted). nullopt: never (no
+  // MeetWork runs).
   std::optional<core::MeetPolicy> meet_work;
 };
 
@@ -289,8 +288,10 @@ class Reconciler : public JobRunner {
   static void AddEvents(const Snapshot& snap, const core::Meeting& after,
                         std::span<const std::string_view> topics,
                         std::vector<core::OutboxEvent>& events);
+  // `wanted`: the transaction's MeetWorkWanted, read by the first run that needs it.
   Status MeetWorkAfter(store::Tx& tx, const Snapshot& snap, const core::Meeting& after,
-                       std::span<const std::string_view> topics, Instant now) const;
+                       std::span<const std::string_view> topics, Instant now,
+                       std::optional<bool>& wanted) const;
 
   store::Store& store_;
   google::CalendarClient& calendar_;

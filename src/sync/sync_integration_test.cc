@@ -1103,24 +1103,25 @@ TEST_P(SyncIntegrationTest, AWorkerLeasesItsPrefetchAheadOfItsRunners) {
 }
 
 // The jobs held ahead are no more than the runners get through in `prefetch_for`, by the runs'
-// mean: a job does not wait long behind a slow Google for a runner (a bulk run gives up on one
-// held for 6 s). One per thread until a run has ended.
+// mean (LeaseAhead, whose arithmetic worker_test.cc pins): a job does not wait long behind a
+// slow Google for a runner (a bulk run gives up on one held for 6 s).
 TEST_P(SyncIntegrationTest, AWorkerLeasesAheadOnlyWhatItsRunnersEndSoon) {
   MakeCalendar(seconds(5));
   MakeReconciler(ReconcilerOptions{});
   Connect();
   google_->SetLatency(milliseconds(200));
   for (int i = 0; i < 16; ++i) Book(At(7, 6 + i));
-  auto most_held = [&](milliseconds prefetch_for, milliseconds over) {
+  auto most_held = [&](milliseconds prefetch_for) {
     return MostHeld(*store_, *reconciler_, clock_,
-                    {.threads = 1, .prefetch = 6, .prefetch_for = prefetch_for}, over);
+                    {.threads = 1, .prefetch = 6, .prefetch_for = prefetch_for}, milliseconds(900));
   };
-  // Before any run has ended: one ahead.
-  EXPECT_EQ(most_held(milliseconds(500), milliseconds(120)), 2u);
-  // Runs of ~200 ms: two fit in 500 ms.
-  EXPECT_EQ(most_held(milliseconds(500), milliseconds(900)), 3u);
+  // Runs of 200 ms or more (the Google call, and whatever a loaded machine adds): at most two
+  // end in 500 ms, never the six the count allows; at least one until they take 500 ms.
+  const size_t bounded = most_held(milliseconds(500));
+  EXPECT_GE(bounded, 2u);
+  EXPECT_LE(bounded, 3u);
   // Unbounded by time: the count.
-  EXPECT_EQ(most_held(milliseconds(0), milliseconds(300)), 7u);
+  EXPECT_EQ(most_held(milliseconds(0)), 7u);
 }
 
 TEST_P(SyncIntegrationTest, ARunThatLostItsLeaseWritesNothing) {

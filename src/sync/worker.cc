@@ -29,18 +29,23 @@ Worker::Worker(store::Store& store, JobRunner& runner, const Clock& clock, Worke
   options_.commit_batch = std::max(1, options_.commit_batch);
 }
 
-int Worker::Room() const {
-  return options_.threads + Ahead() - busy_ - static_cast<int>(queue_.size());
+int LeaseAhead(int prefetch, std::chrono::microseconds prefetch_for, int threads,
+               std::chrono::microseconds mean_run) {
+  prefetch = std::max(0, prefetch);
+  if (prefetch == 0 || prefetch_for <= std::chrono::microseconds::zero()) return prefetch;
+  if (mean_run <= std::chrono::microseconds::zero()) return std::min(prefetch, threads);
+  // The runners end about threads / mean run jobs a second between them.
+  const double fit = static_cast<double>(prefetch_for.count()) * std::max(1, threads) /
+                     static_cast<double>(mean_run.count());
+  return fit >= prefetch ? prefetch : static_cast<int>(fit);
 }
 
-int Worker::Ahead() const {
-  const int most = options_.prefetch;
-  if (most == 0 || options_.prefetch_for <= std::chrono::milliseconds::zero()) return most;
-  if (mean_run_us_ <= 0) return std::min(most, options_.threads);
-  // The runners end about threads / mean run jobs a second between them.
-  const double fit = std::chrono::duration<double, std::micro>(options_.prefetch_for).count() *
-                     options_.threads / mean_run_us_;
-  return fit >= most ? most : std::max(1, static_cast<int>(fit));
+int Worker::Room() const {
+  const auto mean_run = std::chrono::microseconds(
+      mean_run_us_ > 0 ? std::max<int64_t>(1, static_cast<int64_t>(mean_run_us_)) : 0);
+  const int ahead =
+      LeaseAhead(options_.prefetch, options_.prefetch_for, options_.threads, mean_run);
+  return options_.threads + ahead - busy_ - static_cast<int>(queue_.size());
 }
 
 Worker::~Worker() { Stop(); }
@@ -260,7 +265,11 @@ void Worker::RunnerLoop() {
       const double us =
           std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - taken_at)
               .count();
-      mean_run_us_ = mean_run_us_ <= 0 ? us : mean_run_us_ + (us - mean_run_us_) / 16;
+      if (mean_run_us_ <= 0) {
+        mean_run_us_ = us;
+      } else {
+        mean_run_us_ += (us - mean_run_us_) / (us > mean_run_us_ ? 2 : 16);
+      }
     };
     lock.unlock();
     if (options_.metrics != nullptr) {

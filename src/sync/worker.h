@@ -2,10 +2,10 @@
 // small batches and runs them on N threads through the Reconciler, so many Google calls are in
 // flight at once (the Calendar client blocks its thread; the rate limiter it holds paces them).
 // One dispatcher thread owns the queue side: it leases as many jobs as there are idle runners
-// and `prefetch` more (so a runner never waits for a lease), in a transaction in which the
+// and some more (LeaseAhead: so a runner seldom waits for a lease), in a transaction in which the
 // runner prepares them (JobRunner::Prepare: the reconciler reads their snapshots and records
-// their insert intents there), renews the leases of jobs held longer than half their lease, and
-// when nothing is due sleeps until the next job falls due (Tx::NextDueAt in a read
+// their insert intents there), renews the leases of jobs held longer than a third of their lease,
+// and when nothing is due sleeps until the next job falls due (Tx::NextDueAt in a read
 // transaction), at most the poll interval, woken early by Nudge() or a runner finishing; an idle
 // worker makes no write transactions. Runners hand their results to committer threads
 // (JobRunner::Begin) and take their next job while the result waits for its commit; a committer
@@ -60,7 +60,7 @@ struct WorkerOptions {
   // Jobs leased ahead of the runners, so one that finishes starts its next job at once instead
   // of waiting for a lease transaction (a commit) of its own: at most `prefetch` (0: lease only
   // for idle runners; -1: eight per thread), and no more than the runners get through in
-  // `prefetch_for`, as the last runs' durations say (one per thread until a run has ended). A
+  // `prefetch_for`, as the last runs' durations say (LeaseAhead). A
   // job held ahead waits for the runs before it, and a bulk run gives up on an appointment
   // whose job stays held 6 s: with Google at 0.75 s a call, four a thread waited 3 s. When
   // Google answers at once, the time allows the whole count, and the bigger leases and commits
@@ -91,6 +91,13 @@ struct WorkerOptions {
 
 // "<host>:<pid>:<8 random hex>", unique per worker instance.
 std::string DefaultWorkerOwner();
+
+// How many jobs a worker of `threads` runners holds leased ahead of them: `prefetch`, and when
+// `prefetch_for` is positive no more than the runners end in that long by `mean_run` (how long
+// a job takes a runner), rounded down: none when a run lasts longer (a lease for an idle runner
+// is then cheap beside the run), one per thread while no run has ended (`mean_run` zero).
+int LeaseAhead(int prefetch, std::chrono::microseconds prefetch_for, int threads,
+               std::chrono::microseconds mean_run);
 
 class Worker {
  public:
@@ -125,11 +132,8 @@ class Worker {
     std::vector<std::unique_ptr<PreparedJob>> prepared;  // empty, or one per job
   };
 
-  // With mu_ held: how many more jobs to hold (runners idle, plus the prefetch, less the queue).
+  // With mu_ held: how many more jobs to hold (runners idle, plus LeaseAhead, less the queue).
   int Room() const;
-  // With mu_ held: how many jobs to hold ahead of the runners now (WorkerOptions::prefetch and
-  // prefetch_for, over the mean run).
-  int Ahead() const;
   void DispatchLoop();
   // How long until the next reconcile job is due (read transaction): nullopt when none is
   // ready; zero or less when one is due now; the poll interval when the store could not say.
@@ -159,8 +163,9 @@ class Worker {
   std::map<int64_t, Held> held_;         // every job we hold; guarded by mu_
   int busy_ = 0;                         // runners running a job; guarded by mu_
   // How long a runner is taken by a job, from taking it to being free for the next (its
-  // Google call, and the wait for room among the results to commit): a moving mean, zero
-  // until a run has ended; guarded by mu_.
+  // Google call, and the wait for room among the results to commit): a moving mean that follows
+  // a longer run at once (half way) and a shorter one slowly (a sixteenth), so a Google that
+  // slows down is seen within a few runs; zero until a run has ended. Guarded by mu_.
   double mean_run_us_ = 0;
   struct Commit {
     int64_t id;
