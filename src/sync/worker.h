@@ -60,12 +60,13 @@ struct WorkerOptions {
   // Jobs leased ahead of the runners, so one that finishes starts its next job at once instead
   // of waiting for a lease transaction (a commit) of its own: at most `prefetch` (0: lease only
   // for idle runners; -1: eight per thread), and no more than the runners get through in
-  // `prefetch_for`, as the last runs' durations say (LeaseAhead). A
-  // job held ahead waits for the runs before it, and a bulk run gives up on an appointment
-  // whose job stays held 6 s: with Google at 0.75 s a call, four a thread waited 3 s. When
-  // Google answers at once, the time allows the whole count, and the bigger leases and commits
-  // took bench/reconcile on SQLite from 0.44 to 0.49 of the raw rate (medians of seven A/B
-  // pairs against four a thread; a job's CPU from 2.00 to 1.85 times an insert's).
+  // `prefetch_for`, as the last runs' durations say (LeaseAhead). A job held ahead waits for
+  // the runs before it, and a bulk run gives up on an appointment whose job stays held 6 s:
+  // with Google at 0.75 s a call, four a thread waited 3 s. (Jobs leased while Google was fast
+  // still wait when it slows down all at once; only the next leases shrink.) When Google
+  // answers at once, the time allows the whole count, and the bigger leases and commits took
+  // bench/reconcile on SQLite from 0.44 to 0.49 of the raw rate (medians of seven A/B pairs
+  // against four a thread; a job's CPU from 2.00 to 1.85 times an insert's).
   int prefetch = -1;
   // 0: the count alone bounds the prefetch.
   std::chrono::milliseconds prefetch_for{250};
