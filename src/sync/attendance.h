@@ -75,7 +75,7 @@ std::string MeetJobKey(int64_t appointment_id);
 Result<core::MeetPolicy> MeetPolicyOf(store::Tx& tx, const core::MeetPolicy& defaults);
 // Whether a meeting made ready (or moved) in this transaction gets its meet job: the policy
 // read under a lock shared by such commits and held alone by a change of the policy
-// (ChangeMeetPolicy), so that a commit either sees the new policy or has ended before the
+// (LockMeetPolicyForChange), so that a commit either sees the new policy or has ended before the
 // change looks for the ready meetings (PostgreSQL; SQLite writes one transaction at a time).
 Result<bool> MeetWorkWanted(store::Tx& tx, const core::MeetPolicy& defaults);
 // In the transaction that changes the Meet policy, before it reads it: waits for the commits
