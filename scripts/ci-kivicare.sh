@@ -299,7 +299,7 @@ expect 502 "connecting a user who is not a KiviCare doctor"
 
 step "a booking whose Meet link is still pending succeeds; meeting.ready (signed webhook) brings the link"
 emu POST "/_emulator/calendars/$(python3 -c 'import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1], safe=""))' "$doctor_email")/conference" \
-  '{"mode":"pending","pendingReads":1}' >/dev/null
+  '{"mode":"pending","pendingReads":3}' >/dev/null
 booked=$(book 10:00)
 expect 2xx "booking the telemed appointment"
 appointment_id=$(json 'd["data"]["appointment_id"]' <<<"$booked")
